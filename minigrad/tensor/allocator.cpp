@@ -1,0 +1,89 @@
+#include "minigrad/tensor/allocator.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace minigrad {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr int kNumClasses = 48;  // 2^6 .. 2^53 bytes
+
+int size_class(size_t bytes) {
+  int c = 6;
+  while ((size_t{1} << c) < bytes) ++c;
+  return c;
+}
+
+struct Pool {
+  std::mutex mutex;
+  std::vector<void*> free_lists[kNumClasses];
+  AllocatorStats stats;
+};
+
+// Leaked on purpose: tensors with static storage duration may release buffers
+// after a normal static Pool would already have been destroyed.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+}  // namespace
+
+void* allocate_buffer(size_t bytes, size_t* capacity) {
+  const int c = size_class(bytes == 0 ? 1 : bytes);
+  const size_t cap = size_t{1} << c;
+  *capacity = cap;
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    ++p.stats.live_buffers;
+    p.stats.live_bytes += cap;
+    auto& list = p.free_lists[c];
+    if (!list.empty()) {
+      void* ptr = list.back();
+      list.pop_back();
+      p.stats.cached_bytes -= cap;
+      return ptr;
+    }
+    ++p.stats.system_allocs;
+  }
+  void* ptr = std::aligned_alloc(kAlignment, cap);
+  if (!ptr) {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    --p.stats.live_buffers;
+    p.stats.live_bytes -= cap;
+    throw std::bad_alloc();
+  }
+  return ptr;
+}
+
+void release_buffer(void* ptr, size_t capacity) {
+  if (!ptr) return;
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  --p.stats.live_buffers;
+  p.stats.live_bytes -= capacity;
+  p.stats.cached_bytes += capacity;
+  p.free_lists[size_class(capacity)].push_back(ptr);
+}
+
+AllocatorStats allocator_stats() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.stats;
+}
+
+void empty_cache() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  for (auto& list : p.free_lists) {
+    for (void* ptr : list) std::free(ptr);
+    list.clear();
+  }
+  p.stats.cached_bytes = 0;
+}
+
+}  // namespace minigrad

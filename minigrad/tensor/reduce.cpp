@@ -1,0 +1,189 @@
+// Reductions. sum() adds every input element into the output element it maps to:
+// the output is viewed with stride 0 on the reduced axes, so one strided loop
+// serves every choice of axes. The order of addition is the input's row-major
+// order, whatever the thread count, so results are reproducible to the bit.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/strided.h"
+
+namespace minigrad {
+namespace {
+
+// Which axes are reduced; throws on a bad or repeated axis.
+std::array<bool, kMaxDims> reduced_axes(const Tensor& a, const std::vector<int64_t>& axes,
+                                        const char* op) {
+  std::array<bool, kMaxDims> r{};
+  if (axes.empty()) {
+    for (int i = 0; i < a.dim(); ++i) r[static_cast<size_t>(i)] = true;
+    return r;
+  }
+  for (int64_t ax : axes) {
+    const int i = normalize_axis(ax, a.dim(), op);
+    if (r[static_cast<size_t>(i)]) {
+      throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(ax) +
+                                  " listed twice for shape " + a.shape().str());
+    }
+    r[static_cast<size_t>(i)] = true;
+  }
+  return r;
+}
+
+Shape reduced_shape(const Tensor& a, const std::array<bool, kMaxDims>& r, bool keepdim) {
+  Shape out;
+  for (int i = 0; i < a.dim(); ++i) {
+    if (!r[static_cast<size_t>(i)]) {
+      out.push_back(a.shape()[i]);
+    } else if (keepdim) {
+      out.push_back(1);
+    }
+  }
+  return out;
+}
+
+// Output strides seen from the input's shape: 0 on reduced axes.
+Shape accumulate_strides(const Tensor& a, const std::array<bool, kMaxDims>& r) {
+  Shape kept;
+  for (int i = 0; i < a.dim(); ++i) kept.push_back(r[static_cast<size_t>(i)] ? 1 : a.shape()[i]);
+  Shape s = contiguous_strides(kept);
+  for (int i = 0; i < a.dim(); ++i)
+    if (r[static_cast<size_t>(i)]) s[i] = 0;
+  return s;
+}
+
+template <class T>
+void sum_into(const Tensor& a, const std::array<bool, kMaxDims>& r, T* out) {
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const Shape os = accumulate_strides(a, r);
+  detail::for_each_run<2>(a.shape(), {os, a.strides()}, [&](auto off, int64_t n, auto st) {
+    T* o = out + off[0];
+    const T* x = pa + off[1];
+    if (st[0] == 0) {
+      T acc = *o;
+      if (st[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) acc += x[i];
+      } else {
+        for (int64_t i = 0; i < n; ++i) acc += x[i * st[1]];
+      }
+      *o = acc;
+    } else if (st[0] == 1 && st[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) o[i] += x[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] += x[i * st[1]];
+    }
+  });
+}
+
+// Moves `axis` last and makes the result contiguous: rows of length size(axis).
+Tensor rows_along(const Tensor& a, int axis) {
+  if (axis == a.dim() - 1) return a.contiguous();
+  std::vector<int64_t> order;
+  for (int i = 0; i < a.dim(); ++i)
+    if (i != axis) order.push_back(i);
+  order.push_back(axis);
+  return a.permute(order).contiguous();
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  const auto r = reduced_axes(a, axes, "sum");
+  const Shape shape = reduced_shape(a, r, keepdim);
+  return dispatch_floating(a.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor out = Tensor::zeros(shape, a.dtype());
+    sum_into<T>(a, r, out.data<T>());
+    return out;
+  });
+}
+
+Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  const auto r = reduced_axes(a, axes, "mean");
+  int64_t count = 1;
+  for (int i = 0; i < a.dim(); ++i)
+    if (r[static_cast<size_t>(i)]) count *= a.shape()[i];
+  if (count == 0) {
+    throw std::invalid_argument("mean: reducing zero elements of shape " + a.shape().str());
+  }
+  Tensor s = sum(a, axes, keepdim);
+  s.mul_(1.0 / static_cast<double>(count));
+  return s;
+}
+
+Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
+  const int ax = normalize_axis(axis, a.dim(), "amax");
+  const int64_t len = a.shape()[ax];
+  if (len == 0) throw std::invalid_argument("amax: axis " + std::to_string(ax) + " of shape " + a.shape().str() + " is empty");
+  std::array<bool, kMaxDims> r{};
+  r[static_cast<size_t>(ax)] = true;
+  const Shape shape = reduced_shape(a, r, keepdim);
+  const Tensor rows = rows_along(a, ax);
+  return dispatch_floating(a.dtype(), "amax", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor out = Tensor::empty(shape, a.dtype());
+    const T* p = rows.data<T>();
+    T* o = out.data<T>();
+    const int64_t nrows = rows.numel() / len;
+    for (int64_t i = 0; i < nrows; ++i) {
+      T m = p[i * len];
+      for (int64_t j = 1; j < len; ++j) {
+        const T v = p[i * len + j];
+        if (v > m || v != v) m = v;
+        if (m != m) break;
+      }
+      o[i] = m;
+    }
+    return out;
+  });
+}
+
+Tensor amax(const Tensor& a) {
+  if (a.numel() == 0) throw std::invalid_argument("amax: the tensor of shape " + a.shape().str() + " is empty");
+  return amax(a.reshape({-1}), 0, false);
+}
+
+Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
+  const int ax = normalize_axis(axis, a.dim(), "argmax");
+  const int64_t len = a.shape()[ax];
+  if (len == 0) throw std::invalid_argument("argmax: axis " + std::to_string(ax) + " of shape " + a.shape().str() + " is empty");
+  std::array<bool, kMaxDims> r{};
+  r[static_cast<size_t>(ax)] = true;
+  const Shape shape = reduced_shape(a, r, keepdim);
+  const Tensor rows = rows_along(a, ax);
+  Tensor out = Tensor::empty(shape, DType::Int64);
+  dispatch_floating(a.dtype(), "argmax", [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = rows.data<T>();
+    int64_t* o = out.data<int64_t>();
+    const int64_t nrows = rows.numel() / len;
+    for (int64_t i = 0; i < nrows; ++i) {
+      int64_t best = 0;  // the first maximum wins ties, as in numpy
+      for (int64_t j = 1; j < len; ++j)
+        if (p[i * len + j] > p[i * len + best]) best = j;
+      o[i] = best;
+    }
+  });
+  return out;
+}
+
+Tensor sum_to(const Tensor& a, const Shape& shape) {
+  if (a.shape() == shape) return a;
+  // shape must broadcast to a.shape(): align right; reduce leading axes and the
+  // axes where shape has 1 but a does not.
+  if (shape.size() > a.dim() || broadcast_shapes(shape, a.shape(), "sum_to") != a.shape()) {
+    throw std::invalid_argument("sum_to: " + a.shape().str() + " cannot be summed to " +
+                                shape.str());
+  }
+  std::vector<int64_t> axes;
+  const int lead = a.dim() - shape.size();
+  for (int i = 0; i < a.dim(); ++i) {
+    if (i < lead || (shape[i - lead] == 1 && a.shape()[i] != 1)) axes.push_back(i);
+  }
+  if (axes.empty()) return a.reshape(shape);
+  return sum(a, axes, true).reshape(shape);
+}
+
+}  // namespace minigrad

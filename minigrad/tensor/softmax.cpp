@@ -1,0 +1,67 @@
+// softmax and log_softmax over one axis, computed row by row on a contiguous
+// copy with the axis last.
+//
+//   m = max_j x_j,   softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m)
+//
+// Subtracting m changes nothing mathematically (it cancels) but keeps every
+// exponent ≤ 0, so e^(·) never overflows even for logits of 1e4.
+#include <cmath>
+#include <limits>
+
+#include "minigrad/tensor/ops.h"
+
+namespace minigrad {
+namespace {
+
+template <bool kLog>
+Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
+  const int ax = normalize_axis(axis, x.dim(), op);
+  const int last = x.dim() - 1;
+  std::vector<int64_t> order;
+  for (int i = 0; i < x.dim(); ++i) order.push_back(i);
+  std::swap(order[static_cast<size_t>(ax)], order[static_cast<size_t>(last)]);
+  const Tensor rows = (ax == last ? x : x.permute(order)).contiguous();
+  const int64_t len = rows.shape()[last];
+  Tensor out = Tensor::empty(rows.shape(), x.dtype());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = rows.data<T>();
+    T* o = out.data<T>();
+    const int64_t nrows = len == 0 ? 0 : rows.numel() / len;
+    for (int64_t r = 0; r < nrows; ++r) {
+      const T* in = p + r * len;
+      T* y = o + r * len;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < len; ++j) m = std::max(m, in[j]);
+      if (m == -std::numeric_limits<T>::infinity()) {
+        // Every entry is -inf (a fully masked row): softmax is defined as all
+        // zeros here, and log_softmax as all -inf (log 0).
+        for (int64_t j = 0; j < len; ++j) y[j] = kLog ? -std::numeric_limits<T>::infinity() : T(0);
+        continue;
+      }
+      T s = 0;
+      for (int64_t j = 0; j < len; ++j) {
+        const T e = std::exp(in[j] - m);
+        s += e;
+        if (!kLog) y[j] = e;
+      }
+      if (kLog) {
+        const T lse = m + std::log(s);
+        for (int64_t j = 0; j < len; ++j) y[j] = in[j] - lse;
+      } else {
+        const T inv = T(1) / s;
+        for (int64_t j = 0; j < len; ++j) y[j] *= inv;
+      }
+    }
+  });
+  return ax == last ? out : out.permute(order).contiguous();
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t axis) { return softmax_impl<false>(x, axis, "softmax"); }
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  return softmax_impl<true>(x, axis, "log_softmax");
+}
+
+}  // namespace minigrad

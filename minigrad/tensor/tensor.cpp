@@ -1,0 +1,651 @@
+#include "minigrad/tensor/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "minigrad/tensor/allocator.h"
+#include "minigrad/tensor/strided.h"
+
+namespace minigrad {
+
+// ---- dtypes ----------------------------------------------------------------------------
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Int64: return "int64";
+    case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Int64: return 8;
+    case DType::Bool: return 1;
+  }
+  return 0;
+}
+
+bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+
+void throw_dtype_error(const char* op, DType got, const char* expected) {
+  throw std::invalid_argument(std::string(op) + ": expected " + expected + ", got " +
+                              dtype_name(got));
+}
+
+// Calls f(T{}) for every dtype (bool as bool, int64 as int64_t).
+template <class F>
+static decltype(auto) dispatch_all(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Int64: return f(int64_t{});
+    case DType::Bool: return f(bool{});
+  }
+  throw std::logic_error("unknown dtype");
+}
+
+// ---- storage ---------------------------------------------------------------------------
+
+Storage::Storage(size_t bytes) : data_(nullptr), bytes_(0) { data_ = allocate_buffer(bytes, &bytes_); }
+Storage::~Storage() { release_buffer(data_, bytes_); }
+
+// ---- construction ----------------------------------------------------------------------
+
+static void check_sizes(const Shape& shape, const char* op) {
+  for (int64_t d : shape) {
+    if (d < 0) {
+      throw std::invalid_argument(std::string(op) + ": negative size in shape " + shape.str());
+    }
+  }
+}
+
+Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
+               DType dtype)
+    : storage_(std::move(storage)),
+      shape_(shape),
+      strides_(strides),
+      offset_(offset),
+      dtype_(dtype) {}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) {
+  check_sizes(shape, "empty");
+  auto storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.raw_data(), 0, static_cast<size_t>(t.numel()) * dtype_size(dtype));
+  return t;
+}
+
+Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+
+Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  t.fill_(value);
+  return t;
+}
+
+Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
+
+Tensor Tensor::arange(double start, double end, double step, DType dtype) {
+  if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step)) {
+    throw std::invalid_argument("arange: start, end and step must be finite and step nonzero");
+  }
+  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((end - start) / step)));
+  Tensor t = empty({n}, dtype);
+  dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+template <class T>
+Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
+  check_sizes(shape, "from_vector");
+  if (static_cast<int64_t>(values.size()) != shape.numel()) {
+    throw std::invalid_argument("from_vector: " + std::to_string(values.size()) +
+                                " values do not fill shape " + shape.str() + " (" +
+                                std::to_string(shape.numel()) + " elements)");
+  }
+  Tensor t = empty(shape, dtype_of<T>());
+  std::copy(values.begin(), values.end(), t.data<T>());
+  return t;
+}
+template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shape&);
+template Tensor Tensor::from_vector<double>(const std::vector<double>&, const Shape&);
+template Tensor Tensor::from_vector<int64_t>(const std::vector<int64_t>&, const Shape&);
+
+Tensor Tensor::from_list(std::initializer_list<double> values, const Shape& shape, DType dtype) {
+  Tensor t = from_vector(std::vector<double>(values), shape);
+  return dtype == DType::Float64 ? t : t.to(dtype);
+}
+
+// ---- metadata --------------------------------------------------------------------------
+
+int64_t Tensor::size(int64_t axis) const { return shape_[normalize_axis(axis, dim(), "size")]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int i = dim() - 1; i >= 0; --i) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() {
+  if (!defined()) throw std::logic_error("raw_data: the tensor is undefined");
+  return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(dtype_size(dtype_));
+}
+const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
+
+static double read_element(const Tensor& t, int64_t offset) {
+  return dispatch_all(t.dtype(), [&](auto tag) -> double {
+    using T = decltype(tag);
+    return static_cast<double>(static_cast<const T*>(t.raw_data())[offset]);
+  });
+}
+
+double Tensor::item() const {
+  if (numel() != 1) {
+    throw std::invalid_argument("item: a tensor of shape " + shape_.str() + " has " +
+                                std::to_string(numel()) + " elements, not 1");
+  }
+  return read_element(*this, 0);
+}
+
+double Tensor::at(std::initializer_list<int64_t> index) const { return at(Shape(index)); }
+
+double Tensor::at(const Shape& index) const {
+  if (index.size() != dim()) {
+    throw std::invalid_argument("at: index " + index.str() + " has " +
+                                std::to_string(index.size()) + " entries for a tensor of shape " +
+                                shape_.str());
+  }
+  int64_t off = 0;
+  for (int i = 0; i < dim(); ++i) {
+    if (index[i] < 0 || index[i] >= shape_[i]) {
+      throw std::out_of_range("at: index " + index.str() + " is out of range for shape " +
+                              shape_.str());
+    }
+    off += index[i] * strides_[i];
+  }
+  return read_element(*this, off);
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor c = contiguous();
+  std::vector<T> out(static_cast<size_t>(numel()));
+  dispatch_all(dtype_, [&](auto tag) {
+    using S = decltype(tag);
+    const S* p = c.data<S>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(p[i]);
+  });
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+// ---- views -----------------------------------------------------------------------------
+
+// Resolves one -1 in a requested shape and checks the element count.
+static Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from, const char* op) {
+  Shape out = requested;
+  int infer = -1;
+  int64_t known = 1;
+  for (int i = 0; i < out.size(); ++i) {
+    if (out[i] == -1) {
+      if (infer >= 0) throw std::invalid_argument(std::string(op) + ": only one size may be -1 in " + requested.str());
+      infer = i;
+    } else if (out[i] < 0) {
+      throw std::invalid_argument(std::string(op) + ": invalid size in " + requested.str());
+    } else {
+      known *= out[i];
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel % known != 0) {
+      throw std::invalid_argument(std::string(op) + ": cannot infer -1 in " + requested.str() +
+                                  " for a tensor of shape " + from.str());
+    }
+    out[infer] = numel / known;
+  }
+  if (out.numel() != numel) {
+    throw std::invalid_argument(std::string(op) + ": " + from.str() + " (" + std::to_string(numel) +
+                                " elements) cannot become " + requested.str() + " (" +
+                                std::to_string(out.numel()) + " elements)");
+  }
+  return out;
+}
+
+// Strides that let the existing storage be read as `shape`, or false when no
+// such strides exist (the data is not laid out compatibly: reshape must copy).
+// Walks both shapes in groups of axes whose products match; within a group the
+// old axes must be contiguous with each other.
+static bool view_strides(const Shape& old_shape, const Shape& old_strides, const Shape& shape,
+                         Shape* strides) {
+  strides->resize(shape.size());
+  if (old_shape.numel() == 0) {
+    *strides = contiguous_strides(shape);
+    return true;
+  }
+  int oi = 0, ni = 0;
+  const int on = old_shape.size(), nn = shape.size();
+  while (oi < on || ni < nn) {
+    // skip size-1 axes: any stride works for them
+    if (ni < nn && shape[ni] == 1) {
+      (*strides)[ni] = 1;
+      ++ni;
+      continue;
+    }
+    if (oi < on && old_shape[oi] == 1) {
+      ++oi;
+      continue;
+    }
+    if (oi >= on || ni >= nn) return false;
+    // grow a group until the products agree
+    int o_end = oi, n_end = ni;
+    int64_t op = old_shape[o_end++], np = shape[n_end++];
+    while (op != np) {
+      if (op < np) {
+        if (o_end >= on) return false;
+        op *= old_shape[o_end++];
+      } else {
+        if (n_end >= nn) return false;
+        np *= shape[n_end++];
+      }
+    }
+    // old axes oi..o_end-1 must be mutually contiguous (ignoring size-1 axes)
+    int last = -1;
+    for (int k = oi; k < o_end; ++k) {
+      if (old_shape[k] == 1) continue;
+      if (last >= 0 && old_strides[last] != old_strides[k] * old_shape[k]) return false;
+      last = k;
+    }
+    int64_t stride = last >= 0 ? old_strides[last] : 1;
+    for (int k = n_end - 1; k >= ni; --k) {
+      (*strides)[k] = stride;
+      stride *= shape[k];
+    }
+    oi = o_end;
+    ni = n_end;
+  }
+  return true;
+}
+
+Tensor Tensor::view(const Shape& shape) const {
+  const Shape target = infer_shape(shape, numel(), shape_, "view");
+  Shape strides;
+  if (!view_strides(shape_, strides_, target, &strides)) {
+    throw std::invalid_argument("view: a tensor of shape " + shape_.str() + " with strides " +
+                                strides_.str() + " cannot be viewed as " + target.str() +
+                                " without copying; use reshape()");
+  }
+  return Tensor(storage_, target, strides, offset_, dtype_);
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  const Shape target = infer_shape(shape, numel(), shape_, "reshape");
+  Shape strides;
+  if (view_strides(shape_, strides_, target, &strides)) {
+    return Tensor(storage_, target, strides, offset_, dtype_);
+  }
+  return contiguous().view(target);
+}
+
+Tensor Tensor::transpose(int64_t axis0, int64_t axis1) const {
+  const int a = normalize_axis(axis0, dim(), "transpose");
+  const int b = normalize_axis(axis1, dim(), "transpose");
+  Tensor out = *this;
+  std::swap(out.shape_[a], out.shape_[b]);
+  std::swap(out.strides_[a], out.strides_[b]);
+  return out;
+}
+
+Tensor Tensor::t() const {
+  if (dim() != 2) {
+    throw std::invalid_argument("t: expects a 2-D tensor, got shape " + shape_.str());
+  }
+  return transpose(0, 1);
+}
+
+Tensor Tensor::permute(const std::vector<int64_t>& order) const {
+  if (static_cast<int>(order.size()) != dim()) {
+    throw std::invalid_argument("permute: " + std::to_string(order.size()) +
+                                " axes given for a tensor of shape " + shape_.str());
+  }
+  Tensor out = *this;
+  std::array<bool, kMaxDims> seen{};
+  for (int i = 0; i < dim(); ++i) {
+    const int a = normalize_axis(order[static_cast<size_t>(i)], dim(), "permute");
+    if (seen[static_cast<size_t>(a)]) {
+      throw std::invalid_argument("permute: axis " + std::to_string(a) + " repeated in the order");
+    }
+    seen[static_cast<size_t>(a)] = true;
+    out.shape_[i] = shape_[a];
+    out.strides_[i] = strides_[a];
+  }
+  return out;
+}
+
+Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
+  const int a = normalize_axis(axis, dim(), "narrow");
+  if (start < 0 || length < 0 || start + length > shape_[a]) {
+    throw std::out_of_range("narrow: elements [" + std::to_string(start) + ", " +
+                            std::to_string(start + length) + ") of axis " + std::to_string(a) +
+                            " are out of range for shape " + shape_.str());
+  }
+  Tensor out = *this;
+  out.shape_[a] = length;
+  out.offset_ += start * strides_[a];
+  return out;
+}
+
+Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) const {
+  const int a = normalize_axis(axis, dim(), "slice");
+  if (step <= 0) throw std::invalid_argument("slice: step must be positive, got " + std::to_string(step));
+  const int64_t n = shape_[a];
+  auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
+  const int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
+  Tensor out = *this;
+  out.shape_[a] = (e - s + step - 1) / step;
+  out.strides_[a] = strides_[a] * step;
+  out.offset_ += s * strides_[a];
+  return out;
+}
+
+Tensor Tensor::select(int64_t axis, int64_t index) const {
+  const int a = normalize_axis(axis, dim(), "select");
+  const int64_t n = shape_[a];
+  if (index < -n || index >= n) {
+    throw std::out_of_range("select: index " + std::to_string(index) + " is out of range for axis " +
+                            std::to_string(a) + " of size " + std::to_string(n));
+  }
+  if (index < 0) index += n;
+  Tensor out = *this;
+  out.offset_ += index * strides_[a];
+  out.shape_.erase(a);
+  out.strides_.erase(a);
+  return out;
+}
+
+Tensor Tensor::squeeze(int64_t axis) const {
+  const int a = normalize_axis(axis, dim(), "squeeze");
+  if (shape_[a] != 1) {
+    throw std::invalid_argument("squeeze: axis " + std::to_string(a) + " of shape " + shape_.str() +
+                                " has size " + std::to_string(shape_[a]) + ", not 1");
+  }
+  Tensor out = *this;
+  out.shape_.erase(a);
+  out.strides_.erase(a);
+  return out;
+}
+
+Tensor Tensor::squeeze() const {
+  Tensor out = *this;
+  for (int i = dim() - 1; i >= 0; --i) {
+    if (shape_[i] == 1) {
+      out.shape_.erase(i);
+      out.strides_.erase(i);
+    }
+  }
+  return out;
+}
+
+Tensor Tensor::unsqueeze(int64_t axis) const {
+  const int a = normalize_axis(axis, dim() + 1, "unsqueeze");
+  Tensor out = *this;
+  const int64_t stride = a < dim() ? strides_[a] * shape_[a] : 1;
+  out.shape_.insert(a, 1);
+  out.strides_.insert(a, stride);
+  return out;
+}
+
+Tensor Tensor::expand(const Shape& shape) const {
+  if (shape.size() < dim()) {
+    throw std::invalid_argument("expand: cannot expand shape " + shape_.str() + " to fewer axes " +
+                                shape.str());
+  }
+  if (shape == shape_) return *this;
+  Tensor out = *this;
+  out.shape_ = shape;
+  out.strides_.resize(0);
+  out.strides_.resize(shape.size(), 0);
+  const int lead = shape.size() - dim();
+  for (int i = 0; i < dim(); ++i) {
+    const int o = lead + i;
+    if (shape_[i] == shape[o]) {
+      out.strides_[o] = strides_[i];
+    } else if (shape_[i] == 1) {
+      out.strides_[o] = 0;
+    } else {
+      throw std::invalid_argument("expand: shape " + shape_.str() + " cannot broadcast to " +
+                                  shape.str() + " (axis " + std::to_string(o) + ": size " +
+                                  std::to_string(shape_[i]) + " vs " + std::to_string(shape[o]) + ")");
+    }
+  }
+  return out;
+}
+
+// ---- copies ----------------------------------------------------------------------------
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape_, dtype_);
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(DType dtype) const {
+  if (dtype == dtype_) return *this;
+  Tensor out = empty(shape_, dtype);
+  dispatch_all(dtype_, [&](auto src_tag) {
+    using S = decltype(src_tag);
+    dispatch_all(dtype, [&](auto dst_tag) {
+      using D = decltype(dst_tag);
+      const S* src = static_cast<const S*>(raw_data());
+      D* dst = out.data<D>();
+      int64_t o = 0;
+      detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
+        for (int64_t i = 0; i < n; ++i) dst[o++] = static_cast<D>(src[off[0] + i * st[0]]);
+      });
+    });
+  });
+  return out;
+}
+
+// ---- in place --------------------------------------------------------------------------
+
+Tensor& Tensor::fill_(double value) {
+  dispatch_all(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(raw_data());
+    const T v = static_cast<T>(value);
+    detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
+      T* q = p + off[0];
+      if (st[0] == 1) {
+        std::fill(q, q + n, v);
+      } else {
+        for (int64_t i = 0; i < n; ++i) q[i * st[0]] = v;
+      }
+    });
+  });
+  return *this;
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  if (src.dtype() != dtype_) {
+    throw std::invalid_argument(std::string("copy_: dtype ") + dtype_name(src.dtype()) +
+                                " into " + dtype_name(dtype_));
+  }
+  const Tensor s = src.expand(shape_);
+  dispatch_all(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    T* d = static_cast<T*>(raw_data());
+    const T* p = static_cast<const T*>(s.raw_data());
+    detail::for_each_run<2>(shape_, {strides_, s.strides()}, [&](auto off, int64_t n, auto st) {
+      if (st[0] == 1 && st[1] == 1) {
+        std::memmove(d + off[0], p + off[1], static_cast<size_t>(n) * sizeof(T));
+      } else {
+        for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] = p[off[1] + i * st[1]];
+      }
+    });
+  });
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  if (other.dtype() != dtype_) {
+    throw std::invalid_argument(std::string("add_: dtype ") + dtype_name(other.dtype()) +
+                                " into " + dtype_name(dtype_));
+  }
+  const Tensor o = other.expand(shape_);
+  dispatch_floating(dtype_, "add_", [&](auto tag) {
+    using T = decltype(tag);
+    T* d = static_cast<T*>(raw_data());
+    const T* p = static_cast<const T*>(o.raw_data());
+    const T a = static_cast<T>(alpha);
+    detail::for_each_run<2>(shape_, {strides_, o.strides()}, [&](auto off, int64_t n, auto st) {
+      T* x = d + off[0];
+      const T* y = p + off[1];
+      if (st[0] == 1 && st[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) x[i] += a * y[i];
+      } else {
+        for (int64_t i = 0; i < n; ++i) x[i * st[0]] += a * y[i * st[1]];
+      }
+    });
+  });
+  return *this;
+}
+
+Tensor& Tensor::mul_(double value) {
+  dispatch_floating(dtype_, "mul_", [&](auto tag) {
+    using T = decltype(tag);
+    T* d = static_cast<T*>(raw_data());
+    const T v = static_cast<T>(value);
+    detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
+      for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] *= v;
+    });
+  });
+  return *this;
+}
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  if (other.dtype() != dtype_) {
+    throw std::invalid_argument(std::string("mul_: dtype ") + dtype_name(other.dtype()) +
+                                " into " + dtype_name(dtype_));
+  }
+  const Tensor o = other.expand(shape_);
+  dispatch_floating(dtype_, "mul_", [&](auto tag) {
+    using T = decltype(tag);
+    T* d = static_cast<T*>(raw_data());
+    const T* p = static_cast<const T*>(o.raw_data());
+    detail::for_each_run<2>(shape_, {strides_, o.strides()}, [&](auto off, int64_t n, auto st) {
+      for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] *= p[off[1] + i * st[1]];
+    });
+  });
+  return *this;
+}
+
+// ---- printing --------------------------------------------------------------------------
+// Like numpy: nested brackets, elision with "..." past 1000 elements (three items
+// at each end of every axis), then the shape and dtype.
+
+namespace {
+
+struct Printer {
+  const Tensor& t;
+  bool elide;
+  int width = 0;
+  int precision = 4;
+  bool integral;
+  std::ostringstream& os;
+
+  std::string format(double v) const {
+    std::ostringstream s;
+    if (integral) {
+      if (t.dtype() == DType::Bool) {
+        s << (v != 0 ? "True" : "False");
+      } else {
+        s << static_cast<int64_t>(v);
+      }
+    } else if (std::isnan(v)) {
+      s << "nan";
+    } else if (std::isinf(v)) {
+      s << (v > 0 ? "inf" : "-inf");
+    } else {
+      s.setf(std::ios::fixed);
+      s.precision(precision);
+      s << v;
+    }
+    return s.str();
+  }
+
+  void rec(int axis, int64_t offset, int indent) {
+    if (axis == t.dim()) {
+      std::string s = format(read_element(t, offset));
+      os << std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(s.size()))), ' ') << s;
+      return;
+    }
+    os << '[';
+    const int64_t n = t.shape()[axis];
+    for (int64_t i = 0; i < n; ++i) {
+      if (elide && n > 6 && i == 3) {
+        os << (axis + 1 == t.dim() ? "..., " : "...,\n" + std::string(static_cast<size_t>(indent + 1), ' '));
+        i = n - 3;
+      }
+      rec(axis + 1, offset + i * t.strides()[axis], indent + 1);
+      if (i + 1 < n) {
+        if (axis + 1 == t.dim()) {
+          os << ", ";
+        } else {
+          os << ',' << std::string(static_cast<size_t>(t.dim() - axis - 1), '\n')
+             << std::string(static_cast<size_t>(indent + 1), ' ');
+        }
+      }
+    }
+    os << ']';
+  }
+};
+
+}  // namespace
+
+std::string Tensor::str() const {
+  std::ostringstream os;
+  if (!defined()) return "tensor(undefined)";
+  const bool integral = dtype_ == DType::Int64 || dtype_ == DType::Bool;
+  Printer p{*this, numel() > 1000, 0, 4, integral, os};
+  // width of the widest printed value, so columns line up
+  int w = 0;
+  detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
+    for (int64_t i = 0; i < n; ++i) w = std::max(w, static_cast<int>(p.format(read_element(*this, off[0] + i * st[0])).size()));
+  });
+  p.width = w;
+  os << "tensor(";
+  p.rec(0, 0, 7);
+  os << ", shape=" << shape_ << ", dtype=" << dtype_name(dtype_) << ')';
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }
+
+}  // namespace minigrad
