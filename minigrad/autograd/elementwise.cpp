@@ -1,0 +1,195 @@
+// Element-wise ops: forward and backward side by side.
+//
+// Notation: y is the op's output, gy the gradient of the loss w.r.t. y (same
+// shape as y), and the closure writes grads[i] = gy · ∂y/∂(input i). Inputs that
+// were broadcast get a gradient of the broadcast shape; the engine sums it back.
+#include <cmath>
+
+#include "minigrad/autograd/functions.h"
+
+namespace minigrad {
+
+using Gs = std::vector<Tensor>;
+
+// ---- binary ------------------------------------------------------------------------
+
+// y = a + b            ∂y/∂a = 1, ∂y/∂b = 1
+Variable add(const Variable& a, const Variable& b) {
+  return record("add", add(a.data(), b.data()), {a, b}, [](const Gs& gy, Grads& g) {
+    if (g.needs(0)) g[0] = gy[0];
+    if (g.needs(1)) g[1] = gy[0];
+  });
+}
+
+// y = a - b            ∂y/∂a = 1, ∂y/∂b = -1
+Variable sub(const Variable& a, const Variable& b) {
+  return record("sub", sub(a.data(), b.data()), {a, b}, [](const Gs& gy, Grads& g) {
+    if (g.needs(0)) g[0] = gy[0];
+    if (g.needs(1)) g[1] = neg(gy[0]);
+  });
+}
+
+// y = a · b            ∂y/∂a = b, ∂y/∂b = a
+Variable mul(const Variable& a, const Variable& b) {
+  Tensor ad = a.data(), bd = b.data();
+  return record("mul", mul(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
+    if (g.needs(0)) g[0] = mul(gy[0], bd);
+    if (g.needs(1)) g[1] = mul(gy[0], ad);
+  });
+}
+
+// y = a / b            ∂y/∂a = 1/b, ∂y/∂b = -a/b² = -y/b
+Variable div(const Variable& a, const Variable& b) {
+  Tensor bd = b.data();
+  Tensor y = div(a.data(), bd);
+  return record("div", y, {a, b}, [y, bd](const Gs& gy, Grads& g) {
+    if (g.needs(0)) g[0] = div(gy[0], bd);
+    if (g.needs(1)) g[1] = neg(div(mul(gy[0], y), bd));
+  });
+}
+
+// y = a^b              ∂y/∂a = b·a^(b-1), ∂y/∂b = y·ln a
+Variable pow(const Variable& a, const Variable& b) {
+  Tensor ad = a.data(), bd = b.data();
+  Tensor y = pow(ad, bd);
+  return record("pow", y, {a, b}, [ad, bd, y](const Gs& gy, Grads& g) {
+    if (g.needs(0)) g[0] = mul(gy[0], mul(bd, pow(ad, sub(bd, 1.0))));
+    if (g.needs(1)) g[1] = mul(gy[0], mul(y, log(ad)));
+  });
+}
+
+// y = max(a, b)        ∂y/∂a = [a > b] + ½[a = b]   (a tie splits the gradient evenly)
+Variable maximum(const Variable& a, const Variable& b) {
+  Tensor ad = a.data(), bd = b.data();
+  return record("maximum", maximum(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
+    const Tensor half = mul(gy[0], 0.5);
+    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
+    const Tensor tie = eq(ad, bd);
+    if (g.needs(0)) g[0] = where(gt(ad, bd), gy[0], where(tie, half, zero));
+    if (g.needs(1)) g[1] = where(gt(bd, ad), gy[0], where(tie, half, zero));
+  });
+}
+
+// y = min(a, b)        ∂y/∂a = [a < b] + ½[a = b]
+Variable minimum(const Variable& a, const Variable& b) {
+  Tensor ad = a.data(), bd = b.data();
+  return record("minimum", minimum(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
+    const Tensor half = mul(gy[0], 0.5);
+    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
+    const Tensor tie = eq(ad, bd);
+    if (g.needs(0)) g[0] = where(lt(ad, bd), gy[0], where(tie, half, zero));
+    if (g.needs(1)) g[1] = where(lt(bd, ad), gy[0], where(tie, half, zero));
+  });
+}
+
+// ---- with a scalar constant ------------------------------------------------------------
+
+// y = a + s            ∂y/∂a = 1
+Variable add(const Variable& a, double s) {
+  return record("add", add(a.data(), s), {a}, [](const Gs& gy, Grads& g) { g[0] = gy[0]; });
+}
+// y = a - s            ∂y/∂a = 1
+Variable sub(const Variable& a, double s) {
+  return record("sub", sub(a.data(), s), {a}, [](const Gs& gy, Grads& g) { g[0] = gy[0]; });
+}
+// y = s - b            ∂y/∂b = -1
+Variable rsub(double s, const Variable& b) {
+  return record("rsub", rsub(s, b.data()), {b}, [](const Gs& gy, Grads& g) { g[0] = neg(gy[0]); });
+}
+// y = a · s            ∂y/∂a = s
+Variable mul(const Variable& a, double s) {
+  return record("mul", mul(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = mul(gy[0], s); });
+}
+// y = a / s            ∂y/∂a = 1/s
+Variable div(const Variable& a, double s) {
+  return record("div", div(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = div(gy[0], s); });
+}
+// y = s / b            ∂y/∂b = -s/b² = -y/b
+Variable rdiv(double s, const Variable& b) {
+  Tensor bd = b.data();
+  Tensor y = rdiv(s, bd);
+  return record("rdiv", y, {b}, [y, bd](const Gs& gy, Grads& g) {
+    g[0] = neg(div(mul(gy[0], y), bd));
+  });
+}
+// y = a^p              ∂y/∂a = p·a^(p-1)
+Variable pow(const Variable& a, double p) {
+  Tensor ad = a.data();
+  return record("pow", pow(ad, p), {a}, [ad, p](const Gs& gy, Grads& g) {
+    g[0] = mul(gy[0], mul(pow(ad, p - 1.0), p));
+  });
+}
+
+// ---- unary --------------------------------------------------------------------------------
+
+// y = -x               ∂y/∂x = -1
+Variable neg(const Variable& x) {
+  return record("neg", neg(x.data()), {x}, [](const Gs& gy, Grads& g) { g[0] = neg(gy[0]); });
+}
+
+// y = eˣ               ∂y/∂x = eˣ = y
+Variable exp(const Variable& x) {
+  Tensor y = exp(x.data());
+  return record("exp", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], y); });
+}
+
+// y = ln x             ∂y/∂x = 1/x
+Variable log(const Variable& x) {
+  Tensor xd = x.data();
+  return record("log", log(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = div(gy[0], xd); });
+}
+
+// y = √x               ∂y/∂x = 1/(2√x) = 1/(2y)
+Variable sqrt(const Variable& x) {
+  Tensor y = sqrt(x.data());
+  return record("sqrt", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = div(gy[0], mul(y, 2.0)); });
+}
+
+// y = tanh x           ∂y/∂x = 1 - y²
+Variable tanh(const Variable& x) {
+  Tensor y = tanh(x.data());
+  return record("tanh", y, {x}, [y](const Gs& gy, Grads& g) {
+    g[0] = mul(gy[0], rsub(1.0, mul(y, y)));
+  });
+}
+
+// y = σ(x) = 1/(1+e⁻ˣ) ∂y/∂x = y(1 - y)
+Variable sigmoid(const Variable& x) {
+  Tensor y = sigmoid(x.data());
+  return record("sigmoid", y, {x}, [y](const Gs& gy, Grads& g) {
+    g[0] = mul(gy[0], mul(y, rsub(1.0, y)));
+  });
+}
+
+// y = max(x, 0)        ∂y/∂x = [x > 0]
+Variable relu(const Variable& x) {
+  Tensor xd = x.data();
+  return record("relu", relu(xd), {x}, [xd](const Gs& gy, Grads& g) {
+    g[0] = where(gt(xd, 0.0), gy[0], Tensor::scalar(0.0, gy[0].dtype()));
+  });
+}
+
+// y = |x|              ∂y/∂x = sign(x)   (0 at x = 0)
+Variable abs(const Variable& x) {
+  Tensor xd = x.data();
+  return record("abs", abs(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = mul(gy[0], sign(xd)); });
+}
+
+// ---- selection ----------------------------------------------------------------------------
+
+// y = cond ? a : b     ∂y/∂a = [cond], ∂y/∂b = [not cond]
+Variable where(const Tensor& cond, const Variable& a, const Variable& b) {
+  return record("where", where(cond, a.data(), b.data()), {a, b}, [cond](const Gs& gy, Grads& g) {
+    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
+    if (g.needs(0)) g[0] = where(cond, gy[0], zero);
+    if (g.needs(1)) g[1] = where(cond, zero, gy[0]);
+  });
+}
+
+// y = mask ? value : x ∂y/∂x = [not mask]
+Variable masked_fill(const Variable& x, const Tensor& mask, double value) {
+  return record("masked_fill", masked_fill(x.data(), mask, value), {x},
+                [mask](const Gs& gy, Grads& g) { g[0] = masked_fill(gy[0], mask, 0.0); });
+}
+
+}  // namespace minigrad

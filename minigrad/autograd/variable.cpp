@@ -1,0 +1,334 @@
+// The backward engine.
+//
+// backward() runs the chain rule over the recorded graph in reverse topological
+// order: a node may only run once every node that feeds it a gradient has run,
+// because its gradient is the SUM of what all its users send back. In the diamond
+//
+//        ┌── b = a·2 ──┐
+//   a ───┤             ├── d = b + c        ∂d/∂a = 2 + 3 = 5
+//        └── c = a·3 ──┘
+//
+// a's node must wait for both b's and c's contributions. So:
+//   1. discover every node reachable from the output, counting for each how many
+//      reachable nodes send it a gradient (its dependencies) — an explicit stack,
+//      not recursion, since an unrolled RNN is a chain of 100,000 nodes;
+//   2. Kahn's algorithm: run a node once its count reaches zero, add its input
+//      gradients into the buffers of the nodes below, decrement their counts.
+#include "minigrad/autograd/variable.h"
+
+#include <atomic>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+namespace minigrad {
+
+// ---- grad and anomaly modes ---------------------------------------------------------
+
+namespace {
+thread_local bool g_grad_enabled = true;
+std::atomic<bool> g_anomaly_enabled{false};
+std::atomic<uint64_t> g_visit_mark{0};
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool enabled) { g_grad_enabled = enabled; }
+bool anomaly_enabled() { return g_anomaly_enabled.load(std::memory_order_relaxed); }
+void set_anomaly_enabled(bool enabled) { g_anomaly_enabled = enabled; }
+
+// ---- Node teardown -------------------------------------------------------------------
+
+Node::~Node() {
+  // Nodes this one is the last owner of are moved onto a stack and emptied there,
+  // so each destructor below finds no children and returns at once.
+  std::vector<std::shared_ptr<Node>> stack;
+  auto take_children = [&stack](Node& n) {
+    for (Edge& e : n.next) {
+      if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
+    }
+    n.next.clear();
+  };
+  take_children(*this);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    take_children(*n);
+  }
+}
+
+// ---- Variable --------------------------------------------------------------------------
+
+Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
+  if (requires_grad && !is_floating(data.dtype())) {
+    throw std::invalid_argument(std::string("Variable: only floating tensors can require grad, got ") +
+                                dtype_name(data.dtype()));
+  }
+  impl_->data = std::move(data);
+  impl_->requires_grad = requires_grad;
+}
+
+static void check_defined(const Variable& v, const char* what) {
+  if (!v.defined()) throw std::logic_error(std::string(what) + ": the Variable is undefined");
+}
+
+const Tensor& Variable::data() const {
+  check_defined(*this, "data");
+  return impl_->data;
+}
+Tensor& Variable::mutable_data() {
+  check_defined(*this, "mutable_data");
+  return impl_->data;
+}
+const Tensor& Variable::grad() const {
+  check_defined(*this, "grad");
+  return impl_->grad;
+}
+Tensor& Variable::mutable_grad() {
+  check_defined(*this, "mutable_grad");
+  return impl_->grad;
+}
+void Variable::zero_grad() {
+  if (defined()) impl_->grad = Tensor();
+}
+
+Variable& Variable::requires_grad_(bool value) {
+  check_defined(*this, "requires_grad_");
+  if (!is_leaf()) {
+    throw std::logic_error(std::string("requires_grad_: only leaves can change requires_grad; this "
+                                       "value was made by '") +
+                           op_name() + "' (use detach() first)");
+  }
+  if (value && !is_floating(impl_->data.dtype())) {
+    throw std::invalid_argument(std::string("requires_grad_: only floating tensors can require grad, got ") +
+                                dtype_name(impl_->data.dtype()));
+  }
+  impl_->requires_grad = value;
+  return *this;
+}
+
+Variable& Variable::retain_grad() {
+  check_defined(*this, "retain_grad");
+  if (!is_leaf() && !impl_->retains_grad) {
+    impl_->retains_grad = true;
+    impl_->grad_fn->retained.emplace_back(impl_->output_nr, impl_);
+  }
+  return *this;
+}
+
+const char* Variable::op_name() const {
+  return defined() && impl_->grad_fn ? impl_->grad_fn->name : "leaf";
+}
+
+Variable Variable::detach() const {
+  check_defined(*this, "detach");
+  return Variable(impl_->data, false);
+}
+
+std::ostream& operator<<(std::ostream& os, const Variable& v) {
+  if (!v.defined()) return os << "Variable(undefined)";
+  os << "Variable(" << v.data();
+  if (!v.is_leaf()) {
+    os << ", grad_fn=" << v.op_name();
+  } else if (v.requires_grad()) {
+    os << ", requires_grad=true";
+  }
+  return os << ')';
+}
+
+// ---- recording ------------------------------------------------------------------------
+
+namespace detail {
+
+bool any_requires_grad(const Variable* inputs, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (inputs[i].requires_grad()) return true;
+  return false;
+}
+
+void check_forward_anomaly(const char* op, const Tensor& result) {
+  if (!all_finite(result)) {
+    throw std::runtime_error(std::string("anomaly: '") + op +
+                             "' produced NaN or Inf in its forward result of shape " +
+                             result.shape().str());
+  }
+}
+
+static std::shared_ptr<Node> make_node(const char* op, const Variable* inputs, size_t n,
+                                       BackwardFn fn, uint32_t outputs) {
+  std::vector<Edge> edges(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Variable& v = inputs[i];
+    if (!v.requires_grad()) continue;
+    edges[i].shape = v.shape();
+    if (v.is_leaf()) {
+      edges[i].leaf = v.impl();
+    } else {
+      edges[i].node = v.impl()->grad_fn;
+      edges[i].output_nr = v.impl()->output_nr;
+    }
+  }
+  return std::make_shared<Node>(op, std::move(edges), std::move(fn), outputs);
+}
+
+static Variable wrap_output(Tensor result, const std::shared_ptr<Node>& node, uint32_t nr) {
+  auto impl = std::make_shared<VariableImpl>();
+  impl->data = std::move(result);
+  impl->requires_grad = true;
+  impl->grad_fn = node;
+  impl->output_nr = nr;
+  return Variable(std::move(impl));
+}
+
+Variable make_output(const char* op, Tensor result, const Variable* inputs, size_t n,
+                     BackwardFn fn) {
+  auto node = make_node(op, inputs, n, std::move(fn), 1);
+  node->output_shapes = {result.shape()};
+  node->dtype = result.dtype();
+  return wrap_output(std::move(result), node, 0);
+}
+
+std::vector<Variable> make_outputs(const char* op, std::vector<Tensor> results,
+                                   const Variable* inputs, size_t n, BackwardFn fn) {
+  auto node = make_node(op, inputs, n, std::move(fn), static_cast<uint32_t>(results.size()));
+  std::vector<Variable> out;
+  for (size_t i = 0; i < results.size(); ++i) {
+    node->output_shapes.push_back(results[i].shape());
+    node->dtype = results[i].dtype();
+    out.push_back(wrap_output(std::move(results[i]), node, static_cast<uint32_t>(i)));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// ---- the engine -------------------------------------------------------------------------
+
+namespace {
+
+// Adds g into an accumulator. The first gradient is copied, so that later in-place
+// accumulation never writes through into a tensor that someone else holds.
+void accumulate_leaf(VariableImpl& leaf, const Tensor& g) {
+  if (!leaf.grad.defined()) {
+    leaf.grad = g.contiguous().clone();
+  } else {
+    leaf.grad.add_(g);
+  }
+}
+
+void check_backward_anomaly(const Node& n, size_t input, const Tensor& g) {
+  if (!all_finite(g)) {
+    throw std::runtime_error(std::string("anomaly: the backward of '") + n.name +
+                             "' produced NaN or Inf in the gradient of its input " +
+                             std::to_string(input) + " (shape " + g.shape().str() + ")");
+  }
+}
+
+void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_output,
+                  bool retain_graph) {
+  if (!root->grad_fn) {  // backward on a leaf: its gradient is the seed
+    accumulate_leaf(*root, grad_output);
+    return;
+  }
+  Node* start = root->grad_fn.get();
+
+  // 1. discovery: count, for every reachable node, the edges that point at it.
+  const uint64_t mark = ++g_visit_mark;
+  std::vector<Node*> stack{start};
+  start->visit_mark = mark;
+  start->dependencies = 0;
+  start->grad_buffer.assign(start->num_outputs, Tensor());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next) {
+      Node* m = e.node.get();
+      if (!m) continue;
+      if (m->visit_mark != mark) {
+        m->visit_mark = mark;
+        m->dependencies = 0;
+        m->grad_buffer.assign(m->num_outputs, Tensor());
+        stack.push_back(m);
+      }
+      ++m->dependencies;
+    }
+  }
+
+  // 2. run nodes whose every user has delivered its gradient.
+  start->grad_buffer[root->output_nr] = grad_output;
+  std::vector<Node*> ready{start};
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    if (n->released) {
+      throw std::logic_error(
+          std::string("backward: the graph through '") + n->name +
+          "' was already freed by an earlier backward(); call backward(/*retain_graph=*/true) "
+          "the first time to run backward twice");
+    }
+    for (uint32_t k = 0; k < n->num_outputs; ++k) {
+      if (!n->grad_buffer[k].defined()) {
+        n->grad_buffer[k] = Tensor::zeros(n->output_shapes[k], n->dtype);
+      }
+    }
+    for (auto& [nr, weak] : n->retained) {
+      if (auto impl = weak.lock()) accumulate_leaf(*impl, n->grad_buffer[nr]);
+    }
+    Grads grads(n->next);
+    n->backward(n->grad_buffer, grads);
+    n->grad_buffer.clear();
+    if (!retain_graph) {
+      n->backward = nullptr;  // frees the tensors the closure saved
+      n->released = true;
+    }
+    for (size_t i = 0; i < n->next.size(); ++i) {
+      const Edge& e = n->next[i];
+      if (!e.defined()) continue;
+      Tensor g = std::move(grads[i]);
+      if (g.defined()) {
+        // Broadcasting is undone here, once, for every op: an input of shape
+        // [3] that was broadcast to [2,3] receives the sum over the new axis.
+        if (g.shape() != e.shape) g = sum_to(g, e.shape);
+        if (anomaly_enabled()) check_backward_anomaly(*n, i, g);
+      }
+      if (e.leaf) {
+        if (g.defined()) accumulate_leaf(*e.leaf, g);
+        continue;
+      }
+      Node* m = e.node.get();
+      if (g.defined()) {
+        Tensor& buf = m->grad_buffer[e.output_nr];
+        buf = buf.defined() ? add(buf, g) : g;
+      }
+      if (--m->dependencies == 0) ready.push_back(m);
+    }
+  }
+}
+
+}  // namespace
+
+void Variable::backward(bool retain_graph) const {
+  check_defined(*this, "backward");
+  if (numel() != 1) {
+    throw std::logic_error("backward: the output has shape " + shape().str() +
+                           "; backward() without a gradient needs a single-element value (a "
+                           "loss). Pass the gradient: backward(grad_output)");
+  }
+  backward(Tensor::ones(shape(), dtype()), retain_graph);
+}
+
+void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
+  check_defined(*this, "backward");
+  if (!requires_grad()) {
+    throw std::logic_error(
+        "backward: this value does not require grad (no input of its graph has "
+        "requires_grad=true, or it was computed under NoGradGuard)");
+  }
+  if (grad_output.shape() != shape() || grad_output.dtype() != dtype()) {
+    throw std::invalid_argument("backward: the gradient " + std::string(dtype_name(grad_output.dtype())) +
+                                grad_output.shape().str() + " does not match the output " +
+                                dtype_name(dtype()) + shape().str());
+  }
+  run_backward(impl_, grad_output, retain_graph);
+}
+
+}  // namespace minigrad
