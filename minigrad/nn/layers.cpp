@@ -1,0 +1,124 @@
+#include "minigrad/nn/layers.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "minigrad/nn/init.h"
+
+namespace minigrad::nn {
+
+namespace {
+void check_positive(int64_t v, const char* what, const char* layer) {
+  if (v <= 0) {
+    throw std::invalid_argument(std::string(layer) + ": " + what + " must be positive, got " +
+                                std::to_string(v));
+  }
+}
+}  // namespace
+
+// ---- Linear -------------------------------------------------------------------------
+
+Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype, Generator& gen)
+    : in_features(in), out_features(out) {
+  check_positive(in, "in_features", "Linear");
+  check_positive(out, "out_features", "Linear");
+  // kaiming_uniform(a=√5) on [out, in] is U(-1/√in, 1/√in): PyTorch's default.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  register_parameter("weight", &weight, rand({out, in}, -bound, bound, dtype, gen));
+  if (with_bias) register_parameter("bias", &bias, rand({out}, -bound, bound, dtype, gen));
+}
+
+// y = x·Wᵀ + b. Leading axes are folded into one, so the product is a single
+// GEMM and dW = dyᵀ·x sums over every position at once.
+Variable Linear::forward(const Variable& x) {
+  if (x.dim() < 1 || x.size(-1) != in_features) {
+    throw std::invalid_argument("Linear: input of shape " + x.shape().str() +
+                                " does not end in in_features=" + std::to_string(in_features));
+  }
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out_features;
+  Variable y = matmul(x.reshape({-1, in_features}), weight, false, true);
+  if (bias.defined()) y = y + bias;
+  return y.reshape(out_shape);
+}
+
+std::string Linear::extra_repr() const {
+  return "in_features=" + std::to_string(in_features) + ", out_features=" +
+         std::to_string(out_features) + ", bias=" + (bias.defined() ? "true" : "false");
+}
+
+// ---- Embedding -------------------------------------------------------------------------
+
+Embedding::Embedding(int64_t n, int64_t dim, DType dtype, Generator& gen)
+    : num_embeddings(n), embedding_dim(dim) {
+  check_positive(n, "num_embeddings", "Embedding");
+  check_positive(dim, "embedding_dim", "Embedding");
+  register_parameter("weight", &weight, randn({n, dim}, 0.0, 1.0, dtype, gen));
+}
+
+Variable Embedding::forward(const Tensor& ids) {
+  if (!ids.defined() || ids.dtype() != DType::Int64) {
+    throw std::invalid_argument(std::string("Embedding: ids must be an int64 tensor, got ") +
+                                (ids.defined() ? dtype_name(ids.dtype()) : "undefined"));
+  }
+  const Tensor flat = ids.contiguous().reshape({-1});
+  const int64_t* p = flat.data<int64_t>();
+  for (int64_t i = 0; i < flat.numel(); ++i) {
+    if (p[i] < 0 || p[i] >= num_embeddings) {
+      throw std::out_of_range("Embedding: id " + std::to_string(p[i]) + " (at flat position " +
+                              std::to_string(i) + " of ids " + ids.shape().str() +
+                              ") is outside the vocabulary of " + std::to_string(num_embeddings));
+    }
+  }
+  Shape out_shape = ids.shape();
+  out_shape.push_back(embedding_dim);
+  return index_select(weight, 0, flat).reshape(out_shape);
+}
+
+std::string Embedding::extra_repr() const {
+  return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+}
+
+// ---- Dropout ---------------------------------------------------------------------------
+
+Dropout::Dropout(double prob, Generator& gen) : p(prob), gen_(&gen) {
+  if (!(prob >= 0.0 && prob < 1.0)) {
+    throw std::invalid_argument("Dropout: p must be in [0, 1), got " + std::to_string(prob));
+  }
+}
+
+// y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
+Variable Dropout::forward(const Variable& x) {
+  if (!is_training() || p == 0.0) return x;
+  Tensor keep = rand(x.shape(), 0.0, 1.0, x.dtype(), *gen_);
+  const Tensor mask = div(where(ge(keep, Tensor::scalar(p, x.dtype())), Tensor::scalar(1.0, x.dtype()),
+                                Tensor::scalar(0.0, x.dtype())),
+                          1.0 - p);
+  return x * Variable(mask);
+}
+
+std::string Dropout::extra_repr() const {
+  std::ostringstream os;
+  os << "p=" << p;
+  return os.str();
+}
+
+// ---- Sequential ------------------------------------------------------------------------
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+  for (const auto& m : modules) push_back(m);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> module) {
+  register_module(std::to_string(modules_.size()), module);
+  modules_.push_back(std::move(module));
+}
+
+Variable Sequential::forward(const Variable& x) {
+  Variable y = x;
+  for (auto& m : modules_) y = m->forward(y);
+  return y;
+}
+
+}  // namespace minigrad::nn

@@ -1,0 +1,165 @@
+#include "minigrad/nn/loss.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace minigrad::nn {
+
+namespace {
+
+// Checks logits [..., C] against targets [...] and returns the number of rows N.
+int64_t check_targets(const Variable& x, const Tensor& targets, const char* op) {
+  if (x.dim() < 1) throw std::invalid_argument(std::string(op) + ": input must have a class axis, got a scalar");
+  if (!targets.defined() || targets.dtype() != DType::Int64) {
+    throw std::invalid_argument(std::string(op) + ": targets must be an int64 tensor of class indices, got " +
+                                (targets.defined() ? dtype_name(targets.dtype()) : "undefined"));
+  }
+  const Shape rows(x.shape().begin(), x.shape().end() - 1);
+  if (targets.shape() != rows) {
+    throw std::invalid_argument(std::string(op) + ": input " + x.shape().str() + " needs targets of shape " +
+                                rows.str() + " (the class axis is the last one), got " +
+                                targets.shape().str());
+  }
+  return rows.numel();
+}
+
+void check_class(int64_t t, int64_t classes, int64_t row, const char* op) {
+  if (t < 0 || t >= classes) {
+    throw std::out_of_range(std::string(op) + ": target " + std::to_string(t) + " at row " +
+                            std::to_string(row) + " is outside [0, " + std::to_string(classes) + ")");
+  }
+}
+
+// The gradient scale of row n: ∂(reduced loss)/∂loss_n.
+Tensor row_scales(const Tensor& gy, const std::vector<bool>& used, int64_t count, Reduction r,
+                  DType dtype) {
+  const auto n = static_cast<int64_t>(used.size());
+  Tensor s = Tensor::zeros({n}, DType::Float64);
+  double* ps = s.data<double>();
+  const Tensor g64 = gy.to(DType::Float64).contiguous();
+  const double* pg = g64.data<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (!used[static_cast<size_t>(i)]) continue;
+    ps[i] = r == Reduction::None ? pg[i] : (r == Reduction::Mean ? pg[0] / static_cast<double>(count) : pg[0]);
+  }
+  return s.to(dtype);
+}
+
+Tensor reduce_rows(const Tensor& per_row, const Shape& rows_shape, int64_t count, Reduction r) {
+  if (r == Reduction::None) return per_row.reshape(rows_shape);
+  const Tensor total = sum(per_row);
+  if (r == Reduction::Sum) return total;
+  // Mean over the rows that count; all rows ignored gives NaN, as in PyTorch (0/0).
+  return div(total, static_cast<double>(count));
+}
+
+}  // namespace
+
+Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ignore_index,
+                       Reduction reduction) {
+  const int64_t n = check_targets(logits, targets, "cross_entropy");
+  const int64_t classes = logits.size(-1);
+  const Shape rows_shape(logits.shape().begin(), logits.shape().end() - 1);
+  const Tensor x = logits.data().contiguous().reshape({n, classes});
+  const Tensor t = targets.contiguous().reshape({n});
+  const Tensor probs = softmax(x, 1);
+  const Tensor logp = log_softmax(x, 1);
+  Tensor per_row = Tensor::zeros({n}, x.dtype());
+  std::vector<bool> used(static_cast<size_t>(n));
+  int64_t count = 0;
+  dispatch_floating(x.dtype(), "cross_entropy", [&](auto tag) {
+    using T = decltype(tag);
+    const T* lp = logp.data<T>();
+    const int64_t* pt = t.data<int64_t>();
+    T* out = per_row.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if (pt[i] == ignore_index) continue;
+      check_class(pt[i], classes, i, "cross_entropy");
+      out[i] = -lp[i * classes + pt[i]];  // -log softmax(x_i)[t_i]
+      used[static_cast<size_t>(i)] = true;
+      ++count;
+    }
+  });
+  const Shape in_shape = logits.shape();
+  // ∂loss_i/∂x_ic = softmax(x_i)_c - [c = t_i], times the row's scale.
+  return record("cross_entropy", reduce_rows(per_row, rows_shape, count, reduction), {logits},
+                [probs, t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
+                  const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
+                  Tensor gx = probs.clone();
+                  dispatch_floating(gx.dtype(), "cross_entropy backward", [&](auto tag) {
+                    using T = decltype(tag);
+                    T* pg = gx.data<T>();
+                    const T* ps = scale.data<T>();
+                    const int64_t* pt = t.data<int64_t>();
+                    for (int64_t i = 0; i < n; ++i) {
+                      if (!used[static_cast<size_t>(i)]) {
+                        for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] = T(0);
+                        continue;
+                      }
+                      pg[i * classes + pt[i]] -= T(1);
+                      for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] *= ps[i];
+                    }
+                  });
+                  g[0] = gx.reshape(in_shape);
+                });
+}
+
+Variable nll_loss(const Variable& log_probs, const Tensor& targets, int64_t ignore_index,
+                  Reduction reduction) {
+  const int64_t n = check_targets(log_probs, targets, "nll_loss");
+  const int64_t classes = log_probs.size(-1);
+  const Shape rows_shape(log_probs.shape().begin(), log_probs.shape().end() - 1);
+  const Tensor x = log_probs.data().contiguous().reshape({n, classes});
+  const Tensor t = targets.contiguous().reshape({n});
+  Tensor per_row = Tensor::zeros({n}, x.dtype());
+  std::vector<bool> used(static_cast<size_t>(n));
+  int64_t count = 0;
+  dispatch_floating(x.dtype(), "nll_loss", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const int64_t* pt = t.data<int64_t>();
+    T* out = per_row.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if (pt[i] == ignore_index) continue;
+      check_class(pt[i], classes, i, "nll_loss");
+      out[i] = -px[i * classes + pt[i]];
+      used[static_cast<size_t>(i)] = true;
+      ++count;
+    }
+  });
+  const Shape in_shape = log_probs.shape();
+  // ∂loss_i/∂logp_ic = -[c = t_i], times the row's scale.
+  return record("nll_loss", reduce_rows(per_row, rows_shape, count, reduction), {log_probs},
+                [t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
+                  const DType dtype = gy[0].dtype();
+                  const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, dtype);
+                  Tensor gx = Tensor::zeros({n, classes}, dtype);
+                  dispatch_floating(dtype, "nll_loss backward", [&](auto tag) {
+                    using T = decltype(tag);
+                    T* pg = gx.data<T>();
+                    const T* ps = scale.data<T>();
+                    const int64_t* pt = t.data<int64_t>();
+                    for (int64_t i = 0; i < n; ++i)
+                      if (used[static_cast<size_t>(i)]) pg[i * classes + pt[i]] = -ps[i];
+                  });
+                  g[0] = gx.reshape(in_shape);
+                });
+}
+
+// (a - b)² composed from differentiable ops: its gradient, 2(a - b)/N, comes for free.
+Variable mse_loss(const Variable& a, const Variable& b, Reduction reduction) {
+  if (a.shape() != b.shape()) {
+    throw std::invalid_argument("mse_loss: shapes " + a.shape().str() + " and " + b.shape().str() +
+                                " differ");
+  }
+  const Variable sq = pow(a - b, 2.0);
+  switch (reduction) {
+    case Reduction::Mean: return mean(sq);
+    case Reduction::Sum: return sum(sq);
+    case Reduction::None: return sq;
+  }
+  return sq;
+}
+
+}  // namespace minigrad::nn

@@ -1,0 +1,286 @@
+#include "minigrad/nn/lstm.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace minigrad::nn {
+
+namespace {
+
+void check_cell_shapes(const Variable& x, const LSTMState& s, const Variable& w_ih,
+                       const Variable& w_hh, const char* op) {
+  const int64_t four_h = w_hh.size(0), hidden = w_hh.size(1);
+  bool ok = x.dim() == 2 && w_ih.dim() == 2 && w_ih.size(0) == four_h && four_h == 4 * hidden &&
+            x.size(1) == w_ih.size(1);
+  ok = ok && s.h.defined() && s.c.defined() && s.h.shape() == Shape{x.size(0), hidden} &&
+       s.c.shape() == s.h.shape();
+  if (!ok) {
+    throw std::invalid_argument(std::string(op) + ": x " + x.shape().str() + ", h " +
+                                (s.h.defined() ? s.h.shape().str() : "undefined") + ", c " +
+                                (s.c.defined() ? s.c.shape().str() : "undefined") + ", W_ih " +
+                                w_ih.shape().str() + ", W_hh " + w_hh.shape().str() +
+                                ": expected x [B,in], h and c [B,H], W_ih [4H,in], W_hh [4H,H]");
+  }
+}
+
+LSTMState zero_state(const Variable& x, int64_t hidden) {
+  return {Variable(Tensor::zeros({x.size(0), hidden}, x.dtype())),
+          Variable(Tensor::zeros({x.size(0), hidden}, x.dtype()))};
+}
+
+// The fused element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
+// ([B, 4H] each), the biases (either may be undefined) and c ([B, H]).
+//
+// Forward, per element (j < H, gates in the order i, f, g, o):
+//   z = zx + zh + b_ih + b_hh
+//   i = σ(z_i)  f = σ(z_f)  g = tanh(z_g)  o = σ(z_o)
+//   c' = f·c + i·g      h' = o·tanh(c')
+// Backward, from gh = ∂L/∂h' and gc = ∂L/∂c':
+//   dc' = gc + gh·o·(1 - tanh²c')      (c' reaches L directly and through h')
+//   dz_o = gh·tanh(c') · o(1-o)
+//   dz_i = dc'·g · i(1-i)
+//   dz_g = dc'·i · (1-g²)
+//   dz_f = dc'·c · f(1-f)
+//   dc   = dc'·f
+//   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
+std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, const Variable& b_ih,
+                                     const Variable& b_hh, const Variable& c) {
+  const int64_t batch = c.size(0), hidden = c.size(1);
+  const DType dtype = c.dtype();
+  Tensor gates = Tensor::empty({batch, 4 * hidden}, dtype);  // i, f, g, o after activation
+  Tensor c_next = Tensor::empty({batch, hidden}, dtype);
+  Tensor tanh_c = Tensor::empty({batch, hidden}, dtype);
+  Tensor h_next = Tensor::empty({batch, hidden}, dtype);
+  const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(), cd = c.data().contiguous();
+  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
+  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
+
+  dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = zxd.data<T>();
+    const T* ph = zhd.data<T>();
+    const T* pbi = bi.defined() ? bi.data<T>() : nullptr;
+    const T* pbh = bh.defined() ? bh.data<T>() : nullptr;
+    const T* pc = cd.data<T>();
+    T* pg = gates.data<T>();
+    T* pcn = c_next.data<T>();
+    T* pt = tanh_c.data<T>();
+    T* phn = h_next.data<T>();
+    auto sigm = [](T v) { return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v)); };
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t row = b * 4 * hidden;
+      for (int64_t j = 0; j < hidden; ++j) {
+        T z[4];
+        for (int k = 0; k < 4; ++k) {
+          const int64_t col = k * hidden + j;
+          z[k] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
+        }
+        const T i = sigm(z[0]), f = sigm(z[1]), g = std::tanh(z[2]), o = sigm(z[3]);
+        const T cn = f * pc[b * hidden + j] + i * g;
+        const T tc = std::tanh(cn);
+        pg[row + j] = i;
+        pg[row + hidden + j] = f;
+        pg[row + 2 * hidden + j] = g;
+        pg[row + 3 * hidden + j] = o;
+        pcn[b * hidden + j] = cn;
+        pt[b * hidden + j] = tc;
+        phn[b * hidden + j] = o * tc;
+      }
+    }
+  });
+
+  return record_multi(
+      "lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
+      [gates, tanh_c, cd, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+        const Tensor gh = gy[0].contiguous(), gc = gy[1].contiguous();
+        Tensor dz = Tensor::empty({batch, 4 * hidden}, gates.dtype());
+        Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
+        dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
+          using T = decltype(tag);
+          const T* pg = gates.data<T>();
+          const T* pt = tanh_c.data<T>();
+          const T* pc = cd.data<T>();
+          const T* pgh = gh.data<T>();
+          const T* pgc = gc.data<T>();
+          T* pdz = dz.data<T>();
+          T* pdc = dc.data<T>();
+          for (int64_t b = 0; b < batch; ++b) {
+            const int64_t row = b * 4 * hidden;
+            for (int64_t j = 0; j < hidden; ++j) {
+              const int64_t e = b * hidden + j;
+              const T i = pg[row + j], f = pg[row + hidden + j], gg = pg[row + 2 * hidden + j],
+                      o = pg[row + 3 * hidden + j], tc = pt[e];
+              const T dcn = pgc[e] + pgh[e] * o * (T(1) - tc * tc);
+              pdz[row + j] = dcn * gg * i * (T(1) - i);
+              pdz[row + hidden + j] = dcn * pc[e] * f * (T(1) - f);
+              pdz[row + 2 * hidden + j] = dcn * i * (T(1) - gg * gg);
+              pdz[row + 3 * hidden + j] = pgh[e] * tc * o * (T(1) - o);
+              pdc[e] = dcn * f;
+            }
+          }
+        });
+        if (g.needs(0)) g[0] = dz;
+        if (g.needs(1)) g[1] = dz;
+        if (g.needs(2) || g.needs(3)) {
+          const Tensor db = sum(dz, {0});
+          if (g.needs(2)) g[2] = db;
+          if (g.needs(3)) g[3] = db;
+        }
+        if (g.needs(4)) g[4] = dc;
+      });
+}
+
+}  // namespace
+
+// The readable reference: one line per equation of lstm.h.
+LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Variable& w_ih,
+                             const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
+  check_cell_shapes(x, state, w_ih, w_hh, "lstm_cell_composed");
+  Variable z = matmul(x, w_ih, false, true) + matmul(state.h, w_hh, false, true);
+  if (b_ih.defined()) z = z + b_ih;
+  if (b_hh.defined()) z = z + b_hh;
+  const std::vector<Variable> gates = split(z, w_hh.size(1), 1);
+  const Variable i = sigmoid(gates[0]);  // input gate
+  const Variable f = sigmoid(gates[1]);  // forget gate
+  const Variable g = tanh(gates[2]);     // candidate
+  const Variable o = sigmoid(gates[3]);  // output gate
+  const Variable c = f * state.c + i * g;
+  const Variable h = o * tanh(c);
+  return {h, c};
+}
+
+LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Variable& w_ih,
+                          const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
+  check_cell_shapes(x, state, w_ih, w_hh, "lstm_cell_fused");
+  const auto hc = lstm_pointwise(matmul(x, w_ih, false, true), matmul(state.h, w_hh, false, true),
+                                 b_ih, b_hh, state.c);
+  return {hc[0], hc[1]};
+}
+
+// ---- LSTMCell -------------------------------------------------------------------------------
+
+static void init_lstm_param(Module& m, const std::string& name, Variable* slot, const Shape& shape,
+                            int64_t hidden, DType dtype, Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
+  m.register_parameter(name, slot, rand(shape, -bound, bound, dtype, gen));
+}
+
+LSTMCell::LSTMCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
+    : input_size(in), hidden_size(hidden) {
+  if (in <= 0 || hidden <= 0) {
+    throw std::invalid_argument("LSTMCell: input_size and hidden_size must be positive, got " +
+                                std::to_string(in) + " and " + std::to_string(hidden));
+  }
+  init_lstm_param(*this, "weight_ih", &weight_ih, {4 * hidden, in}, hidden, dtype, gen);
+  init_lstm_param(*this, "weight_hh", &weight_hh, {4 * hidden, hidden}, hidden, dtype, gen);
+  if (bias) {
+    init_lstm_param(*this, "bias_ih", &bias_ih, {4 * hidden}, hidden, dtype, gen);
+    init_lstm_param(*this, "bias_hh", &bias_hh, {4 * hidden}, hidden, dtype, gen);
+  }
+}
+
+LSTMState LSTMCell::forward(const Variable& x, const LSTMState& state) {
+  if (x.dim() != 2 || x.size(1) != input_size) {
+    throw std::invalid_argument("LSTMCell: input of shape " + x.shape().str() +
+                                ", expected [batch, " + std::to_string(input_size) + "]");
+  }
+  const LSTMState s = state.h.defined() ? state : zero_state(x, hidden_size);
+  return fused ? lstm_cell_fused(x, s, weight_ih, weight_hh, bias_ih, bias_hh)
+               : lstm_cell_composed(x, s, weight_ih, weight_hh, bias_ih, bias_hh);
+}
+
+std::string LSTMCell::extra_repr() const {
+  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
+         (bias_ih.defined() ? "" : ", bias=false");
+}
+
+// ---- LSTM -----------------------------------------------------------------------------------
+
+LSTM::LSTM(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bias, DType dtype,
+           Generator& gen)
+    : input_size(in), hidden_size(hidden), num_layers(layers), batch_first(batch_first_) {
+  if (in <= 0 || hidden <= 0 || layers <= 0) {
+    throw std::invalid_argument("LSTM: input_size, hidden_size and num_layers must be positive, got " +
+                                std::to_string(in) + ", " + std::to_string(hidden) + ", " +
+                                std::to_string(layers));
+  }
+  const auto n = static_cast<size_t>(layers);
+  // Reserved up front: the registry holds pointers to these elements.
+  weight_ih.resize(n);
+  weight_hh.resize(n);
+  bias_ih.resize(n);
+  bias_hh.resize(n);
+  for (size_t l = 0; l < n; ++l) {
+    const std::string s = "_l" + std::to_string(l);
+    const int64_t layer_in = l == 0 ? in : hidden;
+    init_lstm_param(*this, "weight_ih" + s, &weight_ih[l], {4 * hidden, layer_in}, hidden, dtype, gen);
+    init_lstm_param(*this, "weight_hh" + s, &weight_hh[l], {4 * hidden, hidden}, hidden, dtype, gen);
+    if (bias) {
+      init_lstm_param(*this, "bias_ih" + s, &bias_ih[l], {4 * hidden}, hidden, dtype, gen);
+      init_lstm_param(*this, "bias_hh" + s, &bias_hh[l], {4 * hidden}, hidden, dtype, gen);
+    }
+  }
+}
+
+LSTMOutput LSTM::forward(const Variable& x_in, const Variable& h0, const Variable& c0) {
+  if (x_in.dim() != 3 || x_in.size(2) != input_size) {
+    throw std::invalid_argument("LSTM: input of shape " + x_in.shape().str() + ", expected " +
+                                (batch_first ? "[batch, time, " : "[time, batch, ") +
+                                std::to_string(input_size) + "]");
+  }
+  const Variable x = batch_first ? x_in.transpose(0, 1) : x_in;  // [T, B, in]
+  const int64_t steps = x.size(0), batch = x.size(1);
+  const Shape state_shape{num_layers, batch, hidden_size};
+  for (const Variable* s : {&h0, &c0}) {
+    if (s->defined() && s->shape() != state_shape) {
+      throw std::invalid_argument("LSTM: initial state of shape " + s->shape().str() +
+                                  ", expected [num_layers, batch, hidden] = " + state_shape.str() +
+                                  " (layer-first even when batch_first)");
+    }
+  }
+  if (steps == 0) throw std::invalid_argument("LSTM: the input sequence is empty");
+
+  Variable layer_input = x;
+  std::vector<Variable> h_n, c_n;
+  for (int64_t l = 0; l < num_layers; ++l) {
+    const auto li = static_cast<size_t>(l);
+    LSTMState s{h0.defined() ? h0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype())),
+                c0.defined() ? c0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype()))};
+    std::vector<Variable> outputs;
+    outputs.reserve(static_cast<size_t>(steps));
+    if (fused) {
+      // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
+      const int64_t in_l = layer_input.size(2);
+      const Variable zx_all = matmul(layer_input.reshape({steps * batch, in_l}), weight_ih[li], false, true)
+                                  .reshape({steps, batch, 4 * hidden_size});
+      const std::vector<Variable> zx = unbind(zx_all, 0);
+      for (int64_t t = 0; t < steps; ++t) {
+        const auto hc = lstm_pointwise(zx[static_cast<size_t>(t)], matmul(s.h, weight_hh[li], false, true),
+                                       bias_ih[li], bias_hh[li], s.c);
+        s = {hc[0], hc[1]};
+        outputs.push_back(s.h);
+      }
+    } else {
+      const std::vector<Variable> xs = unbind(layer_input, 0);
+      for (int64_t t = 0; t < steps; ++t) {
+        s = lstm_cell_composed(xs[static_cast<size_t>(t)], s, weight_ih[li], weight_hh[li],
+                               bias_ih[li], bias_hh[li]);
+        outputs.push_back(s.h);
+      }
+    }
+    layer_input = stack(outputs, 0);  // [T, B, H]
+    h_n.push_back(s.h);
+    c_n.push_back(s.c);
+  }
+  return {batch_first ? layer_input.transpose(0, 1) : layer_input, stack(h_n, 0), stack(c_n, 0)};
+}
+
+std::string LSTM::extra_repr() const {
+  std::string s = std::to_string(input_size) + ", " + std::to_string(hidden_size);
+  if (num_layers != 1) s += ", num_layers=" + std::to_string(num_layers);
+  if (batch_first) s += ", batch_first=true";
+  if (!bias_ih[0].defined()) s += ", bias=false";
+  return s;
+}
+
+}  // namespace minigrad::nn

@@ -1,0 +1,189 @@
+#include "minigrad/nn/optim.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "minigrad/tensor/strided.h"
+
+namespace minigrad::nn {
+
+namespace {
+
+void check_hyper(bool ok, const char* opt, const std::string& what) {
+  if (!ok) throw std::invalid_argument(std::string(opt) + ": " + what);
+}
+
+std::string num(double v) {
+  std::string s = std::to_string(v);
+  return s;
+}
+
+// Runs f(θ, g, state...) over the elements of a contiguous parameter and its
+// gradient and state buffers (all contiguous, same shape).
+template <class F>
+void for_each_element(Tensor& p, const Tensor& grad, std::vector<Tensor*> state, const char* op, F f) {
+  dispatch_floating(p.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    T* pp = p.data<T>();
+    const T* pg = grad.data<T>();
+    T* s0 = state.size() > 0 ? state[0]->data<T>() : nullptr;
+    T* s1 = state.size() > 1 ? state[1]->data<T>() : nullptr;
+    const int64_t n = p.numel();
+    for (int64_t i = 0; i < n; ++i) f(pp[i], pg[i], s0 ? s0[i] : pp[i], s1 ? s1[i] : pp[i]);
+  });
+}
+
+// The gradient as a contiguous tensor of the parameter's shape, or undefined.
+Tensor grad_of(const Variable& p) {
+  if (!p.has_grad()) return Tensor();
+  return p.grad().contiguous();
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<Variable> params, double lr) : params_(std::move(params)), lr_(lr) {
+  check_hyper(std::isfinite(lr) && lr >= 0, "optimizer", "learning rate must be finite and ≥ 0, got " + num(lr));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].defined() || !params_[i].requires_grad() || !params_[i].is_leaf()) {
+      throw std::invalid_argument("optimizer: parameter " + std::to_string(i) +
+                                  " is not a leaf that requires grad");
+    }
+    if (!params_[i].data().is_contiguous()) {
+      throw std::invalid_argument("optimizer: parameter " + std::to_string(i) + " is not contiguous");
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Variable& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  check_hyper(std::isfinite(lr) && lr >= 0, "optimizer", "learning rate must be finite and ≥ 0, got " + num(lr));
+  lr_ = lr;
+}
+
+// ---- SGD ----------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<Variable> params, SGDOptions opts) : Optimizer(std::move(params), opts.lr), options(opts) {
+  check_hyper(opts.momentum >= 0, "SGD", "momentum must be ≥ 0, got " + num(opts.momentum));
+  check_hyper(opts.weight_decay >= 0, "SGD", "weight_decay must be ≥ 0, got " + num(opts.weight_decay));
+  check_hyper(!opts.nesterov || (opts.momentum > 0 && opts.dampening == 0), "SGD",
+              "nesterov needs momentum > 0 and dampening = 0");
+  velocity_.resize(params_.size());
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  const double mu = options.momentum, wd = options.weight_decay, damp = options.dampening;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const Tensor grad = grad_of(params_[k]);
+    if (!grad.defined()) continue;
+    Tensor& p = params_[k].mutable_data();
+    const bool first = !velocity_[k].defined();
+    if (mu != 0 && first) velocity_[k] = Tensor::zeros(p.shape(), p.dtype());
+    std::vector<Tensor*> state;
+    if (mu != 0) state.push_back(&velocity_[k]);
+    const double lr = lr_;
+    const bool nesterov = options.nesterov;
+    for_each_element(p, grad, state, "SGD", [&](auto& theta, auto g, auto& v, auto&) {
+      using T = std::remove_reference_t<decltype(theta)>;
+      T d = g + static_cast<T>(wd) * theta;                       // g ← ∇ + λθ
+      if (mu != 0) {
+        v = first ? d : static_cast<T>(mu) * v + static_cast<T>(1 - damp) * d;  // v ← μv + (1-τ)g
+        d = nesterov ? d + static_cast<T>(mu) * v : v;
+      }
+      theta -= static_cast<T>(lr) * d;
+    });
+  }
+}
+
+// ---- Adam / AdamW ---------------------------------------------------------------------------
+
+Adam::Adam(std::vector<Variable> params, AdamOptions opts) : Optimizer(std::move(params), opts.lr), options(opts) {
+  check_hyper(opts.beta1 >= 0 && opts.beta1 < 1, "Adam", "beta1 must be in [0, 1), got " + num(opts.beta1));
+  check_hyper(opts.beta2 >= 0 && opts.beta2 < 1, "Adam", "beta2 must be in [0, 1), got " + num(opts.beta2));
+  check_hyper(opts.eps >= 0, "Adam", "eps must be ≥ 0, got " + num(opts.eps));
+  check_hyper(opts.weight_decay >= 0, "Adam", "weight_decay must be ≥ 0, got " + num(opts.weight_decay));
+  m_.resize(params_.size());
+  v_.resize(params_.size());
+}
+
+void Adam::step() { adam_step(false); }
+
+void Adam::adam_step(bool decoupled) {
+  NoGradGuard no_grad;
+  ++t_;
+  const double b1 = options.beta1, b2 = options.beta2, eps = options.eps, wd = options.weight_decay;
+  const double bc1 = 1 - std::pow(b1, static_cast<double>(t_));  // bias corrections: m and v
+  const double bc2 = 1 - std::pow(b2, static_cast<double>(t_));  // start at 0, so early means are too small
+  const double lr = lr_;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const Tensor grad = grad_of(params_[k]);
+    if (!grad.defined()) continue;
+    Tensor& p = params_[k].mutable_data();
+    if (!m_[k].defined()) {
+      m_[k] = Tensor::zeros(p.shape(), p.dtype());
+      v_[k] = Tensor::zeros(p.shape(), p.dtype());
+    }
+    for_each_element(p, grad, {&m_[k], &v_[k]}, "Adam", [&](auto& theta, auto g, auto& m, auto& v) {
+      using T = std::remove_reference_t<decltype(theta)>;
+      if (decoupled) {
+        theta *= static_cast<T>(1 - lr * wd);                      // θ ← θ(1 - lr·λ)
+      } else {
+        g += static_cast<T>(wd) * theta;                           // g ← ∇ + λθ
+      }
+      m = static_cast<T>(b1) * m + static_cast<T>(1 - b1) * g;     // m ← β₁m + (1-β₁)g
+      v = static_cast<T>(b2) * v + static_cast<T>(1 - b2) * g * g; // v ← β₂v + (1-β₂)g²
+      const T denom = std::sqrt(v / static_cast<T>(bc2)) + static_cast<T>(eps);
+      theta -= static_cast<T>(lr / bc1) * m / denom;               // θ ← θ - lr·m̂/(√v̂ + ε)
+    });
+  }
+}
+
+AdamW::AdamW(std::vector<Variable> params, AdamOptions opts) : Adam(std::move(params), opts) {}
+void AdamW::step() { adam_step(true); }
+
+// ---- gradient clipping ------------------------------------------------------------------------
+
+double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
+  check_hyper(max_norm > 0, "clip_grad_norm", "max_norm must be > 0, got " + num(max_norm));
+  double total = 0;
+  for (const Variable& p : params) {
+    if (!p.has_grad()) continue;
+    for (double g : p.grad().to_vector<double>()) total += g * g;
+  }
+  const double norm = std::sqrt(total);
+  const double scale = max_norm / (norm + 1e-6);
+  if (scale < 1) {
+    for (const Variable& p : params) {
+      if (!p.has_grad()) continue;
+      Variable q = p;
+      q.mutable_grad().mul_(scale);
+    }
+  }
+  return norm;
+}
+
+// ---- schedule ---------------------------------------------------------------------------------
+
+WarmupCosineSchedule::WarmupCosineSchedule(Optimizer& optimizer, int64_t warmup_steps,
+                                           int64_t total_steps, double min_lr)
+    : opt_(optimizer), base_lr_(optimizer.lr()), min_lr_(min_lr), warmup_(warmup_steps), total_(total_steps) {
+  check_hyper(warmup_steps >= 0 && total_steps > warmup_steps, "WarmupCosineSchedule",
+              "needs 0 ≤ warmup_steps < total_steps, got " + std::to_string(warmup_steps) + " and " +
+                  std::to_string(total_steps));
+  check_hyper(min_lr >= 0 && min_lr <= base_lr_, "WarmupCosineSchedule", "min_lr must be in [0, lr]");
+}
+
+double WarmupCosineSchedule::lr_at(int64_t t) const {
+  if (t < warmup_) return base_lr_ * static_cast<double>(t + 1) / static_cast<double>(warmup_);
+  if (t >= total_) return min_lr_;
+  const double progress = static_cast<double>(t - warmup_) / static_cast<double>(total_ - warmup_);
+  return min_lr_ + 0.5 * (base_lr_ - min_lr_) * (1 + std::cos(M_PI * progress));
+}
+
+void WarmupCosineSchedule::step() { opt_.set_lr(lr_at(t_++)); }
+
+}  // namespace minigrad::nn
