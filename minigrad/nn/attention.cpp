@@ -1,0 +1,289 @@
+#include "minigrad/nn/attention.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace minigrad::nn {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Checks q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv] and the mask, and resolves the scale.
+double check_attention(const Variable& q, const Variable& k, const Variable& v, const Tensor& mask,
+                       std::optional<double> scale, const char* op) {
+  bool ok = q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.size(-1) == k.size(-1) &&
+            k.size(-2) == v.size(-2);
+  if (!ok) {
+    throw std::invalid_argument(std::string(op) + ": q " + q.shape().str() + ", k " + k.shape().str() +
+                                ", v " + v.shape().str() +
+                                ": expected q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv]");
+  }
+  if (mask.defined()) {
+    if (mask.dtype() != DType::Bool) {
+      throw std::invalid_argument(std::string(op) + ": the mask must be bool (true = blocked), got " +
+                                  dtype_name(mask.dtype()));
+    }
+    Shape scores(q.shape().begin(), q.shape().end() - 1);
+    scores.push_back(k.size(-2));
+    broadcast_shapes(mask.shape(), scores, op);  // throws naming both shapes
+  }
+  const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  if (!std::isfinite(s)) throw std::invalid_argument(std::string(op) + ": scale must be finite");
+  return s;
+}
+
+// The scores with the mask applied, expanded to the full scores shape.
+Tensor apply_mask(const Tensor& scores, const Tensor& mask) {
+  if (!mask.defined()) return scores;
+  const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
+  return masked_fill(scores.expand(full), mask, -kInf);
+}
+
+}  // namespace
+
+AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const Variable& k,
+                                                      const Variable& v, const Tensor& mask,
+                                                      std::optional<double> scale) {
+  const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
+  Variable scores = matmul(q, k, false, true) * s;  // S = Q·Kᵀ·scale
+  if (mask.defined()) {
+    const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
+    scores = masked_fill(expand(scores, full), mask, -kInf);  // blocked keys: -∞ → weight 0
+  }
+  const Variable weights = softmax(scores, -1);  // A = softmax(S)
+  const Variable context = matmul(weights, v);   // C = A·V
+  return {context, weights};
+}
+
+// One node for the whole of S → A → C, with the backward written out:
+//   dA = gA + gC·Vᵀ            (A feeds C and is also an output)
+//   dV = Aᵀ·gC
+//   dS = A ⊙ (dA - Σ_j dA_j A_j)     (softmax's vector-Jacobian product, row by row)
+//   dQ = scale · dS·K,   dK = scale · dSᵀ·Q
+// Blocked keys have A = 0, so dS = 0 there: no gradient flows to them, and a
+// fully blocked row (A all zero) passes zero gradients, never NaN.
+AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& k, const Variable& v,
+                                             const Tensor& mask, std::optional<double> scale) {
+  const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
+  const Tensor qd = q.data(), kd = k.data(), vd = v.data();
+  Tensor scores = matmul(qd, kd, false, true);
+  scores.mul_(s);
+  const Tensor weights = softmax(apply_mask(scores, mask), -1);
+  const Tensor context = matmul(weights, vd);
+  auto out = record_multi(
+      "scaled_dot_product_attention", {context, weights}, {q, k, v},
+      [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
+        const Tensor& gc = gy[0];
+        const Tensor da = add(gy[1], matmul(gc, vd, false, true));
+        if (g.needs(2)) g[2] = matmul(weights, gc, true, false);
+        if (!g.needs(0) && !g.needs(1)) return;
+        Tensor ds = mul(weights, sub(da, sum(mul(da, weights), {-1}, true)));
+        ds.mul_(s);
+        if (g.needs(0)) g[0] = matmul(ds, kd);
+        if (g.needs(1)) g[1] = matmul(ds, qd, true, false);
+      });
+  return {out[0], out[1]};
+}
+
+Tensor causal_mask(int64_t steps) {
+  if (steps <= 0) throw std::invalid_argument("causal_mask: steps must be positive, got " + std::to_string(steps));
+  const Tensor i = Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({steps, 1});
+  const Tensor j = Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({1, steps});
+  return gt(j, i);  // key j is in query i's future
+}
+
+Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
+  const auto batch = static_cast<int64_t>(lengths.size());
+  Tensor m = Tensor::empty({batch, steps}, DType::Bool);
+  bool* p = m.data<bool>();
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = lengths[static_cast<size_t>(b)];
+    if (len < 0 || len > steps) {
+      throw std::invalid_argument("padding_mask: length " + std::to_string(len) + " of sequence " +
+                                  std::to_string(b) + " is outside [0, " + std::to_string(steps) + "]");
+    }
+    for (int64_t t = 0; t < steps; ++t) p[b * steps + t] = t >= len;
+  }
+  return m;
+}
+
+// ---- DotProductAttention -------------------------------------------------------------------
+
+AttentionOutput DotProductAttention::forward(const Variable& query, const Variable& keys,
+                                             const Variable& values, const Tensor& key_mask) {
+  const Variable& vals = values.defined() ? values : keys;
+  if (keys.dim() != 3 || (query.dim() != 2 && query.dim() != 3)) {
+    throw std::invalid_argument(type_name() + ": query " + query.shape().str() + ", keys " +
+                                keys.shape().str() + ": expected query [B, d] or [B, Tq, d] and keys [B, Tk, d]");
+  }
+  const bool one_step = query.dim() == 2;
+  const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d]
+  Tensor mask;
+  if (key_mask.defined()) {
+    if (key_mask.shape() != Shape{keys.size(0), keys.size(1)}) {
+      throw std::invalid_argument(type_name() + ": key_mask " + key_mask.shape().str() +
+                                  ", expected [B, Tk] = " + Shape{keys.size(0), keys.size(1)}.str());
+    }
+    mask = key_mask.unsqueeze(1);  // [B, 1, Tk]: the same keys blocked for every query
+  }
+  const std::optional<double> scale = scaled ? std::nullopt : std::optional<double>(1.0);
+  AttentionOutput out = scaled_dot_product_attention(q, keys, vals, mask, scale);
+  if (one_step) out = {out.context.squeeze(1), out.weights.squeeze(1)};
+  return out;
+}
+
+// ---- SelfAttention -----------------------------------------------------------------------------
+
+SelfAttention::SelfAttention(int64_t model_dim, int64_t key_dim, bool bias, bool scaled_, DType dtype,
+                             Generator& gen)
+    : d_model(model_dim), d_k(key_dim > 0 ? key_dim : model_dim), scaled(scaled_) {
+  if (model_dim <= 0 || key_dim < 0) {
+    throw std::invalid_argument("SelfAttention: d_model must be positive and d_k non-negative, got " +
+                                std::to_string(model_dim) + " and " + std::to_string(key_dim));
+  }
+  w_q = register_module("w_q", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
+  w_k = register_module("w_k", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
+  w_v = register_module("w_v", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
+}
+
+AttentionOutput SelfAttention::forward_attention(const Variable& x, const Tensor& mask) {
+  if (x.dim() != 3 || x.size(2) != d_model) {
+    throw std::invalid_argument("SelfAttention: input " + x.shape().str() + ", expected [B, T, " +
+                                std::to_string(d_model) + "]");
+  }
+  const Variable q = w_q->forward(x), k = w_k->forward(x), v = w_v->forward(x);  // Q = X·W_Qᵀ ...
+  return scaled_dot_product_attention(q, k, v, mask,
+                                      scaled ? std::nullopt : std::optional<double>(1.0));
+}
+
+std::string SelfAttention::extra_repr() const {
+  return "d_model=" + std::to_string(d_model) + ", d_k=" + std::to_string(d_k) +
+         (scaled ? "" : ", scaled=false");
+}
+
+// ---- MultiHeadAttention --------------------------------------------------------------------------
+
+MultiHeadAttention::MultiHeadAttention(int64_t e, int64_t heads, bool bias, bool batch_first_,
+                                       DType dtype, Generator& gen)
+    : embed_dim(e), num_heads(heads), head_dim(heads > 0 ? e / heads : 0), batch_first(batch_first_) {
+  if (e <= 0 || heads <= 0 || e % heads != 0) {
+    throw std::invalid_argument("MultiHeadAttention: embed_dim " + std::to_string(e) +
+                                " must be positive and divisible by num_heads " + std::to_string(heads));
+  }
+  q_proj = register_module("q_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
+  k_proj = register_module("k_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
+  v_proj = register_module("v_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
+  out_proj = register_module("out_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
+}
+
+MultiHeadOutput MultiHeadAttention::forward(const Variable& query_in, const Variable& key_in,
+                                            const Variable& value_in, const Tensor& key_padding_mask,
+                                            const Tensor& attn_mask, bool need_weights) {
+  for (const Variable* x : {&query_in, &key_in, &value_in}) {
+    if (x->dim() != 3 || x->size(2) != embed_dim) {
+      throw std::invalid_argument("MultiHeadAttention: input " + x->shape().str() + ", expected [" +
+                                  (batch_first ? "B, T, " : "T, B, ") + std::to_string(embed_dim) + "]");
+    }
+  }
+  const Variable query = batch_first ? query_in : query_in.transpose(0, 1);  // [B, Tq, E]
+  const Variable key = batch_first ? key_in : key_in.transpose(0, 1);
+  const Variable value = batch_first ? value_in : value_in.transpose(0, 1);
+  const int64_t b = query.size(0), tq = query.size(1), tk = key.size(1);
+  if (key.size(0) != b || value.size(0) != b || value.size(1) != tk) {
+    throw std::invalid_argument("MultiHeadAttention: query " + query_in.shape().str() + ", key " +
+                                key_in.shape().str() + ", value " + value_in.shape().str() +
+                                ": batch sizes and key/value lengths must agree");
+  }
+  // [B, T, E] → [B, h, T, d_k]: each head sees its own slice of the projection.
+  auto heads = [&](const Variable& x, int64_t t) {
+    return x.reshape({b, t, num_heads, head_dim}).permute({0, 2, 1, 3});
+  };
+  const Variable q = heads(q_proj->forward(query), tq);
+  const Variable k = heads(k_proj->forward(key), tk);
+  const Variable v = heads(v_proj->forward(value), tk);
+
+  Tensor mask;
+  if (key_padding_mask.defined()) {
+    if (key_padding_mask.dtype() != DType::Bool || key_padding_mask.shape() != Shape{b, tk}) {
+      throw std::invalid_argument("MultiHeadAttention: key_padding_mask must be bool [B, Tk] = " +
+                                  Shape{b, tk}.str() + ", got " + dtype_name(key_padding_mask.dtype()) +
+                                  key_padding_mask.shape().str());
+    }
+    mask = key_padding_mask.reshape({b, 1, 1, tk});
+  }
+  if (attn_mask.defined()) {
+    if (attn_mask.dtype() != DType::Bool) {
+      throw std::invalid_argument(std::string("MultiHeadAttention: attn_mask must be bool (true = blocked), got ") +
+                                  dtype_name(attn_mask.dtype()));
+    }
+    // blocked if either mask blocks: (a + b) > 0 on 0/1 values
+    mask = mask.defined() ? gt(add(mask.to(DType::Float32), attn_mask.to(DType::Float32)), 0.0) : attn_mask;
+  }
+  const AttentionOutput att = scaled_dot_product_attention(q, k, v, mask);
+  // [B, h, Tq, d_k] → [B, Tq, h·d_k]: the heads side by side, then mixed by W_O.
+  const Variable concat_heads = att.context.permute({0, 2, 1, 3}).reshape({b, tq, embed_dim});
+  Variable out = out_proj->forward(concat_heads);
+  if (!batch_first) out = out.transpose(0, 1);
+  MultiHeadOutput result{out, {}, {}};
+  if (need_weights) {
+    result.weights = att.weights;
+    result.average_weights = mean(att.weights, {1});
+  }
+  return result;
+}
+
+std::string MultiHeadAttention::extra_repr() const {
+  return "embed_dim=" + std::to_string(embed_dim) + ", num_heads=" + std::to_string(num_heads) +
+         (batch_first ? "" : ", batch_first=false");
+}
+
+// ---- positional encodings ---------------------------------------------------------------------------
+
+static void check_positions(const Variable& x, int64_t max_len, int64_t d_model, const char* op) {
+  if (x.dim() != 3 || x.size(2) != d_model || x.size(1) > max_len) {
+    throw std::invalid_argument(std::string(op) + ": input " + x.shape().str() + ", expected [B, T ≤ " +
+                                std::to_string(max_len) + ", " + std::to_string(d_model) + "]");
+  }
+}
+
+LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t len, int64_t d, DType dtype, Generator& gen)
+    : max_len(len), d_model(d) {
+  if (len <= 0 || d <= 0) throw std::invalid_argument("LearnedPositionalEncoding: sizes must be positive");
+  register_parameter("weight", &weight, randn({len, d}, 0.0, 1.0, dtype, gen));
+}
+
+Variable LearnedPositionalEncoding::forward(const Variable& x) {
+  check_positions(x, max_len, d_model, "LearnedPositionalEncoding");
+  return x + weight.narrow(0, 0, x.size(1));  // [B, T, d] + [T, d]
+}
+
+std::string LearnedPositionalEncoding::extra_repr() const {
+  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
+}
+
+SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t d, DType dtype)
+    : max_len(len), d_model(d) {
+  if (len <= 0 || d <= 0) throw std::invalid_argument("SinusoidalPositionalEncoding: sizes must be positive");
+  Tensor t = Tensor::empty({len, d}, DType::Float64);
+  double* p = t.data<double>();
+  for (int64_t pos = 0; pos < len; ++pos) {
+    for (int64_t i = 0; i < d; ++i) {
+      const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / static_cast<double>(d));
+      p[pos * d + i] = i % 2 == 0 ? std::sin(static_cast<double>(pos) * freq) : std::cos(static_cast<double>(pos) * freq);
+    }
+  }
+  table = t.to(dtype);
+}
+
+Variable SinusoidalPositionalEncoding::forward(const Variable& x) {
+  check_positions(x, max_len, d_model, "SinusoidalPositionalEncoding");
+  return x + Variable(table.narrow(0, 0, x.size(1)));
+}
+
+std::string SinusoidalPositionalEncoding::extra_repr() const {
+  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
+}
+
+}  // namespace minigrad::nn
