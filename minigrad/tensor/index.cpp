@@ -1,5 +1,7 @@
 // Joining (concat, stack), splitting (views) and indexing (index_select, gather)
 // with their scatter-add inverses, which the backward passes use.
+#include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -112,10 +114,18 @@ Tensor index_select(const Tensor& a, int64_t axis, const Tensor& index) {
   Shape shape = a.shape();
   shape[ax] = idx.numel();
   Tensor out = Tensor::empty(shape, a.dtype());
-  for (int64_t j = 0; j < idx.numel(); ++j) {
-    check_index_value(pi[j], a.shape()[ax], "index_select", a.shape(), ax);
-    out.select(ax, j).copy_(a.select(ax, pi[j]));
+  for (int64_t j = 0; j < idx.numel(); ++j) check_index_value(pi[j], a.shape()[ax], "index_select", a.shape(), ax);
+  if (ax == 0 && a.is_contiguous()) {
+    // Rows of a contiguous table (an embedding lookup): one memcpy per row.
+    const size_t row_bytes = static_cast<size_t>(a.numel() / std::max<int64_t>(a.shape()[0], 1)) * dtype_size(a.dtype());
+    const char* src = static_cast<const char*>(a.raw_data());
+    char* dst = static_cast<char*>(out.raw_data());
+    for (int64_t j = 0; j < idx.numel(); ++j) {
+      std::memcpy(dst + static_cast<size_t>(j) * row_bytes, src + static_cast<size_t>(pi[j]) * row_bytes, row_bytes);
+    }
+    return out;
   }
+  for (int64_t j = 0; j < idx.numel(); ++j) out.select(ax, j).copy_(a.select(ax, pi[j]));
   return out;
 }
 
@@ -125,8 +135,23 @@ Tensor index_add(const Shape& shape, int64_t axis, const Tensor& index, const Te
   const Tensor idx = index.contiguous();
   const int64_t* pi = idx.data<int64_t>();
   Tensor out = Tensor::zeros(shape, src.dtype());
+  for (int64_t j = 0; j < idx.numel(); ++j) check_index_value(pi[j], shape[ax], "index_add", shape, ax);
+  if (ax == 0 && src.is_contiguous()) {
+    // Gradient of an embedding lookup: add row j of src into row index[j].
+    const int64_t row = src.numel() / std::max<int64_t>(src.shape()[0], 1);
+    dispatch_floating(src.dtype(), "index_add", [&](auto tag) {
+      using T = decltype(tag);
+      const T* ps = src.data<T>();
+      T* po = out.data<T>();
+      for (int64_t j = 0; j < idx.numel(); ++j) {
+        T* d = po + pi[j] * row;
+        const T* r = ps + j * row;
+        for (int64_t c = 0; c < row; ++c) d[c] += r[c];
+      }
+    });
+    return out;
+  }
   for (int64_t j = 0; j < idx.numel(); ++j) {
-    check_index_value(pi[j], shape[ax], "index_add", shape, ax);
     Tensor dst = out.select(ax, pi[j]);
     dst.add_(src.select(ax, j));
   }
