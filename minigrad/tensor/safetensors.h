@@ -26,6 +26,7 @@ namespace minigrad {
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order (by data offset)
   std::map<std::string, std::string> metadata;
+  std::string origin;  // the file name (or the name given to parse_safetensors)
   // The tensor with this name; throws std::out_of_range naming it and the file.
   const Tensor& at(const std::string& name) const;
   bool contains(const std::string& name) const;

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""PyTorch parity fixtures for tests/test_parity_nn.cpp.
+
+Regenerate (Debian 12: apt-get install python3-torch; the `safetensors` package
+is not needed, this script writes the format itself with json + struct):
+
+    /usr/bin/python3 tools/make_fixtures.py            # writes tests/fixtures/
+    /usr/bin/python3 tools/make_fixtures.py --out DIR  # somewhere else
+
+The output is byte-for-byte reproducible with the same torch version (fixed seeds,
+one thread, deterministic algorithms, no timestamps): running the script twice
+gives the same sha256 for every file. Each case is written twice, as
+<case>_f64.safetensors (computed in float64) and <case>_f32.safetensors (the same
+inputs rounded to float32, computed in float32).
+
+Every file's "__metadata__" holds "case" (which kind of test), "dtype", the
+settings the C++ test needs (dims, reductions, learning rates, ...) as strings,
+"torch" (the version that made it) and "generator" (this script). Settings that
+are floats are written with repr(), which round-trips exactly through std::stod.
+
+Tensors are named after what they are. A gradient is "grad_" + the name of what
+it is the gradient of. Module parameters carry PyTorch's names (weight, bias,
+weight_ih_l0, ...) so Module::load_state_dict can take them straight from the file.
+Where a module has several outputs, the scalar the gradients are taken of is
+
+    loss = Σ output·grad_output (+ Σ h_n·grad_h_n + Σ c_n·grad_c_n)
+
+so grad_output, grad_h_n, grad_c_n are the fixed random "upstream" gradients
+(∂loss/∂output = grad_output) and backward(grad_output) reproduces the rest.
+
+Cases:
+  linear_2d, linear_3d, linear_nobias     nn.Linear(4, 3): input [5,4], [2,5,4], [5,4]
+      input weight [bias] output grad_output grad_input grad_weight [grad_bias]
+  embedding                               nn.Embedding(6, 3), ids [2,4] int64 with repeats
+      ids weight output grad_output grad_weight
+  lstmcell, lstmcell_nobias               nn.LSTMCell(3, 4), batch 2, from a given (h0, c0)
+      input h0 c0 weight_ih weight_hh [bias_ih bias_hh] h1 c1 grad_h1 grad_c1
+      grad_input grad_h0 grad_c0 grad_weight_ih ...
+  lstm_l{1,2}_{seq,batch}first{,_h0}      nn.LSTM(3, 4, num_layers), T=5, B=2; "_h0" passes
+                                          (h0, c0) [layers,2,4], else they default to zeros
+      input [h0 c0] weight_ih_l0 ... output h_n c_n grad_output grad_h_n grad_c_n
+      grad_input [grad_h0 grad_c0] grad_weight_ih_l0 ...
+  ce_{mean,sum,none,ignore_mean,ignore_sum}  F.cross_entropy, logits [6,4], targets [6]
+  nll_mean, nll_ignore_none               F.nll_loss of log-probabilities [6,4]
+      logits|log_probs targets loss [grad_loss (for "none")] grad_logits|grad_log_probs
+  mse_mean, mse_sum                       F.mse_loss(a, b), [3,4]
+      a b loss grad_a grad_b
+  softmax_last, softmax_dim1, log_softmax_last, log_softmax_dim0   x [2,3,5] (one row
+                                          shifted by +40 to test the max subtraction)
+      input output grad_output grad_input
+  sgd, sgd_momentum, sgd_dampening_wd, sgd_nesterov_wd, adam, adam_wd, adamw
+      Five steps on linear regression: loss = mean((X·w + b - y)²), X [8,3], w [3,1], b [1].
+      X y w0 b0, then per step k = 1..5: loss_k (before the update), grad_w_k, grad_b_k
+      (the gradients the update used) and w_k, b_k (the parameters after it).
+"""
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import struct
+import sys
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+DTYPE_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL"}
+VARIANTS = [("f64", torch.float64), ("f32", torch.float32)]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---- the file format -----------------------------------------------------------------------
+
+
+def serialize(tensors, metadata):
+    """safetensors bytes, laid out like the reference writer: compact JSON with the
+    metadata first, tensors in the given order, the header padded with spaces to a
+    multiple of 8 bytes."""
+    assert sys.byteorder == "little", "the data section is the tensors' native bytes"
+    header = {"__metadata__": metadata} if metadata else {}
+    chunks, offset = [], 0
+    for name, t in tensors:
+        assert name not in header, f"duplicate tensor {name}"
+        t = t.detach().contiguous()
+        raw = t.numpy().tobytes()
+        header[name] = {"dtype": DTYPE_CODES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
+
+
+def load_checker():
+    spec = importlib.util.spec_from_file_location("check_safetensors",
+                                                  os.path.join(HERE, "check_safetensors.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Writer:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.written = []
+        self.checker = load_checker()
+
+    def write(self, case, variant, tensors, settings):
+        name = f"{case}_{variant}.safetensors"
+        metadata = {"case": case, "dtype": variant, "torch": torch.__version__,
+                    "generator": "tools/make_fixtures.py"}
+        metadata.update({k: str(v) for k, v in settings.items()})
+        data = serialize(tensors, metadata)
+        path = os.path.join(self.out_dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        # Read back with the independent reader: what C++ will see is what we meant.
+        _, back = self.checker.read(path)
+        assert list(back) == [n for n, _ in tensors], name
+        for n, t in tensors:
+            assert back[n][1] == list(t.shape), (name, n)
+        self.written.append((name, len(data), hashlib.sha256(data).hexdigest()))
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def seed_for(case):
+    """A fixed seed per case, so adding a case never changes the others."""
+    torch.manual_seed(zlib.crc32(case.encode()))
+
+
+def randn(*shape):
+    return torch.randn(*shape, dtype=torch.float64)
+
+
+def leaf(t, dtype):
+    return t.detach().to(dtype).clone().requires_grad_(True)
+
+
+def params_of(module):
+    return [(name, p) for name, p in module.named_parameters()]
+
+
+def grads_of(named):
+    return [("grad_" + name, p.grad) for name, p in named]
+
+
+# ---- cases ----------------------------------------------------------------------------------
+
+
+def linear(w, case, input_shape, bias):
+    seed_for(case)
+    base = torch.nn.Linear(4, 3, bias=bias).double()
+    x64 = randn(*input_shape)
+    gy64 = randn(*input_shape[:-1], 3)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.Linear(4, 3, bias=bias).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x = leaf(x64, dtype)
+        y = m(x)
+        gy = gy64.to(dtype)
+        y.backward(gy)
+        named = params_of(m)
+        w.write(case, variant,
+                [("input", x)] + named + [("output", y), ("grad_output", gy), ("grad_input", x.grad)]
+                + grads_of(named),
+                {"in_features": 4, "out_features": 3, "bias": int(bias)})
+
+
+def embedding(w):
+    case = "embedding"
+    seed_for(case)
+    weight64 = randn(6, 3)
+    ids = torch.tensor([[1, 3, 1, 5], [0, 3, 3, 2]], dtype=torch.int64)  # 1 twice, 3 three times
+    gy64 = randn(2, 4, 3)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.Embedding(6, 3).to(dtype)
+        with torch.no_grad():
+            m.weight.copy_(weight64.to(dtype))
+        y = m(ids)
+        gy = gy64.to(dtype)
+        y.backward(gy)
+        w.write(case, variant,
+                [("ids", ids), ("weight", m.weight), ("output", y), ("grad_output", gy),
+                 ("grad_weight", m.weight.grad)],
+                {"num_embeddings": 6, "embedding_dim": 3})
+
+
+def lstmcell(w, case, bias):
+    seed_for(case)
+    base = torch.nn.LSTMCell(3, 4, bias=bias).double()
+    x64, h64, c64 = randn(2, 3), randn(2, 4), randn(2, 4)
+    gh64, gc64 = randn(2, 4), randn(2, 4)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.LSTMCell(3, 4, bias=bias).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x, h0, c0 = leaf(x64, dtype), leaf(h64, dtype), leaf(c64, dtype)
+        h1, c1 = m(x, (h0, c0))
+        gh, gc = gh64.to(dtype), gc64.to(dtype)
+        # loss = Σ h1·grad_h1 + Σ c1·grad_c1
+        torch.autograd.backward([h1, c1], [gh, gc])
+        named = params_of(m)
+        w.write(case, variant,
+                [("input", x), ("h0", h0), ("c0", c0)] + named
+                + [("h1", h1), ("c1", c1), ("grad_h1", gh), ("grad_c1", gc),
+                   ("grad_input", x.grad), ("grad_h0", h0.grad), ("grad_c0", c0.grad)]
+                + grads_of(named),
+                {"input_size": 3, "hidden_size": 4, "bias": int(bias)})
+
+
+def lstm(w, layers, batch_first, with_state):
+    case = (f"lstm_l{layers}_{'batch' if batch_first else 'seq'}first"
+            + ("_h0" if with_state else ""))
+    seed_for(case)
+    T, B, IN, H = 5, 2, 3, 4
+    base = torch.nn.LSTM(IN, H, num_layers=layers, batch_first=batch_first).double()
+    x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
+    h64, c64 = randn(layers, B, H), randn(layers, B, H)  # layer-first even when batch_first
+    gy64 = randn(B, T, H) if batch_first else randn(T, B, H)
+    ghn64, gcn64 = randn(layers, B, H), randn(layers, B, H)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.LSTM(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x = leaf(x64, dtype)
+        state = (leaf(h64, dtype), leaf(c64, dtype)) if with_state else None
+        y, (h_n, c_n) = m(x, state)
+        gy, ghn, gcn = gy64.to(dtype), ghn64.to(dtype), gcn64.to(dtype)
+        # loss = Σ output·grad_output + Σ h_n·grad_h_n + Σ c_n·grad_c_n
+        torch.autograd.backward([y, h_n, c_n], [gy, ghn, gcn])
+        named = params_of(m)
+        tensors = [("input", x)]
+        if with_state:
+            tensors += [("h0", state[0]), ("c0", state[1])]
+        tensors += named + [("output", y), ("h_n", h_n), ("c_n", c_n), ("grad_output", gy),
+                            ("grad_h_n", ghn), ("grad_c_n", gcn), ("grad_input", x.grad)]
+        if with_state:
+            tensors += [("grad_h0", state[0].grad), ("grad_c0", state[1].grad)]
+        tensors += grads_of(named)
+        w.write(case, variant, tensors,
+                {"input_size": IN, "hidden_size": H, "num_layers": layers,
+                 "batch_first": int(batch_first), "initial_state": int(with_state)})
+
+
+def classification_loss(w, case, kind, reduction, ignore_index):
+    """kind "ce": F.cross_entropy(logits); kind "nll": F.nll_loss(log_probs)."""
+    seed_for(case)
+    N, C = 6, 4
+    x64 = randn(N, C)
+    if kind == "nll":
+        x64 = F.log_softmax(x64 * 2, dim=1)
+    targets = torch.tensor([2, 0, 3, 1, 2, 1], dtype=torch.int64)
+    if ignore_index is not None:
+        targets[1] = targets[4] = ignore_index  # two rows that must contribute nothing
+    gl64 = randn(N)
+    name = "logits" if kind == "ce" else "log_probs"
+    fn = F.cross_entropy if kind == "ce" else F.nll_loss
+    for variant, dtype in VARIANTS:
+        x = leaf(x64, dtype)
+        kwargs = {"reduction": reduction}
+        if ignore_index is not None:
+            kwargs["ignore_index"] = ignore_index
+        loss = fn(x, targets, **kwargs)
+        tensors = [(name, x), ("targets", targets), ("loss", loss)]
+        if reduction == "none":
+            gl = gl64.to(dtype)
+            loss.backward(gl)
+            tensors.append(("grad_loss", gl))
+        else:
+            loss.backward()
+        tensors.append(("grad_" + name, x.grad))
+        w.write(case, variant, tensors,
+                {"reduction": reduction,
+                 "ignore_index": -100 if ignore_index is None else ignore_index})
+
+
+def mse(w, case, reduction):
+    seed_for(case)
+    a64, b64 = randn(3, 4), randn(3, 4)
+    for variant, dtype in VARIANTS:
+        a, b = leaf(a64, dtype), leaf(b64, dtype)
+        loss = F.mse_loss(a, b, reduction=reduction)
+        loss.backward()
+        w.write(case, variant,
+                [("a", a), ("b", b), ("loss", loss), ("grad_a", a.grad), ("grad_b", b.grad)],
+                {"reduction": reduction})
+
+
+def softmax_case(w, case, log, dim):
+    seed_for(case)
+    x64 = randn(2, 3, 5)
+    x64[1, 2] += 40.0  # exp(40+) would lose everything without subtracting the max
+    gy64 = randn(2, 3, 5)
+    fn = torch.log_softmax if log else torch.softmax
+    for variant, dtype in VARIANTS:
+        x = leaf(x64, dtype)
+        y = fn(x, dim=dim)
+        gy = gy64.to(dtype)
+        y.backward(gy)
+        w.write(case, variant,
+                [("input", x), ("output", y), ("grad_output", gy), ("grad_input", x.grad)],
+                {"dim": dim, "log": int(log)})
+
+
+OPTIMIZER_STEPS = 5
+
+
+def optimizer_case(w, case, make, settings):
+    seed_for(case)
+    X64 = randn(8, 3)
+    y64 = X64 @ torch.tensor([[1.5], [-2.0], [0.5]], dtype=torch.float64) + 0.3 + 0.1 * randn(8, 1)
+    w64, b64 = randn(3, 1), randn(1)
+    for variant, dtype in VARIANTS:
+        X, y = X64.to(dtype), y64.to(dtype)
+        wt, bt = leaf(w64, dtype), leaf(b64, dtype)
+        opt = make([wt, bt])
+        tensors = [("X", X), ("y", y), ("w0", wt.detach().clone()), ("b0", bt.detach().clone())]
+        for k in range(1, OPTIMIZER_STEPS + 1):
+            opt.zero_grad()
+            loss = ((X @ wt + bt - y) ** 2).mean()  # the same formula the C++ test uses
+            loss.backward()
+            tensors += [(f"loss_{k}", loss.detach().clone()), (f"grad_w_{k}", wt.grad.clone()),
+                        (f"grad_b_{k}", bt.grad.clone())]
+            opt.step()
+            tensors += [(f"w_{k}", wt.detach().clone()), (f"b_{k}", bt.detach().clone())]
+        w.write(case, variant, tensors, dict(settings, steps=OPTIMIZER_STEPS))
+
+
+def optimizers(w):
+    S = torch.optim.SGD
+    cases = [
+        ("sgd", {"optimizer": "sgd", "lr": 0.1}),
+        ("sgd_momentum", {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}),
+        ("sgd_dampening_wd", {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0.3,
+                              "weight_decay": 0.05}),
+        ("sgd_nesterov_wd", {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": 1,
+                             "weight_decay": 0.1}),
+        ("adam", {"optimizer": "adam", "lr": 0.1}),
+        ("adam_wd", {"optimizer": "adam", "lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-6,
+                     "weight_decay": 0.1}),
+        ("adamw", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2}),
+    ]
+    for case, s in cases:
+        def make(params, s=s):
+            if s["optimizer"] == "sgd":
+                return S(params, lr=s["lr"], momentum=s.get("momentum", 0),
+                         dampening=s.get("dampening", 0), weight_decay=s.get("weight_decay", 0),
+                         nesterov=bool(s.get("nesterov", 0)))
+            cls = torch.optim.Adam if s["optimizer"] == "adam" else torch.optim.AdamW
+            return cls(params, lr=s["lr"], betas=s.get("betas", (0.9, 0.999)),
+                       eps=s.get("eps", 1e-8), weight_decay=s.get("weight_decay", 0))
+
+        # Every setting is spelled out, defaults included, so the C++ test reads them
+        # all from the file instead of assuming torch's defaults.
+        full = {"optimizer": s["optimizer"], "lr": repr(s["lr"])}
+        if s["optimizer"] == "sgd":
+            full.update(momentum=repr(float(s.get("momentum", 0))),
+                        dampening=repr(float(s.get("dampening", 0))),
+                        weight_decay=repr(float(s.get("weight_decay", 0))),
+                        nesterov=int(s.get("nesterov", 0)))
+        else:
+            b1, b2 = s.get("betas", (0.9, 0.999))
+            full.update(beta1=repr(b1), beta2=repr(b2), eps=repr(s.get("eps", 1e-8)),
+                        weight_decay=repr(float(s.get("weight_decay",
+                                                      0.01 if s["optimizer"] == "adamw" else 0))))
+        optimizer_case(w, case, make, full)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    # Bit-reproducible: one thread (no reduction-order changes), deterministic kernels.
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    w = Writer(args.out)
+    linear(w, "linear_2d", (5, 4), bias=True)
+    linear(w, "linear_3d", (2, 5, 4), bias=True)
+    linear(w, "linear_nobias", (5, 4), bias=False)
+    embedding(w)
+    lstmcell(w, "lstmcell", bias=True)
+    lstmcell(w, "lstmcell_nobias", bias=False)
+    for layers in (1, 2):
+        for batch_first in (False, True):
+            for with_state in (False, True):
+                lstm(w, layers, batch_first, with_state)
+    classification_loss(w, "ce_mean", "ce", "mean", None)
+    classification_loss(w, "ce_sum", "ce", "sum", None)
+    classification_loss(w, "ce_none", "ce", "none", None)
+    classification_loss(w, "ce_ignore_mean", "ce", "mean", 1)
+    classification_loss(w, "ce_ignore_sum", "ce", "sum", 1)
+    classification_loss(w, "nll_mean", "nll", "mean", None)
+    classification_loss(w, "nll_ignore_none", "nll", "none", 3)
+    mse(w, "mse_mean", "mean")
+    mse(w, "mse_sum", "sum")
+    softmax_case(w, "softmax_last", log=False, dim=-1)
+    softmax_case(w, "softmax_dim1", log=False, dim=1)
+    softmax_case(w, "log_softmax_last", log=True, dim=-1)
+    softmax_case(w, "log_softmax_dim0", log=True, dim=0)
+    optimizers(w)
+
+    total = 0
+    for name, size, digest in w.written:
+        print(f"{size:7d}  {digest[:16]}  {name}")
+        total += size
+    print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+
+
+if __name__ == "__main__":
+    main()
