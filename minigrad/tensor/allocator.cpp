@@ -9,7 +9,8 @@ namespace minigrad {
 namespace {
 
 constexpr size_t kAlignment = 64;
-constexpr int kNumClasses = 48;  // 2^6 .. 2^53 bytes
+constexpr int kNumClasses = 48;  // class c holds buffers of 2^c bytes, c = 6 .. 47
+constexpr size_t kMaxBytes = size_t{1} << (kNumClasses - 1);
 
 int size_class(size_t bytes) {
   int c = 6;
@@ -33,6 +34,9 @@ Pool& pool() {
 }  // namespace
 
 void* allocate_buffer(size_t bytes, size_t* capacity) {
+  // Beyond the largest class (128 TiB) no machine has the memory; refusing here
+  // also keeps size_class() from indexing past the free lists.
+  if (bytes > kMaxBytes) throw std::bad_alloc();
   const int c = size_class(bytes == 0 ? 1 : bytes);
   const size_t cap = size_t{1} << c;
   *capacity = cap;

@@ -79,7 +79,10 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
   int64_t total = 0;
   for (int64_t s : sizes) {
     if (s < 0) throw std::invalid_argument("split: negative size " + std::to_string(s));
-    total += s;
+    if (__builtin_add_overflow(total, s, &total)) {
+      throw std::invalid_argument("split: the sizes add up past int64, but axis " + std::to_string(ax) +
+                                  " of " + a.shape().str() + " has " + std::to_string(a.shape()[ax]));
+    }
   }
   if (total != a.shape()[ax]) {
     throw std::invalid_argument("split: sizes add up to " + std::to_string(total) + " but axis " +
@@ -132,6 +135,15 @@ Tensor index_select(const Tensor& a, int64_t axis, const Tensor& index) {
 Tensor index_add(const Shape& shape, int64_t axis, const Tensor& index, const Tensor& src) {
   const int ax = normalize_axis(axis, shape.size(), "index_add");
   check_index_tensor(index, "index_add");
+  // src is what index_select(·, axis, index) of a `shape` tensor would return
+  Shape expected = shape;
+  expected[ax] = index.numel();
+  if (index.dim() != 1 || src.shape() != expected) {
+    throw std::invalid_argument("index_add: source shape " + src.shape().str() + " and index shape " +
+                                index.shape().str() + " do not match " + shape.str() +
+                                " indexed along axis " + std::to_string(ax) + " (expected source " +
+                                expected.str() + " and a 1-D index)");
+  }
   const Tensor idx = index.contiguous();
   const int64_t* pi = idx.data<int64_t>();
   Tensor out = Tensor::zeros(shape, src.dtype());

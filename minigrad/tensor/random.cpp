@@ -17,14 +17,15 @@ uint64_t splitmix64(uint64_t& x) {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-// Writes gen-drawn values into t in row-major order.
+// Writes gen-drawn values into t in row-major order; draw(T{}) returns one value
+// of t's element type T.
 template <class Draw>
 void fill_with(Tensor& t, Draw draw, const char* op) {
   dispatch_floating(t.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(t.raw_data());
     detail::for_each_run<1>(t.shape(), {t.strides()}, [&](auto off, int64_t n, auto st) {
-      for (int64_t i = 0; i < n; ++i) p[off[0] + i * st[0]] = static_cast<T>(draw());
+      for (int64_t i = 0; i < n; ++i) p[off[0] + i * st[0]] = draw(tag);
     });
   });
 }
@@ -76,12 +77,14 @@ int64_t Generator::randint(int64_t low, int64_t high) {
     throw std::invalid_argument("randint: empty range [" + std::to_string(low) + ", " +
                                 std::to_string(high) + ")");
   }
-  const auto range = static_cast<uint64_t>(high - low);
+  // Unsigned (modular) arithmetic: high - low exceeds INT64_MAX when the range
+  // spans more than half of int64, and low + offset may pass through it.
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   // Rejection sampling removes the modulo bias.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
   uint64_t x = next_u64();
   while (x >= limit) x = next_u64();
-  return low + static_cast<int64_t>(x % range);
+  return static_cast<int64_t>(static_cast<uint64_t>(low) + x % range);
 }
 
 Generator& default_generator() {
@@ -93,12 +96,24 @@ void manual_seed(uint64_t seed) { default_generator().seed(seed); }
 
 void uniform_(Tensor& t, double low, double high, Generator& gen) {
   if (!(low <= high)) throw std::invalid_argument("uniform_: low must not exceed high");
-  fill_with(t, [&] { return low + (high - low) * gen.uniform(); }, "uniform_");
+  fill_with(
+      t,
+      [&](auto tag) {
+        using T = decltype(tag);
+        // low + (high - low)·u is below high in double, but rounding to float can
+        // carry it up to high itself (u = 1 - 2⁻²⁵ becomes 1.0f). Such a draw
+        // becomes the largest T below high, so the interval stays half-open.
+        const T v = static_cast<T>(low + (high - low) * gen.uniform());
+        const T top = static_cast<T>(high);
+        return v < top || low == high ? v : std::nextafter(top, static_cast<T>(low));
+      },
+      "uniform_");
 }
 
 void normal_(Tensor& t, double mean, double stddev, Generator& gen) {
   if (!(stddev >= 0)) throw std::invalid_argument("normal_: stddev must be non-negative");
-  fill_with(t, [&] { return mean + stddev * gen.normal(); }, "normal_");
+  fill_with(
+      t, [&](auto tag) { return static_cast<decltype(tag)>(mean + stddev * gen.normal()); }, "normal_");
 }
 
 Tensor rand(const Shape& shape, double low, double high, DType dtype, Generator& gen) {

@@ -160,9 +160,12 @@ Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
     int64_t* o = out.data<int64_t>();
     const int64_t nrows = rows.numel() / len;
     for (int64_t i = 0; i < nrows; ++i) {
-      int64_t best = 0;  // the first maximum wins ties, as in numpy
-      for (int64_t j = 1; j < len; ++j)
-        if (p[i * len + j] > p[i * len + best]) best = j;
+      // The first maximum wins ties. NaN counts as the maximum, so the first NaN
+      // wins outright: the index of what amax returns, as in numpy.
+      const T* row = p + i * len;
+      int64_t best = 0;
+      for (int64_t j = 1; j < len && row[best] == row[best]; ++j)
+        if (row[j] > row[best] || row[j] != row[j]) best = j;
       o[i] = best;
     }
   });

@@ -31,8 +31,11 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
     for (int64_t r = 0; r < nrows; ++r) {
       const T* in = p + r * len;
       T* y = o + r * len;
+      // m is NaN if any x_j is: a NaN must reach the output, not be mistaken
+      // for a fully masked row below.
       T m = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < len; ++j) m = std::max(m, in[j]);
+      for (int64_t j = 0; j < len && m == m; ++j)
+        if (in[j] > m || in[j] != in[j]) m = in[j];
       if (m == -std::numeric_limits<T>::infinity()) {
         // Every entry is -inf (a fully masked row): softmax is defined as all
         // zeros here, and log_softmax as all -inf (log 0).
@@ -46,8 +49,10 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
         if (!kLog) y[j] = e;
       }
       if (kLog) {
-        const T lse = m + std::log(s);
-        for (int64_t j = 0; j < len; ++j) y[j] = in[j] - lse;
+        // (x_j - m) - log s, not x_j - (m + log s): for logits of 1e4 in float32
+        // m + log s rounds to a multiple of 2⁻¹⁰ and the result loses 3 digits.
+        const T log_s = std::log(s);
+        for (int64_t j = 0; j < len; ++j) y[j] = (in[j] - m) - log_s;
       } else {
         const T inv = T(1) / s;
         for (int64_t j = 0; j < len; ++j) y[j] *= inv;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 
@@ -67,6 +69,18 @@ static void check_sizes(const Shape& shape, const char* op) {
   }
 }
 
+// Strides are products of sizes, so the nonzero sizes of a shape must multiply to
+// something int64 holds, even when a zero size leaves the tensor without elements.
+static void check_extent(const Shape& shape, const char* op) {
+  int64_t product = 1;
+  for (int64_t d : shape) {
+    if (d > 0 && __builtin_mul_overflow(product, d, &product)) {
+      throw std::invalid_argument(std::string(op) + ": shape " + shape.str() +
+                                  " is too large: its sizes multiply past int64");
+    }
+  }
+}
+
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
                DType dtype)
     : storage_(std::move(storage)),
@@ -77,7 +91,19 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   check_sizes(shape, "empty");
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype));
+  // numel · dtype_size must not wrap around: [2^31, 2^31] floats would be 2^64
+  // bytes, which size_t reads as 0.
+  size_t bytes = dtype_size(dtype);
+  for (int64_t d : shape) {
+    if (d == 0) {
+      bytes = 0;
+      check_extent(shape, "empty");  // [0, 2^40, 2^40] holds nothing but overflows its strides
+      break;
+    }
+    if (bytes > SIZE_MAX / static_cast<size_t>(d)) throw std::bad_alloc();
+    bytes *= static_cast<size_t>(d);
+  }
+  auto storage = std::make_shared<Storage>(bytes);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
@@ -101,7 +127,12 @@ Tensor Tensor::arange(double start, double end, double step, DType dtype) {
   if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step)) {
     throw std::invalid_argument("arange: start, end and step must be finite and step nonzero");
   }
-  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((end - start) / step)));
+  const double count = std::max(0.0, std::ceil((end - start) / step));
+  if (!(count < 0x1p62)) {  // also catches (end - start) overflowing to inf
+    throw std::invalid_argument("arange: [" + std::to_string(start) + ", " + std::to_string(end) +
+                                ") in steps of " + std::to_string(step) + " has too many elements");
+  }
+  const auto n = static_cast<int64_t>(count);
   Tensor t = empty({n}, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -214,8 +245,9 @@ static Shape infer_shape(const Shape& requested, int64_t numel, const Shape& fro
       infer = i;
     } else if (out[i] < 0) {
       throw std::invalid_argument(std::string(op) + ": invalid size in " + requested.str());
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      throw std::invalid_argument(std::string(op) + ": the sizes of " + requested.str() +
+                                  " multiply past int64");
     }
   }
   if (infer >= 0) {
@@ -225,6 +257,7 @@ static Shape infer_shape(const Shape& requested, int64_t numel, const Shape& fro
     }
     out[infer] = numel / known;
   }
+  check_extent(out, op);
   if (out.numel() != numel) {
     throw std::invalid_argument(std::string(op) + ": " + from.str() + " (" + std::to_string(numel) +
                                 " elements) cannot become " + requested.str() + " (" +
@@ -345,10 +378,14 @@ Tensor Tensor::permute(const std::vector<int64_t>& order) const {
 
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   const int a = normalize_axis(axis, dim(), "narrow");
-  if (start < 0 || length < 0 || start + length > shape_[a]) {
-    throw std::out_of_range("narrow: elements [" + std::to_string(start) + ", " +
-                            std::to_string(start + length) + ") of axis " + std::to_string(a) +
-                            " are out of range for shape " + shape_.str());
+  int64_t end = 0;
+  const bool overflow = __builtin_add_overflow(start, length, &end);
+  if (start < 0 || length < 0 || overflow || end > shape_[a]) {
+    const std::string end_str =
+        overflow ? std::to_string(start) + "+" + std::to_string(length) : std::to_string(end);
+    throw std::out_of_range("narrow: elements [" + std::to_string(start) + ", " + end_str +
+                            ") of axis " + std::to_string(a) + " are out of range for shape " +
+                            shape_.str());
   }
   Tensor out = *this;
   out.shape_[a] = length;
@@ -362,9 +399,12 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
   const int64_t n = shape_[a];
   auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
   const int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
+  const int64_t len = e - s;
   Tensor out = *this;
-  out.shape_[a] = (e - s + step - 1) / step;
-  out.strides_[a] = strides_[a] * step;
+  out.shape_[a] = len == 0 ? 0 : 1 + (len - 1) / step;  // ceil(len / step) without overflow
+  // A step past the end leaves one element, whose stride does not matter (and
+  // strides_[a] * step could overflow).
+  out.strides_[a] = strides_[a] * (step < len ? step : 1);
   out.offset_ += s * strides_[a];
   return out;
 }
@@ -422,6 +462,8 @@ Tensor Tensor::expand(const Shape& shape) const {
                                 shape.str());
   }
   if (shape == shape_) return *this;
+  check_sizes(shape, "expand");
+  check_extent(shape, "expand");
   Tensor out = *this;
   out.shape_ = shape;
   out.strides_.resize(0);
@@ -443,6 +485,15 @@ Tensor Tensor::expand(const Shape& shape) const {
 }
 
 // ---- copies ----------------------------------------------------------------------------
+
+// src broadcast to `shape` for an in-place op; a mismatch names that op.
+static Tensor expand_source(const Tensor& src, const Shape& shape, const char* op) {
+  try {
+    return src.expand(shape);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(op) + ": " + e.what());
+  }
+}
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
@@ -497,7 +548,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     throw std::invalid_argument(std::string("copy_: dtype ") + dtype_name(src.dtype()) +
                                 " into " + dtype_name(dtype_));
   }
-  const Tensor s = src.expand(shape_);
+  const Tensor s = expand_source(src, shape_, "copy_");
   dispatch_all(dtype_, [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
@@ -518,7 +569,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
     throw std::invalid_argument(std::string("add_: dtype ") + dtype_name(other.dtype()) +
                                 " into " + dtype_name(dtype_));
   }
-  const Tensor o = other.expand(shape_);
+  const Tensor o = expand_source(other, shape_, "add_");
   dispatch_floating(dtype_, "add_", [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
@@ -554,7 +605,7 @@ Tensor& Tensor::mul_(const Tensor& other) {
     throw std::invalid_argument(std::string("mul_: dtype ") + dtype_name(other.dtype()) +
                                 " into " + dtype_name(dtype_));
   }
-  const Tensor o = other.expand(shape_);
+  const Tensor o = expand_source(other, shape_, "mul_");
   dispatch_floating(dtype_, "mul_", [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
@@ -600,6 +651,21 @@ struct Printer {
     return s.str();
   }
 
+  // Calls f(offset) for every element that will be printed: all of them, or only
+  // the three at each end of every long axis when eliding.
+  template <class F>
+  void visit(int axis, int64_t offset, F& f) const {
+    if (axis == t.dim()) {
+      f(offset);
+      return;
+    }
+    const int64_t n = t.shape()[axis];
+    for (int64_t i = 0; i < n; ++i) {
+      if (elide && n > 6 && i == 3) i = n - 3;
+      visit(axis + 1, offset + i * t.strides()[axis], f);
+    }
+  }
+
   void rec(int axis, int64_t offset, int indent) {
     if (axis == t.dim()) {
       std::string s = format(read_element(t, offset));
@@ -608,20 +674,19 @@ struct Printer {
     }
     os << '[';
     const int64_t n = t.shape()[axis];
+    // between items: ", " in the last axis; otherwise ",", one newline per axis
+    // below this one (a blank line between matrices), and the indent
+    const std::string sep = axis + 1 == t.dim()
+                                ? std::string(", ")
+                                : ',' + std::string(static_cast<size_t>(t.dim() - axis - 1), '\n') +
+                                      std::string(static_cast<size_t>(indent + 1), ' ');
     for (int64_t i = 0; i < n; ++i) {
       if (elide && n > 6 && i == 3) {
-        os << (axis + 1 == t.dim() ? "..., " : "...,\n" + std::string(static_cast<size_t>(indent + 1), ' '));
+        os << "..." << sep;
         i = n - 3;
       }
       rec(axis + 1, offset + i * t.strides()[axis], indent + 1);
-      if (i + 1 < n) {
-        if (axis + 1 == t.dim()) {
-          os << ", ";
-        } else {
-          os << ',' << std::string(static_cast<size_t>(t.dim() - axis - 1), '\n')
-             << std::string(static_cast<size_t>(indent + 1), ' ');
-        }
-      }
+      if (i + 1 < n) os << sep;
     }
     os << ']';
   }
@@ -634,11 +699,13 @@ std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
   const bool integral = dtype_ == DType::Int64 || dtype_ == DType::Bool;
   Printer p{*this, numel() > 1000, 0, 4, integral, os};
-  // width of the widest printed value, so columns line up
+  // width of the widest printed value, so columns line up (elided values do not
+  // count, as in numpy, and a huge tensor is not formatted in full just to measure it)
   int w = 0;
-  detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
-    for (int64_t i = 0; i < n; ++i) w = std::max(w, static_cast<int>(p.format(read_element(*this, off[0] + i * st[0])).size()));
-  });
+  auto measure = [&](int64_t off) {
+    w = std::max(w, static_cast<int>(p.format(read_element(*this, off)).size()));
+  };
+  p.visit(0, 0, measure);
   p.width = w;
   os << "tensor(";
   p.rec(0, 0, 7);

@@ -1,0 +1,144 @@
+// Gradients of the element-wise ops (autograd/elementwise.cpp), checked by
+// central differences, with broadcasting and strided inputs.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "autograd_testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::away_from_zero;
+using testing::f64;
+using testing::grad_ok;
+using testing::input;
+using testing::Vars;
+
+using BinaryOp = Variable (*)(const Variable&, const Variable&);
+
+struct Pair {
+  const char* name;
+  Tensor a, b;
+};
+
+// Shapes every binary op is checked on. b is kept in [0.5, 1.5) so that division
+// and a^b are smooth; a in [0.5, 1.5) too, positive for pow.
+std::vector<Pair> pairs() {
+  return {
+      {"same shape", input({2, 3}, 1, 0.5, 1.5), input({2, 3}, 2, 0.5, 1.5)},
+      {"[2,3] and [3]", input({2, 3}, 3, 0.5, 1.5), input({3}, 4, 0.5, 1.5)},
+      {"[3] and [2,3]", input({3}, 5, 0.5, 1.5), input({2, 3}, 6, 0.5, 1.5)},
+      {"[2,1,4] and [3,1]", input({2, 1, 4}, 7, 0.5, 1.5), input({3, 1}, 8, 0.5, 1.5)},
+      {"rank 0 and [2,2]", input({}, 9, 0.5, 1.5), input({2, 2}, 10, 0.5, 1.5)},
+      {"[1,3] and [2,1]", input({1, 3}, 11, 0.5, 1.5), input({2, 1}, 12, 0.5, 1.5)},
+  };
+}
+
+void check_binary(const char* op, BinaryOp f) {
+  for (const Pair& p : pairs()) {
+    EXPECT_TRUE(grad_ok([f](const Vars& x) { return f(x[0], x[1]); }, {p.a, p.b})) << op << " on " << p.name;
+  }
+  // a transposed view as the first operand
+  EXPECT_TRUE(grad_ok([f](const Vars& x) { return f(x[0].t(), x[1]); },
+                      {input({3, 2}, 20, 0.5, 1.5), input({2, 3}, 21, 0.5, 1.5)}))
+      << op << " on a transposed view";
+}
+
+TEST(AutogradElementwise, Add) { check_binary("add", [](const Variable& a, const Variable& b) { return add(a, b); }); }
+TEST(AutogradElementwise, Sub) { check_binary("sub", [](const Variable& a, const Variable& b) { return sub(a, b); }); }
+TEST(AutogradElementwise, Mul) { check_binary("mul", [](const Variable& a, const Variable& b) { return mul(a, b); }); }
+TEST(AutogradElementwise, Div) { check_binary("div", [](const Variable& a, const Variable& b) { return div(a, b); }); }
+TEST(AutogradElementwise, Pow) { check_binary("pow", [](const Variable& a, const Variable& b) { return pow(a, b); }); }
+
+TEST(AutogradElementwise, MaximumMinimumAwayFromTies) {
+  // a in [0, 0.4) ∪ [0.6, 1), b in [0.45, 0.55): every a differs from every b by
+  // more than 0.05, and both a > b and a < b occur.
+  const std::vector<std::pair<Shape, Shape>> shapes{{{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{2, 1, 4}, {3, 1}}, {{}, {2, 2}}};
+  uint64_t seed = 30;
+  for (const auto& [sa, sb] : shapes) {
+    const Tensor a = add(mul(away_from_zero(sa, seed++), 0.5), 0.5);
+    const Tensor b = input(sb, seed++, 0.45, 0.55);
+    EXPECT_TRUE(grad_ok([](const Vars& x) { return maximum(x[0], x[1]); }, {a, b})) << sa << " " << sb;
+    EXPECT_TRUE(grad_ok([](const Vars& x) { return minimum(x[0], x[1]); }, {a, b})) << sa << " " << sb;
+    EXPECT_TRUE(grad_ok([](const Vars& x) { return maximum(x[1], x[0]); }, {a, b})) << sa << " " << sb;
+  }
+}
+
+TEST(AutogradElementwise, Operators) {
+  const Tensor a = input({2, 3}, 1, 0.5, 1.5), b = input({3}, 2, 0.5, 1.5);
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return x[0] + x[1]; }, {a, b}));
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return x[0] - x[1]; }, {a, b}));
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return x[0] * x[1]; }, {a, b}));
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return x[0] / x[1]; }, {a, b}));
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return -x[0]; }, {a}));
+  EXPECT_TRUE(grad_ok([](const Vars& x) { return 2.0 - x[0] * 3.0 + 1.5 / x[0] - x[0] / 4.0 + (x[0] + 1.0) * 2.0; }, {a}));
+}
+
+TEST(AutogradElementwise, WithAScalar) {
+  const Tensor x = input({2, 3}, 3, -1, 1), p = input({2, 3}, 4, 0.3, 2.0);
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return add(v[0], 1.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sub(v[0], 1.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return rsub(1.5, v[0]); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return mul(v[0], -2.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return div(v[0], -2.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return rdiv(1.5, v[0]); }, {p}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], 2.0); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], 3.0); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], 0.5); }, {p}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], -1.5); }, {p}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0].t(), 3.0); }, {x}));
+}
+
+TEST(AutogradElementwise, Unary) {
+  const Tensor x = input({3, 4}, 5, -2, 2);
+  const Tensor pos = input({3, 4}, 6, 0.2, 3);
+  const Tensor nz = away_from_zero({3, 4}, 7);
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return neg(v[0]); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return exp(v[0]); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return log(v[0]); }, {pos}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sqrt(v[0]); }, {pos}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return tanh(v[0]); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(v[0]); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return relu(v[0]); }, {nz}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return abs(v[0]); }, {nz}));
+  // on a transposed view, and composed
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return tanh(v[0].t()); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(exp(v[0]) * log(v[1])); }, {x, pos}));
+  // sigmoid far out on both sides, where the two branches of the kernel meet
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(v[0]); }, {f64({-30, -5, -1e-3, 1e-3, 5, 30}, {6})}));
+}
+
+TEST(AutogradElementwise, WhereAndMaskedFill) {
+  const Tensor cond = Tensor::from_list({1, 0}, {2, 1}, DType::Bool);
+  EXPECT_TRUE(grad_ok([cond](const Vars& v) { return where(cond, v[0], v[1]); },
+                      {input({2, 3}, 1), input({3}, 2)}));
+  const Tensor c2 = Tensor::from_list({1, 0, 1, 0, 0, 1}, {2, 3}, DType::Bool);
+  EXPECT_TRUE(grad_ok([c2](const Vars& v) { return where(c2, v[0], v[1]); }, {input({1, 3}, 3), input({2, 1}, 4)}));
+  const Tensor mask = Tensor::from_list({0, 1, 0}, {1, 3}, DType::Bool);
+  EXPECT_TRUE(grad_ok([mask](const Vars& v) { return masked_fill(v[0], mask, 7.0); }, {input({2, 3}, 5)}));
+  EXPECT_TRUE(grad_ok([mask](const Vars& v) { return masked_fill(v[0].t(), mask.t(), -1.0); }, {input({2, 3}, 6)}));
+  // -inf filling feeds a softmax, as attention masks do
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(grad_ok([mask, inf](const Vars& v) { return softmax(masked_fill(v[0], mask, -inf), 1); },
+                      {input({2, 3}, 7)}));
+}
+
+TEST(AutogradElementwise, MaximumSplitsTiesEvenly) {
+  // At a tie neither input is the maximum alone; each gets half the gradient.
+  const Variable a(f64({1, 2, 3}, {3}), true), b(f64({1, 0, 5}, {3}), true);
+  sum(maximum(a, b)).backward();
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
+  const Variable c(f64({1, 2, 3}, {3}), true), d(f64({1, 0, 5}, {3}), true);
+  sum(minimum(c, d)).backward();
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
+  EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
+  // x used on both sides: max(x, x) = x, so the gradient is exactly 1
+  const Variable x(f64({4}, {1}), true);
+  sum(maximum(x, x)).backward();
+  EXPECT_EQ(x.grad().item(), 1.0);
+}
+
+}  // namespace
+}  // namespace minigrad

@@ -1,0 +1,96 @@
+// Gradients of the reductions and softmax (autograd/reduce.cpp).
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "autograd_testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::f64;
+using testing::grad_ok;
+using testing::input;
+using testing::Vars;
+
+const std::vector<std::vector<int64_t>> kAxisSets{{}, {0}, {1}, {2}, {-1}, {0, 2}, {1, -3}, {0, 1, 2}};
+
+TEST(AutogradReduce, Sum) {
+  const Tensor x = input({2, 3, 4}, 1);
+  for (const auto& axes : kAxisSets) {
+    for (bool keepdim : {false, true}) {
+      EXPECT_TRUE(grad_ok([axes, keepdim](const Vars& v) { return sum(v[0], axes, keepdim); }, {x}))
+          << Shape(axes) << " keepdim " << keepdim;
+    }
+  }
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0].permute({2, 0, 1}), {1}); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0]); }, {input({}, 2)}));
+}
+
+TEST(AutogradReduce, Mean) {
+  const Tensor x = input({2, 3, 4}, 3);
+  for (const auto& axes : kAxisSets) {
+    for (bool keepdim : {false, true}) {
+      EXPECT_TRUE(grad_ok([axes, keepdim](const Vars& v) { return mean(v[0], axes, keepdim); }, {x}))
+          << Shape(axes) << " keepdim " << keepdim;
+    }
+  }
+  // mean of a broadcast product: the engine and mean's backward compose
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return mean(v[0] * v[1], {0}); }, {input({3, 4}, 4), input({4}, 5)}));
+}
+
+TEST(AutogradReduce, Amax) {
+  // random inputs have no ties, so amax is differentiable there
+  const Tensor x = input({3, 4, 2}, 6);
+  for (int64_t axis : {0, 1, 2, -1}) {
+    for (bool keepdim : {false, true}) {
+      EXPECT_TRUE(grad_ok([axis, keepdim](const Vars& v) { return amax(v[0], axis, keepdim); }, {x}))
+          << "axis " << axis << " keepdim " << keepdim;
+    }
+  }
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return amax(v[0].t(), 1); }, {input({4, 3}, 7)}));
+}
+
+TEST(AutogradReduce, AmaxTiesShareTheGradient) {
+  const Variable x(f64({3, 1, 3, 2, 5, 0}, {2, 3}), true);
+  sum(amax(x, 1)).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 0.5, 0, 1, 0}));
+}
+
+TEST(AutogradReduce, SumTo) {
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {3, 1}); }, {input({2, 3, 4}, 8)}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {}); }, {input({2, 3}, 9)}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {2, 1, 4}); }, {input({2, 3, 4}, 10)}));
+}
+
+TEST(AutogradReduce, Softmax) {
+  const Tensor x = input({3, 4}, 11, -2, 2);
+  for (int64_t axis : {0, 1, -1}) {
+    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return softmax(v[0], axis); }, {x})) << "axis " << axis;
+    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return log_softmax(v[0], axis); }, {x})) << "axis " << axis;
+  }
+  const Tensor x3 = input({2, 3, 2}, 12, -2, 2);
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return softmax(v[0], 1); }, {x3}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return log_softmax(v[0], 1); }, {x3}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return softmax(v[0].t(), 1); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return log_softmax(v[0].t(), 0); }, {x}));
+}
+
+TEST(AutogradReduce, SoftmaxWithMaskedRows) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // Row 0 fully masked, row 1 partly: softmax is 0 wherever the input is -inf,
+  // so those inputs get no gradient and the rest behave as a shorter row.
+  const Tensor mask = Tensor::from_list({1, 1, 1, 0, 1, 0}, {2, 3}, DType::Bool);
+  EXPECT_TRUE(grad_ok([mask, inf](const Vars& v) { return softmax(masked_fill(v[0], mask, -inf), 1); },
+                      {input({2, 3}, 13)}));
+  // log_softmax of a fully masked row is -inf; its gradient passes gy straight
+  // through: gx = gy - softmax·Σgy with softmax = 0.
+  const Variable x(f64({-inf, -inf, 1, 2}, {2, 2}), true);
+  log_softmax(x, 1).backward(f64({0.25, 0.75, 1, 0}, {2, 2}));
+  EXPECT_EQ(x.grad().at({0, 0}), 0.25);
+  EXPECT_EQ(x.grad().at({0, 1}), 0.75);
+  EXPECT_TRUE(all_finite(x.grad()));
+}
+
+}  // namespace
+}  // namespace minigrad

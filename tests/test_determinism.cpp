@@ -1,0 +1,56 @@
+// Same inputs, same seed: same bits, whatever the thread count.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "minigrad/autograd/functions.h"
+#include "minigrad/tensor/random.h"
+
+namespace minigrad {
+namespace {
+
+struct Result {
+  std::vector<float> out, grad_a, grad_b;
+};
+
+// matmul 200×200 + softmax + a weighted sum, forward and backward.
+Result forward_backward() {
+  Generator gen(31);
+  const Variable a(randn({200, 200}, 0, 1, DType::Float32, gen), true);
+  const Variable b(randn({200, 200}, 0, 0.1, DType::Float32, gen), true);
+  const Variable w(randn({200, 200}, 0, 1, DType::Float32, gen));
+  const Variable p = softmax(matmul(a, b), -1);
+  const Variable loss = sum(p * w);
+  loss.backward();
+  return {p.data().to_vector<float>(), a.grad().to_vector<float>(), b.grad().to_vector<float>()};
+}
+
+bool bitwise_equal(const std::vector<float>& x, const std::vector<float>& y) {
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+TEST(Determinism, BitwiseIdenticalForOneAndTwoThreads) {
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Result one = forward_backward();
+  omp_set_num_threads(2);
+  const Result two = forward_backward();
+  const Result again = forward_backward();
+  omp_set_num_threads(saved);
+#else
+  const Result one = forward_backward(), two = forward_backward(), again = forward_backward();
+#endif
+  EXPECT_TRUE(bitwise_equal(one.out, two.out));
+  EXPECT_TRUE(bitwise_equal(one.grad_a, two.grad_a));
+  EXPECT_TRUE(bitwise_equal(one.grad_b, two.grad_b));
+  EXPECT_TRUE(bitwise_equal(two.grad_a, again.grad_a));
+  EXPECT_TRUE(bitwise_equal(two.grad_b, again.grad_b));
+}
+
+}  // namespace
+}  // namespace minigrad

@@ -1,0 +1,301 @@
+// Element-wise kernels against a naive element-by-element computation, on every
+// operand layout the strided loop has a path for: contiguous, broadcast, rank 0,
+// transposed, offset and strided views, stride-0 expansions, and tensors large
+// enough to take the OpenMP path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "minigrad/tensor/ops.h"
+#include "testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::broadcast_at;
+using testing::f32;
+using testing::f64;
+using testing::for_each_index;
+using testing::i64;
+using testing::throws_with;
+using testing::uniform;
+
+struct Operands {
+  std::string name;
+  Tensor a, b;
+};
+
+// Values in [0.5, 2): positive, so that div, pow and log are all defined.
+std::vector<Operands> binary_cases(DType dt) {
+  uint64_t seed = 1;
+  auto u = [&](const Shape& s) { return uniform(s, seed++, 0.5, 2.0, dt); };
+  const Tensor base = u({5, 6});
+  return {
+      {"same shape", u({3, 4}), u({3, 4})},
+      {"[2,3] and [3]", u({2, 3}), u({3})},
+      {"[2,1,4] and [3,1]", u({2, 1, 4}), u({3, 1})},
+      {"[3] and [2,3]", u({3}), u({2, 3})},
+      {"rank 0 and [2,3]", u({}), u({2, 3})},
+      {"[2,3] and rank 0", u({2, 3}), u({})},
+      {"transposed and contiguous", u({4, 3}).t(), u({3, 4})},
+      {"contiguous and transposed", u({3, 4}), u({4, 3}).t()},
+      {"offset views", base.narrow(1, 1, 4).narrow(0, 2, 3), u({3, 8}).slice(1, 0, 8, 2)},
+      {"expanded", u({3, 1}).expand({3, 4}), u({4})},
+      {"permuted 3-D and broadcast", u({2, 3, 4}).permute({2, 0, 1}), u({4, 1, 3})},
+      {"large, same shape", u({300, 250}), u({300, 250})},
+      {"empty", u({0, 3}), u({3})},
+  };
+}
+
+// result must equal f(a, b) computed element by element in the tensor's own type.
+template <class T, class F>
+void expect_binary(const char* op, const Tensor& result, const Operands& c, F f, double tol = 0) {
+  const Shape shape = broadcast_shapes(c.a.shape(), c.b.shape(), "test");
+  ASSERT_EQ(result.shape(), shape) << op << " on " << c.name;
+  ASSERT_EQ(result.dtype(), c.a.dtype());
+  ASSERT_TRUE(result.is_contiguous());
+  int bad = 0;
+  for_each_index(shape, [&](const Shape& idx) {
+    const T x = static_cast<T>(broadcast_at(c.a, idx)), y = static_cast<T>(broadcast_at(c.b, idx));
+    const double want = static_cast<double>(static_cast<T>(f(x, y)));
+    const double got = result.at(idx);
+    if (!(std::abs(got - want) <= tol * std::abs(want)) && bad++ < 3) {
+      ADD_FAILURE() << op << " on " << c.name << " at " << idx << ": " << got << " vs " << want;
+    }
+  });
+}
+
+template <class T>
+void check_all_binary_ops(DType dt) {
+  for (const Operands& c : binary_cases(dt)) {
+    expect_binary<T>("add", add(c.a, c.b), c, [](T x, T y) { return x + y; });
+    expect_binary<T>("sub", sub(c.a, c.b), c, [](T x, T y) { return x - y; });
+    expect_binary<T>("mul", mul(c.a, c.b), c, [](T x, T y) { return x * y; });
+    expect_binary<T>("div", div(c.a, c.b), c, [](T x, T y) { return x / y; });
+    expect_binary<T>("pow", pow(c.a, c.b), c, [](T x, T y) { return std::pow(x, y); });
+    expect_binary<T>("maximum", maximum(c.a, c.b), c, [](T x, T y) { return std::max(x, y); });
+    expect_binary<T>("minimum", minimum(c.a, c.b), c, [](T x, T y) { return std::min(x, y); });
+  }
+}
+
+TEST(Elementwise, BinaryOpsFloat32) { check_all_binary_ops<float>(DType::Float32); }
+TEST(Elementwise, BinaryOpsFloat64) { check_all_binary_ops<double>(DType::Float64); }
+
+TEST(Elementwise, Operators) {
+  const Operands c = binary_cases(DType::Float64)[2];
+  expect_binary<double>("operator+", c.a + c.b, c, [](double x, double y) { return x + y; });
+  expect_binary<double>("operator-", c.a - c.b, c, [](double x, double y) { return x - y; });
+  expect_binary<double>("operator*", c.a * c.b, c, [](double x, double y) { return x * y; });
+  expect_binary<double>("operator/", c.a / c.b, c, [](double x, double y) { return x / y; });
+}
+
+TEST(Elementwise, InputsAreUntouched) {
+  const Tensor a = uniform({3, 4}, 1), b = uniform({4}, 2);
+  const std::vector<double> a0 = a.to_vector<double>(), b0 = b.to_vector<double>();
+  (void)add(a, b);
+  (void)exp(a);
+  (void)where(gt(a, 0.0), a, b);
+  EXPECT_EQ(a.to_vector<double>(), a0);
+  EXPECT_EQ(b.to_vector<double>(), b0);
+}
+
+// ---- with a scalar and unary ----------------------------------------------------------------
+
+template <class T, class F>
+void expect_unary(const char* op, const Tensor& result, const Tensor& x, F f, double tol = 0) {
+  ASSERT_EQ(result.shape(), x.shape()) << op;
+  ASSERT_EQ(result.dtype(), x.dtype()) << op;
+  int bad = 0;
+  for_each_index(x.shape(), [&](const Shape& idx) {
+    const double want = static_cast<double>(static_cast<T>(f(static_cast<T>(x.at(idx)))));
+    const double got = result.at(idx);
+    const bool same = std::isnan(want) ? std::isnan(got) : std::abs(got - want) <= tol * std::abs(want);
+    if (!same && bad++ < 3) ADD_FAILURE() << op << " at " << idx << ": " << got << " vs " << want;
+  });
+}
+
+template <class T>
+void check_unary_and_scalar_ops(DType dt) {
+  // a transposed view of values in [-3, 3), and one of positive values
+  const Tensor x = uniform({7, 5}, 11, -3.0, 3.0, dt).t();
+  const Tensor p = uniform({7, 5}, 12, 0.1, 4.0, dt).t();
+  ASSERT_FALSE(x.is_contiguous());
+  const T s = static_cast<T>(1.75);
+  expect_unary<T>("add", add(x, 1.75), x, [s](T v) { return v + s; });
+  expect_unary<T>("sub", sub(x, 1.75), x, [s](T v) { return v - s; });
+  expect_unary<T>("rsub", rsub(1.75, x), x, [s](T v) { return s - v; });
+  expect_unary<T>("mul", mul(x, 1.75), x, [s](T v) { return v * s; });
+  expect_unary<T>("div", div(x, 1.75), x, [s](T v) { return v / s; });
+  expect_unary<T>("rdiv", rdiv(1.75, p), p, [s](T v) { return s / v; });
+  expect_unary<T>("2 - x", 2.0 - x, x, [](T v) { return T(2) - v; });
+  expect_unary<T>("2 / x", 2.0 / p, p, [](T v) { return T(2) / v; });
+  expect_unary<T>("2 * x", 2.0 * x, x, [](T v) { return v * T(2); });
+  expect_unary<T>("x + 2", x + 2.0, x, [](T v) { return v + T(2); });
+  expect_unary<T>("pow 2", pow(x, 2.0), x, [](T v) { return v * v; });
+  expect_unary<T>("pow 3", pow(x, 3.0), x, [](T v) { return std::pow(v, T(3)); });
+  expect_unary<T>("pow 0.5", pow(p, 0.5), p, [](T v) { return std::pow(v, T(0.5)); });
+  expect_unary<T>("pow -1.5", pow(p, -1.5), p, [](T v) { return std::pow(v, T(-1.5)); });
+  expect_unary<T>("neg", neg(x), x, [](T v) { return -v; });
+  expect_unary<T>("-x", -x, x, [](T v) { return -v; });
+  expect_unary<T>("exp", exp(x), x, [](T v) { return std::exp(v); });
+  expect_unary<T>("log", log(p), p, [](T v) { return std::log(v); });
+  expect_unary<T>("log of negatives", log(x), x, [](T v) { return std::log(v); });
+  expect_unary<T>("sqrt", sqrt(p), p, [](T v) { return std::sqrt(v); });
+  expect_unary<T>("tanh", tanh(x), x, [](T v) { return std::tanh(v); });
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-15;
+  expect_unary<T>("sigmoid", sigmoid(x), x, [](T v) { return T(1) / (T(1) + std::exp(-v)); }, tol);
+  expect_unary<T>("relu", relu(x), x, [](T v) { return v > 0 ? v : T(0); });
+  expect_unary<T>("abs", abs(x), x, [](T v) { return std::abs(v); });
+  expect_unary<T>("sign", sign(x), x, [](T v) { return static_cast<T>((v > 0) - (v < 0)); });
+}
+
+TEST(Elementwise, UnaryAndScalarOpsFloat32) { check_unary_and_scalar_ops<float>(DType::Float32); }
+TEST(Elementwise, UnaryAndScalarOpsFloat64) { check_unary_and_scalar_ops<double>(DType::Float64); }
+
+TEST(Elementwise, LargeUnaryTakesTheParallelPath) {
+  const Tensor x = uniform({400, 200}, 5, -2, 2, DType::Float32);
+  expect_unary<float>("exp", exp(x), x, [](float v) { return std::exp(v); });
+  expect_unary<float>("exp of a transpose", exp(x.t()), x.t(), [](float v) { return std::exp(v); });
+}
+
+TEST(Elementwise, EdgeValues) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // sigmoid neither overflows nor loses the sign for large |x|
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor s = sigmoid(Tensor::from_list({-1000, -100, 0, 100, 1000}, {5}, dt));
+    EXPECT_TRUE(all_finite(s));
+    EXPECT_EQ(s.at({0}), 0.0);
+    EXPECT_GE(s.at({1}), 0.0);
+    EXPECT_EQ(s.at({2}), 0.5);
+    EXPECT_EQ(s.at({3}), 1.0);
+    EXPECT_EQ(s.at({4}), 1.0);
+  }
+  EXPECT_EQ(sign(f64({-0.0, 0.0, -2, 3}, {4})).to_vector<double>(), (std::vector<double>{0, 0, -1, 1}));
+  EXPECT_EQ(relu(f64({-inf, inf}, {2})).to_vector<double>(), (std::vector<double>{0, inf}));
+  EXPECT_EQ(log(f64({0}, {1})).item(), -inf);
+}
+
+TEST(Elementwise, MaximumMinimumPropagateNaN) {
+  const double nan = std::nan("");
+  const Tensor a = f64({nan, 1, 2}, {3}), b = f64({1, nan, 0}, {3});
+  for (const Tensor& r : {maximum(a, b), minimum(a, b), maximum(b, a), minimum(b, a)}) {
+    EXPECT_TRUE(std::isnan(r.at({0})));
+    EXPECT_TRUE(std::isnan(r.at({1})));
+    EXPECT_FALSE(std::isnan(r.at({2})));
+  }
+  EXPECT_EQ(maximum(a, b).at({2}), 2.0);
+  EXPECT_EQ(minimum(a, b).at({2}), 0.0);
+}
+
+// ---- comparisons and selection ------------------------------------------------------------
+
+template <class F>
+void expect_compare(const char* op, const Tensor& r, const Tensor& a, const Tensor& b, F f) {
+  ASSERT_EQ(r.dtype(), DType::Bool) << op;
+  ASSERT_EQ(r.shape(), broadcast_shapes(a.shape(), b.shape(), "test")) << op;
+  for_each_index(r.shape(), [&](const Shape& idx) {
+    EXPECT_EQ(r.at(idx) != 0, f(broadcast_at(a, idx), broadcast_at(b, idx))) << op << " at " << idx;
+  });
+}
+
+TEST(Elementwise, Comparisons) {
+  const Tensor a = f32({1, 2, 3, 4, 5, 6}, {2, 3}), b = f32({2, 2, 7}, {3});
+  const Tensor at = a.t(), bt = f32({3, 3, 3, 0, 0, 0}, {3, 2});  // transposed and strided
+  const Tensor ia = i64({1, 5, 3}, {3, 1}), ib = i64({3, 1}, {2});
+  const Tensor ba = Tensor::from_list({1, 0}, {2}, DType::Bool), bb = Tensor::from_list({1, 1, 0, 0}, {2, 2}, DType::Bool);
+  const std::vector<std::pair<Tensor, Tensor>> pairs{{a, b}, {at, bt}, {ia, ib}, {ba, bb}};
+  for (const auto& [x, y] : pairs) {
+    expect_compare("eq", eq(x, y), x, y, [](double p, double q) { return p == q; });
+    expect_compare("ne", ne(x, y), x, y, [](double p, double q) { return p != q; });
+    expect_compare("lt", lt(x, y), x, y, [](double p, double q) { return p < q; });
+    expect_compare("le", le(x, y), x, y, [](double p, double q) { return p <= q; });
+    expect_compare("gt", gt(x, y), x, y, [](double p, double q) { return p > q; });
+    expect_compare("ge", ge(x, y), x, y, [](double p, double q) { return p >= q; });
+  }
+  EXPECT_EQ(gt(a, 3.5).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(lt(a, 3.5).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(logical_not(gt(a.t(), 3.5)).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 0, 1, 0}));
+  // NaN compares unequal to everything, itself included
+  const Tensor n = f64({std::nan("")}, {1});
+  EXPECT_EQ(eq(n, n).item(), 0.0);
+  EXPECT_EQ(ne(n, n).item(), 1.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { logical_not(a); }, {"logical_not", "bool", "float32"}));
+}
+
+TEST(Elementwise, WhereBroadcastsAllThree) {
+  const Tensor cond = Tensor::from_list({1, 0}, {2, 1}, DType::Bool);
+  const Tensor a = f64({1, 2, 3}, {1, 3});
+  const Tensor b = Tensor::scalar(-1, DType::Float64);
+  const Tensor r = where(cond, a, b);
+  EXPECT_EQ(r.shape(), (Shape{2, 3}));
+  EXPECT_EQ(r.to_vector<double>(), (std::vector<double>{1, 2, 3, -1, -1, -1}));
+  // strided operands
+  const Tensor x = uniform({4, 3}, 3), y = uniform({3, 4}, 4);
+  const Tensor c = gt(x.t(), 0.0);
+  const Tensor w = where(c, x.t(), y);
+  for_each_index(w.shape(), [&](const Shape& idx) {
+    EXPECT_EQ(w.at(idx), c.at(idx) != 0 ? x.t().at(idx) : y.at(idx));
+  });
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(a, a, b); }, {"where", "bool", "float64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(cond, a, Tensor::scalar(0)); },
+                                                 {"where", "float64", "float32"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(Tensor::zeros({4}, DType::Bool), a, b); },
+                                                 {"where", "[4]", "[1,3]"}));
+}
+
+TEST(Elementwise, MaskedFill) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const Tensor scores = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  // a causal-style mask broadcast over rows
+  const Tensor mask = Tensor::from_list({0, 1, 1}, {1, 3}, DType::Bool);
+  const Tensor r = masked_fill(scores, mask, -inf);
+  EXPECT_EQ(r.to_vector<double>(), (std::vector<double>{1, -inf, -inf, 4, -inf, -inf}));
+  EXPECT_EQ(masked_fill(scores.t(), mask.t(), 0).to_vector<double>(), (std::vector<double>{1, 4, 0, 0, 0, 0}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { masked_fill(Tensor::zeros({3}, DType::Float64), Tensor::zeros({2, 3}, DType::Bool), 0); },
+      {"masked_fill", "[2,3]", "[3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { masked_fill(scores, scores, 0); },
+                                                 {"masked_fill", "bool", "float64"}));
+}
+
+// ---- checks -----------------------------------------------------------------------------------
+
+TEST(Elementwise, FiniteAndClose) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(all_finite(f64({1, 2}, {2})));
+  EXPECT_FALSE(all_finite(f64({1, inf}, {2})));
+  EXPECT_FALSE(all_finite(f32({1, 2, std::nan(""), 1}, {2, 2}).t()));
+  EXPECT_TRUE(all_finite(i64({1}, {1})));
+  const Tensor a = f64({1, 2, 3}, {3});
+  EXPECT_TRUE(allclose(a, f64({1, 2, 3 + 1e-9}, {3})));
+  EXPECT_FALSE(allclose(a, f64({1, 2, 3.1}, {3})));
+  EXPECT_FALSE(allclose(a, f64({1, 2, 3}, {3, 1})));
+  EXPECT_FALSE(allclose(f64({std::nan("")}, {1}), f64({std::nan("")}, {1})));
+  EXPECT_TRUE(allclose(f64({inf}, {1}), f64({inf}, {1})));
+  EXPECT_DOUBLE_EQ(max_abs_diff(a, f64({1, 2.5, 2}, {3})), 1.0);
+  EXPECT_TRUE(std::isnan(max_abs_diff(a, f64({1, std::nan(""), 2}, {3}))));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { max_abs_diff(a, f64({1}, {1})); },
+                                                 {"max_abs_diff", "[3]", "[1]"}));
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+TEST(Elementwise, Errors) {
+  const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4});
+  EXPECT_EQ(testing::message_of([&] { add(a, b); }), "add: [2,3] and [4]: sizes 3 and 4 cannot broadcast");
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mul(a, Tensor::zeros({3, 3})); }, {"mul", "[2,3]", "[3,3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { pow(a, Tensor::zeros({2, 3}, DType::Float64)); },
+                                                 {"pow", "float32", "float64", "[2,3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { add(i64({1}, {1}), i64({2}, {1})); }, {"add", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { exp(i64({1}, {1})); }, {"exp", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sqrt(Tensor::zeros({1}, DType::Bool)); }, {"sqrt", "bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { eq(a, i64({1}, {1})); }, {"eq", "float32", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(a, Tensor()); }, {"sub", "undefined"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { tanh(Tensor()); }, {"tanh", "undefined"}));
+}
+
+}  // namespace
+}  // namespace minigrad

@@ -1,0 +1,197 @@
+// Reductions against naive loops: sum/mean over any axes (keepdim or not, on
+// contiguous and permuted inputs), amax/argmax with ties and NaN, sum_to.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "minigrad/tensor/ops.h"
+#include "testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::f64;
+using testing::for_each_index;
+using testing::i64;
+using testing::throws_with;
+using testing::uniform;
+
+// Naive Σ over `axes` (all when empty), accumulated in double.
+Tensor naive_sum(const Tensor& a, std::vector<int64_t> axes, bool keepdim) {
+  std::vector<bool> r(static_cast<size_t>(a.dim()), axes.empty());
+  for (int64_t ax : axes) r[static_cast<size_t>(normalize_axis(ax, a.dim(), "test"))] = true;
+  Shape kept;
+  for (int d = 0; d < a.dim(); ++d) kept.push_back(r[static_cast<size_t>(d)] ? 1 : a.shape()[d]);
+  std::vector<double> acc(static_cast<size_t>(kept.numel()), 0.0);
+  const Shape ks = contiguous_strides(kept);
+  for_each_index(a.shape(), [&](const Shape& idx) {
+    int64_t o = 0;
+    for (int d = 0; d < a.dim(); ++d) o += (r[static_cast<size_t>(d)] ? 0 : idx[d]) * ks[d];
+    acc[static_cast<size_t>(o)] += a.at(idx);
+  });
+  Shape out;
+  for (int d = 0; d < a.dim(); ++d)
+    if (!r[static_cast<size_t>(d)] || keepdim) out.push_back(kept[d]);
+  return Tensor::from_vector(acc, out);
+}
+
+const std::vector<std::vector<int64_t>> kAxisSets{{},     {0},     {1},     {2},      {0, 1},
+                                                   {0, 2}, {1, 2},  {0, 1, 2}, {-1},  {-3, -1},
+                                                   {2, 0}, {-2, 0}};
+
+TEST(Reduce, SumOverAnyAxesMatchesNaive) {
+  // integers: every sum is exact in float32 too, so the comparison is exact
+  const Tensor x = Tensor::arange(0, 24).reshape({2, 3, 4});
+  const Tensor xp = Tensor::arange(0, 24).reshape({4, 2, 3}).permute({1, 2, 0});  // [2,3,4], strided
+  const Tensor xe = Tensor::arange(0, 4).expand({2, 3, 4});                        // stride-0 axes
+  for (const Tensor& in : {x, xp, xe}) {
+    for (const auto& axes : kAxisSets) {
+      for (bool keepdim : {false, true}) {
+        const Tensor s = sum(in, axes, keepdim);
+        const Tensor want = naive_sum(in, axes, keepdim);
+        ASSERT_EQ(s.shape(), want.shape()) << "axes " << Shape(axes) << " keepdim " << keepdim;
+        EXPECT_EQ(s.to_vector<double>(), want.to_vector<double>()) << "axes " << Shape(axes);
+        EXPECT_EQ(s.dtype(), DType::Float32);
+      }
+    }
+  }
+}
+
+TEST(Reduce, SumOfRandomFloat64) {
+  const Tensor x = uniform({5, 7, 6}, 3).transpose(0, 2);
+  for (const auto& axes : kAxisSets) {
+    EXPECT_LT(max_abs_diff(sum(x, axes, true), naive_sum(x, axes, true)), 1e-13) << Shape(axes);
+  }
+}
+
+TEST(Reduce, MeanOverAnyAxes) {
+  const Tensor x = Tensor::arange(0, 24, 1, DType::Float64).reshape({2, 3, 4});
+  for (const auto& axes : kAxisSets) {
+    for (bool keepdim : {false, true}) {
+      int64_t count = 1;
+      std::vector<bool> r(3, axes.empty());
+      for (int64_t ax : axes) r[static_cast<size_t>(normalize_axis(ax, 3, "test"))] = true;
+      for (int d = 0; d < 3; ++d)
+        if (r[static_cast<size_t>(d)]) count *= x.shape()[d];
+      const Tensor want = div(naive_sum(x, axes, keepdim), static_cast<double>(count));
+      EXPECT_LT(max_abs_diff(mean(x, axes, keepdim), want), 1e-14) << Shape(axes);
+    }
+  }
+  EXPECT_DOUBLE_EQ(mean(x).item(), 11.5);
+}
+
+TEST(Reduce, ScalarsAndEmptyTensors) {
+  EXPECT_EQ(sum(Tensor::scalar(3)).item(), 3.0);
+  EXPECT_EQ(sum(Tensor::scalar(3)).dim(), 0);
+  const Tensor e = Tensor::zeros({0, 3});
+  EXPECT_EQ(sum(e, {0}).to_vector<float>(), std::vector<float>(3, 0.f));  // Σ of nothing is 0
+  EXPECT_EQ(sum(e).item(), 0.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mean(e, {0}); }, {"mean", "zero elements", "[0,3]"}));
+}
+
+TEST(Reduce, Errors) {
+  const Tensor x = Tensor::zeros({2, 3});
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { sum(x, {2}); }, {"sum", "axis 2", "rank 2"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { mean(x, {-3}); }, {"mean", "axis -3"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum(x, {1, -1}); }, {"sum", "listed twice", "[2,3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum(i64({1, 2}, {2})); }, {"sum", "int64"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { amax(x, 5); }, {"amax", "axis 5"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { argmax(x, -3); }, {"argmax", "axis -3"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({2, 0}), 1); }, {"amax", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({0})); }, {"amax", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { argmax(Tensor::zeros({0, 2}), 0); }, {"argmax", "empty"}));
+}
+
+// ---- amax / argmax ----------------------------------------------------------------------------
+
+TEST(Reduce, AmaxArgmaxAlongEachAxis) {
+  const Tensor x = uniform({3, 4, 5}, 9);
+  for (int ax = -3; ax < 3; ++ax) {
+    const int a = normalize_axis(ax, 3, "test");
+    for (bool keepdim : {false, true}) {
+      const Tensor m = amax(x, ax, keepdim), i = argmax(x, ax, keepdim);
+      Shape want = x.shape();
+      if (keepdim) {
+        want[a] = 1;
+      } else {
+        want.erase(a);
+      }
+      ASSERT_EQ(m.shape(), want);
+      ASSERT_EQ(i.shape(), want);
+      EXPECT_EQ(i.dtype(), DType::Int64);
+      const Tensor mk = keepdim ? m : m.unsqueeze(a), ik = keepdim ? i : i.unsqueeze(a);
+      for_each_index(mk.shape(), [&](const Shape& idx) {
+        Shape j = idx;
+        double best = -std::numeric_limits<double>::infinity();
+        int64_t arg = 0;
+        for (int64_t k = 0; k < x.shape()[a]; ++k) {
+          j[a] = k;
+          if (x.at(j) > best) {
+            best = x.at(j);
+            arg = k;
+          }
+        }
+        EXPECT_EQ(mk.at(idx), best);
+        EXPECT_EQ(ik.at(idx), static_cast<double>(arg));
+      });
+    }
+  }
+  const std::vector<double> all = x.to_vector<double>();
+  EXPECT_EQ(amax(x).item(), *std::max_element(all.begin(), all.end()));
+  EXPECT_EQ(amax(x).dim(), 0);
+  // a transposed view
+  EXPECT_EQ(argmax(f64({1, 9, 8, 2}, {2, 2}).t(), 1).to_vector<int64_t>(), (std::vector<int64_t>{1, 0}));
+}
+
+TEST(Reduce, ArgmaxTiesPickTheFirst) {
+  const Tensor x = f64({3, 1, 3, 3, 2, 2, 2, 2}, {2, 4});
+  EXPECT_EQ(argmax(x, 1).to_vector<int64_t>(), (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(argmax(x, 0).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 0, 0}));
+  EXPECT_EQ(amax(x, 1).to_vector<double>(), (std::vector<double>{3, 2}));
+}
+
+TEST(Reduce, NaNIsTheMaximum) {
+  // numpy: amax propagates NaN and argmax points at the first NaN.
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  const Tensor x = f64({1, nan, 3, nan,   nan, 1, 2, 3,   1, 2, 3, nan,   -inf, -inf, -inf, -inf}, {4, 4});
+  const Tensor m = amax(x, 1);
+  EXPECT_TRUE(std::isnan(m.at({0})));
+  EXPECT_TRUE(std::isnan(m.at({1})));
+  EXPECT_TRUE(std::isnan(m.at({2})));
+  EXPECT_EQ(m.at({3}), -inf);
+  EXPECT_EQ(argmax(x, 1).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 3, 0}));
+  EXPECT_TRUE(std::isnan(amax(x).item()));
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor y = f64({0, 5, nan, 7}, {4}).to(dt);
+    EXPECT_EQ(argmax(y, 0).item(), 2.0) << dtype_name(dt);
+    EXPECT_TRUE(std::isnan(amax(y, 0).item()));
+  }
+}
+
+// ---- sum_to -------------------------------------------------------------------------------------
+
+TEST(Reduce, SumToUndoesBroadcasting) {
+  const Tensor g = Tensor::arange(0, 24, 1, DType::Float64).reshape({2, 3, 4});
+  // [2,3,4] → [3,1] sums axes 0 and 2
+  const Tensor s = sum_to(g, {3, 1});
+  EXPECT_EQ(s.shape(), (Shape{3, 1}));
+  EXPECT_EQ(s.to_vector<double>(), naive_sum(g, {0, 2}, true).reshape({3, 1}).to_vector<double>());
+  EXPECT_EQ(sum_to(g, {4}).to_vector<double>(), naive_sum(g, {0, 1}, false).to_vector<double>());
+  EXPECT_EQ(sum_to(g, {1, 3, 1}).shape(), (Shape{1, 3, 1}));
+  EXPECT_EQ(sum_to(g, {2, 1, 4}).to_vector<double>(), naive_sum(g, {1}, false).to_vector<double>());
+  EXPECT_EQ(sum_to(g, {}).item(), 276.0);
+  EXPECT_TRUE(testing::same_storage(sum_to(g, {2, 3, 4}), g));  // nothing to undo
+  // a size-1 axis that was already 1 stays
+  EXPECT_EQ(sum_to(Tensor::ones({2, 1, 3}), {1, 1, 3}).to_vector<float>(), std::vector<float>(3, 2.f));
+  // the adjoint of expand: <expand(x), g> = <x, sum_to(g)>
+  const Tensor x = uniform({3, 1}, 1), gr = uniform({2, 3, 4}, 2);
+  EXPECT_NEAR(sum(mul(x.expand({2, 3, 4}), gr)).item(), sum(mul(x, sum_to(gr, {3, 1}))).item(), 1e-12);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum_to(g, {5}); }, {"sum_to", "[2,3,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum_to(g, {1, 2, 3, 4}); }, {"sum_to", "[1,2,3,4]"}));
+}
+
+}  // namespace
+}  // namespace minigrad

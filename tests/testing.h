@@ -1,0 +1,97 @@
+// Helpers shared by the test files: small tensors, index walking for naive
+// references, and a check that an exception has the right type and message.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/random.h"
+
+namespace minigrad::testing {
+
+inline Tensor f64(std::initializer_list<double> values, const Shape& shape) {
+  return Tensor::from_list(values, shape, DType::Float64);
+}
+inline Tensor f32(std::initializer_list<double> values, const Shape& shape) {
+  return Tensor::from_list(values, shape, DType::Float32);
+}
+inline Tensor i64(std::vector<int64_t> values, const Shape& shape) {
+  return Tensor::from_vector(values, shape);
+}
+
+// Uniform in [low, high) from its own generator, so that no test depends on
+// what other tests drew from the global one.
+inline Tensor uniform(const Shape& shape, uint64_t seed, double low = -1.0, double high = 1.0,
+                      DType dtype = DType::Float64) {
+  Generator gen(seed);
+  return rand(shape, low, high, dtype, gen);
+}
+
+// Calls f(index) for every index of `shape` in row-major order.
+inline void for_each_index(const Shape& shape, const std::function<void(const Shape&)>& f) {
+  if (shape.numel() == 0) return;
+  Shape idx;
+  idx.resize(shape.size());
+  for (int64_t e = 0; e < shape.numel(); ++e) {
+    f(idx);
+    for (int d = shape.size() - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// t's element that broadcasting maps to `out_index` (numpy rules: align at the
+// right, a size-1 axis repeats).
+inline double broadcast_at(const Tensor& t, const Shape& out_index) {
+  Shape idx;
+  const int lead = out_index.size() - t.dim();
+  for (int d = 0; d < t.dim(); ++d) idx.push_back(t.shape()[d] == 1 ? 0 : out_index[lead + d]);
+  return t.at(idx);
+}
+
+// Passes when f() throws exactly E (not a subclass or a base) and what() contains
+// every string in `parts`.
+template <class E, class F>
+::testing::AssertionResult throws_with(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    if (typeid(e) != typeid(E)) {
+      return ::testing::AssertionFailure()
+             << "threw " << typeid(e).name() << " instead of " << typeid(E).name() << ": "
+             << e.what();
+    }
+    const std::string msg = e.what();
+    for (const std::string& p : parts) {
+      if (msg.find(p) == std::string::npos) {
+        return ::testing::AssertionFailure() << "message \"" << msg << "\" lacks \"" << p << "\"";
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "nothing was thrown";
+}
+
+// The exact message of the exception f() throws ("" when it throws nothing).
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool same_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
+
+}  // namespace minigrad::testing
