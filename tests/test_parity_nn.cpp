@@ -1,24 +1,12 @@
 // Parity with PyTorch: modules, losses and optimizers against fixtures that
 // tools/make_fixtures.py computed with torch (see its docstring for what each file
 // holds and how to regenerate them). Each case runs in float64 and float32.
-//
-// The measure is the norm-wise relative error
-//
-//   err(got, want) = max_i |got_i - want_i| / max_i |want_i|
-//
-// (element-wise relative error is meaningless for entries near zero, which every
-// gradient has). Bounds: 1e-10 in float64, 1e-5 in float32 — a few hundred ulps
-// of reordered sums, far below the size of any real mistake in a formula.
-// Every test prints its worst error and records it as the gtest property
-// "worst_relative_error".
+// The error measure and its bounds (1e-10 in float64, 1e-5 in float32) are
+// described in parity_testing.h; every test prints its worst error and records it
+// as the gtest property "worst_relative_error".
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <iomanip>
-#include <iostream>
-#include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -27,31 +15,22 @@
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
-#include "minigrad/tensor/safetensors.h"
+#include "parity_testing.h"
 
 namespace minigrad {
 namespace {
 
-SafetensorsFile load_fixture(const std::string& case_name, const std::string& variant) {
-  return read_safetensors(std::string(MINIGRAD_FIXTURE_DIR) + "/" + case_name + "_" + variant +
-                          ".safetensors");
-}
-
-DType dtype_of_variant(const std::string& variant) {
-  return variant == "f32" ? DType::Float32 : DType::Float64;
-}
-
-const std::string& meta(const SafetensorsFile& f, const std::string& key) {
-  const auto it = f.metadata.find(key);
-  if (it == f.metadata.end()) throw std::out_of_range("fixture has no metadata \"" + key + "\"");
-  return it->second;
-}
-int64_t meta_int(const SafetensorsFile& f, const std::string& key) {
-  return std::stoll(meta(f, key));
-}
-double meta_double(const SafetensorsFile& f, const std::string& key) {
-  return std::stod(meta(f, key));
-}
+using testing::case_name;
+using testing::CaseParam;
+using testing::dtype_of_variant;
+using testing::kVariants;
+using testing::load_fixture;
+using testing::meta;
+using testing::meta_double;
+using testing::meta_int;
+using testing::Parity;
+using testing::params_from;
+using testing::weighted_sum;
 
 nn::Reduction reduction_of(const std::string& name) {
   if (name == "mean") return nn::Reduction::Mean;
@@ -59,78 +38,6 @@ nn::Reduction reduction_of(const std::string& name) {
   if (name == "none") return nn::Reduction::None;
   throw std::invalid_argument("unknown reduction " + name);
 }
-
-// The module's parameters, by their (PyTorch) names, taken from the fixture.
-std::map<std::string, Tensor> params_from(const SafetensorsFile& f, const nn::Module& m) {
-  std::map<std::string, Tensor> state;
-  for (const auto& [name, p] : m.named_parameters()) state[name] = f.at(name);
-  return state;
-}
-
-// Compares tensors with the fixture and keeps the worst error of the case.
-class Parity {
- public:
-  Parity(std::string case_name, DType dtype)
-      : name_(std::move(case_name)), tol_(dtype == DType::Float32 ? 1e-5 : 1e-10) {}
-  Parity(const Parity&) = delete;
-  Parity& operator=(const Parity&) = delete;
-
-  ~Parity() {
-    std::ostringstream worst;
-    worst << std::scientific << std::setprecision(2) << worst_;
-    ::testing::Test::RecordProperty("worst_relative_error", worst.str());
-    std::cout << "[  parity  ] " << name_ << ": worst relative error " << worst.str() << " ("
-              << worst_what_ << "), bound " << tol_ << "\n";
-  }
-
-  void check(const std::string& what, const Tensor& got, const Tensor& want) {
-    if (!got.defined()) {
-      ADD_FAILURE() << name_ << ": " << what << " is undefined (no gradient reached it?)";
-      note(what, INFINITY);
-      return;
-    }
-    if (got.shape() != want.shape() || got.dtype() != want.dtype()) {
-      ADD_FAILURE() << name_ << ": " << what << " is " << got.shape() << " "
-                    << dtype_name(got.dtype()) << ", PyTorch's " << want.shape() << " "
-                    << dtype_name(want.dtype());
-      note(what, INFINITY);
-      return;
-    }
-    const std::vector<double> g = got.to(DType::Float64).to_vector<double>();
-    const std::vector<double> w = want.to(DType::Float64).to_vector<double>();
-    double max_diff = 0, scale = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < g.size(); ++i) {
-      const double d = std::isnan(g[i]) ? INFINITY : std::abs(g[i] - w[i]);
-      if (d > max_diff) max_diff = d, at = i;
-      scale = std::max(scale, std::abs(w[i]));
-    }
-    const double err = scale > 0 ? max_diff / scale : max_diff;
-    note(what, err);
-    EXPECT_LE(err, tol_) << name_ << ": " << what << " " << got.shape() << ": relative error "
-                         << err << "; worst element " << at << ": got " << std::setprecision(17)
-                         << g[at] << ", PyTorch " << w[at] << " (max |PyTorch| " << scale << ")";
-  }
-
- private:
-  void note(const std::string& what, double err) {
-    if (!(err <= worst_)) worst_ = err, worst_what_ = what;
-  }
-
-  std::string name_;
-  double tol_;
-  double worst_ = 0;
-  std::string worst_what_ = "-";
-};
-
-// Σ a·w: the scalar whose gradient w.r.t. a is w (w is a constant).
-Variable weighted_sum(const Variable& a, const Tensor& w) { return sum(a * Variable(w)); }
-
-using CaseParam = std::tuple<std::string, std::string>;  // case, "f64" | "f32"
-std::string case_name(const ::testing::TestParamInfo<CaseParam>& info) {
-  return std::get<0>(info.param) + "_" + std::get<1>(info.param);
-}
-const auto kVariants = ::testing::Values(std::string("f64"), std::string("f32"));
 
 // ---- Linear -------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch parity fixtures for tests/test_parity_nn.cpp.
+"""PyTorch parity fixtures for tests/test_parity_nn.cpp and tests/test_parity_attention.cpp.
 
 Regenerate (Debian 12: apt-get install python3-torch; the `safetensors` package
 is not needed, this script writes the format itself with json + struct):
@@ -52,6 +52,38 @@ Cases:
       Five steps on linear regression: loss = mean((X·w + b - y)²), X [8,3], w [3,1], b [1].
       X y w0 b0, then per step k = 1..5: loss_k (before the update), grad_w_k, grad_b_k
       (the gradients the update used) and w_k, b_k (the parameters after it).
+
+Attention (for tests/test_parity_attention.cpp). Masks are bool with minigrad's one
+convention, TRUE = BLOCKED, which is also what torch.nn.MultiheadAttention's bool
+key_padding_mask and attn_mask mean. No row is fully masked here: torch gives NaN
+for one, minigrad defines it as zero weights (tests/test_attention.cpp checks that).
+  sdpa, sdpa_mask, sdpa_causal_heads, sdpa_padding_scale1, sdpa_broadcast
+      torch 1.13 has no F.scaled_dot_product_attention, so the reference is the
+      formula itself, differentiated by torch's autograd:
+          weights = softmax(((q @ kᵀ) * scale).masked_fill(mask, -inf)),  context = weights @ v
+      sdpa: q [2,3,4], k [2,5,4], v [2,5,3], scale 1/√4. sdpa_mask: a random mask
+      [2,3,5]. sdpa_causal_heads: q, k, v [2,2,4,4] with causal mask [4,4] (broadcast
+      over batch and heads). sdpa_padding_scale1: key padding mask [2,1,5] (lengths
+      5 and 2), scale 1 (Luong's unscaled dot product). sdpa_broadcast: q [2,1,3,4],
+      k [1,2,5,4], v [2,2,5,3] (batch axes broadcast).
+      q k v [mask] context weights grad_context grad_weights grad_q grad_k grad_v;
+      settings "scale" (repr of the float used) and "masked"
+  mha, mha_key_padding, mha_causal, mha_both
+      torch.nn.MultiheadAttention(8, 2, bias=True, batch_first=True): query [2,3,8],
+      key and value [2,4,8] (mha, mha_key_padding with key_padding_mask [2,4],
+      lengths 4 and 2); query, key, value [2,4,8] with a causal attn_mask [4,4]
+      (mha_causal) and with both masks (mha_both). Its packed in_proj_weight [3E,E]
+      and in_proj_bias [3E] are stored split under minigrad's names: rows [0:E] as
+      q_proj.weight, [E:2E] as k_proj.weight, [2E:3E] as v_proj.weight (biases
+      alike), and out_proj.weight, out_proj.bias; their gradients likewise
+      (grad_q_proj.weight, ...). weights are per head [2,2,Tq,Tk]
+      (average_attn_weights=False), average_weights [2,Tq,Tk] the mean over heads
+      (average_attn_weights=True); loss = Σ output·grad_output + Σ weights·grad_weights.
+      grad_k_proj.bias is zero in exact arithmetic (the key bias shifts a whole row of
+      scores, which softmax ignores): torch's values there are rounding noise.
+      query key value [key_padding_mask] [attn_mask] q_proj.weight ... out_proj.bias
+      output weights average_weights grad_output grad_weights grad_query grad_key
+      grad_value grad_q_proj.weight ...
 """
 
 import argparse
@@ -370,6 +402,115 @@ def optimizers(w):
         optimizer_case(w, case, make, full)
 
 
+# ---- attention ------------------------------------------------------------------------------
+
+
+def attention_reference(q, k, v, mask, scale):
+    """The formula of scaled dot-product attention, mask TRUE = blocked."""
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def sdpa_case(w, case, q_shape, k_shape, v_shape, make_mask, scale):
+    seed_for(case)
+    q64, k64, v64 = randn(*q_shape), randn(*k_shape), randn(*v_shape)
+    mask = make_mask() if make_mask else None
+    if mask is not None:
+        assert mask.dtype == torch.bool
+    if scale is None:
+        scale = 1.0 / q_shape[-1] ** 0.5
+    context64, weights64 = attention_reference(q64, k64, v64, mask, scale)
+    assert not torch.isnan(weights64).any(), f"{case}: a fully masked row"
+    gc64, gw64 = randn(*context64.shape), randn(*weights64.shape)
+    for variant, dtype in VARIANTS:
+        q, k, v = leaf(q64, dtype), leaf(k64, dtype), leaf(v64, dtype)
+        context, weights = attention_reference(q, k, v, mask, scale)
+        gc, gw = gc64.to(dtype), gw64.to(dtype)
+        # loss = Σ context·grad_context + Σ weights·grad_weights
+        torch.autograd.backward([context, weights], [gc, gw])
+        tensors = [("q", q), ("k", k), ("v", v)]
+        if mask is not None:
+            tensors.append(("mask", mask))
+        tensors += [("context", context), ("weights", weights), ("grad_context", gc),
+                    ("grad_weights", gw), ("grad_q", q.grad), ("grad_k", k.grad), ("grad_v", v.grad)]
+        w.write(case, variant, tensors, {"scale": repr(scale), "masked": int(mask is not None)})
+
+
+def sdpa_cases(w):
+    sdpa_case(w, "sdpa", (2, 3, 4), (2, 5, 4), (2, 5, 3), None, None)
+
+    def random_mask():
+        m = torch.rand(2, 3, 5) < 0.5
+        m[..., 0] &= ~m.all(-1)  # a fully blocked row gets key 0 back
+        return m
+
+    sdpa_case(w, "sdpa_mask", (2, 3, 4), (2, 5, 4), (2, 5, 3), random_mask, None)
+    sdpa_case(w, "sdpa_causal_heads", (2, 2, 4, 4), (2, 2, 4, 4), (2, 2, 4, 4),
+              lambda: torch.ones(4, 4, dtype=torch.bool).triu(1), None)
+    sdpa_case(w, "sdpa_padding_scale1", (2, 3, 4), (2, 5, 4), (2, 5, 3),
+              lambda: (torch.arange(5) >= torch.tensor([[5], [2]])).view(2, 1, 5), 1.0)
+    sdpa_case(w, "sdpa_broadcast", (2, 1, 3, 4), (1, 2, 5, 4), (2, 2, 5, 3), None, None)
+
+
+def mha_case(w, case, tq, tk, key_padding, causal):
+    seed_for(case)
+    E, HEADS, B = 8, 2, 2
+    base = torch.nn.MultiheadAttention(E, HEADS, bias=True, batch_first=True).double()
+    with torch.no_grad():  # torch initialises the biases to zero; make them count
+        base.in_proj_bias.copy_(0.1 * randn(3 * E))
+        base.out_proj.bias.copy_(0.1 * randn(E))
+    q64, k64, v64 = randn(B, tq, E), randn(B, tk, E), randn(B, tk, E)
+    kpm = (torch.arange(tk) >= torch.tensor([[tk], [2]])) if key_padding else None  # lengths tk, 2
+    am = torch.ones(tq, tk, dtype=torch.bool).triu(1) if causal else None  # True = blocked
+    go64, gw64 = randn(B, tq, E), randn(B, HEADS, tq, tk)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.MultiheadAttention(E, HEADS, bias=True, batch_first=True).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        query, key, value = leaf(q64, dtype), leaf(k64, dtype), leaf(v64, dtype)
+        output, weights = m(query, key, value, key_padding_mask=kpm, attn_mask=am,
+                            need_weights=True, average_attn_weights=False)
+        with torch.no_grad():
+            _, average = m(query, key, value, key_padding_mask=kpm, attn_mask=am,
+                           need_weights=True, average_attn_weights=True)
+        go, gw = go64.to(dtype), gw64.to(dtype)
+        # loss = Σ output·grad_output + Σ weights·grad_weights
+        torch.autograd.backward([output, weights], [go, gw])
+
+        def split(t):  # packed [3E, ...] → q, k, v parts
+            return t[0:E], t[E:2 * E], t[2 * E:3 * E]
+
+        params, grads = [], []
+        for proj, wt, bs, gwt, gbs in zip(("q_proj", "k_proj", "v_proj"),
+                                          split(m.in_proj_weight), split(m.in_proj_bias),
+                                          split(m.in_proj_weight.grad), split(m.in_proj_bias.grad)):
+            params += [(proj + ".weight", wt), (proj + ".bias", bs)]
+            grads += [("grad_" + proj + ".weight", gwt), ("grad_" + proj + ".bias", gbs)]
+        params += [("out_proj.weight", m.out_proj.weight), ("out_proj.bias", m.out_proj.bias)]
+        grads += [("grad_out_proj.weight", m.out_proj.weight.grad),
+                  ("grad_out_proj.bias", m.out_proj.bias.grad)]
+        tensors = [("query", query), ("key", key), ("value", value)]
+        if kpm is not None:
+            tensors.append(("key_padding_mask", kpm))
+        if am is not None:
+            tensors.append(("attn_mask", am))
+        tensors += params + [("output", output), ("weights", weights), ("average_weights", average),
+                             ("grad_output", go), ("grad_weights", gw), ("grad_query", query.grad),
+                             ("grad_key", key.grad), ("grad_value", value.grad)] + grads
+        w.write(case, variant, tensors,
+                {"embed_dim": E, "num_heads": HEADS, "batch_first": 1, "bias": 1,
+                 "key_padding_mask": int(key_padding), "attn_mask": int(causal)})
+
+
+def mha_cases(w):
+    mha_case(w, "mha", 3, 4, key_padding=False, causal=False)
+    mha_case(w, "mha_key_padding", 3, 4, key_padding=True, causal=False)
+    mha_case(w, "mha_causal", 4, 4, key_padding=False, causal=True)
+    mha_case(w, "mha_both", 4, 4, key_padding=True, causal=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
@@ -405,6 +546,8 @@ def main():
     softmax_case(w, "log_softmax_last", log=True, dim=-1)
     softmax_case(w, "log_softmax_dim0", log=True, dim=0)
     optimizers(w)
+    sdpa_cases(w)
+    mha_cases(w)
 
     total = 0
     for name, size, digest in w.written:

@@ -25,9 +25,18 @@ double check_attention(const Variable& q, const Variable& k, const Variable& v, 
       throw std::invalid_argument(std::string(op) + ": the mask must be bool (true = blocked), got " +
                                   dtype_name(mask.dtype()));
     }
-    Shape scores(q.shape().begin(), q.shape().end() - 1);
+    // The scores are [..., Tq, Tk], their batch axes those of q and k broadcast.
+    Shape scores = broadcast_shapes(Shape(q.shape().begin(), q.shape().end() - 2),
+                                    Shape(k.shape().begin(), k.shape().end() - 2), op);
+    scores.push_back(q.size(-2));
     scores.push_back(k.size(-2));
-    broadcast_shapes(mask.shape(), scores, op);  // throws naming both shapes
+    // throws naming both shapes when they cannot broadcast at all; a mask with
+    // more (or larger) axes than the scores would silently add a batch axis
+    if (broadcast_shapes(mask.shape(), scores, op) != scores) {
+      throw std::invalid_argument(std::string(op) + ": mask " + mask.shape().str() +
+                                  " does not broadcast to the scores " + scores.str() +
+                                  " [..., Tq, Tk]");
+    }
   }
   const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   if (!std::isfinite(s)) throw std::invalid_argument(std::string(op) + ": scale must be finite");
@@ -58,7 +67,8 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
 }
 
 // One node for the whole of S → A → C, with the backward written out:
-//   dA = gA + gC·Vᵀ            (A feeds C and is also an output)
+//   dA = gA + gC·Vᵀ            (A feeds C and is also an output; summed to A's
+//                               shape, as C has more batch axes when V brings its own)
 //   dV = Aᵀ·gC
 //   dS = A ⊙ (dA - Σ_j dA_j A_j)     (softmax's vector-Jacobian product, row by row)
 //   dQ = scale · dS·K,   dK = scale · dSᵀ·Q
@@ -76,7 +86,8 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
       "scaled_dot_product_attention", {context, weights}, {q, k, v},
       [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
         const Tensor& gc = gy[0];
-        const Tensor da = add(gy[1], matmul(gc, vd, false, true));
+        // Without the sum_to, gA would be added once per broadcast copy of A.
+        const Tensor da = add(gy[1], sum_to(matmul(gc, vd, false, true), weights.shape()));
         if (g.needs(2)) g[2] = matmul(weights, gc, true, false);
         if (!g.needs(0) && !g.needs(1)) return;
         Tensor ds = mul(weights, sub(da, sum(mul(da, weights), {-1}, true)));
@@ -95,6 +106,7 @@ Tensor causal_mask(int64_t steps) {
 }
 
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
+  if (steps < 0) throw std::invalid_argument("padding_mask: steps must be non-negative, got " + std::to_string(steps));
   const auto batch = static_cast<int64_t>(lengths.size());
   Tensor m = Tensor::empty({batch, steps}, DType::Bool);
   bool* p = m.data<bool>();

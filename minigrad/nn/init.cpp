@@ -15,7 +15,10 @@ std::pair<int64_t, int64_t> fans(const Tensor& t) {
     throw std::invalid_argument("init: fan in and fan out need a tensor of rank ≥ 2, got shape " +
                                 t.shape().str());
   }
-  const int64_t receptive = t.numel() / (t.shape()[0] * t.shape()[1]);
+  // The product of the sizes past the first two (not numel / (out·in), which
+  // divides by zero for a zero-size weight).
+  int64_t receptive = 1;
+  for (int d = 2; d < t.dim(); ++d) receptive *= t.shape()[d];
   return {t.shape()[1] * receptive, t.shape()[0] * receptive};
 }
 

@@ -36,6 +36,10 @@ Variable Linear::forward(const Variable& x) {
     throw std::invalid_argument("Linear: input of shape " + x.shape().str() +
                                 " does not end in in_features=" + std::to_string(in_features));
   }
+  if (x.dtype() != weight.dtype()) {
+    throw std::invalid_argument(std::string("Linear: input is ") + dtype_name(x.dtype()) +
+                                ", the layer's weights are " + dtype_name(weight.dtype()));
+  }
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Variable y = matmul(x.reshape({-1, in_features}), weight, false, true);

@@ -8,18 +8,29 @@ namespace minigrad::nn {
 namespace {
 
 void check_cell_shapes(const Variable& x, const LSTMState& s, const Variable& w_ih,
-                       const Variable& w_hh, const char* op) {
-  const int64_t four_h = w_hh.size(0), hidden = w_hh.size(1);
-  bool ok = x.dim() == 2 && w_ih.dim() == 2 && w_ih.size(0) == four_h && four_h == 4 * hidden &&
-            x.size(1) == w_ih.size(1);
+                       const Variable& w_hh, const Variable& b_ih, const Variable& b_hh,
+                       const char* op) {
+  auto shape_of = [](const Variable& v) { return v.defined() ? v.shape().str() : std::string("undefined"); };
+  bool ok = x.dim() == 2 && w_ih.dim() == 2 && w_hh.dim() == 2;
+  const int64_t four_h = ok ? w_hh.size(0) : 0, hidden = ok ? w_hh.size(1) : 0;
+  ok = ok && w_ih.size(0) == four_h && four_h == 4 * hidden && x.size(1) == w_ih.size(1);
   ok = ok && s.h.defined() && s.c.defined() && s.h.shape() == Shape{x.size(0), hidden} &&
        s.c.shape() == s.h.shape();
+  // A bias is [4H] or absent; the fused kernel reads exactly 4H values from it.
+  for (const Variable* b : {&b_ih, &b_hh}) ok = ok && (!b->defined() || b->shape() == Shape{four_h});
   if (!ok) {
-    throw std::invalid_argument(std::string(op) + ": x " + x.shape().str() + ", h " +
-                                (s.h.defined() ? s.h.shape().str() : "undefined") + ", c " +
-                                (s.c.defined() ? s.c.shape().str() : "undefined") + ", W_ih " +
-                                w_ih.shape().str() + ", W_hh " + w_hh.shape().str() +
-                                ": expected x [B,in], h and c [B,H], W_ih [4H,in], W_hh [4H,H]");
+    throw std::invalid_argument(std::string(op) + ": x " + shape_of(x) + ", h " + shape_of(s.h) +
+                                ", c " + shape_of(s.c) + ", W_ih " + shape_of(w_ih) + ", W_hh " +
+                                shape_of(w_hh) + ", b_ih " + shape_of(b_ih) + ", b_hh " +
+                                shape_of(b_hh) +
+                                ": expected x [B,in], h and c [B,H], W_ih [4H,in], W_hh [4H,H], "
+                                "biases [4H] or undefined");
+  }
+  for (const Variable* v : {&s.h, &s.c, &w_ih, &w_hh, &b_ih, &b_hh}) {
+    if (v->defined() && v->dtype() != x.dtype()) {
+      throw std::invalid_argument(std::string(op) + ": x is " + dtype_name(x.dtype()) +
+                                  " but the state or a weight is " + dtype_name(v->dtype()));
+    }
   }
 }
 
@@ -135,7 +146,7 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
 // The readable reference: one line per equation of lstm.h.
 LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Variable& w_ih,
                              const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, state, w_ih, w_hh, "lstm_cell_composed");
+  check_cell_shapes(x, state, w_ih, w_hh, b_ih, b_hh, "lstm_cell_composed");
   Variable z = matmul(x, w_ih, false, true) + matmul(state.h, w_hh, false, true);
   if (b_ih.defined()) z = z + b_ih;
   if (b_hh.defined()) z = z + b_hh;
@@ -151,7 +162,7 @@ LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Va
 
 LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Variable& w_ih,
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, state, w_ih, w_hh, "lstm_cell_fused");
+  check_cell_shapes(x, state, w_ih, w_hh, b_ih, b_hh, "lstm_cell_fused");
   const auto hc = lstm_pointwise(matmul(x, w_ih, false, true), matmul(state.h, w_hh, false, true),
                                  b_ih, b_hh, state.c);
   return {hc[0], hc[1]};

@@ -1,0 +1,754 @@
+// Attention (nn/attention.cpp): gradcheck of the fused and composed
+// scaled_dot_product_attention, masked and unmasked, batched and broadcast; the
+// two paths agree; a fully masked row gives zero weights, zero context and zero
+// (finite) gradients; Luong attention, self-attention, multi-head attention and
+// the positional encodings; and clear errors for bad inputs. PyTorch parity is in
+// test_parity_attention.cpp.
+//
+// Masks: bool, TRUE = BLOCKED (minigrad's one convention).
+#include "minigrad/nn/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autograd_testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::grad_ok;
+using testing::input;
+using testing::throws_with;
+using testing::Vars;
+
+using AttentionFn = nn::AttentionOutput (*)(const Variable&, const Variable&, const Variable&,
+                                            const Tensor&, std::optional<double>);
+
+struct Path {
+  const char* name;
+  AttentionFn fn;
+};
+const Path kPaths[] = {{"fused", nn::scaled_dot_product_attention},
+                       {"composed", nn::scaled_dot_product_attention_composed}};
+
+// A bool mask, each entry blocked with probability p (deterministic per seed).
+Tensor random_mask(const Shape& shape, uint64_t seed, double p = 0.4) {
+  return lt(testing::uniform(shape, seed, 0.0, 1.0), p);
+}
+
+Tensor bool_mask(std::initializer_list<double> values, const Shape& shape) {
+  return gt(Tensor::from_list(values, shape, DType::Float64), 0.5);
+}
+
+// context and weights, flattened side by side: gradcheck sees both outputs.
+Variable both_outputs(const nn::AttentionOutput& out) {
+  return concat({out.context.reshape({-1}), out.weights.reshape({-1})}, 0);
+}
+
+// The attention of one query row, the long way: scores, mask, softmax, mix.
+struct RowResult {
+  std::vector<double> weights, context;
+};
+RowResult attend_row(const Tensor& q_row, const Tensor& k, const Tensor& v,
+                     const std::vector<bool>& blocked, double scale) {
+  const int64_t tk = k.size(0), d = k.size(1), dv = v.size(1);
+  std::vector<double> s(static_cast<size_t>(tk), -INFINITY);
+  double m = -INFINITY;
+  for (int64_t j = 0; j < tk; ++j) {
+    if (!blocked.empty() && blocked[static_cast<size_t>(j)]) continue;
+    double dot = 0;
+    for (int64_t e = 0; e < d; ++e) dot += q_row.at({e}) * k.at({j, e});
+    s[static_cast<size_t>(j)] = dot * scale;
+    m = std::max(m, dot * scale);
+  }
+  RowResult r{std::vector<double>(static_cast<size_t>(tk), 0.0),
+              std::vector<double>(static_cast<size_t>(dv), 0.0)};
+  if (m == -INFINITY) return r;  // every key blocked: zero weights, zero context
+  double z = 0;
+  for (int64_t j = 0; j < tk; ++j) z += std::exp(s[static_cast<size_t>(j)] - m);
+  for (int64_t j = 0; j < tk; ++j) {
+    const double a = std::exp(s[static_cast<size_t>(j)] - m) / z;
+    r.weights[static_cast<size_t>(j)] = a;
+    for (int64_t e = 0; e < dv; ++e) r.context[static_cast<size_t>(e)] += a * v.at({j, e});
+  }
+  return r;
+}
+
+// ---- gradcheck ------------------------------------------------------------------------------
+
+TEST(ScaledDotProductAttention, GradcheckUnmasked) {
+  const std::vector<Tensor> qkv{input({2, 3, 4}, 1), input({2, 5, 4}, 2), input({2, 5, 3}, 3)};
+  for (const Path& p : kPaths) {
+    EXPECT_TRUE(grad_ok(
+        [&p](const Vars& v) { return both_outputs(p.fn(v[0], v[1], v[2], {}, std::nullopt)); },
+        qkv))
+        << p.name;
+    EXPECT_TRUE(
+        grad_ok([&p](const Vars& v) { return both_outputs(p.fn(v[0], v[1], v[2], {}, 1.0)); }, qkv))
+        << p.name << ", scale 1";
+  }
+}
+
+TEST(ScaledDotProductAttention, GradcheckMasked) {
+  const std::vector<Tensor> qkv{input({2, 3, 4}, 4), input({2, 5, 4}, 5), input({2, 5, 3}, 6)};
+  // clang-format off
+  const Tensor one_row_blocked = bool_mask({0, 1, 0, 0, 0,
+                                            1, 1, 1, 1, 1,   // batch 0, query 1: every key blocked
+                                            0, 0, 0, 1, 1,
+                                            0, 0, 0, 0, 0,
+                                            1, 0, 1, 0, 1,
+                                            1, 1, 1, 1, 0}, {2, 3, 5});
+  // clang-format on
+  const std::vector<std::pair<std::string, Tensor>> masks{
+      {"random [2,3,5]", random_mask({2, 3, 5}, 7)},
+      {"random [3,5] (broadcast over the batch)", random_mask({3, 5}, 8)},
+      {"padding [2,1,5]", nn::padding_mask({5, 2}, 5).unsqueeze(1)},
+      {"row 1 of batch 0 fully blocked", one_row_blocked},
+  };
+
+  for (const Path& p : kPaths) {
+    for (const auto& [what, mask] : masks) {
+      EXPECT_TRUE(grad_ok(
+          [&](const Vars& v) { return both_outputs(p.fn(v[0], v[1], v[2], mask, std::nullopt)); },
+          qkv))
+          << p.name << ", mask " << what;
+    }
+    // causal, self-attention shaped: q, k, v [2, 4, 3]
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& v) {
+          return both_outputs(p.fn(v[0], v[1], v[2], nn::causal_mask(4), std::nullopt));
+        },
+        {input({2, 4, 3}, 9), input({2, 4, 3}, 10), input({2, 4, 3}, 11)}))
+        << p.name << ", causal";
+  }
+}
+
+// Batch axes broadcast: one set of keys for every query batch, heads that share queries.
+TEST(ScaledDotProductAttention, GradcheckBroadcastBatchAxes) {
+  for (const Path& p : kPaths) {
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& v) { return both_outputs(p.fn(v[0], v[1], v[2], {}, std::nullopt)); },
+        {input({2, 1, 3, 4}, 12), input({1, 2, 5, 4}, 13), input({2, 2, 5, 3}, 14)}))
+        << p.name;
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& v) {
+          return both_outputs(p.fn(v[0], v[1], v[2], random_mask({3, 5}, 15), std::nullopt));
+        },
+        {input({2, 3, 4}, 16), input({5, 4}, 17), input({2, 1, 5, 2}, 18)}))
+        << p.name << ", k [5,4] shared by all batches, v with a batch axis of its own";
+    // A per-head mask where only k has the head axis: the scores are [2,2,3,5].
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& v) {
+          return both_outputs(p.fn(v[0], v[1], v[2], random_mask({2, 2, 3, 5}, 19), std::nullopt));
+        },
+        {input({2, 1, 3, 4}, 12), input({1, 2, 5, 4}, 13), input({2, 2, 5, 3}, 14)}))
+        << p.name << ", mask [2,2,3,5] with q [2,1,3,4] and k [1,2,5,4]";
+  }
+}
+
+// ---- a fully masked row ---------------------------------------------------------------------
+
+TEST(ScaledDotProductAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
+  // Query 1 of batch 0 may see no key at all.
+  // clang-format off
+  const Tensor mask = bool_mask({0, 1, 0, 0,
+                                 1, 1, 1, 1,   // batch 0, query 1: every key blocked
+                                 0, 0, 1, 0,
+                                 0, 0, 0, 1,
+                                 0, 0, 0, 1,
+                                 1, 0, 0, 1}, {2, 3, 4});
+  // clang-format on
+  for (const Path& p : kPaths) {
+    Variable q(input({2, 3, 5}, 20), true), k(input({2, 4, 5}, 21), true),
+        v(input({2, 4, 3}, 22), true);
+    const nn::AttentionOutput out = p.fn(q, k, v, mask, std::nullopt);
+    const Tensor w = out.weights.data(), c = out.context.data();
+    ASSERT_TRUE(all_finite(w) && all_finite(c)) << p.name;
+    for (int64_t j = 0; j < 4; ++j) EXPECT_EQ(w.at({0, 1, j}), 0.0) << p.name;
+    for (int64_t e = 0; e < 3; ++e) EXPECT_EQ(c.at({0, 1, e}), 0.0) << p.name;
+    // Every other row sums to 1 with its blocked keys at exactly 0.
+    for (int64_t b = 0; b < 2; ++b) {
+      for (int64_t i = 0; i < 3; ++i) {
+        if (b == 0 && i == 1) continue;
+        double total = 0;
+        for (int64_t j = 0; j < 4; ++j) {
+          total += w.at({b, i, j});
+          if (mask.at({b, i, j}) != 0) {
+            EXPECT_EQ(w.at({b, i, j}), 0.0);
+          }
+        }
+        EXPECT_NEAR(total, 1.0, 1e-15) << p.name;
+      }
+    }
+    // The loss uses both outputs; the fully blocked query gets a zero gradient.
+    (sum(out.context * Variable(input({2, 3, 3}, 23))) +
+     sum(out.weights * Variable(input({2, 3, 4}, 24))))
+        .backward();
+    for (const Variable* x : {&q, &k, &v}) ASSERT_TRUE(all_finite(x->grad())) << p.name;
+    for (int64_t e = 0; e < 5; ++e) EXPECT_EQ(q.grad().at({0, 1, e}), 0.0) << p.name;
+  }
+}
+
+// Under anomaly mode (which throws on the first NaN/Inf in a result or gradient)
+// the fused path runs a fully masked row without complaint: the -∞ stays inside.
+TEST(ScaledDotProductAttention, FullyMaskedRowPassesAnomalyModeOnTheFusedPath) {
+  const AnomalyModeGuard anomaly;
+  Variable q(input({1, 2, 3}, 25), true), k(input({1, 2, 3}, 26), true),
+      v(input({1, 2, 3}, 27), true);
+  const nn::AttentionOutput out =
+      nn::scaled_dot_product_attention(q, k, v, bool_mask({1, 1, 0, 1}, {2, 2}));
+  EXPECT_NO_THROW(sum(out.context).backward());
+}
+
+// ---- fused and composed agree -----------------------------------------------------------------
+
+TEST(ScaledDotProductAttention, FusedAndComposedAgree) {
+  struct Case {
+    const char* name;
+    Shape q, k, v;
+    Tensor mask;
+    std::optional<double> scale;
+  };
+  const std::vector<Case> cases{
+      {"unmasked", {3, 4, 8}, {3, 6, 8}, {3, 6, 5}, {}, std::nullopt},
+      {"random mask",
+       {3, 4, 8},
+       {3, 6, 8},
+       {3, 6, 5},
+       random_mask({3, 4, 6}, 30, 0.5),
+       std::nullopt},
+      {"causal, heads", {2, 3, 5, 4}, {2, 3, 5, 4}, {2, 3, 5, 4}, nn::causal_mask(5), 0.7},
+      {"padding, unscaled",
+       {2, 4, 8},
+       {2, 6, 8},
+       {2, 6, 5},
+       nn::padding_mask({6, 1}, 6).unsqueeze(1),
+       1.0},
+      {"broadcast batch",
+       {2, 1, 4, 8},
+       {1, 3, 6, 8},
+       {2, 3, 6, 5},
+       random_mask({6}, 31),
+       std::nullopt},
+      {"per-head mask, q without heads",
+       {2, 1, 4, 8},
+       {2, 3, 6, 8},
+       {2, 3, 6, 5},
+       random_mask({2, 3, 4, 6}, 32),
+       std::nullopt},
+      {"v with batch axes of its own",
+       {2, 4, 8},
+       {2, 6, 8},
+       {3, 1, 6, 5},
+       random_mask({2, 4, 6}, 33),
+       0.3},
+  };
+  uint64_t seed = 40;
+  for (const Case& c : cases) {
+    const Tensor q = input(c.q, seed++, -2, 2), k = input(c.k, seed++, -2, 2),
+                 v = input(c.v, seed++);
+    std::vector<nn::AttentionOutput> outs;
+    std::vector<std::vector<Tensor>> grads;
+    for (const Path& p : kPaths) {
+      Variable vq(q, true), vk(k, true), vv(v, true);
+      const nn::AttentionOutput out = p.fn(vq, vk, vv, c.mask, c.scale);
+      const Tensor gc = input(out.context.shape(), 50), gw = input(out.weights.shape(), 51);
+      // the weights are part of the loss, as when a model is trained to look somewhere
+      (sum(out.context * Variable(gc)) + sum(out.weights * Variable(gw))).backward();
+      outs.push_back(out);
+      grads.push_back({vq.grad(), vk.grad(), vv.grad()});
+    }
+    EXPECT_LT(max_abs_diff(outs[0].context.data(), outs[1].context.data()), 1e-14) << c.name;
+    EXPECT_LT(max_abs_diff(outs[0].weights.data(), outs[1].weights.data()), 1e-15) << c.name;
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_LT(max_abs_diff(grads[0][i], grads[1][i]), 1e-13) << c.name << " grad "
+                                                               << "qkv"[i];
+  }
+}
+
+TEST(ScaledDotProductAttention, ValuesAgainstTheLongWay) {
+  const Tensor q = input({2, 3, 4}, 60, -2, 2), k = input({2, 5, 4}, 61, -2, 2),
+               v = input({2, 5, 3}, 62);
+  const Tensor mask = random_mask({2, 3, 5}, 63);
+  for (const Path& p : kPaths) {
+    for (const std::optional<double> scale :
+         {std::optional<double>(), std::optional<double>(1.0)}) {
+      const nn::AttentionOutput out = p.fn(Variable(q), Variable(k), Variable(v), mask, scale);
+      for (int64_t b = 0; b < 2; ++b) {
+        for (int64_t i = 0; i < 3; ++i) {
+          std::vector<bool> blocked;
+          for (int64_t j = 0; j < 5; ++j) blocked.push_back(mask.at({b, i, j}) != 0);
+          const RowResult r = attend_row(q.select(0, b).select(0, i), k.select(0, b),
+                                         v.select(0, b), blocked, scale.value_or(0.5));
+          for (int64_t j = 0; j < 5; ++j)
+            EXPECT_NEAR(out.weights.data().at({b, i, j}), r.weights[static_cast<size_t>(j)], 1e-15);
+          for (int64_t e = 0; e < 3; ++e)
+            EXPECT_NEAR(out.context.data().at({b, i, e}), r.context[static_cast<size_t>(e)], 1e-14);
+        }
+      }
+    }
+  }
+}
+
+TEST(ScaledDotProductAttention, Float32) {
+  const Tensor q = input({2, 3, 4}, 64).to(DType::Float32),
+               k = input({2, 5, 4}, 65).to(DType::Float32),
+               v = input({2, 5, 3}, 66).to(DType::Float32);
+  const nn::AttentionOutput f =
+      nn::scaled_dot_product_attention(Variable(q), Variable(k), Variable(v));
+  const nn::AttentionOutput c =
+      nn::scaled_dot_product_attention_composed(Variable(q), Variable(k), Variable(v));
+  EXPECT_EQ(f.context.dtype(), DType::Float32);
+  EXPECT_LT(max_abs_diff(f.context.data(), c.context.data()), 1e-6);
+}
+
+// ---- masks ----------------------------------------------------------------------------------
+
+TEST(Masks, CausalAndPadding) {
+  const Tensor c = nn::causal_mask(3);
+  EXPECT_EQ(c.dtype(), DType::Bool);
+  EXPECT_EQ(max_abs_diff(c.to(DType::Float64), testing::f64({0, 1, 1, 0, 0, 1, 0, 0, 0}, {3, 3})),
+            0.0);
+  const Tensor p = nn::padding_mask({2, 0, 3}, 3);
+  EXPECT_EQ(p.dtype(), DType::Bool);
+  EXPECT_EQ(max_abs_diff(p.to(DType::Float64), testing::f64({0, 0, 1, 1, 1, 1, 0, 0, 0}, {3, 3})),
+            0.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::causal_mask(0); }, {"causal_mask"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] {
+        nn::padding_mask({2, 4}, 3);
+      },
+      {"padding_mask", "length 4", "sequence 1"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::padding_mask({-1}, 3); }, {"length -1"}));
+}
+
+TEST(ScaledDotProductAttention, BadInputsThrowClearly) {
+  const Variable q(input({2, 3, 4}, 1)), k(input({2, 5, 4}, 2)), v(input({2, 5, 3}, 3));
+  for (const Path& p : kPaths) {
+    EXPECT_TRUE(throws_with<std::invalid_argument>(
+        [&] {
+          p.fn(q, k, v, Tensor::zeros({2, 3, 5}), std::nullopt);
+        },
+        {"scaled_dot_product_attention", "bool", "true = blocked", "float32"}))
+        << p.name;
+    // [2,4] cannot broadcast against the scores [2,3,5]
+    EXPECT_TRUE(throws_with<std::invalid_argument>(
+        [&] {
+          p.fn(q, k, v, random_mask({2, 4}, 1), std::nullopt);
+        },
+        {"scaled_dot_product_attention", "[2,4]", "[2,3,5]"}))
+        << p.name;
+    // a mask that would enlarge the scores ([4,2,3,5] for scores [2,3,5]) is not "broadcastable to"
+    // them
+    EXPECT_TRUE(throws_with<std::invalid_argument>(
+        [&] {
+          p.fn(q, k, v, random_mask({4, 2, 3, 5}, 2), std::nullopt);
+        },
+        {"scaled_dot_product_attention", "[4,2,3,5]", "[2,3,5]"}))
+        << p.name;
+    EXPECT_TRUE(throws_with<std::invalid_argument>(
+        [&] {
+          p.fn(q, Variable(input({2, 5, 3}, 4)), v, {}, std::nullopt);
+        },
+        {"scaled_dot_product_attention", "q [2,3,4]", "k [2,5,3]"}))
+        << p.name;
+    EXPECT_TRUE(throws_with<std::invalid_argument>(
+        [&] {
+          p.fn(q, k, Variable(input({2, 4, 3}, 5)), {}, std::nullopt);
+        },
+        {"v [2,4,3]", "v [..., Tk, dv]"}))
+        << p.name;
+    EXPECT_TRUE(throws_with<std::invalid_argument>([&] { p.fn(q, k, v, {}, NAN); },
+                                                   {"scale must be finite"}))
+        << p.name;
+  }
+}
+
+// ---- DotProductAttention (Luong) ------------------------------------------------------------
+
+TEST(DotProductAttention, OneStepQueryAndUnscaledScores) {
+  const Tensor query = input({2, 4}, 70, -2, 2), keys = input({2, 5, 4}, 71, -2, 2),
+               values = input({2, 5, 3}, 72);
+  nn::DotProductAttention att;
+  EXPECT_EQ(att.type_name(), "DotProductAttention");
+  const nn::AttentionOutput out = att.forward(Variable(query), Variable(keys), Variable(values));
+  ASSERT_EQ(out.context.shape(), (Shape{2, 3}));
+  ASSERT_EQ(out.weights.shape(), (Shape{2, 5}));
+  for (int64_t b = 0; b < 2; ++b) {
+    // score = q·k, no scale
+    const RowResult r =
+        attend_row(query.select(0, b), keys.select(0, b), values.select(0, b), {}, 1.0);
+    for (int64_t j = 0; j < 5; ++j)
+      EXPECT_NEAR(out.weights.data().at({b, j}), r.weights[static_cast<size_t>(j)], 1e-15);
+    for (int64_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(out.context.data().at({b, e}), r.context[static_cast<size_t>(e)], 1e-14);
+  }
+  // Without values, the keys are the values.
+  const nn::AttentionOutput self = att.forward(Variable(query), Variable(keys));
+  EXPECT_EQ(
+      max_abs_diff(self.context.data(),
+                   att.forward(Variable(query), Variable(keys), Variable(keys)).context.data()),
+      0.0);
+}
+
+TEST(DotProductAttention, ScaledDividesTheScoresBySqrtD) {
+  const Tensor query = input({2, 3, 9}, 73, -2, 2), keys = input({2, 5, 9}, 74, -2, 2);
+  nn::DotProductAttention plain;
+  nn::ScaledDotProductAttention scaled;
+  EXPECT_EQ(scaled.type_name(), "ScaledDotProductAttention");
+  const Tensor w_plain = plain.forward(Variable(query), Variable(keys)).weights.data();
+  const Tensor w_scaled = scaled.forward(Variable(query), Variable(keys)).weights.data();
+  ASSERT_EQ(w_scaled.shape(), (Shape{2, 3, 5}));
+  // log-weight differences are score differences: log(a_j/a_0) = (s_j - s_0)·scale,
+  // so the scaled ones are exactly 1/√9 = 1/3 of the unscaled ones.
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t j = 1; j < 5; ++j) {
+        const double lp = std::log(w_plain.at({b, i, j}) / w_plain.at({b, i, 0}));
+        const double ls = std::log(w_scaled.at({b, i, j}) / w_scaled.at({b, i, 0}));
+        EXPECT_NEAR(ls, lp / 3.0, 1e-12);
+        double dot_j = 0, dot_0 = 0;
+        for (int64_t e = 0; e < 9; ++e) {
+          dot_j += query.at({b, i, e}) * keys.at({b, j, e});
+          dot_0 += query.at({b, i, e}) * keys.at({b, 0, e});
+        }
+        EXPECT_NEAR(lp, dot_j - dot_0, 1e-12);
+      }
+    }
+  }
+}
+
+TEST(DotProductAttention, KeyMaskAndErrors) {
+  const Tensor query = input({2, 4}, 75), keys = input({2, 5, 4}, 76);
+  nn::DotProductAttention att;
+  const Tensor key_mask = nn::padding_mask({5, 2}, 5);
+  const nn::AttentionOutput out = att.forward(Variable(query), Variable(keys), {}, key_mask);
+  for (int64_t j = 2; j < 5; ++j) EXPECT_EQ(out.weights.data().at({1, j}), 0.0);
+  EXPECT_NEAR(out.weights.data().at({1, 0}) + out.weights.data().at({1, 1}), 1.0, 1e-15);
+  EXPECT_TRUE(
+      grad_ok([&](const Vars& v) { return both_outputs(att.forward(v[0], v[1], v[2], key_mask)); },
+              {query, keys, input({2, 5, 3}, 77)}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(Variable(query), Variable(keys), {}, nn::padding_mask({5, 2, 1}, 5));
+      },
+      {"DotProductAttention", "key_mask [3,5]", "[2,5]"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([&] { att.forward(Variable(query), Variable(query)); },
+                                         {"DotProductAttention", "keys [2,4]"}));
+}
+
+// ---- SelfAttention --------------------------------------------------------------------------
+
+TEST(SelfAttention, IsAttentionOverProjections) {
+  Generator gen(1);
+  nn::SelfAttention att(6, 4, /*bias=*/false, /*scaled=*/true, DType::Float64, gen);
+  EXPECT_EQ(att.named_parameters().size(), 3u);  // w_q.weight, w_k.weight, w_v.weight
+  const Variable x(input({2, 5, 6}, 80));
+  const nn::AttentionOutput out = att.forward_attention(x);
+  EXPECT_EQ(out.context.shape(), (Shape{2, 5, 4}));
+  EXPECT_EQ(out.weights.shape(), (Shape{2, 5, 5}));
+  const nn::AttentionOutput want =
+      nn::scaled_dot_product_attention_composed((*att.w_q)(x), (*att.w_k)(x), (*att.w_v)(x));
+  EXPECT_LT(max_abs_diff(out.context.data(), want.context.data()), 1e-14);
+  EXPECT_EQ(max_abs_diff(att(x).data(), out.context.data()), 0.0);
+  // unscaled
+  nn::SelfAttention plain(6, 4, false, /*scaled=*/false, DType::Float64, gen);
+  const nn::AttentionOutput p = plain.forward_attention(x, nn::causal_mask(5));
+  const nn::AttentionOutput pw = nn::scaled_dot_product_attention_composed(
+      (*plain.w_q)(x), (*plain.w_k)(x), (*plain.w_v)(x), nn::causal_mask(5), 1.0);
+  EXPECT_LT(max_abs_diff(p.weights.data(), pw.weights.data()), 1e-15);
+  EXPECT_EQ(p.weights.data().at({0, 0, 1}), 0.0);  // causal
+  EXPECT_EQ(plain.extra_repr(), "d_model=6, d_k=4, scaled=false");
+  EXPECT_EQ(nn::SelfAttention(6).d_k, 6);
+}
+
+TEST(SelfAttention, GradientsReachWQWKWV) {
+  Generator gen(2);
+  nn::SelfAttention att(4, 4, /*bias=*/true, true, DType::Float64, gen);
+  const Variable x(input({2, 3, 4}, 81));
+  const nn::AttentionOutput out = att.forward_attention(x);
+  sum(out.context * Variable(input({2, 3, 4}, 82))).backward();
+  for (const auto& [name, p] : att.named_parameters()) {
+    ASSERT_TRUE(p.has_grad()) << name;
+    if (name == "w_k.bias") {
+      // The key bias adds q·b_k to every score of a query's row alike, and softmax
+      // ignores a constant shift: its gradient is zero (up to rounding).
+      EXPECT_LT(amax(abs(p.grad())).item(), 1e-14);
+    } else {
+      EXPECT_GT(amax(abs(p.grad())).item(), 1e-3) << name;
+    }
+  }
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        att.w_q->weight = v[1];
+        att.w_k->weight = v[2];
+        att.w_v->weight = v[3];
+        return att.forward_attention(v[0]).context;
+      },
+      {input({2, 3, 4}, 83), att.w_q->weight.data(), att.w_k->weight.data(),
+       att.w_v->weight.data()}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att(Variable(input({2, 3, 5}, 1)));
+      },
+      {"SelfAttention", "[2,3,5]", "[B, T, 4]"}));
+}
+
+// ---- MultiHeadAttention ---------------------------------------------------------------------
+
+// output and per-head weights, flattened side by side.
+Variable mha_outputs(nn::MultiHeadAttention& m, const Vars& v, const Tensor& kpm,
+                     const Tensor& am) {
+  m.q_proj->weight = v[3], m.q_proj->bias = v[4];
+  m.k_proj->weight = v[5], m.k_proj->bias = v[6];
+  m.v_proj->weight = v[7], m.v_proj->bias = v[8];
+  m.out_proj->weight = v[9], m.out_proj->bias = v[10];
+  const nn::MultiHeadOutput out = m.forward(v[0], v[1], v[2], kpm, am);
+  return concat({out.output.reshape({-1}), out.weights.reshape({-1})}, 0);
+}
+
+std::vector<Tensor> mha_inputs(nn::MultiHeadAttention& m, const Tensor& q, const Tensor& k,
+                               const Tensor& v) {
+  std::vector<Tensor> in{q, k, v};
+  for (const auto& [name, p] : m.named_parameters()) in.push_back(p.data());
+  return in;
+}
+
+TEST(MultiHeadAttention, Gradcheck) {
+  Generator gen(3);
+  nn::MultiHeadAttention m(4, 2, true, true, DType::Float64, gen);
+  ASSERT_EQ(m.named_parameters().size(), 8u);
+  const Tensor q = input({2, 2, 4}, 90), k = input({2, 3, 4}, 91), v = input({2, 3, 4}, 92);
+  EXPECT_TRUE(
+      grad_ok([&](const Vars& x) { return mha_outputs(m, x, {}, {}); }, mha_inputs(m, q, k, v)));
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& x) {
+        return mha_outputs(m, x, nn::padding_mask({3, 1}, 3), {});
+      },
+      mha_inputs(m, q, k, v)))
+      << "key padding";
+  const Tensor s = input({2, 3, 4}, 93);
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& x) {
+        return mha_outputs(m, x, nn::padding_mask({3, 2}, 3), nn::causal_mask(3));
+      },
+      mha_inputs(m, s, input({2, 3, 4}, 94), input({2, 3, 4}, 95))))
+      << "key padding and causal";
+}
+
+TEST(MultiHeadAttention, HeadWeightsSumToOneAndAverageIsTheirMean) {
+  Generator gen(4);
+  nn::MultiHeadAttention m(8, 4, true, true, DType::Float64, gen);
+  EXPECT_EQ(m.head_dim, 2);
+  const nn::MultiHeadOutput out =
+      m.forward(Variable(input({2, 3, 8}, 96)), Variable(input({2, 5, 8}, 97)),
+                Variable(input({2, 5, 8}, 98)));
+  ASSERT_EQ(out.output.shape(), (Shape{2, 3, 8}));
+  ASSERT_EQ(out.weights.shape(), (Shape{2, 4, 3, 5}));
+  ASSERT_EQ(out.average_weights.shape(), (Shape{2, 3, 5}));
+  const Tensor w = out.weights.data(), a = out.average_weights.data();
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t h = 0; h < 4; ++h) {
+        double row = 0;
+        for (int64_t j = 0; j < 5; ++j) row += w.at({b, h, i, j});
+        EXPECT_NEAR(row, 1.0, 1e-15);
+      }
+      for (int64_t j = 0; j < 5; ++j) {
+        double mean = 0;
+        for (int64_t h = 0; h < 4; ++h) mean += w.at({b, h, i, j}) / 4;
+        EXPECT_NEAR(a.at({b, i, j}), mean, 1e-16);
+      }
+    }
+  }
+  // need_weights = false: no weights at all
+  const nn::MultiHeadOutput lean =
+      m.forward(Variable(input({2, 3, 8}, 96)), Variable(input({2, 5, 8}, 97)),
+                Variable(input({2, 5, 8}, 98)), {}, {}, /*need_weights=*/false);
+  EXPECT_FALSE(lean.weights.defined());
+  EXPECT_FALSE(lean.average_weights.defined());
+  EXPECT_EQ(max_abs_diff(lean.output.data(), out.output.data()), 0.0);
+}
+
+// A padded key has weight 0 in every head, and what it holds cannot change the output.
+TEST(MultiHeadAttention, KeyPaddingMaskIsRespected) {
+  Generator gen(5);
+  nn::MultiHeadAttention m(8, 2, true, true, DType::Float64, gen);
+  const Tensor kpm = nn::padding_mask({4, 2}, 4);
+  const Tensor q = input({2, 3, 8}, 100), k = input({2, 4, 8}, 101), v = input({2, 4, 8}, 102);
+  const nn::MultiHeadOutput out = m.forward(Variable(q), Variable(k), Variable(v), kpm);
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 2; j < 4; ++j) EXPECT_EQ(out.weights.data().at({1, h, i, j}), 0.0);
+  // Scribble over the padded keys and values of sequence 1.
+  Tensor k2 = k.clone(), v2 = v.clone();
+  k2.narrow(0, 1, 1).narrow(1, 2, 2).fill_(100.0);
+  v2.narrow(0, 1, 1).narrow(1, 2, 2).fill_(-100.0);
+  const nn::MultiHeadOutput out2 = m.forward(Variable(q), Variable(k2), Variable(v2), kpm);
+  EXPECT_LT(max_abs_diff(out2.output.data(), out.output.data()), 1e-14);
+  // ... which does change it without the mask.
+  EXPECT_GT(max_abs_diff(m.forward(Variable(q), Variable(k2), Variable(v2)).output.data(),
+                         m.forward(Variable(q), Variable(k), Variable(v)).output.data()),
+            0.1);
+}
+
+// With a causal mask, changing the last step cannot change the outputs of the earlier ones.
+TEST(MultiHeadAttention, CausalMaskIsRespected) {
+  Generator gen(6);
+  nn::MultiHeadAttention m(8, 2, true, true, DType::Float64, gen);
+  const Tensor x = input({2, 4, 8}, 103);
+  Tensor x2 = x.clone();
+  x2.narrow(1, 3, 1).fill_(5.0);
+  const Tensor causal = nn::causal_mask(4);
+  const nn::MultiHeadOutput a = m.forward(Variable(x), Variable(x), Variable(x), {}, causal);
+  const nn::MultiHeadOutput b = m.forward(Variable(x2), Variable(x2), Variable(x2), {}, causal);
+  EXPECT_LT(max_abs_diff(a.output.data().narrow(1, 0, 3), b.output.data().narrow(1, 0, 3)), 1e-14);
+  EXPECT_GT(max_abs_diff(a.output.data().narrow(1, 3, 1), b.output.data().narrow(1, 3, 1)), 0.1);
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = i + 1; j < 4; ++j) EXPECT_EQ(a.weights.data().at({0, 1, i, j}), 0.0);
+  // Both masks together: blocked where either blocks.
+  const nn::MultiHeadOutput c =
+      m.forward(Variable(x), Variable(x), Variable(x), nn::padding_mask({4, 2}, 4), causal);
+  for (int64_t h = 0; h < 2; ++h) {
+    for (int64_t i = 0; i < 4; ++i) {
+      for (int64_t j = 0; j < 4; ++j) {
+        const bool blocked = j > i || j >= 2;
+        if (blocked) {
+          EXPECT_EQ(c.weights.data().at({1, h, i, j}), 0.0) << h << i << j;
+        } else {
+          EXPECT_GT(c.weights.data().at({1, h, i, j}), 0.0) << h << i << j;
+        }
+      }
+    }
+  }
+}
+
+TEST(MultiHeadAttention, TimeFirstLayout) {
+  Generator g1(7), g2(7);
+  nn::MultiHeadAttention bf(8, 2, true, /*batch_first=*/true, DType::Float64, g1);
+  nn::MultiHeadAttention tf(8, 2, true, /*batch_first=*/false, DType::Float64, g2);
+  EXPECT_EQ(tf.extra_repr(), "embed_dim=8, num_heads=2, batch_first=false");
+  const Tensor q = input({2, 3, 8}, 104), k = input({2, 5, 8}, 105), v = input({2, 5, 8}, 106);
+  const nn::MultiHeadOutput a =
+      bf.forward(Variable(q), Variable(k), Variable(v), nn::padding_mask({5, 3}, 5));
+  const nn::MultiHeadOutput b =
+      tf.forward(Variable(q.transpose(0, 1)), Variable(k.transpose(0, 1)),
+                 Variable(v.transpose(0, 1)), nn::padding_mask({5, 3}, 5));
+  ASSERT_EQ(b.output.shape(), (Shape{3, 2, 8}));
+  EXPECT_LT(max_abs_diff(b.output.data().transpose(0, 1), a.output.data()), 1e-14);
+  EXPECT_LT(max_abs_diff(b.weights.data(), a.weights.data()),
+            1e-14);  // weights are always [B, h, Tq, Tk]
+  // the single-input forward is self-attention
+  const Variable x(q.transpose(0, 1));
+  EXPECT_EQ(max_abs_diff(tf(x).data(), tf.forward(x, x, x).output.data()), 0.0);
+}
+
+TEST(MultiHeadAttention, BadInputsThrowClearly) {
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::MultiHeadAttention(6, 4); },
+      {"MultiHeadAttention", "embed_dim 6", "divisible", "num_heads 4"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([] { nn::MultiHeadAttention(8, 0); }, {"num_heads 0"}));
+  nn::MultiHeadAttention m(8, 2);
+  const Variable x(Tensor::zeros({2, 3, 8})), kv(Tensor::zeros({2, 4, 8}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(Variable(Tensor::zeros({2, 3, 6})), kv, kv);
+      },
+      {"MultiHeadAttention", "[2,3,6]", "[B, T, 8]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(x, kv, Variable(Tensor::zeros({2, 5, 8})));
+      },
+      {"MultiHeadAttention", "value [2,5,8]", "must agree"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(x, kv, kv, Tensor::zeros({2, 4}));
+      },
+      {"key_padding_mask", "bool", "[2,4]", "float32"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(x, kv, kv, nn::padding_mask({1, 2, 3}, 4));
+      },
+      {"key_padding_mask", "[3,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(x, kv, kv, {}, Tensor::zeros({3, 4}));
+      },
+      {"attn_mask", "bool", "true = blocked"}));
+  // an attn_mask of the wrong size: [4,4] against the scores [2,2,3,4]
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { m.forward(x, kv, kv, {}, nn::causal_mask(4)); }, {"[4,4]", "[2,2,3,4]"}));
+}
+
+// ---- positional encodings -------------------------------------------------------------------
+
+TEST(PositionalEncoding, LearnedAddsTheFirstTRows) {
+  Generator gen(8);
+  nn::LearnedPositionalEncoding pe(6, 4, DType::Float64, gen);
+  EXPECT_EQ(pe.num_parameters(), 24);
+  Variable x(input({2, 3, 4}, 110), true);
+  const Variable y = pe(x);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 0; t < 3; ++t)
+      for (int64_t e = 0; e < 4; ++e)
+        EXPECT_EQ(y.data().at({b, t, e}), x.data().at({b, t, e}) + pe.weight.data().at({t, e}));
+  sum(y).backward();
+  // Each used position gets the gradient of both batch entries; unused rows get 0.
+  for (int64_t t = 0; t < 6; ++t)
+    for (int64_t e = 0; e < 4; ++e) EXPECT_EQ(pe.weight.grad().at({t, e}), t < 3 ? 2.0 : 0.0);
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        pe.weight = v[1];
+        return pe(v[0]);
+      },
+      {input({2, 3, 4}, 111), pe.weight.data()}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        pe(Variable(input({2, 7, 4}, 1)));
+      },
+      {"LearnedPositionalEncoding", "[2,7,4]", "T ≤ 6"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        pe(Variable(input({2, 3, 5}, 1)));
+      },
+      {"[2,3,5]"}));
+}
+
+TEST(PositionalEncoding, SinusoidTableValues) {
+  nn::SinusoidalPositionalEncoding pe(50, 8, DType::Float64);
+  EXPECT_EQ(pe.num_parameters(), 0);
+  ASSERT_EQ(pe.table.shape(), (Shape{50, 8}));
+  // P[t, 2i] = sin(t / 10000^(2i/d)), P[t, 2i+1] = cos(t / 10000^(2i/d)); d = 8: 10000^(2i/8) =
+  // 10^i
+  for (int64_t t : {0, 1, 7, 49}) {
+    for (int64_t i = 0; i < 4; ++i) {
+      const double angle = static_cast<double>(t) / std::pow(10.0, static_cast<double>(i));
+      EXPECT_NEAR(pe.table.at({t, 2 * i}), std::sin(angle), 1e-14) << t << "," << i;
+      EXPECT_NEAR(pe.table.at({t, 2 * i + 1}), std::cos(angle), 1e-14) << t << "," << i;
+    }
+  }
+  EXPECT_EQ(pe.table.at({0, 0}), 0.0);
+  EXPECT_EQ(pe.table.at({0, 1}), 1.0);
+  EXPECT_NEAR(pe.table.at({1, 0}), 0.8414709848078965, 1e-16);  // sin 1
+  EXPECT_NEAR(pe.table.at({1, 3}), 0.9950041652780258, 1e-16);  // cos 0.1
+  Variable x(input({2, 5, 8}, 112), true);
+  const Variable y = pe(x);
+  EXPECT_EQ(max_abs_diff(y.data(), add(x.data(), pe.table.narrow(0, 0, 5))), 0.0);
+  sum(y).backward();
+  EXPECT_EQ(max_abs_diff(x.grad(), Tensor::ones({2, 5, 8}, DType::Float64)), 0.0);
+  EXPECT_EQ(nn::SinusoidalPositionalEncoding(4, 6).table.dtype(), DType::Float32);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        pe(Variable(input({1, 51, 8}, 1)));
+      },
+      {"SinusoidalPositionalEncoding", "T ≤ 50"}));
+}
+
+}  // namespace
+}  // namespace minigrad

@@ -1,0 +1,278 @@
+// The basic layers (nn/layers.cpp): Linear, Embedding, Softmax/LogSoftmax,
+// Dropout, Sequential — values against hand-written loops, errors, and gradcheck.
+#include "minigrad/nn/layers.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "autograd_testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::grad_ok;
+using testing::input;
+using testing::throws_with;
+using testing::Vars;
+
+// y[r, o] = Σ_i x[r, i]·W[o, i] + b[o], row by row.
+Tensor linear_reference(const Tensor& x2d, const Tensor& w, const Tensor& b) {
+  const int64_t rows = x2d.size(0), in = x2d.size(1), out = w.size(0);
+  Tensor y = Tensor::zeros({rows, out}, DType::Float64);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t o = 0; o < out; ++o) {
+      double acc = b.defined() ? b.at({o}) : 0.0;
+      for (int64_t i = 0; i < in; ++i) acc += x2d.at({r, i}) * w.at({o, i});
+      y.data<double>()[r * out + o] = acc;
+    }
+  }
+  return y;
+}
+
+// ---- Linear ---------------------------------------------------------------------------------
+
+TEST(Linear, TwoDimensionalInput) {
+  Generator gen(1);
+  nn::Linear lin(4, 3, true, DType::Float64, gen);
+  const Tensor x = input({5, 4}, 2);
+  const Variable y = lin(Variable(x));
+  EXPECT_EQ(y.shape(), (Shape{5, 3}));
+  EXPECT_LT(max_abs_diff(y.data(), linear_reference(x, lin.weight.data(), lin.bias.data())), 1e-14);
+}
+
+TEST(Linear, LeadingAxesAreKept) {
+  Generator gen(1);
+  nn::Linear lin(4, 3, true, DType::Float64, gen);
+  const Tensor x = input({2, 5, 4}, 3);
+  const Variable y = lin(Variable(x));
+  ASSERT_EQ(y.shape(), (Shape{2, 5, 3}));
+  for (int64_t b = 0; b < 2; ++b) {
+    const Tensor want = linear_reference(x.select(0, b), lin.weight.data(), lin.bias.data());
+    EXPECT_LT(max_abs_diff(y.data().select(0, b), want), 1e-14) << "batch " << b;
+  }
+  // A transposed (non-contiguous) input gives the same result.
+  const Tensor xt = x.transpose(0, 1).contiguous().transpose(0, 1);
+  ASSERT_FALSE(xt.is_contiguous());
+  EXPECT_EQ(max_abs_diff(lin(Variable(xt)).data(), y.data()), 0.0);
+}
+
+TEST(Linear, WithoutBias) {
+  Generator gen(1);
+  nn::Linear lin(4, 3, /*bias=*/false, DType::Float64, gen);
+  EXPECT_FALSE(lin.bias.defined());
+  const Tensor x = input({5, 4}, 4);
+  EXPECT_LT(max_abs_diff(lin(Variable(x)).data(), linear_reference(x, lin.weight.data(), Tensor())),
+            1e-14);
+  EXPECT_EQ(lin.extra_repr(), "in_features=4, out_features=3, bias=false");
+}
+
+TEST(Linear, InitIsPyTorchsUniform) {
+  nn::Linear lin(16, 50);
+  const double bound = 1.0 / std::sqrt(16.0);
+  EXPECT_LE(amax(abs(lin.weight.data())).item(), bound);
+  EXPECT_LE(amax(abs(lin.bias.data())).item(), bound);
+  EXPECT_GT(amax(abs(lin.weight.data())).item(), 0.9 * bound);  // the whole range is used
+  EXPECT_EQ(lin.weight.dtype(), DType::Float32);
+  EXPECT_EQ(lin.weight.shape(), (Shape{50, 16}));
+  // Init ran outside the graph: the parameters are leaves.
+  EXPECT_TRUE(lin.weight.is_leaf());
+  EXPECT_TRUE(lin.bias.is_leaf());
+}
+
+TEST(Linear, BadInputShapeNamesTheShapes) {
+  nn::Linear lin(4, 3);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        lin(Variable(Tensor::zeros({5, 3})));
+      },
+      {"Linear", "[5,3]", "in_features=4"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { lin(Variable(Tensor::scalar(1.0))); },
+                                                 {"Linear", "in_features=4"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([] { nn::Linear(0, 3); }, {"in_features", "positive"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([] { nn::Linear(3, -1); }, {"out_features", "positive"}));
+}
+
+TEST(Linear, Gradcheck) {
+  Generator gen(2);
+  nn::Linear lin(3, 2, true, DType::Float64, gen);
+  auto f = [&lin](const Vars& v) {
+    lin.weight = v[1];  // the registry reads the member: gradcheck's leaves become the parameters
+    lin.bias = v[2];
+    return lin(v[0]);
+  };
+  EXPECT_TRUE(grad_ok(f, {input({4, 3}, 1), lin.weight.data(), lin.bias.data()}));
+  EXPECT_TRUE(grad_ok(f, {input({2, 3, 3}, 2), lin.weight.data(), lin.bias.data()}));
+  nn::Linear nobias(3, 2, false, DType::Float64, gen);
+  EXPECT_TRUE(grad_ok(
+      [&nobias](const Vars& v) {
+        nobias.weight = v[1];
+        return nobias(v[0]);
+      },
+      {input({4, 3}, 3), nobias.weight.data()}));
+}
+
+// ---- Embedding ------------------------------------------------------------------------------
+
+TEST(Embedding, LooksUpRows) {
+  Generator gen(3);
+  nn::Embedding emb(6, 3, DType::Float64, gen);
+  const Tensor ids = testing::i64({1, 3, 1, 5, 0, 3, 3, 2}, {2, 4});
+  const Variable y = emb.forward(ids);
+  ASSERT_EQ(y.shape(), (Shape{2, 4, 3}));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 0; t < 4; ++t)
+      for (int64_t d = 0; d < 3; ++d)
+        EXPECT_EQ(y.data().at({b, t, d}),
+                  emb.weight.data().at({static_cast<int64_t>(ids.at({b, t})), d}));
+  // A rank-0 id gives one vector.
+  EXPECT_EQ(emb.forward(Tensor::from_vector<int64_t>({4}, {})).shape(), (Shape{3}));
+  EXPECT_EQ(emb.extra_repr(), "6, 3");
+}
+
+TEST(Embedding, OutOfRangeIdNamesTheIdAndTheVocabulary) {
+  nn::Embedding emb(6, 3);
+  EXPECT_TRUE(throws_with<std::out_of_range>(
+      [&] {
+        emb.forward(testing::i64({1, 6, 2}, {3}));
+      },
+      {"Embedding", "id 6", "vocabulary of 6"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>(
+      [&] {
+        emb.forward(testing::i64({0, 2, -1, 1}, {2, 2}));
+      },
+      {"id -1", "vocabulary of 6"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { emb.forward(Tensor::zeros({2})); },
+                                                 {"Embedding", "int64", "float32"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::Embedding(0, 3); }, {"num_embeddings"}));
+}
+
+TEST(Embedding, RepeatedIdsAccumulateGradients) {
+  nn::Embedding emb(5, 2, DType::Float64);
+  // id 1 three times, id 3 once, the others never
+  const Variable y = emb.forward(testing::i64({1, 3, 1, 1}, {4}));
+  const Tensor gy = testing::f64({1, 2, 10, 20, 100, 200, 1000, 2000}, {4, 2});
+  y.backward(gy);
+  const Tensor want = testing::f64({0, 0, 1101, 2202, 0, 0, 10, 20, 0, 0}, {5, 2});
+  EXPECT_EQ(max_abs_diff(emb.weight.grad(), want), 0.0);
+}
+
+TEST(Embedding, Gradcheck) {
+  nn::Embedding emb(4, 3, DType::Float64);
+  const Tensor ids = testing::i64({2, 0, 2, 3, 2, 1}, {2, 3});
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        emb.weight = v[0];
+        return emb.forward(ids);
+      },
+      {input({4, 3}, 9)}));
+}
+
+// ---- Softmax / LogSoftmax -------------------------------------------------------------------
+
+TEST(SoftmaxModules, MatchTheFunctionsOverTheirDim) {
+  const Tensor x = input({2, 3, 4}, 5, -3, 3);
+  for (int64_t dim : {0, 1, 2, -1}) {
+    nn::Softmax sm(dim);
+    nn::LogSoftmax lsm(dim);
+    const Tensor p = sm(Variable(x)).data();
+    EXPECT_EQ(max_abs_diff(p, softmax(x, dim)), 0.0) << dim;
+    // Each slice along dim sums to 1, and log_softmax is its log.
+    EXPECT_LT(max_abs_diff(sum(p, {dim}), Tensor::ones(sum(p, {dim}).shape(), DType::Float64)),
+              1e-15)
+        << dim;
+    EXPECT_LT(max_abs_diff(lsm(Variable(x)).data(), log(p)), 1e-14) << dim;
+    EXPECT_EQ(sm.extra_repr(), "dim=" + std::to_string(dim));
+  }
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return nn::Softmax(1)(v[0]); }, {input({2, 3}, 6)}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return nn::LogSoftmax(0)(v[0]); }, {input({2, 3}, 7)}));
+}
+
+// ---- Dropout --------------------------------------------------------------------------------
+
+TEST(Dropout, EvalIsTheIdentity) {
+  nn::Dropout drop(0.5);
+  drop.eval();
+  const Variable x(input({100}, 1), true);
+  const Variable y = drop(x);
+  EXPECT_EQ(max_abs_diff(y.data(), x.data()), 0.0);
+  sum(y).backward();
+  EXPECT_EQ(max_abs_diff(x.grad(), Tensor::ones({100}, DType::Float64)), 0.0);
+}
+
+TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
+  Generator gen(11);
+  const double p = 0.25;
+  nn::Dropout drop(p, gen);
+  const int64_t n = 20000;
+  const Variable x(Tensor::ones({n}, DType::Float64), true);
+  const Variable y = drop(x);
+  const std::vector<double> v = y.data().to_vector<double>();
+  int64_t zeros = 0;
+  for (double e : v) {
+    if (e == 0.0) {
+      ++zeros;
+    } else {
+      EXPECT_DOUBLE_EQ(e, 1.0 / (1.0 - p));
+    }
+  }
+  // The dropped fraction has standard deviation √(p(1-p)/n) ≈ 0.003.
+  EXPECT_NEAR(static_cast<double>(zeros) / n, p, 0.02);
+  // ∂y/∂x = mask/(1-p): the gradient is the output itself for x = 1.
+  sum(y).backward();
+  EXPECT_EQ(max_abs_diff(x.grad(), y.data()), 0.0);
+  // Each call draws a fresh mask.
+  EXPECT_GT(max_abs_diff(drop(x).data(), y.data()), 0.0);
+  // float32 keeps its dtype and the 1/(1-p) scale.
+  const Tensor y32 = drop(Variable(Tensor::ones({1000}))).data();
+  EXPECT_EQ(y32.dtype(), DType::Float32);
+  EXPECT_FLOAT_EQ(static_cast<float>(amax(y32).item()), static_cast<float>(1.0 / (1.0 - p)));
+}
+
+TEST(Dropout, PZeroIsTheIdentityAndPOutOfRangeThrows) {
+  nn::Dropout none(0.0);
+  const Variable x(input({10}, 2));
+  EXPECT_EQ(max_abs_diff(none(x).data(), x.data()), 0.0);
+  for (double p : {-0.1, 1.0, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+    EXPECT_TRUE(
+        throws_with<std::invalid_argument>([p] { nn::Dropout d(p); }, {"Dropout", "[0, 1)"}))
+        << p;
+  }
+  EXPECT_EQ(nn::Dropout(0.5).extra_repr(), "p=0.5");
+}
+
+// ---- Sequential -----------------------------------------------------------------------------
+
+TEST(Sequential, ChainsItsModulesInOrder) {
+  Generator gen(4);
+  auto l1 = std::make_shared<nn::Linear>(3, 5, true, DType::Float64, gen);
+  auto l2 = std::make_shared<nn::Linear>(5, 2, true, DType::Float64, gen);
+  nn::Sequential seq{l1, std::make_shared<nn::Tanh>(), l2};
+  EXPECT_EQ(seq.size(), 3u);
+  EXPECT_EQ(seq[0], l1);
+  EXPECT_THROW(seq[3], std::out_of_range);
+  const Variable x(input({4, 3}, 8));
+  EXPECT_EQ(max_abs_diff(seq(x).data(), (*l2)(tanh((*l1)(x))).data()), 0.0);
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        l1->weight = v[1];
+        return seq(v[0]);
+      },
+      {input({2, 3}, 9), l1->weight.data()}));
+  seq.push_back(std::make_shared<nn::ReLU>());
+  EXPECT_EQ(seq.size(), 4u);
+  EXPECT_EQ(max_abs_diff(seq(x).data(), relu((*l2)(tanh((*l1)(x)))).data()), 0.0);
+  EXPECT_EQ(seq.named_parameters().size(), 4u);
+  EXPECT_EQ(seq.named_parameters()[2].first, "2.weight");
+  // An empty Sequential passes its input through.
+  nn::Sequential empty;
+  EXPECT_EQ(max_abs_diff(empty(x).data(), x.data()), 0.0);
+}
+
+}  // namespace
+}  // namespace minigrad

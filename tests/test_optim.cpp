@@ -1,0 +1,246 @@
+// Optimizers (nn/optim.cpp): SGD (momentum, Nesterov, dampening, weight decay),
+// Adam and AdamW step by step on a tiny quadratic, hyper-parameter checks,
+// gradient clipping and the warm-up + cosine schedule. Multi-step parity with
+// torch.optim is in test_parity_nn.cpp.
+#include "minigrad/nn/optim.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "minigrad/autograd/functions.h"
+#include "testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::f64;
+using testing::throws_with;
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// f(θ) = ½ Σ (θ - c)²  with gradient θ - c, for c = (1, -2).
+const Tensor& target() {
+  static const Tensor c = f64({1, -2}, {2});
+  return c;
+}
+void quadratic_backward(Variable& theta) {
+  theta.zero_grad();
+  const Variable d = theta - Variable(target());
+  (sum(d * d) * 0.5).backward();
+}
+double distance(const Variable& theta) { return max_abs_diff(theta.data(), target()); }
+
+TEST(SGD, PlainStepIsMinusLrTimesGradient) {
+  Variable theta(f64({3, 0}, {2}), true);  // gradient (2, 2)
+  nn::SGD opt({theta}, {.lr = 0.1});
+  quadratic_backward(theta);
+  opt.step();
+  EXPECT_EQ(max_abs_diff(theta.data(), f64({2.8, -0.2}, {2})), 0.0);
+  // On this quadratic each step shrinks the distance by (1 - lr).
+  for (int k = 0; k < 50; ++k) quadratic_backward(theta), opt.step();
+  EXPECT_NEAR(distance(theta), 2.0 * std::pow(0.9, 51), 1e-12);
+}
+
+TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
+  for (const nn::SGDOptions& o :
+       {nn::SGDOptions{.lr = 0.1, .momentum = 0.9},
+        nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
+        nn::SGDOptions{.lr = 0.05, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.1}}) {
+    Variable theta(f64({3, 0}, {2}), true);
+    nn::SGD opt({theta}, o);
+    // The same recurrence, written out in doubles.
+    std::vector<double> th{3, 0}, v{0, 0};
+    for (int k = 0; k < 4; ++k) {
+      quadratic_backward(theta);
+      opt.step();
+      for (size_t i = 0; i < 2; ++i) {
+        double g = th[i] - target().data<double>()[i] + o.weight_decay * th[i];
+        v[i] = k == 0 ? g : o.momentum * v[i] + (1 - o.dampening) * g;
+        th[i] -= o.lr * (o.nesterov ? g + o.momentum * v[i] : v[i]);
+      }
+      EXPECT_LT(max_abs_diff(theta.data(), f64({th[0], th[1]}, {2})), 1e-14) << "step " << k;
+    }
+  }
+}
+
+TEST(SGD, MomentumConverges) {
+  Variable theta(f64({3, 0}, {2}), true);
+  nn::SGD opt({theta}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  for (int k = 0; k < 200; ++k) quadratic_backward(theta), opt.step();
+  EXPECT_LT(distance(theta), 1e-6);
+}
+
+TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
+  Variable a(f64({1, 2}, {2}), true), b(f64({3}, {1}), true);
+  nn::SGD opt({a, b}, {.lr = 0.1, .momentum = 0.9});
+  sum(a * a).backward();  // b gets no gradient
+  opt.step();
+  EXPECT_EQ(b.data().at({0}), 3.0);
+  EXPECT_EQ(max_abs_diff(a.data(), f64({0.8, 1.6}, {2})), 0.0);
+}
+
+// Adam's first step: m̂ = g, v̂ = g², so θ moves by lr·g/(|g| + ε) ≈ lr·sign(g),
+// whatever the gradient's size.
+TEST(Adam, FirstStepMovesByLrInEachCoordinate) {
+  Variable theta(f64({101, -2.001}, {2}), true);  // gradients 100 and -0.001
+  nn::Adam opt({theta}, {.lr = 0.01});
+  quadratic_backward(theta);
+  opt.step();
+  EXPECT_NEAR(theta.data().at({0}), 101 - 0.01 * 100 / (100 + 1e-8), 1e-13);
+  EXPECT_NEAR(theta.data().at({1}), -2.001 + 0.01 * 0.001 / (0.001 + 1e-8), 1e-13);
+  EXPECT_EQ(opt.steps(), 1);
+}
+
+TEST(Adam, TwoStepsByHandAndConvergence) {
+  const nn::AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6};
+  Variable theta(f64({3, 0}, {2}), true);
+  nn::Adam opt({theta}, o);
+  std::vector<double> th{3, 0}, m{0, 0}, v{0, 0};
+  for (int t = 1; t <= 3; ++t) {
+    quadratic_backward(theta);
+    opt.step();
+    for (size_t i = 0; i < 2; ++i) {
+      const double g = th[i] - target().data<double>()[i];
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
+      const double mh = m[i] / (1 - std::pow(o.beta1, t)), vh = v[i] / (1 - std::pow(o.beta2, t));
+      th[i] -= o.lr * mh / (std::sqrt(vh) + o.eps);
+    }
+    EXPECT_LT(max_abs_diff(theta.data(), f64({th[0], th[1]}, {2})), 1e-14) << "step " << t;
+  }
+  // With a constant lr Adam hovers within about lr of the minimum; a smaller lr closes in.
+  for (int k = 0; k < 300; ++k) quadratic_backward(theta), opt.step();
+  EXPECT_LT(distance(theta), 0.05);
+  opt.set_lr(0.001);
+  for (int k = 0; k < 300; ++k) quadratic_backward(theta), opt.step();
+  EXPECT_LT(distance(theta), 2e-3);
+}
+
+// With a zero gradient, AdamW only decays (θ ← θ(1 - lr·λ)); Adam's L2 term goes
+// through the moments instead and moves θ by ≈ lr·sign(θ).
+TEST(AdamW, WeightDecayIsDecoupled) {
+  Variable a(f64({2, -4}, {2}), true), b(f64({2, -4}, {2}), true);
+  nn::AdamW adamw({a}, {.lr = 0.1, .weight_decay = 0.5});
+  nn::Adam adam({b}, {.lr = 0.1, .weight_decay = 0.5});
+  a.mutable_grad() = Tensor::zeros({2}, DType::Float64);
+  b.mutable_grad() = Tensor::zeros({2}, DType::Float64);
+  adamw.step();
+  adam.step();
+  EXPECT_EQ(max_abs_diff(a.data(), f64({2 * 0.95, -4 * 0.95}, {2})), 0.0);
+  EXPECT_NEAR(b.data().at({0}), 2 - 0.1, 1e-7);
+  EXPECT_NEAR(b.data().at({1}), -4 + 0.1, 1e-7);
+  // The default decay of AdamW is 0.01, as in PyTorch.
+  EXPECT_EQ(nn::AdamW({a}).options.weight_decay, 0.01);
+  EXPECT_EQ(nn::Adam({a}).options.weight_decay, 0.0);
+}
+
+TEST(AdamW, Converges) {
+  Variable theta(f64({3, 0}, {2}), true);
+  nn::AdamW opt({theta}, {.lr = 0.05, .weight_decay = 0.0});
+  for (int k = 0; k < 400; ++k) quadratic_backward(theta), opt.step();
+  EXPECT_LT(distance(theta), 1e-3);
+}
+
+TEST(Optimizer, ZeroGradAndSetLr) {
+  Variable a(f64({1}, {1}), true);
+  nn::SGD opt({a}, {.lr = 0.1});
+  sum(a).backward();
+  opt.zero_grad();
+  EXPECT_FALSE(a.has_grad());
+  opt.set_lr(0.5);
+  EXPECT_EQ(opt.lr(), 0.5);
+  EXPECT_EQ(opt.params().size(), 1u);
+}
+
+TEST(Optimizer, HyperParametersAreValidated) {
+  Variable p(f64({1}, {1}), true);
+  using E = std::invalid_argument;
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.lr = -0.1}); }, {"learning rate", "-0.1"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.lr = kNaN}); }, {"learning rate"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.momentum = -0.5}); }, {"SGD", "momentum"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.weight_decay = -1}); }, {"SGD", "weight_decay"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.nesterov = true}); }, {"nesterov"}));
+  EXPECT_TRUE(
+      throws_with<E>([&] { nn::SGD({p}, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}); },
+                     {"nesterov", "dampening"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.beta1 = 1.0}); }, {"Adam", "beta1"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.beta2 = -0.1}); }, {"Adam", "beta2"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.eps = -1}); }, {"Adam", "eps"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::AdamW({p}, {.weight_decay = -0.01}); }, {"weight_decay"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.lr = INFINITY}); }, {"learning rate"}));
+  nn::SGD ok({p}, {.lr = 0.1});
+  EXPECT_TRUE(throws_with<E>([&] { ok.set_lr(-1); }, {"learning rate"}));
+  EXPECT_EQ(ok.lr(), 0.1);
+  // What is optimised must be a leaf that requires grad.
+  EXPECT_TRUE(
+      throws_with<E>([&] { nn::SGD({Variable(f64({1}, {1}))}, {}); }, {"parameter 0", "leaf"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p, p * 2.0}); }, {"parameter 1", "leaf"}));
+}
+
+// ---- clip_grad_norm -------------------------------------------------------------------------
+
+TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
+  Variable a(f64({0, 0}, {2}), true), b(f64({0}, {1}), true), none(f64({0}, {1}), true);
+  a.mutable_grad() = f64({3, 0}, {2});
+  b.mutable_grad() = f64({4}, {1});  // joint norm 5
+  EXPECT_DOUBLE_EQ(nn::clip_grad_norm({a, b, none}, 1.0), 5.0);
+  const double scale = 1.0 / (5.0 + 1e-6);  // PyTorch's max_norm / (norm + 1e-6)
+  EXPECT_NEAR(a.grad().at({0}), 3 * scale, 1e-15);
+  EXPECT_NEAR(b.grad().at({0}), 4 * scale, 1e-15);
+  EXPECT_FALSE(none.has_grad());
+  // Under max_norm nothing changes, and the norm is still returned.
+  const Tensor before = a.grad().clone();
+  EXPECT_NEAR(nn::clip_grad_norm({a, b}, 2.0), 5 * scale, 1e-15);
+  EXPECT_EQ(max_abs_diff(a.grad(), before), 0.0);
+  // float32 gradients are scaled in float32.
+  Variable c(Tensor::zeros({2}), true);
+  c.mutable_grad() = Tensor::full({2}, 10.0);
+  EXPECT_NEAR(nn::clip_grad_norm({c}, 2.0), std::sqrt(200.0), 1e-4);
+  EXPECT_NEAR(std::sqrt(sum(mul(c.grad(), c.grad())).item()), 2.0, 1e-5);
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([&] { nn::clip_grad_norm({a}, 0.0); }, {"max_norm"}));
+}
+
+// ---- WarmupCosineSchedule -------------------------------------------------------------------
+
+TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
+  Variable p(f64({1}, {1}), true);
+  nn::SGD opt({p}, {.lr = 1.0});
+  nn::WarmupCosineSchedule s(opt, /*warmup=*/10, /*total=*/110, /*min_lr=*/0.1);
+  EXPECT_DOUBLE_EQ(s.lr_at(0), 0.1);  // (t + 1)/warmup of the base
+  EXPECT_DOUBLE_EQ(s.lr_at(4), 0.5);
+  EXPECT_DOUBLE_EQ(s.lr_at(9), 1.0);            // warm-up ends at the base lr
+  EXPECT_DOUBLE_EQ(s.lr_at(10), 1.0);           // the cosine starts at the top
+  EXPECT_NEAR(s.lr_at(60), 0.1 + 0.45, 1e-15);  // halfway: cos(π/2) = 0
+  EXPECT_NEAR(s.lr_at(35), 0.1 + 0.45 * (1 + std::cos(M_PI / 4)), 1e-15);          // a quarter
+  EXPECT_NEAR(s.lr_at(109), 0.1 + 0.45 * (1 + std::cos(M_PI * 99 / 100)), 1e-15);  // nearly the end
+  EXPECT_DOUBLE_EQ(s.lr_at(110), 0.1);
+  EXPECT_DOUBLE_EQ(s.lr_at(10000), 0.1);
+  // Never increasing after the warm-up.
+  for (int64_t t = 10; t < 120; ++t) EXPECT_LE(s.lr_at(t + 1), s.lr_at(t)) << t;
+  // step() sets the optimizer's lr for steps 0, 1, 2, ...
+  for (int64_t t = 0; t < 12; ++t) {
+    s.step();
+    EXPECT_DOUBLE_EQ(opt.lr(), s.lr_at(t)) << t;
+  }
+}
+
+TEST(WarmupCosineSchedule, NoWarmupAndValidation) {
+  Variable p(f64({1}, {1}), true);
+  nn::Adam opt({p}, {.lr = 0.2});
+  nn::WarmupCosineSchedule s(opt, 0, 4);
+  EXPECT_DOUBLE_EQ(s.lr_at(0), 0.2);
+  EXPECT_NEAR(s.lr_at(2), 0.1, 1e-16);
+  EXPECT_DOUBLE_EQ(s.lr_at(4), 0.0);
+  using E = std::invalid_argument;
+  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, 5, 5); },
+                             {"WarmupCosineSchedule", "warmup_steps"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, -1, 5); }, {"warmup_steps"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, 0, 5, 0.5); }, {"min_lr"}));
+}
+
+}  // namespace
+}  // namespace minigrad
