@@ -1,0 +1,107 @@
+// Command-line flags shared by the examples, and a tiny parser for them.
+//
+//   ArgParser parser("self_attention_copy", "Self-attention learns to copy or reverse.");
+//   CommonOptions common{.steps = 300};
+//   add_common_options(parser, common);
+//   parser.add_int("--d", &d_model, "model width", 1, 4096);
+//   parse_or_exit(parser, argc, argv);   // --help: usage, exit 0; bad input: message, exit 2
+//
+// Flags are written `--name value` or `--name=value`. Every value is checked
+// completely ("12x" is not an integer) and against its range.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "examples/common/task.h"
+
+namespace minigrad::examples {
+
+// A command line that cannot be run: the message says which flag and why.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ArgParser {
+ public:
+  ArgParser(std::string program, std::string description);
+
+  // A flag without a value: `--scaled` stores true, `--unscaled` (another
+  // add_switch on the same bool) stores false.
+  void add_switch(const std::string& name, bool* target, bool value_when_given, const std::string& help);
+  void add_int(const std::string& name, int64_t* target, const std::string& help, int64_t min, int64_t max);
+  void add_double(const std::string& name, double* target, const std::string& help, double min, double max);
+  void add_string(const std::string& name, std::string* target, const std::string& help,
+                  const std::string& value_name = "PATH");
+  // One of a fixed set of words, e.g. --attention none|dot|scaled.
+  void add_choice(const std::string& name, std::string* target, std::vector<std::string> choices,
+                  const std::string& help);
+
+  // Parses argv[1..argc). Returns false when --help (or -h) was given, true
+  // otherwise; throws UsageError for an unknown flag, a missing or bad value,
+  // or a stray argument. Targets of flags before the error may already be set.
+  bool parse(int argc, const char* const* argv) const;
+  std::string usage() const;
+  const std::string& program() const { return program_; }
+
+ private:
+  struct Flag {
+    std::string name;
+    std::string value_name;  // empty for a switch
+    std::string help;
+    std::string default_text;
+    std::function<void(const std::string&)> set;  // throws UsageError on a bad value
+  };
+  void add(Flag flag);
+  const Flag* find(const std::string& name) const;
+
+  std::string program_, description_;
+  std::vector<Flag> flags_;
+};
+
+// parse(), then: --help prints usage() to stdout and exits 0; a UsageError
+// prints "<program>: <message>" and a hint to stderr and exits 2.
+void parse_or_exit(const ArgParser& parser, int argc, const char* const* argv);
+inline void parse_or_exit(const ArgParser& parser, int argc, char** argv) {
+  parse_or_exit(parser, argc, const_cast<const char* const*>(argv));
+}
+
+// The flags every example takes.
+struct CommonOptions {
+  std::string task = "copy";   // copy | reverse
+  int64_t seed = 1;            // model init and training batches (the held-out set never changes)
+  int64_t steps = 300;         // training steps (0: only evaluate, e.g. after --load)
+  // OpenMP threads; 0 leaves OpenMP's default. One, because these models are
+  // small: a second thread saves little, and on a busy machine every parallel
+  // region waits for a core that is running someone else.
+  int64_t threads = 1;
+  int64_t eval_every = 50;     // evaluate on the held-out set every this many steps
+  double stop_at = 0.0;        // stop once held-out token accuracy reaches this (0: never)
+  std::string save_path;       // write a checkpoint here after training
+  std::string load_path;       // start from this checkpoint
+  std::string out_dir = "out"; // pictures and curves go here
+};
+void add_common_options(ArgParser& parser, CommonOptions& options);
+
+// Sets the number of OpenMP threads (threads > 0) and returns the number in use.
+int apply_threads(int64_t threads);
+
+// Sets the number of OpenMP threads for its lifetime, then puts the old number back.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int64_t threads);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
+Task task_from_options(const CommonOptions& options);
+
+}  // namespace minigrad::examples

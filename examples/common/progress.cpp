@@ -1,0 +1,76 @@
+#include "examples/common/progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <ostream>
+
+namespace minigrad::examples {
+
+namespace {
+constexpr int kBarWidth = 24;
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+ProgressBar::ProgressBar(int64_t total_steps)
+    : ProgressBar(total_steps, std::cerr, stderr_is_terminal(), std::max<int64_t>(1, total_steps / 20)) {}
+
+ProgressBar::ProgressBar(int64_t total_steps, std::ostream& out, bool redraw_in_place, int64_t line_every)
+    : total_(total_steps),
+      out_(out),
+      in_place_(redraw_in_place),
+      line_every_(std::max<int64_t>(1, line_every)),
+      start_(std::chrono::steady_clock::now()) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+std::string ProgressBar::render(int64_t step, double loss, double batch_accuracy) const {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = seconds > 0 ? static_cast<double>(step) / seconds : 0.0;
+  const auto filled = total_ > 0 ? static_cast<int>(kBarWidth * step / total_) : kBarWidth;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(kBarWidth, '.');
+  char text[160];
+  std::snprintf(text, sizeof text, "step %6lld/%lld [%s] loss %.4f  acc %.3f  %.1f steps/s",
+                static_cast<long long>(step), static_cast<long long>(total_), bar.c_str(), loss,
+                batch_accuracy, rate);
+  return text;
+}
+
+void ProgressBar::update(int64_t step, double loss, double batch_accuracy) {
+  if (in_place_) {
+    last_ = render(step, loss, batch_accuracy);
+    out_ << '\r' << last_ << "\033[K" << std::flush;  // \033[K: erase the rest of the old line
+    drawn_ = true;
+  } else if (step % line_every_ == 0 || step == total_) {
+    out_ << render(step, loss, batch_accuracy) << '\n' << std::flush;
+  }
+}
+
+void ProgressBar::note(const std::string& line) {
+  if (in_place_ && drawn_) {
+    out_ << '\r' << line << "\033[K\n" << last_ << std::flush;
+  } else {
+    out_ << line << '\n' << std::flush;
+  }
+}
+
+void ProgressBar::finish() {
+  if (in_place_ && drawn_) out_ << '\n' << std::flush;
+  drawn_ = false;
+}
+
+std::string result_line(const std::string& example, Task task, const Accuracy& heldout, int64_t steps,
+                        double seconds, const std::string& settings) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "result: example=%s task=%s heldout_token_acc=%.3f heldout_seq_acc=%.3f steps=%lld seconds=%.1f",
+                example.c_str(), task_name(task), heldout.token, heldout.sequence,
+                static_cast<long long>(steps), seconds);
+  return settings.empty() ? std::string(text) : text + (" " + settings);
+}
+
+}  // namespace minigrad::examples

@@ -1,0 +1,170 @@
+// self_attention_copy: watch self-attention learn where to look.
+//
+//   ./self_attention_copy                  reverse 12 tokens (the default)
+//   ./self_attention_copy --task copy      copy them
+//   ./self_attention_copy --unscaled --d 256   leave out the 1/√d (see scaling_experiment)
+//
+// The model (examples/common/self_attention_model.h has every line of it):
+//
+//   X = E[x] + P                      token embedding + learned position   [B, T, d]
+//   Q = X·W_Qᵀ   K = X·W_Kᵀ   V = X·W_Vᵀ                                     [B, T, d]
+//   A = softmax(Q·Kᵀ / √d)            row i: how much output i takes from each input j
+//   logits = (A·V)·W_outᵀ + b         [B, T, 16]
+//
+// Nobody tells the model where to look. W_Q, W_K and W_V start random and are
+// learned by backpropagation from the cross-entropy of the answers alone; at the
+// end the attention weights of a held-out sequence are drawn: the anti-diagonal
+// (A_i,T-1-i ≈ 1) for reverse, the diagonal (A_ii ≈ 1) for copy. In copy a
+// repeated token may also pull weight to its other copies: q_i carries the
+// token x_i as well as the position i, and any copy of x_i is the right answer.
+//
+// Output: a progress bar on stderr; the heatmap, the paths of the pictures, and
+// one final line `result: example=... heldout_token_acc=...` on stdout.
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "examples/common/cli.h"
+#include "examples/common/plot.h"
+#include "examples/common/progress.h"
+#include "examples/common/self_attention_model.h"
+#include "minigrad/nn/loss.h"
+#include "minigrad/nn/optim.h"
+#include "minigrad/nn/serialization.h"
+
+using namespace minigrad;
+using namespace minigrad::examples;
+
+namespace {
+
+constexpr const char* kExample = "self_attention_copy";
+
+struct Options {
+  CommonOptions common;
+  int64_t d_model = 64;
+  int64_t length = 12;
+  int64_t batch = 64;
+  double lr = 3e-3;
+  bool scaled = true;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  o.common.task = "reverse";  // the anti-diagonal is the more telling picture
+  o.common.steps = 300;
+  o.common.eval_every = 25;
+  ArgParser parser(kExample,
+                   "Self-attention (learned W_Q, W_K, W_V) learns to copy or reverse a sequence of\n"
+                   "tokens; the attention weights show where each output looks.");
+  add_common_options(parser, o.common);
+  parser.add_int("--d", &o.d_model, "model width d (= d_k)", 1, 4096);
+  parser.add_int("--length", &o.length, "sequence length T", 1, 1024);
+  parser.add_int("--batch", &o.batch, "sequences per training step", 1, 65536);
+  parser.add_double("--lr", &o.lr, "Adam learning rate", 0.0, 10.0);
+  parser.add_switch("--scaled", &o.scaled, true, "scores = Q·Kᵀ/√d (the default)");
+  parser.add_switch("--unscaled", &o.scaled, false, "scores = Q·Kᵀ, without the 1/√d");
+  parse_or_exit(parser, argc, argv);
+  return o;
+}
+
+int run(const Options& o) {
+  const Stopwatch wall;
+  const int threads = apply_threads(o.common.threads);
+  const Task task_kind = task_from_options(o.common);
+  const SequenceTask task(task_kind, o.length);
+  const auto seed = static_cast<uint64_t>(o.common.seed);
+  Generator init_gen(seed);                        // initial weights
+  Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);  // training batches: a stream of its own
+
+  SelfAttentionModel model({.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .scaled = o.scaled},
+                           init_gen);
+  if (!o.common.load_path.empty()) {
+    nn::load(model, o.common.load_path);
+    std::cerr << "loaded " << o.common.load_path << "\n";
+  }
+  std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", d = " << o.d_model
+            << (o.scaled ? ", scores / √d" : ", unscaled scores") << ", batch " << o.batch << ", Adam lr "
+            << o.lr << ", " << threads << " thread(s), " << model.num_parameters() << " parameters\n";
+
+  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  TrainingCurve curve;
+  Accuracy heldout = evaluate(model, task.heldout());
+  int64_t steps_done = 0;
+  {
+    ProgressBar progress(o.common.steps);
+    for (int64_t step = 1; step <= o.common.steps; ++step) {
+      const Batch batch = task.sample(o.batch, data_gen);
+      const SelfAttentionModel::Output out = model.forward_tokens(batch.source);
+      // mean over all B·T positions of -log p(target token)
+      const Variable loss = nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+      optimizer.zero_grad();
+      loss.backward();  // fills .grad of E, P, W_Q, W_K, W_V, W_out, b
+      optimizer.step();
+
+      steps_done = step;
+      curve.steps.push_back(step);
+      curve.losses.push_back(loss.item());
+      progress.update(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token);
+      if (step % o.common.eval_every == 0 || step == o.common.steps) {
+        heldout = evaluate(model, task.heldout());
+        curve.eval_steps.push_back(step);
+        curve.evals.push_back(heldout);
+        char line[128];
+        std::snprintf(line, sizeof line, "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
+                      static_cast<long long>(step), heldout.token, heldout.sequence);
+        progress.note(line);
+        if (o.common.stop_at > 0 && heldout.token >= o.common.stop_at) break;
+      }
+    }
+  }
+  const double train_seconds = wall.seconds();
+  if (steps_done > 0) {
+    std::cerr << "trained " << steps_done << " steps in " << train_seconds << " s ("
+              << static_cast<double>(steps_done) / train_seconds << " steps/s, held-out evaluations included)\n";
+  }
+
+  // Where does each output look? The weights of the first held-out sequence.
+  const Tensor source = task.heldout().source.narrow(0, 0, 1);
+  SelfAttentionModel::Output shown;
+  {
+    NoGradGuard no_grad;
+    shown = model.forward_tokens(source);
+  }
+  const HeatmapLabels labels{
+      std::string(kExample) + " (" + task_name(task_kind) + "): attention weights of a held-out sequence",
+      "output token at position i (query)", "input token at position j (key)",
+      token_labels(predict_tokens(shown.logits).select(0, 0)), token_labels(source.select(0, 0))};
+  const Tensor weights = shown.weights.data().select(0, 0);  // [T, T]
+  std::cout << terminal_heatmap(weights, labels);
+
+  const std::string stem = std::string(kExample) + "_" + task_name(task_kind);
+  const std::string heatmap_path = o.common.out_dir + "/" + stem + "_attention.svg";
+  write_file_atomically(heatmap_path, heatmap_svg(weights, labels));
+  std::cout << "wrote " << heatmap_path << "\n";
+  if (steps_done > 0) {
+    for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
+                                                    std::string(kExample) + " (" + task_name(task_kind) + ")")) {
+      std::cout << "wrote " << path << "\n";
+    }
+  }
+  if (!o.common.save_path.empty()) {
+    nn::save(model, o.common.save_path);
+    std::cout << "saved " << o.common.save_path << "\n";
+  }
+  std::cout << result_line(kExample, task_kind, heldout, steps_done, wall.seconds()) << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse_options(argc, argv);
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::cerr << kExample << ": " << e.what() << "\n";
+    return 1;
+  }
+}
