@@ -1,0 +1,168 @@
+// Micro-benchmarks of single ops (Google Benchmark). Where workloads.cpp answers "how
+// fast is a whole training step, next to libtorch", these answer "where does the time
+// of one op go": the fixed cost of a tiny op, a kernel's throughput, and each fused
+// kernel beside the composed reference it replaces.
+//
+//   ./minigrad_micro                                 everything
+//   ./minigrad_micro --benchmark_filter='LSTMCell'   one family
+//   OMP_NUM_THREADS=1 ./minigrad_micro               single-threaded
+#include <benchmark/benchmark.h>
+
+#include "minigrad/autograd/functions.h"
+#include "minigrad/nn/attention.h"
+#include "minigrad/nn/lstm.h"
+#include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/random.h"
+
+namespace {
+
+using namespace minigrad;
+
+// ---- element-wise -------------------------------------------------------------------------
+
+// 4×4: nearly all fixed cost (allocation, shape checks, dispatch). 1M: memory bandwidth.
+void BM_Add(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  Generator gen(1);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
+  // Two reads and one write of n² floats per call.
+  state.SetBytesProcessed(state.iterations() * 3 * n * n * int64_t(sizeof(float)));
+}
+BENCHMARK(BM_Add)->Arg(4)->Arg(1024)->ArgName("n");  // 4×4 and 1024×1024 (1M elements)
+
+// The same 4×4 add as an autograd op (records a Node), without backward.
+void BM_AddVariable4x4(benchmark::State& state) {
+  Generator gen(1);
+  const Variable a(randn({4, 4}, 0, 1, DType::Float32, gen), true);
+  const Variable b(randn({4, 4}, 0, 1, DType::Float32, gen));
+  for (auto _ : state) benchmark::DoNotOptimize(a + b);
+}
+BENCHMARK(BM_AddVariable4x4);
+
+// ---- matmul --------------------------------------------------------------------------------
+
+void BM_Matmul(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  Generator gen(1);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Matmul)->RangeMultiplier(2)->Range(16, 512)->ArgName("n")->Unit(benchmark::kMicrosecond);
+
+// Batched, as attention uses it: [B, T, d] · [B, T, d]ᵀ.
+void BM_MatmulBatchedNT(benchmark::State& state) {
+  const int64_t b = state.range(0), t = state.range(1), d = state.range(2);
+  Generator gen(1);
+  const Tensor q = randn({b, t, d}, 0, 1, DType::Float32, gen), k = randn({b, t, d}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(q, k, false, true));
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * double(b) * double(t) * double(t) * double(d),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MatmulBatchedNT)
+    ->Args({64, 12, 64})    // SELFATT scores
+    ->Args({128, 128, 32})  // MHA: 16 batches × 8 heads
+    ->ArgNames({"B", "T", "d"})
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- softmax -------------------------------------------------------------------------------
+
+void BM_SoftmaxRows(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1);
+  Generator gen(1);
+  const Tensor x = randn({rows, cols}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(softmax(x, -1));
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+BENCHMARK(BM_SoftmaxRows)
+    ->Args({768, 12})     // SELFATT: 64 batches × 12 queries over 12 keys
+    ->Args({768, 16})     // SELFATT logits (cross-entropy)
+    ->Args({16384, 128})  // MHA: 16 × 8 heads × 128 queries over 128 keys
+    ->ArgNames({"rows", "cols"})
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- LSTM cell: fused vs composed, forward + backward ------------------------------------------
+
+template <bool kFused>
+void BM_LSTMCell(benchmark::State& state) {
+  const int64_t batch = state.range(0), in = state.range(1), hidden = state.range(2);
+  Generator gen(1);
+  const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
+  const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
+  const Variable c(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
+  const Variable w_ih(randn({4 * hidden, in}, 0, 0.1, DType::Float32, gen), true);
+  const Variable w_hh(randn({4 * hidden, hidden}, 0, 0.1, DType::Float32, gen), true);
+  const Variable b_ih(randn({4 * hidden}, 0, 0.1, DType::Float32, gen), true);
+  const Variable b_hh(randn({4 * hidden}, 0, 0.1, DType::Float32, gen), true);
+  for (auto _ : state) {
+    const nn::LSTMState s = kFused ? nn::lstm_cell_fused(x, {h, c}, w_ih, w_hh, b_ih, b_hh)
+                                   : nn::lstm_cell_composed(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+    sum(s.h + s.c).backward();
+  }
+}
+BENCHMARK(BM_LSTMCell<true>)
+    ->Name("BM_LSTMCell/fused")
+    ->Args({32, 64, 128})  // the LSTM workload
+    ->Args({64, 96, 64})   // the SEQ2SEQ decoder
+    ->ArgNames({"B", "in", "H"})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LSTMCell<false>)
+    ->Name("BM_LSTMCell/composed")
+    ->Args({32, 64, 128})
+    ->Args({64, 96, 64})
+    ->ArgNames({"B", "in", "H"})
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- attention: fused vs composed, forward + backward --------------------------------------------
+
+template <bool kFused>
+void BM_Attention(benchmark::State& state) {
+  const int64_t b = state.range(0), t = state.range(1), d = state.range(2);
+  Generator gen(1);
+  const Variable q(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
+  const Variable k(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
+  const Variable v(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
+  for (auto _ : state) {
+    const nn::AttentionOutput o = kFused ? nn::scaled_dot_product_attention(q, k, v)
+                                         : nn::scaled_dot_product_attention_composed(q, k, v);
+    sum(o.context).backward();
+  }
+  // S = Q·Kᵀ and C = A·V: 2·(2·B·T·T·d) forward, twice that backward.
+  state.counters["FLOPS"] = benchmark::Counter(12.0 * double(b) * double(t) * double(t) * double(d),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Attention<true>)
+    ->Name("BM_Attention/fused")
+    ->Args({64, 12, 64})    // SELFATT
+    ->Args({128, 128, 32})  // MHA: 16 × 8 heads
+    ->ArgNames({"B", "T", "d"})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Attention<false>)
+    ->Name("BM_Attention/composed")
+    ->Args({64, 12, 64})
+    ->Args({128, 128, 32})
+    ->ArgNames({"B", "T", "d"})
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- graph overhead: the OVERHEAD workload ------------------------------------------------------
+
+// y = x + c a hundred times on 4×4, then backward of Σy. Reported per op.
+void BM_Backward100AddChain(benchmark::State& state) {
+  Generator gen(1);
+  Variable x(randn({4, 4}, 0, 1, DType::Float32, gen), true);
+  const Variable c(randn({4, 4}, 0, 1, DType::Float32, gen));
+  for (auto _ : state) {
+    x.zero_grad();
+    Variable y = x;
+    for (int i = 0; i < 100; ++i) y = y + c;
+    sum(y).backward();
+  }
+  state.SetItemsProcessed(state.iterations() * 100);  // ns per op = 1e9 / items_per_second
+}
+BENCHMARK(BM_Backward100AddChain)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

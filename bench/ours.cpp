@@ -1,0 +1,303 @@
+// The minigrad side of every workload, written the way a user of the library would
+// write it: nn modules, autograd ops, nn::Adam. Nothing here is bench-specific
+// tuning; if a workload is slow, the fix belongs in the library.
+#include <stdexcept>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "minigrad/autograd/functions.h"
+#include "minigrad/nn/attention.h"
+#include "minigrad/nn/layers.h"
+#include "minigrad/nn/loss.h"
+#include "minigrad/nn/lstm.h"
+#include "minigrad/nn/optim.h"
+#include "minigrad/tensor/gemm.h"
+#include "workloads.h"
+
+namespace bench::ours {
+
+using namespace minigrad;
+
+namespace {
+
+Tensor ids_tensor(const std::vector<int64_t>& ids, int64_t batch, int64_t steps) {
+  return Tensor::from_vector(ids, {batch, steps});
+}
+
+Tensor float_tensor(const std::vector<float>& v, const Shape& shape) {
+  return Tensor::from_vector(v, shape);
+}
+
+HostParams export_params(const nn::Module& m) {
+  HostParams out;
+  for (const auto& [name, p] : m.named_parameters()) {
+    HostTensor h;
+    h.shape.assign(p.shape().begin(), p.shape().end());
+    h.data = p.data().to_vector<float>();
+    out[name] = std::move(h);
+  }
+  return out;
+}
+
+// Fraction of positions where argmax(logits) equals the target. logits [B, T, V].
+double token_accuracy(const Tensor& logits, const std::vector<int64_t>& targets) {
+  const Tensor pred = argmax(logits, -1).contiguous();
+  const int64_t* p = pred.data<int64_t>();
+  int64_t right = 0;
+  for (size_t i = 0; i < targets.size(); ++i) right += p[i] == targets[i];
+  return static_cast<double>(right) / static_cast<double>(targets.size());
+}
+
+// ---- SELFATT -----------------------------------------------------------------------------
+
+// tokens [B, T] → embedding + positions [B, T, d] → self-attention [B, T, d] → logits [B, T, V]
+class SelfAttModel : public nn::Module {
+ public:
+  explicit SelfAttModel(Generator& gen) {
+    using S = SelfAttSize;
+    tok = register_module("tok", std::make_shared<nn::Embedding>(S::vocab, S::d, DType::Float32, gen));
+    pos = register_module("pos", std::make_shared<nn::LearnedPositionalEncoding>(S::steps, S::d,
+                                                                                DType::Float32, gen));
+    att = register_module("att", std::make_shared<nn::SelfAttention>(S::d, S::d, /*bias=*/false,
+                                                                      /*scaled=*/true, DType::Float32, gen));
+    out = register_module("out", std::make_shared<nn::Linear>(S::d, S::vocab, true, DType::Float32, gen));
+  }
+  std::string type_name() const override { return "SelfAttModel"; }
+  Variable logits(const Tensor& ids) { return out->forward(att->forward(pos->forward(tok->forward(ids)))); }
+
+  std::shared_ptr<nn::Embedding> tok;
+  std::shared_ptr<nn::LearnedPositionalEncoding> pos;
+  std::shared_ptr<nn::SelfAttention> att;
+  std::shared_ptr<nn::Linear> out;
+};
+
+class SelfAtt : public SeqModel {
+ public:
+  explicit SelfAtt(uint64_t seed)
+      : gen_(seed), model_(std::make_shared<SelfAttModel>(gen_)),
+        adam_(model_->parameters(), {.lr = kLearningRate}) {}
+
+  void train_step(const Tokens& b) override {
+    adam_.zero_grad();
+    const Variable logits = model_->logits(ids_tensor(b.src, b.batch, b.steps));
+    const Variable loss = nn::cross_entropy(logits, ids_tensor(b.tgt, b.batch, b.steps));
+    loss.backward();
+    adam_.step();
+  }
+  double loss(const Tokens& b) override {
+    NoGradGuard no_grad;
+    return nn::cross_entropy(model_->logits(ids_tensor(b.src, b.batch, b.steps)),
+                             ids_tensor(b.tgt, b.batch, b.steps))
+        .item();
+  }
+  double accuracy(const Tokens& b) override {
+    NoGradGuard no_grad;
+    return token_accuracy(model_->logits(ids_tensor(b.src, b.batch, b.steps)).data(), b.tgt);
+  }
+  const nn::Module& module() const { return *model_; }
+
+ private:
+  Generator gen_;
+  std::shared_ptr<SelfAttModel> model_;
+  nn::Adam adam_;
+};
+
+// ---- SEQ2SEQ -----------------------------------------------------------------------------
+
+// Encoder: LSTM over the source embeddings. Decoder step t (Luong, input feeding):
+//   (h, c) = LSTMCell([emb(y_{t-1}); ctx_{t-1}], (h, c))     y_{-1} = BOS, ctx_{-1} = 0
+//   a = softmax(h · h_encᵀ),  ctx_t = Σ_j a_j h_enc,j
+//   logits_t = W_out [h; ctx_t] + b
+// The decoder starts from the encoder's final (h, c).
+class Seq2SeqModel : public nn::Module {
+ public:
+  explicit Seq2SeqModel(Generator& gen) {
+    using S = Seq2SeqSize;
+    src_emb = register_module("src_emb", std::make_shared<nn::Embedding>(S::vocab, S::embed, DType::Float32, gen));
+    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(S::vocab + 1, S::embed, DType::Float32, gen));
+    encoder = register_module("encoder", std::make_shared<nn::LSTM>(S::embed, S::hidden, 1, /*batch_first=*/true,
+                                                                      true, DType::Float32, gen));
+    decoder = register_module("decoder", std::make_shared<nn::LSTMCell>(S::embed + S::hidden, S::hidden, true,
+                                                                         DType::Float32, gen));
+    attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
+    out = register_module("out", std::make_shared<nn::Linear>(2 * S::hidden, S::vocab, true, DType::Float32, gen));
+  }
+  std::string type_name() const override { return "Seq2SeqModel"; }
+
+  struct Encoded {
+    Variable states;  // [B, T, H]
+    nn::LSTMState last;
+  };
+  Encoded encode(const Tensor& src) {
+    const nn::LSTMOutput e = encoder->forward(src_emb->forward(src));
+    return {e.output, {e.h_n.select(0, 0), e.c_n.select(0, 0)}};
+  }
+  // One decoder step; updates state and ctx, returns logits [B, V].
+  Variable step(const Variable& emb, const Encoded& enc, nn::LSTMState& state, Variable& ctx) {
+    state = decoder->forward(concat({emb, ctx}, 1), state);
+    ctx = attention->forward(state.h, enc.states).context;
+    return out->forward(concat({state.h, ctx}, 1));
+  }
+  // Teacher forcing: the decoder reads BOS, y_0, ..., y_{T-2}. Returns logits [B, T, V].
+  Variable logits(const Tokens& b) {
+    using S = Seq2SeqSize;
+    const Encoded enc = encode(ids_tensor(b.src, b.batch, b.steps));
+    std::vector<int64_t> dec_in(b.tgt.size());
+    for (int64_t i = 0; i < b.batch; ++i) {
+      for (int64_t t = 0; t < b.steps; ++t) {
+        dec_in[size_t(i * b.steps + t)] = t == 0 ? S::bos : b.tgt[size_t(i * b.steps + t - 1)];
+      }
+    }
+    const std::vector<Variable> embs = unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
+    nn::LSTMState state = enc.last;
+    Variable ctx(Tensor::zeros({b.batch, S::hidden}));
+    std::vector<Variable> outs;
+    for (int64_t t = 0; t < b.steps; ++t) outs.push_back(step(embs[size_t(t)], enc, state, ctx));
+    return stack(outs, 1);
+  }
+  // Greedy decoding: each step reads the previous step's argmax. Returns predictions [B, T].
+  std::vector<int64_t> decode(const Tokens& b) {
+    using S = Seq2SeqSize;
+    const Encoded enc = encode(ids_tensor(b.src, b.batch, b.steps));
+    nn::LSTMState state = enc.last;
+    Variable ctx(Tensor::zeros({b.batch, S::hidden}));
+    Tensor prev = Tensor::full({b.batch}, double(S::bos), DType::Int64);
+    std::vector<int64_t> pred(b.tgt.size());
+    for (int64_t t = 0; t < b.steps; ++t) {
+      const Variable logits = step(tgt_emb->forward(prev), enc, state, ctx);
+      prev = argmax(logits.data(), 1).contiguous();
+      const int64_t* p = prev.data<int64_t>();
+      for (int64_t i = 0; i < b.batch; ++i) pred[size_t(i * b.steps + t)] = p[i];
+    }
+    return pred;
+  }
+
+  std::shared_ptr<nn::Embedding> src_emb, tgt_emb;
+  std::shared_ptr<nn::LSTM> encoder;
+  std::shared_ptr<nn::LSTMCell> decoder;
+  std::shared_ptr<nn::DotProductAttention> attention;
+  std::shared_ptr<nn::Linear> out;
+};
+
+class Seq2Seq : public SeqModel {
+ public:
+  explicit Seq2Seq(uint64_t seed)
+      : gen_(seed), model_(std::make_shared<Seq2SeqModel>(gen_)),
+        adam_(model_->parameters(), {.lr = kLearningRate}) {}
+
+  void train_step(const Tokens& b) override {
+    adam_.zero_grad();
+    const Variable loss = nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps));
+    loss.backward();
+    adam_.step();
+  }
+  double loss(const Tokens& b) override {
+    NoGradGuard no_grad;
+    return nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps)).item();
+  }
+  double accuracy(const Tokens& b) override {
+    NoGradGuard no_grad;
+    const std::vector<int64_t> pred = model_->decode(b);
+    int64_t right = 0;
+    for (size_t i = 0; i < pred.size(); ++i) right += pred[i] == b.tgt[i];
+    return static_cast<double>(right) / static_cast<double>(pred.size());
+  }
+  const nn::Module& module() const { return *model_; }
+
+ private:
+  Generator gen_;
+  std::shared_ptr<Seq2SeqModel> model_;
+  nn::Adam adam_;
+};
+
+}  // namespace
+
+void set_threads(int threads) {
+#if defined(_OPENMP)
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+Job make_overhead(const std::vector<float>& values) {
+  Variable x(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4}),
+             /*requires_grad=*/true);
+  const Variable c(float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
+  auto chain = [x, c] {
+    Variable y = x;
+    for (int i = 0; i < kOverheadChain; ++i) y = y + c;
+    return sum(y);
+  };
+  Job job;
+  job.run = [x, chain]() mutable {
+    x.zero_grad();
+    chain().backward();
+  };
+  job.check = [x, chain]() mutable {  // Σy + ∂Σy/∂x_00 = Σx + 100·Σc + 1
+    x.zero_grad();
+    const Variable s = chain();
+    s.backward();
+    return s.item() + x.grad().to_vector<float>()[0];
+  };
+  return job;
+}
+
+std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init) {
+  auto m = std::make_unique<SelfAtt>(seed);
+  if (init) *init = export_params(m->module());
+  return m;
+}
+
+std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
+  auto m = std::make_unique<Seq2Seq>(seed);
+  if (init) *init = export_params(m->module());
+  return m;
+}
+
+Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {
+  using S = LstmSize;
+  Generator gen(seed);
+  auto lstm = std::make_shared<nn::LSTM>(S::input, S::hidden, 1, false, true, DType::Float32, gen);
+  if (init) *init = export_params(*lstm);
+  const Variable x(float_tensor(input, {S::steps, S::batch, S::input}));  // no gradient wanted
+  Job job;
+  job.run = [lstm, x] {
+    lstm->zero_grad();
+    sum(lstm->forward(x).output).backward();
+  };
+  job.check = [lstm, x] {
+    NoGradGuard no_grad;
+    return sum(lstm->forward(x).output).item();
+  };
+  return job;
+}
+
+Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
+  using S = MhaSize;
+  Generator gen(seed);
+  auto mha = std::make_shared<nn::MultiHeadAttention>(S::d, S::heads, true, /*batch_first=*/true,
+                                                      DType::Float32, gen);
+  if (init) *init = export_params(*mha);
+  const Variable x(float_tensor(input, {S::batch, S::steps, S::d}));
+  auto out = [mha, x] { return mha->forward(x, x, x, {}, {}, /*need_weights=*/false).output; };
+  Job job;
+  job.run = [mha, out] {
+    mha->zero_grad();
+    sum(out()).backward();
+  };
+  job.check = [out] {
+    NoGradGuard no_grad;
+    return sum(out()).item();
+  };
+  return job;
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+  gemm<float>(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+}  // namespace bench::ours

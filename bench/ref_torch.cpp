@@ -1,0 +1,289 @@
+// The libtorch side of every workload: the same models built from torch::nn modules
+// (Embedding, Linear, LSTM, LSTMCell, MultiheadAttention) and torch::optim::Adam, the
+// way a libtorch user would write them.
+//
+// Both sides start from the same parameters: minigrad initialises its modules, and the
+// modules here are given the same names (nested modules "att.w_q", "encoder", ...) so
+// that every parameter is copied over by name. MultiheadAttention is the exception:
+// PyTorch packs W_Q, W_K, W_V into one in_proj_weight [3E, E], so it gets their
+// concatenation.
+//
+// This file is compiled with libtorch's flags (its C++ ABI setting) and without
+// minigrad's warning flags, and includes no minigrad header.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "workloads.h"
+
+namespace bench::ref_torch {
+namespace {
+
+namespace nn = torch::nn;
+
+torch::Tensor from_host(const HostTensor& h) {
+  return torch::from_blob(const_cast<float*>(h.data.data()), h.shape, torch::kFloat32).clone();
+}
+
+torch::Tensor ids(const std::vector<int64_t>& v, int64_t batch, int64_t steps) {
+  return torch::from_blob(const_cast<int64_t*>(v.data()), {batch, steps}, torch::kInt64).clone();
+}
+
+const HostTensor& find(const HostParams& init, const std::string& name) {
+  const auto it = init.find(name);
+  if (it == init.end()) throw std::runtime_error("ref_torch: minigrad has no parameter named " + name);
+  return it->second;
+}
+
+// Copies every parameter of `m` from minigrad's initial values, by name.
+void load(nn::Module& m, const HostParams& init) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.named_parameters()) {
+    if (!p.value().defined()) continue;  // e.g. MultiheadAttention's unused q_proj_weight
+    const torch::Tensor src = from_host(find(init, p.key()));
+    if (src.sizes() != p.value().sizes()) {
+      throw std::runtime_error("ref_torch: parameter " + p.key() + " has a different shape in minigrad");
+    }
+    p.value().copy_(src);
+  }
+}
+
+// load(), then the parameters for the optimizer.
+std::vector<torch::Tensor> loaded_parameters(nn::Module& m, const HostParams& init) {
+  load(m, init);
+  return m.parameters();
+}
+
+// ---- SELFATT -----------------------------------------------------------------------------
+
+struct PositionsImpl : nn::Module {
+  PositionsImpl() {
+    weight = register_parameter("weight", torch::zeros({SelfAttSize::steps, SelfAttSize::d}));
+  }
+  torch::Tensor weight;
+};
+TORCH_MODULE(Positions);
+
+struct ProjectionsImpl : nn::Module {
+  ProjectionsImpl() {
+    const auto opt = nn::LinearOptions(SelfAttSize::d, SelfAttSize::d).bias(false);
+    w_q = register_module("w_q", nn::Linear(opt));
+    w_k = register_module("w_k", nn::Linear(opt));
+    w_v = register_module("w_v", nn::Linear(opt));
+  }
+  nn::Linear w_q{nullptr}, w_k{nullptr}, w_v{nullptr};
+};
+TORCH_MODULE(Projections);
+
+struct SelfAttNet : nn::Module {
+  SelfAttNet() {
+    using S = SelfAttSize;
+    tok = register_module("tok", nn::Embedding(S::vocab, S::d));
+    pos = register_module("pos", Positions());
+    att = register_module("att", Projections());
+    out = register_module("out", nn::Linear(S::d, S::vocab));
+  }
+  // ids [B, T] → logits [B, T, V]
+  torch::Tensor logits(const torch::Tensor& x_ids) {
+    const torch::Tensor x = tok(x_ids) + pos->weight;  // [B, T, d] + [T, d]
+    const torch::Tensor q = att->w_q(x), k = att->w_k(x), v = att->w_v(x);
+    const torch::Tensor scores = torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(SelfAttSize::d));
+    return out(torch::matmul(torch::softmax(scores, -1), v));
+  }
+  nn::Embedding tok{nullptr};
+  Positions pos{nullptr};
+  Projections att{nullptr};
+  nn::Linear out{nullptr};
+};
+
+torch::Tensor mean_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+}
+
+double token_accuracy(const torch::Tensor& pred, const torch::Tensor& targets) {
+  return pred.eq(targets).sum().item<double>() / static_cast<double>(targets.numel());
+}
+
+class SelfAtt : public SeqModel {
+ public:
+  explicit SelfAtt(const HostParams& init)
+      : net_(std::make_shared<SelfAttNet>()),
+        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(kLearningRate)) {}
+  void train_step(const Tokens& b) override {
+    adam_.zero_grad();
+    mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps)).backward();
+    adam_.step();
+  }
+  double loss(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps))
+        .item<double>();
+  }
+  double accuracy(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps)).argmax(-1), ids(b.tgt, b.batch, b.steps));
+  }
+
+ private:
+  std::shared_ptr<SelfAttNet> net_;
+  torch::optim::Adam adam_;
+};
+
+// ---- SEQ2SEQ -----------------------------------------------------------------------------
+
+struct Seq2SeqNet : nn::Module {
+  Seq2SeqNet() {
+    using S = Seq2SeqSize;
+    src_emb = register_module("src_emb", nn::Embedding(S::vocab, S::embed));
+    tgt_emb = register_module("tgt_emb", nn::Embedding(S::vocab + 1, S::embed));
+    encoder = register_module("encoder", nn::LSTM(nn::LSTMOptions(S::embed, S::hidden).batch_first(true)));
+    decoder = register_module("decoder", nn::LSTMCell(S::embed + S::hidden, S::hidden));
+    out = register_module("out", nn::Linear(2 * S::hidden, S::vocab));
+  }
+  struct State {
+    torch::Tensor enc;  // [B, T, H]
+    torch::Tensor h, c, ctx;
+  };
+  State encode(const torch::Tensor& src) {
+    auto [enc, hc] = encoder(src_emb(src));
+    return {enc, std::get<0>(hc)[0], std::get<1>(hc)[0],
+            torch::zeros({src.size(0), Seq2SeqSize::hidden})};
+  }
+  // One decoder step (Luong dot attention, input feeding); returns logits [B, V].
+  torch::Tensor step(const torch::Tensor& emb, State& s) {
+    std::tie(s.h, s.c) = decoder(torch::cat({emb, s.ctx}, 1), std::make_tuple(s.h, s.c));
+    const torch::Tensor scores = torch::bmm(s.enc, s.h.unsqueeze(2)).squeeze(2);               // [B, T]
+    s.ctx = torch::bmm(torch::softmax(scores, 1).unsqueeze(1), s.enc).squeeze(1);                // [B, H]
+    return out(torch::cat({s.h, s.ctx}, 1));
+  }
+  torch::Tensor logits(const Tokens& b) {  // teacher forcing
+    State s = encode(ids(b.src, b.batch, b.steps));
+    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
+    const torch::Tensor dec_in =
+        torch::cat({torch::full({b.batch, 1}, Seq2SeqSize::bos, torch::kInt64), tgt.narrow(1, 0, b.steps - 1)}, 1);
+    const torch::Tensor embs = tgt_emb(dec_in);  // [B, T, E]
+    std::vector<torch::Tensor> outs;
+    for (int64_t t = 0; t < b.steps; ++t) outs.push_back(step(embs.select(1, t), s));
+    return torch::stack(outs, 1);
+  }
+  torch::Tensor decode(const Tokens& b) {  // greedy, free-running
+    State s = encode(ids(b.src, b.batch, b.steps));
+    torch::Tensor prev = torch::full({b.batch}, Seq2SeqSize::bos, torch::kInt64);
+    std::vector<torch::Tensor> preds;
+    for (int64_t t = 0; t < b.steps; ++t) {
+      prev = step(tgt_emb(prev), s).argmax(1);
+      preds.push_back(prev);
+    }
+    return torch::stack(preds, 1);
+  }
+  nn::Embedding src_emb{nullptr}, tgt_emb{nullptr};
+  nn::LSTM encoder{nullptr};
+  nn::LSTMCell decoder{nullptr};
+  nn::Linear out{nullptr};
+};
+
+class Seq2Seq : public SeqModel {
+ public:
+  explicit Seq2Seq(const HostParams& init)
+      : net_(std::make_shared<Seq2SeqNet>()),
+        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(kLearningRate)) {}
+  void train_step(const Tokens& b) override {
+    adam_.zero_grad();
+    mean_cross_entropy(net_->logits(b), ids(b.tgt, b.batch, b.steps)).backward();
+    adam_.step();
+  }
+  double loss(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return mean_cross_entropy(net_->logits(b), ids(b.tgt, b.batch, b.steps)).item<double>();
+  }
+  double accuracy(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return token_accuracy(net_->decode(b), ids(b.tgt, b.batch, b.steps));
+  }
+
+ private:
+  std::shared_ptr<Seq2SeqNet> net_;
+  torch::optim::Adam adam_;
+};
+
+}  // namespace
+
+std::string version() { return TORCH_VERSION; }
+
+void set_threads(int threads) { torch::set_num_threads(threads); }
+
+Job make_overhead(const std::vector<float>& values) {
+  const torch::Tensor x = from_host({{4, 4}, {values.begin(), values.begin() + 16}}).requires_grad_(true);
+  const torch::Tensor c = from_host({{4, 4}, {values.begin() + 16, values.begin() + 32}});
+  auto chain = [x, c] {
+    torch::Tensor y = x;
+    for (int i = 0; i < kOverheadChain; ++i) y = y + c;
+    return y.sum();
+  };
+  Job job;
+  job.run = [x, chain]() mutable {
+    x.mutable_grad() = torch::Tensor();
+    chain().backward();
+  };
+  job.check = [x, chain]() mutable {
+    x.mutable_grad() = torch::Tensor();
+    const torch::Tensor s = chain();
+    s.backward();
+    return s.item<double>() + x.grad()[0][0].item<double>();
+  };
+  return job;
+}
+
+std::unique_ptr<SeqModel> make_selfatt(const HostParams& init) { return std::make_unique<SelfAtt>(init); }
+
+std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init) { return std::make_unique<Seq2Seq>(init); }
+
+Job make_lstm(const std::vector<float>& input, const HostParams& init) {
+  using S = LstmSize;
+  nn::LSTM lstm(nn::LSTMOptions(S::input, S::hidden));  // time-first [T, B, I], like minigrad's default
+  load(*lstm, init);
+  const torch::Tensor x = from_host({{S::steps, S::batch, S::input}, input});  // no gradient wanted
+  Job job;
+  job.run = [lstm, x]() mutable {
+    lstm->zero_grad();
+    std::get<0>(lstm(x)).sum().backward();
+  };
+  job.check = [lstm, x]() mutable {
+    torch::NoGradGuard no_grad;
+    return std::get<0>(lstm(x)).sum().item<double>();
+  };
+  return job;
+}
+
+Job make_mha(const std::vector<float>& input, const HostParams& init) {
+  using S = MhaSize;
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(S::d, S::heads));
+  {
+    // PyTorch's in_proj packs W_Q, W_K, W_V (and their biases) in that order.
+    torch::NoGradGuard no_grad;
+    mha->in_proj_weight.copy_(torch::cat({from_host(find(init, "q_proj.weight")), from_host(find(init, "k_proj.weight")),
+                                          from_host(find(init, "v_proj.weight"))}));
+    mha->in_proj_bias.copy_(torch::cat({from_host(find(init, "q_proj.bias")), from_host(find(init, "k_proj.bias")),
+                                        from_host(find(init, "v_proj.bias"))}));
+    mha->out_proj->weight.copy_(from_host(find(init, "out_proj.weight")));
+    mha->out_proj->bias.copy_(from_host(find(init, "out_proj.bias")));
+  }
+  // libtorch 1.13's C++ MultiheadAttention is time-first: [T, B, E].
+  const torch::Tensor x = from_host({{S::batch, S::steps, S::d}, input}).transpose(0, 1).contiguous();
+  auto out = [mha, x]() mutable {
+    return std::get<0>(mha(x, x, x, /*key_padding_mask=*/torch::Tensor(), /*need_weights=*/false));
+  };
+  Job job;
+  job.run = [mha, out]() mutable {
+    mha->zero_grad();
+    out().sum().backward();
+  };
+  job.check = [out]() mutable {
+    torch::NoGradGuard no_grad;
+    return out().sum().item<double>();
+  };
+  return job;
+}
+
+}  // namespace bench::ref_torch
