@@ -5,6 +5,10 @@ The seeds are small on purpose: libFuzzer mutates them, and a seed only has to
 reach the interesting code, not cover it. Regenerate with
     python3 fuzz/make_seeds.py
 (the output is deterministic; the files are checked in).
+
+The files named regress-* in fuzz/corpus/views/ are not made here: they are inputs
+that once found a bug (see docs/RELIABILITY.md) and stay in the corpus so that every
+run, and the quick replay `fuzz/run_fuzzers.sh 0`, tries them again.
 """
 import json
 import os

@@ -92,16 +92,18 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   check_sizes(shape, "empty");
   // numel · dtype_size must not wrap around: [2^31, 2^31] floats would be 2^64
-  // bytes, which size_t reads as 0.
+  // bytes, which size_t reads as 0. A shape with a zero holds no bytes however
+  // large its other sizes ([2^62, 2^62, 0] is a valid empty view), but those
+  // must still multiply to an int64, or its strides overflow.
   size_t bytes = dtype_size(dtype);
-  for (int64_t d : shape) {
-    if (d == 0) {
-      bytes = 0;
-      check_extent(shape, "empty");  // [0, 2^40, 2^40] holds nothing but overflows its strides
-      break;
+  if (std::find(shape.begin(), shape.end(), int64_t{0}) != shape.end()) {
+    check_extent(shape, "empty");
+    bytes = 0;
+  } else {
+    for (int64_t d : shape) {
+      if (bytes > SIZE_MAX / static_cast<size_t>(d)) throw std::bad_alloc();
+      bytes *= static_cast<size_t>(d);
     }
-    if (bytes > SIZE_MAX / static_cast<size_t>(d)) throw std::bad_alloc();
-    bytes *= static_cast<size_t>(d);
   }
   auto storage = std::make_shared<Storage>(bytes);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
