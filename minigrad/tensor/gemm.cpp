@@ -57,14 +57,14 @@
 //
 // Packing copies a block into the order the kernel reads it, contiguous. It pays when
 // the block is reused many times, so gemm packs only products above kInPlaceMaxWork
-// multiply-adds; smaller ones read A and B where they are (a transposed B is always
-// packed, because the kernel needs rows of op(B) as vectors). Transposes are handled
-// there, by strides or while packing: neither Aᵀ nor Bᵀ is ever built.
+// (512³) multiply-adds; smaller ones read A and B where they are (a transposed B is
+// always packed, because the kernel needs rows of op(B) as vectors). Transposes are
+// handled there, by strides or while packing: neither Aᵀ nor Bᵀ is ever built.
 //
-// Edges: a tile at the bottom or right of C may be smaller than MR × NR. The kernel
-// computes it at full size, never reads outside A or B (rows past the edge repeat the
-// last real row, columns past it are masked or zero-padded) and writes only the part
-// inside C.
+// Edges: a tile at the bottom or right of C may be smaller than MR × NR. It runs the
+// smallest kernel that covers it (4, 8 or 12 rows; one or two vectors wide), never
+// reads outside A or B (rows past the edge repeat the last real row, columns past it
+// are masked or zero-padded) and writes only the part inside C.
 //
 // ---- Threads, and bits that do not depend on them --------------------------------------
 //
@@ -76,11 +76,12 @@
 //
 // The k-slices depend only on k, and edge tiles do the same arithmetic as interior
 // ones, so every bit of C is independent of the thread count and of how the rows and
-// columns were blocked. Products under kParallelMinWork multiply-adds, and calls made
-// from inside a parallel region (a parallel loop over a batch), run on the calling
-// thread without opening an OpenMP region.
+// columns were blocked. Products under kParallelMinWork (2^20 ≈ 100³) multiply-adds, and
+// calls made from inside a parallel region (a parallel loop over a batch), run on the
+// calling thread without opening an OpenMP region.
 //
-// Packing buffers are thread_local and only grow, so a call does not allocate.
+// Packing buffers are thread_local and only grow: once they have reached the sizes in
+// use, a call allocates nothing.
 #include "minigrad/tensor/gemm.h"
 
 #include <algorithm>
@@ -442,7 +443,8 @@ void pack_a(bool trans, const T* a, int64_t lda, int64_t mc, int64_t kc, T* ap) 
 }
 
 // Bp: a KC × NC panel of op(B) as slivers of NR columns: sliver[p·NR + j] = op(B)_pj.
-// Columns past nc are zero, so the kernel always loads whole vectors.
+// Columns past nc are zero (up to the vectors the kernel reads), so the kernel always
+// loads whole vectors.
 //
 //   op(B)_pj = b[p·ldb + j]   (not transposed: each p is a short row copy)
 //            = b[j·ldb + p]   (transposed: column j of op(B) is row j of B)
@@ -452,10 +454,13 @@ void pack_b(bool trans, const T* b, int64_t ldb, int64_t kc, int64_t nc, T* bp) 
   constexpr int NR = Blocking<T>::NR, W = S::W;
   for (int64_t j0 = 0; j0 < nc; j0 += NR, bp += NR * kc) {
     const int nr = int(std::min<int64_t>(NR, nc - j0));
+    // A sliver at most one vector wide is read by the one-vector kernel (run_tile): only
+    // its first vector is packed.
+    const int vectors = nr <= W ? 1 : NR / W;
     if (!trans) {
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = b + p * ldb + j0;
-        for (int v = 0; v < NR / W; ++v) {
+        for (int v = 0; v < vectors; ++v) {
           const int cols = std::max(0, std::min(W, nr - v * W));
           S::store(bp + p * NR + v * W,
                    cols == W ? S::load(src + v * W) : S::load_part(src + v * W, cols));
@@ -466,7 +471,7 @@ void pack_b(bool trans, const T* b, int64_t ldb, int64_t kc, int64_t nc, T* bp) 
       // registers into W rows of the sliver.
       for (int64_t p0 = 0; p0 < kc; p0 += W) {
         const int steps = int(std::min<int64_t>(W, kc - p0));
-        for (int v = 0; v < NR / W; ++v) {
+        for (int v = 0; v < vectors; ++v) {
           const int rows = std::max(0, std::min(W, nr - v * W));
           if (rows == 0) {  // all padding
             for (int q = 0; q < steps; ++q) S::store(bp + (p0 + q) * NR + v * W, S::zero());
@@ -486,8 +491,9 @@ void pack_b(bool trans, const T* b, int64_t ldb, int64_t kc, int64_t nc, T* bp) 
         const T* src = b + (j0 + j) * ldb;
         for (int64_t p = 0; p < kc; ++p) bp[p * NR + j] = src[p];
       }
-      if (nr < NR)
-        for (int64_t p = 0; p < kc; ++p) std::fill(bp + p * NR + nr, bp + (p + 1) * NR, T(0));
+      if (nr < vectors * W)
+        for (int64_t p = 0; p < kc; ++p)
+          std::fill(bp + p * NR + nr, bp + p * NR + vectors * W, T(0));
     }
   }
 }
@@ -496,7 +502,8 @@ void pack_b(bool trans, const T* b, int64_t ldb, int64_t kc, int64_t nc, T* bp) 
 // The micro-kernel
 // ======================================================================================
 //
-// acc = A_sliver · B_sliver, an MR × (NV·W) product over kc steps, in registers:
+// acc = A_sliver · B_sliver, an MR × (NV·W) product over kc steps, in registers (MR is
+// this kernel's row count: the blocking's MR, or 2/3 or 1/3 of it for the last rows):
 //
 //   for p: acc[i][v] = fma(a_ip, b_p[v·W : v·W+W], acc[i][v])     i < MR, v < NV
 //
