@@ -321,6 +321,9 @@ std::vector<Row> rows() {
   row("Join_StackNothing", W::InvalidArgument, {"stack", "no tensors"}, [] { stack(std::vector<Tensor>{}, 0); });
   row("Join_SplitSizes", W::InvalidArgument, {"split", "add up to 4", "has 3"}, [] { split(zeros23(), {1, 3}, 1); });
   row("Join_SplitNegative", W::InvalidArgument, {"split", "negative size -1"}, [] { split(zeros23(), {-1, 4}, 1); });
+  // regression: sizes adding up past INT64_MAX overflowed the running total
+  row("Join_SplitSizesOverflow", W::InvalidArgument, {"split", "past int64", "has 3"},
+      [] { split(zeros23(), {kMax, kMax, 3}, 1); });
   row("Join_SplitZeroChunk", W::InvalidArgument, {"split", "chunk", "0"}, [] { split(zeros23(), int64_t{0}, 1); });
   row("Index_SelectPastEnd", W::OutOfRange, {"index_select", "index 5", "size 2"},
       [] { index_select(zeros23(), 0, i64({0, 5}, {2})); });
@@ -338,7 +341,8 @@ std::vector<Row> rows() {
   row("Index_GatherRank", W::InvalidArgument, {"gather", "[2]", "[2,3]"}, [] { gather(zeros23(), 1, i64({0, 0}, {2})); });
   row("Index_GatherFloat", W::InvalidArgument, {"gather", "int64", "float64"},
       [] { gather(zeros23(), 1, Tensor::zeros({2, 1}, DType::Float64)); });
-  // regression: src of the wrong shape was read and written out of bounds
+  // regression: src of the wrong shape was read and written out of bounds (the
+  // check came with a concurrent change to tensor/index.cpp; these rows keep it)
   row("Index_IndexAddSourceShape", W::InvalidArgument, {"index_add", "[2,5]", "[3,4]"},
       [] { index_add({3, 4}, 0, i64({2, 2}, {2}), Tensor::ones({2, 5})); });
   row("Index_IndexAddSourceRows", W::InvalidArgument, {"index_add", "[3,4]", "[2,4]"},

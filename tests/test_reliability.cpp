@@ -427,8 +427,8 @@ TEST(MemoryPerStep, SelfAttentionTrainingReturnsToTheSameLiveBytesAfterEveryStep
   train_self_attention_checking_memory(300);
 }
 
-// The same over 5,000 steps: set MINIGRAD_LONG_TESTS=1 to run it (5 s in a release
-// build, about a minute under the sanitizers).
+// The same over 5,000 steps: set MINIGRAD_LONG_TESTS=1 to run it (3-5 s, with or
+// without the sanitizers, on an idle machine).
 TEST(MemoryPerStep, FiveThousandSteps) {
   const char* env = std::getenv("MINIGRAD_LONG_TESTS");
   if (!env || std::string(env) != "1") GTEST_SKIP() << "set MINIGRAD_LONG_TESTS=1 to run 5,000 steps";
