@@ -22,43 +22,74 @@ namespace {
 using namespace minigrad;
 using namespace minigrad::examples;
 
-// With seed 1 held-out token accuracy first reaches 0.99 at step 400 (measured);
-// the cap leaves room, and training stops at the first evaluation that passes.
-constexpr int64_t kMaxSteps = 800;
 constexpr int64_t kEvalEvery = 50;
 
-TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
+// AddressSanitizer makes training ~6x slower (the full test below takes ~38 s
+// of CPU under ASan+UBSan, ~6 s in Release).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+struct CopyRun {
+  Accuracy before, heldout;
+  int64_t steps = 0;
+  double first_loss = 0, last_loss = 0;
+};
+
+// Trains the dot-attention model on copy (T = 12) as examples/seq2seq_attention
+// does with its defaults, evaluating every kEvalEvery steps; stops at the first
+// evaluation with token accuracy ≥ stop_at, or after max_steps.
+CopyRun train_copy(int64_t max_steps, double stop_at) {
   const ScopedThreads one_thread(1);
   const SequenceTask task(Task::Copy, 12);
   Generator init_gen(1), data_gen(1 ^ 0x9e3779b97f4a7c15u);
   Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, init_gen);
   nn::Adam optimizer(model.parameters(), {.lr = 3e-3});
-
-  const Accuracy before = evaluate(model, task.heldout());
-  EXPECT_LT(before.token, 0.2) << "the untrained model should be near chance (1/16)";
-  Accuracy heldout;
-  int64_t step = 0;
-  double first_loss = 0, last_loss = 0;
-  while (step < kMaxSteps) {
+  CopyRun run;
+  run.before = evaluate(model, task.heldout());
+  while (run.steps < max_steps) {
     const Batch batch = task.sample(64, data_gen);
     const Variable logits = model.forward_teacher_forcing(batch.source, batch.target);
     const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
-    ++step;
-    last_loss = loss.item();
-    if (step == 1) first_loss = last_loss;
-    if (step % kEvalEvery == 0) {
-      heldout = evaluate(model, task.heldout());
-      if (heldout.token >= 0.99) break;
+    ++run.steps;
+    run.last_loss = loss.item();
+    if (run.steps == 1) run.first_loss = run.last_loss;
+    if (run.steps % kEvalEvery == 0 || run.steps == max_steps) {
+      run.heldout = evaluate(model, task.heldout());
+      if (run.heldout.token >= stop_at) break;
     }
   }
-  std::cout << "[ info     ] held-out token accuracy " << heldout.token << ", sequence accuracy "
-            << heldout.sequence << " after " << step << " steps\n";
-  RecordProperty("steps", std::to_string(step));
-  EXPECT_LT(last_loss, first_loss / 10) << "the training loss should fall by more than 10x";
-  EXPECT_GE(heldout.token, 0.99) << "held-out token accuracy (greedy decoding) after " << step << " steps";
+  return run;
+}
+
+// The short run: every code path of training and greedy decoding (and so what
+// the sanitizers check), and the first part of the learning curve.
+TEST(TrainSeq2Seq, DotAttentionLearnsCopy) {
+  const CopyRun run = train_copy(100, /*stop_at=*/2.0);  // accuracy never reaches 2: all 100 steps
+  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
+  EXPECT_LT(run.last_loss, run.first_loss / 3) << "the training loss should fall by more than 3x in 100 steps";
+  EXPECT_GT(run.heldout.token, 0.5) << "held-out token accuracy after 100 steps (measured: 0.82)";
+}
+
+// With seed 1 held-out token accuracy first reaches 0.99 at step 350 (measured,
+// the same in the Release and the sanitizer builds); the cap leaves room.
+TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
+  if (kSanitized) {
+    GTEST_SKIP() << "~38 s of CPU under AddressSanitizer; DotAttentionLearnsCopy runs the same code under "
+                    "the sanitizers, and the Release build runs this one";
+  }
+  const CopyRun run = train_copy(800, 0.99);
+  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token << ", sequence accuracy "
+            << run.heldout.sequence << " after " << run.steps << " steps\n";
+  RecordProperty("steps", std::to_string(run.steps));
+  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
+  EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
+  EXPECT_GE(run.heldout.token, 0.99) << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
 }
 
 // Without attention the decoder takes only the embedding (no context) and the
