@@ -56,14 +56,12 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.task =
-      "";  // the task is fixed; --task would be silently ignored, so it is refused below
   o.common.steps = 500;
   o.common.eval_every = 50;
   ArgParser parser(kExample,
                    "An LSTM reads sequences that repeat a random motif and learns to predict the\n"
                    "next token: it has to hold the motif in its state and find its period.");
-  add_common_options(parser, o.common);
+  add_common_options(parser, o.common, /*with_task=*/false);
   parser.add_int("--length", &o.length, "sequence length T", 3, 1024);
   parser.add_int("--min-period", &o.min_period, "shortest motif", 1, 64);
   parser.add_int("--max-period", &o.max_period, "longest motif (T must exceed twice this)", 1, 64);
@@ -73,8 +71,6 @@ Options parse_options(int argc, char** argv) {
   parser.add_double("--lr", &o.lr, "Adam learning rate", 0.0, 10.0);
   parse_or_exit(parser, argc, argv);
   std::string problem;
-  if (!o.common.task.empty())
-    problem = "--task does not apply: this example's task is repeating_patterns";
   if (o.min_period > o.max_period) problem = "--min-period is larger than --max-period";
   if (o.length <= 2 * o.max_period) problem = "--length must exceed 2 x --max-period";
   if (!problem.empty()) {

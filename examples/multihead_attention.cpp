@@ -58,15 +58,13 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.task =
-      "";  // the task is fixed; --task would be silently ignored, so it is refused below
   o.common.steps = 1500;
   o.common.eval_every = 25;
   ArgParser parser(
       kExample,
       "nn::MultiHeadAttention learns y_i = (x_i + x_{T-1-i}) mod 16, which needs two\n"
       "inputs per output: one head makes one choice per query, several heads make several.");
-  add_common_options(parser, o.common);
+  add_common_options(parser, o.common, /*with_task=*/false);
   parser.add_int("--heads", &o.heads, "attention heads (d must be divisible by it)", 1, 4096);
   parser.add_int("--d", &o.d_model, "model width d (each head gets d / heads)", 1, 4096);
   parser.add_int("--length", &o.length, "sequence length T", 1, 1024);
@@ -76,7 +74,6 @@ Options parse_options(int argc, char** argv) {
                     "learning rate: cosine decay from --lr to 0 at the last step, or constant");
   parse_or_exit(parser, argc, argv);
   std::string problem;
-  if (!o.common.task.empty()) problem = "--task does not apply: this example's task is mirror_sum";
   if (o.d_model % o.heads != 0) {
     problem = "--d " + std::to_string(o.d_model) + " is not divisible by --heads " +
               std::to_string(o.heads);

@@ -157,8 +157,8 @@ void parse_or_exit(const ArgParser& parser, int argc, const char* const* argv) {
   }
 }
 
-void add_common_options(ArgParser& parser, CommonOptions& o) {
-  parser.add_choice("--task", &o.task, {"copy", "reverse"}, "what to learn");
+void add_common_options(ArgParser& parser, CommonOptions& o, bool with_task) {
+  if (with_task) parser.add_choice("--task", &o.task, {"copy", "reverse"}, "what to learn");
   parser.add_int("--seed", &o.seed, "seed of the initial weights and the training batches", 0,
                  INT64_MAX);
   parser.add_int("--steps", &o.steps, "training steps (0: only evaluate, e.g. with --load)", 0,

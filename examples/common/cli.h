@@ -85,7 +85,9 @@ struct CommonOptions {
   std::string load_path;       // start from this checkpoint
   std::string out_dir = "out"; // pictures and curves go here
 };
-void add_common_options(ArgParser& parser, CommonOptions& options);
+// with_task = false: an example whose task is fixed has no --task flag (the parser
+// then refuses it as an unknown option instead of ignoring it).
+void add_common_options(ArgParser& parser, CommonOptions& options, bool with_task = true);
 
 // Sets the number of OpenMP threads (threads > 0) and returns the number in use.
 int apply_threads(int64_t threads);
