@@ -25,6 +25,7 @@
 #include <iostream>
 #include <string>
 
+#include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/named_result.h"
 #include "examples/common/next_token_model.h"
@@ -132,22 +133,19 @@ int run(const Options& o) {
 
   NextTokenModel model({.vocab = task.vocab(), .embedding = o.embedding, .hidden = o.hidden},
                        init_gen);
-  if (!o.common.load_path.empty()) {
-    nn::load(model, o.common.load_path);
-    std::cerr << "loaded " << o.common.load_path << "\n";
-  }
   std::cerr << kExample << ": motifs of " << o.min_period << ".." << o.max_period
             << " tokens repeated to T = " << o.length << ", LSTM " << o.embedding << " -> "
             << o.hidden << ", batch " << o.batch << ", Adam lr " << o.lr << ", " << threads
             << " thread(s), " << model.num_parameters() << " parameters\n";
 
   nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
   TrainingCurve curve;
   Accuracy heldout = evaluate(model, task);
-  int64_t steps_done = 0;
+  int64_t steps_done = first_step - 1;
   {
     ProgressBar progress(o.common.steps);
-    for (int64_t step = 1; step <= o.common.steps; ++step) {
+    for (int64_t step = first_step; step <= o.common.steps; ++step) {
       const NextTokenBatch batch = task.sample(o.batch, data_gen);
       const Variable logits = model.forward_tokens(batch.input);
       // mean over all B·(T−1) positions of -log p(next token), the determined ones and the guesses
@@ -177,9 +175,9 @@ int run(const Options& o) {
     }
   }
   const double train_seconds = wall.seconds();
-  if (steps_done > 0) {
-    std::cerr << "trained " << steps_done << " steps in " << train_seconds << " s ("
-              << static_cast<double>(steps_done) / train_seconds
+  if (const int64_t trained = steps_done - (first_step - 1); trained > 0) {
+    std::cerr << "trained " << trained << " steps in " << train_seconds << " s ("
+              << static_cast<double>(trained) / train_seconds
               << " steps/s, held-out evaluations included)\n";
   }
 
@@ -192,16 +190,13 @@ int run(const Options& o) {
   print_examples(task.heldout(), predicted, task.first_scored(), 4);
   std::cout << "\n";
   const std::string stem = std::string(kExample) + "_" + kTask;
-  if (steps_done > 0) {
+  if (!curve.steps.empty()) {
     for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
                                                     std::string(kExample) + " (" + kTask + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }
-  if (!o.common.save_path.empty()) {
-    nn::save(model, o.common.save_path);
-    std::cout << "saved " << o.common.save_path << "\n";
-  }
+  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
   std::cout << result_line(kExample, kTask, heldout, steps_done, wall.seconds(),
                            "periods=" + std::to_string(o.min_period) + ".." +
                                std::to_string(o.max_period) + " length=" + std::to_string(o.length))

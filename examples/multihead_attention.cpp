@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/multihead_model.h"
 #include "examples/common/named_result.h"
@@ -125,10 +126,6 @@ int run(const Options& o) {
   MultiHeadModel model(
       {.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .heads = o.heads},
       init_gen);
-  if (!o.common.load_path.empty()) {
-    nn::load(model, o.common.load_path);
-    std::cerr << "loaded " << o.common.load_path << "\n";
-  }
   std::cerr << kExample << ": task " << kTask << ", T = " << o.length << ", d = " << o.d_model
             << ", " << o.heads << " head(s) of d_k = " << o.d_model / o.heads << ", batch "
             << o.batch << ", Adam lr " << o.lr << ", " << threads << " thread(s), "
@@ -140,12 +137,14 @@ int run(const Options& o) {
   //   lr(t) = ½·lr·(1 + cos(π t / steps)),
   // lets the last steps settle instead.
   nn::WarmupCosineSchedule schedule(optimizer, 0, std::max<int64_t>(1, o.common.steps));
+  const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
+  schedule.set_steps(first_step - 1);
   TrainingCurve curve;
   Accuracy heldout = evaluate(model, task.heldout());
-  int64_t steps_done = 0;
+  int64_t steps_done = first_step - 1;
   {
     ProgressBar progress(o.common.steps);
-    for (int64_t step = 1; step <= o.common.steps; ++step) {
+    for (int64_t step = first_step; step <= o.common.steps; ++step) {
       const Batch batch = task.sample(o.batch, data_gen);
       const MultiHeadModel::Output out = model.forward_tokens(batch.source);
       // mean over all B·T positions of -log p(target token)
@@ -174,9 +173,9 @@ int run(const Options& o) {
     }
   }
   const double train_seconds = wall.seconds();
-  if (steps_done > 0) {
-    std::cerr << "trained " << steps_done << " steps in " << train_seconds << " s ("
-              << static_cast<double>(steps_done) / train_seconds
+  if (const int64_t trained = steps_done - (first_step - 1); trained > 0) {
+    std::cerr << "trained " << trained << " steps in " << train_seconds << " s ("
+              << static_cast<double>(trained) / train_seconds
               << " steps/s, held-out evaluations included)\n";
   }
 
@@ -206,16 +205,13 @@ int run(const Options& o) {
   print_head_table(all.weights.data());
   std::cout << "\n";
   for (const std::string& path : written) std::cout << "wrote " << path << "\n";
-  if (steps_done > 0) {
+  if (!curve.steps.empty()) {
     for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
                                                     std::string(kExample) + " (" + kTask + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }
-  if (!o.common.save_path.empty()) {
-    nn::save(model, o.common.save_path);
-    std::cout << "saved " << o.common.save_path << "\n";
-  }
+  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
   std::cout << result_line(kExample, kTask, heldout, steps_done, wall.seconds(),
                            "heads=" + std::to_string(o.heads))
             << std::endl;

@@ -120,8 +120,10 @@ Options parse_options(int argc, char** argv) {
   parser.add_int("--batch", &o.batch, "(b) sequences per training step", 1, 65536);
   parser.add_double("--lr", &o.lr, "(b) Adam learning rate (1e-3 suits --d 1024)", 0.0, 10.0);
   parse_or_exit(parser, argc, argv);
-  if (!o.common.save_path.empty() || !o.common.load_path.empty()) {
-    usage_error("--save and --load do not apply: this example trains several models from scratch");
+  if (!o.common.save_path.empty() || !o.common.load_path.empty() || !o.common.resume_path.empty()) {
+    usage_error(
+        "--save, --load and --resume do not apply: this example trains several models from "
+        "scratch");
   }
   o.dim_list = parse_dims(o.dims);
   return o;

@@ -26,6 +26,7 @@
 #include <iostream>
 #include <string>
 
+#include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
@@ -78,23 +79,21 @@ int run(const Options& o) {
   Generator init_gen(seed);                        // initial weights
   Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);  // training batches: a stream of its own
 
-  SelfAttentionModel model({.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .scaled = o.scaled},
-                           init_gen);
-  if (!o.common.load_path.empty()) {
-    nn::load(model, o.common.load_path);
-    std::cerr << "loaded " << o.common.load_path << "\n";
-  }
+  SelfAttentionModel model(
+      {.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .scaled = o.scaled},
+      init_gen);
   std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", d = " << o.d_model
             << (o.scaled ? ", scores / √d" : ", unscaled scores") << ", batch " << o.batch << ", Adam lr "
             << o.lr << ", " << threads << " thread(s), " << model.num_parameters() << " parameters\n";
 
   nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
   TrainingCurve curve;
   Accuracy heldout = evaluate(model, task.heldout());
-  int64_t steps_done = 0;
+  int64_t steps_done = first_step - 1;
   {
     ProgressBar progress(o.common.steps);
-    for (int64_t step = 1; step <= o.common.steps; ++step) {
+    for (int64_t step = first_step; step <= o.common.steps; ++step) {
       const Batch batch = task.sample(o.batch, data_gen);
       const SelfAttentionModel::Output out = model.forward_tokens(batch.source);
       // mean over all B·T positions of -log p(target token)
@@ -120,9 +119,10 @@ int run(const Options& o) {
     }
   }
   const double train_seconds = wall.seconds();
-  if (steps_done > 0) {
-    std::cerr << "trained " << steps_done << " steps in " << train_seconds << " s ("
-              << static_cast<double>(steps_done) / train_seconds << " steps/s, held-out evaluations included)\n";
+  if (const int64_t trained = steps_done - (first_step - 1); trained > 0) {
+    std::cerr << "trained " << trained << " steps in " << train_seconds << " s ("
+              << static_cast<double>(trained) / train_seconds
+              << " steps/s, held-out evaluations included)\n";
   }
 
   // Where does each output look? The weights of the first held-out sequence.
@@ -143,16 +143,13 @@ int run(const Options& o) {
   const std::string heatmap_path = o.common.out_dir + "/" + stem + "_attention.svg";
   write_file_atomically(heatmap_path, heatmap_svg(weights, labels));
   std::cout << "wrote " << heatmap_path << "\n";
-  if (steps_done > 0) {
+  if (!curve.steps.empty()) {
     for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
                                                     std::string(kExample) + " (" + task_name(task_kind) + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }
-  if (!o.common.save_path.empty()) {
-    nn::save(model, o.common.save_path);
-    std::cout << "saved " << o.common.save_path << "\n";
-  }
+  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
   std::cout << result_line(kExample, task_kind, heldout, steps_done, wall.seconds()) << std::endl;
   return 0;
 }

@@ -8,6 +8,9 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "minigrad/autograd/functions.h"
@@ -243,4 +246,125 @@ TEST(WarmupCosineSchedule, NoWarmupAndValidation) {
 }
 
 }  // namespace
+// ---- state_dict / load_state_dict ------------------------------------------------------
+
+std::map<std::string, Tensor> as_map(const std::vector<std::pair<std::string, Tensor>>& entries) {
+  return {entries.begin(), entries.end()};
+}
+
+// An optimizer restored from another's state_dict takes the same next steps.
+template <class Opt, class Options>
+void expect_resumes_exactly(Options options, const std::vector<std::string>& names) {
+  Variable a(f64({3, 3}, {2}), true), b(f64({3, 3}, {2}), true);
+  Opt first({a}, options);
+  for (int i = 0; i < 3; ++i) {
+    quadratic_backward(a);
+    first.step();
+  }
+  const auto state = first.state_dict();
+  std::vector<std::string> got;
+  for (const auto& [name, t] : state) got.push_back(name);
+  EXPECT_EQ(got, names);
+  b.mutable_data().copy_(a.data());
+  Opt second({b}, options);
+  second.load_state_dict(as_map(state));
+  for (int i = 0; i < 3; ++i) {
+    quadratic_backward(a);
+    first.step();
+    quadratic_backward(b);
+    second.step();
+    EXPECT_EQ(a.data().to_vector<double>(), b.data().to_vector<double>()) << "step " << i;
+  }
+}
+
+TEST(OptimizerState, SgdMomentumResumesExactly) {
+  expect_resumes_exactly<nn::SGD>(nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
+                                  {"lr", "momentum_buffer.0"});
+}
+
+TEST(OptimizerState, AdamAndAdamWResumeExactly) {
+  expect_resumes_exactly<nn::Adam>(nn::AdamOptions{.lr = 0.1},
+                                   {"lr", "step", "exp_avg.0", "exp_avg_sq.0"});
+  expect_resumes_exactly<nn::AdamW>(nn::AdamOptions{.lr = 0.1, .weight_decay = 0.1},
+                                    {"lr", "step", "exp_avg.0", "exp_avg_sq.0"});
+}
+
+// Before the first step there are no buffers; loading such a state into a used
+// optimizer takes them away again, as in a fresh one.
+TEST(OptimizerState, AbsentBuffersAreRestoredAsAbsent) {
+  Variable a(f64({3, 3}, {2}), true);
+  nn::Adam fresh({a}, {.lr = 0.1});
+  const auto empty = fresh.state_dict();
+  EXPECT_EQ(empty.size(), 2u);  // lr and step only
+  nn::Adam used({a}, {.lr = 0.1});
+  quadratic_backward(a);
+  used.step();
+  used.load_state_dict(as_map(empty));
+  EXPECT_EQ(used.steps(), 0);
+  EXPECT_EQ(used.state_dict().size(), 2u);
+}
+
+TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
+  Variable a(f64({3, 3}, {2}), true);
+  nn::Adam adam({a}, {.lr = 0.1});
+  quadratic_backward(a);
+  adam.step();
+  const auto good = as_map(adam.state_dict());
+  auto with = [&](const std::string& name, const Tensor& t) {
+    auto s = good;
+    s[name] = t;
+    return s;
+  };
+  auto without = [&](const std::string& name) {
+    auto s = good;
+    s.erase(name);
+    return s;
+  };
+  const std::vector<std::pair<std::map<std::string, Tensor>, std::vector<std::string>>> cases = {
+      {without("lr"), {"Adam.load_state_dict", "missing 'lr'"}},
+      {without("step"), {"missing 'step'"}},
+      {with("step", Tensor::from_vector<int64_t>({-1}, {1})), {"'step' is negative"}},
+      {with("lr", Tensor::from_vector<double>({kNaN}, {1})), {"'lr'", "finite"}},
+      {with("lr", Tensor::zeros({2}, DType::Float64)), {"'lr' is float64[2]"}},
+      {with("exp_avg.1", Tensor::zeros({2}, DType::Float64)),
+       {"'exp_avg.1'", "parameter 1", "has 1"}},
+      {with("exp_avg.0", Tensor::zeros({3}, DType::Float64)),
+       {"'exp_avg.0' is float64[3]", "float64[2]"}},
+      {with("exp_avg.0", Tensor::zeros({2}, DType::Float32)), {"'exp_avg.0' is float32[2]"}},
+      {with("momentum_buffer.0", Tensor::zeros({2}, DType::Float64)),
+       {"unexpected 'momentum_buffer.0'"}},
+      {with("exp_avg.x", Tensor::zeros({2}, DType::Float64)), {"unexpected 'exp_avg.x'"}},
+  };
+  const auto before = adam.state_dict();
+  for (const auto& [state, parts] : cases) {
+    try {
+      adam.load_state_dict(state);
+      ADD_FAILURE() << "no error for " << parts.front();
+    } catch (const std::invalid_argument& e) {
+      for (const std::string& p : parts)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+    }
+    const auto after = adam.state_dict();
+    ASSERT_EQ(after.size(), before.size());
+    for (size_t k = 0; k < after.size(); ++k) {
+      EXPECT_EQ(after[k].first, before[k].first);
+      EXPECT_EQ(after[k].second.to_vector<double>(), before[k].second.to_vector<double>())
+          << after[k].first;
+    }
+  }
+}
+
+TEST(WarmupCosineSchedule, SetStepsResumesTheCurve) {
+  Variable a(f64({1}, {1}), true);
+  nn::SGD one({a}, {.lr = 1.0}), two({a}, {.lr = 1.0});
+  nn::WarmupCosineSchedule s1(one, 2, 10), s2(two, 2, 10);
+  for (int i = 0; i < 4; ++i) s1.step();
+  s2.set_steps(4);
+  s1.step();
+  s2.step();
+  EXPECT_EQ(one.lr(), two.lr());
+  EXPECT_EQ(s2.steps(), 5);
+  EXPECT_THROW(s2.set_steps(-1), std::invalid_argument);
+}
+
 }  // namespace minigrad

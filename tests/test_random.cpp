@@ -136,4 +136,34 @@ TEST(Random, InPlaceFillsViewsInRowMajorOrder) {
 }
 
 }  // namespace
+// state() / set_state(): a copy draws exactly what the original draws next,
+// including the waiting second Box–Muller normal.
+TEST(Random, StateRoundTripContinuesTheStream) {
+  Generator a(11);
+  (void)a.normal();  // leaves a spare normal waiting
+  Generator b(99);
+  b.set_state(a.state());
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.normal(), b.normal()) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.next_u64(), b.next_u64()) << i;
+  EXPECT_EQ(a.state().to_vector<int64_t>(), b.state().to_vector<int64_t>());
+}
+
+TEST(Random, SetStateRejectsWhatStateCannotProduce) {
+  Generator g(1);
+  const std::vector<int64_t> before = g.state().to_vector<int64_t>();
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] { g.set_state(Tensor::zeros({6}, DType::Float64)); },
+      {"Generator::set_state", "int64 [6]", "float64[6]"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] { g.set_state(Tensor::zeros({5}, DType::Int64)); }, {"Generator::set_state", "[5]"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] {
+        g.set_state(Tensor::from_vector<int64_t>({1, 2, 3, 4, 7, 0}, {6}));
+      },
+      {"spare flag", "7"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] { g.set_state(Tensor::zeros({6}, DType::Int64)); }, {"all-zero"}));
+  EXPECT_EQ(g.state().to_vector<int64_t>(), before);
+}
+
 }  // namespace minigrad

@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "minigrad/autograd/functions.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/lstm.h"
+#include "minigrad/nn/optim.h"
 #include "minigrad/tensor/safetensors.h"
 #include "testing.h"
 
@@ -132,6 +134,108 @@ TEST_F(Checkpoint, TruncatedOrMissingFileThrowsAndLeavesTheModel) {
   const std::string missing = path("no_such.safetensors");
   EXPECT_TRUE(throws_with<std::runtime_error>([&] { nn::load(b, missing); }, {missing}));
   EXPECT_EQ(snapshot(b), before);
+}
+
+// ---- training checkpoints -----------------------------------------------------------------
+
+// One Adam step of the model on fixed data drawn from `data`.
+void train_step(Model& m, nn::Adam& opt, Generator& data) {
+  const Tensor ids = randint(0, 7, {2, 5}, data);
+  const Variable out = m.head->forward(m.lstm->forward(m.embed->forward(ids)).output);
+  opt.zero_grad();
+  sum(out * out).backward();
+  opt.step();
+}
+
+TEST_F(Checkpoint, TrainingCheckpointResumesBitForBit) {
+  Model a(1);
+  nn::Adam opt_a(a.parameters(), {.lr = 0.01});
+  Generator data_a(5);
+  for (int i = 0; i < 3; ++i) train_step(a, opt_a, data_a);
+  const std::string file = path("train.safetensors");
+  nn::save_checkpoint(file, a, opt_a, 3, {{"data", &data_a}});
+
+  Model b(2);
+  nn::Adam opt_b(b.parameters(), {.lr = 0.01});
+  Generator data_b(6);
+  EXPECT_EQ(nn::load_checkpoint(file, b, opt_b, {{"data", &data_b}}), 3);
+  for (int i = 0; i < 3; ++i) {
+    train_step(a, opt_a, data_a);
+    train_step(b, opt_b, data_b);
+  }
+  EXPECT_EQ(snapshot(a), snapshot(b));
+  EXPECT_EQ(opt_b.steps(), 6);
+
+  // The weights alone load from the same file (its training entries are skipped),
+  // and Python sees the training state under names no parameter can have.
+  Model c(3);
+  nn::load(c, file);
+  const SafetensorsFile f = read_safetensors(file);
+  EXPECT_TRUE(f.contains("optimizer/exp_avg.0"));
+  EXPECT_TRUE(f.contains("training/step"));
+  EXPECT_EQ(f.at("training/generator/data").shape(), Shape{6});
+  EXPECT_EQ(f.metadata.at("optimizer"), "Adam");
+}
+
+TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
+  Model a(1);
+  nn::Adam opt_a(a.parameters(), {.lr = 0.01});
+  Generator data_a(5);
+  train_step(a, opt_a, data_a);
+  const std::string file = path("train.safetensors");
+  nn::save_checkpoint(file, a, opt_a, 1, {{"data", &data_a}});
+  const std::string weights_only = path("weights.safetensors");
+  nn::save(a, weights_only);
+
+  Model b(2);
+  nn::Adam opt_b(b.parameters(), {.lr = 0.02});
+  Generator data_b(6);
+  const auto model_before = snapshot(b);
+  const auto data_before = data_b.state().to_vector<int64_t>();
+  auto unchanged = [&] {
+    EXPECT_EQ(snapshot(b), model_before);
+    EXPECT_EQ(opt_b.lr(), 0.02);
+    EXPECT_EQ(opt_b.steps(), 0);
+    EXPECT_EQ(data_b.state().to_vector<int64_t>(), data_before);
+  };
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(weights_only, b, opt_b, {{"data", &data_b}});
+      },
+      {weights_only, "weights only"}));
+  unchanged();
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(file, b, opt_b, {{"batches", &data_b}});
+      },
+      {file, "no state for generator 'batches'"}));
+  unchanged();
+  nn::SGD sgd(b.parameters(), {.lr = 0.1});
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(file, b, sgd, {{"data", &data_b}});
+      },
+      {file, "optimizer is Adam", "uses SGD"}));
+  unchanged();
+  Model wider(2, /*hidden=*/5);
+  nn::Adam opt_w(wider.parameters(), {.lr = 0.02});
+  const auto wider_before = snapshot(wider);
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(file, wider, opt_w, {{"data", &data_b}});
+      },
+      {file, "lstm.weight_ih_l0"}));
+  EXPECT_EQ(snapshot(wider), wider_before);
+  // A truncated training checkpoint.
+  const std::string truncated = path("truncated.safetensors");
+  fs::copy_file(file, truncated);
+  fs::resize_file(truncated, fs::file_size(file) - 8);
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(truncated, b, opt_b, {{"data", &data_b}});
+      },
+      {truncated}));
+  unchanged();
 }
 
 // Runs tools/check_safetensors.py with `args`; returns its exit code.

@@ -169,7 +169,11 @@ void add_common_options(ArgParser& parser, CommonOptions& o, bool with_task) {
   parser.add_double("--stop-at", &o.stop_at,
                     "stop once held-out token accuracy reaches this (0: run all steps)", 0.0, 1.0);
   parser.add_string("--save", &o.save_path, "write a checkpoint (safetensors) after training");
-  parser.add_string("--load", &o.load_path, "start from a checkpoint written by --save");
+  parser.add_string("--load", &o.load_path,
+                    "start from the weights of a checkpoint written by --save");
+  parser.add_string(
+      "--resume", &o.resume_path,
+      "continue the run saved by --save (weights, optimizer, data stream, step) up to --steps");
   parser.add_string("--out", &o.out_dir, "folder for the SVG pictures and the CSV loss curve", "DIR");
 }
 

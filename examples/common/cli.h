@@ -82,7 +82,8 @@ struct CommonOptions {
   int64_t eval_every = 50;     // evaluate on the held-out set every this many steps
   double stop_at = 0.0;        // stop once held-out token accuracy reaches this (0: never)
   std::string save_path;       // write a checkpoint here after training
-  std::string load_path;       // start from this checkpoint
+  std::string load_path;       // start from this checkpoint's weights
+  std::string resume_path;     // continue the run this checkpoint saved
   std::string out_dir = "out"; // pictures and curves go here
 };
 // with_task = false: an example whose task is fixed has no --task flag (the parser

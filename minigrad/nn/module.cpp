@@ -97,7 +97,7 @@ std::map<std::string, Tensor> Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
+void Module::check_state_dict(const std::map<std::string, Tensor>& state, bool strict) const {
   const auto params = named_parameters();
   // Validate everything first: a half-loaded model is worse than an error.
   std::vector<std::string> missing;
@@ -126,6 +126,11 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
       throw std::invalid_argument(type_name() + ".load_state_dict:" + problems);
     }
   }
+}
+
+void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
+  check_state_dict(state, strict);
+  const auto params = named_parameters();
   NoGradGuard no_grad;
   for (auto& [name, v] : params) {
     auto it = state.find(name);

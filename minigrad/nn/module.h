@@ -80,6 +80,8 @@ class Module {
   // Checks every name, dtype and shape first and only then copies, so a mismatch
   // leaves the module exactly as it was. strict: the names must match exactly.
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+  // The checks of load_state_dict alone: throws std::invalid_argument, changes nothing.
+  void check_state_dict(const std::map<std::string, Tensor>& state, bool strict = true) const;
 
   // The tree, like PyTorch's print(model), with parameter shapes.
   std::string str() const;

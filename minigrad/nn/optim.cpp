@@ -1,6 +1,7 @@
 #include "minigrad/nn/optim.h"
 
 #include <cmath>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -62,6 +63,84 @@ void Optimizer::zero_grad() {
 void Optimizer::set_lr(double lr) {
   check_hyper(std::isfinite(lr) && lr >= 0, "optimizer", "learning rate must be finite and ≥ 0, got " + num(lr));
   lr_ = lr;
+}
+
+// ---- state ---------------------------------------------------------------------------------
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
+  // state_slots() hands out pointers for load_state_dict; here they are only read.
+  const StateSlots slots = const_cast<Optimizer*>(this)->state_slots();
+  std::vector<std::pair<std::string, Tensor>> out;
+  out.emplace_back("lr", Tensor::from_vector<double>({lr_}, {1}));
+  for (const auto& [name, counter] : slots.counters)
+    out.emplace_back(name, Tensor::from_vector<int64_t>({*counter}, {1}));
+  for (const auto& [name, buffers] : slots.buffers)
+    for (size_t k = 0; k < buffers->size(); ++k)
+      if ((*buffers)[k].defined())
+        out.emplace_back(name + "." + std::to_string(k), (*buffers)[k].clone());
+  return out;
+}
+
+void Optimizer::check_state_dict(const std::map<std::string, Tensor>& state) const {
+  const StateSlots slots = const_cast<Optimizer*>(this)->state_slots();
+  const std::string op = type_name() + ".load_state_dict: ";
+  auto scalar = [&](const std::string& name, DType dtype) {
+    auto it = state.find(name);
+    if (it == state.end()) throw std::invalid_argument(op + "missing '" + name + "'");
+    if (it->second.dtype() != dtype || it->second.shape() != Shape{1}) {
+      throw std::invalid_argument(op + "'" + name + "' is " + dtype_name(it->second.dtype()) +
+                                  it->second.shape().str() + ", expected " + dtype_name(dtype) +
+                                  "[1]");
+    }
+    return it->second;
+  };
+  const double lr = scalar("lr", DType::Float64).item();
+  if (!std::isfinite(lr) || lr < 0)
+    throw std::invalid_argument(op + "'lr' is " + num(lr) + ", must be finite and ≥ 0");
+  for (const auto& [name, counter] : slots.counters) {
+    if (scalar(name, DType::Int64).to_vector<int64_t>()[0] < 0)
+      throw std::invalid_argument(op + "'" + name + "' is negative");
+  }
+  for (const auto& [key, t] : state) {
+    if (key == "lr") continue;
+    bool is_counter = false;
+    for (const auto& [name, counter] : slots.counters) is_counter |= key == name;
+    if (is_counter) continue;
+    const size_t dot = key.rfind('.');
+    bool known = false;
+    for (const auto& [name, buffers] : slots.buffers)
+      known |= dot != std::string::npos && key.substr(0, dot) == name;
+    const std::string index = dot == std::string::npos ? "" : key.substr(dot + 1);
+    if (!known || index.empty() || index.size() > 9 ||
+        index.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::invalid_argument(op + "unexpected '" + key + "'");
+    }
+    const size_t k = std::stoul(index);
+    if (k >= params_.size()) {
+      throw std::invalid_argument(op + "'" + key + "' is for parameter " + index +
+                                  ", but the optimizer has " + std::to_string(params_.size()));
+    }
+    const Variable& p = params_[k];
+    if (t.dtype() != p.dtype() || t.shape() != p.shape()) {
+      throw std::invalid_argument(op + "'" + key + "' is " + dtype_name(t.dtype()) +
+                                  t.shape().str() + ", parameter " + index + " is " +
+                                  dtype_name(p.dtype()) + p.shape().str());
+    }
+  }
+}
+
+void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
+  check_state_dict(state);
+  const StateSlots slots = state_slots();
+  lr_ = state.at("lr").item();
+  for (const auto& [name, counter] : slots.counters)
+    *counter = state.at(name).to_vector<int64_t>()[0];
+  for (const auto& [name, buffers] : slots.buffers) {
+    for (size_t k = 0; k < buffers->size(); ++k) {
+      auto it = state.find(name + "." + std::to_string(k));
+      (*buffers)[k] = it == state.end() ? Tensor() : it->second.clone();
+    }
+  }
 }
 
 // ---- SGD ----------------------------------------------------------------------------------
@@ -185,5 +264,11 @@ double WarmupCosineSchedule::lr_at(int64_t t) const {
 }
 
 void WarmupCosineSchedule::step() { opt_.set_lr(lr_at(t_++)); }
+
+void WarmupCosineSchedule::set_steps(int64_t steps) {
+  check_hyper(steps >= 0, "WarmupCosineSchedule",
+              "set_steps needs steps ≥ 0, got " + std::to_string(steps));
+  t_ = steps;
+}
 
 }  // namespace minigrad::nn

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "minigrad/autograd/variable.h"
@@ -18,8 +21,30 @@ class Optimizer {
   double lr() const { return lr_; }
   void set_lr(double lr);
   const std::vector<Variable>& params() const { return params_; }
+  virtual std::string type_name() const = 0;
+
+  // ---- state, for checkpoints that resume training -----------------------------------
+  // Everything step() depends on besides the parameters: "lr" (float64 [1]), each
+  // counter ("step", int64 [1]) and each per-parameter buffer that exists yet, named
+  // "<buffer>.<k>" with k the parameter's position in params(), as in PyTorch
+  // ("exp_avg.3"). Copies, not views.
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  // Throws std::invalid_argument naming the optimizer and the entry for any name it
+  // does not know, a position past params(), or a dtype or shape that differs from
+  // the parameter's; "lr" and every counter must be present.
+  void check_state_dict(const std::map<std::string, Tensor>& state) const;
+  // check_state_dict(), then replaces the whole state: a buffer absent from `state`
+  // becomes absent (as before the first step), so the next step() does exactly what
+  // it would have done in the optimizer that was saved.
+  void load_state_dict(const std::map<std::string, Tensor>& state);
 
  protected:
+  struct StateSlots {
+    std::vector<std::pair<std::string, std::vector<Tensor>*>> buffers;  // one Tensor per parameter
+    std::vector<std::pair<std::string, int64_t*>> counters;
+  };
+  virtual StateSlots state_slots() { return {}; }
+
   std::vector<Variable> params_;
   double lr_;
 };
@@ -38,7 +63,11 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<Variable> params, SGDOptions options);
   void step() override;
+  std::string type_name() const override { return "SGD"; }
   SGDOptions options;
+
+ protected:
+  StateSlots state_slots() override { return {{{"momentum_buffer", &velocity_}}, {}}; }
 
  private:
   std::vector<Tensor> velocity_;
@@ -58,11 +87,15 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Variable> params, AdamOptions options = {});
   void step() override;
+  std::string type_name() const override { return "Adam"; }
   AdamOptions options;
   int64_t steps() const { return t_; }
 
  protected:
   void adam_step(bool decoupled_weight_decay);
+  StateSlots state_slots() override {
+    return {{{"exp_avg", &m_}, {"exp_avg_sq", &v_}}, {{"step", &t_}}};
+  }
 
  private:
   std::vector<Tensor> m_, v_;
@@ -75,6 +108,7 @@ class AdamW : public Adam {
  public:
   AdamW(std::vector<Variable> params, AdamOptions options = {.weight_decay = 0.01});
   void step() override;
+  std::string type_name() const override { return "AdamW"; }
 };
 
 // Scales all gradients so that their joint L2 norm is at most max_norm;
@@ -90,6 +124,9 @@ class WarmupCosineSchedule {
   // Sets the optimizer's lr for the next step and advances.
   void step();
   double lr_at(int64_t step) const;
+  // How many times step() was called; a resumed run sets it back to where it was.
+  int64_t steps() const { return t_; }
+  void set_steps(int64_t steps);
 
  private:
   Optimizer& opt_;

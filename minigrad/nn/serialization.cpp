@@ -1,26 +1,132 @@
 #include "minigrad/nn/serialization.h"
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "minigrad/tensor/safetensors.h"
 
 namespace minigrad::nn {
 
-void save(const Module& module, const std::string& path) {
+namespace {
+
+constexpr const char* kOptimizerPrefix = "optimizer/";
+constexpr const char* kStepName = "training/step";
+constexpr const char* kGeneratorPrefix = "training/generator/";
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::vector<std::pair<std::string, Tensor>> weights_of(const Module& module) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, v] : module.named_parameters()) tensors.emplace_back(name, v.data());
-  write_safetensors(path, tensors, {{"format", "minigrad"}, {"model", module.type_name()}});
+  return tensors;
+}
+
+// The entries of a file split by what they belong to.
+struct Sections {
+  std::map<std::string, Tensor> weights, optimizer, generators;
+  const Tensor* step = nullptr;
+};
+
+Sections split(const SafetensorsFile& file) {
+  Sections s;
+  for (const auto& [name, t] : file.tensors) {
+    if (starts_with(name, kOptimizerPrefix)) {
+      s.optimizer.emplace(name.substr(std::string(kOptimizerPrefix).size()), t);
+    } else if (starts_with(name, kGeneratorPrefix)) {
+      s.generators.emplace(name.substr(std::string(kGeneratorPrefix).size()), t);
+    } else if (name == kStepName) {
+      s.step = &t;
+    } else if (name.find('/') == std::string::npos) {
+      s.weights.emplace(name, t);
+    } else {
+      throw std::runtime_error("unexpected entry '" + name + "'");
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+void save(const Module& module, const std::string& path) {
+  write_safetensors(path, weights_of(module),
+                    {{"format", "minigrad"}, {"model", module.type_name()}});
 }
 
 void load(Module& module, const std::string& path) {
   const SafetensorsFile file = read_safetensors(path);  // validates the whole file first
-  std::map<std::string, Tensor> state;
-  for (const auto& [name, t] : file.tensors) state.emplace(name, t);
+  Sections sections;
   try {
-    module.load_state_dict(state, /*strict=*/true);  // checks every name and shape before copying
-  } catch (const std::invalid_argument& e) {
+    sections = split(file);
+    module.load_state_dict(sections.weights,
+                           /*strict=*/true);  // checks every name and shape before copying
+  } catch (const std::exception& e) {
     throw std::runtime_error("load: " + path + " does not fit the model: " + e.what());
   }
+}
+
+void save_checkpoint(const std::string& path, const Module& module, const Optimizer& optimizer,
+                     int64_t step, const std::map<std::string, const Generator*>& generators) {
+  if (step < 0)
+    throw std::invalid_argument("save_checkpoint: step must be ≥ 0, got " + std::to_string(step));
+  std::vector<std::pair<std::string, Tensor>> tensors = weights_of(module);
+  for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back(kOptimizerPrefix + name, t);
+  tensors.emplace_back(kStepName, Tensor::from_vector<int64_t>({step}, {1}));
+  for (const auto& [name, gen] : generators) {
+    if (gen == nullptr)
+      throw std::invalid_argument("save_checkpoint: generator '" + name + "' is null");
+    tensors.emplace_back(kGeneratorPrefix + name, gen->state());
+  }
+  write_safetensors(path, tensors,
+                    {{"format", "minigrad"},
+                     {"model", module.type_name()},
+                     {"optimizer", optimizer.type_name()}});
+}
+
+int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& optimizer,
+                        const std::map<std::string, Generator*>& generators) {
+  const SafetensorsFile file = read_safetensors(path);  // validates the whole file first
+  const std::string where = "load_checkpoint: " + path + ": ";
+  Sections s;
+  int64_t step = 0;
+  try {
+    s = split(file);
+    auto kind = file.metadata.find("optimizer");
+    if (kind == file.metadata.end() || s.step == nullptr) {
+      throw std::runtime_error(
+          "holds weights only, no training state (written by save, not save_checkpoint)");
+    }
+    if (kind->second != optimizer.type_name()) {
+      throw std::runtime_error("its optimizer is " + kind->second + ", this run uses " +
+                               optimizer.type_name());
+    }
+    module.check_state_dict(s.weights, /*strict=*/true);
+    optimizer.check_state_dict(s.optimizer);
+    if (s.step->dtype() != DType::Int64 || s.step->shape() != Shape{1})
+      throw std::runtime_error(std::string("'") + kStepName + "' is not int64 [1]");
+    step = s.step->to_vector<int64_t>()[0];
+    if (step < 0) throw std::runtime_error(std::string("'") + kStepName + "' is negative");
+    for (const auto& [name, gen] : generators) {
+      auto it = s.generators.find(name);
+      if (it == s.generators.end())
+        throw std::runtime_error("no state for generator '" + name + "'");
+      Generator probe;
+      probe.set_state(it->second);  // validates without touching `gen`
+    }
+    for (const auto& [name, t] : s.generators) {
+      if (generators.count(name) == 0)
+        throw std::runtime_error("unexpected generator '" + name + "'");
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(where + e.what());
+  }
+  // Everything fits: only now change the module, the optimizer and the generators.
+  module.load_state_dict(s.weights, /*strict=*/true);
+  optimizer.load_state_dict(s.optimizer);
+  for (const auto& [name, gen] : generators) gen->set_state(s.generators.at(name));
+  return step;
 }
 
 }  // namespace minigrad::nn

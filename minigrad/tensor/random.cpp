@@ -1,7 +1,10 @@
 #include "minigrad/tensor/random.h"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "minigrad/tensor/strided.h"
 
@@ -51,6 +54,36 @@ uint64_t Generator::next_u64() {
   s_[2] ^= t;
   s_[3] = rotl(s_[3], 45);
   return result;
+}
+
+Tensor Generator::state() const {
+  int64_t spare_bits = 0;
+  std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+  std::vector<int64_t> words;
+  for (const uint64_t w : s_) words.push_back(static_cast<int64_t>(w));
+  words.push_back(has_spare_ ? 1 : 0);
+  words.push_back(spare_bits);
+  return Tensor::from_vector<int64_t>(words, {6});
+}
+
+void Generator::set_state(const Tensor& state) {
+  if (state.dtype() != DType::Int64 || state.shape() != Shape{6}) {
+    throw std::invalid_argument("Generator::set_state: expects int64 [6], got " +
+                                std::string(dtype_name(state.dtype())) + state.shape().str());
+  }
+  const std::vector<int64_t> w = state.contiguous().to_vector<int64_t>();
+  if (w[4] != 0 && w[4] != 1) {
+    throw std::invalid_argument(
+        "Generator::set_state: the spare flag (element 4) must be 0 or 1, got " +
+        std::to_string(w[4]));
+  }
+  if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0) {
+    throw std::invalid_argument(
+        "Generator::set_state: an all-zero xoshiro256** state never changes");
+  }
+  for (int i = 0; i < 4; ++i) s_[i] = static_cast<uint64_t>(w[i]);
+  has_spare_ = w[4] == 1;
+  std::memcpy(&spare_, &w[5], sizeof spare_);
 }
 
 double Generator::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }

@@ -22,6 +22,16 @@ class Generator {
   // Uniform integer in [low, high).
   int64_t randint(int64_t low, int64_t high);
 
+  // The whole state as int64 [6]: the four xoshiro256** words, whether a second
+  // Box–Muller normal is waiting, and that normal's bits. A generator given the
+  // state of another draws exactly what the other would have drawn next, which is
+  // what lets a training run resume from a checkpoint bit for bit.
+  Tensor state() const;
+  // Throws std::invalid_argument (naming Generator::set_state and the problem) for
+  // anything state() cannot have produced: not int64 [6], a flag other than 0/1,
+  // or an all-zero xoshiro state (the one state it never leaves).
+  void set_state(const Tensor& state);
+
  private:
   uint64_t s_[4];
   bool has_spare_ = false;
