@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "minigrad/tensor/fast_math.h"
+
 namespace minigrad::nn {
 
 namespace {
@@ -77,26 +79,28 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
     T* pcn = c_next.data<T>();
     T* pt = tanh_c.data<T>();
     T* phn = h_next.data<T>();
-    auto sigm = [](T v) { return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v)); };
+    // Two passes per row, each a loop the compiler vectorises (fast:: math):
+    // the 4H activations, then the H cell updates.
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t row = b * 4 * hidden;
-      for (int64_t j = 0; j < hidden; ++j) {
-        T z[4];
-        for (int k = 0; k < 4; ++k) {
-          const int64_t col = k * hidden + j;
-          z[k] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
-        }
-        const T i = sigm(z[0]), f = sigm(z[1]), g = std::tanh(z[2]), o = sigm(z[3]);
-        const T cn = f * pc[b * hidden + j] + i * g;
-        const T tc = std::tanh(cn);
-        pg[row + j] = i;
-        pg[row + hidden + j] = f;
-        pg[row + 2 * hidden + j] = g;
-        pg[row + 3 * hidden + j] = o;
-        pcn[b * hidden + j] = cn;
-        pt[b * hidden + j] = tc;
-        phn[b * hidden + j] = o * tc;
+      T* act = pg + row;
+      for (int64_t col = 0; col < 4 * hidden; ++col) {
+        act[col] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
       }
+      for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
+      for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
+      for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // o
+      const T* i = act;
+      const T* f = act + hidden;
+      const T* g = act + 2 * hidden;
+      const T* o = act + 3 * hidden;
+      const T* c_old = pc + b * hidden;
+      T* c_new = pcn + b * hidden;
+      T* tc = pt + b * hidden;
+      T* h_new = phn + b * hidden;
+      for (int64_t j = 0; j < hidden; ++j) c_new[j] = f[j] * c_old[j] + i[j] * g[j];
+      for (int64_t j = 0; j < hidden; ++j) tc[j] = fast::tanh(c_new[j]);
+      for (int64_t j = 0; j < hidden; ++j) h_new[j] = o[j] * tc[j];
     }
   });
 

@@ -7,15 +7,19 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/strided.h"
 
 namespace minigrad {
 namespace {
 
-// Large element-wise work is split across threads; below this many elements the
-// cost of waking a thread team exceeds the work, so no OpenMP region is opened.
-constexpr int64_t kParallelGrain = 1 << 16;
+// Large element-wise work is split across threads; below this many elements no OpenMP
+// region is opened. An element-wise op moves memory at ~1 ns per element, so 2^20
+// elements are ~1 ms of work: enough to pay for a team even on a busy machine, where
+// the barrier at the end of a region can wait a scheduler tick for a thread that is
+// not running (gemm.cpp, kParallelMinWork, has the measurement).
+constexpr int64_t kParallelGrain = 1 << 20;
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   if (a.dtype() != b.dtype()) {
@@ -164,19 +168,13 @@ Tensor pow(const Tensor& a, double e) {
 
 // ---- unary --------------------------------------------------------------------------------
 Tensor neg(const Tensor& a) { return map("neg", a, [](auto x) { return -x; }); }
-Tensor exp(const Tensor& a) { return map("exp", a, [](auto x) { return std::exp(x); }); }
+// exp, tanh and sigmoid in float run tensor/fast_math.h's vectorisable versions.
+Tensor exp(const Tensor& a) { return map("exp", a, [](auto x) { return fast::exp(x); }); }
 Tensor log(const Tensor& a) { return map("log", a, [](auto x) { return std::log(x); }); }
 Tensor sqrt(const Tensor& a) { return map("sqrt", a, [](auto x) { return std::sqrt(x); }); }
-Tensor tanh(const Tensor& a) { return map("tanh", a, [](auto x) { return std::tanh(x); }); }
-// σ(x) = 1 / (1 + e^-x), written so that neither branch overflows.
-Tensor sigmoid(const Tensor& a) {
-  return map("sigmoid", a, [](auto x) {
-    using T = decltype(x);
-    if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);
-    return e / (T(1) + e);
-  });
-}
+Tensor tanh(const Tensor& a) { return map("tanh", a, [](auto x) { return fast::tanh(x); }); }
+// σ(x) = 1 / (1 + e^-x)
+Tensor sigmoid(const Tensor& a) { return map("sigmoid", a, [](auto x) { return fast::sigmoid(x); }); }
 Tensor relu(const Tensor& a) { return map("relu", a, [](auto x) { return x > 0 ? x : decltype(x)(0); }); }
 Tensor abs(const Tensor& a) { return map("abs", a, [](auto x) { return std::abs(x); }); }
 Tensor sign(const Tensor& a) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
 
 namespace minigrad {
@@ -42,12 +43,10 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
         for (int64_t j = 0; j < len; ++j) y[j] = kLog ? -std::numeric_limits<T>::infinity() : T(0);
         continue;
       }
+      // e_j = exp(x_j − m) first, in a loop of its own that vectorises, then their sum.
+      for (int64_t j = 0; j < len; ++j) y[j] = fast::exp(in[j] - m);
       T s = 0;
-      for (int64_t j = 0; j < len; ++j) {
-        const T e = std::exp(in[j] - m);
-        s += e;
-        if (!kLog) y[j] = e;
-      }
+      for (int64_t j = 0; j < len; ++j) s += y[j];
       if (kLog) {
         // (x_j - m) - log s, not x_j - (m + log s): for logits of 1e4 in float32
         // m + log s rounds to a multiple of 2⁻¹⁰ and the result loses 3 digits.
