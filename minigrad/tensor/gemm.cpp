@@ -76,7 +76,7 @@
 //
 // The k-slices depend only on k, and edge tiles do the same arithmetic as interior
 // ones, so every bit of C is independent of the thread count and of how the rows and
-// columns were blocked. Products under kParallelMinWork (2^20 ≈ 100³) multiply-adds, and
+// columns were blocked. Products under kParallelMinWork (2^24 = 256³) multiply-adds, and
 // calls made from inside a parallel region (a parallel loop over a batch), run on the
 // calling thread without opening an OpenMP region.
 //
@@ -365,10 +365,14 @@ constexpr size_t kL3Bytes = 4 * 1024 * 1024;  // budget for the Bp panel
 // place is as fast or faster; at 1024³ with lda a multiple of 4 KiB packing is ~10% ahead.
 constexpr double kInPlaceMaxWork = 512.0 * 512.0 * 512.0;
 
-// Below this many multiply-adds (m·n·k) one thread does the whole product. Opening and
-// closing a parallel region costs a few microseconds; 2^20 ≈ 100³ multiply-adds take
-// about 10 µs on one core, and measured on 2 cores splitting starts to pay around there.
-[[maybe_unused]] constexpr double kParallelMinWork = 1024.0 * 1024.0;  // (used with OpenMP)
+// Below this many multiply-adds (m·n·k) one thread does the whole product. On an idle
+// machine a parallel region costs a few microseconds and pays from about 100³; but a
+// region ends at a barrier, and when the cores are busy with other processes the
+// thread everyone waits for may not run for a whole scheduler tick (milliseconds).
+// Measured on this 2-core machine with other builds running, the SELFATT step at 2
+// threads took 7.9 ms with the threshold at 2^20 and 0.98 ms at 2^24 (1 thread: 0.61
+// ms). So only products of ≥ 2^24 = 256³ multiply-adds (≥ 70 µs on one core) are split.
+[[maybe_unused]] constexpr double kParallelMinWork = 256.0 * 256.0 * 256.0;  // (used with OpenMP)
 
 // Block sizes, derived from the cache budgets above (see the header comment).
 template <class T>

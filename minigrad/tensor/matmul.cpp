@@ -38,8 +38,11 @@ bool as_gemm_operand(int64_t rows, int64_t cols, int64_t s0, int64_t s1, bool wa
 std::string operand(const Tensor& t, bool trans) { return t.shape().str() + (trans ? "ᵀ" : ""); }
 
 // Work (multiply-adds) below which one GEMM call is too small to split across threads,
-// while a batch of them can be: such batches run their GEMMs in parallel.
+// while a batch of them can be: such batches run their GEMMs in parallel, if the whole
+// batch is at least kParallelBatchWork (the threshold of gemm.cpp's kParallelMinWork,
+// for the same reason: a parallel region on a busy machine can wait milliseconds).
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
+constexpr int64_t kParallelBatchWork = int64_t{1} << 24;
 
 template <bool kReference>
 Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, const char* op) {
@@ -150,7 +153,7 @@ Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, con
       }
     };
     const bool parallel_batch = !kReference && nbatch > 1 && m * n * k < kSmallGemm &&
-                                nbatch * m * n * k >= kSmallGemm;
+                                nbatch * m * n * k >= kParallelBatchWork;
     if (parallel_batch) {
 #pragma omp parallel for schedule(static)
       for (int64_t bi = 0; bi < nbatch; ++bi) one(bi);
