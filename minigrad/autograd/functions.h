@@ -1,12 +1,14 @@
-// Differentiable ops on Variables. Each is the Tensor op of the same name
-// (tensor/ops.h) plus its gradient, written side by side in
-//   autograd/elementwise.cpp  + − × ÷ pow exp log sqrt tanh sigmoid relu abs max min where
-//   autograd/reduce.cpp       sum mean amax softmax log_softmax
-//   autograd/matmul.cpp       matmul
-//   autograd/shape.cpp        views, concat, stack, split, index_select, gather
-//
-// Inputs broadcast numpy-style; their gradients are summed back to each input's
-// shape by the engine (sum_to), so no op handles broadcasting in its backward.
+/// \file
+/// Differentiable ops on Variables. Each is the Tensor op of the same name
+/// (tensor/ops.h) plus its gradient, written side by side in
+///
+///     autograd/elementwise.cpp  + − × ÷ pow exp log sqrt tanh sigmoid relu abs max min where
+///     autograd/reduce.cpp       sum mean amax softmax log_softmax
+///     autograd/matmul.cpp       matmul
+///     autograd/shape.cpp        views, concat, stack, split, index_select, gather
+///
+/// Inputs broadcast numpy-style; their gradients are summed back to each input's
+/// shape by the engine (sum_to), so no op handles broadcasting in its backward.
 #pragma once
 
 #include <vector>
@@ -40,9 +42,9 @@ Variable sigmoid(const Variable& x);
 Variable relu(const Variable& x);
 Variable abs(const Variable& x);
 
-// cond ? a : b  (cond is a bool Tensor: masks carry no gradient)
+/// cond ? a : b  (cond is a bool Tensor: masks carry no gradient)
 Variable where(const Tensor& cond, const Variable& a, const Variable& b);
-// mask ? value : x
+/// mask ? value : x
 Variable masked_fill(const Variable& x, const Tensor& mask, double value);
 
 // ---- reductions ----------------------------------------------------------------------------
@@ -70,9 +72,9 @@ Variable concat(const std::vector<Variable>& xs, int64_t axis);
 Variable stack(const std::vector<Variable>& xs, int64_t axis);
 std::vector<Variable> split(const Variable& x, const std::vector<int64_t>& sizes, int64_t axis);
 std::vector<Variable> split(const Variable& x, int64_t chunk, int64_t axis);
-// The slices x[0], x[1], ... along axis, as one node: its backward stacks the
-// slices' gradients once, instead of each slice scattering into a full-size zero
-// tensor (which would make a T-step RNN cost O(T²) in its backward).
+/// The slices x[0], x[1], ... along axis, as one node: its backward stacks the
+/// slices' gradients once, instead of each slice scattering into a full-size zero
+/// tensor (which would make a T-step RNN cost O(T²) in its backward).
 std::vector<Variable> unbind(const Variable& x, int64_t axis);
 Variable index_select(const Variable& x, int64_t axis, const Tensor& index);
 Variable gather(const Variable& x, int64_t axis, const Tensor& index);

@@ -1,18 +1,19 @@
-// Variable: a Tensor that remembers how it was made, so gradients can flow back.
-//
-// Every differentiable op (autograd/functions.h) computes its result Tensor and,
-// when gradients are wanted, records a Node: the op's name, edges to the nodes
-// (or leaf variables) of its inputs, and a backward closure that maps the
-// gradient of the output to gradients of the inputs (the chain rule, one op at
-// a time). backward() walks these nodes from the loss back to the leaves.
-//
-//        x (leaf) ──┐
-//                   mul ── y ── sum ── loss        loss.backward():
-//        w (leaf) ──┘                              dloss/dy = 1, dloss/dx = w, dloss/dw = x
-//
-// Ownership points one way only: a Variable owns its Node, a Node owns the Nodes
-// of its inputs and the Tensors its closure saved. No Node owns its own output
-// Variable, so there are no reference cycles and no leaks.
+/// \file
+/// Variable: a Tensor that remembers how it was made, so gradients can flow back.
+///
+/// Every differentiable op (autograd/functions.h) computes its result Tensor and,
+/// when gradients are wanted, records a Node: the op's name, edges to the nodes
+/// (or leaf variables) of its inputs, and a backward closure that maps the
+/// gradient of the output to gradients of the inputs (the chain rule, one op at
+/// a time). backward() walks these nodes from the loss back to the leaves.
+///
+///          x (leaf) ──┐
+///                     mul ── y ── sum ── loss        loss.backward():
+///          w (leaf) ──┘                              dloss/dy = 1, dloss/dx = w, dloss/dw = x
+///
+/// Ownership points one way only: a Variable owns its Node, a Node owns the Nodes
+/// of its inputs and the Tensors its closure saved. No Node owns its own output
+/// Variable, so there are no reference cycles and no leaks.
 #pragma once
 
 #include <cstdint>
@@ -29,19 +30,19 @@ namespace minigrad {
 struct Node;
 struct VariableImpl;
 
-// Where a gradient goes: into output `output_nr` of an interior Node, or straight
-// into the .grad of a leaf Variable. An empty Edge (both null) means "this input
-// needs no gradient".
+/// Where a gradient goes: into output `output_nr` of an interior Node, or straight
+/// into the .grad of a leaf Variable. An empty Edge (both null) means "this input
+/// needs no gradient".
 struct Edge {
   std::shared_ptr<Node> node;
   std::shared_ptr<VariableImpl> leaf;
   uint32_t output_nr = 0;
-  Shape shape;  // the input's shape: the engine sum_to()s broadcast gradients to it
+  Shape shape;  ///< the input's shape: the engine sum_to()s broadcast gradients to it
   bool defined() const { return node || leaf; }
 };
 
-// The gradients a backward closure fills in, one slot per input. needs(i) says
-// whether input i wants one; skip the work when it does not.
+/// The gradients a backward closure fills in, one slot per input. needs(i) says
+/// whether input i wants one; skip the work when it does not.
 class Grads {
  public:
   explicit Grads(const std::vector<Edge>& edges) : edges_(edges), grads_(edges.size()) {}
@@ -55,30 +56,30 @@ class Grads {
   std::vector<Tensor> grads_;
 };
 
-// One recorded op. grad_outputs has one Tensor per output of the op.
+/// One recorded op. grad_outputs has one Tensor per output of the op.
 using BackwardFn = std::function<void(const std::vector<Tensor>& grad_outputs, Grads& grads)>;
 
 struct Node {
-  const char* name;  // the op, for error messages and printing
+  const char* name;  ///< the op, for error messages and printing
   std::vector<Edge> next;
   BackwardFn backward;
   uint32_t num_outputs = 1;
-  std::vector<Shape> output_shapes;  // to make zeros for outputs no gradient reached
+  std::vector<Shape> output_shapes;  ///< to make zeros for outputs no gradient reached
   DType dtype = DType::Float32;
-  bool released = false;  // backward ran and freed the saved tensors
-  // Interior outputs whose .grad the user asked to keep (weak: a Node never owns
-  // its outputs).
+  bool released = false;  ///< backward ran and freed the saved tensors
+  /// Interior outputs whose .grad the user asked to keep (weak: a Node never owns
+  /// its outputs).
   std::vector<std::pair<uint32_t, std::weak_ptr<VariableImpl>>> retained;
 
-  // Scratch space of the engine during one backward pass.
+  /// Scratch space of the engine during one backward pass.
   std::vector<Tensor> grad_buffer;
   int64_t dependencies = 0;
   uint64_t visit_mark = 0;
 
   Node(const char* op, std::vector<Edge> edges, BackwardFn fn, uint32_t outputs)
       : name(op), next(std::move(edges)), backward(std::move(fn)), num_outputs(outputs) {}
-  // Tears down the chain of input nodes with an explicit stack: an unrolled RNN
-  // is a chain 100,000 nodes long, and recursive destructors would overflow.
+  /// Tears down the chain of input nodes with an explicit stack: an unrolled RNN
+  /// is a chain 100,000 nodes long, and recursive destructors would overflow.
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -86,54 +87,59 @@ struct Node {
 
 struct VariableImpl {
   Tensor data;
-  Tensor grad;  // undefined until a gradient arrives
+  Tensor grad;  ///< undefined until a gradient arrives
   bool requires_grad = false;
-  bool retains_grad = false;        // an interior value that keeps its .grad (retain_grad())
-  std::shared_ptr<Node> grad_fn;    // null for leaves
-  uint32_t output_nr = 0;           // which output of grad_fn this is
+  bool retains_grad = false;        ///< an interior value that keeps its .grad (retain_grad())
+  std::shared_ptr<Node> grad_fn;    ///< null for leaves
+  uint32_t output_nr = 0;           ///< which output of grad_fn this is
 };
 
 class Variable {
  public:
-  Variable() = default;  // undefined
+  Variable() = default;  ///< undefined
   explicit Variable(Tensor data, bool requires_grad = false);
   Variable(std::shared_ptr<VariableImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor& data() const;
-  // The tensor itself, for in-place updates outside the graph (optimizers, init).
+  /// The tensor itself, for in-place updates outside the graph (optimizers, init).
   Tensor& mutable_data();
-  const Tensor& grad() const;  // undefined until backward reached this leaf
+  const Tensor& grad() const;  ///< undefined until backward reached this leaf
   bool has_grad() const { return defined() && impl_->grad.defined(); }
   Tensor& mutable_grad();
-  void zero_grad();  // drops the gradient (the next backward starts it afresh)
+  void zero_grad();  ///< drops the gradient (the next backward starts it afresh)
 
   bool requires_grad() const { return defined() && impl_->requires_grad; }
   Variable& requires_grad_(bool value = true);
   bool is_leaf() const { return !defined() || impl_->grad_fn == nullptr; }
-  // Keep the gradient of this interior value after backward (leaves always keep theirs).
+  /// Keep the gradient of this interior value after backward (leaves always keep theirs).
   Variable& retain_grad();
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
-  const char* op_name() const;  // the op that made it, or "leaf"
+  const char* op_name() const;  ///< the op that made it, or "leaf"
 
-  // Reverse-mode differentiation from this value. A scalar (one element) seeds
-  // with 1; anything else needs the gradient of the final loss w.r.t. it.
-  // The graph is freed afterwards unless retain_graph is true.
+  ///@{
+  /// Reverse-mode differentiation from this value. A scalar (one element) seeds
+  /// with 1; anything else needs the gradient of the final loss w.r.t. it.
+  /// The graph is freed afterwards unless retain_graph is true.
   void backward(bool retain_graph = false) const;
   void backward(const Tensor& grad_output, bool retain_graph = false) const;
+  ///@}
 
-  // A Variable sharing the data but cut from the graph (no grad_fn, no grad).
+  /// A Variable sharing the data but cut from the graph (no grad_fn, no grad).
   Variable detach() const;
 
-  // shorthand for data()
+  ///@{
+  /// shorthand for data()
   const Shape& shape() const { return data().shape(); }
   int dim() const { return data().dim(); }
   int64_t size(int64_t axis) const { return data().size(axis); }
   int64_t numel() const { return data().numel(); }
   DType dtype() const { return data().dtype(); }
   double item() const { return data().item(); }
+  ///@}
 
-  // Differentiable views (autograd/functions.h has the free-function forms).
+  ///@{
+  /// Differentiable views (autograd/functions.h has the free-function forms).
   Variable reshape(const Shape& shape) const;
   Variable transpose(int64_t axis0, int64_t axis1) const;
   Variable t() const;
@@ -143,6 +149,7 @@ class Variable {
   Variable squeeze(int64_t axis) const;
   Variable unsqueeze(int64_t axis) const;
   Variable expand(const Shape& shape) const;
+  ///@}
 
   const std::shared_ptr<VariableImpl>& impl() const { return impl_; }
 
@@ -154,10 +161,12 @@ std::ostream& operator<<(std::ostream& os, const Variable& v);
 
 // ---- grad mode --------------------------------------------------------------------
 
-// Whether ops record the graph. Off inside a NoGradGuard (evaluation, parameter
-// updates, initialisation). Thread-local, like PyTorch's.
+///@{
+/// Whether ops record the graph. Off inside a NoGradGuard (evaluation, parameter
+/// updates, initialisation). Thread-local, like PyTorch's.
 bool grad_enabled();
 void set_grad_enabled(bool enabled);
+///@}
 
 class NoGradGuard {
  public:
@@ -171,11 +180,13 @@ class NoGradGuard {
 };
 
 // ---- anomaly mode -----------------------------------------------------------------
-// When on, every op checks its forward result and every backward closure its
-// gradients for NaN/Inf, and the first offender throws std::runtime_error naming
-// the op. Costs a pass over each tensor; off by default.
+///@{
+/// When on, every op checks its forward result and every backward closure its
+/// gradients for NaN/Inf, and the first offender throws std::runtime_error naming
+/// the op. Costs a pass over each tensor; off by default.
 bool anomaly_enabled();
 void set_anomaly_enabled(bool enabled);
+///@}
 
 class AnomalyModeGuard {
  public:
@@ -192,23 +203,33 @@ class AnomalyModeGuard {
 
 // ---- recording an op --------------------------------------------------------------
 //
-// The one function every differentiable op calls:
-//
-//   Variable tanh(const Variable& x) {
-//     Tensor y = minigrad::tanh(x.data());          // forward
-//     return record("tanh", y, {x}, [y](const std::vector<Tensor>& g, Grads& grads) {
-//       grads[0] = g[0] * (1 - y * y);               // dy/dx = 1 - y²
-//     });
-//   }
-//
-// When no input requires a gradient (or grad mode is off) no Node is made and the
-// closure is dropped unused.
+///@{
+/// The one function every differentiable op calls:
+///
+///     Variable tanh(const Variable& x) {
+///       Tensor y = minigrad::tanh(x.data());          // forward
+///       return record("tanh", y, {x}, [y](const std::vector<Tensor>& g, Grads& grads) {
+///         grads[0] = g[0] * (1 - y * y);               // dy/dx = 1 - y²
+///       });
+///     }
+///
+/// When no input requires a gradient (or grad mode is off) no Node is made and the
+/// closure is dropped unused.
+///
+/// \param op        the op's name, for error messages, anomaly mode and printing
+/// \param result    the forward result: the data of the returned Variable
+/// \param inputs    the Variables the op read, in the order of the slots of `grads`
+/// \param backward  called as backward(grad_outputs, grads): from grad_outputs[0] =
+///                  ∂loss/∂result it sets grads[i] = ∂loss/∂inputs[i] for each i
+///                  with grads.needs(i) (the chain rule for this one op)
+/// \return the result as a Variable, recorded in the graph when gradients are wanted
 template <class F>
 Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
                 F&& backward);
 template <class F>
 Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward);
-// Ops with several outputs (a fused LSTM cell returns h and c).
+///@}
+/// Ops with several outputs (a fused LSTM cell returns h and c).
 template <class F>
 std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results,
                                    const std::vector<Variable>& inputs, F&& backward);

@@ -1,4 +1,5 @@
-// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Dropout, Sequential.
+/// \file
+/// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Dropout, Sequential.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +11,9 @@
 
 namespace minigrad::nn {
 
-// y = x·Wᵀ + b,  W: [out_features, in_features], b: [out_features].
-// x may have any number of leading axes: [..., in] → [..., out].
-// Init (PyTorch's): W, b ~ U(-1/√in, 1/√in).
+/// y = x·Wᵀ + b,  W: [out_features, in_features], b: [out_features].
+/// x may have any number of leading axes: [..., in] → [..., out].
+/// Init (PyTorch's): W, b ~ U(-1/√in, 1/√in).
 class Linear : public Module {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true,
@@ -23,23 +24,24 @@ class Linear : public Module {
 
   int64_t in_features, out_features;
   Variable weight;
-  Variable bias;  // undefined when bias = false
+  Variable bias;  ///< undefined when bias = false
 };
 
-// A lookup table: row i of weight is the vector of token i.
-//   ids [...] (int64) → [..., embedding_dim].   Init (PyTorch's): W ~ N(0, 1).
+/// A lookup table: row i of weight is the vector of token i.
+///
+///     ids [...] (int64) → [..., embedding_dim].   Init (PyTorch's): W ~ N(0, 1).
 class Embedding : public Module {
  public:
   Embedding(int64_t num_embeddings, int64_t embedding_dim, DType dtype = DType::Float32,
             Generator& gen = default_generator());
-  // Throws std::out_of_range naming the id and the vocabulary size.
+  /// Throws std::out_of_range naming the id and the vocabulary size.
   Variable forward(const Tensor& ids);
   Variable forward(const Variable& ids) override { return forward(ids.data()); }
   std::string type_name() const override { return "Embedding"; }
   std::string extra_repr() const override;
 
   int64_t num_embeddings, embedding_dim;
-  Variable weight;  // [num_embeddings, embedding_dim]
+  Variable weight;  ///< [num_embeddings, embedding_dim]
 };
 
 class Softmax : public Module {
@@ -72,8 +74,8 @@ class ReLU : public Module {
   std::string type_name() const override { return "ReLU"; }
 };
 
-// In training, zeroes each element with probability p and scales the rest by
-// 1/(1-p) so the expected value is unchanged; in eval mode, the identity.
+/// In training, zeroes each element with probability p and scales the rest by
+/// 1/(1-p) so the expected value is unchanged; in eval mode, the identity.
 class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5, Generator& gen = default_generator());
@@ -86,7 +88,7 @@ class Dropout : public Module {
   Generator* gen_;
 };
 
-// Applies its modules in order, each one's output the next one's input.
+/// Applies its modules in order, each one's output the next one's input.
 class Sequential : public Module {
  public:
   Sequential() = default;

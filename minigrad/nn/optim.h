@@ -1,5 +1,6 @@
-// Optimizers: they read each parameter's .grad and update its data in place,
-// outside the graph. All keep their state per parameter, in parameter order.
+/// \file
+/// Optimizers: they read each parameter's .grad and update its data in place,
+/// outside the graph. All keep their state per parameter, in parameter order.
 #pragma once
 
 #include <cstdint>
@@ -24,23 +25,23 @@ class Optimizer {
   virtual std::string type_name() const = 0;
 
   // ---- state, for checkpoints that resume training -----------------------------------
-  // Everything step() depends on besides the parameters: "lr" (float64 [1]), each
-  // counter ("step", int64 [1]) and each per-parameter buffer that exists yet, named
-  // "<buffer>.<k>" with k the parameter's position in params(), as in PyTorch
-  // ("exp_avg.3"). Copies, not views.
+  /// Everything step() depends on besides the parameters: "lr" (float64 [1]), each
+  /// counter ("step", int64 [1]) and each per-parameter buffer that exists yet, named
+  /// "<buffer>.<k>" with k the parameter's position in params(), as in PyTorch
+  /// ("exp_avg.3"). Copies, not views.
   std::vector<std::pair<std::string, Tensor>> state_dict() const;
-  // Throws std::invalid_argument naming the optimizer and the entry for any name it
-  // does not know, a position past params(), or a dtype or shape that differs from
-  // the parameter's; "lr" and every counter must be present.
+  /// Throws std::invalid_argument naming the optimizer and the entry for any name it
+  /// does not know, a position past params(), or a dtype or shape that differs from
+  /// the parameter's; "lr" and every counter must be present.
   void check_state_dict(const std::map<std::string, Tensor>& state) const;
-  // check_state_dict(), then replaces the whole state: a buffer absent from `state`
-  // becomes absent (as before the first step), so the next step() does exactly what
-  // it would have done in the optimizer that was saved.
+  /// check_state_dict(), then replaces the whole state: a buffer absent from `state`
+  /// becomes absent (as before the first step), so the next step() does exactly what
+  /// it would have done in the optimizer that was saved.
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
  protected:
   struct StateSlots {
-    std::vector<std::pair<std::string, std::vector<Tensor>*>> buffers;  // one Tensor per parameter
+    std::vector<std::pair<std::string, std::vector<Tensor>*>> buffers;  ///< one Tensor per parameter
     std::vector<std::pair<std::string, int64_t*>> counters;
   };
   virtual StateSlots state_slots() { return {}; }
@@ -57,8 +58,10 @@ struct SGDOptions {
   bool nesterov = false;
 };
 
-// With momentum μ:  g ← ∇ + λθ;  v ← μv + (1-dampening)g  (v = g at the first step);
-//                   θ ← θ - lr·(nesterov ? g + μv : v)
+/// With momentum μ and weight decay λ:
+///
+///     g ← ∇ + λθ;  v ← μv + (1-dampening)g  (v = g at the first step);
+///     θ ← θ - lr·(nesterov ? g + μv : v)
 class SGD : public Optimizer {
  public:
   SGD(std::vector<Variable> params, SGDOptions options);
@@ -78,11 +81,13 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0.0;  // Adam: added to the gradient; AdamW: decoupled
+  double weight_decay = 0.0;  ///< Adam: added to the gradient; AdamW: decoupled
 };
 
-// m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  m̂ = m/(1-β₁ᵗ);  v̂ = v/(1-β₂ᵗ)
-// θ ← θ - lr · m̂ / (√v̂ + ε)
+/// Adam, with g the gradient and t the step count:
+///
+///     m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  m̂ = m/(1-β₁ᵗ);  v̂ = v/(1-β₂ᵗ)
+///     θ ← θ - lr · m̂ / (√v̂ + ε)
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Variable> params, AdamOptions options = {});
@@ -102,8 +107,8 @@ class Adam : public Optimizer {
   int64_t t_ = 0;
 };
 
-// Adam with decoupled weight decay (Loshchilov & Hutter): θ ← θ(1 - lr·λ) before
-// the Adam update, instead of adding λθ to the gradient. Default λ = 0.01.
+/// Adam with decoupled weight decay (Loshchilov & Hutter): θ ← θ(1 - lr·λ) before
+/// the Adam update, instead of adding λθ to the gradient. Default λ = 0.01.
 class AdamW : public Adam {
  public:
   AdamW(std::vector<Variable> params, AdamOptions options = {.weight_decay = 0.01});
@@ -111,20 +116,20 @@ class AdamW : public Adam {
   std::string type_name() const override { return "AdamW"; }
 };
 
-// Scales all gradients so that their joint L2 norm is at most max_norm;
-// returns the norm before clipping.
+/// Scales all gradients so that their joint L2 norm is at most max_norm;
+/// returns the norm before clipping.
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm);
 
-// Linear warm-up from 0 to the base lr over warmup_steps, then cosine decay to
-// min_lr at total_steps:  lr(t) = min + ½(base - min)(1 + cos(π·(t-w)/(T-w))).
+/// Linear warm-up from 0 to the base lr over warmup_steps, then cosine decay to
+/// min_lr at total_steps:  lr(t) = min + ½(base - min)(1 + cos(π·(t-w)/(T-w))).
 class WarmupCosineSchedule {
  public:
   WarmupCosineSchedule(Optimizer& optimizer, int64_t warmup_steps, int64_t total_steps,
                        double min_lr = 0.0);
-  // Sets the optimizer's lr for the next step and advances.
+  /// Sets the optimizer's lr for the next step and advances.
   void step();
   double lr_at(int64_t step) const;
-  // How many times step() was called; a resumed run sets it back to where it was.
+  /// How many times step() was called; a resumed run sets it back to where it was.
   int64_t steps() const { return t_; }
   void set_steps(int64_t steps);
 

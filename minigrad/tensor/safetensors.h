@@ -1,17 +1,18 @@
-// The safetensors file format (github.com/huggingface/safetensors), read and
-// written without dependencies:
-//
-//   bytes 0..7      N, the header length, unsigned 64-bit little-endian
-//   bytes 8..8+N    a JSON object: name → {"dtype": "F32", "shape": [2,3],
-//                   "data_offsets": [begin, end]}, plus an optional
-//                   "__metadata__": {string: string}
-//   bytes 8+N..     the raw little-endian data; offsets are relative to here
-//
-// Supported dtypes: F32, F64, I64, BOOL. Reading validates everything before it
-// returns: header length against the file size, the JSON, each dtype, that
-// shape × dtype size equals the byte range, that ranges lie inside the data and
-// do not overlap. Errors throw std::runtime_error naming the file, the byte
-// offset where it applies and the problem.
+/// \file
+/// The safetensors file format (github.com/huggingface/safetensors), read and
+/// written without dependencies:
+///
+///     bytes 0..7      N, the header length, unsigned 64-bit little-endian
+///     bytes 8..8+N    a JSON object: name → {"dtype": "F32", "shape": [2,3],
+///                     "data_offsets": [begin, end]}, plus an optional
+///                     "__metadata__": {string: string}
+///     bytes 8+N..     the raw little-endian data; offsets are relative to here
+///
+/// Supported dtypes: F32, F64, I64, BOOL. Reading validates everything before it
+/// returns: header length against the file size, the JSON, each dtype, that
+/// shape × dtype size equals the byte range, that ranges lie inside the data and
+/// do not overlap. Errors throw std::runtime_error naming the file, the byte
+/// offset where it applies and the problem.
 #pragma once
 
 #include <map>
@@ -24,24 +25,24 @@
 namespace minigrad {
 
 struct SafetensorsFile {
-  std::vector<std::pair<std::string, Tensor>> tensors;  // in file order (by data offset)
+  std::vector<std::pair<std::string, Tensor>> tensors;  ///< in file order (by data offset)
   std::map<std::string, std::string> metadata;
-  std::string origin;  // the file name (or the name given to parse_safetensors)
-  // The tensor with this name; throws std::out_of_range naming it and the file.
+  std::string origin;  ///< the file name (or the name given to parse_safetensors)
+  /// The tensor with this name; throws std::out_of_range naming it and the file.
   const Tensor& at(const std::string& name) const;
   bool contains(const std::string& name) const;
 };
 
 SafetensorsFile read_safetensors(const std::string& path);
-// Parses bytes already in memory (the fuzzer's entry point); `origin` names them in errors.
+/// Parses bytes already in memory (the fuzzer's entry point); `origin` names them in errors.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& origin);
 
-// Atomic and durable: writes `path`.tmp.<pid> in the same folder, fsyncs it,
-// renames it over `path` and fsyncs the folder. Names must be unique and non-empty.
+/// Atomic and durable: writes "<path>.tmp.<pid>" in the same folder, fsyncs it,
+/// renames it over `path` and fsyncs the folder. Names must be unique and non-empty.
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
-// The bytes write_safetensors() would write.
+/// The bytes write_safetensors() would write.
 std::string serialize_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                   const std::map<std::string, std::string>& metadata = {});
 

@@ -1,8 +1,9 @@
-// Shape: the sizes (or strides) of an n-d array, stored inline.
-//
-// A tensor of rank r has r sizes and r strides. Small models create millions of
-// tiny tensors, so the dims live inside the object (no heap allocation) up to
-// kMaxDims; a rank above that is an error, not a silent truncation.
+/// \file
+/// Shape: the sizes (or strides) of an n-d array, stored inline.
+///
+/// A tensor of rank r has r sizes and r strides. Small models create millions of
+/// tiny tensors, so the dims live inside the object (no heap allocation) up to
+/// kMaxDims; a rank above that is an error, not a silent truncation.
 #pragma once
 
 #include <array>
@@ -41,10 +42,10 @@ class Shape {
   void erase(int pos);
   void resize(int n, int64_t fill = 0);
 
-  // Product of the sizes: the number of elements (1 for rank 0).
+  /// Product of the sizes: the number of elements (1 for rank 0).
   int64_t numel() const;
   std::vector<int64_t> to_vector() const { return {begin(), end()}; }
-  std::string str() const;  // "[2,3,4]"
+  std::string str() const;  ///< "[2,3,4]"
 
   friend bool operator==(const Shape& a, const Shape& b);
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
@@ -56,15 +57,15 @@ class Shape {
 
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 
-// Row-major (C-order) strides of a contiguous array with this shape.
+/// Row-major (C-order) strides of a contiguous array with this shape.
 Shape contiguous_strides(const Shape& shape);
 
-// numpy broadcasting: align the shapes at the right; each pair of sizes must be
-// equal or one of them 1. Throws std::invalid_argument naming `op` otherwise.
+/// numpy broadcasting: align the shapes at the right; each pair of sizes must be
+/// equal or one of them 1. Throws std::invalid_argument naming `op` otherwise.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
-// Maps a possibly negative axis (-1 = last) into [0, rank); throws
-// std::out_of_range naming `op` when it is outside [-rank, rank).
+/// Maps a possibly negative axis (-1 = last) into [0, rank); throws
+/// std::out_of_range naming `op` when it is outside [-rank, rank).
 int normalize_axis(int64_t axis, int rank, const char* op);
 
 }  // namespace minigrad

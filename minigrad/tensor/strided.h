@@ -1,11 +1,12 @@
-// The one loop every element-wise kernel runs: visit all elements of N operands
-// that share a shape but each have their own strides (a broadcast operand has
-// stride 0 on its repeated axes).
-//
-// Adjacent axes that are laid out back to back in *every* operand are merged
-// first (a contiguous tensor of any rank becomes one long axis), so the common
-// case is a single call of the inner loop with unit strides, which the compiler
-// vectorises. What remains is an odometer over the outer axes.
+/// \file
+/// The one loop every element-wise kernel runs: visit all elements of N operands
+/// that share a shape but each have their own strides (a broadcast operand has
+/// stride 0 on its repeated axes).
+///
+/// Adjacent axes that are laid out back to back in *every* operand are merged
+/// first (a contiguous tensor of any rank becomes one long axis), so the common
+/// case is a single call of the inner loop with unit strides, which the compiler
+/// vectorises. What remains is an odometer over the outer axes.
 #pragma once
 
 #include <array>
@@ -17,8 +18,8 @@ namespace minigrad::detail {
 
 template <size_t N>
 struct StridedLayout {
-  Shape shape;                      // after merging axes
-  std::array<Shape, N> strides;     // per operand, same rank as shape
+  Shape shape;                      ///< after merging axes
+  std::array<Shape, N> strides;     ///< per operand, same rank as shape
 };
 
 template <size_t N>
@@ -45,8 +46,8 @@ StridedLayout<N> merge_axes(const Shape& shape, const std::array<Shape, N>& stri
   return out;
 }
 
-// Calls inner(offsets, count, inner_strides) once per run of the innermost axis:
-// operand k's elements in that run are at offsets[k] + i * inner_strides[k], i < count.
+/// Calls inner(offsets, count, inner_strides) once per run of the innermost axis:
+/// operand k's elements in that run are at offsets[k] + i * inner_strides[k], i < count.
 template <size_t N, class Inner>
 void for_each_run(const Shape& shape, const std::array<Shape, N>& strides, Inner&& inner) {
   if (shape.numel() == 0) return;

@@ -1,12 +1,13 @@
-// Tensor: a strided n-d array of numbers. "numpy in C++": no gradients here.
-//
-// A Tensor is a *view* onto a Storage (a flat buffer shared by all views of it):
-//
-//   element [i0, i1, ..., i(r-1)]  lives at  storage[offset + Σ_d i_d · stride_d]
-//
-// so reshape / transpose / slice / expand only make a new (shape, strides, offset)
-// triple and never copy. Broadcasting is a stride of 0: one element seen many times.
-// Copying Tensor objects is cheap (they share the storage); clone() copies the data.
+/// \file
+/// Tensor: a strided n-d array of numbers. "numpy in C++": no gradients here.
+///
+/// A Tensor is a *view* onto a Storage (a flat buffer shared by all views of it):
+///
+///     element [i0, i1, ..., i(r-1)]  lives at  storage[offset + Σ_d i_d · stride_d]
+///
+/// so reshape / transpose / slice / expand only make a new (shape, strides, offset)
+/// triple and never copy. Broadcasting is a stride of 0: one element seen many times.
+/// Copying Tensor objects is cheap (they share the storage); clone() copies the data.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,7 @@ namespace minigrad {
 
 enum class DType : uint8_t { Float32, Float64, Int64, Bool };
 
-const char* dtype_name(DType t);  // "float32", "float64", "int64", "bool"
+const char* dtype_name(DType t);  ///< "float32", "float64", "int64", "bool"
 size_t dtype_size(DType t);
 bool is_floating(DType t);
 
@@ -38,8 +39,8 @@ constexpr DType dtype_of<int64_t>() { return DType::Int64; }
 template <>
 constexpr DType dtype_of<bool>() { return DType::Bool; }
 
-// A flat, 64-byte aligned buffer. Buffers come from a caching pool
-// (tensor/allocator.h) so that small models do not call malloc per op.
+/// A flat, 64-byte aligned buffer. Buffers come from a caching pool
+/// (tensor/allocator.h) so that small models do not call malloc per op.
 class Storage {
  public:
   explicit Storage(size_t bytes);
@@ -57,7 +58,7 @@ class Storage {
 
 class Tensor {
  public:
-  Tensor() = default;  // undefined: defined() is false
+  Tensor() = default;  ///< undefined: defined() is false
   Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype);
 
   // ---- creation -----------------------------------------------------------------
@@ -65,11 +66,11 @@ class Tensor {
   static Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
   static Tensor ones(const Shape& shape, DType dtype = DType::Float32);
   static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
-  static Tensor scalar(double value, DType dtype = DType::Float32);  // rank 0
-  // [start, start+step, ...) up to but excluding end, like numpy.arange.
+  static Tensor scalar(double value, DType dtype = DType::Float32);  ///< rank 0
+  /// [start, start+step, ...) up to but excluding end, like numpy.arange.
   static Tensor arange(double start, double end, double step = 1.0,
                        DType dtype = DType::Float32);
-  // Copies `values` (row-major) into a new tensor; values.size() must equal shape.numel().
+  /// Copies `values` (row-major) into a new tensor; values.size() must equal shape.numel().
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
   static Tensor from_list(std::initializer_list<double> values, const Shape& shape,
@@ -82,64 +83,72 @@ class Tensor {
   int64_t offset() const { return offset_; }
   DType dtype() const { return dtype_; }
   int dim() const { return shape_.size(); }
-  int64_t size(int64_t axis) const;  // negative axes count from the end
+  int64_t size(int64_t axis) const;  ///< negative axes count from the end
   int64_t numel() const { return shape_.numel(); }
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 
-  // Pointer to element [0,...,0]. T must match dtype() (checked).
+  ///@{
+  /// Pointer to element [0,...,0]. T must match dtype() (checked).
   template <class T>
   T* data();
   template <class T>
   const T* data() const;
-  // Untyped pointer to element [0,...,0].
+  ///@}
+  ///@{
+  /// Untyped pointer to element [0,...,0].
   void* raw_data();
   const void* raw_data() const;
+  ///@}
 
-  // The single value of a one-element tensor, as double.
+  /// The single value of a one-element tensor, as double.
   double item() const;
-  // Element at a full index (slow; for tests and printing).
+  ///@{
+  /// Element at a full index (slow; for tests and printing).
   double at(std::initializer_list<int64_t> index) const;
   double at(const Shape& index) const;
-  // All elements in row-major order, converted to T.
+  ///@}
+  /// All elements in row-major order, converted to T.
   template <class T>
   std::vector<T> to_vector() const;
 
   // ---- views: share storage, never copy --------------------------------------------
-  // reshape returns a view when the strides allow it and a contiguous copy otherwise;
-  // view() insists on a view and throws when impossible. One size may be -1.
+  ///@{
+  /// reshape returns a view when the strides allow it and a contiguous copy otherwise;
+  /// view() insists on a view and throws when impossible. One size may be -1.
   Tensor reshape(const Shape& shape) const;
   Tensor view(const Shape& shape) const;
+  ///@}
   Tensor flatten() const { return reshape({-1}); }
   Tensor transpose(int64_t axis0, int64_t axis1) const;
-  Tensor t() const;  // 2-D transpose
+  Tensor t() const;  ///< 2-D transpose
   Tensor permute(const std::vector<int64_t>& order) const;
-  // Elements [start, start+length) along axis.
+  /// Elements [start, start+length) along axis.
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;
-  // Python-style slice start:end:step along axis (negative start/end count from the end).
+  /// Python-style slice start:end:step along axis (negative start/end count from the end).
   Tensor slice(int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
-  // Index `index` along axis; the axis disappears.
+  /// Index `index` along axis; the axis disappears.
   Tensor select(int64_t axis, int64_t index) const;
-  Tensor squeeze(int64_t axis) const;  // removes a size-1 axis
-  Tensor squeeze() const;              // removes every size-1 axis
+  Tensor squeeze(int64_t axis) const;  ///< removes a size-1 axis
+  Tensor squeeze() const;              ///< removes every size-1 axis
   Tensor unsqueeze(int64_t axis) const;
-  // Broadcast to `shape` (numpy rules) with stride 0 on the repeated axes.
+  /// Broadcast to `shape` (numpy rules) with stride 0 on the repeated axes.
   Tensor expand(const Shape& shape) const;
 
   // ---- copies ----------------------------------------------------------------------
-  Tensor contiguous() const;  // itself when already contiguous
-  Tensor clone() const;       // always a fresh contiguous copy
+  Tensor contiguous() const;  ///< itself when already contiguous
+  Tensor clone() const;       ///< always a fresh contiguous copy
   Tensor to(DType dtype) const;
 
   // ---- in place (the optimizer's tools; autograd never records these) ---------------
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
-  Tensor& copy_(const Tensor& src);  // src broadcasts to this->shape()
-  Tensor& add_(const Tensor& other, double alpha = 1.0);  // this += alpha * other
-  Tensor& mul_(double value);                              // this *= value
-  Tensor& mul_(const Tensor& other);                       // this *= other
+  Tensor& copy_(const Tensor& src);  ///< src broadcasts to this->shape()
+  Tensor& add_(const Tensor& other, double alpha = 1.0);  ///< this += alpha * other
+  Tensor& mul_(double value);                              ///< this *= value
+  Tensor& mul_(const Tensor& other);                       ///< this *= other
 
-  std::string str() const;  // numpy-like printout with shape and dtype
+  std::string str() const;  ///< numpy-like printout with shape and dtype
 
  private:
   template <class T>
@@ -154,12 +163,12 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
-// Calls f(T{}) with T the C++ type of a floating dtype (float or double); throws
-// std::invalid_argument naming `op` for int64 and bool.
+/// Calls f(T{}) with T the C++ type of a floating dtype (float or double); throws
+/// std::invalid_argument naming `op` for int64 and bool.
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f);
 
-// Throws std::invalid_argument("<op>: expected a floating tensor, got <dtype> ...").
+/// Throws std::invalid_argument("<op>: expected a floating tensor, got <dtype> ...").
 [[noreturn]] void throw_dtype_error(const char* op, DType got, const char* expected);
 
 // ---- template definitions ---------------------------------------------------------
