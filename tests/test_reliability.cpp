@@ -695,18 +695,20 @@ struct TrainingRun {
   Snapshot weights;
 };
 
-// 10 steps of the self-attention model, big enough (batch 32, T 16, d 64) that
-// its batched matmuls are split across threads.
+// 10 steps of the self-attention model, big enough (batch 128, T 32, d 128) that
+// both kinds of parallel matmul run: the projections ([4096,128]·[128,128], 2^26
+// multiply-adds) split C across threads, and the batched scores Q·Kᵀ (128 products
+// of 32·128·32, 2^24 in all) run their products in parallel.
 TrainingRun train_self_attention(int threads) {
   using namespace examples;
   const ScopedThreads scoped(threads);
-  const SequenceTask task(Task::Reverse, 16, 16, 16);
+  const SequenceTask task(Task::Reverse, 32, 16, 16);
   Generator init(11), data(12);
-  SelfAttentionModel model({16, 16, 64, true}, init);
+  SelfAttentionModel model({16, 32, 128, true}, init);
   nn::Adam opt(model.parameters(), {.lr = 3e-3});
   TrainingRun run;
   for (int step = 0; step < 10; ++step) {
-    const Batch batch = task.sample(32, data);
+    const Batch batch = task.sample(128, data);
     const Variable loss = nn::cross_entropy(model.forward_tokens(batch.source).logits, batch.target);
     opt.zero_grad();
     loss.backward();
