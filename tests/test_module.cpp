@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "minigrad/nn/attention.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/optim.h"
 #include "testing.h"
@@ -240,6 +241,16 @@ TEST(Module, PrintingShowsTheTreeAndTheShapes) {
   os << net;
   EXPECT_EQ(os.str(), expected);
   EXPECT_EQ(nn::Tanh().str(), "Tanh()\n  total: 0 parameters");
+}
+
+// A module with settings and children puts the settings on their own line, as
+// PyTorch does: "MultiheadAttention(\n  embed_dim=8, num_heads=2\n  (q_proj): ...".
+TEST(Module, PrintingPutsTheSettingsOfAModuleWithChildrenOnTheirOwnLine) {
+  nn::MultiHeadAttention mha(8, 2);
+  const std::string s = mha.str();
+  const std::string first_lines = s.substr(0, s.find("(q_proj)"));
+  EXPECT_EQ(first_lines, "MultiHeadAttention(\n  " + mha.extra_repr() + "\n  ") << s;
+  EXPECT_FALSE(mha.extra_repr().empty());
 }
 
 TEST(Module, StateDictSharesTheParametersData) {

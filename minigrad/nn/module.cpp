@@ -141,14 +141,19 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   }
 }
 
+// As PyTorch prints a module: a leaf on one line, "Linear(in=4, out=3)"; a module with
+// children puts its own settings (if any) on the first indented line, then one line
+// per child.
 void Module::print(std::string& out, int indent) const {
-  out += type_name() + "(" + extra_repr();
+  out += type_name() + "(";
+  const std::string settings = extra_repr();
   if (children_.empty()) {
-    out += ")";
+    out += settings + ")";
     return;
   }
   const std::string pad(static_cast<size_t>(indent + 2), ' ');
   out += "\n";
+  if (!settings.empty()) out += pad + settings + "\n";
   for (const auto& [name, child] : children_) {
     out += pad + "(" + name + "): ";
     child->print(out, indent + 2);

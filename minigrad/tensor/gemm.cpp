@@ -371,7 +371,7 @@ constexpr double kInPlaceMaxWork = 512.0 * 512.0 * 512.0;
 // thread everyone waits for may not run for a whole scheduler tick (milliseconds).
 // Measured on this 2-core machine with other builds running, the SELFATT step at 2
 // threads took 7.9 ms with the threshold at 2^20 and 0.98 ms at 2^24 (1 thread: 0.61
-// ms). So only products of ≥ 2^24 = 256³ multiply-adds (≥ 70 µs on one core) are split.
+// ms). So only products of ≥ 2^24 = 256³ multiply-adds (≈ 170 µs on one core) are split.
 [[maybe_unused]] constexpr double kParallelMinWork = 256.0 * 256.0 * 256.0;  // (used with OpenMP)
 
 // Block sizes, derived from the cache budgets above (see the header comment).
