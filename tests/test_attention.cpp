@@ -750,5 +750,159 @@ TEST(PositionalEncoding, SinusoidTableValues) {
       {"SinusoidalPositionalEncoding", "T ≤ 50"}));
 }
 
+// ---- AdditiveAttention ------------------------------------------------------------------------
+
+// score_j = vᵀ tanh(W_q q + W_k k_j), the long way, for one query row.
+std::vector<double> additive_scores_by_hand(const nn::AdditiveAttention& att, const Tensor& q_row,
+                                            const Tensor& keys) {
+  const Tensor wq = att.w_q->weight.data(), wk = att.w_k->weight.data(), v = att.v->weight.data();
+  std::vector<double> scores;
+  for (int64_t j = 0; j < keys.size(0); ++j) {
+    double s = 0;
+    for (int64_t a = 0; a < att.attn_dim; ++a) {
+      double u = 0;
+      for (int64_t e = 0; e < att.query_dim; ++e) u += wq.at({a, e}) * q_row.at({e});
+      for (int64_t e = 0; e < att.key_dim; ++e) u += wk.at({a, e}) * keys.at({j, e});
+      s += v.at({0, a}) * std::tanh(u);
+    }
+    scores.push_back(s);
+  }
+  return scores;
+}
+
+TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
+  Generator gen(4);
+  nn::AdditiveAttention att(/*query_dim=*/3, /*key_dim=*/5, /*attn_dim=*/4, DType::Float64, gen);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : att.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"w_q.weight", "w_k.weight", "v.weight"}));
+  EXPECT_EQ(att.v->weight.shape(), (Shape{1, 4}));
+  EXPECT_EQ(att.extra_repr(), "query_dim=3, key_dim=5, attn_dim=4");
+  EXPECT_EQ(nn::AdditiveAttention(6, 2).attn_dim, 6);  // 0: the query's width
+
+  const Tensor query = input({2, 3}, 80), keys = input({2, 6, 5}, 81),
+               values = input({2, 6, 2}, 82);
+  const Tensor key_mask = nn::padding_mask({6, 4}, 6);  // batch 1: keys 4 and 5 are padding
+  const nn::AttentionOutput out =
+      att.forward(Variable(query), Variable(keys), Variable(values), key_mask);
+  ASSERT_EQ(out.weights.shape(), (Shape{2, 6}));  // one decoder step: [B, Tk]
+  ASSERT_EQ(out.context.shape(), (Shape{2, 2}));
+  for (int64_t b = 0; b < 2; ++b) {
+    std::vector<bool> blocked;
+    for (int64_t j = 0; j < 6; ++j) blocked.push_back(key_mask.at({b, j}) != 0);
+    const std::vector<double> s =
+        additive_scores_by_hand(att, query.select(0, b), keys.select(0, b));
+    // softmax over the unblocked keys, then the weighted sum of the values
+    double m = -INFINITY, z = 0;
+    for (int64_t j = 0; j < 6; ++j)
+      if (!blocked[static_cast<size_t>(j)]) m = std::max(m, s[static_cast<size_t>(j)]);
+    for (int64_t j = 0; j < 6; ++j)
+      if (!blocked[static_cast<size_t>(j)]) z += std::exp(s[static_cast<size_t>(j)] - m);
+    std::vector<double> context(2, 0.0);
+    for (int64_t j = 0; j < 6; ++j) {
+      const double a =
+          blocked[static_cast<size_t>(j)] ? 0.0 : std::exp(s[static_cast<size_t>(j)] - m) / z;
+      EXPECT_NEAR(out.weights.data().at({b, j}), a, 1e-14) << b << " " << j;
+      for (int64_t e = 0; e < 2; ++e) context[static_cast<size_t>(e)] += a * values.at({b, j, e});
+    }
+    for (int64_t e = 0; e < 2; ++e)
+      EXPECT_NEAR(out.context.data().at({b, e}), context[static_cast<size_t>(e)], 1e-14);
+  }
+  // [B, Tq, d] queries give [B, Tq, Tk] weights; values default to the keys.
+  const nn::AttentionOutput many = att.forward(Variable(input({2, 3, 3}, 83)), Variable(keys));
+  EXPECT_EQ(many.weights.shape(), (Shape{2, 3, 6}));
+  EXPECT_EQ(many.context.shape(), (Shape{2, 3, 5}));
+}
+
+// [extending:additive-attention-gradcheck]
+// Query, keys, values and all three weights are gradcheck's inputs, unmasked,
+// with a random mask, and with a fully masked row.
+TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
+  Generator gen(5);
+  nn::AdditiveAttention att(3, 4, 2, DType::Float64, gen);
+  Tensor mask = random_mask({2, 5}, 84);
+  mask.select(0, 1).fill_(1.0);  // batch 1 may see no key at all
+  for (const Tensor& key_mask : {Tensor(), random_mask({2, 5}, 85), mask}) {
+    for (const Shape& q_shape : {Shape{2, 3}, Shape{2, 2, 3}}) {
+      EXPECT_TRUE(grad_ok(
+          [&](const Vars& v) {
+            att.w_q->weight = v[3];
+            att.w_k->weight = v[4];
+            att.v->weight = v[5];
+            return both_outputs(att.forward(v[0], v[1], v[2], key_mask));
+          },
+          {input(q_shape, 86), input({2, 5, 4}, 87), input({2, 5, 3}, 88), input({2, 3}, 89),
+           input({2, 4}, 90), input({1, 2}, 91)}))
+          << "query " << q_shape << (key_mask.defined() ? ", masked" : ", unmasked");
+    }
+  }
+}
+// [/extending:additive-attention-gradcheck]
+
+TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
+  Generator gen(6);
+  nn::AdditiveAttention att(4, 4, 3, DType::Float64, gen);
+  const Tensor key_mask = bool_mask({0, 1, 0, 0, 1, 1, 1, 1}, {2, 4});  // batch 1: all blocked
+  Variable q(input({2, 3, 4}, 92), true), k(input({2, 4, 4}, 93), true),
+      v(input({2, 4, 2}, 94), true);
+  const nn::AttentionOutput out = att.forward(q, k, v, key_mask);
+  const Tensor w = out.weights.data(), c = out.context.data();
+  ASSERT_TRUE(all_finite(w) && all_finite(c));
+  for (int64_t i = 0; i < 3; ++i) {
+    for (int64_t j = 0; j < 4; ++j) EXPECT_EQ(w.at({1, i, j}), 0.0);
+    for (int64_t e = 0; e < 2; ++e) EXPECT_EQ(c.at({1, i, e}), 0.0);
+    EXPECT_EQ(w.at({0, i, 1}), 0.0);  // batch 0: key 1 blocked
+    EXPECT_NEAR(w.at({0, i, 0}) + w.at({0, i, 2}) + w.at({0, i, 3}), 1.0, 1e-15);
+  }
+  (sum(out.context * Variable(input({2, 3, 2}, 95))) +
+   sum(out.weights * Variable(input({2, 3, 4}, 96))))
+      .backward();
+  for (const Variable* x : {&q, &k, &v}) ASSERT_TRUE(all_finite(x->grad()));
+  for (const auto& [name, p] : att.named_parameters()) ASSERT_TRUE(all_finite(p.grad())) << name;
+  // Nothing flows to or from the blocked batch: its query, keys and values get zeros.
+  EXPECT_EQ(amax(abs(q.grad().select(0, 1))).item(), 0.0);
+  EXPECT_EQ(amax(abs(k.grad().select(0, 1))).item(), 0.0);
+  EXPECT_EQ(amax(abs(v.grad().select(0, 1))).item(), 0.0);
+  EXPECT_EQ(amax(abs(k.grad().select(0, 0).select(0, 1))).item(), 0.0);  // a blocked key
+  EXPECT_GT(amax(abs(q.grad().select(0, 0))).item(), 0.0);
+}
+
+TEST(AdditiveAttention, BadInputsThrowClearly) {
+  nn::AdditiveAttention att(3, 4, 2);
+  const Variable query(Tensor::zeros({2, 3})), keys(Tensor::zeros({2, 5, 4}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(Variable(Tensor::zeros({2, 4})), keys);
+      },
+      {"AdditiveAttention", "query [2,4]", "[B, 3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(query, Variable(Tensor::zeros({2, 5, 3})));
+      },
+      {"AdditiveAttention", "keys [2,5,3]", "[B, Tk, 4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(query, Variable(Tensor::zeros({3, 5, 4})));
+      },
+      {"AdditiveAttention", "[3,5,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(query, keys, Variable(Tensor::zeros({2, 6, 2})));
+      },
+      {"AdditiveAttention", "values [2,6,2]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(query, keys, {}, nn::padding_mask({5, 2, 1}, 5));
+      },
+      {"AdditiveAttention", "key_mask", "[3,5]", "[2,5]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        att.forward(query, keys, {}, Tensor::zeros({2, 5}));
+      },
+      {"AdditiveAttention", "key_mask float32", "bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::AdditiveAttention(0, 4); },
+                                                 {"AdditiveAttention", "0, 4 and 0"}));
+}
+
 }  // namespace
 }  // namespace minigrad

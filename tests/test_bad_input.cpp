@@ -31,6 +31,7 @@
 #include "minigrad/autograd/functions.h"
 #include "minigrad/autograd/gradcheck.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/gru.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
@@ -502,6 +503,60 @@ std::vector<Row> rows() {
       [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), param({1, 2, 8}), param({1, 3, 8})); });
   row("LSTM_EmptySequence", W::InvalidArgument, {"LSTM", "empty"}, [] { nn::LSTM(4, 8).forward(param({0, 2, 4})); });
 
+  // ---- nn: GRU ---------------------------------------------------------------------------------
+  row("GRUCell_ZeroInput", W::InvalidArgument, {"GRUCell", "0 and 4"}, [] { nn::GRUCell(0, 4); });
+  row("GRUCell_NegativeHidden", W::InvalidArgument, {"GRUCell", "3 and -2"},
+      [] { nn::GRUCell(3, -2); });
+  // [extending:gru-bad-input]
+  row("GRUCell_WrongInput", W::InvalidArgument, {"GRUCell", "[2,5]", "[batch, 3]"}, [] {
+    nn::GRUCell(3, 4).forward(param({2, 5}));
+  });
+  row("GRUCell_ThreeDimInput", W::InvalidArgument, {"GRUCell", "[2,3,1]"}, [] {
+    nn::GRUCell(3, 4).forward(param({2, 3, 1}));
+  });
+  row("GRUCell_StateBatch", W::InvalidArgument, {"gru_cell_fused", "h [3,4]", "h [B,H]"}, [] {
+    nn::GRUCell(3, 4).forward(param({2, 3}), param({3, 4}));
+  });
+  row("GRUCell_StateHidden", W::InvalidArgument, {"gru_cell_fused", "h [2,5]"}, [] {
+    nn::GRUCell(3, 4).forward(param({2, 3}), param({2, 5}));
+  });
+  // [/extending:gru-bad-input]
+  row("GRUCell_ComposedStateBatch", W::InvalidArgument, {"gru_cell_composed", "h [3,4]"}, [] {
+    nn::GRUCell cell(3, 4);
+    cell.fused = false;
+    cell.forward(param({2, 3}), param({3, 4}));
+  });
+  row("GRUCell_StateDtype", W::InvalidArgument, {"gru_cell_fused", "float64"}, [] {
+    nn::GRUCell(3, 4).forward(param({2, 3}), param({2, 4}, DType::Float64));
+  });
+  row("GRUCell_WeightsNotThreeH", W::InvalidArgument, {"gru_cell_fused", "W_hh [16,4]", "[3H,H]"},
+      [] {
+        nn::gru_cell_fused(param({2, 3}), param({2, 4}), param({16, 3}), param({16, 4}), {}, {});
+      });
+  row("GRUCell_BiasShape", W::InvalidArgument, {"gru_cell_composed", "b_hh [4]", "[3H]"}, [] {
+    nn::gru_cell_composed(param({2, 3}), param({2, 4}), param({12, 3}), param({12, 4}), param({12}),
+                          param({4}));
+  });
+  row("GRU_ZeroLayers", W::InvalidArgument, {"GRU", "4, 8, 0"}, [] { nn::GRU(4, 8, 0); });
+  row("GRU_ZeroHidden", W::InvalidArgument, {"GRU", "4, 0, 1"}, [] { nn::GRU(4, 0); });
+  row("GRU_TwoDimInput", W::InvalidArgument, {"GRU", "[5,4]", "[time, batch, 4]"}, [] {
+    nn::GRU(4, 8).forward(param({5, 4}));
+  });
+  row("GRU_WrongFeatures", W::InvalidArgument, {"GRU", "[5,2,3]", "[batch, time, 4]"}, [] {
+    nn::GRU(4, 8, 1, /*batch_first=*/true).forward(param({5, 2, 3}));
+  });
+  row("GRU_InitialStateShape", W::InvalidArgument, {"GRU", "initial state", "[2,8]", "[1,2,8]"},
+      [] {
+        nn::GRU(4, 8).forward(param({5, 2, 4}), param({2, 8}));
+      });
+  row("GRU_InitialStateBatchFirstPitfall", W::InvalidArgument, {"GRU", "[2,1,8]", "layer-first"},
+      [] {
+        nn::GRU(4, 8, 1, true).forward(param({2, 5, 4}), param({2, 1, 8}));
+      });
+  row("GRU_EmptySequence", W::InvalidArgument, {"GRU", "empty"}, [] {
+    nn::GRU(4, 8).forward(param({0, 2, 4}));
+  });
+
   // ---- nn: losses -----------------------------------------------------------------------------------------------------
   row("CrossEntropy_TargetPastEnd", W::OutOfRange, {"cross_entropy", "target 5", "row 1", "[0, 5)"},
       [] { nn::cross_entropy(param({2, 5}), i64({0, 5}, {2})); });
@@ -597,6 +652,37 @@ std::vector<Row> rows() {
     nn::MultiHeadAttention m(8, 2);
     m.forward(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}), {}, bools({4, 4}));
   });
+  row("Additive_ZeroQueryDim", W::InvalidArgument, {"AdditiveAttention", "0, 4 and 2"},
+      [] { nn::AdditiveAttention(0, 4, 2); });
+  row("Additive_NegativeAttnDim", W::InvalidArgument, {"AdditiveAttention", "3, 4 and -1"},
+      [] { nn::AdditiveAttention(3, 4, -1); });
+  row("Additive_QueryWidth", W::InvalidArgument, {"AdditiveAttention", "query [2,4]", "[B, 3]"},
+      [] {
+        nn::AdditiveAttention(3, 4, 2).forward(param({2, 4}), param({2, 5, 4}));
+      });
+  row("Additive_QueryRank", W::InvalidArgument, {"AdditiveAttention", "query [3]"}, [] {
+    nn::AdditiveAttention(3, 4, 2).forward(param({3}), param({2, 5, 4}));
+  });
+  row("Additive_KeyWidth", W::InvalidArgument, {"AdditiveAttention", "keys [2,5,3]", "[B, Tk, 4]"},
+      [] {
+        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 3}));
+      });
+  row("Additive_BatchMismatch", W::InvalidArgument,
+      {"AdditiveAttention", "query [2,3]", "keys [3,5,4]"}, [] {
+        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({3, 5, 4}));
+      });
+  row("Additive_ValueLength", W::InvalidArgument, {"AdditiveAttention", "values [2,6,2]"}, [] {
+    nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), param({2, 6, 2}));
+  });
+  row("Additive_KeyMaskShape", W::InvalidArgument,
+      {"AdditiveAttention", "key_mask", "[2,4]", "[2,5]"}, [] {
+        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), {}, bools({2, 4}));
+      });
+  row("Additive_KeyMaskFloat", W::InvalidArgument,
+      {"AdditiveAttention", "key_mask float32", "bool"}, [] {
+        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), {},
+                                               Tensor::zeros({2, 5}));
+      });
   row("SelfAttention_ZeroModel", W::InvalidArgument, {"SelfAttention", "0 and 0"}, [] { nn::SelfAttention(0); });
   row("SelfAttention_NegativeKey", W::InvalidArgument, {"SelfAttention", "4 and -1"}, [] { nn::SelfAttention(4, -1); });
   row("SelfAttention_WrongInput", W::InvalidArgument, {"SelfAttention", "[2,3]", "[B, T, 4]"},

@@ -128,5 +128,45 @@ INSTANTIATE_TEST_SUITE_P(Torch, ParityMultiHead,
                                             kVariants),
                          case_name);
 
+// ---- AdditiveAttention ------------------------------------------------------------------------
+
+// Against the formula vᵀ tanh(W_q q + W_k k_j) differentiated by torch, with the
+// same three weights (torch has no module for it; see make_fixtures.py).
+class ParityAdditive : public ::testing::TestWithParam<CaseParam> {};
+
+TEST_P(ParityAdditive, ValuesAndGradients) {
+  const auto& [name, variant] = GetParam();
+  const SafetensorsFile f = load_fixture(name, variant);
+  const DType dtype = dtype_of_variant(variant);
+  nn::AdditiveAttention m(meta_int(f, "query_dim"), meta_int(f, "key_dim"), meta_int(f, "attn_dim"),
+                          dtype);
+  m.load_state_dict(params_from(f, m));  // w_q.weight, w_k.weight, v.weight
+  const bool values_are_keys = meta_int(f, "values_are_keys") != 0;
+  Variable query(f.at("query"), true), keys(f.at("keys"), true);
+  Variable values = values_are_keys ? Variable() : Variable(f.at("values"), true);
+  const Tensor key_mask = meta_int(f, "masked") != 0 ? f.at("key_mask") : Tensor();
+  const nn::AttentionOutput out = m.forward(query, keys, values, key_mask);
+  // loss = Σ context·grad_context + Σ weights·grad_weights
+  (weighted_sum(out.context, f.at("grad_context")) +
+   weighted_sum(out.weights, f.at("grad_weights")))
+      .backward();
+
+  Parity p(name + "_" + variant, dtype);
+  p.check("context", out.context.data(), f.at("context"));
+  p.check("weights", out.weights.data(), f.at("weights"));
+  p.check("grad_query", query.grad(), f.at("grad_query"));
+  p.check("grad_keys", keys.grad(), f.at("grad_keys"));
+  if (!values_are_keys) p.check("grad_values", values.grad(), f.at("grad_values"));
+  for (const auto& [pname, param] : m.named_parameters())
+    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  EXPECT_EQ(m.named_parameters().size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityAdditive,
+                         ::testing::Combine(::testing::Values("additive", "additive_mask",
+                                                              "additive_step_mask"),
+                                            kVariants),
+                         case_name);
+
 }  // namespace
 }  // namespace minigrad

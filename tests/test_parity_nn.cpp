@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "minigrad/nn/gru.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
@@ -168,6 +169,75 @@ INSTANTIATE_TEST_SUITE_P(
                                          "lstm_l1_batchfirst", "lstm_l1_batchfirst_h0",
                                          "lstm_l2_seqfirst", "lstm_l2_seqfirst_h0",
                                          "lstm_l2_batchfirst", "lstm_l2_batchfirst_h0"),
+                       kVariants, ::testing::Bool()),
+    lstm_case_name);
+
+// ---- GRUCell and GRU: both cell implementations ---------------------------------------------
+
+// [extending:gru-parity]
+class ParityGRUCell : public ::testing::TestWithParam<LstmParam> {};
+
+TEST_P(ParityGRUCell, ValuesAndGradients) {
+  const auto& [name, variant, fused] = GetParam();
+  const SafetensorsFile f = load_fixture(name, variant);
+  const DType dtype = dtype_of_variant(variant);
+  nn::GRUCell m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "bias") != 0,
+                dtype);
+  m.fused = fused;
+  m.load_state_dict(params_from(f, m));  // PyTorch's names: weight_ih, weight_hh, ...
+  Variable x(f.at("input"), true), h0(f.at("h0"), true);
+  const Variable h1 = m.forward(x, h0);
+  weighted_sum(h1, f.at("grad_h1")).backward();  // loss = Σ h1·grad_h1
+
+  Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype);
+  p.check("h1", h1.data(), f.at("h1"));
+  p.check("grad_input", x.grad(), f.at("grad_input"));
+  p.check("grad_h0", h0.grad(), f.at("grad_h0"));
+  for (const auto& [pname, param] : m.named_parameters())
+    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityGRUCell,
+                         ::testing::Combine(::testing::Values("gru_cell", "gru_cell_nobias"),
+                                            kVariants, ::testing::Bool()),
+                         lstm_case_name);
+// [/extending:gru-parity]
+
+class ParityGRU : public ::testing::TestWithParam<LstmParam> {};
+
+TEST_P(ParityGRU, ValuesAndGradients) {
+  const auto& [name, variant, fused] = GetParam();
+  const SafetensorsFile f = load_fixture(name, variant);
+  const DType dtype = dtype_of_variant(variant);
+  nn::GRU m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "num_layers"),
+            meta_int(f, "batch_first") != 0, /*bias=*/true, dtype);
+  m.fused = fused;
+  m.load_state_dict(params_from(f, m));
+  const bool with_state = meta_int(f, "initial_state") != 0;
+  Variable x(f.at("input"), true);
+  Variable h0;  // undefined: the module starts from zeros
+  if (with_state) h0 = Variable(f.at("h0"), true);
+  const nn::GRUOutput out = m.forward(x, h0);
+  // loss = Σ output·grad_output + Σ h_n·grad_h_n
+  (weighted_sum(out.output, f.at("grad_output")) + weighted_sum(out.h_n, f.at("grad_h_n")))
+      .backward();
+
+  Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype);
+  p.check("output", out.output.data(), f.at("output"));
+  p.check("h_n", out.h_n.data(), f.at("h_n"));
+  p.check("grad_input", x.grad(), f.at("grad_input"));
+  if (with_state) p.check("grad_h0", h0.grad(), f.at("grad_h0"));
+  for (const auto& [pname, param] : m.named_parameters())
+    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  EXPECT_EQ(m.named_parameters().size(), static_cast<size_t>(4 * m.num_layers));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Torch, ParityGRU,
+    ::testing::Combine(::testing::Values("gru_l1_seqfirst", "gru_l1_seqfirst_h0",
+                                         "gru_l1_batchfirst", "gru_l1_batchfirst_h0",
+                                         "gru_l2_seqfirst", "gru_l2_seqfirst_h0",
+                                         "gru_l2_batchfirst", "gru_l2_batchfirst_h0"),
                        kVariants, ::testing::Bool()),
     lstm_case_name);
 

@@ -8,8 +8,9 @@ is not needed, this script writes the format itself with json + struct):
     /usr/bin/python3 tools/make_fixtures.py --out DIR  # somewhere else
 
 The output is byte-for-byte reproducible with the same torch version (fixed seeds,
-one thread, deterministic algorithms, no timestamps): running the script twice
-gives the same sha256 for every file. Each case is written twice, as
+one thread, deterministic algorithms, no timestamps, OpenBLAS's Haswell kernels
+whatever the CPU: see OPENBLAS_CORETYPE below): running the script twice gives
+the same sha256 for every file. Each case is written twice, as
 <case>_f64.safetensors (computed in float64) and <case>_f32.safetensors (the same
 inputs rounded to float32, computed in float32).
 
@@ -40,6 +41,13 @@ Cases:
                                           (h0, c0) [layers,2,4], else they default to zeros
       input [h0 c0] weight_ih_l0 ... output h_n c_n grad_output grad_h_n grad_c_n
       grad_input [grad_h0 grad_c0] grad_weight_ih_l0 ...
+  gru_cell, gru_cell_nobias               nn.GRUCell(3, 4), batch 2, from a given h0
+      input h0 weight_ih weight_hh [bias_ih bias_hh] h1 grad_h1 grad_input grad_h0
+      grad_weight_ih ...
+  gru_l{1,2}_{seq,batch}first{,_h0}       nn.GRU(3, 4, num_layers), T=5, B=2; "_h0" passes
+                                          h0 [layers,2,4], else it defaults to zeros
+      input [h0] weight_ih_l0 ... output h_n grad_output grad_h_n grad_input [grad_h0]
+      grad_weight_ih_l0 ...   (loss = Σ output·grad_output + Σ h_n·grad_h_n)
   ce_{mean,sum,none,ignore_mean,ignore_sum}  F.cross_entropy, logits [6,4], targets [6]
   nll_mean, nll_ignore_none               F.nll_loss of log-probabilities [6,4]
       logits|log_probs targets loss [grad_loss (for "none")] grad_logits|grad_log_probs
@@ -84,6 +92,18 @@ for one, minigrad defines it as zero weights (tests/test_attention.cpp checks th
       query key value [key_padding_mask] [attn_mask] q_proj.weight ... out_proj.bias
       output weights average_weights grad_output grad_weights grad_query grad_key
       grad_value grad_q_proj.weight ...
+  additive, additive_mask, additive_step_mask
+      Additive (Bahdanau) attention, minigrad's nn::AdditiveAttention(query_dim 3,
+      key_dim 4, attn_dim 6); torch has no module for it, so the reference is the
+      formula, differentiated by torch's autograd, with the same three weights:
+          scores = tanh(q·W_qᵀ [.., Tq, 1, A] + k·W_kᵀ [.., 1, Tk, A])·vᵀ,
+          weights = softmax(scores.masked_fill(key_mask, -inf)), context = weights @ values
+      additive: query [2,3,3], keys [2,5,4], values [2,5,2]. additive_mask: the same
+      with key_mask [2,5] (lengths 5 and 2). additive_step_mask: one decoder step,
+      query [2,3] (weights [2,5], context [2,4]), values = the keys, key_mask lengths 3, 5.
+      query keys [values] [key_mask] w_q.weight w_k.weight v.weight context weights
+      grad_context grad_weights grad_query grad_keys [grad_values] grad_w_q.weight ...;
+      settings query_dim key_dim attn_dim, "masked", "values_are_keys"
 """
 
 import argparse
@@ -95,8 +115,15 @@ import struct
 import sys
 import zlib
 
-import torch
-import torch.nn.functional as F
+# Debian's torch does its matrix products through libblas.so.3, which is OpenBLAS
+# when libopenblas is installed. OpenBLAS picks its kernels by CPU at load time,
+# and its AVX-512 (SkylakeX) kernels round differently from the AVX2 (Haswell)
+# ones the fixtures were made with. Pinning the kernels (before torch loads
+# OpenBLAS) keeps the files byte-identical on either kind of machine.
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+
+import torch  # noqa: E402  (after the environment is set)
+import torch.nn.functional as F  # noqa: E402
 
 DTYPE_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL"}
 VARIANTS = [("f64", torch.float64), ("f32", torch.float32)]
@@ -272,6 +299,60 @@ def lstm(w, layers, batch_first, with_state):
                             ("grad_h_n", ghn), ("grad_c_n", gcn), ("grad_input", x.grad)]
         if with_state:
             tensors += [("grad_h0", state[0].grad), ("grad_c0", state[1].grad)]
+        tensors += grads_of(named)
+        w.write(case, variant, tensors,
+                {"input_size": IN, "hidden_size": H, "num_layers": layers,
+                 "batch_first": int(batch_first), "initial_state": int(with_state)})
+
+
+# [extending:gru-fixture]
+def gru_cell(w, case, bias):
+    seed_for(case)
+    base = torch.nn.GRUCell(3, 4, bias=bias).double()
+    x64, h64, gh64 = randn(2, 3), randn(2, 4), randn(2, 4)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.GRUCell(3, 4, bias=bias).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x, h0 = leaf(x64, dtype), leaf(h64, dtype)
+        h1 = m(x, h0)
+        gh = gh64.to(dtype)
+        h1.backward(gh)  # loss = Σ h1·grad_h1
+        named = params_of(m)
+        w.write(case, variant,
+                [("input", x), ("h0", h0)] + named
+                + [("h1", h1), ("grad_h1", gh), ("grad_input", x.grad), ("grad_h0", h0.grad)]
+                + grads_of(named),
+                {"input_size": 3, "hidden_size": 4, "bias": int(bias)})
+# [/extending:gru-fixture]
+
+
+def gru(w, layers, batch_first, with_state):
+    case = (f"gru_l{layers}_{'batch' if batch_first else 'seq'}first"
+            + ("_h0" if with_state else ""))
+    seed_for(case)
+    T, B, IN, H = 5, 2, 3, 4
+    base = torch.nn.GRU(IN, H, num_layers=layers, batch_first=batch_first).double()
+    x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
+    h64 = randn(layers, B, H)  # layer-first even when batch_first
+    gy64 = randn(B, T, H) if batch_first else randn(T, B, H)
+    ghn64 = randn(layers, B, H)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.GRU(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x = leaf(x64, dtype)
+        h0 = leaf(h64, dtype) if with_state else None
+        y, h_n = m(x, h0)
+        gy, ghn = gy64.to(dtype), ghn64.to(dtype)
+        # loss = Σ output·grad_output + Σ h_n·grad_h_n
+        torch.autograd.backward([y, h_n], [gy, ghn])
+        named = params_of(m)
+        tensors = [("input", x)]
+        if with_state:
+            tensors.append(("h0", h0))
+        tensors += named + [("output", y), ("h_n", h_n), ("grad_output", gy), ("grad_h_n", ghn),
+                            ("grad_input", x.grad)]
+        if with_state:
+            tensors.append(("grad_h0", h0.grad))
         tensors += grads_of(named)
         w.write(case, variant, tensors,
                 {"input_size": IN, "hidden_size": H, "num_layers": layers,
@@ -511,6 +592,62 @@ def mha_cases(w):
     mha_case(w, "mha_both", 4, 4, key_padding=True, causal=True)
 
 
+def additive_reference(query, keys, values, key_mask, wq, wk, v):
+    """Additive attention: score_j = vᵀ tanh(W_q q + W_k k_j), key_mask TRUE = blocked."""
+    one_step = query.dim() == 2
+    q = query.unsqueeze(1) if one_step else query                        # [B, Tq, dq]
+    hidden = torch.tanh((q @ wq.t()).unsqueeze(2) + (keys @ wk.t()).unsqueeze(1))  # [B, Tq, Tk, A]
+    scores = (hidden @ v.t()).squeeze(-1)                                # [B, Tq, Tk]
+    if key_mask is not None:
+        scores = scores.masked_fill(key_mask.unsqueeze(1), float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    context = weights @ values
+    if one_step:
+        return context.squeeze(1), weights.squeeze(1)
+    return context, weights
+
+
+def additive_case(w, case, query_shape, lengths, values_are_keys):
+    seed_for(case)
+    DQ, DK, A, B, TK, DV = 3, 4, 6, 2, 5, 2
+    q64, k64 = randn(*query_shape), randn(B, TK, DK)
+    v64 = None if values_are_keys else randn(B, TK, DV)
+    wq64, wk64, vv64 = randn(A, DQ) / DQ ** 0.5, randn(A, DK) / DK ** 0.5, randn(1, A) / A ** 0.5
+    mask = None if lengths is None else torch.arange(TK) >= torch.tensor(lengths).view(B, 1)
+    c64, a64 = additive_reference(q64, k64, k64 if v64 is None else v64, mask, wq64, wk64, vv64)
+    assert not torch.isnan(a64).any(), f"{case}: a fully masked row"
+    gc64, ga64 = randn(*c64.shape), randn(*a64.shape)
+    for variant, dtype in VARIANTS:
+        query, keys = leaf(q64, dtype), leaf(k64, dtype)
+        values = keys if v64 is None else leaf(v64, dtype)
+        wq, wk, vv = leaf(wq64, dtype), leaf(wk64, dtype), leaf(vv64, dtype)
+        context, weights = additive_reference(query, keys, values, mask, wq, wk, vv)
+        gc, ga = gc64.to(dtype), ga64.to(dtype)
+        # loss = Σ context·grad_context + Σ weights·grad_weights
+        torch.autograd.backward([context, weights], [gc, ga])
+        tensors = [("query", query), ("keys", keys)]
+        if v64 is not None:
+            tensors.append(("values", values))
+        if mask is not None:
+            tensors.append(("key_mask", mask))
+        tensors += [("w_q.weight", wq), ("w_k.weight", wk), ("v.weight", vv), ("context", context),
+                    ("weights", weights), ("grad_context", gc), ("grad_weights", ga),
+                    ("grad_query", query.grad), ("grad_keys", keys.grad)]
+        if v64 is not None:
+            tensors.append(("grad_values", values.grad))
+        tensors += [("grad_w_q.weight", wq.grad), ("grad_w_k.weight", wk.grad),
+                    ("grad_v.weight", vv.grad)]
+        w.write(case, variant, tensors,
+                {"query_dim": DQ, "key_dim": DK, "attn_dim": A, "masked": int(mask is not None),
+                 "values_are_keys": int(values_are_keys)})
+
+
+def additive_cases(w):
+    additive_case(w, "additive", (2, 3, 3), None, values_are_keys=False)
+    additive_case(w, "additive_mask", (2, 3, 3), [5, 2], values_are_keys=False)
+    additive_case(w, "additive_step_mask", (2, 3), [3, 5], values_are_keys=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
@@ -532,6 +669,12 @@ def main():
         for batch_first in (False, True):
             for with_state in (False, True):
                 lstm(w, layers, batch_first, with_state)
+    gru_cell(w, "gru_cell", bias=True)
+    gru_cell(w, "gru_cell_nobias", bias=False)
+    for layers in (1, 2):
+        for batch_first in (False, True):
+            for with_state in (False, True):
+                gru(w, layers, batch_first, with_state)
     classification_loss(w, "ce_mean", "ce", "mean", None)
     classification_loss(w, "ce_sum", "ce", "sum", None)
     classification_loss(w, "ce_none", "ce", "none", None)
@@ -548,6 +691,7 @@ def main():
     optimizers(w)
     sdpa_cases(w)
     mha_cases(w)
+    additive_cases(w)
 
     total = 0
     for name, size, digest in w.written:

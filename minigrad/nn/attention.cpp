@@ -298,4 +298,77 @@ std::string SinusoidalPositionalEncoding::extra_repr() const {
   return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
 }
 
+// ---- AdditiveAttention ------------------------------------------------------------------------
+
+// [extending:additive-attention-module]
+AdditiveAttention::AdditiveAttention(int64_t q_dim, int64_t k_dim, int64_t a_dim, DType dtype,
+                                     Generator& gen)
+    : query_dim(q_dim), key_dim(k_dim), attn_dim(a_dim > 0 ? a_dim : q_dim) {
+  if (q_dim <= 0 || k_dim <= 0 || a_dim < 0) {
+    throw std::invalid_argument(
+        "AdditiveAttention: query_dim and key_dim must be positive and attn_dim non-negative, "
+        "got " +
+        std::to_string(q_dim) + ", " + std::to_string(k_dim) + " and " + std::to_string(a_dim));
+  }
+  w_q = register_module("w_q", std::make_shared<Linear>(query_dim, attn_dim, false, dtype, gen));
+  w_k = register_module("w_k", std::make_shared<Linear>(key_dim, attn_dim, false, dtype, gen));
+  v = register_module("v", std::make_shared<Linear>(attn_dim, 1, false, dtype, gen));
+}
+// [/extending:additive-attention-module]
+
+// [extending:additive-attention]
+// Composed from differentiable ops, so autograd derives the backward. Forward, with
+// U the hidden layer of the score network ([B, Tq, Tk, A], A = attn_dim):
+//   U[b,i,j] = W_q q_bi + W_k k_bj      E = tanh(U)      S[b,i,j] = v·E[b,i,j]
+//   A = softmax_j(S, blocked keys −∞)   C = A·V
+// Backward (what the recorded ops compute, from gC = ∂L/∂C and gA = ∂L/∂A):
+//   dA = gA + gC·Vᵀ      dV = Aᵀ·gC      dS = A ⊙ (dA − Σ_j dA_j A_j)   (softmax)
+//   dE[b,i,j] = dS[b,i,j] v              dU = dE ⊙ (1 − E²)            (tanh)
+//   dv = Σ_{b,i,j} dS[b,i,j] E[b,i,j]    dW_q = Σ_{b,i,j} dU[b,i,j] q_biᵀ
+//   dW_k = Σ_{b,i,j} dU[b,i,j] k_bjᵀ     dq_bi = W_qᵀ Σ_j dU[b,i,j]    dk_bj = W_kᵀ Σ_i dU[b,i,j]
+// A blocked key has A = 0, so dS = 0 there; a fully blocked row (A all zero,
+// softmax's defined case) sends zero, finite gradients everywhere.
+AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable& keys,
+                                           const Variable& values, const Tensor& key_mask) {
+  const Variable& vals = values.defined() ? values : keys;
+  const bool shapes_ok = (query.dim() == 2 || query.dim() == 3) && query.size(-1) == query_dim &&
+                         keys.dim() == 3 && keys.size(2) == key_dim &&
+                         query.size(0) == keys.size(0) && vals.dim() == 3 &&
+                         vals.size(0) == keys.size(0) && vals.size(1) == keys.size(1);
+  if (!shapes_ok) {
+    throw std::invalid_argument("AdditiveAttention: query " + query.shape().str() + ", keys " +
+                                keys.shape().str() + ", values " + vals.shape().str() +
+                                ": expected query [B, " + std::to_string(query_dim) +
+                                "] or [B, Tq, " + std::to_string(query_dim) + "], keys [B, Tk, " +
+                                std::to_string(key_dim) + "], values [B, Tk, dv]");
+  }
+  const int64_t batch = keys.size(0), tk = keys.size(1);
+  if (key_mask.defined() &&
+      (key_mask.dtype() != DType::Bool || key_mask.shape() != Shape{batch, tk})) {
+    throw std::invalid_argument("AdditiveAttention: key_mask " +
+                                std::string(dtype_name(key_mask.dtype())) + key_mask.shape().str() +
+                                ", expected bool [B, Tk] = " + Shape{batch, tk}.str() +
+                                " (true = blocked)");
+  }
+  const bool one_step = query.dim() == 2;
+  const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d_q]
+  const Variable qp = w_q->forward(q).unsqueeze(2);          // [B, Tq, 1, A]   W_q q
+  const Variable kp = w_k->forward(keys).unsqueeze(1);       // [B, 1, Tk, A]   W_k k_j
+  Variable scores = v->forward(tanh(qp + kp)).squeeze(3);    // [B, Tq, Tk]     vᵀ tanh(…)
+  if (key_mask.defined()) {
+    // [B, 1, Tk]: the same keys blocked for every query; −∞ → weight 0
+    scores = masked_fill(scores, key_mask.unsqueeze(1), -kInf);
+  }
+  const Variable weights = softmax(scores, -1);    // a = softmax_j(score); all blocked: zeros
+  const Variable context = matmul(weights, vals);  // [B, Tq, dv]  Σ_j a_j v_j
+  if (one_step) return {context.squeeze(1), weights.squeeze(1)};
+  return {context, weights};
+}
+// [/extending:additive-attention]
+
+std::string AdditiveAttention::extra_repr() const {
+  return "query_dim=" + std::to_string(query_dim) + ", key_dim=" + std::to_string(key_dim) +
+         ", attn_dim=" + std::to_string(attn_dim);
+}
+
 }  // namespace minigrad::nn

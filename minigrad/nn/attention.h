@@ -142,4 +142,43 @@ class SinusoidalPositionalEncoding : public Module {
   Tensor table;  // [max_len, d_model]
 };
 
+// [extending:additive-attention-header]
+/// Additive (Bahdanau) attention: the score is a small learned network instead
+/// of a dot product (Bahdanau, Cho & Bengio 2015, "concat" in Luong et al.):
+///
+///     score(q, k_j) = vᵀ tanh(W_q q + W_k k_j)        e.g. q = decoder state, k_j = encoder state
+///     j a = softmax_j(score)  (blocked keys: −∞ → weight 0) context = Σ_j a_j v_j
+///
+/// Parameters: w_q (Linear query_dim → attn_dim), w_k (Linear key_dim → attn_dim)
+/// and v (Linear attn_dim → 1), none with a bias, as in the paper's equation and
+/// TensorFlow's BahdanauAttention: a bias on v would shift every score of a row
+/// alike, which softmax ignores, and biases on W_q and W_k would add up to one
+/// bias inside the tanh, which the paper leaves out. Unlike dot-product attention, q and k may have
+/// different widths. Init: Linear's, U(−1/√in, 1/√in).
+///
+/// Same call and masks as DotProductAttention: query [B, d_q] (one decoder step)
+/// or [B, Tq, d_q]; keys [B, Tk, d_k]; values [B, Tk, dv] (undefined: the keys);
+/// key_mask [B, Tk] bool, true = blocked (may be undefined). Returns context
+/// [B, dv] (or [B, Tq, dv]) and weights [B, Tk] (or [B, Tq, Tk]). A query whose
+/// keys are all blocked gets zero weights, a zero context and zero gradients.
+class AdditiveAttention : public Module {
+ public:
+  /// \param query_dim width d_q of a query
+  /// \param key_dim   width d_k of a key
+  /// \param attn_dim  width of the hidden layer inside the score; 0 means query_dim
+  /// \param dtype     of the three weights
+  /// \param gen       draws the initial weights (w_q, then w_k, then v)
+  /// \throws std::invalid_argument unless query_dim, key_dim > 0 and attn_dim ≥ 0
+  AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t attn_dim = 0,
+                    DType dtype = DType::Float32, Generator& gen = default_generator());
+  AttentionOutput forward(const Variable& query, const Variable& keys, const Variable& values = {},
+                          const Tensor& key_mask = {});
+  std::string type_name() const override { return "AdditiveAttention"; }
+  std::string extra_repr() const override;
+
+  int64_t query_dim, key_dim, attn_dim;
+  std::shared_ptr<Linear> w_q, w_k, v;
+};
+// [/extending:additive-attention-header]
+
 }  // namespace minigrad::nn
