@@ -1,7 +1,8 @@
-// seq2seq_attention: an LSTM encoder-decoder with and without attention.
+// seq2seq_attention: an LSTM (or GRU) encoder-decoder with and without attention.
 //
 //   ./seq2seq_attention                       copy 12 tokens, dot attention
 //   ./seq2seq_attention --attention none      the same without attention
+//   ./seq2seq_attention --cell gru --attention additive   GRU cells, Bahdanau attention
 //   ./seq2seq_attention --sweep               every attention kind at T = 5, 10, 20, 40
 //
 // The model (examples/common/seq2seq_model.h has every line of it): an LSTM
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
@@ -49,7 +51,10 @@ const std::vector<AttentionKind> kSweepKinds = {AttentionKind::None, AttentionKi
 struct Options {
   CommonOptions common;
   std::string attention = "dot";
+  std::string cell = "lstm";
   int64_t length = 12;
+  int64_t embedding = 32;
+  int64_t hidden = 64;
   int64_t batch = 64;
   double lr = 3e-3;
   bool sweep = false;
@@ -61,18 +66,29 @@ Options parse_options(int argc, char** argv) {
   o.common.steps = 1000;
   o.common.eval_every = 50;
   ArgParser parser(kExample,
-                   "An LSTM encoder-decoder copies or reverses a sequence, with dot-product attention,\n"
-                   "scaled dot-product attention, or none; --sweep shows how each copes with length.");
+                   "An LSTM (or GRU) encoder-decoder copies or reverses a sequence, with dot-product,\n"
+                   "scaled dot-product or additive attention, or none; --sweep shows how each copes with\n"
+                   "length.");
   add_common_options(parser, o.common);
-  parser.add_choice("--attention", &o.attention, {"none", "dot", "scaled"},
-                    "score = h_t·h_enc (dot), h_t·h_enc/√H (scaled), or no attention at all");
+  parser.add_choice("--attention", &o.attention, {"none", "dot", "scaled", "additive"},
+                    "score = h_t·h_enc (dot), h_t·h_enc/√H (scaled), vᵀtanh(W_q h_t + W_k h_enc) "
+                    "(additive), or no attention at all");
+  parser.add_choice("--cell", &o.cell, {"lstm", "gru"},
+                    "the recurrent cell of the encoder and the decoder");
   parser.add_int("--length", &o.length, "sequence length T", 1, 1000);
+  parser.add_int("--embedding", &o.embedding, "token embedding width E", 1, 4096);
+  parser.add_int("--hidden", &o.hidden, "hidden size H of the encoder and the decoder", 1, 4096);
   parser.add_int("--batch", &o.batch, "sequences per training step", 1, 65536);
   parser.add_double("--lr", &o.lr, "Adam learning rate", 0.0, 10.0);
   parser.add_switch("--sweep", &o.sweep, true,
-                    "train every attention kind at T = 5, 10, 20, 40 and print a table (--task applies)");
+                    "train none, dot and scaled at T = 5, 10, 20, 40 and print a table (--task and "
+                    "--cell apply)");
   parser.add_int("--sweep-steps", &o.sweep_steps, "training steps of each --sweep run", 1, 100'000'000);
   parse_or_exit(parser, argc, argv);
+  if (o.sweep && (!o.common.save_path.empty() || !o.common.load_path.empty() || !o.common.resume_path.empty())) {
+    std::cerr << kExample << ": --save, --load and --resume do not apply to --sweep, which trains 12 models\n";
+    std::exit(2);
+  }
   return o;
 }
 
@@ -83,16 +99,17 @@ struct RunResult {
   TrainingCurve curve;
 };
 
-// Trains `model` on `task` for `steps` steps, evaluating on the held-out set
-// every eval_every steps (and at the end).
-RunResult train(Seq2SeqModel& model, const SequenceTask& task, const Options& o, int64_t steps,
-                Generator& data_gen, bool draw_progress) {
-  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+// Trains `model` on `task` from step first_step to `steps`, evaluating on the held-out
+// set every eval_every steps (and at the end).
+RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTask& task,
+                const Options& o, int64_t first_step, int64_t steps, Generator& data_gen,
+                bool draw_progress) {
   RunResult result;
+  result.steps = first_step - 1;
   result.heldout = evaluate(model, task.heldout());
   std::ostringstream quiet;  // where the progress bar goes when it is not drawn
   ProgressBar progress = draw_progress ? ProgressBar(steps) : ProgressBar(steps, quiet, false, steps);
-  for (int64_t step = 1; step <= steps; ++step) {
+  for (int64_t step = first_step; step <= steps; ++step) {
     const Batch batch = task.sample(o.batch, data_gen);
     const Variable logits = model.forward_teacher_forcing(batch.source, batch.target);  // [B, T, 16]
     const Variable loss = nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
@@ -120,8 +137,9 @@ RunResult train(Seq2SeqModel& model, const SequenceTask& task, const Options& o,
   return result;
 }
 
-std::string settings_text(AttentionKind kind, int64_t length) {
-  return std::string("attention=") + attention_name(kind) + " length=" + std::to_string(length);
+std::string settings_text(CellKind cell, AttentionKind kind, int64_t length) {
+  return std::string("cell=") + cell_name(cell) + " attention=" + attention_name(kind) +
+         " length=" + std::to_string(length);
 }
 
 int run_single(const Options& o) {
@@ -129,29 +147,36 @@ int run_single(const Options& o) {
   const int threads = apply_threads(o.common.threads);
   const Task task_kind = task_from_options(o.common);
   const AttentionKind kind = attention_from_name(o.attention);
+  const CellKind cell = cell_from_name(o.cell);
   const SequenceTask task(task_kind, o.length);
   const auto seed = static_cast<uint64_t>(o.common.seed);
   Generator init_gen(seed);
   Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);
 
-  Seq2SeqModel model({.vocab = task.vocab(), .embedding = 32, .hidden = 64, .attention = kind}, init_gen);
-  if (!o.common.load_path.empty()) {
-    nn::load(model, o.common.load_path);
-    std::cerr << "loaded " << o.common.load_path << "\n";
-  }
-  std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", attention "
-            << attention_name(kind) << ", batch " << o.batch << ", Adam lr " << o.lr << ", " << threads
-            << " thread(s), " << model.num_parameters() << " parameters\n";
+  Seq2SeqModel model({.vocab = task.vocab(),
+                      .embedding = o.embedding,
+                      .hidden = o.hidden,
+                      .attention = kind,
+                      .cell = cell},
+                     init_gen);
+  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
+  std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", cell "
+            << cell_name(cell) << ", attention " << attention_name(kind) << ", batch " << o.batch
+            << ", Adam lr " << o.lr << ", " << threads << " thread(s), " << model.num_parameters()
+            << " parameters\n";
 
-  const RunResult result = train(model, task, o, o.common.steps, data_gen, true);
-  if (result.steps > 0) {
+  const RunResult result = train(model, optimizer, task, o, first_step, o.common.steps, data_gen, true);
+  if (const int64_t trained = result.steps - (first_step - 1); trained > 0) {
     const double seconds = wall.seconds();
-    std::cerr << "trained " << result.steps << " steps in " << seconds << " s ("
-              << static_cast<double>(result.steps) / seconds << " steps/s, held-out evaluations included)\n";
+    std::cerr << "trained " << trained << " steps in " << seconds << " s ("
+              << static_cast<double>(trained) / seconds << " steps/s, held-out evaluations included)\n";
   }
 
   // Where does the decoder look at each step? The first held-out sequence.
-  const std::string stem = std::string(kExample) + "_" + task_name(task_kind) + "_" + attention_name(kind);
+  // The LSTM's file names stay as they were; the GRU's carry the cell.
+  const std::string stem = std::string(kExample) + "_" + task_name(task_kind) + "_" +
+                           (cell == CellKind::GRU ? "gru_" : "") + attention_name(kind);
   const Tensor source = task.heldout().source.narrow(0, 0, 1);
   const Seq2SeqModel::Decoded decoded = model.greedy_decode(source, o.length);
   if (decoded.weights.defined()) {
@@ -168,19 +193,16 @@ int run_single(const Options& o) {
     std::cout << "source " << source.select(0, 0).str() << "\ndecoded " << decoded.tokens.select(0, 0).str()
               << "\n(no attention weights to draw: --attention none)\n";
   }
-  if (result.steps > 0) {
+  if (!result.curve.steps.empty()) {
     for (const std::string& path : write_loss_curve(o.common.out_dir, stem, result.curve,
                                                     std::string(kExample) + " (" + task_name(task_kind) + ", " +
                                                         attention_name(kind) + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }
-  if (!o.common.save_path.empty()) {
-    nn::save(model, o.common.save_path);
-    std::cout << "saved " << o.common.save_path << "\n";
-  }
+  save_checkpoint_if_asked(o.common, model, optimizer, result.steps, data_gen);
   std::cout << result_line(kExample, task_kind, result.heldout, result.steps, wall.seconds(),
-                           settings_text(kind, o.length))
+                           settings_text(cell, kind, o.length))
             << std::endl;
   return 0;
 }
@@ -190,6 +212,7 @@ int run_sweep(const Options& o) {
   const Stopwatch wall;
   apply_threads(o.common.threads);
   const Task task_kind = task_from_options(o.common);
+  const CellKind cell_kind = cell_from_name(o.cell);
   const auto seed = static_cast<uint64_t>(o.common.seed);
   std::vector<std::vector<RunResult>> table(kSweepKinds.size());
   LineChart chart{std::string(kExample) + " sweep (" + task_name(task_kind) + ", " +
@@ -203,18 +226,26 @@ int run_sweep(const Options& o) {
       const SequenceTask task(task_kind, length);
       Generator init_gen(seed);
       Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);
-      Seq2SeqModel model({.vocab = task.vocab(), .embedding = 32, .hidden = 64, .attention = kSweepKinds[k]},
+      Seq2SeqModel model({.vocab = task.vocab(),
+                          .embedding = o.embedding,
+                          .hidden = o.hidden,
+                          .attention = kSweepKinds[k],
+                          .cell = cell_kind},
                          init_gen);
-      const RunResult r = train(model, task, o, o.sweep_steps, data_gen, stderr_is_terminal());
+      nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+      const RunResult r =
+          train(model, optimizer, task, o, 1, o.sweep_steps, data_gen, stderr_is_terminal());
       table[k].push_back(r);
       series.x.push_back(static_cast<double>(length));
       series.y.push_back(r.heldout.token);
       char line[256];
-      std::snprintf(line, sizeof line,
-                    "sweep: %s heldout_token_acc=%.3f heldout_seq_acc=%.3f steps=%lld steps_to_0.99=%lld "
-                    "seconds=%.1f",
-                    settings_text(kSweepKinds[k], length).c_str(), r.heldout.token, r.heldout.sequence,
-                    static_cast<long long>(r.steps), static_cast<long long>(r.steps_to_99), run_time.seconds());
+      std::snprintf(
+          line, sizeof line,
+          "sweep: %s heldout_token_acc=%.3f heldout_seq_acc=%.3f steps=%lld steps_to_0.99=%lld "
+          "seconds=%.1f",
+          settings_text(cell_kind, kSweepKinds[k], length).c_str(), r.heldout.token,
+          r.heldout.sequence, static_cast<long long>(r.steps),
+          static_cast<long long>(r.steps_to_99), run_time.seconds());
       std::cout << line << std::endl;
       std::snprintf(line, sizeof line, "%s,%lld,%.4f,%.4f,%lld,%lld,%.2f\n", attention_name(kSweepKinds[k]),
                     static_cast<long long>(length), r.heldout.token, r.heldout.sequence,
@@ -244,7 +275,8 @@ int run_sweep(const Options& o) {
     }
     std::cout << "\n";
   }
-  const std::string stem = std::string(kExample) + "_sweep_" + task_name(task_kind);
+  const std::string stem = std::string(kExample) + "_sweep_" +
+                           (cell_kind == CellKind::GRU ? "gru_" : "") + task_name(task_kind);
   const std::string csv_path = o.common.out_dir + "/" + stem + ".csv";
   const std::string svg_path = o.common.out_dir + "/" + stem + ".svg";
   write_file_atomically(csv_path, csv);

@@ -10,12 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "examples/common/cli.h"
 #include "examples/common/seq2seq_model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/serialization.h"
 
 namespace {
 
@@ -41,11 +44,13 @@ struct CopyRun {
 // Trains the dot-attention model on copy (T = 12) as examples/seq2seq_attention
 // does with its defaults, evaluating every kEvalEvery steps; stops at the first
 // evaluation with token accuracy ≥ stop_at, or after max_steps.
-CopyRun train_copy(int64_t max_steps, double stop_at) {
+CopyRun train_copy(int64_t max_steps, double stop_at, AttentionKind attention = AttentionKind::Dot,
+                   CellKind cell = CellKind::LSTM) {
   const ScopedThreads one_thread(1);
   const SequenceTask task(Task::Copy, 12);
   Generator init_gen(1), data_gen(1 ^ 0x9e3779b97f4a7c15u);
-  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, init_gen);
+  Seq2SeqModel model(
+      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = attention, .cell = cell}, init_gen);
   nn::Adam optimizer(model.parameters(), {.lr = 3e-3});
   CopyRun run;
   run.before = evaluate(model, task.heldout());
@@ -114,6 +119,101 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   EXPECT_EQ(a.weights.shape(), (Shape{3, 5, 5}));
   // every decoder step's weights over the source sum to 1
   EXPECT_TRUE(allclose(sum(a.weights, {2}), Tensor::ones({3, 5}), 1e-5, 1e-5));
+}
+
+// ---- GRU cells and additive (Bahdanau) attention ----------------------------------------------
+
+// `--cell gru --attention additive` of the example, seed 1: held-out token accuracy
+// first reaches 0.99 at step 250 (measured: 0.994; 0.962 at 300, then 0.996 and
+// above from 350 to 750). The cap leaves room; training stops at the first
+// evaluation that passes. 1.8 s in Release on one core (measured).
+TEST(TrainSeq2Seq, GruWithAdditiveAttentionSolvesCopyAtLength12) {
+  if (kSanitized) {
+    GTEST_SKIP() << "several times slower under AddressSanitizer; GruWithAdditiveAttentionModel "
+                    "runs the same code under the sanitizers, and the Release build runs this one";
+  }
+  const CopyRun run = train_copy(500, 0.99, AttentionKind::Additive, CellKind::GRU);
+  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token
+            << ", sequence accuracy " << run.heldout.sequence << " after " << run.steps
+            << " steps\n";
+  RecordProperty("steps", std::to_string(run.steps));
+  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
+  EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
+  EXPECT_GE(run.heldout.token, 0.99)
+      << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+}
+
+// The GRU + additive model: which modules it builds, the shapes it decodes, a few
+// training steps (the code paths the sanitizers check), and a checkpoint round trip.
+TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
+  Generator gen(1);
+  const Seq2SeqConfig config{.vocab = 16,
+                             .embedding = 32,
+                             .hidden = 64,
+                             .attention = AttentionKind::Additive,
+                             .cell = CellKind::GRU};
+  Seq2SeqModel model(config, gen);
+  EXPECT_EQ(model.encoder, nullptr);
+  EXPECT_EQ(model.decoder, nullptr);
+  EXPECT_EQ(model.attention, nullptr);
+  ASSERT_NE(model.gru_encoder, nullptr);
+  ASSERT_NE(model.additive, nullptr);
+  EXPECT_EQ(model.gru_decoder->input_size, 32 + 64);  // [embedding; previous context]
+  EXPECT_EQ(model.parameter("encoder.weight_ih_l0").shape(), (Shape{3 * 64, 32}));
+  EXPECT_EQ(model.parameter("attention.w_q.weight").shape(), (Shape{64, 64}));
+  EXPECT_EQ(model.parameter("attention.v.weight").shape(), (Shape{1, 64}));
+
+  const SequenceTask task(Task::Copy, 6);
+  nn::Adam optimizer(model.parameters(), {.lr = 3e-3});
+  Generator data_gen(2);
+  double first = 0, last = 0;
+  for (int step = 0; step < 20; ++step) {
+    const Batch batch = task.sample(16, data_gen);
+    const Variable loss = nn::cross_entropy(
+        model.forward_teacher_forcing(batch.source, batch.target).reshape({-1, 16}),
+        batch.target.reshape({-1}));
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    (step == 0 ? first : last) = loss.item();
+  }
+  EXPECT_LT(last, first) << "20 steps should lower the loss";
+  const Tensor source = task.heldout().source.narrow(0, 0, 3);
+  const Seq2SeqModel::Decoded d = model.greedy_decode(source, 6);
+  EXPECT_EQ(d.tokens.shape(), (Shape{3, 6}));
+  ASSERT_TRUE(d.weights.defined());
+  EXPECT_EQ(d.weights.shape(), (Shape{3, 6, 6}));
+  EXPECT_TRUE(allclose(sum(d.weights, {2}), Tensor::ones({3, 6}), 1e-5, 1e-5));
+
+  // --save / --load: a model from another seed decodes the same after loading.
+  const std::string path = ::testing::TempDir() + "/seq2seq_gru_additive.safetensors";
+  nn::save(model, path);
+  Generator other(99);
+  Seq2SeqModel loaded(config, other);
+  nn::load(loaded, path);
+  const Seq2SeqModel::Decoded e = loaded.greedy_decode(source, 6);
+  EXPECT_EQ(max_abs_diff(d.weights, e.weights), 0.0);
+  EXPECT_EQ(max_abs_diff(d.tokens.to(DType::Float64), e.tokens.to(DType::Float64)), 0.0);
+  // A GRU checkpoint does not fit the LSTM model: [3H, …] weights where it needs [4H, …].
+  Generator third(1);
+  Seq2SeqModel lstm_model(
+      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Additive}, third);
+  EXPECT_ANY_THROW(nn::load(lstm_model, path));
+  std::remove(path.c_str());
+}
+
+// The words of --cell and --attention and back; anything else is refused.
+TEST(TrainSeq2Seq, CellAndAttentionNames) {
+  for (const CellKind c : {CellKind::LSTM, CellKind::GRU})
+    EXPECT_EQ(cell_from_name(cell_name(c)), c);
+  for (const AttentionKind a :
+       {AttentionKind::None, AttentionKind::Dot, AttentionKind::Scaled, AttentionKind::Additive})
+    EXPECT_EQ(attention_from_name(attention_name(a)), a);
+  EXPECT_STREQ(cell_name(CellKind::GRU), "gru");
+  EXPECT_STREQ(attention_name(AttentionKind::Additive), "additive");
+  EXPECT_THROW(cell_from_name("rnn"), std::invalid_argument);
+  EXPECT_THROW(cell_from_name("GRU"), std::invalid_argument);
+  EXPECT_THROW(attention_from_name("bahdanau"), std::invalid_argument);
 }
 
 }  // namespace

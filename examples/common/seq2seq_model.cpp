@@ -10,6 +10,7 @@ const char* attention_name(AttentionKind kind) {
     case AttentionKind::None: return "none";
     case AttentionKind::Dot: return "dot";
     case AttentionKind::Scaled: return "scaled";
+    case AttentionKind::Additive: return "additive";
   }
   return "?";
 }
@@ -18,7 +19,23 @@ AttentionKind attention_from_name(const std::string& name) {
   if (name == "none") return AttentionKind::None;
   if (name == "dot") return AttentionKind::Dot;
   if (name == "scaled") return AttentionKind::Scaled;
-  throw std::invalid_argument("unknown attention '" + name + "' (expected none, dot or scaled)");
+  if (name == "additive") return AttentionKind::Additive;
+  throw std::invalid_argument("unknown attention '" + name +
+                              "' (expected none, dot, scaled or additive)");
+}
+
+const char* cell_name(CellKind kind) {
+  switch (kind) {
+    case CellKind::LSTM: return "lstm";
+    case CellKind::GRU: return "gru";
+  }
+  return "?";
+}
+
+CellKind cell_from_name(const std::string& name) {
+  if (name == "lstm") return CellKind::LSTM;
+  if (name == "gru") return CellKind::GRU;
+  throw std::invalid_argument("unknown cell '" + name + "' (expected lstm or gru)");
 }
 
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
@@ -27,12 +44,26 @@ Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
                                      std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
   target_embedding = register_module(
       "target_embedding", std::make_shared<nn::Embedding>(c.vocab + 1, c.embedding, DType::Float32, gen));
-  encoder = register_module("encoder", std::make_shared<nn::LSTM>(c.embedding, c.hidden, 1, /*batch_first=*/true,
-                                                                  true, DType::Float32, gen));
-  decoder = register_module("decoder", std::make_shared<nn::LSTMCell>(
-                                           c.embedding + (attends ? c.hidden : 0), c.hidden, true,
-                                           DType::Float32, gen));
-  if (attends) {
+  const int64_t decoder_in = c.embedding + (attends ? c.hidden : 0);
+  if (c.cell == CellKind::LSTM) {
+    encoder = register_module(
+        "encoder", std::make_shared<nn::LSTM>(c.embedding, c.hidden, 1, /*batch_first=*/true, true,
+                                              DType::Float32, gen));
+    decoder = register_module(
+        "decoder", std::make_shared<nn::LSTMCell>(decoder_in, c.hidden, true, DType::Float32, gen));
+  } else {
+    // [extending:seq2seq-gru]
+    gru_encoder = register_module(
+        "encoder", std::make_shared<nn::GRU>(c.embedding, c.hidden, 1, /*batch_first=*/true, true,
+                                             DType::Float32, gen));
+    gru_decoder = register_module(
+        "decoder", std::make_shared<nn::GRUCell>(decoder_in, c.hidden, true, DType::Float32, gen));
+    // [/extending:seq2seq-gru]
+  }
+  if (c.attention == AttentionKind::Additive) {
+    additive = register_module("attention", std::make_shared<nn::AdditiveAttention>(
+                                                c.hidden, c.hidden, c.hidden, DType::Float32, gen));
+  } else if (attends) {
     attention = register_module(
         "attention", std::make_shared<nn::DotProductAttention>(c.attention == AttentionKind::Scaled));
   }
@@ -41,8 +72,13 @@ Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
 }
 
 Seq2SeqModel::Encoded Seq2SeqModel::encode(const Tensor& source) {
-  const nn::LSTMOutput out = encoder->forward(source_embedding->forward(source));  // [B, T, H]
-  return {out.output, {out.h_n.select(0, 0), out.c_n.select(0, 0)}};               // layer 0's final (h, c)
+  const Variable embedded = source_embedding->forward(source);
+  if (gru_encoder) {
+    const nn::GRUOutput out = gru_encoder->forward(embedded, Variable());  // [B, T, H]
+    return {out.output, {out.h_n.select(0, 0), Variable()}};               // layer 0's final h
+  }
+  const nn::LSTMOutput out = encoder->forward(embedded);              // [B, T, H]
+  return {out.output, {out.h_n.select(0, 0), out.c_n.select(0, 0)}};  // layer 0's final (h, c)
 }
 
 Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Encoded& encoded) const {
@@ -52,16 +88,26 @@ Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Encoded& encoded) c
 
 Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embedding, DecoderState& state,
                                                    const Encoded& encoded) {
-  if (!attention) {
-    state.lstm = decoder->forward(previous_embedding, state.lstm);
-    return {readout->forward(state.lstm.h), {}};
+  // one step of the decoder's cell: (h, c) ← LSTMCell(input, (h, c)), or h ← GRUCell(input, h)
+  auto step = [&](const Variable& input) {
+    if (gru_decoder) {
+      state.recurrent.h = gru_decoder->forward(input, state.recurrent.h);
+    } else {
+      state.recurrent = decoder->forward(input, state.recurrent);
+    }
+  };
+  if (!attention && !additive) {
+    step(previous_embedding);
+    return {readout->forward(state.recurrent.h), {}};
   }
   // input feeding: the previous context goes in beside the previous token
-  state.lstm = decoder->forward(concat({previous_embedding, state.context}, 1), state.lstm);
+  step(concat({previous_embedding, state.context}, 1));
   // the decoder state is the query; the encoder states are the keys and the values
-  const nn::AttentionOutput att = attention->forward(state.lstm.h, encoded.outputs);
-  state.context = att.context;                                                 // [B, H]
-  return {readout->forward(concat({state.lstm.h, att.context}, 1)), att.weights};  // W_out [h; c] + b
+  const Variable& h = state.recurrent.h;
+  const nn::AttentionOutput att =
+      additive ? additive->forward(h, encoded.outputs) : attention->forward(h, encoded.outputs);
+  state.context = att.context;                                          // [B, H]
+  return {readout->forward(concat({h, att.context}, 1)), att.weights};  // W_out [h; c] + b
 }
 
 Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tensor& target) {

@@ -1,5 +1,5 @@
-// The LSTM encoder-decoder of examples/seq2seq_attention (the SEQ2SEQ workload of
-// bench/WORKLOADS.md), with Luong attention and input feeding.
+// The LSTM (or GRU) encoder-decoder of examples/seq2seq_attention (the SEQ2SEQ
+// workload of bench/WORKLOADS.md), with Luong or Bahdanau attention and input feeding.
 //
 // Encoder: an LSTM reads the source and leaves one hidden state per position,
 //   h^enc_1 … h^enc_T   [B, T, H]       (the keys and the values)
@@ -7,7 +7,8 @@
 //   input_t  = [ F[y_{t-1}] ; c_{t-1} ]  embedding of the previous token (BOS at
 //                                        t = 0) and the previous context (input feeding)
 //   h_t      = LSTMCell(input_t, h_{t-1})  (the query)
-//   score_tj = h_t · h^enc_j              (dot; "scaled" divides by √H)
+//   score_tj = h_t · h^enc_j              (dot; "scaled" divides by √H;
+//                                        "additive": vᵀ tanh(W_q h_t + W_k h^enc_j))
 //   a_t      = softmax_j(score_t)         where step t looks in the source
 //   c_t      = Σ_j a_tj h^enc_j           the context vector
 //   logits_t = W_out [h_t ; c_t] + b
@@ -16,6 +17,11 @@
 // encoder's final state: logits_t = W_out h_t + b, and nothing else is fed.
 // That one vector of H numbers must hold the whole sequence, which is why
 // accuracy collapses as the sequences grow (the long-term dependency problem).
+//
+// The cell: "lstm" as above, or "gru": GRU encoder and GRUCell decoder, the same
+// equations with one state h instead of (h, c). Their parameters are registered
+// under the same names (encoder.weight_ih_l0, decoder.weight_hh, ...), so a GRU
+// checkpoint loaded into an LSTM model fails on the shapes ([3H, …] vs [4H, …]).
 #pragma once
 
 #include <cstdint>
@@ -24,20 +30,27 @@
 
 #include "examples/common/task.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/gru.h"
 #include "minigrad/nn/lstm.h"
 
 namespace minigrad::examples {
 
-enum class AttentionKind { None, Dot, Scaled };
-const char* attention_name(AttentionKind kind);  // "none", "dot", "scaled"
+enum class AttentionKind { None, Dot, Scaled, Additive };
+const char* attention_name(AttentionKind kind);  // "none", "dot", "scaled", "additive"
 // Throws std::invalid_argument for any other word.
 AttentionKind attention_from_name(const std::string& name);
+
+enum class CellKind { LSTM, GRU };
+const char* cell_name(CellKind kind);  // "lstm", "gru"
+// Throws std::invalid_argument for any other word.
+CellKind cell_from_name(const std::string& name);
 
 struct Seq2SeqConfig {
   int64_t vocab = 16;  // output tokens 0..15; the decoder's input vocabulary adds BOS = 16
   int64_t embedding = 32;
   int64_t hidden = 64;
   AttentionKind attention = AttentionKind::Dot;
+  CellKind cell = CellKind::LSTM;
 };
 
 class Seq2SeqModel : public nn::Module {
@@ -61,19 +74,22 @@ class Seq2SeqModel : public nn::Module {
   Seq2SeqConfig config;
   std::shared_ptr<nn::Embedding> source_embedding;  // [vocab, E]
   std::shared_ptr<nn::Embedding> target_embedding;  // [vocab + 1, E]: the last row is BOS
-  std::shared_ptr<nn::LSTM> encoder;                // E → H
+  std::shared_ptr<nn::LSTM> encoder;                // E → H (null for the GRU)
   std::shared_ptr<nn::LSTMCell> decoder;            // E + H → H (E → H without attention)
-  std::shared_ptr<nn::DotProductAttention> attention;  // null for "none"
+  std::shared_ptr<nn::GRU> gru_encoder;             // the same two for the GRU (null for the LSTM)
+  std::shared_ptr<nn::GRUCell> gru_decoder;
+  std::shared_ptr<nn::DotProductAttention> attention;  // dot or scaled; else null
+  std::shared_ptr<nn::AdditiveAttention> additive;     // additive (attn_dim H); else null
   std::shared_ptr<nn::Linear> readout;              // 2H → vocab (H → vocab without attention)
 
  private:
   struct Encoded {
     Variable outputs;       // [B, T, H]: keys and values
-    nn::LSTMState final;    // the decoder's initial state
+    nn::LSTMState final;    // the decoder's initial state (c undefined for the GRU)
   };
   struct DecoderState {
-    nn::LSTMState lstm;
-    Variable context;  // [B, H], zeros before the first step
+    nn::LSTMState recurrent;  // h, and c for the LSTM (undefined for the GRU)
+    Variable context;         // [B, H], zeros before the first step
   };
   struct StepOutput {
     Variable logits;   // [B, vocab]
