@@ -10,6 +10,7 @@
 
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/gru.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
@@ -113,6 +114,55 @@ BENCHMARK(BM_LSTMCell<false>)
     ->Args({32, 64, 128})
     ->Args({64, 96, 64})
     ->ArgNames({"B", "in", "H"})
+    ->Unit(benchmark::kMicrosecond);
+
+// [extending:gru-bench]
+// ---- GRU cell (the module): fused vs composed, forward + backward
+// ---------------------------------
+
+template <bool kFused>
+void BM_GRUCell(benchmark::State& state) {
+  const int64_t batch = state.range(0), in = state.range(1), hidden = state.range(2);
+  Generator gen(1);
+  nn::GRUCell cell(in, hidden, /*bias=*/true, DType::Float32, gen);
+  cell.fused = kFused;
+  const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
+  const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
+  for (auto _ : state) {
+    sum(cell.forward(x, h)).backward();  // gradients accumulate; the time is the same
+  }
+}
+BENCHMARK(BM_GRUCell<true>)
+    ->Name("BM_GRUCell/fused")
+    ->Args({32, 64, 128})  // the LSTM workload's sizes
+    ->Args({64, 96, 64})   // the SEQ2SEQ decoder with --cell gru
+    ->ArgNames({"B", "in", "H"})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GRUCell<false>)
+    ->Name("BM_GRUCell/composed")
+    ->Args({32, 64, 128})
+    ->Args({64, 96, 64})
+    ->ArgNames({"B", "in", "H"})
+    ->Unit(benchmark::kMicrosecond);
+// [/extending:gru-bench]
+
+// ---- additive attention: one decoder step over the encoder states, forward + backward
+// -------------
+
+void BM_AdditiveAttention(benchmark::State& state) {
+  const int64_t batch = state.range(0), steps = state.range(1), d = state.range(2);
+  Generator gen(1);
+  nn::AdditiveAttention attention(d, d, d, DType::Float32, gen);
+  const Variable query(randn({batch, d}, 0, 1, DType::Float32, gen), true);
+  const Variable keys(randn({batch, steps, d}, 0, 1, DType::Float32, gen), true);
+  for (auto _ : state) {
+    const nn::AttentionOutput out = attention.forward(query, keys);
+    sum(out.context).backward();
+  }
+}
+BENCHMARK(BM_AdditiveAttention)
+    ->Args({64, 12, 64})  // the SEQ2SEQ decoder with --attention additive
+    ->ArgNames({"B", "Tk", "d"})
     ->Unit(benchmark::kMicrosecond);
 
 // ---- attention: fused vs composed, forward + backward --------------------------------------------
