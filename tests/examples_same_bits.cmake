@@ -1,10 +1,12 @@
-# A training example resumed from a checkpoint ends with the same bits as a run that
-# never stopped:
-#   EXE ARGS --steps STEPS --save full.safetensors
-#   EXE ARGS --steps HALF  --save half.safetensors
-#   EXE ARGS --steps STEPS --resume half.safetensors --save resumed.safetensors
-# then full and resumed must be byte-identical files (weights, Adam's moments, the
-# data generator and the step count all included).
+# A training example gives the same bits whatever happens around it. From one seed:
+#   1. EXE ARGS --steps STEPS --threads 1 --save a         the reference run
+#   2. EXE ARGS --steps STEPS --threads 1 --save b         run again: b = a
+#   3. EXE ARGS --steps STEPS --threads 2 --save c         two OpenMP threads: c = a
+#   4. EXE ARGS --steps HALF  --threads 1 --save half      stopped halfway, then
+#      EXE ARGS --steps STEPS --threads 1 --resume half --save d      resumed: d = a
+# The files are training checkpoints (nn::save_checkpoint): the weights, Adam's
+# moments, the data generator and the step count, so equal files mean equal runs.
+# ARGS should make the model big enough for its GEMMs to use both threads.
 # Run with -DEXE=... -DARGS="a;b" -DSTEPS=N -DHALF=M -DWORK_DIR=...
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
@@ -15,13 +17,19 @@ function(run_example)
     message(FATAL_ERROR "${EXE} ${ARGS} ${ARGN} failed (${rc}):\n${out}\n${err}")
   endif()
 endfunction()
-run_example(--steps ${STEPS} --save ${WORK_DIR}/full.safetensors)
-run_example(--steps ${HALF} --save ${WORK_DIR}/half.safetensors)
-run_example(--steps ${STEPS} --resume ${WORK_DIR}/half.safetensors --save ${WORK_DIR}/resumed.safetensors)
-execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/full.safetensors
-                        ${WORK_DIR}/resumed.safetensors RESULT_VARIABLE differ)
-if(NOT differ EQUAL 0)
-  message(FATAL_ERROR "${EXE}: resuming at step ${HALF} of ${STEPS} did not reproduce the uninterrupted run")
-endif()
-file(SIZE ${WORK_DIR}/full.safetensors bytes)
-message(STATUS "${EXE}: resumed at step ${HALF}, step ${STEPS} is identical (${bytes} bytes)")
+function(expect_same file what)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/a.safetensors ${WORK_DIR}/${file}
+                  RESULT_VARIABLE differ)
+  if(NOT differ EQUAL 0)
+    message(FATAL_ERROR "${EXE} ${ARGS}: ${what} did not give the bits of the reference run")
+  endif()
+  message(STATUS "${what}: same bits")
+endfunction()
+run_example(--steps ${STEPS} --threads 1 --save ${WORK_DIR}/a.safetensors)
+run_example(--steps ${STEPS} --threads 1 --save ${WORK_DIR}/b.safetensors)
+expect_same(b.safetensors "a second run")
+run_example(--steps ${STEPS} --threads 2 --save ${WORK_DIR}/c.safetensors)
+expect_same(c.safetensors "two threads")
+run_example(--steps ${HALF} --threads 1 --save ${WORK_DIR}/half.safetensors)
+run_example(--steps ${STEPS} --threads 1 --resume ${WORK_DIR}/half.safetensors --save ${WORK_DIR}/d.safetensors)
+expect_same(d.safetensors "resuming at step ${HALF}")
