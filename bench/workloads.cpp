@@ -24,6 +24,7 @@
 // it reads that variable when it is loaded, so we re-exec ourselves with it set);
 // libtorch at N intra-op threads with OpenBLAS's own pool held at 1, and ALSO libtorch
 // at 1 thread throughout; the faster of the two is the reference.
+#include <malloc.h>   // mallopt
 #include <strings.h>  // strcasecmp
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "workloads.h"
@@ -66,6 +68,7 @@ struct Options {
   double warmup_s = 0.2;        // each contestant warms up at least this long...
   int warmup_calls = 3;         // ...and for at least this many calls
   double sample_s = 0.02;       // one sample repeats the call until it ran this long
+  double settle_s = 0.2;        // pause after a multi-threaded sample (see measure())
   std::string side = "both";    // "ours" or "ref": time one side only (for profiling)
 
   bool wants(const std::string& name) const { return only.empty() || only.count(name) > 0; }
@@ -139,6 +142,7 @@ Options parse(int argc, char** argv) {
     o.warmup_s = 0;
     o.warmup_calls = 1;
     o.sample_s = 0;
+    o.settle_s = 0;
     o.cap = std::min(o.cap, 20);
     o.eval_every = std::min(o.eval_every, 10);
     o.heldout = 100;
@@ -151,6 +155,7 @@ Options parse(int argc, char** argv) {
 // One side of a figure in one configuration.
 struct Contestant {
   std::string label;
+  int threads;                  // how many threads it runs on (see `settle_s`)
   std::function<void()> setup;  // thread settings, applied before every sample
   std::function<void()> run;    // one unit of work
   std::vector<double> samples;  // seconds per call, one per round
@@ -162,7 +167,17 @@ struct Contestant {
 };
 
 // Warm-up, calibration, then `reps` interleaved rounds (see the top of this file).
+//
+// Taking turns has one trap: a thread pool does not go to sleep the moment its work is
+// done. OpenBLAS's workers spin (yielding) for 2^28 cycles, about 0.13 s here, waiting
+// for the next call; libgomp's spin for a while too. If the next contestant started at
+// once, it would share its cores with the previous one's spinning workers (we measured
+// minigrad's 2-thread GEMM at 1 GFLOP/s right after an OpenBLAS sample, 130 alone). So
+// after every multi-threaded sample we pause for settle_s, letting those pools go idle.
 void measure(std::vector<Contestant*> cs, const Options& o) {
+  auto settle = [&](const Contestant& c) {
+    if (c.threads > 1 && o.settle_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(o.settle_s));
+  };
   cs.erase(std::remove_if(cs.begin(), cs.end(), [&](Contestant* c) { return !o.runs(c->label); }), cs.end());
   std::vector<int> inner(cs.size(), 1);
   for (size_t i = 0; i < cs.size(); ++i) {
@@ -176,6 +191,7 @@ void measure(std::vector<Contestant*> cs, const Options& o) {
     }
     const double per_call = seconds_since(t0) / calls;
     inner[i] = per_call > 0 ? std::max(1, static_cast<int>(std::ceil(o.sample_s / per_call))) : 1;
+    settle(c);
   }
   for (int r = 0; r < o.reps; ++r) {
     for (size_t i = 0; i < cs.size(); ++i) {
@@ -184,6 +200,7 @@ void measure(std::vector<Contestant*> cs, const Options& o) {
       const auto t0 = Clock::now();
       for (int k = 0; k < inner[i]; ++k) c.run();
       c.samples.push_back(seconds_since(t0) / inner[i]);
+      settle(c);
     }
   }
 }
@@ -243,12 +260,13 @@ struct Pair {
 };
 Pair compare_with_torch(const std::string& name, int threads, const Job& ours_job,
                         const std::vector<Job>& ref_jobs, const Options& o) {
-  Contestant ours_c{"ours", ours_setup(threads), ours_job.run, {}};
+  Contestant ours_c{"ours", threads, ours_setup(threads), ours_job.run, {}};
   std::vector<Contestant> refs;
 #ifdef MINIGRAD_HAVE_TORCH
   const std::vector<RefConfig> cfgs = ref_configs(threads);
   for (size_t i = 0; i < cfgs.size(); ++i) {
-    refs.push_back({cfgs[i].label, ref_setup(cfgs[i].torch_threads), ref_jobs[i % ref_jobs.size()].run, {}});
+    refs.push_back({cfgs[i].label, cfgs[i].torch_threads, ref_setup(cfgs[i].torch_threads),
+                    ref_jobs[i % ref_jobs.size()].run, {}});
   }
 #else
   (void)ref_jobs;
@@ -310,11 +328,11 @@ void run_gemm(const Options& o) {
     const std::string op = std::string(gc.ta ? "T" : "N") + (gc.tb ? "T" : "N");
     const double flops = 2.0 * double(gc.m) * double(gc.n) * double(gc.k);
     for (int threads : o.threads_for({1, 2})) {
-      Contestant ours_c{"ours", ours_setup(threads),
+      Contestant ours_c{"ours", threads, ours_setup(threads),
                         [&] { ours::sgemm(gc.ta, gc.tb, gc.m, gc.n, gc.k, a.p, lda, b.p, ldb, c.p, ldc); }, {}};
       std::vector<Contestant*> all{&ours_c};
 #ifdef MINIGRAD_HAVE_OPENBLAS
-      Contestant ref_c{"openblas", [threads] { ref_blas::set_threads(threads); },
+      Contestant ref_c{"openblas", threads, [threads] { ref_blas::set_threads(threads); },
                        [&] { ref_blas::sgemm(gc.ta, gc.tb, gc.m, gc.n, gc.k, a.p, lda, b.p, ldb, c_ref.p, ldc); }, {}};
       all.push_back(&ref_c);
 #endif
@@ -518,7 +536,8 @@ void run_converge(const SeqWorkload& w, const Options& o) {
       std::vector<Contestant> trial;
       for (const RefConfig& c : cfgs) {
         trial_ms.push_back(w.make_ref(init));
-        trial.push_back({c.label, ref_setup(c.torch_threads), step_job(*trial_ms.back(), batches).run, {}});
+        trial.push_back({c.label, c.torch_threads, ref_setup(c.torch_threads),
+                         step_job(*trial_ms.back(), batches).run, {}});
       }
       Options t = o;
       t.reps = o.quick ? 1 : 5;
@@ -586,6 +605,20 @@ void ensure_openblas_coretype(char** argv) {
 #endif
 }
 
+// glibc's malloc returns freed memory to the system once the top of the heap holds
+// more than M_TRIM_THRESHOLD free bytes, and serves requests above M_MMAP_THRESHOLD
+// with fresh mmap()s; either way the next allocation page-faults its memory in again.
+// Both thresholds start low (128 KiB) and rise only after large blocks were freed, so
+// libtorch, which allocates every tensor with malloc, ran twice as fast when the GEMM
+// workload had happened to run first (SELFATT 1.3 ms vs 3 ms per step, LSTM 9 vs
+// 22 ms). Fixing the thresholds high gives the reference its fast configuration
+// whatever ran before. minigrad's tensors come from its own caching pool and do not
+// notice; its small graph objects are below both thresholds anyway.
+void configure_malloc() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);   // glibc's largest dynamic value
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);  // above any workload's peak
+}
+
 std::string first_line(const char* path, const std::string& prefix = "") {
   std::ifstream f(path);
   for (std::string line; std::getline(f, line);) {
@@ -618,6 +651,7 @@ void print_header(const Options& o) {
 #else
   emit("# model reference: none (built without libtorch)");
 #endif
+  emit("# glibc malloc: M_MMAP_THRESHOLD=32 MiB, M_TRIM_THRESHOLD=512 MiB (see configure_malloc)");
   emit("# each figure: warm-up, then the median of " + std::to_string(o.reps) +
        " interleaved rounds (a sample repeats the call for >= " + fmt(o.sample_s * 1e3, 0) + " ms)" +
        (o.quick ? "; QUICK smoke pass: the figures mean nothing" : ""));
@@ -629,6 +663,7 @@ void print_header(const Options& o) {
 int main(int argc, char** argv) {
   using namespace bench;
   ensure_openblas_coretype(argv);
+  configure_malloc();
   const Options o = parse(argc, argv);
   const auto start = Clock::now();
   print_header(o);
