@@ -76,7 +76,7 @@
 //
 // The k-slices depend only on k, and edge tiles do the same arithmetic as interior
 // ones, so every bit of C is independent of the thread count and of how the rows and
-// columns were blocked. Products under kParallelMinWork (2^24 = 256³) multiply-adds, and
+// columns were blocked. Products under kParallelMinWork (2^22) multiply-adds, and
 // calls made from inside a parallel region (a parallel loop over a batch), run on the
 // calling thread without opening an OpenMP region.
 //
@@ -370,9 +370,11 @@ constexpr double kInPlaceMaxWork = 512.0 * 512.0 * 512.0;
 // region ends at a barrier, and when the cores are busy with other processes the
 // thread everyone waits for may not run for a whole scheduler tick (milliseconds).
 // Measured on this 2-core machine with other builds running, the SELFATT step at 2
-// threads took 7.9 ms with the threshold at 2^20 and 0.98 ms at 2^24 (1 thread: 0.61
-// ms). So only products of ≥ 2^24 = 256³ multiply-adds (≈ 170 µs on one core) are split.
-[[maybe_unused]] constexpr double kParallelMinWork = 256.0 * 256.0 * 256.0;  // (used with OpenMP)
+// threads took 7.9 ms with the threshold at 2^20 and 0.98 ms with its GEMMs on one
+// thread (1 thread: 0.61 ms). So only products of ≥ 2^22 = 128·128·256 multiply-adds
+// (≈ 40 µs on one core) are split: every GEMM of the SELFATT and SEQ2SEQ steps stays on
+// one thread, the (64×128)·(128×512) model shape and anything larger is split.
+[[maybe_unused]] constexpr double kParallelMinWork = 128.0 * 128.0 * 256.0;  // (used with OpenMP)
 
 // Block sizes, derived from the cache budgets above (see the header comment).
 template <class T>

@@ -42,7 +42,7 @@ std::string operand(const Tensor& t, bool trans) { return t.shape().str() + (tra
 // batch is at least kParallelBatchWork (the threshold of gemm.cpp's kParallelMinWork,
 // for the same reason: a parallel region on a busy machine can wait milliseconds).
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
-constexpr int64_t kParallelBatchWork = int64_t{1} << 24;
+constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
 
 template <bool kReference>
 Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, const char* op) {
