@@ -142,5 +142,45 @@ TEST(Softmax, Errors) {
                                                  {"softmax", "int64"}));
 }
 
+// softmax_backward against its definition gx_i = Σ_j gy_j ∂y_j/∂x_i = y_i(gy_i − Σ_j gy_j y_j),
+// summed element by element in double: the one-pass kernel (last axis, contiguous) and
+// the composed fallback (another axis, a transposed view).
+TEST(SoftmaxBackward, MatchesTheJacobianOnEveryAxis) {
+  for (const DType dt : {DType::Float64, DType::Float32}) {
+    const Tensor x = uniform({3, 4, 5}, 21, -3, 3, dt), gy = uniform({3, 4, 5}, 22, -1, 1, dt);
+    for (const int axis : {2, 1, 0}) {
+      const Tensor y = softmax(x, axis);
+      const Tensor gx = softmax_backward(y, gy, axis);
+      ASSERT_EQ(gx.shape(), y.shape());
+      for_each_index(y.shape(), [&](const Shape& idx) {
+        double dot = 0;
+        Shape j = idx;
+        for (int64_t k = 0; k < y.shape()[axis]; ++k) {
+          j[axis] = k;
+          dot += gy.at(j) * y.at(j);
+        }
+        const double want = y.at(idx) * (gy.at(idx) - dot);
+        EXPECT_NEAR(gx.at(idx), want, dt == DType::Float64 ? 1e-15 : 1e-6) << "axis " << axis << " at " << idx;
+      });
+    }
+    // a transposed (non-contiguous) pair takes the composed path, with the same result
+    const Tensor yt = softmax(x, 2).transpose(0, 2), gyt = gy.transpose(0, 2);
+    const Tensor a = softmax_backward(yt, gyt, 0), b = softmax_backward(yt.contiguous(), gyt.contiguous(), 0);
+    EXPECT_LT(max_abs_diff(a, b), dt == DType::Float64 ? 1e-15 : 1e-6);
+  }
+}
+
+TEST(SoftmaxBackward, FullyMaskedRowGetsZeroAndShapesMustMatch) {
+  const Tensor y = softmax(f64({-kInf, -kInf, -kInf, 1, 2, 3}, {2, 3}), -1);
+  const Tensor gx = softmax_backward(y, f64({1, 2, 3, 4, 5, 6}, {2, 3}), -1);
+  for (int64_t j = 0; j < 3; ++j) EXPECT_EQ(gx.at({0, j}), 0.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { softmax_backward(Tensor::zeros({2, 3}), Tensor::zeros({3, 2}), -1); },
+      {"softmax_backward", "[2,3]", "[3,2]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { softmax_backward(Tensor::zeros({2, 3}), Tensor::zeros({2, 3}, DType::Float64), -1); },
+      {"softmax_backward", "float32", "float64"}));
+}
+
 }  // namespace
 }  // namespace minigrad

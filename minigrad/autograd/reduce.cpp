@@ -66,8 +66,7 @@ Variable sum_to(const Variable& x, const Shape& shape) {
 Variable softmax(const Variable& x, int64_t axis) {
   Tensor y = softmax(x.data(), axis);
   return record("softmax", y, {x}, [y, axis](const Gs& gy, Grads& g) {
-    const Tensor dot = sum(mul(gy[0], y), {axis}, true);
-    g[0] = mul(y, sub(gy[0], dot));
+    g[0] = softmax_backward(y, gy[0].contiguous(), axis);  // one pass per row (tensor/softmax.cpp)
   });
 }
 

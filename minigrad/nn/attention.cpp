@@ -90,7 +90,7 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
         const Tensor da = add(gy[1], sum_to(matmul(gc, vd, false, true), weights.shape()));
         if (g.needs(2)) g[2] = matmul(weights, gc, true, false);
         if (!g.needs(0) && !g.needs(1)) return;
-        Tensor ds = mul(weights, sub(da, sum(mul(da, weights), {-1}, true)));
+        Tensor ds = softmax_backward(weights, da.contiguous(), -1);  // A ⊙ (dA − Σ_j dA_j A_j)
         ds.mul_(s);
         if (g.needs(0)) g[0] = matmul(ds, kd);
         if (g.needs(1)) g[1] = matmul(ds, qd, true, false);

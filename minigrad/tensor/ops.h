@@ -88,6 +88,10 @@ Tensor sum_to(const Tensor& a, const Shape& shape);
 Tensor softmax(const Tensor& x, int64_t axis);
 /// log_softmax(x)_i = x_i - m - log Σ_j exp(x_j - m); a fully -inf row gives -inf.
 Tensor log_softmax(const Tensor& x, int64_t axis);
+/// The vector-Jacobian product of y = softmax(x):  gx = y ⊙ (gy − Σ_j gy_j y_j) along
+/// `axis` (∂y_i/∂x_j = y_i(δ_ij − y_j)), in one pass over each row. y and gy must have
+/// the same shape and dtype (std::invalid_argument otherwise).
+Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis);
 
 // ---- matrix multiply -------------------------------------------------------------------------
 /// C = op(A) · op(B), op(X) = Xᵀ when its flag is set (the transpose is read through

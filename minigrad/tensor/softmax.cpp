@@ -7,6 +7,8 @@
 // exponent ≤ 0, so e^(·) never overflows even for logits of 1e4.
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
@@ -66,6 +68,39 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
 Tensor softmax(const Tensor& x, int64_t axis) { return softmax_impl<false>(x, axis, "softmax"); }
 Tensor log_softmax(const Tensor& x, int64_t axis) {
   return softmax_impl<true>(x, axis, "log_softmax");
+}
+
+// gx = y ⊙ (gy − Σ_j gy_j y_j) along `axis`: softmax's vector-Jacobian product, one
+// pass per row instead of the four tensor ops (mul, sum, sub, mul) it takes composed,
+// each a full trip through memory. Rows of a fully masked softmax (y = 0) get 0.
+Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis) {
+  if (y.shape() != gy.shape() || y.dtype() != gy.dtype()) {
+    throw std::invalid_argument("softmax_backward: y is " + std::string(dtype_name(y.dtype())) +
+                                y.shape().str() + ", gy is " + dtype_name(gy.dtype()) +
+                                gy.shape().str() + "; they must match");
+  }
+  const int ax = normalize_axis(axis, y.dim(), "softmax_backward");
+  if (ax != y.dim() - 1 || !y.is_contiguous() || !gy.is_contiguous()) {
+    return mul(y, sub(gy, sum(mul(gy, y), {axis}, true)));
+  }
+  Tensor gx = Tensor::empty(y.shape(), y.dtype());
+  const int64_t len = y.shape()[ax];
+  dispatch_floating(y.dtype(), "softmax_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* py = y.data<T>();
+    const T* pg = gy.data<T>();
+    T* out = gx.data<T>();
+    const int64_t nrows = len == 0 ? 0 : y.numel() / len;
+    for (int64_t r = 0; r < nrows; ++r) {
+      const T* yr = py + r * len;
+      const T* gr = pg + r * len;
+      T* o = out + r * len;
+      T dot = 0;
+      for (int64_t j = 0; j < len; ++j) dot += gr[j] * yr[j];
+      for (int64_t j = 0; j < len; ++j) o[j] = yr[j] * (gr[j] - dot);
+    }
+  });
+  return gx;
 }
 
 }  // namespace minigrad
