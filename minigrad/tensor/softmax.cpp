@@ -16,6 +16,67 @@
 namespace minigrad {
 namespace {
 
+// Row reductions in kLanes independent accumulators. A single running sum or max is a
+// chain in which every step waits for the previous one (4 cycles per add): a row of
+// 128 takes 512 cycles. Lane l accumulates elements l, l + kLanes, ...; the loop over
+// the lanes becomes one vector instruction per kLanes elements, and the lanes are
+// combined in a fixed order at the end, so the result is the same on every run and
+// thread count (though not bit-equal to a left-to-right sum).
+constexpr int kLanes = 16;
+
+template <class T>
+T combine_sum(const T (&lane)[kLanes]) {
+  T s = 0;
+  for (int l = 0; l < kLanes; ++l) s += lane[l];
+  return s;
+}
+
+template <class T>
+T row_sum(const T* x, int64_t n) {
+  T lane[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += x[j + l];
+  for (int l = 0; j < n; ++j, ++l) lane[l] += x[j];
+  return combine_sum(lane);
+}
+
+template <class T>
+T row_dot(const T* a, const T* b, int64_t n) {
+  T lane[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += a[j + l] * b[j + l];
+  for (int l = 0; j < n; ++j, ++l) lane[l] += a[j] * b[j];
+  return combine_sum(lane);
+}
+
+// max_j x_j, or NaN if any x_j is NaN (a NaN must reach the output, not be mistaken
+// for a fully masked row). The comparisons skip NaNs; a count of them decides.
+template <class T>
+T row_max(const T* x, int64_t n) {
+  T lane[kLanes], nans[kLanes] = {};
+  for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<T>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const T v = x[j + l];
+      lane[l] = v > lane[l] ? v : lane[l];
+      nans[l] += v != v ? T(1) : T(0);
+    }
+  }
+  for (int l = 0; j < n; ++j, ++l) {
+    lane[l] = x[j] > lane[l] ? x[j] : lane[l];
+    nans[l] += x[j] != x[j] ? T(1) : T(0);
+  }
+  T m = lane[0], bad = 0;
+  for (int l = 0; l < kLanes; ++l) {
+    m = lane[l] > m ? lane[l] : m;
+    bad += nans[l];
+  }
+  return bad > 0 ? std::numeric_limits<T>::quiet_NaN() : m;
+}
+
 template <bool kLog>
 Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
   const int ax = normalize_axis(axis, x.dim(), op);
@@ -34,11 +95,7 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
     for (int64_t r = 0; r < nrows; ++r) {
       const T* in = p + r * len;
       T* y = o + r * len;
-      // m is NaN if any x_j is: a NaN must reach the output, not be mistaken
-      // for a fully masked row below.
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < len && m == m; ++j)
-        if (in[j] > m || in[j] != in[j]) m = in[j];
+      const T m = row_max(in, len);  // NaN if any x_j is
       if (m == -std::numeric_limits<T>::infinity()) {
         // Every entry is -inf (a fully masked row): softmax is defined as all
         // zeros here, and log_softmax as all -inf (log 0).
@@ -47,8 +104,7 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
       }
       // e_j = exp(x_j − m) first, in a loop of its own that vectorises, then their sum.
       for (int64_t j = 0; j < len; ++j) y[j] = fast::exp(in[j] - m);
-      T s = 0;
-      for (int64_t j = 0; j < len; ++j) s += y[j];
+      const T s = row_sum(y, len);
       if (kLog) {
         // (x_j - m) - log s, not x_j - (m + log s): for logits of 1e4 in float32
         // m + log s rounds to a multiple of 2⁻¹⁰ and the result loses 3 digits.
@@ -95,8 +151,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis) {
       const T* yr = py + r * len;
       const T* gr = pg + r * len;
       T* o = out + r * len;
-      T dot = 0;
-      for (int64_t j = 0; j < len; ++j) dot += gr[j] * yr[j];
+      const T dot = row_dot(gr, yr, len);
       for (int64_t j = 0; j < len; ++j) o[j] = yr[j] * (gr[j] - dot);
     }
   });
