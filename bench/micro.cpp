@@ -7,11 +7,19 @@
 //   ./minigrad_micro --benchmark_filter='LSTMCell'   one family
 //   OMP_NUM_THREADS=1 ./minigrad_micro               single-threaded
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <initializer_list>
+#include <vector>
 
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
 #include "minigrad/nn/gru.h"
+#include "minigrad/nn/layers.h"
+#include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
+#include "minigrad/nn/optim.h"
+#include "minigrad/tensor/allocator.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
 
@@ -212,6 +220,44 @@ void BM_Backward100AddChain(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 100);  // ns per op = 1e9 / items_per_second
 }
 BENCHMARK(BM_Backward100AddChain)->Unit(benchmark::kMicrosecond);
+
+// ---- memory: one SELFATT training step, and what it holds --------------------------------------
+
+// The SELFATT model of WORKLOADS.md (vocab 16, T 12, batch 64, d 64, Adam) trained one step
+// per iteration on a fixed random batch. Besides the time it reports
+//   peak_rss_MiB  the process's resident high-water mark (getrusage ru_maxrss), benchmark
+//                 library included;
+//   pool_MiB      what the tensor pool has taken from the system (live + cached bytes):
+//                 minigrad's own high-water mark, flat from step to step once a graph
+//                 is freed after backward (tests/test_reliability.cpp checks that);
+//   live_KiB      the tensors alive between steps: weights, gradients, Adam's moments.
+void BM_SelfAttentionStepMemory(benchmark::State& state) {
+  Generator gen(1);
+  nn::Embedding tokens(16, 64, DType::Float32, gen);
+  nn::LearnedPositionalEncoding positions(12, 64, DType::Float32, gen);
+  nn::SelfAttention attention(64, 64, false, true, DType::Float32, gen);
+  nn::Linear readout(64, 16, true, DType::Float32, gen);
+  std::vector<Variable> params;
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
+    for (const Variable& p : m->parameters()) params.push_back(p);
+  nn::Adam optimizer(params, {.lr = 3e-3});
+  const Tensor source = randint(0, 16, {64, 12}, gen);
+  const Tensor target = randint(0, 16, {64 * 12}, gen);
+  for (auto _ : state) {
+    const Variable logits = readout.forward(attention.forward(positions.forward(tokens.forward(source))));
+    const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), target);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const AllocatorStats pool = allocator_stats();
+  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  state.counters["pool_MiB"] = static_cast<double>(pool.live_bytes + pool.cached_bytes) / (1 << 20);
+  state.counters["live_KiB"] = static_cast<double>(pool.live_bytes) / 1024.0;
+}
+BENCHMARK(BM_SelfAttentionStepMemory)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
