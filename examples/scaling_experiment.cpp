@@ -434,10 +434,5 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    std::cerr << kExample << ": " << e.what() << "\n";
-    return 1;
-  }
+  return run_or_report(kExample, [&] { return run(options); });
 }

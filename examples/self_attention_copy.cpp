@@ -110,20 +110,13 @@ int run(const Options& o) {
         heldout = evaluate(model, task.heldout());
         curve.eval_steps.push_back(step);
         curve.evals.push_back(heldout);
-        char line[128];
-        std::snprintf(line, sizeof line, "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
-                      static_cast<long long>(step), heldout.token, heldout.sequence);
-        progress.note(line);
+        progress.note_heldout(step, heldout);
         if (o.common.stop_at > 0 && heldout.token >= o.common.stop_at) break;
       }
     }
   }
   const double train_seconds = wall.seconds();
-  if (const int64_t trained = steps_done - (first_step - 1); trained > 0) {
-    std::cerr << "trained " << trained << " steps in " << train_seconds << " s ("
-              << static_cast<double>(trained) / train_seconds
-              << " steps/s, held-out evaluations included)\n";
-  }
+  report_training_speed(steps_done - (first_step - 1), train_seconds);
 
   // Where does each output look? The weights of the first held-out sequence.
   const Tensor source = task.heldout().source.narrow(0, 0, 1);
@@ -158,10 +151,5 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  try {
-    return run(options);
-  } catch (const std::exception& e) {
-    std::cerr << kExample << ": " << e.what() << "\n";
-    return 1;
-  }
+  return run_or_report(kExample, [&] { return run(options); });
 }

@@ -126,10 +126,7 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
       result.curve.eval_steps.push_back(step);
       result.curve.evals.push_back(result.heldout);
       if (result.steps_to_99 < 0 && result.heldout.token >= 0.99) result.steps_to_99 = step;
-      char line[128];
-      std::snprintf(line, sizeof line, "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
-                    static_cast<long long>(step), result.heldout.token, result.heldout.sequence);
-      progress.note(line);
+      progress.note_heldout(step, result.heldout);
       if (o.common.stop_at > 0 && result.heldout.token >= o.common.stop_at) break;
     }
   }
@@ -167,11 +164,7 @@ int run_single(const Options& o) {
             << " parameters\n";
 
   const RunResult result = train(model, optimizer, task, o, first_step, o.common.steps, data_gen, true);
-  if (const int64_t trained = result.steps - (first_step - 1); trained > 0) {
-    const double seconds = wall.seconds();
-    std::cerr << "trained " << trained << " steps in " << seconds << " s ("
-              << static_cast<double>(trained) / seconds << " steps/s, held-out evaluations included)\n";
-  }
+  report_training_speed(result.steps - (first_step - 1), wall.seconds());
 
   // Where does the decoder look at each step? The first held-out sequence.
   // The LSTM's file names stay as they were; the GRU's carry the cell.
@@ -290,10 +283,5 @@ int run_sweep(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  try {
-    return options.sweep ? run_sweep(options) : run_single(options);
-  } catch (const std::exception& e) {
-    std::cerr << kExample << ": " << e.what() << "\n";
-    return 1;
-  }
+  return run_or_report(kExample, [&] { return options.sweep ? run_sweep(options) : run_single(options); });
 }

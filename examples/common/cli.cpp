@@ -177,6 +177,15 @@ void add_common_options(ArgParser& parser, CommonOptions& o, bool with_task) {
   parser.add_string("--out", &o.out_dir, "folder for the SVG pictures and the CSV loss curve", "DIR");
 }
 
+int run_or_report(const char* example, const std::function<int()>& run) {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << example << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int apply_threads(int64_t threads) {
 #ifdef _OPENMP
   if (threads > 0) omp_set_num_threads(static_cast<int>(threads));

@@ -70,6 +70,10 @@ inline void parse_or_exit(const ArgParser& parser, int argc, char** argv) {
   parse_or_exit(parser, argc, const_cast<const char* const*>(argv));
 }
 
+// An example's main(): returns run()'s exit code, or prints "<example>: <what went
+// wrong>" to stderr and returns 1 if it throws (a bad checkpoint, a bad --load path).
+int run_or_report(const char* example, const std::function<int()>& run);
+
 // The flags every example takes.
 struct CommonOptions {
   std::string task = "copy";   // copy | reverse

@@ -58,6 +58,19 @@ void ProgressBar::note(const std::string& line) {
   }
 }
 
+void ProgressBar::note_heldout(int64_t step, const Accuracy& heldout) {
+  char line[128];
+  std::snprintf(line, sizeof line, "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
+                static_cast<long long>(step), heldout.token, heldout.sequence);
+  note(line);
+}
+
+void report_training_speed(int64_t steps_trained, double seconds) {
+  if (steps_trained <= 0) return;
+  std::cerr << "trained " << steps_trained << " steps in " << seconds << " s ("
+            << static_cast<double>(steps_trained) / seconds << " steps/s, held-out evaluations included)\n";
+}
+
 void ProgressBar::finish() {
   if (in_place_ && drawn_) out_ << '\n' << std::flush;
   drawn_ = false;
