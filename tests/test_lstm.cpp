@@ -239,6 +239,23 @@ TEST(LSTM, FusedAndComposedAgree) {
   }
 }
 
+// Without biases the whole-sequence kernel reads no bias at all; it still agrees.
+TEST(LSTM, FusedAndComposedAgreeWithoutBias) {
+  Generator gen(6);
+  nn::LSTM m(2, 3, 1, false, /*bias=*/false, DType::Float64, gen);
+  const Tensor x = input({5, 2, 2}, 1), h0 = input({1, 2, 3}, 2), c0 = input({1, 2, 3}, 3);
+  m.fused = true;
+  const LstmRun f = run_lstm(m, x, h0, c0, 10);
+  m.fused = false;
+  const LstmRun c = run_lstm(m, x, h0, c0, 10);
+  EXPECT_LT(rel_diff(f.out.output.data(), c.out.output.data()), kTight);
+  EXPECT_LT(rel_diff(f.x.grad(), c.x.grad()), kTight);
+  EXPECT_LT(rel_diff(f.h0.grad(), c.h0.grad()), kTight);
+  EXPECT_LT(rel_diff(f.c0.grad(), c.c0.grad()), kTight);
+  ASSERT_EQ(f.param_grads.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_LT(rel_diff(f.param_grads[i].second, c.param_grads[i].second), kTight);
+}
+
 // The documented pitfall: batch_first changes x and output, never h_n and c_n.
 TEST(LSTM, FinalStatesAreLayerFirstEvenWithBatchFirst) {
   const int64_t T = 5, B = 3, IN = 2, H = 4, L = 2;  // all different, so a swap shows

@@ -56,6 +56,61 @@ LSTMState zero_state(const Variable& x, int64_t hidden) {
 //   dz_f = dc'·c · f(1-f)
 //   dc   = dc'·f
 //   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
+// The two kernels, on one step's rows. Forward: z = zx + zh + b_ih + b_hh →
+// gates (i, f, g, o after activation), c', tanh c', h'. Two passes per row, each a loop
+// the compiler vectorises (fast:: math): the 4H activations, then the H cell updates.
+template <class T>
+void pointwise_forward(const T* px, const T* ph, const T* pbi, const T* pbh, const T* pc, T* pg,
+                       T* pcn, T* pt, T* phn, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = b * 4 * hidden;
+    T* act = pg + row;
+    for (int64_t col = 0; col < 4 * hidden; ++col) {
+      act[col] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
+    }
+    for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
+    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
+    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // o
+    const T* i = act;
+    const T* f = act + hidden;
+    const T* g = act + 2 * hidden;
+    const T* o = act + 3 * hidden;
+    const T* c_old = pc + b * hidden;
+    T* c_new = pcn + b * hidden;
+    T* tc = pt + b * hidden;
+    T* h_new = phn + b * hidden;
+    for (int64_t j = 0; j < hidden; ++j) c_new[j] = f[j] * c_old[j] + i[j] * g[j];
+    for (int64_t j = 0; j < hidden; ++j) tc[j] = fast::tanh(c_new[j]);
+    for (int64_t j = 0; j < hidden; ++j) h_new[j] = o[j] * tc[j];
+  }
+}
+
+// Backward of one step, from gh = ∂L/∂h' and gc = ∂L/∂c' (the equations above):
+// writes dz [B, 4H] and dc = ∂L/∂c [B, H].
+template <class T>
+void pointwise_backward(const T* pg, const T* pt, const T* pc, const T* pgh, const T* pgc, T* pdz,
+                        T* pdc, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = b * 4 * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t e = b * hidden + j;
+      const T i = pg[row + j], f = pg[row + hidden + j], gg = pg[row + 2 * hidden + j],
+              o = pg[row + 3 * hidden + j], tc = pt[e];
+      const T dcn = pgc[e] + pgh[e] * o * (T(1) - tc * tc);
+      pdz[row + j] = dcn * gg * i * (T(1) - i);
+      pdz[row + hidden + j] = dcn * pc[e] * f * (T(1) - f);
+      pdz[row + 2 * hidden + j] = dcn * i * (T(1) - gg * gg);
+      pdz[row + 3 * hidden + j] = pgh[e] * tc * o * (T(1) - o);
+      pdc[e] = dcn * f;
+    }
+  }
+}
+
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, const Variable& b_ih,
                                      const Variable& b_hh, const Variable& c) {
   const int64_t batch = c.size(0), hidden = c.size(1);
@@ -67,41 +122,10 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
   const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(), cd = c.data().contiguous();
   const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
   const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
-
   dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
     using T = decltype(tag);
-    const T* px = zxd.data<T>();
-    const T* ph = zhd.data<T>();
-    const T* pbi = bi.defined() ? bi.data<T>() : nullptr;
-    const T* pbh = bh.defined() ? bh.data<T>() : nullptr;
-    const T* pc = cd.data<T>();
-    T* pg = gates.data<T>();
-    T* pcn = c_next.data<T>();
-    T* pt = tanh_c.data<T>();
-    T* phn = h_next.data<T>();
-    // Two passes per row, each a loop the compiler vectorises (fast:: math):
-    // the 4H activations, then the H cell updates.
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t row = b * 4 * hidden;
-      T* act = pg + row;
-      for (int64_t col = 0; col < 4 * hidden; ++col) {
-        act[col] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
-      }
-      for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
-      for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
-      for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // o
-      const T* i = act;
-      const T* f = act + hidden;
-      const T* g = act + 2 * hidden;
-      const T* o = act + 3 * hidden;
-      const T* c_old = pc + b * hidden;
-      T* c_new = pcn + b * hidden;
-      T* tc = pt + b * hidden;
-      T* h_new = phn + b * hidden;
-      for (int64_t j = 0; j < hidden; ++j) c_new[j] = f[j] * c_old[j] + i[j] * g[j];
-      for (int64_t j = 0; j < hidden; ++j) tc[j] = fast::tanh(c_new[j]);
-      for (int64_t j = 0; j < hidden; ++j) h_new[j] = o[j] * tc[j];
-    }
+    pointwise_forward<T>(zxd.data<T>(), zhd.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh), cd.data<T>(),
+                         gates.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch, hidden);
   });
 
   return record_multi(
@@ -112,27 +136,8 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
         Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
         dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
           using T = decltype(tag);
-          const T* pg = gates.data<T>();
-          const T* pt = tanh_c.data<T>();
-          const T* pc = cd.data<T>();
-          const T* pgh = gh.data<T>();
-          const T* pgc = gc.data<T>();
-          T* pdz = dz.data<T>();
-          T* pdc = dc.data<T>();
-          for (int64_t b = 0; b < batch; ++b) {
-            const int64_t row = b * 4 * hidden;
-            for (int64_t j = 0; j < hidden; ++j) {
-              const int64_t e = b * hidden + j;
-              const T i = pg[row + j], f = pg[row + hidden + j], gg = pg[row + 2 * hidden + j],
-                      o = pg[row + 3 * hidden + j], tc = pt[e];
-              const T dcn = pgc[e] + pgh[e] * o * (T(1) - tc * tc);
-              pdz[row + j] = dcn * gg * i * (T(1) - i);
-              pdz[row + hidden + j] = dcn * pc[e] * f * (T(1) - f);
-              pdz[row + 2 * hidden + j] = dcn * i * (T(1) - gg * gg);
-              pdz[row + 3 * hidden + j] = pgh[e] * tc * o * (T(1) - o);
-              pdc[e] = dcn * f;
-            }
-          }
+          pointwise_backward<T>(gates.data<T>(), tanh_c.data<T>(), cd.data<T>(), gh.data<T>(), gc.data<T>(),
+                                dz.data<T>(), dc.data<T>(), batch, hidden);
         });
         if (g.needs(0)) g[0] = dz;
         if (g.needs(1)) g[1] = dz;
@@ -142,6 +147,88 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
           if (g.needs(3)) g[3] = db;
         }
         if (g.needs(4)) g[4] = dc;
+      });
+}
+
+// A whole layer over the sequence as ONE op, the fast path of nn::LSTM. Inputs:
+// zx [T, B, 4H] = x·W_ihᵀ for every step (one GEMM, made by the caller), W_hh, the
+// biases (either may be undefined), h0 and c0 [B, H]. Outputs: hs [T, B, H] (every h_t)
+// and c_T [B, H].
+//
+// Forward: for t = 1..T, z_t = zx_t + h_{t-1}·W_hhᵀ + b, then the cell (pointwise_forward).
+// Backward: for t = T..1, dh_t = ∂L/∂hs_t + dz_{t+1}·W_hh (the step after t reads h_t),
+// the cell's backward gives dz_t and dc_{t-1}. What a step-by-step graph would do
+// T times at small sizes is done once at the end:
+//   ∂L/∂W_hh = Σ_t dz_tᵀ·h_{t-1} = dZᵀ·H_prev     one GEMM of [4H, T·B]·[T·B, H]
+//   ∂L/∂b    = Σ_t Σ_b dz_t                       one reduction
+//   ∂L/∂zx   = dZ                                 the caller's GEMM takes it to x and W_ih
+// instead of T GEMMs of [4H, B]·[B, H] and T accumulations into W_hh's gradient.
+std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, const Variable& b_ih,
+                                    const Variable& b_hh, const Variable& h0, const Variable& c0) {
+  const int64_t steps = zx.size(0), batch = zx.size(1), hidden = w_hh.size(1);
+  const DType dtype = zx.dtype();
+  const Tensor zxd = zx.data().contiguous(), whh = w_hh.data().contiguous();
+  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
+  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
+  // Saved for backward: h_0..h_T and c_0..c_T (T + 1 each), gates and tanh c_t (T each).
+  Tensor hs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
+  Tensor cs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
+  Tensor gates = Tensor::empty({steps, batch, 4 * hidden}, dtype);
+  Tensor tanh_c = Tensor::empty({steps, batch, hidden}, dtype);
+  hs_all.select(0, 0).copy_(h0.data());
+  cs_all.select(0, 0).copy_(c0.data());
+  dispatch_floating(dtype, "lstm_sequence", [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
+    for (int64_t t = 0; t < steps; ++t) {
+      const Tensor zh = matmul(hs_all.select(0, t), whh, false, true);  // h_{t-1}·W_hhᵀ
+      pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh),
+                           cs_all.data<T>() + t * bh_n, gates.data<T>() + t * bz_n,
+                           cs_all.data<T>() + (t + 1) * bh_n, tanh_c.data<T>() + t * bh_n,
+                           hs_all.data<T>() + (t + 1) * bh_n, batch, hidden);
+    }
+  });
+  const Tensor hs = hs_all.narrow(0, 1, steps);
+  const Tensor c_last = cs_all.select(0, steps);
+
+  return record_multi(
+      "lstm_sequence", {hs, c_last}, {zx, w_hh, b_ih, b_hh, h0, c0},
+      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+        const Tensor ghs = gy[0].contiguous();
+        const DType dt = gates.dtype();
+        Tensor dZ = Tensor::empty({steps, batch, 4 * hidden}, dt);
+        Tensor dh = Tensor::zeros({batch, hidden}, dt);   // ∂L/∂h_t through step t+1
+        Tensor dc = gy[1].contiguous().clone();           // ∂L/∂c_t
+        Tensor gh = Tensor::empty({batch, hidden}, dt);
+        Tensor dc_prev = Tensor::empty({batch, hidden}, dt);
+        dispatch_floating(dt, "lstm_sequence backward", [&](auto tag) {
+          using T = decltype(tag);
+          const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
+          for (int64_t t = steps - 1; t >= 0; --t) {
+            const T* pg_hs = ghs.data<T>() + t * bh_n;
+            const T* pdh = dh.data<T>();
+            T* pgh = gh.data<T>();
+            for (int64_t e = 0; e < bh_n; ++e) pgh[e] = pg_hs[e] + pdh[e];
+            T* dz_t = dZ.data<T>() + t * bz_n;
+            pointwise_backward<T>(gates.data<T>() + t * bz_n, tanh_c.data<T>() + t * bh_n,
+                                  cs_all.data<T>() + t * bh_n, pgh, dc.data<T>(), dz_t, dc_prev.data<T>(),
+                                  batch, hidden);
+            std::swap(dc, dc_prev);
+            dh = matmul(dZ.select(0, t), whh);  // dz_t·W_hh: [B, 4H]·[4H, H]
+          }
+        });
+        if (g.needs(0)) g[0] = dZ;
+        if (g.needs(1)) {
+          const Tensor h_prev = hs_all.narrow(0, 0, steps).reshape({steps * batch, hidden});
+          g[1] = matmul(dZ.reshape({steps * batch, 4 * hidden}), h_prev, true, false);  // [4H, H]
+        }
+        if (g.needs(2) || g.needs(3)) {
+          const Tensor db = sum(dZ, {0, 1});
+          if (g.needs(2)) g[2] = db;
+          if (g.needs(3)) g[3] = db;
+        }
+        if (g.needs(4)) g[4] = dh;
+        if (g.needs(5)) g[5] = dc;
       });
 }
 
@@ -261,31 +348,30 @@ LSTMOutput LSTM::forward(const Variable& x_in, const Variable& h0, const Variabl
     const auto li = static_cast<size_t>(l);
     LSTMState s{h0.defined() ? h0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype())),
                 c0.defined() ? c0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype()))};
-    std::vector<Variable> outputs;
-    outputs.reserve(static_cast<size_t>(steps));
     if (fused) {
-      // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
+      // x·W_ihᵀ for all steps in one GEMM; the recurrence, forward and backward, in
+      // one op (lstm_sequence above).
       const int64_t in_l = layer_input.size(2);
       const Variable zx_all = matmul(layer_input.reshape({steps * batch, in_l}), weight_ih[li], false, true)
                                   .reshape({steps, batch, 4 * hidden_size});
-      const std::vector<Variable> zx = unbind(zx_all, 0);
-      for (int64_t t = 0; t < steps; ++t) {
-        const auto hc = lstm_pointwise(zx[static_cast<size_t>(t)], matmul(s.h, weight_hh[li], false, true),
-                                       bias_ih[li], bias_hh[li], s.c);
-        s = {hc[0], hc[1]};
-        outputs.push_back(s.h);
-      }
+      const auto hc = lstm_sequence(zx_all, weight_hh[li], bias_ih[li], bias_hh[li], s.h, s.c);
+      layer_input = hc[0];  // [T, B, H]
+      h_n.push_back(hc[0].select(0, steps - 1));
+      c_n.push_back(hc[1]);
     } else {
+      // The composed cell, one step at a time: the graph autograd differentiates.
+      std::vector<Variable> outputs;
+      outputs.reserve(static_cast<size_t>(steps));
       const std::vector<Variable> xs = unbind(layer_input, 0);
       for (int64_t t = 0; t < steps; ++t) {
         s = lstm_cell_composed(xs[static_cast<size_t>(t)], s, weight_ih[li], weight_hh[li],
                                bias_ih[li], bias_hh[li]);
         outputs.push_back(s.h);
       }
+      layer_input = stack(outputs, 0);  // [T, B, H]
+      h_n.push_back(s.h);
+      c_n.push_back(s.c);
     }
-    layer_input = stack(outputs, 0);  // [T, B, H]
-    h_n.push_back(s.h);
-    c_n.push_back(s.c);
   }
   return {batch_first ? layer_input.transpose(0, 1) : layer_input, stack(h_n, 0), stack(c_n, 0)};
 }
