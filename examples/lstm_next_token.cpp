@@ -156,17 +156,15 @@ int run(const Options& o) {
       optimizer.step();
 
       steps_done = step;
-      curve.steps.push_back(step);
-      curve.losses.push_back(loss.item());
+      curve.add_step(step, loss.item());
       progress.update(
           step, loss.item(),
           scored_accuracy(predict_tokens(logits), batch.target, task.first_scored()).token);
-      if (step % o.common.eval_every == 0 || step == o.common.steps) {
+      if (o.common.evaluation_due(step, o.common.steps)) {
         heldout = evaluate(model, task);
-        curve.eval_steps.push_back(step);
-        curve.evals.push_back(heldout);
+        curve.add_evaluation(step, heldout);
         progress.note_heldout(step, heldout);
-        if (o.common.stop_at > 0 && heldout.token >= o.common.stop_at) break;
+        if (o.common.stops_at(heldout)) break;
       }
     }
   }

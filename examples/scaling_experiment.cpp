@@ -261,16 +261,14 @@ Run train(const Options& o, const SequenceTask& task, bool scaled, uint64_t seed
     optimizer.step();
 
     r.steps = step;
-    r.curve.steps.push_back(step);
-    r.curve.losses.push_back(loss.item());
+    r.curve.add_step(step, loss.item());
     progress.update(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token);
-    if (step % o.common.eval_every == 0 || step == o.common.steps) {
+    if (o.common.evaluation_due(step, o.common.steps)) {
       r.by_position.emplace_back();
       r.heldout = evaluate_by_position(model, task, r.by_position.back());
-      r.curve.eval_steps.push_back(step);
-      r.curve.evals.push_back(r.heldout);
+      r.curve.add_evaluation(step, r.heldout);
       if (r.steps_to_solve < 0 && r.heldout.token >= kSolved) r.steps_to_solve = step;
-      if (o.common.stop_at > 0 && r.heldout.token >= o.common.stop_at) break;
+      if (o.common.stops_at(r.heldout)) break;
     }
   }
   progress.finish();

@@ -118,16 +118,14 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
     optimizer.step();
 
     result.steps = step;
-    result.curve.steps.push_back(step);
-    result.curve.losses.push_back(loss.item());
+    result.curve.add_step(step, loss.item());
     progress.update(step, loss.item(), accuracy(argmax(logits.data(), -1), batch.target).token);
-    if (step % o.common.eval_every == 0 || step == steps) {
+    if (o.common.evaluation_due(step, steps)) {
       result.heldout = evaluate(model, task.heldout());
-      result.curve.eval_steps.push_back(step);
-      result.curve.evals.push_back(result.heldout);
+      result.curve.add_evaluation(step, result.heldout);
       if (result.steps_to_99 < 0 && result.heldout.token >= 0.99) result.steps_to_99 = step;
       progress.note_heldout(step, result.heldout);
-      if (o.common.stop_at > 0 && result.heldout.token >= o.common.stop_at) break;
+      if (o.common.stops_at(result.heldout)) break;
     }
   }
   progress.finish();

@@ -28,6 +28,13 @@ inline Tensor away_from_zero(const Shape& shape, uint64_t seed) {
   return mul(mag, where(eq(sgn, Tensor::scalar(0, DType::Float64)), Tensor::scalar(1, DType::Float64), sgn));
 }
 
+// max |a − b| relative to max |b|, in float64: how far a fused kernel is from its
+// composed reference.
+inline double rel_diff(const Tensor& a, const Tensor& b) {
+  const double scale = amax(abs(b.to(DType::Float64))).item();
+  return max_abs_diff(a.to(DType::Float64), b.to(DType::Float64)) / (scale > 0 ? scale : 1.0);
+}
+
 // Gradcheck as a gtest assertion: EXPECT_TRUE(grad_ok(f, {x, y})).
 inline ::testing::AssertionResult grad_ok(const GradcheckFn& f, const std::vector<Tensor>& inputs) {
   const GradcheckResult r = gradcheck(f, inputs);

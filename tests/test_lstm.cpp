@@ -16,16 +16,12 @@ namespace {
 
 using testing::grad_ok;
 using testing::input;
+using testing::rel_diff;
 using testing::throws_with;
 using testing::Vars;
 
 constexpr double kTight = 1e-13;  // float64: the two paths differ only in rounding
 
-// max |a - b| relative to max |b|
-double rel_diff(const Tensor& a, const Tensor& b) {
-  const double scale = amax(abs(b.to(DType::Float64))).item();
-  return max_abs_diff(a.to(DType::Float64), b.to(DType::Float64)) / (scale > 0 ? scale : 1.0);
-}
 
 // The inputs of one cell step: x [B, in], h and c [B, H], W_ih [4H, in], W_hh [4H, H], biases [4H].
 struct CellInputs {

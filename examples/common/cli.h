@@ -89,6 +89,14 @@ struct CommonOptions {
   std::string load_path;       // start from this checkpoint's weights
   std::string resume_path;     // continue the run this checkpoint saved
   std::string out_dir = "out"; // pictures and curves go here
+
+  // Evaluate on the held-out set after this step of a run of total_steps: every
+  // eval_every steps, and after the last.
+  bool evaluation_due(int64_t step, int64_t total_steps) const {
+    return step % eval_every == 0 || step == total_steps;
+  }
+  // Stop after an evaluation that reached --stop-at.
+  bool stops_at(const Accuracy& heldout) const { return stop_at > 0 && heldout.token >= stop_at; }
 };
 // with_task = false: an example whose task is fixed has no --task flag (the parser
 // then refuses it as an unknown option instead of ignoring it).

@@ -55,6 +55,15 @@ struct TrainingCurve {
   std::vector<double> losses;
   std::vector<int64_t> eval_steps;
   std::vector<Accuracy> evals;
+
+  void add_step(int64_t step, double loss) {
+    steps.push_back(step);
+    losses.push_back(loss);
+  }
+  void add_evaluation(int64_t step, const Accuracy& heldout) {
+    eval_steps.push_back(step);
+    evals.push_back(heldout);
+  }
 };
 
 // result: example=NAME task=TASK heldout_token_acc=0.997 heldout_seq_acc=0.970 steps=1200 seconds=8.4

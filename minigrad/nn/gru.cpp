@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "minigrad/nn/init.h"
 #include "minigrad/tensor/fast_math.h"
 
 namespace minigrad::nn {
@@ -172,17 +173,6 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 // ---- GRUCell --------------------------------------------------------------------------------
 
-namespace {
-
-// PyTorch's init for every recurrent weight and bias: U(−1/√H, 1/√H).
-void init_gru_param(Module& m, const std::string& name, Variable* slot, const Shape& shape,
-                    int64_t hidden, DType dtype, Generator& gen) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
-  m.register_parameter(name, slot, rand(shape, -bound, bound, dtype, gen));
-}
-
-}  // namespace
-
 // [extending:gru-cell-module]
 GRUCell::GRUCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
     : input_size(in), hidden_size(hidden) {
@@ -190,11 +180,15 @@ GRUCell::GRUCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& 
     throw std::invalid_argument("GRUCell: input_size and hidden_size must be positive, got " +
                                 std::to_string(in) + " and " + std::to_string(hidden));
   }
-  init_gru_param(*this, "weight_ih", &weight_ih, {3 * hidden, in}, hidden, dtype, gen);
-  init_gru_param(*this, "weight_hh", &weight_hh, {3 * hidden, hidden}, hidden, dtype, gen);
+  register_parameter("weight_ih", &weight_ih,
+                     init::recurrent_uniform({3 * hidden, in}, hidden, dtype, gen));
+  register_parameter("weight_hh", &weight_hh,
+                     init::recurrent_uniform({3 * hidden, hidden}, hidden, dtype, gen));
   if (bias) {
-    init_gru_param(*this, "bias_ih", &bias_ih, {3 * hidden}, hidden, dtype, gen);
-    init_gru_param(*this, "bias_hh", &bias_hh, {3 * hidden}, hidden, dtype, gen);
+    register_parameter("bias_ih", &bias_ih,
+                       init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
+    register_parameter("bias_hh", &bias_hh,
+                       init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
   }
 }
 
@@ -234,12 +228,15 @@ GRU::GRU(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bia
   for (size_t l = 0; l < n; ++l) {
     const std::string s = "_l" + std::to_string(l);
     const int64_t layer_in = l == 0 ? in : hidden;
-    init_gru_param(*this, "weight_ih" + s, &weight_ih[l], {3 * hidden, layer_in}, hidden, dtype,
-                   gen);
-    init_gru_param(*this, "weight_hh" + s, &weight_hh[l], {3 * hidden, hidden}, hidden, dtype, gen);
+    register_parameter("weight_ih" + s, &weight_ih[l],
+                       init::recurrent_uniform({3 * hidden, layer_in}, hidden, dtype, gen));
+    register_parameter("weight_hh" + s, &weight_hh[l],
+                       init::recurrent_uniform({3 * hidden, hidden}, hidden, dtype, gen));
     if (bias) {
-      init_gru_param(*this, "bias_ih" + s, &bias_ih[l], {3 * hidden}, hidden, dtype, gen);
-      init_gru_param(*this, "bias_hh" + s, &bias_hh[l], {3 * hidden}, hidden, dtype, gen);
+      register_parameter("bias_ih" + s, &bias_ih[l],
+                         init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
+      register_parameter("bias_hh" + s, &bias_hh[l],
+                         init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
     }
   }
 }

@@ -8,6 +8,11 @@ namespace minigrad::nn::init {
 void uniform_(Tensor& t, double low, double high, Generator& gen) { minigrad::uniform_(t, low, high, gen); }
 void normal_(Tensor& t, double mean, double stddev, Generator& gen) { minigrad::normal_(t, mean, stddev, gen); }
 void zeros_(Tensor& t) { t.fill_(0.0); }
+
+Tensor recurrent_uniform(const Shape& shape, int64_t hidden, DType dtype, Generator& gen) {
+  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  return rand(shape, -k, k, dtype, gen);
+}
 void ones_(Tensor& t) { t.fill_(1.0); }
 
 std::pair<int64_t, int64_t> fans(const Tensor& t) {

@@ -22,6 +22,11 @@ void xavier_normal_(Tensor& t, double gain = 1.0, Generator& gen = default_gener
 void kaiming_uniform_(Tensor& t, double a = 0.0, Generator& gen = default_generator());
 void kaiming_normal_(Tensor& t, double a = 0.0, Generator& gen = default_generator());
 
+/// PyTorch's initial value of every RNN, LSTM and GRU weight and bias: a new tensor,
+/// U(−k, k) with k = 1/√hidden.
+Tensor recurrent_uniform(const Shape& shape, int64_t hidden, DType dtype = DType::Float32,
+                         Generator& gen = default_generator());
+
 /// {fan_in, fan_out}; throws for tensors of rank < 2.
 std::pair<int64_t, int64_t> fans(const Tensor& t);
 
