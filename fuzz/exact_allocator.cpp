@@ -1,4 +1,4 @@
-// The fuzz build's stand-in for minigrad/tensor/allocator.cpp (same interface,
+// The fuzz build's stand-in for tensor/allocator.cpp (same interface,
 // tensor/allocator.h).
 //
 // The real allocator rounds every buffer up to a power of two and keeps freed

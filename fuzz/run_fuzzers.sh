@@ -35,15 +35,18 @@ if ! command -v "$cxx" >/dev/null; then
   exit 2
 fi
 
-flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$root"
+flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$build/include" -I"$root"
        -fsanitize=address,undefined -fno-sanitize-recover=undefined
        -Wno-unknown-pragmas)
 
-mkdir -p "$build/obj" "$build/artifacts" "$build/corpus"
+mkdir -p "$build/obj" "$build/artifacts" "$build/corpus" "$build/include"
+# Sources include the layers as "minigrad/nn/..."; as in the CMake build, a link
+# named minigrad points at the source root.
+ln -sfn "$root" "$build/include/minigrad"
 
 # ---- compile the library (only what changed) -------------------------------------
 sources=()
-for f in "$root"/minigrad/tensor/*.cpp "$root"/minigrad/autograd/*.cpp "$root"/minigrad/nn/*.cpp; do
+for f in "$root"/tensor/*.cpp "$root"/autograd/*.cpp "$root"/nn/*.cpp; do
   [ "$(basename "$f")" = allocator.cpp ] && [ "$(basename "$(dirname "$f")")" = tensor ] && continue
   sources+=("$f")
 done
@@ -57,7 +60,7 @@ for src in "${sources[@]}"; do
   objects+=("$obj")
   # Rebuild when the source or any library header is newer than the object.
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
-     [ -n "$(find "$root/minigrad" -name '*.h' -newer "$obj" -print -quit)" ]; then
+     [ -n "$(find "$root/tensor" "$root/autograd" "$root/nn" -name '*.h' -newer "$obj" -print -quit)" ]; then
     stale+=("$src")
   fi
 done

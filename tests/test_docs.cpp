@@ -132,7 +132,7 @@ std::map<std::string, Excerpt> collect_tree(const fs::path& root,
                                             std::vector<std::string>& problems) {
   std::map<std::string, Excerpt> out;
   const std::vector<std::string> exts = {".h", ".cpp", ".py", ".txt", ".cmake"};
-  for (const char* dir : {"minigrad", "tests", "bench", "examples", "tools", "fuzz"}) {
+  for (const char* dir : {"tensor", "autograd", "nn", "tests", "bench", "examples", "tools", "fuzz"}) {
     if (!fs::exists(root / dir)) continue;
     std::vector<fs::path> files;
     for (const auto& e : fs::recursive_directory_iterator(root / dir)) {

@@ -15,7 +15,7 @@ namespace {
 
 std::vector<std::string> violations(const std::string& layer, const std::vector<std::string>& forbidden) {
   std::vector<std::string> found;
-  const fs::path dir = fs::path(MINIGRAD_SOURCE_DIR) / "minigrad" / layer;
+  const fs::path dir = fs::path(MINIGRAD_SOURCE_DIR) / layer;
   const std::regex include(R"(^\s*#\s*include\s*[<"]minigrad/(\w+)/)");
   for (const auto& entry : fs::directory_iterator(dir)) {
     std::ifstream in(entry.path());

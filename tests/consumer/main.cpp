@@ -3,9 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "minigrad/nn/layers.h"
-#include "minigrad/nn/loss.h"
-#include "minigrad/nn/optim.h"
+#include <minigrad/minigrad.h>
+#include <minigrad/nn/layers.h>
 
 int main() {
   using namespace minigrad;
