@@ -8,6 +8,7 @@
 #pragma once
 
 #include "minigrad/tensor/allocator.h"
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/gemm.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
