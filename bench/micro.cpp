@@ -223,7 +223,7 @@ BENCHMARK(BM_Backward100AddChain)->Unit(benchmark::kMicrosecond);
 
 // ---- memory: one SELFATT training step, and what it holds --------------------------------------
 
-// The SELFATT model of WORKLOADS.md (vocab 16, T 12, batch 64, d 64, Adam) trained one step
+// The SELFATT model of bench/README.md (vocab 16, T 12, batch 64, d 64, Adam) trained one step
 // per iteration on a fixed random batch. Besides the time it reports
 //   peak_rss_MiB  the process's resident high-water mark (getrusage ru_maxrss), benchmark
 //                 library included;

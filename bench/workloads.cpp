@@ -1,4 +1,4 @@
-// workloads: every workload of WORKLOADS.md, minigrad beside its reference, in one
+// workloads: every workload of bench/README.md, minigrad beside its reference, in one
 // process run, one output line per figure:
 //
 //   GEMM case=sq512 op=NN threads=2 ours_gflops=… ref_gflops=… ratio=… peak_frac=…
@@ -19,7 +19,7 @@
 // the figure is the median over the rounds. Thread settings are applied before every
 // sample, because minigrad and libtorch share one OpenMP runtime.
 //
-// The reference at its best (issue 5): OpenBLAS with its SkylakeX kernels (Debian's
+// The reference at its best: OpenBLAS with its SkylakeX kernels (Debian's
 // build picks a generic kernel on this CPU unless OPENBLAS_CORETYPE says otherwise, and
 // it reads that variable when it is loaded, so we re-exec ourselves with it set);
 // libtorch at N intra-op threads with OpenBLAS's own pool held at 1, and ALSO libtorch
@@ -64,7 +64,7 @@ struct Options {
   bool quick = false;           // smoke pass: one warm-up call, one round, short CONVERGE
   int cap = 3000;               // CONVERGE: give up after this many steps
   int eval_every = 10;          // CONVERGE: evaluate on the held-out set this often
-  int64_t heldout = 1000;       // CONVERGE: held-out sequences (WORKLOADS.md: 1000)
+  int64_t heldout = 1000;       // CONVERGE: held-out sequences (bench/README.md: 1000)
   double warmup_s = 0.2;        // each contestant warms up at least this long...
   int warmup_calls = 3;         // ...and for at least this many calls
   double sample_s = 0.02;       // one sample repeats the call until it ran this long
@@ -358,7 +358,7 @@ void run_gemm(const Options& o) {
       if (gc.m == gc.n && gc.n == gc.k && op == "NN") sq_nn[gc.n][threads] = {ours_g, ref_g};
     }
   }
-  // Issue 5 asks for the 2-thread speed-up at n = 1024.
+  // How well each side uses a second core, at the largest square size.
   for (const auto& [n, by_threads] : sq_nn) {
     if (n != 1024 || !by_threads.count(1) || !by_threads.count(2)) continue;
     emit("GEMM_SCALING case=sq" + std::to_string(n) + " op=NN ours_speedup_2v1=" +
@@ -579,8 +579,8 @@ void run_converge(const SeqWorkload& w, const Options& o) {
 // ---- startup ---------------------------------------------------------------------------------
 
 // OpenBLAS picks its kernels when it is loaded: from OPENBLAS_CORETYPE if set, and on
-// this CPU Debian's build otherwise picks a generic one (issue 5: SkylakeX is 3–5×
-// faster). So unless the variable already says SKYLAKEX, set it and start over: execv
+// this CPU Debian's build otherwise picks a generic one (SkylakeX is 3–5× faster
+// here). So unless the variable already says SKYLAKEX, set it and start over: execv
 // replaces this process with a fresh copy of itself, which loads OpenBLAS again and
 // reads it. A different value inherited from the environment (these machines export
 // OPENBLAS_CORETYPE=Haswell) is overridden too, since the reference must run at its
@@ -628,7 +628,7 @@ std::string first_line(const char* path, const std::string& prefix = "") {
 }
 
 void print_header(const Options& o) {
-  emit("# minigrad workloads (shared/bench/WORKLOADS.md); ratio = ours/reference: "
+  emit("# minigrad workloads (bench/README.md); ratio = ours/reference: "
        "GFLOP/s higher is better, times lower is better");
   emit("# cpu:" + first_line("/proc/cpuinfo", "model name\t:") + ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) +
        " cpus; load average at start: " + first_line("/proc/loadavg"));

@@ -1,4 +1,4 @@
-// The reference workloads of WORKLOADS.md, shared by both sides of the comparison.
+// The reference workloads of bench/README.md, shared by both sides of the comparison.
 //
 // `workloads` runs every workload twice in one process: once with minigrad (ours.cpp)
 // and once with a reference (ref_torch.cpp: libtorch; ref_openblas.cpp: cblas_sgemm).
@@ -20,7 +20,7 @@
 
 namespace bench {
 
-// ---- the fixed settings (WORKLOADS.md) --------------------------------------------------
+// ---- the fixed settings (bench/README.md) ----------------------------------------------
 
 // SELFATT: token embedding + learned positions → self-attention (Q, K, V without bias,
 // scaled by 1/√d) → Linear(d, vocab) → mean cross-entropy; Adam.

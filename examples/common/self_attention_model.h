@@ -1,5 +1,5 @@
 // The self-attention model of examples/self_attention_copy (the SELFATT workload
-// of bench/WORKLOADS.md):
+// of bench/README.md):
 //
 //   tokens x  [B, T]                                    ids in 0..15
 //   X = E[x] + P                     [B, T, d]          token embedding + learned position

@@ -1,5 +1,5 @@
 // The LSTM (or GRU) encoder-decoder of examples/seq2seq_attention (the SEQ2SEQ
-// workload of bench/WORKLOADS.md), with Luong or Bahdanau attention and input feeding.
+// workload of bench/README.md), with Luong or Bahdanau attention and input feeding.
 //
 // Encoder: an LSTM reads the source and leaves one hidden state per position,
 //   h^enc_1 … h^enc_T   [B, T, H]       (the keys and the values)
