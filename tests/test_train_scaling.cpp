@@ -75,7 +75,8 @@ TEST(TrainScaling, SoftmaxJacobianNorm) {
 }
 
 // Unscaled, the entropy and the Jacobian fall with d_k and the largest weight
-// rises; scaled, all three stay put (scaling_experiment's table: scaled entropy 2.09–2.12, ‖J‖ ≈ .33).
+// rises; scaled, all three stay put (in scaling_experiment's table the scaled
+// entropy is 2.09–2.12 and ‖J‖ ≈ .33).
 TEST(TrainScaling, UnscaledSoftmaxSaturatesScaledDoesNot) {
   Generator gen(3);
   const ScoreStatistics small = measure_score_statistics(4, kKeys, 2000, gen);
