@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "examples/common/cli.h"
-#include "examples/common/self_attention_model.h"
 #include "examples/common/task.h"
+#include "examples/self_attention_copy/model.h"
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
 #include "minigrad/nn/layers.h"

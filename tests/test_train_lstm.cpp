@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "examples/common/cli.h"
-#include "examples/common/next_token_model.h"
+#include "examples/lstm_next_token/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 

@@ -12,7 +12,7 @@
 #include <cmath>
 
 #include "examples/common/cli.h"
-#include "examples/common/multihead_model.h"
+#include "examples/multihead_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 

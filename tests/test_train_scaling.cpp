@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "examples/common/score_statistics.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/self_attention_copy/model.h"
 #include "minigrad/nn/loss.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "examples/common/cli.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/self_attention_copy/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 

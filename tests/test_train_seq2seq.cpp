@@ -15,7 +15,7 @@
 #include <string>
 
 #include "examples/common/cli.h"
-#include "examples/common/seq2seq_model.h"
+#include "examples/seq2seq_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"

@@ -1,8 +1,8 @@
-#include "examples/common/next_token_model.h"
+#include "examples/lstm_next_token/model.h"
 
 #include <stdexcept>
 
-#include "examples/common/self_attention_model.h"
+#include "examples/common/prediction.h"
 
 namespace minigrad::examples {
 

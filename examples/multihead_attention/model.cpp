@@ -1,9 +1,9 @@
-#include "examples/common/multihead_model.h"
+#include "examples/multihead_attention/model.h"
 
 #include <stdexcept>
 #include <string>
 
-#include "examples/common/self_attention_model.h"
+#include "examples/common/prediction.h"
 
 namespace minigrad::examples {
 

@@ -4,7 +4,7 @@
 //   ./self_attention_copy --task copy      copy them
 //   ./self_attention_copy --unscaled --d 256   leave out the 1/√d (see scaling_experiment)
 //
-// The model (examples/common/self_attention_model.h has every line of it):
+// The model (model.h beside this file has every line of it):
 //
 //   X = E[x] + P                      token embedding + learned position   [B, T, d]
 //   Q = X·W_Qᵀ   K = X·W_Kᵀ   V = X·W_Vᵀ                                     [B, T, d]
@@ -29,8 +29,9 @@
 #include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
+#include "examples/common/prediction.h"
 #include "examples/common/progress.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/self_attention_copy/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"
@@ -56,9 +57,10 @@ Options parse_options(int argc, char** argv) {
   o.common.task = "reverse";  // the anti-diagonal is the more telling picture
   o.common.steps = 300;
   o.common.eval_every = 25;
-  ArgParser parser(kExample,
-                   "Self-attention (learned W_Q, W_K, W_V) learns to copy or reverse a sequence of\n"
-                   "tokens; the attention weights show where each output looks.");
+  ArgParser parser(
+      kExample,
+      "Self-attention (learned W_Q, W_K, W_V) learns to copy or reverse a sequence of\n"
+      "tokens; the attention weights show where each output looks.");
   add_common_options(parser, o.common);
   parser.add_int("--d", &o.d_model, "model width d (= d_k)", 1, 4096);
   parser.add_int("--length", &o.length, "sequence length T", 1, 1024);
@@ -82,9 +84,10 @@ int run(const Options& o) {
   SelfAttentionModel model(
       {.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .scaled = o.scaled},
       init_gen);
-  std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", d = " << o.d_model
-            << (o.scaled ? ", scores / √d" : ", unscaled scores") << ", batch " << o.batch << ", Adam lr "
-            << o.lr << ", " << threads << " thread(s), " << model.num_parameters() << " parameters\n";
+  std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length
+            << ", d = " << o.d_model << (o.scaled ? ", scores / √d" : ", unscaled scores")
+            << ", batch " << o.batch << ", Adam lr " << o.lr << ", " << threads << " thread(s), "
+            << model.num_parameters() << " parameters\n";
 
   nn::Adam optimizer(model.parameters(), {.lr = o.lr});
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
@@ -97,7 +100,8 @@ int run(const Options& o) {
       const Batch batch = task.sample(o.batch, data_gen);
       const SelfAttentionModel::Output out = model.forward_tokens(batch.source);
       // mean over all B·T positions of -log p(target token)
-      const Variable loss = nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+      const Variable loss =
+          nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
       optimizer.zero_grad();
       loss.backward();  // fills .grad of E, P, W_Q, W_K, W_V, W_out, b
       optimizer.step();
@@ -124,7 +128,8 @@ int run(const Options& o) {
     shown = model.forward_tokens(source);
   }
   const HeatmapLabels labels{
-      std::string(kExample) + " (" + task_name(task_kind) + "): attention weights of a held-out sequence",
+      std::string(kExample) + " (" + task_name(task_kind) +
+          "): attention weights of a held-out sequence",
       "output token at position i (query)", "input token at position j (key)",
       token_labels(predict_tokens(shown.logits).select(0, 0)), token_labels(source.select(0, 0))};
   const Tensor weights = shown.weights.data().select(0, 0);  // [T, T]
@@ -135,8 +140,9 @@ int run(const Options& o) {
   write_file_atomically(heatmap_path, heatmap_svg(weights, labels));
   std::cout << "wrote " << heatmap_path << "\n";
   if (!curve.steps.empty()) {
-    for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
-                                                    std::string(kExample) + " (" + task_name(task_kind) + ")")) {
+    for (const std::string& path :
+         write_loss_curve(o.common.out_dir, stem, curve,
+                          std::string(kExample) + " (" + task_name(task_kind) + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }

@@ -1,5 +1,5 @@
-// The self-attention model of examples/self_attention_copy (the SELFATT workload
-// of bench/README.md):
+// The self-attention model of self_attention_copy (main.cpp beside this file),
+// also the SELFATT workload of bench/README.md:
 //
 //   tokens x  [B, T]                                    ids in 0..15
 //   X = E[x] + P                     [B, T, d]          token embedding + learned position
@@ -22,36 +22,37 @@
 
 namespace minigrad::examples {
 
+/// The sizes of the model; `scaled` is the switch scaling_experiment turns off.
 struct SelfAttentionConfig {
   int64_t vocab = 16;
-  int64_t length = 12;   // T
-  int64_t d_model = 64;  // d
-  bool scaled = true;    // divide the scores by √d
+  int64_t length = 12;   ///< T
+  int64_t d_model = 64;  ///< d
+  bool scaled = true;    ///< divide the scores by √d
 };
 
+/// E, P, W_Q, W_K, W_V, W_out as registered: token_embedding, positions, attention, readout.
 class SelfAttentionModel : public nn::Module {
  public:
-  explicit SelfAttentionModel(const SelfAttentionConfig& config, Generator& gen = default_generator());
+  explicit SelfAttentionModel(const SelfAttentionConfig& config,
+                              Generator& gen = default_generator());
 
+  /// What forward_tokens returns.
   struct Output {
-    Variable logits;   // [B, T, vocab]
-    Variable weights;  // [B, T, T]: the attention weights A
+    Variable logits;   ///< [B, T, vocab]
+    Variable weights;  ///< [B, T, T]: the attention weights A
   };
+  /// tokens int64 [B, T] → logits and attention weights.
   Output forward_tokens(const Tensor& tokens);
   std::string type_name() const override { return "SelfAttentionModel"; }
 
   SelfAttentionConfig config;
-  std::shared_ptr<nn::Embedding> token_embedding;               // E: [vocab, d]
-  std::shared_ptr<nn::LearnedPositionalEncoding> positions;     // P: [T, d]
-  std::shared_ptr<nn::SelfAttention> attention;                 // W_Q, W_K, W_V: [d, d] each
-  std::shared_ptr<nn::Linear> readout;                          // W_out: [vocab, d]
+  std::shared_ptr<nn::Embedding> token_embedding;            ///< E: [vocab, d]
+  std::shared_ptr<nn::LearnedPositionalEncoding> positions;  ///< P: [T, d]
+  std::shared_ptr<nn::SelfAttention> attention;              ///< W_Q, W_K, W_V: [d, d] each
+  std::shared_ptr<nn::Linear> readout;                       ///< W_out: [vocab, d]
 };
 
-// The most likely token at every position: argmax over the last axis of
-// logits [B, T, vocab] → int64 [B, T].
-Tensor predict_tokens(const Variable& logits);
-
-// Held-out accuracy, without recording a graph.
+/// Held-out accuracy, without recording a graph.
 Accuracy evaluate(SelfAttentionModel& model, const Batch& data);
 
 }  // namespace minigrad::examples

@@ -49,9 +49,10 @@
 
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
+#include "examples/common/prediction.h"
 #include "examples/common/progress.h"
 #include "examples/common/score_statistics.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/self_attention_copy/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 

@@ -3,7 +3,7 @@
 //   ./lstm_next_token                          motifs of 2 to 4 tokens, repeated to length 16
 //   ./lstm_next_token --min-period 3 --max-period 3   always 3 tokens
 //
-// Each sequence repeats a random motif (examples/common/next_token_model.h):
+// Each sequence repeats a random motif (model.h beside this file):
 //
 //   7 2 9 7 2 9 7 2 9 7 2 9 …      after every token the model guesses the next
 //
@@ -28,10 +28,10 @@
 #include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/named_result.h"
-#include "examples/common/next_token_model.h"
 #include "examples/common/plot.h"
+#include "examples/common/prediction.h"
 #include "examples/common/progress.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/lstm_next_token/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"

@@ -5,7 +5,7 @@
 //   ./seq2seq_attention --cell gru --attention additive   GRU cells, Bahdanau attention
 //   ./seq2seq_attention --sweep               every attention kind at T = 5, 10, 20, 40
 //
-// The model (examples/common/seq2seq_model.h has every line of it): an LSTM
+// The model (model.h beside this file has every line of it): an LSTM
 // encoder reads the source into hidden states h^enc_1 … h^enc_T; an LSTM
 // decoder writes the answer one token at a time. At each step t the decoder's
 // state h_t is the query, the encoder states are the keys and the values:
@@ -34,7 +34,7 @@
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
-#include "examples/common/seq2seq_model.h"
+#include "examples/seq2seq_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"
@@ -46,7 +46,8 @@ namespace {
 
 constexpr const char* kExample = "seq2seq_attention";
 const std::vector<int64_t> kSweepLengths = {5, 10, 20, 40};
-const std::vector<AttentionKind> kSweepKinds = {AttentionKind::None, AttentionKind::Dot, AttentionKind::Scaled};
+const std::vector<AttentionKind> kSweepKinds = {AttentionKind::None, AttentionKind::Dot,
+                                                AttentionKind::Scaled};
 
 struct Options {
   CommonOptions common;
@@ -65,10 +66,11 @@ Options parse_options(int argc, char** argv) {
   Options o;
   o.common.steps = 1000;
   o.common.eval_every = 50;
-  ArgParser parser(kExample,
-                   "An LSTM (or GRU) encoder-decoder copies or reverses a sequence, with dot-product,\n"
-                   "scaled dot-product or additive attention, or none; --sweep shows how each copes with\n"
-                   "length.");
+  ArgParser parser(
+      kExample,
+      "An LSTM (or GRU) encoder-decoder copies or reverses a sequence, with dot-product,\n"
+      "scaled dot-product or additive attention, or none; --sweep shows how each copes with\n"
+      "length.");
   add_common_options(parser, o.common);
   parser.add_choice("--attention", &o.attention, {"none", "dot", "scaled", "additive"},
                     "score = h_t·h_enc (dot), h_t·h_enc/√H (scaled), vᵀtanh(W_q h_t + W_k h_enc) "
@@ -83,19 +85,22 @@ Options parse_options(int argc, char** argv) {
   parser.add_switch("--sweep", &o.sweep, true,
                     "train none, dot and scaled at T = 5, 10, 20, 40 and print a table (--task and "
                     "--cell apply)");
-  parser.add_int("--sweep-steps", &o.sweep_steps, "training steps of each --sweep run", 1, 100'000'000);
+  parser.add_int("--sweep-steps", &o.sweep_steps, "training steps of each --sweep run", 1,
+                 100'000'000);
   parse_or_exit(parser, argc, argv);
-  if (o.sweep && (!o.common.save_path.empty() || !o.common.load_path.empty() || !o.common.resume_path.empty())) {
-    std::cerr << kExample << ": --save, --load and --resume do not apply to --sweep, which trains 12 models\n";
+  if (o.sweep && (!o.common.save_path.empty() || !o.common.load_path.empty() ||
+                  !o.common.resume_path.empty())) {
+    std::cerr << kExample
+              << ": --save, --load and --resume do not apply to --sweep, which trains 12 models\n";
     std::exit(2);
   }
   return o;
 }
 
 struct RunResult {
-  Accuracy heldout;                // at the end
-  int64_t steps = 0;               // steps trained
-  int64_t steps_to_99 = -1;        // first evaluation at ≥ 0.99 token accuracy; -1: never
+  Accuracy heldout;          // at the end
+  int64_t steps = 0;         // steps trained
+  int64_t steps_to_99 = -1;  // first evaluation at ≥ 0.99 token accuracy; -1: never
   TrainingCurve curve;
 };
 
@@ -108,11 +113,14 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
   result.steps = first_step - 1;
   result.heldout = evaluate(model, task.heldout());
   std::ostringstream quiet;  // where the progress bar goes when it is not drawn
-  ProgressBar progress = draw_progress ? ProgressBar(steps) : ProgressBar(steps, quiet, false, steps);
+  ProgressBar progress =
+      draw_progress ? ProgressBar(steps) : ProgressBar(steps, quiet, false, steps);
   for (int64_t step = first_step; step <= steps; ++step) {
     const Batch batch = task.sample(o.batch, data_gen);
-    const Variable logits = model.forward_teacher_forcing(batch.source, batch.target);  // [B, T, 16]
-    const Variable loss = nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+    const Variable logits =
+        model.forward_teacher_forcing(batch.source, batch.target);  // [B, T, 16]
+    const Variable loss =
+        nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();  // back through every decoder step, the attention, and the encoder
     optimizer.step();
@@ -161,7 +169,8 @@ int run_single(const Options& o) {
             << ", Adam lr " << o.lr << ", " << threads << " thread(s), " << model.num_parameters()
             << " parameters\n";
 
-  const RunResult result = train(model, optimizer, task, o, first_step, o.common.steps, data_gen, true);
+  const RunResult result =
+      train(model, optimizer, task, o, first_step, o.common.steps, data_gen, true);
   report_training_speed(result.steps - (first_step - 1), wall.seconds());
 
   // Where does the decoder look at each step? The first held-out sequence.
@@ -172,22 +181,25 @@ int run_single(const Options& o) {
   const Seq2SeqModel::Decoded decoded = model.greedy_decode(source, o.length);
   if (decoded.weights.defined()) {
     const Tensor weights = decoded.weights.select(0, 0);  // [T_out, T_in]
-    const HeatmapLabels labels{std::string(kExample) + " (" + task_name(task_kind) + ", " + attention_name(kind) +
-                                   "): decoder attention over the source",
-                               "output token at step t (query h_t)", "source token at position j (key h_enc_j)",
-                               token_labels(decoded.tokens.select(0, 0)), token_labels(source.select(0, 0))};
+    const HeatmapLabels labels{
+        std::string(kExample) + " (" + task_name(task_kind) + ", " + attention_name(kind) +
+            "): decoder attention over the source",
+        "output token at step t (query h_t)", "source token at position j (key h_enc_j)",
+        token_labels(decoded.tokens.select(0, 0)), token_labels(source.select(0, 0))};
     std::cout << terminal_heatmap(weights, labels);
     const std::string heatmap_path = o.common.out_dir + "/" + stem + "_attention.svg";
     write_file_atomically(heatmap_path, heatmap_svg(weights, labels));
     std::cout << "wrote " << heatmap_path << "\n";
   } else {
-    std::cout << "source " << source.select(0, 0).str() << "\ndecoded " << decoded.tokens.select(0, 0).str()
+    std::cout << "source " << source.select(0, 0).str() << "\ndecoded "
+              << decoded.tokens.select(0, 0).str()
               << "\n(no attention weights to draw: --attention none)\n";
   }
   if (!result.curve.steps.empty()) {
-    for (const std::string& path : write_loss_curve(o.common.out_dir, stem, result.curve,
-                                                    std::string(kExample) + " (" + task_name(task_kind) + ", " +
-                                                        attention_name(kind) + ")")) {
+    for (const std::string& path :
+         write_loss_curve(o.common.out_dir, stem, result.curve,
+                          std::string(kExample) + " (" + task_name(task_kind) + ", " +
+                              attention_name(kind) + ")")) {
       std::cout << "wrote " << path << "\n";
     }
   }
@@ -208,8 +220,12 @@ int run_sweep(const Options& o) {
   std::vector<std::vector<RunResult>> table(kSweepKinds.size());
   LineChart chart{std::string(kExample) + " sweep (" + task_name(task_kind) + ", " +
                       std::to_string(o.sweep_steps) + " steps)",
-                  "sequence length T", "held-out token accuracy", false, {}};
-  std::string csv = "attention,length,heldout_token_acc,heldout_seq_acc,steps,steps_to_0.99,seconds\n";
+                  "sequence length T",
+                  "held-out token accuracy",
+                  false,
+                  {}};
+  std::string csv =
+      "attention,length,heldout_token_acc,heldout_seq_acc,steps,steps_to_0.99,seconds\n";
   for (size_t k = 0; k < kSweepKinds.size(); ++k) {
     LineSeries series{attention_name(kSweepKinds[k]), {}, {}};
     for (const int64_t length : kSweepLengths) {
@@ -238,15 +254,17 @@ int run_sweep(const Options& o) {
           r.heldout.sequence, static_cast<long long>(r.steps),
           static_cast<long long>(r.steps_to_99), run_time.seconds());
       std::cout << line << std::endl;
-      std::snprintf(line, sizeof line, "%s,%lld,%.4f,%.4f,%lld,%lld,%.2f\n", attention_name(kSweepKinds[k]),
-                    static_cast<long long>(length), r.heldout.token, r.heldout.sequence,
-                    static_cast<long long>(r.steps), static_cast<long long>(r.steps_to_99), run_time.seconds());
+      std::snprintf(line, sizeof line, "%s,%lld,%.4f,%.4f,%lld,%lld,%.2f\n",
+                    attention_name(kSweepKinds[k]), static_cast<long long>(length), r.heldout.token,
+                    r.heldout.sequence, static_cast<long long>(r.steps),
+                    static_cast<long long>(r.steps_to_99), run_time.seconds());
       csv += line;
     }
     chart.series.push_back(series);
   }
 
-  std::cout << "\nheld-out token accuracy after " << o.sweep_steps << " steps, task " << task_name(task_kind)
+  std::cout << "\nheld-out token accuracy after " << o.sweep_steps << " steps, task "
+            << task_name(task_kind)
             << ", greedy decoding of 1,000 sequences (steps to 0.99 in brackets; chance is "
             << 1.0 / SequenceTask::kDefaultVocab << ")\n\n| attention |";
   for (const int64_t length : kSweepLengths) std::cout << " T=" << length << " |";
@@ -258,7 +276,8 @@ int run_sweep(const Options& o) {
     for (const RunResult& r : table[k]) {
       char cell[64];
       if (r.steps_to_99 >= 0) {
-        std::snprintf(cell, sizeof cell, " %.3f (%lld) |", r.heldout.token, static_cast<long long>(r.steps_to_99));
+        std::snprintf(cell, sizeof cell, " %.3f (%lld) |", r.heldout.token,
+                      static_cast<long long>(r.steps_to_99));
       } else {
         std::snprintf(cell, sizeof cell, " %.3f (never) |", r.heldout.token);
       }
@@ -281,5 +300,6 @@ int run_sweep(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  return run_or_report(kExample, [&] { return options.sweep ? run_sweep(options) : run_single(options); });
+  return run_or_report(kExample,
+                       [&] { return options.sweep ? run_sweep(options) : run_single(options); });
 }

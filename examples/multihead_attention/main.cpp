@@ -3,7 +3,7 @@
 //   ./multihead_attention               4 heads (the default): solved in a few hundred steps
 //   ./multihead_attention --heads 1     one head: stays near chance
 //
-// The task (examples/common/multihead_model.h): read 12 tokens, write
+// The task (model.h beside this file): read 12 tokens, write
 //
 //   y_i = (x_i + x_{T−1−i}) mod 16        output i needs its own token AND its mirror's
 //
@@ -30,11 +30,11 @@
 
 #include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
-#include "examples/common/multihead_model.h"
 #include "examples/common/named_result.h"
 #include "examples/common/plot.h"
+#include "examples/common/prediction.h"
 #include "examples/common/progress.h"
-#include "examples/common/self_attention_model.h"
+#include "examples/multihead_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"

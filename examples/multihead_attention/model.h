@@ -1,4 +1,4 @@
-// The model and the task of examples/multihead_attention.
+// The model and the task of multihead_attention (main.cpp beside this file).
 //
 // The task, "mirror sum": read T = 12 tokens x_0 … x_{T−1} (0..15) and write
 //
@@ -29,11 +29,11 @@
 
 namespace minigrad::examples {
 
-// y_i = (x_i + x_{T−1−i}) mod vocab for source int64 [B, T].
+/// y_i = (x_i + x_{T−1−i}) mod vocab for source int64 [B, T].
 Tensor mirror_sum_target(const Tensor& source, int64_t vocab);
 
-// Random sources as SequenceTask draws them (the same 1,000 held-out sequences,
-// never drawn for training), with mirror-sum targets.
+/// Random sources as SequenceTask draws them (the same 1,000 held-out sequences,
+/// never drawn for training), with mirror-sum targets.
 class MirrorSumTask {
  public:
   explicit MirrorSumTask(int64_t length, int64_t vocab = SequenceTask::kDefaultVocab);
@@ -47,32 +47,36 @@ class MirrorSumTask {
   Batch heldout_;
 };
 
+/// The sizes of the model.
 struct MultiHeadConfig {
   int64_t vocab = 16;
-  int64_t length = 12;   // T
-  int64_t d_model = 64;  // d; each head works in d_k = d / heads
-  int64_t heads = 4;
+  int64_t length = 12;   ///< T
+  int64_t d_model = 64;  ///< d; each head works in d_k = d / heads
+  int64_t heads = 4;     ///< h
 };
 
+/// E, P, the heads and W_out as registered: token_embedding, positions, attention, readout.
 class MultiHeadModel : public nn::Module {
  public:
   explicit MultiHeadModel(const MultiHeadConfig& config, Generator& gen = default_generator());
 
+  /// What forward_tokens returns.
   struct Output {
-    Variable logits;   // [B, T, vocab]
-    Variable weights;  // [B, heads, T, T]: each head's attention weights
+    Variable logits;   ///< [B, T, vocab]
+    Variable weights;  ///< [B, heads, T, T]: each head's attention weights
   };
+  /// tokens int64 [B, T] → logits and every head's weights.
   Output forward_tokens(const Tensor& tokens);
   std::string type_name() const override { return "MultiHeadModel"; }
 
   MultiHeadConfig config;
-  std::shared_ptr<nn::Embedding> token_embedding;            // E: [vocab, d]
-  std::shared_ptr<nn::LearnedPositionalEncoding> positions;  // P: [T, d]
-  std::shared_ptr<nn::MultiHeadAttention> attention;         // W_Q, W_K, W_V, W_O: [d, d] each
-  std::shared_ptr<nn::Linear> readout;                       // W_out: [vocab, d]
+  std::shared_ptr<nn::Embedding> token_embedding;            ///< E: [vocab, d]
+  std::shared_ptr<nn::LearnedPositionalEncoding> positions;  ///< P: [T, d]
+  std::shared_ptr<nn::MultiHeadAttention> attention;         ///< W_Q, W_K, W_V, W_O: [d, d] each
+  std::shared_ptr<nn::Linear> readout;                       ///< W_out: [vocab, d]
 };
 
-// Held-out accuracy, without recording a graph.
+/// Held-out accuracy, without recording a graph.
 Accuracy evaluate(MultiHeadModel& model, const Batch& data);
 
 }  // namespace minigrad::examples

@@ -1,5 +1,6 @@
-// The LSTM (or GRU) encoder-decoder of examples/seq2seq_attention (the SEQ2SEQ
-// workload of bench/README.md), with Luong or Bahdanau attention and input feeding.
+// The LSTM (or GRU) encoder-decoder of seq2seq_attention (main.cpp beside this
+// file), also the SEQ2SEQ workload of bench/README.md, with Luong or Bahdanau
+// attention and input feeding.
 //
 // Encoder: an LSTM reads the source and leaves one hidden state per position,
 //   h^enc_1 … h^enc_T   [B, T, H]       (the keys and the values)
@@ -80,12 +81,12 @@ class Seq2SeqModel : public nn::Module {
   std::shared_ptr<nn::GRUCell> gru_decoder;
   std::shared_ptr<nn::DotProductAttention> attention;  // dot or scaled; else null
   std::shared_ptr<nn::AdditiveAttention> additive;     // additive (attn_dim H); else null
-  std::shared_ptr<nn::Linear> readout;              // 2H → vocab (H → vocab without attention)
+  std::shared_ptr<nn::Linear> readout;  // 2H → vocab (H → vocab without attention)
 
  private:
   struct Encoded {
-    Variable outputs;       // [B, T, H]: keys and values
-    nn::LSTMState final;    // the decoder's initial state (c undefined for the GRU)
+    Variable outputs;     // [B, T, H]: keys and values
+    nn::LSTMState final;  // the decoder's initial state (c undefined for the GRU)
   };
   struct DecoderState {
     nn::LSTMState recurrent;  // h, and c for the LSTM (undefined for the GRU)
@@ -97,7 +98,8 @@ class Seq2SeqModel : public nn::Module {
   };
   Encoded encode(const Tensor& source);
   DecoderState initial_state(const Encoded& encoded) const;
-  StepOutput decode_step(const Variable& previous_embedding, DecoderState& state, const Encoded& encoded);
+  StepOutput decode_step(const Variable& previous_embedding, DecoderState& state,
+                         const Encoded& encoded);
 };
 
 // Held-out accuracy with greedy decoding, without recording a graph.

@@ -1,4 +1,4 @@
-#include "examples/common/seq2seq_model.h"
+#include "examples/seq2seq_attention/model.h"
 
 #include <stdexcept>
 #include <vector>
@@ -7,10 +7,14 @@ namespace minigrad::examples {
 
 const char* attention_name(AttentionKind kind) {
   switch (kind) {
-    case AttentionKind::None: return "none";
-    case AttentionKind::Dot: return "dot";
-    case AttentionKind::Scaled: return "scaled";
-    case AttentionKind::Additive: return "additive";
+    case AttentionKind::None:
+      return "none";
+    case AttentionKind::Dot:
+      return "dot";
+    case AttentionKind::Scaled:
+      return "scaled";
+    case AttentionKind::Additive:
+      return "additive";
   }
   return "?";
 }
@@ -26,8 +30,10 @@ AttentionKind attention_from_name(const std::string& name) {
 
 const char* cell_name(CellKind kind) {
   switch (kind) {
-    case CellKind::LSTM: return "lstm";
-    case CellKind::GRU: return "gru";
+    case CellKind::LSTM:
+      return "lstm";
+    case CellKind::GRU:
+      return "gru";
   }
   return "?";
 }
@@ -40,10 +46,12 @@ CellKind cell_from_name(const std::string& name) {
 
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
   const bool attends = c.attention != AttentionKind::None;
-  source_embedding = register_module("source_embedding",
-                                     std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
+  source_embedding =
+      register_module("source_embedding",
+                      std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
   target_embedding = register_module(
-      "target_embedding", std::make_shared<nn::Embedding>(c.vocab + 1, c.embedding, DType::Float32, gen));
+      "target_embedding",
+      std::make_shared<nn::Embedding>(c.vocab + 1, c.embedding, DType::Float32, gen));
   const int64_t decoder_in = c.embedding + (attends ? c.hidden : 0);
   if (c.cell == CellKind::LSTM) {
     encoder = register_module(
@@ -64,11 +72,12 @@ Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
     additive = register_module("attention", std::make_shared<nn::AdditiveAttention>(
                                                 c.hidden, c.hidden, c.hidden, DType::Float32, gen));
   } else if (attends) {
-    attention = register_module(
-        "attention", std::make_shared<nn::DotProductAttention>(c.attention == AttentionKind::Scaled));
+    attention = register_module("attention", std::make_shared<nn::DotProductAttention>(
+                                                 c.attention == AttentionKind::Scaled));
   }
-  readout = register_module("readout", std::make_shared<nn::Linear>(attends ? 2 * c.hidden : c.hidden, c.vocab,
-                                                                      true, DType::Float32, gen));
+  readout =
+      register_module("readout", std::make_shared<nn::Linear>(attends ? 2 * c.hidden : c.hidden,
+                                                              c.vocab, true, DType::Float32, gen));
 }
 
 Seq2SeqModel::Encoded Seq2SeqModel::encode(const Tensor& source) {
@@ -86,8 +95,8 @@ Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Encoded& encoded) c
   return {encoded.final, Variable(Tensor::zeros({batch, config.hidden}))};
 }
 
-Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embedding, DecoderState& state,
-                                                   const Encoded& encoded) {
+Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embedding,
+                                                   DecoderState& state, const Encoded& encoded) {
   // one step of the decoder's cell: (h, c) ← LSTMCell(input, (h, c)), or h ← GRUCell(input, h)
   auto step = [&](const Variable& input) {
     if (gru_decoder) {
@@ -117,7 +126,8 @@ Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tenso
   // The decoder's inputs are the targets shifted right by one: BOS, y_0, …, y_{T-2}.
   const Tensor first = Tensor::full({batch, 1}, static_cast<double>(bos()), DType::Int64);
   const Tensor previous = concat({first, target.narrow(1, 0, steps - 1)}, 1);
-  const std::vector<Variable> embedded = unbind(target_embedding->forward(previous), 1);  // T × [B, E]
+  const std::vector<Variable> embedded =
+      unbind(target_embedding->forward(previous), 1);  // T × [B, E]
   std::vector<Variable> logits;
   for (int64_t t = 0; t < steps; ++t) {
     logits.push_back(decode_step(embedded[static_cast<size_t>(t)], state, encoded).logits);

@@ -1,6 +1,6 @@
-// The model and the task of examples/lstm_next_token: an LSTM reads a sequence one
-// token at a time and, after every token, guesses the next one (how a language
-// model is trained).
+// The model and the task of lstm_next_token (main.cpp beside this file): an LSTM
+// reads a sequence one token at a time and, after every token, guesses the next
+// one (how a language model is trained).
 //
 // The task, "repeating patterns": each sequence repeats a random motif of p tokens,
 // p ∈ {min_period … max_period}, to length T:
@@ -34,12 +34,14 @@
 
 namespace minigrad::examples {
 
-// Inputs x_0 … x_{T−2}, targets x_1 … x_{T−1}: target position t is the token after input t.
+/// Inputs x_0 … x_{T−2}, targets x_1 … x_{T−1}: target position t is the token after input t.
 struct NextTokenBatch {
-  Tensor input;   // int64 [B, T − 1]
-  Tensor target;  // int64 [B, T − 1]
+  Tensor input;   ///< int64 [B, T − 1]
+  Tensor target;  ///< int64 [B, T − 1]
 };
 
+/// Sequences that repeat a motif of min_period … max_period tokens, and 1,000
+/// held-out ones that training never draws.
 class RepeatingPatternTask {
  public:
   static constexpr int64_t kHeldOutSize = 1000;
@@ -48,11 +50,11 @@ class RepeatingPatternTask {
   RepeatingPatternTask(int64_t length = 16, int64_t vocab = 16, int64_t min_period = 2,
                        int64_t max_period = 4);
 
-  // B fresh sequences from `gen`, none of them in the held-out set.
+  /// B fresh sequences from `gen`, none of them in the held-out set.
   NextTokenBatch sample(int64_t batch_size, Generator& gen) const;
   const NextTokenBatch& heldout() const { return heldout_; }
-  // The first target position whose token is determined: input positions
-  // 0 … first_scored()−1 leave the next token open.
+  /// The first target position whose token is determined: input positions
+  /// 0 … first_scored()−1 leave the next token open.
   int64_t first_scored() const { return 2 * max_period_ - 1; }
 
   int64_t length() const { return length_; }
@@ -71,29 +73,31 @@ class RepeatingPatternTask {
   std::unordered_set<std::string> heldout_keys_;
 };
 
-// Token and sequence accuracy over the target positions from first_scored() on.
+/// Token and sequence accuracy over the target positions from first_scored() on.
 Accuracy scored_accuracy(const Tensor& predicted, const Tensor& target, int64_t first_scored);
 
+/// The sizes of the model.
 struct NextTokenConfig {
   int64_t vocab = 16;
   int64_t embedding = 32;
   int64_t hidden = 64;
 };
 
+/// E, the LSTM and W as registered: embedding, lstm, readout.
 class NextTokenModel : public nn::Module {
  public:
   explicit NextTokenModel(const NextTokenConfig& config, Generator& gen = default_generator());
-  // tokens int64 [B, T] → logits [B, T, vocab]: position t guesses token t + 1.
+  /// tokens int64 [B, T] → logits [B, T, vocab]: position t guesses token t + 1.
   Variable forward_tokens(const Tensor& tokens);
   std::string type_name() const override { return "NextTokenModel"; }
 
   NextTokenConfig config;
-  std::shared_ptr<nn::Embedding> embedding;  // E: [vocab, 32]
-  std::shared_ptr<nn::LSTM> lstm;            // 32 → 64, batch_first
-  std::shared_ptr<nn::Linear> readout;       // W: [vocab, 64]
+  std::shared_ptr<nn::Embedding> embedding;  ///< E: [vocab, 32]
+  std::shared_ptr<nn::LSTM> lstm;            ///< 32 → 64, batch_first
+  std::shared_ptr<nn::Linear> readout;       ///< W: [vocab, 64]
 };
 
-// Held-out accuracy on the determined positions, without recording a graph.
+/// Held-out accuracy on the determined positions, without recording a graph.
 Accuracy evaluate(NextTokenModel& model, const RepeatingPatternTask& task);
 
 }  // namespace minigrad::examples
