@@ -94,16 +94,30 @@ TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
   RecordProperty("steps", std::to_string(run.steps));
   EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
   EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
-  EXPECT_GE(run.heldout.token, 0.99) << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+  EXPECT_GE(run.heldout.token, 0.99)
+      << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+}
+
+// "name:Type" of every child module, in registration order.
+std::string children(const nn::Module& model) {
+  std::string out;
+  for (const auto& [name, child] : model.named_children()) {
+    out += (out.empty() ? "" : " ") + name + ":" + child->type_name();
+  }
+  return out;
 }
 
 // Without attention the decoder takes only the embedding (no context) and the
 // readout sees only h_t: the "none" baseline of the sweep is the plain model.
 TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   Generator gen(1);
-  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::None}, gen);
-  EXPECT_EQ(model.attention, nullptr);
-  EXPECT_EQ(model.decoder->input_size, 32);
+  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::None},
+                     gen);
+  EXPECT_EQ(children(model),
+            "source_embedding:Embedding target_embedding:Embedding encoder:LSTM decoder:LSTMCell "
+            "readout:Linear");
+  EXPECT_EQ(model.parameter("decoder.weight_ih").shape(),
+            (Shape{4 * 64, 32}));  // the embedding alone
   EXPECT_EQ(model.readout->in_features, 64);
   const SequenceTask task(Task::Copy, 5);
   const Seq2SeqModel::Decoded d = model.greedy_decode(task.heldout().source.narrow(0, 0, 3), 5);
@@ -111,9 +125,11 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   EXPECT_FALSE(d.weights.defined());
 
   Generator gen2(1);
-  Seq2SeqModel attending({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, gen2);
-  EXPECT_EQ(attending.decoder->input_size, 32 + 64);  // [embedding; previous context]
-  EXPECT_EQ(attending.readout->in_features, 128);     // [h_t; c_t]
+  Seq2SeqModel attending(
+      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, gen2);
+  // [embedding; previous context]
+  EXPECT_EQ(attending.parameter("decoder.weight_ih").shape(), (Shape{4 * 64, 32 + 64}));
+  EXPECT_EQ(attending.readout->in_features, 128);  // [h_t; c_t]
   const Seq2SeqModel::Decoded a = attending.greedy_decode(task.heldout().source.narrow(0, 0, 3), 5);
   ASSERT_TRUE(a.weights.defined());
   EXPECT_EQ(a.weights.shape(), (Shape{3, 5, 5}));
@@ -153,12 +169,11 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
                              .attention = AttentionKind::Additive,
                              .cell = CellKind::GRU};
   Seq2SeqModel model(config, gen);
-  EXPECT_EQ(model.encoder, nullptr);
-  EXPECT_EQ(model.decoder, nullptr);
-  EXPECT_EQ(model.attention, nullptr);
-  ASSERT_NE(model.gru_encoder, nullptr);
-  ASSERT_NE(model.additive, nullptr);
-  EXPECT_EQ(model.gru_decoder->input_size, 32 + 64);  // [embedding; previous context]
+  EXPECT_EQ(children(model),
+            "source_embedding:Embedding target_embedding:Embedding encoder:GRU decoder:GRUCell "
+            "attention:AdditiveAttention readout:Linear");
+  // [embedding; previous context]
+  EXPECT_EQ(model.parameter("decoder.weight_ih").shape(), (Shape{3 * 64, 32 + 64}));
   EXPECT_EQ(model.parameter("encoder.weight_ih_l0").shape(), (Shape{3 * 64, 32}));
   EXPECT_EQ(model.parameter("attention.w_q.weight").shape(), (Shape{64, 64}));
   EXPECT_EQ(model.parameter("attention.v.weight").shape(), (Shape{1, 64}));
@@ -200,6 +215,34 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
       {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Additive}, third);
   EXPECT_ANY_THROW(nn::load(lstm_model, path));
   std::remove(path.c_str());
+}
+
+// The names a checkpoint stores, in the order the optimizer sees the parameters:
+// the same for every cell, the attention's own between the decoder and the readout.
+TEST(TrainSeq2Seq, ParameterNamesAndOrder) {
+  const auto names = [](CellKind cell, AttentionKind attention) {
+    Generator gen(1);
+    Seq2SeqModel model(
+        {.vocab = 16, .embedding = 8, .hidden = 8, .attention = attention, .cell = cell}, gen);
+    std::string out;
+    for (const auto& [name, value] : model.named_parameters())
+      out += (out.empty() ? "" : " ") + name;
+    return out;
+  };
+  const std::string recurrent =
+      "source_embedding.weight target_embedding.weight encoder.weight_ih_l0 encoder.weight_hh_l0 "
+      "encoder.bias_ih_l0 encoder.bias_hh_l0 decoder.weight_ih decoder.weight_hh decoder.bias_ih "
+      "decoder.bias_hh";
+  for (const CellKind cell : {CellKind::LSTM, CellKind::GRU}) {
+    for (const AttentionKind attention :
+         {AttentionKind::None, AttentionKind::Dot, AttentionKind::Scaled}) {
+      EXPECT_EQ(names(cell, attention), recurrent + " readout.weight readout.bias");
+    }
+    EXPECT_EQ(names(cell, AttentionKind::Additive),
+              recurrent +
+                  " attention.w_q.weight attention.w_k.weight attention.v.weight readout.weight "
+                  "readout.bias");
+  }
 }
 
 // The words of --cell and --attention and back; anything else is refused.

@@ -3,6 +3,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "minigrad/nn/gru.h"
+#include "minigrad/nn/lstm.h"
+
 namespace minigrad::examples {
 
 const char* attention_name(AttentionKind kind) {
@@ -20,10 +23,10 @@ const char* attention_name(AttentionKind kind) {
 }
 
 AttentionKind attention_from_name(const std::string& name) {
-  if (name == "none") return AttentionKind::None;
-  if (name == "dot") return AttentionKind::Dot;
-  if (name == "scaled") return AttentionKind::Scaled;
-  if (name == "additive") return AttentionKind::Additive;
+  for (const AttentionKind kind :
+       {AttentionKind::None, AttentionKind::Dot, AttentionKind::Scaled, AttentionKind::Additive}) {
+    if (name == attention_name(kind)) return kind;
+  }
   throw std::invalid_argument("unknown attention '" + name +
                               "' (expected none, dot, scaled or additive)");
 }
@@ -39,89 +42,178 @@ const char* cell_name(CellKind kind) {
 }
 
 CellKind cell_from_name(const std::string& name) {
-  if (name == "lstm") return CellKind::LSTM;
-  if (name == "gru") return CellKind::GRU;
+  for (const CellKind kind : {CellKind::LSTM, CellKind::GRU}) {
+    if (name == cell_name(kind)) return kind;
+  }
   throw std::invalid_argument("unknown cell '" + name + "' (expected lstm or gru)");
 }
 
+namespace {
+
+// ---- the cells --------------------------------------------------------------------
+
+// nn::LSTM over the source, nn::LSTMCell for the decoder: the state is (h, c).
+class LSTMRecurrence final : public Recurrence {
+ public:
+  LSTMRecurrence(nn::Module& owner, int64_t embedding, int64_t decoder_input, int64_t hidden,
+                 Generator& gen) {
+    encoder_ = owner.register_module(
+        "encoder", std::make_shared<nn::LSTM>(embedding, hidden, 1, /*batch_first=*/true, true,
+                                              DType::Float32, gen));
+    decoder_ = owner.register_module(
+        "decoder",
+        std::make_shared<nn::LSTMCell>(decoder_input, hidden, true, DType::Float32, gen));
+  }
+  Encoded encode(const Variable& embedded) override {
+    const nn::LSTMOutput out = encoder_->forward(embedded);             // [B, T, H]
+    return {out.output, {out.h_n.select(0, 0), out.c_n.select(0, 0)}};  // layer 0's final (h, c)
+  }
+  RecurrentState step(const Variable& input, const RecurrentState& state) override {
+    const nn::LSTMState next =
+        decoder_->forward(input, {state.h, state.c});  // (h, c) ← LSTMCell(input, (h, c))
+    return {next.h, next.c};
+  }
+
+ private:
+  std::shared_ptr<nn::LSTM> encoder_;
+  std::shared_ptr<nn::LSTMCell> decoder_;
+};
+
+// nn::GRU over the source, nn::GRUCell for the decoder: the state is h alone.
+class GRURecurrence final : public Recurrence {
+ public:
+  GRURecurrence(nn::Module& owner, int64_t embedding, int64_t decoder_input, int64_t hidden,
+                Generator& gen) {
+    // [extending:seq2seq-gru]
+    encoder_ = owner.register_module(
+        "encoder", std::make_shared<nn::GRU>(embedding, hidden, 1, /*batch_first=*/true, true,
+                                             DType::Float32, gen));
+    decoder_ = owner.register_module(
+        "decoder", std::make_shared<nn::GRUCell>(decoder_input, hidden, true, DType::Float32, gen));
+    // [/extending:seq2seq-gru]
+  }
+  Encoded encode(const Variable& embedded) override {
+    const nn::GRUOutput out = encoder_->forward(embedded, Variable());  // [B, T, H]
+    return {out.output, {out.h_n.select(0, 0), Variable()}};            // layer 0's final h
+  }
+  RecurrentState step(const Variable& input, const RecurrentState& state) override {
+    return {decoder_->forward(input, state.h), Variable()};  // h ← GRUCell(input, h)
+  }
+
+ private:
+  std::shared_ptr<nn::GRU> encoder_;
+  std::shared_ptr<nn::GRUCell> decoder_;
+};
+
+// ---- the attentions -----------------------------------------------------------------
+
+// No attention: no context, no weights; the decoder knows the source only through
+// the encoder's final state.
+class NoAttention final : public Attention {
+ public:
+  nn::AttentionOutput attend(const Variable&, const Variable&) override { return {}; }
+};
+
+// score_tj = h_t · h^enc_j, divided by √H if scaled (Luong).
+class DotAttention final : public Attention {
+ public:
+  DotAttention(nn::Module& owner, bool scaled)
+      : module_(owner.register_module("attention",
+                                      std::make_shared<nn::DotProductAttention>(scaled))) {}
+  nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
+    return module_->forward(query, keys);
+  }
+
+ private:
+  std::shared_ptr<nn::DotProductAttention> module_;
+};
+
+// score_tj = vᵀ tanh(W_q h_t + W_k h^enc_j), with a hidden layer of width H (Bahdanau).
+class AdditiveAttention final : public Attention {
+ public:
+  AdditiveAttention(nn::Module& owner, int64_t hidden, Generator& gen)
+      : module_(owner.register_module(
+            "attention",
+            std::make_shared<nn::AdditiveAttention>(hidden, hidden, hidden, DType::Float32, gen))) {
+  }
+  nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
+    return module_->forward(query, keys);
+  }
+
+ private:
+  std::shared_ptr<nn::AdditiveAttention> module_;
+};
+
+}  // namespace
+
+std::unique_ptr<Recurrence> make_recurrence(nn::Module& owner, CellKind cell, int64_t embedding,
+                                            int64_t decoder_input, int64_t hidden, Generator& gen) {
+  if (cell == CellKind::GRU) {
+    return std::make_unique<GRURecurrence>(owner, embedding, decoder_input, hidden, gen);
+  }
+  return std::make_unique<LSTMRecurrence>(owner, embedding, decoder_input, hidden, gen);
+}
+
+std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind, int64_t hidden,
+                                          Generator& gen) {
+  switch (kind) {
+    case AttentionKind::None:
+      return std::make_unique<NoAttention>();
+    case AttentionKind::Dot:
+      return std::make_unique<DotAttention>(owner, false);
+    case AttentionKind::Scaled:
+      return std::make_unique<DotAttention>(owner, true);
+    case AttentionKind::Additive:
+      return std::make_unique<AdditiveAttention>(owner, hidden, gen);
+  }
+  throw std::invalid_argument("make_attention: unknown kind");
+}
+
+// ---- the model ----------------------------------------------------------------------
+
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
-  const bool attends = c.attention != AttentionKind::None;
+  // With attention the context c_t [B, H] goes in beside the token and beside h_t.
+  const int64_t context = c.attention == AttentionKind::None ? 0 : c.hidden;
   source_embedding =
       register_module("source_embedding",
                       std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
   target_embedding = register_module(
       "target_embedding",
       std::make_shared<nn::Embedding>(c.vocab + 1, c.embedding, DType::Float32, gen));
-  const int64_t decoder_in = c.embedding + (attends ? c.hidden : 0);
-  if (c.cell == CellKind::LSTM) {
-    encoder = register_module(
-        "encoder", std::make_shared<nn::LSTM>(c.embedding, c.hidden, 1, /*batch_first=*/true, true,
-                                              DType::Float32, gen));
-    decoder = register_module(
-        "decoder", std::make_shared<nn::LSTMCell>(decoder_in, c.hidden, true, DType::Float32, gen));
-  } else {
-    // [extending:seq2seq-gru]
-    gru_encoder = register_module(
-        "encoder", std::make_shared<nn::GRU>(c.embedding, c.hidden, 1, /*batch_first=*/true, true,
-                                             DType::Float32, gen));
-    gru_decoder = register_module(
-        "decoder", std::make_shared<nn::GRUCell>(decoder_in, c.hidden, true, DType::Float32, gen));
-    // [/extending:seq2seq-gru]
-  }
-  if (c.attention == AttentionKind::Additive) {
-    additive = register_module("attention", std::make_shared<nn::AdditiveAttention>(
-                                                c.hidden, c.hidden, c.hidden, DType::Float32, gen));
-  } else if (attends) {
-    attention = register_module("attention", std::make_shared<nn::DotProductAttention>(
-                                                 c.attention == AttentionKind::Scaled));
-  }
-  readout =
-      register_module("readout", std::make_shared<nn::Linear>(attends ? 2 * c.hidden : c.hidden,
-                                                              c.vocab, true, DType::Float32, gen));
+  recurrence = make_recurrence(*this, c.cell, c.embedding, c.embedding + context, c.hidden, gen);
+  attention = make_attention(*this, c.attention, c.hidden, gen);
+  readout = register_module("readout", std::make_shared<nn::Linear>(c.hidden + context, c.vocab,
+                                                                    true, DType::Float32, gen));
 }
 
-Seq2SeqModel::Encoded Seq2SeqModel::encode(const Tensor& source) {
-  const Variable embedded = source_embedding->forward(source);
-  if (gru_encoder) {
-    const nn::GRUOutput out = gru_encoder->forward(embedded, Variable());  // [B, T, H]
-    return {out.output, {out.h_n.select(0, 0), Variable()}};               // layer 0's final h
-  }
-  const nn::LSTMOutput out = encoder->forward(embedded);              // [B, T, H]
-  return {out.output, {out.h_n.select(0, 0), out.c_n.select(0, 0)}};  // layer 0's final (h, c)
+Recurrence::Encoded Seq2SeqModel::encode(const Tensor& source) {
+  return recurrence->encode(source_embedding->forward(source));
 }
 
-Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Encoded& encoded) const {
+Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Recurrence::Encoded& encoded) const {
+  if (config.attention == AttentionKind::None) return {encoded.final, Variable()};
   const int64_t batch = encoded.outputs.size(0);
   return {encoded.final, Variable(Tensor::zeros({batch, config.hidden}))};
 }
 
 Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embedding,
-                                                   DecoderState& state, const Encoded& encoded) {
-  // one step of the decoder's cell: (h, c) ← LSTMCell(input, (h, c)), or h ← GRUCell(input, h)
-  auto step = [&](const Variable& input) {
-    if (gru_decoder) {
-      state.recurrent.h = gru_decoder->forward(input, state.recurrent.h);
-    } else {
-      state.recurrent = decoder->forward(input, state.recurrent);
-    }
-  };
-  if (!attention && !additive) {
-    step(previous_embedding);
-    return {readout->forward(state.recurrent.h), {}};
-  }
+                                                   DecoderState& state,
+                                                   const Recurrence::Encoded& encoded) {
   // input feeding: the previous context goes in beside the previous token
-  step(concat({previous_embedding, state.context}, 1));
+  const Variable input =
+      state.context.defined() ? concat({previous_embedding, state.context}, 1) : previous_embedding;
+  state.recurrent = recurrence->step(input, state.recurrent);
   // the decoder state is the query; the encoder states are the keys and the values
   const Variable& h = state.recurrent.h;
-  const nn::AttentionOutput att =
-      additive ? additive->forward(h, encoded.outputs) : attention->forward(h, encoded.outputs);
+  const nn::AttentionOutput att = attention->attend(h, encoded.outputs);
+  if (!att.context.defined()) return {readout->forward(h), {}};         // none: W_out h + b
   state.context = att.context;                                          // [B, H]
   return {readout->forward(concat({h, att.context}, 1)), att.weights};  // W_out [h; c] + b
 }
 
 Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tensor& target) {
   const int64_t batch = target.size(0), steps = target.size(1);
-  const Encoded encoded = encode(source);
+  const Recurrence::Encoded encoded = encode(source);
   DecoderState state = initial_state(encoded);
   // The decoder's inputs are the targets shifted right by one: BOS, y_0, …, y_{T-2}.
   const Tensor first = Tensor::full({batch, 1}, static_cast<double>(bos()), DType::Int64);
@@ -138,7 +230,7 @@ Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tenso
 Seq2SeqModel::Decoded Seq2SeqModel::greedy_decode(const Tensor& source, int64_t steps) {
   NoGradGuard no_grad;
   const int64_t batch = source.size(0);
-  const Encoded encoded = encode(source);
+  const Recurrence::Encoded encoded = encode(source);
   DecoderState state = initial_state(encoded);
   Tensor previous = Tensor::full({batch}, static_cast<double>(bos()), DType::Int64);
   std::vector<Tensor> tokens, weights;

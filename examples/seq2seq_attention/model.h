@@ -23,6 +23,10 @@
 // equations with one state h instead of (h, c). Their parameters are registered
 // under the same names (encoder.weight_ih_l0, decoder.weight_hh, ...), so a GRU
 // checkpoint loaded into an LSTM model fails on the shapes ([3H, …] vs [4H, …]).
+//
+// The model is written once for every cell and every attention: it talks to the
+// cell through Recurrence (encode the source, take one decoder step) and to the
+// attention through Attention (a context and its weights for one query).
 #pragma once
 
 #include <cstdint>
@@ -31,78 +35,127 @@
 
 #include "examples/common/task.h"
 #include "minigrad/nn/attention.h"
-#include "minigrad/nn/gru.h"
-#include "minigrad/nn/lstm.h"
+#include "minigrad/nn/layers.h"
 
 namespace minigrad::examples {
 
+/// The score of a decoder query against an encoder state: none (no attention),
+/// h·h^enc (dot), h·h^enc/√H (scaled) or vᵀ tanh(W_q h + W_k h^enc) (additive).
 enum class AttentionKind { None, Dot, Scaled, Additive };
-const char* attention_name(AttentionKind kind);  // "none", "dot", "scaled", "additive"
-// Throws std::invalid_argument for any other word.
+/// "none", "dot", "scaled", "additive".
+const char* attention_name(AttentionKind kind);
+/// The kind attention_name() calls `name`.
+/// \throws std::invalid_argument for any other word
 AttentionKind attention_from_name(const std::string& name);
 
+/// The recurrent cell of the encoder and the decoder.
 enum class CellKind { LSTM, GRU };
-const char* cell_name(CellKind kind);  // "lstm", "gru"
-// Throws std::invalid_argument for any other word.
+/// "lstm", "gru".
+const char* cell_name(CellKind kind);
+/// The kind cell_name() calls `name`.
+/// \throws std::invalid_argument for any other word
 CellKind cell_from_name(const std::string& name);
 
+/// The sizes and kinds of the model.
 struct Seq2SeqConfig {
-  int64_t vocab = 16;  // output tokens 0..15; the decoder's input vocabulary adds BOS = 16
-  int64_t embedding = 32;
-  int64_t hidden = 64;
+  int64_t vocab = 16;      ///< output tokens 0..15; the decoder's input vocabulary adds BOS = 16
+  int64_t embedding = 32;  ///< E
+  int64_t hidden = 64;     ///< H
   AttentionKind attention = AttentionKind::Dot;
   CellKind cell = CellKind::LSTM;
 };
 
+/// What a recurrent cell carries from one step to the next.
+struct RecurrentState {
+  Variable h;  ///< [B, H]
+  Variable c;  ///< [B, H], the LSTM's cell; undefined for the GRU
+};
+
+/// The recurrent half of the model, LSTM or GRU: the encoder runs over the whole
+/// source, the decoder's cell takes one step at a time. make_recurrence()
+/// registers both modules on the model as "encoder" and "decoder".
+class Recurrence {
+ public:
+  virtual ~Recurrence() = default;
+
+  /// What the encoder leaves behind.
+  struct Encoded {
+    Variable outputs;      ///< [B, T, H]: every step's h, the keys and the values
+    RecurrentState final;  ///< the last step's state, where the decoder starts
+  };
+  /// embedded source [B, T, E] → every step's h and the final state.
+  virtual Encoded encode(const Variable& embedded) = 0;
+  /// One decoder step: input [B, in] and the state after step t − 1 → the state after step t.
+  virtual RecurrentState step(const Variable& input, const RecurrentState& state) = 0;
+};
+
+/// The encoder `embedding` → H and the decoder cell `decoder_input` → H of
+/// `cell`, registered on `owner` as "encoder" and "decoder" (weights drawn from
+/// `gen` in that order).
+std::unique_ptr<Recurrence> make_recurrence(nn::Module& owner, CellKind cell, int64_t embedding,
+                                            int64_t decoder_input, int64_t hidden, Generator& gen);
+
+/// Where the decoder looks in the source: its state h_t is the query, the
+/// encoder's states are the keys and the values.
+class Attention {
+ public:
+  virtual ~Attention() = default;
+  /// query h_t [B, H], keys = values h^enc [B, T, H] → context c_t [B, H] and
+  /// weights a_t [B, T]; both undefined for "none", which has no context.
+  virtual nn::AttentionOutput attend(const Variable& query, const Variable& keys) = 0;
+};
+
+/// The attention of `kind` for states of width `hidden`, registered on `owner`
+/// as "attention" (none registers nothing; additive draws its weights from `gen`).
+std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind, int64_t hidden,
+                                          Generator& gen);
+
+/// The encoder-decoder: source_embedding, target_embedding, encoder, decoder,
+/// attention and readout, registered in that order.
 class Seq2SeqModel : public nn::Module {
  public:
   explicit Seq2SeqModel(const Seq2SeqConfig& config, Generator& gen = default_generator());
 
-  // Training: the decoder is fed the true previous token (teacher forcing).
-  // source, target: int64 [B, T] → logits [B, T, vocab].
+  /// Training: the decoder is fed the true previous token (teacher forcing).
+  /// source, target: int64 [B, T] → logits [B, T, vocab].
   Variable forward_teacher_forcing(const Tensor& source, const Tensor& target);
 
-  // Evaluation: the decoder is fed its own previous prediction (greedy).
+  /// What greedy_decode returns.
   struct Decoded {
-    Tensor tokens;   // int64 [B, steps]
-    Tensor weights;  // [B, steps, T_source]; undefined without attention
+    Tensor tokens;   ///< int64 [B, steps]
+    Tensor weights;  ///< [B, steps, T_source]; undefined without attention
   };
+  /// Evaluation: the decoder is fed its own previous prediction (greedy).
   Decoded greedy_decode(const Tensor& source, int64_t steps);
 
   std::string type_name() const override { return "Seq2SeqModel"; }
+  /// The decoder's first input token, one past the output vocabulary.
   int64_t bos() const { return config.vocab; }
 
   Seq2SeqConfig config;
-  std::shared_ptr<nn::Embedding> source_embedding;  // [vocab, E]
-  std::shared_ptr<nn::Embedding> target_embedding;  // [vocab + 1, E]: the last row is BOS
-  std::shared_ptr<nn::LSTM> encoder;                // E → H (null for the GRU)
-  std::shared_ptr<nn::LSTMCell> decoder;            // E + H → H (E → H without attention)
-  std::shared_ptr<nn::GRU> gru_encoder;             // the same two for the GRU (null for the LSTM)
-  std::shared_ptr<nn::GRUCell> gru_decoder;
-  std::shared_ptr<nn::DotProductAttention> attention;  // dot or scaled; else null
-  std::shared_ptr<nn::AdditiveAttention> additive;     // additive (attn_dim H); else null
-  std::shared_ptr<nn::Linear> readout;  // 2H → vocab (H → vocab without attention)
+  std::shared_ptr<nn::Embedding> source_embedding;  ///< [vocab, E]
+  std::shared_ptr<nn::Embedding> target_embedding;  ///< [vocab + 1, E]: the last row is BOS
+  std::unique_ptr<Recurrence>
+      recurrence;  ///< encoder E → H, decoder E + H → H (E → H without attention)
+  std::unique_ptr<Attention> attention;
+  std::shared_ptr<nn::Linear> readout;  ///< 2H → vocab (H → vocab without attention)
 
  private:
-  struct Encoded {
-    Variable outputs;     // [B, T, H]: keys and values
-    nn::LSTMState final;  // the decoder's initial state (c undefined for the GRU)
-  };
   struct DecoderState {
-    nn::LSTMState recurrent;  // h, and c for the LSTM (undefined for the GRU)
-    Variable context;         // [B, H], zeros before the first step
+    RecurrentState recurrent;
+    Variable context;  ///< [B, H], zeros before the first step; undefined without attention
   };
   struct StepOutput {
-    Variable logits;   // [B, vocab]
-    Variable weights;  // [B, T]; undefined without attention
+    Variable logits;   ///< [B, vocab]
+    Variable weights;  ///< [B, T]; undefined without attention
   };
-  Encoded encode(const Tensor& source);
-  DecoderState initial_state(const Encoded& encoded) const;
+  Recurrence::Encoded encode(const Tensor& source);
+  DecoderState initial_state(const Recurrence::Encoded& encoded) const;
   StepOutput decode_step(const Variable& previous_embedding, DecoderState& state,
-                         const Encoded& encoded);
+                         const Recurrence::Encoded& encoded);
 };
 
-// Held-out accuracy with greedy decoding, without recording a graph.
+/// Held-out accuracy with greedy decoding, without recording a graph.
 Accuracy evaluate(Seq2SeqModel& model, const Batch& data);
 
 }  // namespace minigrad::examples
