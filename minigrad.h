@@ -28,4 +28,5 @@
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/module.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/recurrent.h"
 #include "minigrad/nn/serialization.h"

@@ -1,7 +1,6 @@
 #include "minigrad/nn/gru.h"
 
 #include <cmath>
-#include <stdexcept>
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/fast_math.h"
@@ -9,37 +8,6 @@
 namespace minigrad::nn {
 
 namespace {
-
-std::string shape_of(const Variable& v) {
-  return v.defined() ? v.shape().str() : std::string("undefined");
-}
-
-// x [B, in], h [B, H], W_ih [3H, in], W_hh [3H, H], biases [3H] or undefined, one dtype.
-void check_cell_shapes(const Variable& x, const Variable& h, const Variable& w_ih,
-                       const Variable& w_hh, const Variable& b_ih, const Variable& b_hh,
-                       const char* op) {
-  bool ok = x.defined() && w_ih.defined() && w_hh.defined() && x.dim() == 2 && w_ih.dim() == 2 &&
-            w_hh.dim() == 2;
-  const int64_t three_h = ok ? w_hh.size(0) : 0, hidden = ok ? w_hh.size(1) : 0;
-  ok = ok && w_ih.size(0) == three_h && three_h == 3 * hidden && x.size(1) == w_ih.size(1);
-  ok = ok && h.defined() && h.shape() == Shape{x.size(0), hidden};
-  // A bias is [3H] or absent; the fused kernel reads exactly 3H values from it.
-  for (const Variable* b : {&b_ih, &b_hh})
-    ok = ok && (!b->defined() || b->shape() == Shape{three_h});
-  if (!ok) {
-    throw std::invalid_argument(std::string(op) + ": x " + shape_of(x) + ", h " + shape_of(h) +
-                                ", W_ih " + shape_of(w_ih) + ", W_hh " + shape_of(w_hh) +
-                                ", b_ih " + shape_of(b_ih) + ", b_hh " + shape_of(b_hh) +
-                                ": expected x [B,in], h [B,H], W_ih [3H,in], W_hh [3H,H], "
-                                "biases [3H] or undefined");
-  }
-  for (const Variable* v : {&h, &w_ih, &w_hh, &b_ih, &b_hh}) {
-    if (v->defined() && v->dtype() != x.dtype()) {
-      throw std::invalid_argument(std::string(op) + ": x is " + dtype_name(x.dtype()) +
-                                  " but the state or a weight is " + dtype_name(v->dtype()));
-    }
-  }
-}
 
 // [extending:gru-fused]
 // The fused element-wise part of one GRU step. Inputs: gx = x·W_ihᵀ and
@@ -151,7 +119,7 @@ Variable gru_pointwise(const Variable& gx, const Variable& gh, const Variable& b
 // The readable reference: one line per equation of gru.h.
 Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable& w_ih,
                            const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, h, w_ih, w_hh, b_ih, b_hh, "gru_cell_composed");
+  check_cell_arguments("gru_cell_composed", 3, x, {{"h", &h}}, w_ih, w_hh, b_ih, b_hh);
   Variable gx = matmul(x, w_ih, false, true);  // [B, 3H]: W_i{r,z,n} x
   Variable gh = matmul(h, w_hh, false, true);  // [B, 3H]: W_h{r,z,n} h
   if (b_ih.defined()) gx = gx + b_ih;
@@ -167,7 +135,7 @@ Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable&
 
 Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_ih,
                         const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, h, w_ih, w_hh, b_ih, b_hh, "gru_cell_fused");
+  check_cell_arguments("gru_cell_fused", 3, x, {{"h", &h}}, w_ih, w_hh, b_ih, b_hh);
   return gru_pointwise(matmul(x, w_ih, false, true), matmul(h, w_hh, false, true), b_ih, b_hh, h);
 }
 
@@ -175,128 +143,38 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 // [extending:gru-cell-module]
 GRUCell::GRUCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
-    : input_size(in), hidden_size(hidden) {
-  if (in <= 0 || hidden <= 0) {
-    throw std::invalid_argument("GRUCell: input_size and hidden_size must be positive, got " +
-                                std::to_string(in) + " and " + std::to_string(hidden));
-  }
-  register_parameter("weight_ih", &weight_ih,
-                     init::recurrent_uniform({3 * hidden, in}, hidden, dtype, gen));
-  register_parameter("weight_hh", &weight_hh,
-                     init::recurrent_uniform({3 * hidden, hidden}, hidden, dtype, gen));
-  if (bias) {
-    register_parameter("bias_ih", &bias_ih,
-                       init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
-    register_parameter("bias_hh", &bias_hh,
-                       init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
-  }
-}
+    : RNNCellBase("GRUCell", 3, in, hidden, bias, dtype, gen) {}
 
 Variable GRUCell::forward(const Variable& x, const Variable& h) {
-  if (x.dim() != 2 || x.size(1) != input_size) {
-    throw std::invalid_argument("GRUCell: input of shape " + x.shape().str() +
-                                ", expected [batch, " + std::to_string(input_size) + "]");
-  }
-  const Variable state =
-      h.defined() ? h : Variable(Tensor::zeros({x.size(0), hidden_size}, x.dtype()));
+  check_input(x);
+  const Variable state = h.defined() ? h : zero_state(x);
   return fused ? gru_cell_fused(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
                : gru_cell_composed(x, state, weight_ih, weight_hh, bias_ih, bias_hh);
 }
 // [/extending:gru-cell-module]
 
-std::string GRUCell::extra_repr() const {
-  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
-         (bias_ih.defined() ? "" : ", bias=false");
-}
-
 // ---- GRU ------------------------------------------------------------------------------------
 
 GRU::GRU(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bias, DType dtype,
          Generator& gen)
-    : input_size(in), hidden_size(hidden), num_layers(layers), batch_first(batch_first_) {
-  if (in <= 0 || hidden <= 0 || layers <= 0) {
-    throw std::invalid_argument(
-        "GRU: input_size, hidden_size and num_layers must be positive, got " + std::to_string(in) +
-        ", " + std::to_string(hidden) + ", " + std::to_string(layers));
-  }
-  const auto n = static_cast<size_t>(layers);
-  // Sized up front: the registry holds pointers to these elements.
-  weight_ih.resize(n);
-  weight_hh.resize(n);
-  bias_ih.resize(n);
-  bias_hh.resize(n);
-  for (size_t l = 0; l < n; ++l) {
-    const std::string s = "_l" + std::to_string(l);
-    const int64_t layer_in = l == 0 ? in : hidden;
-    register_parameter("weight_ih" + s, &weight_ih[l],
-                       init::recurrent_uniform({3 * hidden, layer_in}, hidden, dtype, gen));
-    register_parameter("weight_hh" + s, &weight_hh[l],
-                       init::recurrent_uniform({3 * hidden, hidden}, hidden, dtype, gen));
-    if (bias) {
-      register_parameter("bias_ih" + s, &bias_ih[l],
-                         init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
-      register_parameter("bias_hh" + s, &bias_hh[l],
-                         init::recurrent_uniform({3 * hidden}, hidden, dtype, gen));
-    }
-  }
-}
+    : RNNBase("GRU", 3, in, hidden, layers, batch_first_, bias, dtype, gen) {}
 
-GRUOutput GRU::forward(const Variable& x_in, const Variable& h0) {
-  if (x_in.dim() != 3 || x_in.size(2) != input_size) {
-    throw std::invalid_argument("GRU: input of shape " + x_in.shape().str() + ", expected " +
-                                (batch_first ? "[batch, time, " : "[time, batch, ") +
-                                std::to_string(input_size) + "]");
-  }
-  const Variable x = batch_first ? x_in.transpose(0, 1) : x_in;  // [T, B, in]
-  const int64_t steps = x.size(0), batch = x.size(1);
-  const Shape state_shape{num_layers, batch, hidden_size};
-  if (h0.defined() && h0.shape() != state_shape) {
-    throw std::invalid_argument("GRU: initial state of shape " + h0.shape().str() +
-                                ", expected [num_layers, batch, hidden] = " + state_shape.str() +
-                                " (layer-first even when batch_first)");
-  }
-  if (steps == 0) throw std::invalid_argument("GRU: the input sequence is empty");
-
-  Variable layer_input = x;
-  std::vector<Variable> h_n;
-  for (int64_t l = 0; l < num_layers; ++l) {
-    const auto li = static_cast<size_t>(l);
-    Variable h =
-        h0.defined() ? h0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype()));
-    std::vector<Variable> outputs;
-    outputs.reserve(static_cast<size_t>(steps));
-    if (fused) {
-      // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
-      const int64_t in_l = layer_input.size(2);
-      const Variable gx_all =
-          matmul(layer_input.reshape({steps * batch, in_l}), weight_ih[li], false, true)
-              .reshape({steps, batch, 3 * hidden_size});
-      const std::vector<Variable> gx = unbind(gx_all, 0);
-      for (int64_t t = 0; t < steps; ++t) {
-        h = gru_pointwise(gx[static_cast<size_t>(t)], matmul(h, weight_hh[li], false, true),
-                          bias_ih[li], bias_hh[li], h);
-        outputs.push_back(h);
-      }
-    } else {
-      const std::vector<Variable> xs = unbind(layer_input, 0);
-      for (int64_t t = 0; t < steps; ++t) {
-        h = gru_cell_composed(xs[static_cast<size_t>(t)], h, weight_ih[li], weight_hh[li],
-                              bias_ih[li], bias_hh[li]);
-        outputs.push_back(h);
-      }
-    }
-    layer_input = stack(outputs, 0);  // [T, B, H]
-    h_n.push_back(h);
-  }
-  return {batch_first ? layer_input.transpose(0, 1) : layer_input, stack(h_n, 0)};
-}
-
-std::string GRU::extra_repr() const {
-  std::string s = std::to_string(input_size) + ", " + std::to_string(hidden_size);
-  if (num_layers != 1) s += ", num_layers=" + std::to_string(num_layers);
-  if (batch_first) s += ", batch_first=true";
-  if (!bias_ih[0].defined()) s += ", bias=false";
-  return s;
+GRUOutput GRU::forward(const Variable& x, const Variable& h0) {
+  const Run run =
+      run_layers(x, {h0}, [&](size_t l, const Variable& input, std::vector<Variable>& state) {
+        Variable& h = state[0];
+        if (fused) {
+          // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
+          return over_steps(input_projection(input, l), [&](const Variable& gx) {
+            return h = gru_pointwise(gx, matmul(h, weight_hh[l], false, true), bias_ih[l],
+                                     bias_hh[l], h);
+          });
+        }
+        return over_steps(input, [&](const Variable& x_t) {
+          return h = gru_cell_composed(x_t, h, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
+        });
+      });
+  return {run.output, run.final_states[0]};
 }
 
 }  // namespace minigrad::nn

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "minigrad/nn/module.h"
+#include "minigrad/nn/recurrent.h"
 #include "minigrad/tensor/random.h"
 
 namespace minigrad::nn {
@@ -48,10 +48,10 @@ Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable&
 Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_ih,
                         const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 
-/// One GRU step as a module. Parameters as in PyTorch's nn.GRUCell:
-/// weight_ih [3H, in], weight_hh [3H, H], bias_ih [3H], bias_hh [3H], all
-/// initialised U(−1/√H, 1/√H).
-class GRUCell : public Module {
+/// One GRU step as a module. Parameters as in PyTorch's nn.GRUCell (see
+/// recurrent.h): weight_ih [3H, in], weight_hh [3H, H], bias_ih [3H], bias_hh [3H],
+/// all initialised U(−1/√H, 1/√H).
+class GRUCell : public RNNCellBase {
  public:
   /// \throws std::invalid_argument unless input_size and hidden_size are positive
   GRUCell(int64_t input_size, int64_t hidden_size, bool bias = true, DType dtype = DType::Float32,
@@ -61,12 +61,6 @@ class GRUCell : public Module {
   /// \return h' [B, hidden_size]
   Variable forward(const Variable& x, const Variable& h);
   Variable forward(const Variable& x) override { return forward(x, Variable()); }
-  std::string type_name() const override { return "GRUCell"; }
-  std::string extra_repr() const override;
-
-  int64_t input_size, hidden_size;
-  bool fused = true;  ///< false: the composed reference
-  Variable weight_ih, weight_hh, bias_ih, bias_hh;
 };
 
 /// What GRU::forward returns.
@@ -78,11 +72,13 @@ struct GRUOutput {
 };
 
 /// A stack of GRU layers over a whole sequence; layer l > 0 reads the h of layer l − 1.
+/// Parameters per layer l (RNNBase): weight_ih_l{l} [3H, in or H], weight_hh_l{l}
+/// [3H, H], bias_ih_l{l} and bias_hh_l{l} [3H].
 ///
 /// As with LSTM (and PyTorch), batch_first changes the layout of the input and of
 /// `output` only: h0 and h_n stay [num_layers, B, H], so h_n[-1] is the last
 /// layer's final state.
-class GRU : public Module {
+class GRU : public RNNBase {
  public:
   /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are positive
   GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool batch_first = false,
@@ -91,15 +87,6 @@ class GRU : public Module {
   /// \param h0 [num_layers, B, hidden_size]; undefined (the default) starts from zeros
   GRUOutput forward(const Variable& x, const Variable& h0);
   Variable forward(const Variable& x) override { return forward(x, Variable()).output; }
-  std::string type_name() const override { return "GRU"; }
-  std::string extra_repr() const override;
-
-  int64_t input_size, hidden_size, num_layers;
-  bool batch_first;
-  bool fused = true;  ///< false: every step through gru_cell_composed()
-  /// Per layer l: weight_ih_l{l} [3H, in or H], weight_hh_l{l} [3H, H], bias_ih_l{l}, bias_hh_l{l}
-  /// [3H].
-  std::vector<Variable> weight_ih, weight_hh, bias_ih, bias_hh;
 };
 
 }  // namespace minigrad::nn

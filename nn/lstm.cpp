@@ -1,7 +1,6 @@
 #include "minigrad/nn/lstm.h"
 
 #include <cmath>
-#include <stdexcept>
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/fast_math.h"
@@ -9,38 +8,6 @@
 namespace minigrad::nn {
 
 namespace {
-
-void check_cell_shapes(const Variable& x, const LSTMState& s, const Variable& w_ih,
-                       const Variable& w_hh, const Variable& b_ih, const Variable& b_hh,
-                       const char* op) {
-  auto shape_of = [](const Variable& v) { return v.defined() ? v.shape().str() : std::string("undefined"); };
-  bool ok = x.dim() == 2 && w_ih.dim() == 2 && w_hh.dim() == 2;
-  const int64_t four_h = ok ? w_hh.size(0) : 0, hidden = ok ? w_hh.size(1) : 0;
-  ok = ok && w_ih.size(0) == four_h && four_h == 4 * hidden && x.size(1) == w_ih.size(1);
-  ok = ok && s.h.defined() && s.c.defined() && s.h.shape() == Shape{x.size(0), hidden} &&
-       s.c.shape() == s.h.shape();
-  // A bias is [4H] or absent; the fused kernel reads exactly 4H values from it.
-  for (const Variable* b : {&b_ih, &b_hh}) ok = ok && (!b->defined() || b->shape() == Shape{four_h});
-  if (!ok) {
-    throw std::invalid_argument(std::string(op) + ": x " + shape_of(x) + ", h " + shape_of(s.h) +
-                                ", c " + shape_of(s.c) + ", W_ih " + shape_of(w_ih) + ", W_hh " +
-                                shape_of(w_hh) + ", b_ih " + shape_of(b_ih) + ", b_hh " +
-                                shape_of(b_hh) +
-                                ": expected x [B,in], h and c [B,H], W_ih [4H,in], W_hh [4H,H], "
-                                "biases [4H] or undefined");
-  }
-  for (const Variable* v : {&s.h, &s.c, &w_ih, &w_hh, &b_ih, &b_hh}) {
-    if (v->defined() && v->dtype() != x.dtype()) {
-      throw std::invalid_argument(std::string(op) + ": x is " + dtype_name(x.dtype()) +
-                                  " but the state or a weight is " + dtype_name(v->dtype()));
-    }
-  }
-}
-
-LSTMState zero_state(const Variable& x, int64_t hidden) {
-  return {Variable(Tensor::zeros({x.size(0), hidden}, x.dtype())),
-          Variable(Tensor::zeros({x.size(0), hidden}, x.dtype()))};
-}
 
 // The fused element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
 // ([B, 4H] each), the biases (either may be undefined) and c ([B, H]).
@@ -71,7 +38,8 @@ void pointwise_forward(const T* px, const T* ph, const T* pbi, const T* pbh, con
     }
     for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
     for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
-    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // o
+    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col)
+      act[col] = fast::sigmoid(act[col]);  // o
     const T* i = act;
     const T* f = act + hidden;
     const T* g = act + 2 * hidden;
@@ -120,35 +88,37 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
   Tensor c_next = Tensor::empty({batch, hidden}, dtype);
   Tensor tanh_c = Tensor::empty({batch, hidden}, dtype);
   Tensor h_next = Tensor::empty({batch, hidden}, dtype);
-  const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(), cd = c.data().contiguous();
+  const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(),
+               cd = c.data().contiguous();
   const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
   const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
   dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
     using T = decltype(tag);
-    pointwise_forward<T>(zxd.data<T>(), zhd.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh), cd.data<T>(),
-                         gates.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch, hidden);
+    pointwise_forward<T>(zxd.data<T>(), zhd.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh),
+                         cd.data<T>(), gates.data<T>(), c_next.data<T>(), tanh_c.data<T>(),
+                         h_next.data<T>(), batch, hidden);
   });
 
-  return record_multi(
-      "lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
-      [gates, tanh_c, cd, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
-        const Tensor gh = gy[0].contiguous(), gc = gy[1].contiguous();
-        Tensor dz = Tensor::empty({batch, 4 * hidden}, gates.dtype());
-        Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
-        dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
-          using T = decltype(tag);
-          pointwise_backward<T>(gates.data<T>(), tanh_c.data<T>(), cd.data<T>(), gh.data<T>(), gc.data<T>(),
-                                dz.data<T>(), dc.data<T>(), batch, hidden);
-        });
-        if (g.needs(0)) g[0] = dz;
-        if (g.needs(1)) g[1] = dz;
-        if (g.needs(2) || g.needs(3)) {
-          const Tensor db = sum(dz, {0});
-          if (g.needs(2)) g[2] = db;
-          if (g.needs(3)) g[3] = db;
-        }
-        if (g.needs(4)) g[4] = dc;
-      });
+  return record_multi("lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
+                      [gates, tanh_c, cd, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+                        const Tensor gh = gy[0].contiguous(), gc = gy[1].contiguous();
+                        Tensor dz = Tensor::empty({batch, 4 * hidden}, gates.dtype());
+                        Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
+                        dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
+                          using T = decltype(tag);
+                          pointwise_backward<T>(gates.data<T>(), tanh_c.data<T>(), cd.data<T>(),
+                                                gh.data<T>(), gc.data<T>(), dz.data<T>(),
+                                                dc.data<T>(), batch, hidden);
+                        });
+                        if (g.needs(0)) g[0] = dz;
+                        if (g.needs(1)) g[1] = dz;
+                        if (g.needs(2) || g.needs(3)) {
+                          const Tensor db = sum(dz, {0});
+                          if (g.needs(2)) g[2] = db;
+                          if (g.needs(3)) g[3] = db;
+                        }
+                        if (g.needs(4)) g[4] = dc;
+                      });
 }
 
 // A whole layer over the sequence as ONE op, the fast path of nn::LSTM. Inputs:
@@ -183,10 +153,11 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
     const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
     for (int64_t t = 0; t < steps; ++t) {
       const Tensor zh = matmul(hs_all.select(0, t), whh, false, true);  // h_{t-1}·W_hhᵀ
-      pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh),
-                           cs_all.data<T>() + t * bh_n, gates.data<T>() + t * bz_n,
-                           cs_all.data<T>() + (t + 1) * bh_n, tanh_c.data<T>() + t * bh_n,
-                           hs_all.data<T>() + (t + 1) * bh_n, batch, hidden);
+      pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi),
+                           data_or_null<T>(bh), cs_all.data<T>() + t * bh_n,
+                           gates.data<T>() + t * bz_n, cs_all.data<T>() + (t + 1) * bh_n,
+                           tanh_c.data<T>() + t * bh_n, hs_all.data<T>() + (t + 1) * bh_n, batch,
+                           hidden);
     }
   });
   const Tensor hs = hs_all.narrow(0, 1, steps);
@@ -194,12 +165,13 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
 
   return record_multi(
       "lstm_sequence", {hs, c_last}, {zx, w_hh, b_ih, b_hh, h0, c0},
-      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden](const std::vector<Tensor>& gy,
+                                                                 Grads& g) {
         const Tensor ghs = gy[0].contiguous();
         const DType dt = gates.dtype();
         Tensor dZ = Tensor::empty({steps, batch, 4 * hidden}, dt);
-        Tensor dh = Tensor::zeros({batch, hidden}, dt);   // ∂L/∂h_t through step t+1
-        Tensor dc = gy[1].contiguous().clone();           // ∂L/∂c_t
+        Tensor dh = Tensor::zeros({batch, hidden}, dt);  // ∂L/∂h_t through step t+1
+        Tensor dc = gy[1].contiguous().clone();          // ∂L/∂c_t
         Tensor gh = Tensor::empty({batch, hidden}, dt);
         Tensor dc_prev = Tensor::empty({batch, hidden}, dt);
         dispatch_floating(dt, "lstm_sequence backward", [&](auto tag) {
@@ -212,8 +184,8 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
             for (int64_t e = 0; e < bh_n; ++e) pgh[e] = pg_hs[e] + pdh[e];
             T* dz_t = dZ.data<T>() + t * bz_n;
             pointwise_backward<T>(gates.data<T>() + t * bz_n, tanh_c.data<T>() + t * bh_n,
-                                  cs_all.data<T>() + t * bh_n, pgh, dc.data<T>(), dz_t, dc_prev.data<T>(),
-                                  batch, hidden);
+                                  cs_all.data<T>() + t * bh_n, pgh, dc.data<T>(), dz_t,
+                                  dc_prev.data<T>(), batch, hidden);
             std::swap(dc, dc_prev);
             dh = matmul(dZ.select(0, t), whh);  // dz_t·W_hh: [B, 4H]·[4H, H]
           }
@@ -238,7 +210,8 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
 // The readable reference: one line per equation of lstm.h.
 LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Variable& w_ih,
                              const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, state, w_ih, w_hh, b_ih, b_hh, "lstm_cell_composed");
+  check_cell_arguments("lstm_cell_composed", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
+                       b_ih, b_hh);
   Variable z = matmul(x, w_ih, false, true) + matmul(state.h, w_hh, false, true);
   if (b_ih.defined()) z = z + b_ih;
   if (b_hh.defined()) z = z + b_hh;
@@ -254,7 +227,8 @@ LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Va
 
 LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Variable& w_ih,
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
-  check_cell_shapes(x, state, w_ih, w_hh, b_ih, b_hh, "lstm_cell_fused");
+  check_cell_arguments("lstm_cell_fused", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
+                       b_ih, b_hh);
   const auto hc = lstm_pointwise(matmul(x, w_ih, false, true), matmul(state.h, w_hh, false, true),
                                  b_ih, b_hh, state.c);
   return {hc[0], hc[1]};
@@ -263,128 +237,41 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
 // ---- LSTMCell -------------------------------------------------------------------------------
 
 LSTMCell::LSTMCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
-    : input_size(in), hidden_size(hidden) {
-  if (in <= 0 || hidden <= 0) {
-    throw std::invalid_argument("LSTMCell: input_size and hidden_size must be positive, got " +
-                                std::to_string(in) + " and " + std::to_string(hidden));
-  }
-  register_parameter("weight_ih", &weight_ih,
-                     init::recurrent_uniform({4 * hidden, in}, hidden, dtype, gen));
-  register_parameter("weight_hh", &weight_hh,
-                     init::recurrent_uniform({4 * hidden, hidden}, hidden, dtype, gen));
-  if (bias) {
-    register_parameter("bias_ih", &bias_ih,
-                       init::recurrent_uniform({4 * hidden}, hidden, dtype, gen));
-    register_parameter("bias_hh", &bias_hh,
-                       init::recurrent_uniform({4 * hidden}, hidden, dtype, gen));
-  }
-}
+    : RNNCellBase("LSTMCell", 4, in, hidden, bias, dtype, gen) {}
 
 LSTMState LSTMCell::forward(const Variable& x, const LSTMState& state) {
-  if (x.dim() != 2 || x.size(1) != input_size) {
-    throw std::invalid_argument("LSTMCell: input of shape " + x.shape().str() +
-                                ", expected [batch, " + std::to_string(input_size) + "]");
-  }
-  const LSTMState s = state.h.defined() ? state : zero_state(x, hidden_size);
+  check_input(x);
+  const LSTMState s = state.h.defined() ? state : LSTMState{zero_state(x), zero_state(x)};
   return fused ? lstm_cell_fused(x, s, weight_ih, weight_hh, bias_ih, bias_hh)
                : lstm_cell_composed(x, s, weight_ih, weight_hh, bias_ih, bias_hh);
-}
-
-std::string LSTMCell::extra_repr() const {
-  return std::to_string(input_size) + ", " + std::to_string(hidden_size) +
-         (bias_ih.defined() ? "" : ", bias=false");
 }
 
 // ---- LSTM -----------------------------------------------------------------------------------
 
 LSTM::LSTM(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bias, DType dtype,
            Generator& gen)
-    : input_size(in), hidden_size(hidden), num_layers(layers), batch_first(batch_first_) {
-  if (in <= 0 || hidden <= 0 || layers <= 0) {
-    throw std::invalid_argument("LSTM: input_size, hidden_size and num_layers must be positive, got " +
-                                std::to_string(in) + ", " + std::to_string(hidden) + ", " +
-                                std::to_string(layers));
-  }
-  const auto n = static_cast<size_t>(layers);
-  // Reserved up front: the registry holds pointers to these elements.
-  weight_ih.resize(n);
-  weight_hh.resize(n);
-  bias_ih.resize(n);
-  bias_hh.resize(n);
-  for (size_t l = 0; l < n; ++l) {
-    const std::string s = "_l" + std::to_string(l);
-    const int64_t layer_in = l == 0 ? in : hidden;
-    register_parameter("weight_ih" + s, &weight_ih[l],
-                       init::recurrent_uniform({4 * hidden, layer_in}, hidden, dtype, gen));
-    register_parameter("weight_hh" + s, &weight_hh[l],
-                       init::recurrent_uniform({4 * hidden, hidden}, hidden, dtype, gen));
-    if (bias) {
-      register_parameter("bias_ih" + s, &bias_ih[l],
-                         init::recurrent_uniform({4 * hidden}, hidden, dtype, gen));
-      register_parameter("bias_hh" + s, &bias_hh[l],
-                         init::recurrent_uniform({4 * hidden}, hidden, dtype, gen));
-    }
-  }
-}
+    : RNNBase("LSTM", 4, in, hidden, layers, batch_first_, bias, dtype, gen) {}
 
-LSTMOutput LSTM::forward(const Variable& x_in, const Variable& h0, const Variable& c0) {
-  if (x_in.dim() != 3 || x_in.size(2) != input_size) {
-    throw std::invalid_argument("LSTM: input of shape " + x_in.shape().str() + ", expected " +
-                                (batch_first ? "[batch, time, " : "[time, batch, ") +
-                                std::to_string(input_size) + "]");
-  }
-  const Variable x = batch_first ? x_in.transpose(0, 1) : x_in;  // [T, B, in]
-  const int64_t steps = x.size(0), batch = x.size(1);
-  const Shape state_shape{num_layers, batch, hidden_size};
-  for (const Variable* s : {&h0, &c0}) {
-    if (s->defined() && s->shape() != state_shape) {
-      throw std::invalid_argument("LSTM: initial state of shape " + s->shape().str() +
-                                  ", expected [num_layers, batch, hidden] = " + state_shape.str() +
-                                  " (layer-first even when batch_first)");
-    }
-  }
-  if (steps == 0) throw std::invalid_argument("LSTM: the input sequence is empty");
-
-  Variable layer_input = x;
-  std::vector<Variable> h_n, c_n;
-  for (int64_t l = 0; l < num_layers; ++l) {
-    const auto li = static_cast<size_t>(l);
-    LSTMState s{h0.defined() ? h0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype())),
-                c0.defined() ? c0.select(0, l) : Variable(Tensor::zeros({batch, hidden_size}, x.dtype()))};
-    if (fused) {
-      // x·W_ihᵀ for all steps in one GEMM; the recurrence, forward and backward, in
-      // one op (lstm_sequence above).
-      const int64_t in_l = layer_input.size(2);
-      const Variable zx_all = matmul(layer_input.reshape({steps * batch, in_l}), weight_ih[li], false, true)
-                                  .reshape({steps, batch, 4 * hidden_size});
-      const auto hc = lstm_sequence(zx_all, weight_hh[li], bias_ih[li], bias_hh[li], s.h, s.c);
-      layer_input = hc[0];  // [T, B, H]
-      h_n.push_back(hc[0].select(0, steps - 1));
-      c_n.push_back(hc[1]);
-    } else {
-      // The composed cell, one step at a time: the graph autograd differentiates.
-      std::vector<Variable> outputs;
-      outputs.reserve(static_cast<size_t>(steps));
-      const std::vector<Variable> xs = unbind(layer_input, 0);
-      for (int64_t t = 0; t < steps; ++t) {
-        s = lstm_cell_composed(xs[static_cast<size_t>(t)], s, weight_ih[li], weight_hh[li],
-                               bias_ih[li], bias_hh[li]);
-        outputs.push_back(s.h);
-      }
-      layer_input = stack(outputs, 0);  // [T, B, H]
-      h_n.push_back(s.h);
-      c_n.push_back(s.c);
-    }
-  }
-  return {batch_first ? layer_input.transpose(0, 1) : layer_input, stack(h_n, 0), stack(c_n, 0)};
-}
-
-std::string LSTM::extra_repr() const {
-  std::string s = std::to_string(input_size) + ", " + std::to_string(hidden_size);
-  if (num_layers != 1) s += ", num_layers=" + std::to_string(num_layers);
-  if (batch_first) s += ", batch_first=true";
-  if (!bias_ih[0].defined()) s += ", bias=false";
-  return s;
+LSTMOutput LSTM::forward(const Variable& x, const Variable& h0, const Variable& c0) {
+  const Run run =
+      run_layers(x, {h0, c0}, [&](size_t l, const Variable& input, std::vector<Variable>& state) {
+        if (fused) {
+          // The recurrence, forward and backward, in one op (lstm_sequence above).
+          const auto hc = lstm_sequence(input_projection(input, l), weight_hh[l], bias_ih[l],
+                                        bias_hh[l], state[0], state[1]);
+          state = {hc[0].select(0, input.size(0) - 1), hc[1]};
+          return hc[0];
+        }
+        // The composed cell, one step at a time: the graph autograd differentiates.
+        LSTMState s{state[0], state[1]};
+        const Variable hs = over_steps(input, [&](const Variable& x_t) {
+          s = lstm_cell_composed(x_t, s, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
+          return s.h;
+        });
+        state = {s.h, s.c};
+        return hs;
+      });
+  return {run.output, run.final_states[0], run.final_states[1]};
 }
 
 }  // namespace minigrad::nn

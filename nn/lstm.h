@@ -19,11 +19,12 @@
 
 #include <cstdint>
 
-#include "minigrad/nn/module.h"
+#include "minigrad/nn/recurrent.h"
 #include "minigrad/tensor/random.h"
 
 namespace minigrad::nn {
 
+/// The two states an LSTM step carries from one step to the next.
 struct LSTMState {
   Variable h;  ///< [B, H]
   Variable c;  ///< [B, H]
@@ -37,47 +38,35 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 ///@}
 
-/// Parameters as in PyTorch: weight_ih [4H, in], weight_hh [4H, H], bias_ih [4H],
-/// bias_hh [4H], all initialised U(-1/√H, 1/√H).
-class LSTMCell : public Module {
+/// One LSTM step as a module. Parameters as in PyTorch's nn.LSTMCell (see
+/// recurrent.h): weight_ih [4H, in], weight_hh [4H, H], bias_ih [4H], bias_hh [4H],
+/// all initialised U(-1/√H, 1/√H).
+class LSTMCell : public RNNCellBase {
  public:
-  LSTMCell(int64_t input_size, int64_t hidden_size, bool bias = true,
-           DType dtype = DType::Float32, Generator& gen = default_generator());
-  /// An undefined state (the default) starts from zeros.
+  /// \throws std::invalid_argument unless input_size and hidden_size are positive
+  LSTMCell(int64_t input_size, int64_t hidden_size, bool bias = true, DType dtype = DType::Float32,
+           Generator& gen = default_generator());
+  /// x: [B, in]. An undefined state (the default) starts from zeros.
   LSTMState forward(const Variable& x, const LSTMState& state = {});
-  std::string type_name() const override { return "LSTMCell"; }
-  std::string extra_repr() const override;
-
-  int64_t input_size, hidden_size;
-  bool fused = true;  ///< false: the composed reference
-  Variable weight_ih, weight_hh, bias_ih, bias_hh;
 };
 
+/// What LSTM::forward returns.
 struct LSTMOutput {
   Variable output;  ///< every step's h of the last layer: [T, B, H], or [B, T, H] if batch_first
   Variable h_n;     ///< the last step's h of every layer: [num_layers, B, H] — ALWAYS layer-first
   Variable c_n;     ///< the same for c
 };
 
-/// A stack of LSTM layers over a whole sequence.
-///
-/// The batch_first pitfall (PyTorch's too): batch_first changes the layout of the
-/// input and of `output` only. h0, c0, h_n and c_n stay [num_layers, B, H] either
-/// way, so h_n[-1] is the last layer's final state, never h_n[:, -1].
-class LSTM : public Module {
+/// A stack of LSTM layers over a whole sequence (RNNBase: parameters weight_ih_l{l},
+/// weight_hh_l{l}, bias_ih_l{l}, bias_hh_l{l} per layer l, and batch_first, which
+/// leaves h0, c0, h_n and c_n layer-first).
+class LSTM : public RNNBase {
  public:
+  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are positive
   LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool batch_first = false,
        bool bias = true, DType dtype = DType::Float32, Generator& gen = default_generator());
   /// x: [T, B, in] (or [B, T, in]); h0, c0: [num_layers, B, H], undefined = zeros.
   LSTMOutput forward(const Variable& x, const Variable& h0 = {}, const Variable& c0 = {});
-  std::string type_name() const override { return "LSTM"; }
-  std::string extra_repr() const override;
-
-  int64_t input_size, hidden_size, num_layers;
-  bool batch_first;
-  bool fused = true;
-  /// Per layer l: weight_ih_l{l}, weight_hh_l{l}, bias_ih_l{l}, bias_hh_l{l}.
-  std::vector<Variable> weight_ih, weight_hh, bias_ih, bias_hh;
 };
 
 }  // namespace minigrad::nn
