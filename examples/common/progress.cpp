@@ -16,9 +16,11 @@ constexpr int kBarWidth = 24;
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
 
 ProgressBar::ProgressBar(int64_t total_steps)
-    : ProgressBar(total_steps, std::cerr, stderr_is_terminal(), std::max<int64_t>(1, total_steps / 20)) {}
+    : ProgressBar(total_steps, std::cerr, stderr_is_terminal(),
+                  std::max<int64_t>(1, total_steps / 20)) {}
 
-ProgressBar::ProgressBar(int64_t total_steps, std::ostream& out, bool redraw_in_place, int64_t line_every)
+ProgressBar::ProgressBar(int64_t total_steps, std::ostream& out, bool redraw_in_place,
+                         int64_t line_every)
     : total_(total_steps),
       out_(out),
       in_place_(redraw_in_place),
@@ -28,7 +30,8 @@ ProgressBar::ProgressBar(int64_t total_steps, std::ostream& out, bool redraw_in_
 ProgressBar::~ProgressBar() { finish(); }
 
 std::string ProgressBar::render(int64_t step, double loss, double batch_accuracy) const {
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = seconds > 0 ? static_cast<double>(step) / seconds : 0.0;
   const auto filled = total_ > 0 ? static_cast<int>(kBarWidth * step / total_) : kBarWidth;
   std::string bar(static_cast<size_t>(filled), '#');
@@ -60,7 +63,8 @@ void ProgressBar::note(const std::string& line) {
 
 void ProgressBar::note_heldout(int64_t step, const Accuracy& heldout) {
   char line[128];
-  std::snprintf(line, sizeof line, "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
+  std::snprintf(line, sizeof line,
+                "  step %lld: held-out token accuracy %.4f, sequence accuracy %.4f",
                 static_cast<long long>(step), heldout.token, heldout.sequence);
   note(line);
 }
@@ -68,7 +72,8 @@ void ProgressBar::note_heldout(int64_t step, const Accuracy& heldout) {
 void report_training_speed(int64_t steps_trained, double seconds) {
   if (steps_trained <= 0) return;
   std::cerr << "trained " << steps_trained << " steps in " << seconds << " s ("
-            << static_cast<double>(steps_trained) / seconds << " steps/s, held-out evaluations included)\n";
+            << static_cast<double>(steps_trained) / seconds
+            << " steps/s, held-out evaluations included)\n";
 }
 
 void ProgressBar::finish() {
@@ -76,14 +81,21 @@ void ProgressBar::finish() {
   drawn_ = false;
 }
 
-std::string result_line(const std::string& example, Task task, const Accuracy& heldout, int64_t steps,
-                        double seconds, const std::string& settings) {
+std::string result_line(const std::string& example, const std::string& task,
+                        const Accuracy& heldout, int64_t steps, double seconds,
+                        const std::string& settings) {
   char text[256];
   std::snprintf(text, sizeof text,
-                "result: example=%s task=%s heldout_token_acc=%.3f heldout_seq_acc=%.3f steps=%lld seconds=%.1f",
-                example.c_str(), task_name(task), heldout.token, heldout.sequence,
+                "result: example=%s task=%s heldout_token_acc=%.3f heldout_seq_acc=%.3f steps=%lld "
+                "seconds=%.1f",
+                example.c_str(), task.c_str(), heldout.token, heldout.sequence,
                 static_cast<long long>(steps), seconds);
   return settings.empty() ? std::string(text) : text + (" " + settings);
+}
+
+std::string result_line(const std::string& example, Task task, const Accuracy& heldout,
+                        int64_t steps, double seconds, const std::string& settings) {
+  return result_line(example, std::string(task_name(task)), heldout, steps, seconds, settings);
 }
 
 }  // namespace minigrad::examples

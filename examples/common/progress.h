@@ -29,7 +29,8 @@ class ProgressBar {
   void update(int64_t step, double loss, double batch_accuracy);
   // A line of its own (e.g. a held-out evaluation) that the bar does not overwrite.
   void note(const std::string& line);
-  // note() of a held-out evaluation: "  step 50: held-out token accuracy 0.9912, sequence accuracy 0.8970".
+  // note() of a held-out evaluation: "  step 50: held-out token accuracy 0.9912, sequence accuracy
+  // 0.8970".
   void note_heldout(int64_t step, const Accuracy& heldout);
   // Ends the bar's line.
   void finish();
@@ -66,10 +67,16 @@ struct TrainingCurve {
   }
 };
 
-// result: example=NAME task=TASK heldout_token_acc=0.997 heldout_seq_acc=0.970 steps=1200 seconds=8.4
-// `settings` ("attention=dot length=12"), if any, is appended after a space.
-std::string result_line(const std::string& example, Task task, const Accuracy& heldout, int64_t steps,
-                        double seconds, const std::string& settings = "");
+/// The last line of every example, on stdout, the same for every task:
+///   result: example=NAME task=TASK heldout_token_acc=0.997 heldout_seq_acc=0.970 steps=1200
+///   seconds=8.4
+/// `settings` ("attention=dot length=12"), if any, is appended after a space.
+std::string result_line(const std::string& example, const std::string& task,
+                        const Accuracy& heldout, int64_t steps, double seconds,
+                        const std::string& settings = "");
+/// result_line() of the copy or reverse task.
+std::string result_line(const std::string& example, Task task, const Accuracy& heldout,
+                        int64_t steps, double seconds, const std::string& settings = "");
 
 // "trained 500 steps in 3.3 s (151 steps/s, held-out evaluations included)" on stderr,
 // if any step was trained.

@@ -27,7 +27,6 @@
 
 #include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
-#include "examples/common/named_result.h"
 #include "examples/common/plot.h"
 #include "examples/common/prediction.h"
 #include "examples/common/progress.h"
