@@ -7,6 +7,8 @@
 #include <iostream>
 #include <ostream>
 
+#include "examples/common/plot.h"
+
 namespace minigrad::examples {
 
 namespace {
@@ -79,6 +81,36 @@ void report_training_speed(int64_t steps_trained, double seconds) {
 void ProgressBar::finish() {
   if (in_place_ && drawn_) out_ << '\n' << std::flush;
   drawn_ = false;
+}
+
+TrainingLog::TrainingLog(const CommonOptions& options, int64_t total_steps, int64_t steps_done,
+                         const Accuracy& heldout, bool show_progress)
+    : options_(options),
+      total_(total_steps),
+      first_done_(steps_done),
+      steps_done_(steps_done),
+      progress_(show_progress ? ProgressBar(total_steps)
+                              : ProgressBar(total_steps, hidden_, false, total_steps)),
+      heldout_(heldout) {}
+
+bool TrainingLog::record(int64_t step, double loss, double batch_accuracy,
+                         const std::function<Accuracy()>& evaluate) {
+  steps_done_ = step;
+  curve_.add_step(step, loss);
+  progress_.update(step, loss, batch_accuracy);
+  if (!options_.evaluation_due(step, total_)) return false;
+  heldout_ = evaluate();
+  curve_.add_evaluation(step, heldout_);
+  progress_.note_heldout(step, heldout_);
+  return options_.stops_at(heldout_);
+}
+
+void report_loss_curve(const std::string& out_dir, const std::string& stem,
+                       const TrainingCurve& curve, const std::string& title) {
+  if (curve.steps.empty()) return;
+  for (const std::string& path : write_loss_curve(out_dir, stem, curve, title)) {
+    std::cout << "wrote " << path << "\n";
+  }
 }
 
 std::string result_line(const std::string& example, const std::string& task,

@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "examples/common/cli.h"
 #include "examples/common/task.h"
 
 namespace minigrad::examples {
@@ -66,6 +69,54 @@ struct TrainingCurve {
     evals.push_back(heldout);
   }
 };
+
+/// The bookkeeping of a training loop, the same in every example: each step's loss
+/// goes onto the curve and the bar; every --eval-every steps and after the last, a
+/// held-out evaluation goes onto the curve and under the bar; --stop-at ends the run.
+///
+///     TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, heldout));
+///     for (int64_t step = first_step; step <= o.common.steps; ++step) {
+///       ... forward, loss, backward, optimizer step ...
+///       if (log.record(step, loss.item(), batch_accuracy, [&] { return evaluate(model, heldout);
+///       }))
+///         break;
+///     }
+///     log.finish();
+class TrainingLog {
+ public:
+  /// A run to `total_steps` that has `steps_done` behind it (0, or the step --resume
+  /// restored) and stands at `heldout` accuracy. The bar goes to stderr, or nowhere
+  /// without `show_progress`.
+  TrainingLog(const CommonOptions& options, int64_t total_steps, int64_t steps_done,
+              const Accuracy& heldout, bool show_progress = true);
+
+  /// After training step `step`: records its loss and batch accuracy and, when an
+  /// evaluation is due, what `evaluate` returns. True when --stop-at is reached.
+  bool record(int64_t step, double loss, double batch_accuracy,
+              const std::function<Accuracy()>& evaluate);
+  /// Ends the bar's line.
+  void finish() { progress_.finish(); }
+
+  int64_t steps_done() const { return steps_done_; }
+  /// Steps trained in this process (after --resume, the steps since the checkpoint).
+  int64_t steps_trained() const { return steps_done_ - first_done_; }
+  /// The last held-out evaluation (before training, if none came since).
+  const Accuracy& heldout() const { return heldout_; }
+  const TrainingCurve& curve() const { return curve_; }
+
+ private:
+  const CommonOptions& options_;
+  int64_t total_, first_done_, steps_done_;
+  std::ostringstream hidden_;  // where the bar goes without show_progress
+  ProgressBar progress_;
+  TrainingCurve curve_;
+  Accuracy heldout_;
+};
+
+/// If any step was trained: the loss curve as <out_dir>/<stem>_loss.{csv,svg}
+/// (write_loss_curve in plot.h), and "wrote PATH" on stdout for each file.
+void report_loss_curve(const std::string& out_dir, const std::string& stem,
+                       const TrainingCurve& curve, const std::string& title);
 
 /// The last line of every example, on stdout, the same for every task:
 ///   result: example=NAME task=TASK heldout_token_acc=0.997 heldout_seq_acc=0.970 steps=1200

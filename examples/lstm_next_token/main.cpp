@@ -139,36 +139,24 @@ int run(const Options& o) {
 
   nn::Adam optimizer(model.parameters(), {.lr = o.lr});
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
-  TrainingCurve curve;
-  Accuracy heldout = evaluate(model, task);
-  int64_t steps_done = first_step - 1;
-  {
-    ProgressBar progress(o.common.steps);
-    for (int64_t step = first_step; step <= o.common.steps; ++step) {
-      const NextTokenBatch batch = task.sample(o.batch, data_gen);
-      const Variable logits = model.forward_tokens(batch.input);
-      // mean over all B·(T−1) positions of -log p(next token), the determined ones and the guesses
-      const Variable loss =
-          nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
-      optimizer.zero_grad();
-      loss.backward();  // through all T−1 steps of the LSTM (backpropagation through time)
-      optimizer.step();
+  TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, task));
+  for (int64_t step = first_step; step <= o.common.steps; ++step) {
+    const NextTokenBatch batch = task.sample(o.batch, data_gen);
+    const Variable logits = model.forward_tokens(batch.input);
+    // mean over all B·(T−1) positions of -log p(next token), the determined ones and the guesses
+    const Variable loss =
+        nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+    optimizer.zero_grad();
+    loss.backward();  // through all T−1 steps of the LSTM (backpropagation through time)
+    optimizer.step();
 
-      steps_done = step;
-      curve.add_step(step, loss.item());
-      progress.update(
-          step, loss.item(),
-          scored_accuracy(predict_tokens(logits), batch.target, task.first_scored()).token);
-      if (o.common.evaluation_due(step, o.common.steps)) {
-        heldout = evaluate(model, task);
-        curve.add_evaluation(step, heldout);
-        progress.note_heldout(step, heldout);
-        if (o.common.stops_at(heldout)) break;
-      }
-    }
+    const Accuracy batch_accuracy =
+        scored_accuracy(predict_tokens(logits), batch.target, task.first_scored());
+    if (log.record(step, loss.item(), batch_accuracy.token, [&] { return evaluate(model, task); }))
+      break;
   }
-  const double train_seconds = wall.seconds();
-  report_training_speed(steps_done - (first_step - 1), train_seconds);
+  log.finish();
+  report_training_speed(log.steps_trained(), wall.seconds());
 
   Tensor predicted;
   {
@@ -179,14 +167,10 @@ int run(const Options& o) {
   print_examples(task.heldout(), predicted, task.first_scored(), 4);
   std::cout << "\n";
   const std::string stem = std::string(kExample) + "_" + kTask;
-  if (!curve.steps.empty()) {
-    for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
-                                                    std::string(kExample) + " (" + kTask + ")")) {
-      std::cout << "wrote " << path << "\n";
-    }
-  }
-  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
-  std::cout << result_line(kExample, kTask, heldout, steps_done, wall.seconds(),
+  report_loss_curve(o.common.out_dir, stem, log.curve(),
+                    std::string(kExample) + " (" + kTask + ")");
+  save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen);
+  std::cout << result_line(kExample, kTask, log.heldout(), log.steps_done(), wall.seconds(),
                            "periods=" + std::to_string(o.min_period) + ".." +
                                std::to_string(o.max_period) + " length=" + std::to_string(o.length))
             << std::endl;

@@ -138,35 +138,24 @@ int run(const Options& o) {
   nn::WarmupCosineSchedule schedule(optimizer, 0, std::max<int64_t>(1, o.common.steps));
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
   schedule.set_steps(first_step - 1);
-  TrainingCurve curve;
-  Accuracy heldout = evaluate(model, task.heldout());
-  int64_t steps_done = first_step - 1;
-  {
-    ProgressBar progress(o.common.steps);
-    for (int64_t step = first_step; step <= o.common.steps; ++step) {
-      const Batch batch = task.sample(o.batch, data_gen);
-      const MultiHeadModel::Output out = model.forward_tokens(batch.source);
-      // mean over all B·T positions of -log p(target token)
-      const Variable loss =
-          nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
-      optimizer.zero_grad();
-      loss.backward();
-      if (o.schedule == "cosine") schedule.step();
-      optimizer.step();
+  TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, task.heldout()));
+  for (int64_t step = first_step; step <= o.common.steps; ++step) {
+    const Batch batch = task.sample(o.batch, data_gen);
+    const MultiHeadModel::Output out = model.forward_tokens(batch.source);
+    // mean over all B·T positions of -log p(target token)
+    const Variable loss =
+        nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+    optimizer.zero_grad();
+    loss.backward();
+    if (o.schedule == "cosine") schedule.step();
+    optimizer.step();
 
-      steps_done = step;
-      curve.add_step(step, loss.item());
-      progress.update(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token);
-      if (o.common.evaluation_due(step, o.common.steps)) {
-        heldout = evaluate(model, task.heldout());
-        curve.add_evaluation(step, heldout);
-        progress.note_heldout(step, heldout);
-        if (o.common.stops_at(heldout)) break;
-      }
-    }
+    if (log.record(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token,
+                   [&] { return evaluate(model, task.heldout()); }))
+      break;
   }
-  const double train_seconds = wall.seconds();
-  report_training_speed(steps_done - (first_step - 1), train_seconds);
+  log.finish();
+  report_training_speed(log.steps_trained(), wall.seconds());
 
   // Every head's weights for the first held-out sequence, and for the table all of them.
   MultiHeadModel::Output all;
@@ -194,14 +183,10 @@ int run(const Options& o) {
   print_head_table(all.weights.data());
   std::cout << "\n";
   for (const std::string& path : written) std::cout << "wrote " << path << "\n";
-  if (!curve.steps.empty()) {
-    for (const std::string& path : write_loss_curve(o.common.out_dir, stem, curve,
-                                                    std::string(kExample) + " (" + kTask + ")")) {
-      std::cout << "wrote " << path << "\n";
-    }
-  }
-  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
-  std::cout << result_line(kExample, kTask, heldout, steps_done, wall.seconds(),
+  report_loss_curve(o.common.out_dir, stem, log.curve(),
+                    std::string(kExample) + " (" + kTask + ")");
+  save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen);
+  std::cout << result_line(kExample, kTask, log.heldout(), log.steps_done(), wall.seconds(),
                            "heads=" + std::to_string(o.heads))
             << std::endl;
   return 0;

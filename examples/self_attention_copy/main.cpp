@@ -91,34 +91,23 @@ int run(const Options& o) {
 
   nn::Adam optimizer(model.parameters(), {.lr = o.lr});
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
-  TrainingCurve curve;
-  Accuracy heldout = evaluate(model, task.heldout());
-  int64_t steps_done = first_step - 1;
-  {
-    ProgressBar progress(o.common.steps);
-    for (int64_t step = first_step; step <= o.common.steps; ++step) {
-      const Batch batch = task.sample(o.batch, data_gen);
-      const SelfAttentionModel::Output out = model.forward_tokens(batch.source);
-      // mean over all B·T positions of -log p(target token)
-      const Variable loss =
-          nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
-      optimizer.zero_grad();
-      loss.backward();  // fills .grad of E, P, W_Q, W_K, W_V, W_out, b
-      optimizer.step();
+  TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, task.heldout()));
+  for (int64_t step = first_step; step <= o.common.steps; ++step) {
+    const Batch batch = task.sample(o.batch, data_gen);
+    const SelfAttentionModel::Output out = model.forward_tokens(batch.source);
+    // mean over all B·T positions of -log p(target token)
+    const Variable loss =
+        nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
+    optimizer.zero_grad();
+    loss.backward();  // fills .grad of E, P, W_Q, W_K, W_V, W_out, b
+    optimizer.step();
 
-      steps_done = step;
-      curve.add_step(step, loss.item());
-      progress.update(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token);
-      if (o.common.evaluation_due(step, o.common.steps)) {
-        heldout = evaluate(model, task.heldout());
-        curve.add_evaluation(step, heldout);
-        progress.note_heldout(step, heldout);
-        if (o.common.stops_at(heldout)) break;
-      }
-    }
+    if (log.record(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token,
+                   [&] { return evaluate(model, task.heldout()); }))
+      break;
   }
-  const double train_seconds = wall.seconds();
-  report_training_speed(steps_done - (first_step - 1), train_seconds);
+  log.finish();
+  report_training_speed(log.steps_trained(), wall.seconds());
 
   // Where does each output look? The weights of the first held-out sequence.
   const Tensor source = task.heldout().source.narrow(0, 0, 1);
@@ -139,15 +128,11 @@ int run(const Options& o) {
   const std::string heatmap_path = o.common.out_dir + "/" + stem + "_attention.svg";
   write_file_atomically(heatmap_path, heatmap_svg(weights, labels));
   std::cout << "wrote " << heatmap_path << "\n";
-  if (!curve.steps.empty()) {
-    for (const std::string& path :
-         write_loss_curve(o.common.out_dir, stem, curve,
-                          std::string(kExample) + " (" + task_name(task_kind) + ")")) {
-      std::cout << "wrote " << path << "\n";
-    }
-  }
-  save_checkpoint_if_asked(o.common, model, optimizer, steps_done, data_gen);
-  std::cout << result_line(kExample, task_kind, heldout, steps_done, wall.seconds()) << std::endl;
+  report_loss_curve(o.common.out_dir, stem, log.curve(),
+                    std::string(kExample) + " (" + task_name(task_kind) + ")");
+  save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen);
+  std::cout << result_line(kExample, task_kind, log.heldout(), log.steps_done(), wall.seconds())
+            << std::endl;
   return 0;
 }
 

@@ -26,13 +26,13 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "examples/common/checkpoint.h"
 #include "examples/common/cli.h"
 #include "examples/common/plot.h"
+#include "examples/common/prediction.h"
 #include "examples/common/progress.h"
 #include "examples/seq2seq_attention/model.h"
 #include "minigrad/nn/loss.h"
@@ -110,11 +110,7 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
                 const Options& o, int64_t first_step, int64_t steps, Generator& data_gen,
                 bool draw_progress) {
   RunResult result;
-  result.steps = first_step - 1;
-  result.heldout = evaluate(model, task.heldout());
-  std::ostringstream quiet;  // where the progress bar goes when it is not drawn
-  ProgressBar progress =
-      draw_progress ? ProgressBar(steps) : ProgressBar(steps, quiet, false, steps);
+  TrainingLog log(o.common, steps, first_step - 1, evaluate(model, task.heldout()), draw_progress);
   for (int64_t step = first_step; step <= steps; ++step) {
     const Batch batch = task.sample(o.batch, data_gen);
     const Variable logits =
@@ -125,18 +121,19 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
     loss.backward();  // back through every decoder step, the attention, and the encoder
     optimizer.step();
 
-    result.steps = step;
-    result.curve.add_step(step, loss.item());
-    progress.update(step, loss.item(), accuracy(argmax(logits.data(), -1), batch.target).token);
-    if (o.common.evaluation_due(step, steps)) {
-      result.heldout = evaluate(model, task.heldout());
-      result.curve.add_evaluation(step, result.heldout);
-      if (result.steps_to_99 < 0 && result.heldout.token >= 0.99) result.steps_to_99 = step;
-      progress.note_heldout(step, result.heldout);
-      if (o.common.stops_at(result.heldout)) break;
-    }
+    const auto evaluate_heldout = [&] {
+      const Accuracy heldout = evaluate(model, task.heldout());
+      if (result.steps_to_99 < 0 && heldout.token >= 0.99) result.steps_to_99 = step;
+      return heldout;
+    };
+    if (log.record(step, loss.item(), accuracy(predict_tokens(logits), batch.target).token,
+                   evaluate_heldout))
+      break;
   }
-  progress.finish();
+  log.finish();
+  result.heldout = log.heldout();
+  result.steps = log.steps_done();
+  result.curve = log.curve();
   return result;
 }
 
@@ -195,14 +192,9 @@ int run_single(const Options& o) {
               << decoded.tokens.select(0, 0).str()
               << "\n(no attention weights to draw: --attention none)\n";
   }
-  if (!result.curve.steps.empty()) {
-    for (const std::string& path :
-         write_loss_curve(o.common.out_dir, stem, result.curve,
-                          std::string(kExample) + " (" + task_name(task_kind) + ", " +
-                              attention_name(kind) + ")")) {
-      std::cout << "wrote " << path << "\n";
-    }
-  }
+  report_loss_curve(
+      o.common.out_dir, stem, result.curve,
+      std::string(kExample) + " (" + task_name(task_kind) + ", " + attention_name(kind) + ")");
   save_checkpoint_if_asked(o.common, model, optimizer, result.steps, data_gen);
   std::cout << result_line(kExample, task_kind, result.heldout, result.steps, wall.seconds(),
                            settings_text(cell, kind, o.length))
