@@ -445,7 +445,7 @@ std::string report(const std::vector<Problem>& problems) {
   return s;
 }
 
-TEST(DocPaths, EveryPathTheDocsAndCommentsNameExists) {
+TEST(Docs, EveryPathTheDocsAndCommentsNameExists) {
   Checker checker{fs::path(MINIGRAD_SOURCE_DIR).lexically_normal(), {}, {}, {}};
   const std::vector<std::pair<std::string, Syntax>> files = files_to_check(checker.root);
   for (const auto& e : fs::recursive_directory_iterator(checker.root)) {
@@ -474,7 +474,7 @@ TEST(DocPaths, EveryPathTheDocsAndCommentsNameExists) {
 }
 
 // The checker itself, on a small tree: what must be caught is, what must not be is not.
-TEST(DocPaths, CheckerCatchesMissingPathsAndOnlyThose) {
+TEST(Docs, PathCheckerCatchesMissingPathsAndOnlyThose) {
   const fs::path root =
       fs::temp_directory_path() / ("minigrad_doc_paths_" + std::to_string(::getpid()));
   fs::remove_all(root);
