@@ -4,42 +4,62 @@
 #include <limits>
 #include <stdexcept>
 
+#include "minigrad/tensor/check.h"
+
 namespace minigrad::nn {
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// How a mask has to fit the shape it is checked against.
+enum class MaskFit {
+  Exactly,     // the same shape ([B, Tk] for a key mask)
+  Broadcasts,  // broadcastable to it without enlarging it (no new or larger axes)
+};
+
+bool fits(const Shape& mask, const Shape& target, MaskFit fit) {
+  if (fit == MaskFit::Exactly) return mask == target;
+  if (mask.size() > target.size()) return false;
+  const int offset = target.size() - mask.size();
+  for (int i = 0; i < mask.size(); ++i) {
+    if (mask[i] != 1 && mask[i] != target[offset + i]) return false;
+  }
+  return true;
+}
+
+// The one check of a mask, for every op and module that takes one: bool (true =
+// blocked) and fitting `target`, whose layout is spelled in `layout`. An undefined
+// mask passes. The message names the op, the mask, its dtype when that is what is
+// wrong, its shape and what was expected:
+//   MultiHeadAttention: key_padding_mask float32[2,4], expected bool [B, Tk] = [2,4] (true = blocked)
+void check_mask(const std::string& op, const char* name, const Tensor& mask, MaskFit fit,
+                const char* layout, const Shape& target) {
+  if (!mask.defined()) return;
+  const bool is_bool = mask.dtype() == DType::Bool;
+  MINIGRAD_CHECK(is_bool && fits(mask.shape(), target, fit))
+      << op << ": " << name << " " << (is_bool ? "" : dtype_name(mask.dtype())) << mask.shape()
+      << ", expected bool" << (fit == MaskFit::Exactly ? " " : ", broadcastable to the scores ")
+      << layout << " = " << target << " (true = blocked)";
+}
+
 // Checks q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv] and the mask, and resolves the scale.
 double check_attention(const Variable& q, const Variable& k, const Variable& v, const Tensor& mask,
                        std::optional<double> scale, const char* op) {
-  bool ok = q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.size(-1) == k.size(-1) &&
-            k.size(-2) == v.size(-2);
-  if (!ok) {
-    throw std::invalid_argument(std::string(op) + ": q " + q.shape().str() + ", k " + k.shape().str() +
-                                ", v " + v.shape().str() +
-                                ": expected q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv]");
-  }
+  MINIGRAD_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.size(-1) == k.size(-1) &&
+                 k.size(-2) == v.size(-2))
+      << op << ": q " << q.shape() << ", k " << k.shape() << ", v " << v.shape()
+      << ": expected q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv]";
   if (mask.defined()) {
-    if (mask.dtype() != DType::Bool) {
-      throw std::invalid_argument(std::string(op) + ": the mask must be bool (true = blocked), got " +
-                                  dtype_name(mask.dtype()));
-    }
     // The scores are [..., Tq, Tk], their batch axes those of q and k broadcast.
     Shape scores = broadcast_shapes(Shape(q.shape().begin(), q.shape().end() - 2),
                                     Shape(k.shape().begin(), k.shape().end() - 2), op);
     scores.push_back(q.size(-2));
     scores.push_back(k.size(-2));
-    // throws naming both shapes when they cannot broadcast at all; a mask with
-    // more (or larger) axes than the scores would silently add a batch axis
-    if (broadcast_shapes(mask.shape(), scores, op) != scores) {
-      throw std::invalid_argument(std::string(op) + ": mask " + mask.shape().str() +
-                                  " does not broadcast to the scores " + scores.str() +
-                                  " [..., Tq, Tk]");
-    }
+    check_mask(op, "mask", mask, MaskFit::Broadcasts, "[..., Tq, Tk]", scores);
   }
   const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
-  if (!std::isfinite(s)) throw std::invalid_argument(std::string(op) + ": scale must be finite");
+  MINIGRAD_CHECK(std::isfinite(s)) << op << ": scale must be finite";
   return s;
 }
 
@@ -132,14 +152,10 @@ AttentionOutput DotProductAttention::forward(const Variable& query, const Variab
   }
   const bool one_step = query.dim() == 2;
   const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d]
-  Tensor mask;
-  if (key_mask.defined()) {
-    if (key_mask.shape() != Shape{keys.size(0), keys.size(1)}) {
-      throw std::invalid_argument(type_name() + ": key_mask " + key_mask.shape().str() +
-                                  ", expected [B, Tk] = " + Shape{keys.size(0), keys.size(1)}.str());
-    }
-    mask = key_mask.unsqueeze(1);  // [B, 1, Tk]: the same keys blocked for every query
-  }
+  check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
+             {keys.size(0), keys.size(1)});
+  // [B, 1, Tk]: the same keys blocked for every query
+  const Tensor mask = key_mask.defined() ? key_mask.unsqueeze(1) : Tensor();
   const std::optional<double> scale = scaled ? std::nullopt : std::optional<double>(1.0);
   AttentionOutput out = scaled_dot_product_attention(q, keys, vals, mask, scale);
   if (one_step) out = {out.context.squeeze(1), out.weights.squeeze(1)};
@@ -216,20 +232,12 @@ MultiHeadOutput MultiHeadAttention::forward(const Variable& query_in, const Vari
   const Variable k = heads(k_proj->forward(key), tk);
   const Variable v = heads(v_proj->forward(value), tk);
 
-  Tensor mask;
-  if (key_padding_mask.defined()) {
-    if (key_padding_mask.dtype() != DType::Bool || key_padding_mask.shape() != Shape{b, tk}) {
-      throw std::invalid_argument("MultiHeadAttention: key_padding_mask must be bool [B, Tk] = " +
-                                  Shape{b, tk}.str() + ", got " + dtype_name(key_padding_mask.dtype()) +
-                                  key_padding_mask.shape().str());
-    }
-    mask = key_padding_mask.reshape({b, 1, 1, tk});
-  }
+  check_mask(type_name(), "key_padding_mask", key_padding_mask, MaskFit::Exactly, "[B, Tk]",
+             {b, tk});
+  check_mask(type_name(), "attn_mask", attn_mask, MaskFit::Broadcasts, "[B, h, Tq, Tk]",
+             {b, num_heads, tq, tk});
+  Tensor mask = key_padding_mask.defined() ? key_padding_mask.reshape({b, 1, 1, tk}) : Tensor();
   if (attn_mask.defined()) {
-    if (attn_mask.dtype() != DType::Bool) {
-      throw std::invalid_argument(std::string("MultiHeadAttention: attn_mask must be bool (true = blocked), got ") +
-                                  dtype_name(attn_mask.dtype()));
-    }
     // blocked if either mask blocks: (a + b) > 0 on 0/1 values
     mask = mask.defined() ? gt(add(mask.to(DType::Float32), attn_mask.to(DType::Float32)), 0.0) : attn_mask;
   }
@@ -342,14 +350,8 @@ AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable
                                 "] or [B, Tq, " + std::to_string(query_dim) + "], keys [B, Tk, " +
                                 std::to_string(key_dim) + "], values [B, Tk, dv]");
   }
-  const int64_t batch = keys.size(0), tk = keys.size(1);
-  if (key_mask.defined() &&
-      (key_mask.dtype() != DType::Bool || key_mask.shape() != Shape{batch, tk})) {
-    throw std::invalid_argument("AdditiveAttention: key_mask " +
-                                std::string(dtype_name(key_mask.dtype())) + key_mask.shape().str() +
-                                ", expected bool [B, Tk] = " + Shape{batch, tk}.str() +
-                                " (true = blocked)");
-  }
+  check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
+             {keys.size(0), keys.size(1)});
   const bool one_step = query.dim() == 2;
   const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d_q]
   const Variable qp = w_q->forward(q).unsqueeze(2);          // [B, Tq, 1, A]   W_q q

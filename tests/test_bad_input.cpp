@@ -648,7 +648,7 @@ std::vector<Row> rows() {
     nn::MultiHeadAttention m(8, 2);
     m.forward(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}), {}, Tensor::zeros({3, 3}));
   });
-  row("MultiHead_AttnMaskShape", W::InvalidArgument, {"scaled_dot_product_attention", "[4,4]"}, [] {
+  row("MultiHead_AttnMaskShape", W::InvalidArgument, {"MultiHeadAttention", "attn_mask [4,4]", "[2,2,3,3]"}, [] {
     nn::MultiHeadAttention m(8, 2);
     m.forward(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}), {}, bools({4, 4}));
   });
