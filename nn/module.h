@@ -31,6 +31,8 @@
 
 namespace minigrad::nn {
 
+/// The base of every layer and model: named parameters, named submodules, the
+/// training flag, state dicts and printing.
 class Module {
  public:
   Module() = default;
@@ -45,6 +47,7 @@ class Module {
 
   /// Modules with one input and one output implement this; Sequential chains them.
   virtual Variable forward(const Variable& x);
+  /// forward(x).
   Variable operator()(const Variable& x) { return forward(x); }
 
   // ---- parameters and submodules --------------------------------------------------
@@ -52,6 +55,8 @@ class Module {
   /// holding `value` (requires_grad as given). Names may not repeat or contain '.'.
   void register_parameter(const std::string& name, Variable* slot, Tensor value,
                           bool requires_grad = true);
+  /// Adds `module` as a child named `name`: its parameters become name.param.
+  /// Returns it, to store in a typed member. Names may not repeat or contain '.'.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);
@@ -61,7 +66,9 @@ class Module {
   /// Dotted names in registration order, children after own parameters:
   /// "encoder.weight_ih_l0". Undefined slots (e.g. a Linear without bias) are skipped.
   std::vector<std::pair<std::string, Variable>> named_parameters() const;
+  /// The values of named_parameters(), in the same order.
   std::vector<Variable> parameters() const;
+  /// The direct children in registration order.
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const {
     return children_;
   }
@@ -69,11 +76,12 @@ class Module {
   Variable parameter(const std::string& dotted_name) const;
   int64_t num_parameters() const;  ///< total number of elements
 
+  /// Clears the gradient of every parameter.
   void zero_grad();
   /// Training mode (Dropout drops) or evaluation mode (Dropout is the identity).
   void train(bool on = true);
-  void eval() { train(false); }
-  bool is_training() const { return training_; }
+  void eval() { train(false); }                   ///< train(false)
+  bool is_training() const { return training_; }  ///< set by train() and eval()
 
   // ---- state ---------------------------------------------------------------------------
   /// name → tensor (the parameters' data, shared, not copied).
@@ -97,6 +105,7 @@ class Module {
   bool training_ = true;
 };
 
+/// Writes m.str().
 std::ostream& operator<<(std::ostream& os, const Module& m);
 
 }  // namespace minigrad::nn
