@@ -170,7 +170,7 @@ std::string Module::str() const {
   for (const auto& [name, v] : named_parameters()) {
     os << "  " << name << ": " << dtype_name(v.dtype()) << v.shape() << "\n";
   }
-  os << "  total: " << num_parameters() << " parameters";
+  os << "  total: " << num_parameters() << " parameters\n";
   return out + os.str();
 }
 

@@ -92,7 +92,8 @@ class Module {
   /// The checks of load_state_dict alone: throws std::invalid_argument, changes nothing.
   void check_state_dict(const std::map<std::string, Tensor>& state, bool strict = true) const;
 
-  /// The tree, like PyTorch's print(model), with parameter shapes.
+  /// The tree, like PyTorch's print(model), then every parameter's dtype and shape
+  /// and the total, one per line; ends with a newline.
   std::string str() const;
 
  private:

@@ -235,12 +235,12 @@ TEST(Module, PrintingShowsTheTreeAndTheShapes) {
       "  decoder.0.bias: float32[5]\n"
       "  decoder.2.weight: float32[2,5]\n"
       "  decoder.2.bias: float32[2]\n"
-      "  total: 50 parameters";
+      "  total: 50 parameters\n";
   EXPECT_EQ(net.str(), expected);
   std::ostringstream os;
   os << net;
   EXPECT_EQ(os.str(), expected);
-  EXPECT_EQ(nn::Tanh().str(), "Tanh()\n  total: 0 parameters");
+  EXPECT_EQ(nn::Tanh().str(), "Tanh()\n  total: 0 parameters\n");
 }
 
 // A module with settings and children puts the settings on their own line, as
