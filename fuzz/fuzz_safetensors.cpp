@@ -6,6 +6,8 @@
 //   out-of-bounds read, undefined behaviour, a leak -- is a bug.
 //
 // What a successful parse must satisfy:
+//   - no two tensors share a name (a repeated key is refused, never resolved to
+//     one of its values);
 //   - the tensors' byte sizes add up to the data section (they tile it);
 //   - writing them back with serialize_safetensors and parsing that again gives
 //     the same names, dtypes, shapes, bytes and metadata (a round trip);
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -44,11 +47,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     file = minigrad::parse_safetensors(bytes, "fuzz-input");
   } catch (const std::runtime_error& e) {
     // The documented error; it must say where: "<origin>: byte <n>: <problem>".
-    if (std::strncmp(e.what(), "fuzz-input: byte ", 17) != 0) fail("error without origin and byte:", e.what());
+    if (std::strncmp(e.what(), "fuzz-input: byte ", 17) != 0)
+      fail("error without origin and byte:", e.what());
     return 0;
   } catch (const std::exception& e) {
     fail("undocumented exception type from parse_safetensors:", e.what());
   }
+
+  std::set<std::string> names;
+  for (const auto& entry : file.tensors)
+    if (!names.insert(entry.first).second)
+      fail("a repeated tensor name was accepted:", entry.first);
 
   // The data section is tiled exactly by the tensors.
   uint64_t header = 0;
@@ -86,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       minigrad::serialize_safetensors(file.tensors, file.metadata)) {
     // Same tensors in the same file order must give the same bytes.
     bool same_order = true;
-    for (size_t i = 0; i < file.tensors.size(); ++i) same_order &= back.tensors[i].first == file.tensors[i].first;
+    for (size_t i = 0; i < file.tensors.size(); ++i)
+      same_order &= back.tensors[i].first == file.tensors[i].first;
     if (same_order) fail("serialization is not deterministic");
   }
   return 0;

@@ -1,38 +1,40 @@
 // safetensors reading and writing (format in safetensors.h).
 //
-// The header is parsed by a small recursive-descent reader that accepts exactly
-// the JSON the format uses — one object whose values are either a tensor entry
-//   {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}
-// or the "__metadata__" object of string → string — and nothing else, so no JSON
-// library is needed and every rejection can name the byte where it happened.
-// Byte offsets in error messages count from the start of the file: the header's
-// JSON starts at byte 8, the data section at byte 8 + N.
+// The header's JSON is read with nlohmann-json's SAX parser (below, HeaderReader)
+// and written with its string escaping. Byte offsets in error messages count from
+// the start of the file: the header's JSON starts at byte 8, the data section at
+// byte 8 + N.
 //
 // Validation follows the reference implementation (huggingface/safetensors):
 //   - N ≤ 100'000'000 and 8 + N ≤ file size;
 //   - the header starts with '{'; after the object only whitespace (the padding)
 //     may follow;
+//   - no key appears twice in one object, and a tensor entry has exactly the keys
+//     "dtype", "shape" and "data_offsets";
 //   - every shape × dtype size equals its byte range [begin, end);
 //   - sorted by begin, the ranges tile the data section exactly: the first starts
 //     at 0, each starts where the previous ended (a gap or an overlap is an
 //     error), the last ends at the end of the file.
 #include "minigrad/tensor/safetensors.h"
 
-#include <atomic>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+
+#include <nlohmann/json.hpp>
 
 namespace minigrad {
 
@@ -71,63 +73,43 @@ const char* dtype_code(DType dtype) {
   throw std::runtime_error(origin + ": byte " + std::to_string(offset) + ": " + problem);
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+// Built by appending: GCC 12 misreads `"'" + std::string(s)` inlined here as an
+// overlapping memcpy (-Wrestrict).
+std::string in_quotes(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.append(1, '\'').append(s).append(1, '\'');
+  return out;
+}
 
 std::string range_str(uint64_t begin, uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+  std::string out = "[";
+  out.append(std::to_string(begin)).append(", ").append(std::to_string(end)).append(")");
+  return out;
 }
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 when it is
-// malformed (truncated, bad continuation, overlong, a surrogate, or > U+10FFFF).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  size_t n;
-  uint32_t cp, min;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2, cp = b0 & 0x1Fu, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3, cp = b0 & 0x0Fu, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4, cp = b0 & 0x07u, min = 0x10000;
-  } else {
-    return 0;
+// `text` with every byte outside printable ASCII written as \xNN: the parser's
+// message quotes the bytes it read last, which may be anything.
+std::string printable(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const char byte : text) {
+    const auto c = static_cast<unsigned char>(byte);
+    if (c >= 0x20 && c < 0x7F) {
+      out += byte;
+    } else {
+      out.append("\\x").append(1, hex[c >> 4]).append(1, hex[c & 15]);
+    }
   }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
+  return out;
 }
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_sequence_length(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+// A byte for an error message: itself if printable ASCII, else its hex value.
+std::string describe_byte(char byte) {
+  const auto c = static_cast<unsigned char>(byte);
+  if (c >= 0x20 && c < 0x7F) return std::string("'") + byte + "'";
+  static const char* hex = "0123456789abcdef";
+  return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
 }
 
 // One tensor as the header describes it, with where each part was written so
@@ -136,7 +118,6 @@ struct Entry {
   std::string name;
   uint64_t name_at = 0;
   DType dtype = DType::Float32;
-  uint64_t dtype_at = 0;
   Shape shape;
   uint64_t shape_at = 0;
   uint64_t begin = 0, end = 0;
@@ -150,393 +131,346 @@ struct Header {
 
 // ---- the header reader ---------------------------------------------------------------
 
-class HeaderParser {
+// The JSON itself is read by nlohmann-json's SAX parser, which reports each value
+// as it meets it. HeaderReader accepts exactly what the format allows — one object
+// whose values are tensor entries
+//   {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}
+// or the "__metadata__" object of string → string — and throws at the first event
+// that cannot belong there. A plain parse into a json value would silently keep
+// the last of two equal keys; the reader sees every key and refuses the second.
+//
+// SAX events carry no position, so the parser reads the header through
+// CountingIterator, which records how many bytes it has taken. An event fires as
+// soon as its token has been read (after a number, one byte more: the byte that
+// ended it), so the event's token starts at the first byte after the previous
+// event's count that is not whitespace, ',' or ':'.
+class CountingIterator {
  public:
-  // `json` is the header; its first byte is byte 8 of the file.
-  HeaderParser(std::string_view json, const std::string& origin) : s_(json), origin_(origin) {}
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  Header parse() {
-    Header h;
-    if (s_.empty() || s_[0] != '{') error("the header must start with '{', got " + describe(0));
-    ++pos_;
-    skip_ws();
-    std::set<std::string> names;
-    bool have_metadata = false;
-    if (peek() == '}') {
-      ++pos_;
-    } else {
-      for (;;) {
-        const uint64_t key_at = here();
-        std::string key = parse_string();
-        skip_ws();
-        expect(':');
-        skip_ws();
-        if (key == "__metadata__") {
-          if (have_metadata) fail(origin_, key_at, "duplicate \"__metadata__\"");
-          have_metadata = true;
-          h.metadata = parse_metadata();
-        } else {
-          if (!names.insert(key).second)
-            fail(origin_, key_at, "duplicate tensor name " + quoted(key));
-          h.entries.push_back(parse_entry(std::move(key), key_at));
-        }
-        skip_ws();
-        if (peek() == ',') {
-          ++pos_;
-          skip_ws();
-          continue;
-        }
-        expect('}');
-        break;
-      }
+  CountingIterator(const char* at, const char* begin, size_t* taken)
+      : at_(at), begin_(begin), taken_(taken) {}
+  reference operator*() const { return *at_; }
+  CountingIterator& operator++() {
+    ++at_;
+    *taken_ = static_cast<size_t>(at_ - begin_);
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    CountingIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const CountingIterator& other) const { return at_ == other.at_; }
+
+ private:
+  const char* at_;
+  const char* begin_;
+  size_t* taken_;
+};
+
+class HeaderReader {
+ public:
+  using json = nlohmann::json;
+
+  // `header` is the JSON; its first byte is byte 8 of the file.
+  HeaderReader(std::string_view header, const std::string& origin) : s_(header), origin_(origin) {}
+
+  Header read() {
+    // The reference implementation requires the object to open the header; a
+    // JSON parser would also skip leading whitespace (or a byte-order mark).
+    if (s_.empty() || s_[0] != '{')
+      fail(origin_, 8,
+           "the header must start with '{', got " +
+               (s_.empty() ? std::string("the end of the header") : describe_byte(s_[0])));
+    const CountingIterator first(s_.data(), s_.data(), &taken_);
+    const CountingIterator last(s_.data() + s_.size(), s_.data(), &taken_);
+    // strict: only whitespace (the padding) may follow the object.
+    json::sax_parse(first, last, this, json::input_format_t::json, /*strict=*/true);
+    return std::move(header_);
+  }
+
+  // ---- nlohmann's SAX interface: each returns true or throws ----
+
+  bool null() { return value("null"); }
+  bool boolean(bool b) { return value(b ? "true" : "false"); }
+  bool number_integer(json::number_integer_t) {
+    // Only negative integers arrive here (and -0); the others are number_unsigned.
+    const uint64_t at = token_start();
+    if (state_ == State::InShape || state_ == State::InOffsets) {
+      const size_t begin = static_cast<size_t>(at - 8);
+      const size_t end = s_.find_first_not_of("-0123456789", begin);
+      fail(origin_, at,
+           in_array() + "expected a non-negative integer, got " +
+               std::string(s_.substr(begin, end - begin)));
     }
-    skip_ws();  // the padding
-    if (pos_ != s_.size())
-      error("only whitespace may follow the header's JSON object, got " + describe(pos_));
-    return h;
+    return unexpected(at, "a number");
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    const uint64_t at = token_start();
+    if (state_ == State::InShape) {
+      ++count_;
+      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        fail(origin_, entry_.shape_at,
+             tensor() + "size " + std::to_string(v) + " does not fit in int64");
+      if (count_ <= static_cast<size_t>(kMaxDims)) entry_.shape.push_back(static_cast<int64_t>(v));
+      return true;
+    }
+    if (state_ == State::InOffsets) {
+      ++count_;
+      if (count_ == 1) entry_.begin = v;
+      if (count_ == 2) entry_.end = v;
+      return true;
+    }
+    return unexpected(at, "a number");
+  }
+  bool number_float(json::number_float_t, const std::string& text) {
+    const uint64_t at = token_start();
+    if (state_ == State::InShape || state_ == State::InOffsets) {
+      // The JSON is valid, so the text is a fraction, an exponent, or an integer
+      // too large for 64 bits.
+      const size_t dot = text.find_first_of(".eE");
+      if (text[0] == '-')
+        fail(origin_, at, in_array() + "expected a non-negative integer, got " + text);
+      if (dot != std::string::npos)
+        fail(origin_, at + dot, in_array() + "expected an integer, got a fraction: " + text);
+      fail(origin_, at, in_array() + "integer " + text + " does not fit in 64 bits");
+    }
+    return unexpected(at, "a number");
+  }
+  bool string(std::string& s) {
+    const uint64_t at = token_start();
+    if (state_ == State::DtypeValue) {
+      entry_.dtype = dtype_from_code(s, at);
+      state_ = State::InEntry;
+      return true;
+    }
+    if (state_ == State::MetadataValue) {
+      header_.metadata.emplace(std::move(metadata_key_), std::move(s));
+      state_ = State::InMetadata;
+      return true;
+    }
+    return unexpected(at, "a string");
+  }
+  bool binary(json::binary_t&) { return value("binary data"); }  // never in JSON text
+
+  bool start_object(std::size_t) {
+    const uint64_t at = token_start();
+    switch (state_) {
+      case State::Start:
+        state_ = State::InHeader;
+        return true;
+      case State::Metadata:
+        state_ = State::InMetadata;
+        return true;
+      case State::EntryValue:
+        state_ = State::InEntry;
+        return true;
+      default:
+        return unexpected(at, "an object");
+    }
+  }
+  bool key(std::string& k) {
+    const uint64_t at = token_start();
+    if (state_ == State::InHeader) {
+      if (k == "__metadata__") {
+        if (have_metadata_) fail(origin_, at, "duplicate \"__metadata__\"");
+        have_metadata_ = true;
+        state_ = State::Metadata;
+        return true;
+      }
+      if (!names_.insert(k).second) fail(origin_, at, "duplicate tensor name " + in_quotes(k));
+      entry_ = Entry{};
+      entry_.name = std::move(k);
+      entry_.name_at = at;
+      seen_dtype_ = seen_shape_ = seen_offsets_ = false;
+      state_ = State::EntryValue;
+      return true;
+    }
+    if (state_ == State::InMetadata) {
+      if (header_.metadata.count(k) != 0)
+        fail(origin_, at, "duplicate metadata key " + in_quotes(k));
+      metadata_key_ = std::move(k);
+      state_ = State::MetadataValue;
+      return true;
+    }
+    // InEntry: the only other state in which the parser reads keys.
+    const auto once = [&](bool& seen) {
+      if (seen) fail(origin_, at, tensor() + "duplicate key \"" + k + "\"");
+      seen = true;
+    };
+    if (k == "dtype") {
+      once(seen_dtype_);
+      state_ = State::DtypeValue;
+    } else if (k == "shape") {
+      once(seen_shape_);
+      state_ = State::ShapeValue;
+    } else if (k == "data_offsets") {
+      once(seen_offsets_);
+      state_ = State::OffsetsValue;
+    } else {
+      // A key we do not understand might change the meaning of the bytes, so
+      // refuse rather than guess.
+      fail(origin_, at, tensor() + "unknown key " + in_quotes(k));
+    }
+    return true;
+  }
+  bool end_object() {
+    token_start();
+    if (state_ == State::InEntry) {
+      const char* missing = !seen_dtype_     ? "dtype"
+                            : !seen_shape_   ? "shape"
+                            : !seen_offsets_ ? "data_offsets"
+                                             : nullptr;
+      if (missing) fail(origin_, entry_.name_at, tensor() + "missing \"" + missing + "\"");
+      header_.entries.push_back(std::move(entry_));
+    }
+    // InEntry and InMetadata return to the header; the header's own end is the end.
+    state_ = state_ == State::InHeader ? State::Done : State::InHeader;
+    return true;
+  }
+  bool start_array(std::size_t) {
+    const uint64_t at = token_start();
+    if (state_ == State::ShapeValue) {
+      entry_.shape_at = at;
+      state_ = State::InShape;
+    } else if (state_ == State::OffsetsValue) {
+      entry_.offsets_at = at;
+      state_ = State::InOffsets;
+    } else {
+      return unexpected(at, "an array");
+    }
+    count_ = 0;
+    return true;
+  }
+  bool end_array() {
+    token_start();
+    if (state_ == State::InShape && count_ > static_cast<size_t>(kMaxDims))
+      fail(origin_, entry_.shape_at,
+           tensor() + "rank " + std::to_string(count_) + " exceeds minigrad's " +
+               std::to_string(kMaxDims));
+    if (state_ == State::InOffsets && count_ != 2)
+      fail(origin_, entry_.offsets_at,
+           tensor() + "\"data_offsets\" must be [begin, end], got " + std::to_string(count_) +
+               " numbers");
+    state_ = State::InEntry;  // no other state opens an array
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    // `position` counts the bytes the parser read, the one it stopped at included.
+    const uint64_t at = 8 + (position > 0 ? position - 1 : 0);
+    // what() is "[json.exception.parse_error.101] parse error at line 1, column 5:
+    // syntax error while parsing ..."; the line and column are the byte's again.
+    std::string_view problem = e.what();
+    const size_t colon = problem.find(": ");
+    if (colon != std::string_view::npos) problem.remove_prefix(colon + 2);
+    fail(origin_, at, "invalid JSON: " + printable(problem));
   }
 
  private:
-  uint64_t here() const { return 8 + pos_; }
-  [[noreturn]] void error(const std::string& problem) const { fail(origin_, here(), problem); }
-  int peek() const { return pos_ < s_.size() ? static_cast<unsigned char>(s_[pos_]) : -1; }
+  enum class State {
+    Start,          // before the header's object
+    InHeader,       // a tensor name or "__metadata__" next
+    Metadata,       // the value of "__metadata__" next
+    InMetadata,     // a metadata key next
+    MetadataValue,  // a metadata value next
+    EntryValue,     // a tensor entry next
+    InEntry,        // "dtype", "shape" or "data_offsets" next
+    DtypeValue,
+    ShapeValue,
+    InShape,
+    OffsetsValue,
+    InOffsets,
+    Done,
+  };
 
-  std::string describe(size_t at) const {
-    if (at >= s_.size()) return "the end of the header";
-    const auto c = static_cast<unsigned char>(s_[at]);
-    if (c >= 0x20 && c < 0x7F) return std::string("'") + static_cast<char>(c) + "'";
-    static const char* hex = "0123456789abcdef";
-    return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+  // The file offset of the token of the event being handled (see CountingIterator).
+  uint64_t token_start() {
+    size_t i = scanned_;
+    while (i < s_.size() && (s_[i] == ' ' || s_[i] == '\t' || s_[i] == '\n' || s_[i] == '\r' ||
+                             s_[i] == ',' || s_[i] == ':'))
+      ++i;
+    scanned_ = taken_;
+    return 8 + i;
   }
 
-  void skip_ws() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
-  }
+  bool value(const char* what) { return unexpected(token_start(), what); }
 
-  void expect(char c) {
-    if (peek() != static_cast<unsigned char>(c))
-      error(std::string("expected '") + c + "', got " + describe(pos_));
-    ++pos_;
-  }
-
-  uint32_t parse_hex4() {
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const int c = peek();
-      uint32_t d;
-      if (c >= '0' && c <= '9')
-        d = static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        d = static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        d = static_cast<uint32_t>(c - 'A' + 10);
-      else
-        error("expected a hex digit in a \\u escape, got " + describe(pos_));
-      v = v * 16 + d;
-      ++pos_;
-    }
-    return v;
-  }
-
-  // A JSON string: escapes decoded, raw bytes checked to be UTF-8.
-  std::string parse_string() {
-    if (peek() != '"') error("expected a string, got " + describe(pos_));
-    ++pos_;
-    std::string out;
-    for (;;) {
-      if (pos_ >= s_.size()) error("unterminated string");
-      const auto c = static_cast<unsigned char>(s_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (c < 0x20) error("unescaped control character " + describe(pos_) + " in a string");
-      if (c >= 0x80) {
-        const size_t n = utf8_sequence_length(s_, pos_);
-        if (n == 0) error("invalid UTF-8 in a string");
-        out.append(s_.substr(pos_, n));
-        pos_ += n;
-        continue;
-      }
-      if (c != '\\') {
-        out += static_cast<char>(c);
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // the backslash
-      const int e = peek();
-      ++pos_;
-      switch (e) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          // Code points above U+FFFF arrive as a surrogate pair \uD8xx\uDCxx:
-          //   cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-          uint32_t cp = parse_hex4();
-          if (cp >= 0xDC00 && cp <= 0xDFFF) error("a \\u escape holds a lone low surrogate");
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (peek() != '\\' || pos_ + 1 >= s_.size() || s_[pos_ + 1] != 'u')
-              error("a high surrogate \\u escape is not followed by a low one");
-            pos_ += 2;
-            const uint32_t lo = parse_hex4();
-            if (lo < 0xDC00 || lo > 0xDFFF)
-              error("a high surrogate \\u escape is not followed by a low one");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          --pos_;
-          error("invalid escape: a backslash followed by " + describe(pos_));
-      }
+  // A value of the wrong kind: what was expected here, and what came.
+  [[noreturn]] bool unexpected(uint64_t at, const std::string& got) {
+    switch (state_) {
+      case State::Metadata:
+        fail(origin_, at, "\"__metadata__\" must be an object of strings, got " + got);
+      case State::MetadataValue:
+        fail(origin_, at,
+             "metadata values must be strings, got " + got + " for " + in_quotes(metadata_key_));
+      case State::EntryValue:
+        fail(origin_, at,
+             tensor() + "expected an object {\"dtype\", \"shape\", \"data_offsets\"}, got " + got);
+      case State::DtypeValue:
+        fail(origin_, at, tensor() + "\"dtype\" must be a string, got " + got);
+      case State::ShapeValue:
+      case State::OffsetsValue:
+        fail(origin_, at,
+             tensor() + "\"" + (state_ == State::ShapeValue ? "shape" : "data_offsets") +
+                 "\" must be an array of integers, got " + got);
+      case State::InShape:
+      case State::InOffsets:
+        fail(origin_, at, in_array() + "expected a non-negative integer, got " + got);
+      default:
+        // Start is ruled out by the check for '{'; the parser reports keys,
+        // not values, in the other states.
+        fail(origin_, at, "unexpected " + got);
     }
   }
 
-  // A non-negative integer without sign, fraction or exponent (shapes and offsets).
-  uint64_t parse_uint() {
-    const int c = peek();
-    if (c < '0' || c > '9') error("expected a non-negative integer, got " + describe(pos_));
-    const size_t start = pos_;
-    uint64_t v = 0;
-    while (peek() >= '0' && peek() <= '9') {
-      const auto d = static_cast<uint64_t>(peek() - '0');
-      if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) {
-        pos_ = start;
-        error("integer does not fit in 64 bits");
-      }
-      v = v * 10 + d;
-      ++pos_;
-    }
-    if (s_[start] == '0' && pos_ - start > 1) {
-      pos_ = start;
-      error("integer with a leading zero");
-    }
-    if (peek() == '.' || peek() == 'e' || peek() == 'E')
-      error("expected an integer, got a fraction");
-    return v;
+  std::string tensor() const { return "tensor " + in_quotes(entry_.name) + ": "; }
+  std::string in_array() const {
+    return tensor() + (state_ == State::InShape ? "\"shape\"" : "\"data_offsets\"") + ": ";
   }
 
-  std::vector<uint64_t> parse_uint_array() {
-    expect('[');
-    skip_ws();
-    std::vector<uint64_t> out;
-    if (peek() == ']') {
-      ++pos_;
-      return out;
-    }
-    for (;;) {
-      out.push_back(parse_uint());
-      skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        skip_ws();
-        continue;
-      }
-      expect(']');
-      return out;
-    }
-  }
-
-  std::map<std::string, std::string> parse_metadata() {
-    if (peek() != '{')
-      error("\"__metadata__\" must be an object of strings, got " + describe(pos_));
-    ++pos_;
-    skip_ws();
-    std::map<std::string, std::string> out;
-    if (peek() == '}') {
-      ++pos_;
-      return out;
-    }
-    for (;;) {
-      const uint64_t key_at = here();
-      std::string key = parse_string();
-      skip_ws();
-      expect(':');
-      skip_ws();
-      if (peek() != '"') error("metadata values must be strings, got " + describe(pos_));
-      std::string value = parse_string();
-      if (!out.emplace(key, std::move(value)).second)
-        fail(origin_, key_at, "duplicate metadata key " + quoted(key));
-      skip_ws();
-      if (peek() == ',') {
-        ++pos_;
-        skip_ws();
-        continue;
-      }
-      expect('}');
-      return out;
-    }
-  }
-
-  Entry parse_entry(std::string name, uint64_t name_at) {
-    Entry e;
-    e.name = std::move(name);
-    e.name_at = name_at;
-    if (peek() != '{')
-      error("tensor " + quoted(e.name) +
-            ": expected an object {\"dtype\", \"shape\", "
-            "\"data_offsets\"}, got " +
-            describe(pos_));
-    ++pos_;
-    skip_ws();
-    bool have_dtype = false, have_shape = false, have_offsets = false;
-    const auto once = [&](bool& seen, uint64_t at, const std::string& key) {
-      if (seen) fail(origin_, at, "tensor " + quoted(e.name) + ": duplicate key \"" + key + "\"");
-      seen = true;
-    };
-    if (peek() != '}') {
-      for (;;) {
-        const uint64_t key_at = here();
-        const std::string key = parse_string();
-        skip_ws();
-        expect(':');
-        skip_ws();
-        if (key == "dtype") {
-          once(have_dtype, key_at, key);
-          e.dtype_at = here();
-          e.dtype = parse_dtype(e.name);
-        } else if (key == "shape") {
-          once(have_shape, key_at, key);
-          e.shape_at = here();
-          const std::vector<uint64_t> dims = parse_uint_array();
-          if (dims.size() > static_cast<size_t>(kMaxDims))
-            fail(origin_, e.shape_at,
-                 "tensor " + quoted(e.name) + ": rank " + std::to_string(dims.size()) +
-                     " exceeds minigrad's " + std::to_string(kMaxDims));
-          for (uint64_t d : dims) {
-            if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-              fail(origin_, e.shape_at,
-                   "tensor " + quoted(e.name) + ": size " + std::to_string(d) +
-                       " does not fit in int64");
-            e.shape.push_back(static_cast<int64_t>(d));
-          }
-        } else if (key == "data_offsets") {
-          once(have_offsets, key_at, key);
-          e.offsets_at = here();
-          const std::vector<uint64_t> offsets = parse_uint_array();
-          if (offsets.size() != 2)
-            fail(origin_, e.offsets_at,
-                 "tensor " + quoted(e.name) + ": \"data_offsets\" must be [begin, end], got " +
-                     std::to_string(offsets.size()) + " numbers");
-          e.begin = offsets[0];
-          e.end = offsets[1];
-        } else {
-          // A key we do not understand might change the meaning of the bytes, so
-          // refuse rather than guess.
-          fail(origin_, key_at, "tensor " + quoted(e.name) + ": unknown key " + quoted(key));
-        }
-        skip_ws();
-        if (peek() == ',') {
-          ++pos_;
-          skip_ws();
-          continue;
-        }
-        break;
-      }
-    }
-    expect('}');
-    const char* missing = !have_dtype     ? "dtype"
-                          : !have_shape   ? "shape"
-                          : !have_offsets ? "data_offsets"
-                                          : nullptr;
-    if (missing)
-      fail(origin_, name_at, "tensor " + quoted(e.name) + ": missing \"" + missing + "\"");
-    return e;
-  }
-
-  DType parse_dtype(const std::string& tensor) {
-    const uint64_t at = here();
-    const std::string code = parse_string();
+  DType dtype_from_code(const std::string& code, uint64_t at) const {
     for (const DTypeCode& c : kDTypeCodes)
       if (code == c.code) return c.dtype;
     for (const char* other : kOtherFormatDTypes)
       if (code == other)
         fail(origin_, at,
-             "tensor " + quoted(tensor) + ": dtype " + code +
-                 " is valid safetensors but unsupported (minigrad has F32, F64, I64, "
-                 "BOOL)");
-    fail(origin_, at, "tensor " + quoted(tensor) + ": unknown dtype " + quoted(code));
+             tensor() + "dtype " + code +
+                 " is valid safetensors but unsupported (minigrad has F32, F64, I64, BOOL)");
+    fail(origin_, at, tensor() + "unknown dtype " + in_quotes(code));
   }
 
   std::string_view s_;
   const std::string& origin_;
-  size_t pos_ = 0;
+  size_t taken_ = 0;    // bytes the JSON parser has read (CountingIterator)
+  size_t scanned_ = 0;  // taken_ at the previous event
+  State state_ = State::Start;
+  Header header_;
+  std::set<std::string> names_;
+  bool have_metadata_ = false;
+  std::string metadata_key_;
+  Entry entry_;  // the tensor entry being read
+  bool seen_dtype_ = false, seen_shape_ = false, seen_offsets_ = false;
+  size_t count_ = 0;  // numbers in the array being read
 };
 
 // ---- the header writer ------------------------------------------------------------------
 
-// serde_json's escaping, which the reference writer uses: \" \\ and the short
-// forms of control characters, \u00XX for the other control characters; all
-// other UTF-8 is written as is.
-void append_json_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
-void check_utf8_argument(const std::string& s, const char* what) {
-  if (!valid_utf8(s))
+// A JSON string literal as the reference writer (serde_json) spells it, and as
+// nlohmann-json dumps it: \" \\ and the short escapes, \u00xx for the other
+// control characters, all other UTF-8 as is. `what` names the string in the error
+// for bytes that are not UTF-8 (JSON text must be).
+std::string json_string(const std::string& s, const char* what) {
+  try {
+    return nlohmann::json(s).dump();
+  } catch (const nlohmann::json::type_error&) {
     throw std::invalid_argument(std::string("write_safetensors: ") + what +
                                 " is not valid UTF-8 (the header is JSON)");
+  }
 }
 
 // ---- files ------------------------------------------------------------------------------
@@ -645,7 +579,7 @@ const Tensor& SafetensorsFile::at(const std::string& name) const {
     if (n == name) return t;
   std::string names;
   for (const auto& entry : tensors) names += (names.empty() ? "" : ", ") + entry.first;
-  throw std::out_of_range(origin + ": no tensor named " + quoted(name) +
+  throw std::out_of_range(origin + ": no tensor named " + in_quotes(name) +
                           " (the file has: " + (names.empty() ? "no tensors" : names) + ")");
 }
 
@@ -676,12 +610,12 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
              std::to_string(size) + "-byte file");
 
   const std::string_view json(bytes.data() + 8, static_cast<size_t>(n));
-  Header header = HeaderParser(json, origin).parse();
+  Header header = HeaderReader(json, origin).read();
 
   const uint64_t data_start = 8 + n;
   const uint64_t data_size = size - data_start;
   for (const Entry& e : header.entries) {
-    const std::string what = "tensor " + quoted(e.name) + ": ";
+    const std::string what = "tensor " + in_quotes(e.name) + ": ";
     // bytes = Π shape × dtype size. The product of the nonzero sizes must fit in
     // int64 even when a zero makes the tensor empty: strides and numel() are
     // computed from them, and a hostile shape must not overflow those.
@@ -725,8 +659,8 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
   for (const Entry* e : order) {
     if (e->begin < covered)
       fail(origin, e->offsets_at,
-           "tensor " + quoted(e->name) + ": data_offsets " + range_str(e->begin, e->end) +
-               " overlap tensor " + quoted(previous->name) + " at " +
+           "tensor " + in_quotes(e->name) + ": data_offsets " + range_str(e->begin, e->end) +
+               " overlap tensor " + in_quotes(previous->name) + " at " +
                range_str(previous->begin, previous->end));
     if (e->begin > covered)
       fail(origin, data_start + covered,
@@ -752,7 +686,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
       for (size_t i = 0; i < nbytes; ++i)
         if (src[i] != 0 && src[i] != 1)
           fail(origin, data_start + e->begin + i,
-               "tensor " + quoted(e->name) + ": BOOL element " + std::to_string(i) + " is " +
+               "tensor " + in_quotes(e->name) + ": BOOL element " + std::to_string(i) + " is " +
                    std::to_string(static_cast<unsigned char>(src[i])) + ", not 0 or 1");
     }
     if (nbytes != 0) std::memcpy(t.raw_data(), src, nbytes);
@@ -776,14 +710,9 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
       throw std::invalid_argument(
           "write_safetensors: \"__metadata__\" is reserved, not a tensor name");
     if (!names.insert(name).second)
-      throw std::invalid_argument("write_safetensors: duplicate tensor name " + quoted(name));
+      throw std::invalid_argument("write_safetensors: duplicate tensor name " + in_quotes(name));
     if (!t.defined())
-      throw std::invalid_argument("write_safetensors: tensor " + quoted(name) + " is undefined");
-    check_utf8_argument(name, "a tensor name");
-  }
-  for (const auto& [key, value] : metadata) {
-    check_utf8_argument(key, "a metadata key");
-    check_utf8_argument(value, "a metadata value");
+      throw std::invalid_argument("write_safetensors: tensor " + in_quotes(name) + " is undefined");
   }
 
   // Compact JSON like the reference writer: metadata first, then the tensors in
@@ -795,16 +724,16 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
     for (const auto& [key, value] : metadata) {
       if (!first) json += ',';
       first = false;
-      append_json_string(json, key);
+      json += json_string(key, "a metadata key");
       json += ':';
-      append_json_string(json, value);
+      json += json_string(value, "a metadata value");
     }
     json += '}';
   }
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (json.size() > 1) json += ',';
-    append_json_string(json, name);
+    json += json_string(name, "a tensor name");
     json += ":{\"dtype\":\"";
     json += dtype_code(t.dtype());
     json += "\",\"shape\":[";

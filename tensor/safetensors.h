@@ -1,6 +1,6 @@
 /// \file
 /// The safetensors file format (github.com/huggingface/safetensors), read and
-/// written without dependencies:
+/// written:
 ///
 ///     bytes 0..7      N, the header length, unsigned 64-bit little-endian
 ///     bytes 8..8+N    a JSON object: name → {"dtype": "F32", "shape": [2,3],
@@ -11,8 +11,9 @@
 /// Supported dtypes: F32, F64, I64, BOOL. Reading validates everything before it
 /// returns: header length against the file size, the JSON, each dtype, that
 /// shape × dtype size equals the byte range, that ranges lie inside the data and
-/// do not overlap. Errors throw std::runtime_error naming the file, the byte
-/// offset where it applies and the problem.
+/// do not overlap. A key repeated in one object, or one the format does not have,
+/// is refused. Errors throw std::runtime_error naming the file, the byte offset
+/// where it applies (for malformed JSON, where the parser stopped) and the problem.
 #pragma once
 
 #include <map>

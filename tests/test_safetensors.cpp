@@ -271,45 +271,46 @@ TEST(SafetensorsBadFiles, BadJsonNamesTheByte) {
   bad(" " + kGood, 8, "must start with '{'");
   bad("[]", 8, "must start with '{'");
   std::string j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},})";
-  bad(j, at(j, "}", j.size() - 2), "expected a string, got '}'");
+  bad(j, at(j, "}", j.size() - 2),
+      "invalid JSON: syntax error while parsing object key - unexpected '}'");
   j = R"({"a" {"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
-  bad(j, at(j, "{\"dtype"), "expected ':', got '{'");
+  bad(j, at(j, "{\"dtype"), "unexpected '{'; expected ':'");
   j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
-  bad(j, 8 + j.size(), "expected '}', got the end of the header");
+  bad(j, 8 + j.size(), "unexpected end of input; expected '}'");
   j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}x)";
-  bad(j, at(j, "x"), "only whitespace may follow");
+  bad(j, at(j, "x"), "expected end of input");
   j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} })";
-  bad(j, 8 + j.size() - 1, "only whitespace may follow");
+  bad(j, 8 + j.size() - 1, "unexpected '}'; expected end of input");
   j = R"({"a:{"dtype":"F32"})";
-  bad(j, at(j, "dtype"), "expected ':', got 'd'");
+  bad(j, at(j, "dtype"), "expected ':'");
   j = R"({"a)";
-  bad(j, 8 + j.size(), "unterminated string");
+  bad(j, 8 + j.size(), "missing closing quote");
   j = R"({"a\q":1})";
-  bad(j, at(j, "q"), "invalid escape: a backslash followed by 'q'");
+  bad(j, at(j, "q"), "forbidden character after backslash");
   j = R"({"a\u00g0":1})";
-  bad(j, at(j, "g"), "expected a hex digit");
+  bad(j, at(j, "g"), "'\\u' must be followed by 4 hex digits");
   j = R"({"a\udc00":1})";
-  bad(j, at(j, ":") - 1, "lone low surrogate");
+  bad(j, at(j, ":") - 2, "surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF");
   j = R"({"a\ud800x":1})";
-  bad(j, at(j, "x"), "not followed by a low one");
+  bad(j, at(j, "x"), "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
   j = std::string("{\"a\x01\":1}");
-  bad(j, 11, "unescaped control character byte 0x01");
-  j = std::string("{\"a\xc3(\":1}");
-  bad(j, 11, "invalid UTF-8");
+  bad(j, 11, "control character U+0001 (SOH) must be escaped");
+  j = std::string("{\"a\xc3(\":1}");  // the '(' ends the sequence the 0xc3 began
+  bad(j, 12, "ill-formed UTF-8 byte");
   j = std::string("{\"a\xc0\xaf\":1}");  // an overlong '/'
-  bad(j, 11, "invalid UTF-8");
+  bad(j, 11, "ill-formed UTF-8 byte");
   j = R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})";
   bad(j, at(j, ".0"), "expected an integer, got a fraction");
   j = R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})";
-  bad(j, at(j, "-2"), "expected a non-negative integer, got '-'");
+  bad(j, at(j, "-2"), "tensor 'a': \"shape\": expected a non-negative integer, got -2");
   j = R"({"a":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}})";
-  bad(j, at(j, "02"), "leading zero");
+  bad(j, at(j, "2]"), "unexpected number literal; expected ']'");  // JSON has no leading zeros
   j = R"({"a":{"dtype":"F32","shape":[2,],"data_offsets":[0,8]}})";
-  bad(j, at(j, "]"), "expected a non-negative integer, got ']'");
+  bad(j, at(j, "]"), "unexpected ']'");
   j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551616]}})";
   bad(j, at(j, "1844"), "does not fit in 64 bits");
   j = R"({"a":{"dtype":F32,"shape":[2],"data_offsets":[0,8]}})";
-  bad(j, at(j, "F32"), "expected a string, got 'F'");
+  bad(j, at(j, "F32"), "invalid literal");
   j = R"({"a":[0,8]})";
   bad(j, at(j, "["), "expected an object");
   j = R"({"__metadata__":{"k":1},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
@@ -348,6 +349,60 @@ TEST(SafetensorsBadFiles, BadTensorEntries) {
   bad(j, at(j, "\"__metadata__", 5), "duplicate \"__metadata__\"");
   j = R"({"__metadata__":{"k":"1","k":"2"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   bad(j, at(j, "\"k\":\"2"), "duplicate metadata key 'k'");
+}
+
+TEST(SafetensorsBadFiles, ErrorsQuoteOnlyPrintableBytes) {
+  // The parser quotes what it read last; a stray byte is shown as \xNN.
+  const std::string j = std::string("{\"a\xc3(\":1}");
+  expect_bad(make_file(j, std::string(8, '\0')), 12, "last read: '\"a\\xc3('");
+}
+
+TEST(SafetensorsBadFiles, ValuesOfTheWrongKind) {
+  const std::string data(8, '\0');
+  const auto bad = [&](const std::string& json, uint64_t offset, const std::string& problem) {
+    SCOPED_TRACE(json);
+    expect_bad(make_file(json, data), offset, problem);
+  };
+  std::string j = R"({"a":"F32"})";
+  bad(j, at(j, "\"F32"),
+      "tensor 'a': expected an object {\"dtype\", \"shape\", \"data_offsets\"}, got a string");
+  j = R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})";
+  bad(j, at(j, "32"), "tensor 'a': \"dtype\" must be a string, got a number");
+  j = R"({"a":{"dtype":"F32","shape":"2","data_offsets":[0,8]}})";
+  bad(j, at(j, "\"2\""), "tensor 'a': \"shape\" must be an array of integers, got a string");
+  j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":{"begin":0}}})";
+  bad(j, at(j, "{\"begin"), "\"data_offsets\" must be an array of integers, got an object");
+  j = R"({"a":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})";
+  bad(j, at(j, "[2]"), "tensor 'a': \"shape\": expected a non-negative integer, got an array");
+  j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0, null]}})";
+  bad(j, at(j, "null"), "\"data_offsets\": expected a non-negative integer, got null");
+  j = R"({"a":{"dtype":"F32","shape":[true],"data_offsets":[0,8]}})";
+  bad(j, at(j, "true"), "expected a non-negative integer, got true");
+  j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8e0]}})";
+  bad(j, at(j, "e0"), "expected an integer, got a fraction: 8e0");
+  j = R"({"a":{"dtype":"F32","shape":[-0],"data_offsets":[0,0]}})";
+  bad(j, at(j, "-0"), "expected a non-negative integer, got -0");
+  j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-18446744073709551616,8]}})";
+  bad(j, at(j, "-18"), "expected a non-negative integer, got -18446744073709551616");
+  j = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8]}})";
+  bad(j, at(j, "[8]"), "\"data_offsets\" must be [begin, end], got 1 numbers");
+  j = R"({"__metadata__":{"k":{"nested":"x"}},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  bad(j, at(j, "{\"nested"), "metadata values must be strings, got an object for 'k'");
+  j = R"({"__metadata__":"pt","a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  bad(j, at(j, "\"pt"), "\"__metadata__\" must be an object of strings, got a string");
+}
+
+TEST(SafetensorsBadFiles, ARepeatedKeyIsRefusedNotResolvedToItsLastValue) {
+  // A JSON object that repeats a key is valid JSON, and a parse into a value keeps
+  // one of them: here the last, "F32", would make a valid file of two floats
+  // where the writer meant one double. The reader refuses the file instead.
+  std::string j = R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8],"dtype":"F32"}})";
+  expect_bad(make_file(j, std::string(8, '\0')), at(j, "\"dtype\":\"F32"),
+             "tensor 'a': duplicate key \"dtype\"");
+  // Whitespace before a repeated key does not move the reported byte off the key.
+  j = "{\"__metadata__\":{\"k\":\"1\" ,\n \"k\":\"2\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
+      "\"data_offsets\":[0,8]}}";
+  expect_bad(make_file(j, std::string(8, '\0')), at(j, "\"k\":\"2"), "duplicate metadata key 'k'");
 }
 
 TEST(SafetensorsBadFiles, DuplicateName) {
