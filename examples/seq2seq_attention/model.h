@@ -135,8 +135,9 @@ class Seq2SeqModel : public nn::Module {
   Seq2SeqConfig config;
   std::shared_ptr<nn::Embedding> source_embedding;  ///< [vocab, E]
   std::shared_ptr<nn::Embedding> target_embedding;  ///< [vocab + 1, E]: the last row is BOS
-  std::unique_ptr<Recurrence>
-      recurrence;  ///< encoder E → H, decoder E + H → H (E → H without attention)
+  /// The encoder E → H and the decoder's cell E + H → H (E → H without attention).
+  std::unique_ptr<Recurrence> recurrence;
+  /// Where the decoder looks in the source ("none": nowhere, no context).
   std::unique_ptr<Attention> attention;
   std::shared_ptr<nn::Linear> readout;  ///< 2H → vocab (H → vocab without attention)
 
