@@ -61,9 +61,9 @@ std::string usage_error(std::vector<std::string> args) {
 
 TEST(ExamplesCli, ParsesEveryKindOfFlag) {
   Parsed p;
-  EXPECT_TRUE(parse(p, {"--task", "reverse", "--seed=7", "--steps", "0", "--threads", "2", "--save", "m.st",
-                        "--load=n.st", "--out", "pics", "--stop-at", "0.995", "--d", "256", "--unscaled",
-                        "--attention=none"}));
+  EXPECT_TRUE(parse(p, {"--task", "reverse", "--seed=7", "--steps", "0", "--threads", "2", "--save",
+                        "m.st", "--load=n.st", "--out", "pics", "--stop-at", "0.995", "--d", "256",
+                        "--unscaled", "--attention=none"}));
   EXPECT_EQ(p.common.task, "reverse");
   EXPECT_EQ(task_from_options(p.common), Task::Reverse);
   EXPECT_EQ(p.common.seed, 7);
@@ -106,17 +106,98 @@ TEST(ExamplesCli, BadCommandLinesSayWhatIsWrong) {
   EXPECT_EQ(usage_error({"--save", ""}), "--save: expected a non-empty PATH");
 }
 
+TEST(ExamplesCli, BothSpellingsOfEveryKindOfValue) {
+  // --name=value and --name value, also for a one-letter flag (--d) and a value
+  // that looks like a flag.
+  Parsed a, b;
+  EXPECT_TRUE(parse(a, {"--d=8", "--seed=3", "--stop-at=0.5", "--task=reverse", "--out=-pics"}));
+  EXPECT_TRUE(parse(
+      b, {"--d", "8", "--seed", "3", "--stop-at", "0.5", "--task", "reverse", "--out", "-pics"}));
+  for (const Parsed* p : {&a, &b}) {
+    EXPECT_EQ(p->d, 8);
+    EXPECT_EQ(p->common.seed, 3);
+    EXPECT_DOUBLE_EQ(p->common.stop_at, 0.5);
+    EXPECT_EQ(p->common.task, "reverse");
+    EXPECT_EQ(p->common.out_dir, "-pics");
+  }
+}
+
+TEST(ExamplesCli, TheLastOfTwoSwitchesOnOneTargetWins) {
+  Parsed p;
+  EXPECT_TRUE(parse(p, {"--unscaled", "--scaled"}));
+  EXPECT_TRUE(p.scaled);
+  EXPECT_TRUE(parse(p, {"--scaled", "--unscaled"}));
+  EXPECT_FALSE(p.scaled);
+}
+
+TEST(ExamplesCli, MoreBadCommandLines) {
+  EXPECT_EQ(usage_error({"--steps=12x"}), "--steps: expected an integer, got '12x'");
+  EXPECT_EQ(usage_error({"--d=12x"}), "--d: expected an integer, got '12x'");
+  EXPECT_EQ(usage_error({"--d", "0"}), "--d: 0 is out of range [1, 4096]");
+  EXPECT_EQ(usage_error({"--d"}), "--d needs a value (N)");
+  EXPECT_EQ(usage_error({"--seed", "99999999999999999999"}),
+            "--seed: 99999999999999999999 is out of range [0, 9223372036854775807]");
+  EXPECT_EQ(usage_error({"--seed", "99999999999999999999x"}),
+            "--seed: expected an integer, got '99999999999999999999x'");
+  EXPECT_EQ(usage_error({"--steps", "1.5"}), "--steps: expected an integer, got '1.5'");
+  EXPECT_EQ(usage_error({"--steps", " 5"}), "--steps: expected an integer, got ' 5'");
+  EXPECT_EQ(usage_error({"--stop-at", "nan"}), "--stop-at: expected a number, got 'nan'");
+  EXPECT_EQ(usage_error({"--stop-at", "0.5x"}), "--stop-at: expected a number, got '0.5x'");
+  EXPECT_EQ(usage_error({"--attention", "Dot"}),
+            "--attention: expected one of none|dot|scaled, got 'Dot'");
+  EXPECT_EQ(usage_error({"--scaled="}), "--scaled takes no value");
+  EXPECT_EQ(usage_error({"--unscaled=true"}), "--unscaled takes no value");
+  EXPECT_EQ(usage_error({"--frobnicate=3"}), "unknown option '--frobnicate'");
+  EXPECT_EQ(usage_error({"--frobnicate", "3"}), "unknown option '--frobnicate'");
+  EXPECT_EQ(usage_error({"-x"}), "unknown option '-x'");
+  EXPECT_EQ(usage_error({"--x"}), "unknown option '--x'");
+  EXPECT_EQ(usage_error({"--steps", "3", "extra"}), "unexpected argument 'extra'");
+  EXPECT_EQ(usage_error({"--out="}), "--out: expected a non-empty DIR");
+  // --help wins over what else is on the line.
+  Parsed p;
+  EXPECT_FALSE(parse(p, {"--frobnicate", "--help"}));
+}
+
 TEST(ExamplesCli, UsageListsEveryFlagWithItsDefault) {
   CommonOptions common;
   ArgParser parser("prog", "What it does.");
   add_common_options(parser, common);
   const std::string usage = parser.usage();
-  for (const char* flag : {"--task copy|reverse", "--seed N", "--steps N", "--threads N", "--save PATH",
-                           "--load PATH", "--out DIR", "--help"}) {
+  for (const char* flag : {"--task copy|reverse", "--seed N", "--steps N", "--threads N",
+                           "--save PATH", "--load PATH", "--out DIR", "--help"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag << " missing from\n" << usage;
   }
-  EXPECT_NE(usage.find("(default 300)"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("(default: 300)"), std::string::npos) << usage;
   EXPECT_NE(usage.find("What it does."), std::string::npos);
+}
+
+TEST(ExamplesCli, UsageShowsOneLetterFlagsAndSwitchesAsTheyAreTyped) {
+  Parsed p;
+  ArgParser parser("prog", "test");
+  parser.add_int("--d", &p.d, "width", 1, 4096);
+  parser.add_switch("--scaled", &p.scaled, true, "scaled");
+  parser.add_int("--seed", &p.common.seed, "seed", 0, 10);
+  const std::string usage = parser.usage();
+  EXPECT_NE(usage.find("  --d N "), std::string::npos) << usage;
+  EXPECT_NE(usage.find("width (default: 64)"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("  --scaled "), std::string::npos) << usage;
+  EXPECT_EQ(usage.find("--d-"), std::string::npos) << usage;
+  EXPECT_EQ(usage.find("arg"), std::string::npos) << usage;  // no value shown for a switch
+  // The descriptions start in one column.
+  EXPECT_EQ(usage.find("width") - usage.rfind('\n', usage.find("width")),
+            usage.find("seed (") - usage.rfind('\n', usage.find("seed (")))
+      << usage;
+}
+
+TEST(ExamplesCli, RefusesFlagNamesItCannotParse) {
+  int64_t n = 0;
+  ArgParser parser("prog", "test");
+  EXPECT_THROW(parser.add_int("steps", &n, "no dashes", 0, 1), std::logic_error);
+  EXPECT_THROW(parser.add_int("--", &n, "empty", 0, 1), std::logic_error);
+  EXPECT_THROW(parser.add_int("--a b", &n, "space", 0, 1), std::logic_error);
+  EXPECT_THROW(parser.add_int("--help", &n, "taken", 0, 1), std::logic_error);
+  parser.add_int("--n", &n, "n", 0, 1);
+  EXPECT_THROW(parser.add_int("--n", &n, "again", 0, 1), std::logic_error);
 }
 
 TEST(ExamplesCliDeathTest, BadFlagExitsWithCode2) {

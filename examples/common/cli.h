@@ -1,4 +1,4 @@
-// Command-line flags shared by the examples, and a tiny parser for them.
+// Command-line flags shared by the examples, parsed with cxxopts.
 //
 //   ArgParser parser("self_attention_copy", "Self-attention learns to copy or reverse.");
 //   CommonOptions common{.steps = 300};
@@ -6,8 +6,9 @@
 //   parser.add_int("--d", &d_model, "model width", 1, 4096);
 //   parse_or_exit(parser, argc, argv);   // --help: usage, exit 0; bad input: message, exit 2
 //
-// Flags are written `--name value` or `--name=value`. Every value is checked
-// completely ("12x" is not an integer) and against its range.
+// Flags are written `--name value` or `--name=value`. cxxopts splits the command
+// line and writes --help; every value is then checked here completely ("12x" is
+// not an integer) and against its range, and an error names the flag.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,10 @@
 #include <vector>
 
 #include "examples/common/task.h"
+
+namespace cxxopts {
+class Options;
+}
 
 namespace minigrad::examples {
 
@@ -30,11 +35,19 @@ class ArgParser {
  public:
   ArgParser(std::string program, std::string description);
 
+  // Flag names are "--" and a letter or digit, then letters, digits, '-', '_' or
+  // '.'; a bad or repeated name, or --help, throws std::logic_error. --help lists
+  // the flags in the order they were added, each with the target's value at the
+  // time as its default.
+
   // A flag without a value: `--scaled` stores true, `--unscaled` (another
   // add_switch on the same bool) stores false.
-  void add_switch(const std::string& name, bool* target, bool value_when_given, const std::string& help);
-  void add_int(const std::string& name, int64_t* target, const std::string& help, int64_t min, int64_t max);
-  void add_double(const std::string& name, double* target, const std::string& help, double min, double max);
+  void add_switch(const std::string& name, bool* target, bool value_when_given,
+                  const std::string& help);
+  void add_int(const std::string& name, int64_t* target, const std::string& help, int64_t min,
+               int64_t max);
+  void add_double(const std::string& name, double* target, const std::string& help, double min,
+                  double max);
   void add_string(const std::string& name, std::string* target, const std::string& help,
                   const std::string& value_name = "PATH");
   // One of a fixed set of words, e.g. --attention none|dot|scaled.
@@ -43,7 +56,9 @@ class ArgParser {
 
   // Parses argv[1..argc). Returns false when --help (or -h) was given, true
   // otherwise; throws UsageError for an unknown flag, a missing or bad value,
-  // or a stray argument. Targets of flags before the error may already be set.
+  // or a stray argument. Values are stored in command-line order (the last of
+  // --scaled and --unscaled wins); targets of flags before a bad value may
+  // already be set.
   bool parse(int argc, const char* const* argv) const;
   std::string usage() const;
   const std::string& program() const { return program_; }
@@ -57,7 +72,10 @@ class ArgParser {
     std::function<void(const std::string&)> set;  // throws UsageError on a bad value
   };
   void add(Flag flag);
-  const Flag* find(const std::string& name) const;
+  // The flag cxxopts knows by `key` (see option_key in cli.cpp).
+  const Flag* find_key(const std::string& key) const;
+  // Every flag, and --help, declared to cxxopts.
+  void declare(cxxopts::Options& options) const;
 
   std::string program_, description_;
   std::vector<Flag> flags_;
@@ -76,19 +94,19 @@ int run_or_report(const char* example, const std::function<int()>& run);
 
 // The flags every example takes.
 struct CommonOptions {
-  std::string task = "copy";   // copy | reverse
-  int64_t seed = 1;            // model init and training batches (the held-out set never changes)
-  int64_t steps = 300;         // training steps (0: only evaluate, e.g. after --load)
+  std::string task = "copy";  // copy | reverse
+  int64_t seed = 1;           // model init and training batches (the held-out set never changes)
+  int64_t steps = 300;        // training steps (0: only evaluate, e.g. after --load)
   // OpenMP threads; 0 leaves OpenMP's default. One, because these models are
   // small: a second thread saves little, and on a busy machine every parallel
   // region waits for a core that is running someone else.
   int64_t threads = 1;
-  int64_t eval_every = 50;     // evaluate on the held-out set every this many steps
-  double stop_at = 0.0;        // stop once held-out token accuracy reaches this (0: never)
-  std::string save_path;       // write a checkpoint here after training
-  std::string load_path;       // start from this checkpoint's weights
-  std::string resume_path;     // continue the run this checkpoint saved
-  std::string out_dir = "out"; // pictures and curves go here
+  int64_t eval_every = 50;      // evaluate on the held-out set every this many steps
+  double stop_at = 0.0;         // stop once held-out token accuracy reaches this (0: never)
+  std::string save_path;        // write a checkpoint here after training
+  std::string load_path;        // start from this checkpoint's weights
+  std::string resume_path;      // continue the run this checkpoint saved
+  std::string out_dir = "out";  // pictures and curves go here
 
   // Evaluate on the held-out set after this step of a run of total_steps: every
   // eval_every steps, and after the last.
