@@ -17,10 +17,11 @@
 //     error), the last ends at the end of the file.
 #include "minigrad/tensor/safetensors.h"
 
+#include "minigrad/tensor/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <atomic>
 
 #include <algorithm>
 #include <bit>
@@ -28,7 +29,6 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -510,66 +510,6 @@ std::string read_whole_file(const std::string& path) {
   return bytes;
 }
 
-std::string parent_directory(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// tmp → fsync → rename → fsync(dir). A crash at any point leaves either the old
-// `path` or the complete new one: rename() replaces atomically, the first fsync
-// makes sure the renamed file has its data, the second that the rename itself
-// survives a power loss. (Plain write(2) on a descriptor has no user-space buffer,
-// so there is nothing to fflush.)
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  // The pid keeps two processes apart; within one process, writes are serialised,
-  // so two threads saving to one path never share the temporary file.
-  static std::mutex write_mutex;
-  const std::lock_guard<std::mutex> lock(write_mutex);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int err = errno;
-    throw std::runtime_error("write_safetensors: " + path + ": cannot create " + tmp + ": " +
-                             errno_text(err));
-  }
-  const auto fail_io = [&](const std::string& step) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("write_safetensors: " + path + ": " + step + ": " + errno_text(err));
-  };
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_io("write to " + tmp + " failed");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail_io("fsync " + tmp);
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) fail_io("close " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail_io("rename " + tmp + " to " + path);
-
-  const std::string dir = parent_directory(path);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    const int err = errno;
-    throw std::runtime_error("write_safetensors: " + path + ": written, but cannot open folder " +
-                             dir + " to fsync it: " + errno_text(err));
-  }
-  if (::fsync(dfd) != 0) {
-    const int err = errno;
-    ::close(dfd);
-    throw std::runtime_error("write_safetensors: " + path + ": written, but fsync of folder " +
-                             dir + " failed: " + errno_text(err));
-  }
-  ::close(dfd);
-}
-
 }  // namespace
 
 // ---- SafetensorsFile ----------------------------------------------------------------------
@@ -772,7 +712,12 @@ std::string serialize_safetensors(const std::vector<std::pair<std::string, Tenso
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  write_file_atomically(path, serialize_safetensors(tensors, metadata));
+  const std::string bytes = serialize_safetensors(tensors, metadata);
+  try {
+    write_file_atomically(path, bytes);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("write_safetensors: ") + e.what());
+  }
 }
 
 }  // namespace minigrad

@@ -38,8 +38,11 @@ SafetensorsFile read_safetensors(const std::string& path);
 /// Parses bytes already in memory (the fuzzer's entry point); `origin` names them in errors.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& origin);
 
-/// Atomic and durable: writes "<path>.tmp.<pid>" in the same folder, fsyncs it,
-/// renames it over `path` and fsyncs the folder. Names must be unique and non-empty.
+/// Atomic and durable, by write_file_atomically() (atomic_file.h): `path` holds
+/// either its old content or the whole new file, whatever happens. Names must be
+/// unique and non-empty. Errors: std::invalid_argument for bad tensors or names
+/// (before anything is written), std::runtime_error starting "write_safetensors:"
+/// and naming `path` for a failed write.
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

@@ -1,6 +1,8 @@
 // safetensors: round trips of every dtype and odd shape, the exact bytes the writer
 // produces, every way a file can be bad (each error names the file and the byte),
-// atomic writes, and an independent reader (tools/check_safetensors.py).
+// atomic writes (write_safetensors and write_file_atomically), and an independent reader
+// (tools/check_safetensors.py).
+#include "minigrad/tensor/atomic_file.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/safetensors.h"
 
@@ -13,9 +15,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace minigrad {
 namespace {
@@ -579,6 +583,58 @@ TEST_F(SafetensorsFiles, WriteIntoAMissingFolderNamesThePathAndErrno) {
     EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos)
         << e.what();
   }
+  EXPECT_FALSE(fs::exists(path("no")));
+}
+
+// ---- write_file_atomically, which write_safetensors and the examples' pictures use ----
+
+std::string read_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(SafetensorsFiles, AtomicWriteStoresEveryByteAndReplacesTheOldContent) {
+  const std::string file = path("data.bin");
+  const std::string bytes("a\0b\n\xff", 5);
+  write_file_atomically(file, bytes);
+  EXPECT_EQ(read_file(file), bytes);
+  write_file_atomically(file, "");
+  EXPECT_TRUE(fs::exists(file));
+  EXPECT_EQ(fs::file_size(file), 0u);
+  write_file_atomically(file, std::string(1 << 20, 'x'));
+  EXPECT_EQ(fs::file_size(file), 1u << 20);
+  EXPECT_TRUE(others("data.bin").empty());
+}
+
+TEST_F(SafetensorsFiles, AFailedAtomicWriteKeepsTheOldFileAndRemovesItsTemporary) {
+  const std::string file = path("data.bin");
+  write_file_atomically(file, "old");
+  // rename() fails: the target is a folder; the temporary file must be gone.
+  const std::string folder = path("folder");
+  fs::create_directory(folder);
+  try {
+    write_file_atomically(folder, "new");
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(folder + ": rename"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_directory(folder));
+  // The temporary file cannot be created: the error names the file and the reason.
+  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  fs::create_directory(tmp);
+  try {
+    write_file_atomically(file, "new");
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(file + ": cannot create " + tmp, 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
+  }
+  fs::remove(tmp);
+  EXPECT_EQ(read_file(file), "old");
+  std::vector<std::string> left = others("data.bin");
+  EXPECT_EQ(left, std::vector<std::string>{"folder"});
+  // A missing folder is not created.
+  EXPECT_THROW(write_file_atomically(path("no/such/file"), "x"), std::runtime_error);
   EXPECT_FALSE(fs::exists(path("no")));
 }
 

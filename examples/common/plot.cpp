@@ -1,12 +1,11 @@
 #include "examples/common/plot.h"
 
-#include <unistd.h>
+#include "minigrad/tensor/atomic_file.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -96,22 +95,7 @@ void write_file_atomically(const std::string& path, const std::string& content) 
   std::error_code ec;
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
   if (ec) throw std::runtime_error("cannot create the folder of " + path + ": " + ec.message());
-  const std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) {
-      fs::remove(temp, ec);
-      throw std::runtime_error("cannot write " + temp);
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw std::runtime_error("cannot rename " + temp + " to " + path + ": " + ec.message());
-  }
+  minigrad::write_file_atomically(path, content);
 }
 
 std::string token_label(int64_t token) { return std::to_string(token); }

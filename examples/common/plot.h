@@ -1,8 +1,8 @@
 // Pictures of a training run: attention weights as a heatmap (in the terminal
 // and as SVG), the loss as a line chart (SVG) and a table (CSV).
 //
-// Every file is written whole to "<path>.tmp" and then renamed over <path>, so
-// an interrupted run never leaves half a picture behind.
+// Every file is written by minigrad::write_file_atomically, so an interrupted
+// run never leaves half a picture behind.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,9 @@
 
 namespace minigrad::examples {
 
-// Writes `content` to path atomically (temp file + rename), creating the
-// parent folder if needed. Throws std::runtime_error naming the path on failure.
+// Creates the parent folder if needed, then minigrad::write_file_atomically
+// (tensor/atomic_file.h): path holds its old content or all of `content`, never
+// a part. Throws std::runtime_error naming the path on failure.
 void write_file_atomically(const std::string& path, const std::string& content);
 
 // The label of a token in pictures: its number.
