@@ -1,4 +1,5 @@
 #include "minigrad/autograd/gradcheck.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <sstream>
@@ -23,11 +24,9 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
                           const GradcheckOptions& options) {
   std::vector<Variable> leaves;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].dtype() != DType::Float64) {
-      throw std::invalid_argument("gradcheck: input " + std::to_string(i) + " is " +
-                                  dtype_name(inputs[i].dtype()) +
-                                  "; central differences need float64 inputs (use .to(DType::Float64))");
-    }
+    MINIGRAD_CHECK(inputs[i].dtype() == DType::Float64)
+        << "gradcheck: input " << i << " is " << dtype_name(inputs[i].dtype())
+        << "; central differences need float64 inputs (use .to(DType::Float64))";
     leaves.emplace_back(inputs[i].clone(), true);
   }
 
@@ -35,10 +34,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   if (!out.requires_grad()) {
     return {false, "gradcheck: the output does not depend on any input (no graph was recorded)"};
   }
-  if (out.dtype() != DType::Float64) {
-    throw std::invalid_argument(std::string("gradcheck: the output is ") + dtype_name(out.dtype()) +
-                                ", expected float64");
-  }
+  MINIGRAD_CHECK(out.dtype() == DType::Float64)
+      << "gradcheck: the output is " << dtype_name(out.dtype()) << ", expected float64";
   const int64_t n_out = out.numel();
 
   // analytic[i] is [n_out, numel(input i)]: row j is ∂out_j/∂input_i from backward.
@@ -74,7 +71,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       const std::vector<double> minus = f(leaves).data().to_vector<double>();
       x[e] = saved;
       for (int64_t j = 0; j < n_out; ++j) {
-        const double numeric = (plus[static_cast<size_t>(j)] - minus[static_cast<size_t>(j)]) / (2 * options.eps);
+        const double numeric =
+            (plus[static_cast<size_t>(j)] - minus[static_cast<size_t>(j)]) / (2 * options.eps);
         const double a = analytic[i][static_cast<size_t>(j * n_in + e)];
         if (!(std::abs(a - numeric) <= options.atol + options.rtol * std::abs(numeric))) {
           std::ostringstream msg;

@@ -15,6 +15,7 @@
 //   2. Kahn's algorithm: run a node once its count reaches zero, add its input
 //      gradients into the buffers of the nodes below, decrement their counts.
 #include "minigrad/autograd/variable.h"
+#include "minigrad/tensor/check.h"
 
 #include <atomic>
 #include <ostream>
@@ -60,16 +61,14 @@ Node::~Node() {
 // ---- Variable --------------------------------------------------------------------------
 
 Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
-  if (requires_grad && !is_floating(data.dtype())) {
-    throw std::invalid_argument(std::string("Variable: only floating tensors can require grad, got ") +
-                                dtype_name(data.dtype()));
-  }
+  MINIGRAD_CHECK(!requires_grad || is_floating(data.dtype()))
+      << "Variable: only floating tensors can require grad, got " << dtype_name(data.dtype());
   impl_->data = std::move(data);
   impl_->requires_grad = requires_grad;
 }
 
 static void check_defined(const Variable& v, const char* what) {
-  if (!v.defined()) throw std::logic_error(std::string(what) + ": the Variable is undefined");
+  MINIGRAD_CHECK_AS(std::logic_error, v.defined()) << what << ": the Variable is undefined";
 }
 
 const Tensor& Variable::data() const {
@@ -94,15 +93,13 @@ void Variable::zero_grad() {
 
 Variable& Variable::requires_grad_(bool value) {
   check_defined(*this, "requires_grad_");
-  if (!is_leaf()) {
-    throw std::logic_error(std::string("requires_grad_: only leaves can change requires_grad; this "
-                                       "value was made by '") +
-                           op_name() + "' (use detach() first)");
-  }
-  if (value && !is_floating(impl_->data.dtype())) {
-    throw std::invalid_argument(std::string("requires_grad_: only floating tensors can require grad, got ") +
-                                dtype_name(impl_->data.dtype()));
-  }
+  MINIGRAD_CHECK_AS(std::logic_error, is_leaf())
+      << "requires_grad_: only leaves can change requires_grad; this "
+         "value was made by '"
+      << op_name() << "' (use detach() first)";
+  MINIGRAD_CHECK(!value || is_floating(impl_->data.dtype()))
+      << "requires_grad_: only floating tensors can require grad, got "
+      << dtype_name(impl_->data.dtype());
   impl_->requires_grad = value;
   return *this;
 }
@@ -151,18 +148,15 @@ void check_forward_anomaly(const char* op, const Tensor& result) {
   // into weight 0): its result is checked for NaN only.
   if (std::string_view(op) == "masked_fill") {
     for (double v : result.to_vector<double>()) {
-      if (v != v) {
-        throw std::runtime_error("anomaly: 'masked_fill' produced NaN in its forward result of shape " +
-                                 result.shape().str());
-      }
+      MINIGRAD_CHECK_AS(std::runtime_error, v == v)
+          << "anomaly: 'masked_fill' produced NaN in its forward result of shape "
+          << result.shape();
     }
     return;
   }
-  if (!all_finite(result)) {
-    throw std::runtime_error(std::string("anomaly: '") + op +
-                             "' produced NaN or Inf in its forward result of shape " +
-                             result.shape().str());
-  }
+  MINIGRAD_CHECK_AS(std::runtime_error, all_finite(result))
+      << "anomaly: '" << op << "' produced NaN or Inf in its forward result of shape "
+      << result.shape();
 }
 
 static std::shared_ptr<Node> make_node(const char* op, const Variable* inputs, size_t n,
@@ -228,11 +222,10 @@ void accumulate_leaf(VariableImpl& leaf, const Tensor& g) {
 }
 
 void check_backward_anomaly(const Node& n, size_t input, const Tensor& g) {
-  if (!all_finite(g)) {
-    throw std::runtime_error(std::string("anomaly: the backward of '") + n.name +
-                             "' produced NaN or Inf in the gradient of its input " +
-                             std::to_string(input) + " (shape " + g.shape().str() + ")");
-  }
+  MINIGRAD_CHECK_AS(std::runtime_error, all_finite(g))
+      << "anomaly: the backward of '" << n.name
+      << "' produced NaN or Inf in the gradient of its input " << input << " (shape " << g.shape()
+      << ")";
 }
 
 void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_output,
@@ -271,12 +264,10 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
   while (!ready.empty()) {
     Node* n = ready.back();
     ready.pop_back();
-    if (n->released) {
-      throw std::logic_error(
-          std::string("backward: the graph through '") + n->name +
-          "' was already freed by an earlier backward(); call backward(/*retain_graph=*/true) "
-          "the first time to run backward twice");
-    }
+    MINIGRAD_CHECK_AS(std::logic_error, !n->released)
+        << "backward: the graph through '" << n->name
+        << "' was already freed by an earlier backward(); call backward(/*retain_graph=*/true) "
+           "the first time to run backward twice";
     for (uint32_t k = 0; k < n->num_outputs; ++k) {
       if (!n->grad_buffer[k].defined()) {
         n->grad_buffer[k] = Tensor::zeros(n->output_shapes[k], n->dtype);
@@ -320,30 +311,24 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
 
 void Variable::backward(bool retain_graph) const {
   check_defined(*this, "backward");
-  if (numel() != 1) {
-    throw std::logic_error("backward: the output has shape " + shape().str() +
-                           "; backward() without a gradient needs a single-element value (a "
-                           "loss). Pass the gradient: backward(grad_output)");
-  }
+  MINIGRAD_CHECK_AS(std::logic_error, numel() == 1)
+      << "backward: the output has shape " << shape()
+      << "; backward() without a gradient needs a single-element value (a "
+         "loss). Pass the gradient: backward(grad_output)";
   backward(Tensor::ones(shape(), dtype()), retain_graph);
 }
 
 void Variable::backward(const Tensor& grad_output, bool retain_graph) const {
   check_defined(*this, "backward");
-  if (!grad_output.defined()) {
-    // (an undefined Tensor would otherwise pass for a float32 scalar below)
-    throw std::invalid_argument("backward: the gradient passed to backward(grad_output) is undefined");
-  }
-  if (!requires_grad()) {
-    throw std::logic_error(
-        "backward: this value does not require grad (no input of its graph has "
-        "requires_grad=true, or it was computed under NoGradGuard)");
-  }
-  if (grad_output.shape() != shape() || grad_output.dtype() != dtype()) {
-    throw std::invalid_argument("backward: the gradient " + std::string(dtype_name(grad_output.dtype())) +
-                                grad_output.shape().str() + " does not match the output " +
-                                dtype_name(dtype()) + shape().str());
-  }
+  // (an undefined Tensor would otherwise pass for a float32 scalar below)
+  MINIGRAD_CHECK(grad_output.defined())
+      << "backward: the gradient passed to backward(grad_output) is undefined";
+  MINIGRAD_CHECK_AS(std::logic_error, requires_grad())
+      << "backward: this value does not require grad (no input of its graph has "
+         "requires_grad=true, or it was computed under NoGradGuard)";
+  MINIGRAD_CHECK(grad_output.shape() == shape() && grad_output.dtype() == dtype())
+      << "backward: the gradient " << dtype_name(grad_output.dtype()) << grad_output.shape()
+      << " does not match the output " << dtype_name(dtype()) << shape();
   run_backward(impl_, grad_output, retain_graph);
 }
 

@@ -32,7 +32,8 @@ bool fits(const Shape& mask, const Shape& target, MaskFit fit) {
 // blocked) and fitting `target`, whose layout is spelled in `layout`. An undefined
 // mask passes. The message names the op, the mask, its dtype when that is what is
 // wrong, its shape and what was expected:
-//   MultiHeadAttention: key_padding_mask float32[2,4], expected bool [B, Tk] = [2,4] (true = blocked)
+//   MultiHeadAttention: key_padding_mask float32[2,4], expected bool [B, Tk] = [2,4] (true =
+//   blocked)
 void check_mask(const std::string& op, const char* name, const Tensor& mask, MaskFit fit,
                 const char* layout, const Shape& target) {
   if (!mask.defined()) return;
@@ -94,8 +95,9 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
 //   dQ = scale · dS·K,   dK = scale · dSᵀ·Q
 // Blocked keys have A = 0, so dS = 0 there: no gradient flows to them, and a
 // fully blocked row (A all zero) passes zero gradients, never NaN.
-AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& k, const Variable& v,
-                                             const Tensor& mask, std::optional<double> scale) {
+AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& k,
+                                             const Variable& v, const Tensor& mask,
+                                             std::optional<double> scale) {
   const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
   const Tensor qd = q.data(), kd = k.data(), vd = v.data();
   Tensor scores = matmul(qd, kd, false, true);
@@ -119,23 +121,23 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
 }
 
 Tensor causal_mask(int64_t steps) {
-  if (steps <= 0) throw std::invalid_argument("causal_mask: steps must be positive, got " + std::to_string(steps));
-  const Tensor i = Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({steps, 1});
-  const Tensor j = Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({1, steps});
+  MINIGRAD_CHECK(steps > 0) << "causal_mask: steps must be positive, got " << steps;
+  const Tensor i =
+      Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({steps, 1});
+  const Tensor j =
+      Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({1, steps});
   return gt(j, i);  // key j is in query i's future
 }
 
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
-  if (steps < 0) throw std::invalid_argument("padding_mask: steps must be non-negative, got " + std::to_string(steps));
+  MINIGRAD_CHECK(steps >= 0) << "padding_mask: steps must be non-negative, got " << steps;
   const auto batch = static_cast<int64_t>(lengths.size());
   Tensor m = Tensor::empty({batch, steps}, DType::Bool);
   bool* p = m.data<bool>();
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = lengths[static_cast<size_t>(b)];
-    if (len < 0 || len > steps) {
-      throw std::invalid_argument("padding_mask: length " + std::to_string(len) + " of sequence " +
-                                  std::to_string(b) + " is outside [0, " + std::to_string(steps) + "]");
-    }
+    MINIGRAD_CHECK(len >= 0 && len <= steps) << "padding_mask: length " << len << " of sequence "
+                                             << b << " is outside [0, " << steps << "]";
     for (int64_t t = 0; t < steps; ++t) p[b * steps + t] = t >= len;
   }
   return m;
@@ -146,10 +148,9 @@ Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
 AttentionOutput DotProductAttention::forward(const Variable& query, const Variable& keys,
                                              const Variable& values, const Tensor& key_mask) {
   const Variable& vals = values.defined() ? values : keys;
-  if (keys.dim() != 3 || (query.dim() != 2 && query.dim() != 3)) {
-    throw std::invalid_argument(type_name() + ": query " + query.shape().str() + ", keys " +
-                                keys.shape().str() + ": expected query [B, d] or [B, Tq, d] and keys [B, Tk, d]");
-  }
+  MINIGRAD_CHECK(keys.dim() == 3 && (query.dim() == 2 || query.dim() == 3))
+      << type_name() << ": query " << query.shape() << ", keys " << keys.shape()
+      << ": expected query [B, d] or [B, Tq, d] and keys [B, Tk, d]";
   const bool one_step = query.dim() == 2;
   const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d]
   check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
@@ -164,23 +165,20 @@ AttentionOutput DotProductAttention::forward(const Variable& query, const Variab
 
 // ---- SelfAttention -----------------------------------------------------------------------------
 
-SelfAttention::SelfAttention(int64_t model_dim, int64_t key_dim, bool bias, bool scaled_, DType dtype,
-                             Generator& gen)
+SelfAttention::SelfAttention(int64_t model_dim, int64_t key_dim, bool bias, bool scaled_,
+                             DType dtype, Generator& gen)
     : d_model(model_dim), d_k(key_dim > 0 ? key_dim : model_dim), scaled(scaled_) {
-  if (model_dim <= 0 || key_dim < 0) {
-    throw std::invalid_argument("SelfAttention: d_model must be positive and d_k non-negative, got " +
-                                std::to_string(model_dim) + " and " + std::to_string(key_dim));
-  }
+  MINIGRAD_CHECK(model_dim > 0 && key_dim >= 0)
+      << "SelfAttention: d_model must be positive and d_k non-negative, got " << model_dim
+      << " and " << key_dim;
   w_q = register_module("w_q", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
   w_k = register_module("w_k", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
   w_v = register_module("w_v", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
 }
 
 AttentionOutput SelfAttention::forward_attention(const Variable& x, const Tensor& mask) {
-  if (x.dim() != 3 || x.size(2) != d_model) {
-    throw std::invalid_argument("SelfAttention: input " + x.shape().str() + ", expected [B, T, " +
-                                std::to_string(d_model) + "]");
-  }
+  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == d_model)
+      << "SelfAttention: input " << x.shape() << ", expected [B, T, " << d_model << "]";
   const Variable q = w_q->forward(x), k = w_k->forward(x), v = w_v->forward(x);  // Q = X·W_Qᵀ ...
   return scaled_dot_product_attention(q, k, v, mask,
                                       scaled ? std::nullopt : std::optional<double>(1.0));
@@ -191,15 +189,17 @@ std::string SelfAttention::extra_repr() const {
          (scaled ? "" : ", scaled=false");
 }
 
-// ---- MultiHeadAttention --------------------------------------------------------------------------
+// ---- MultiHeadAttention ------------------------------------------------------------------------
 
 MultiHeadAttention::MultiHeadAttention(int64_t e, int64_t heads, bool bias, bool batch_first_,
                                        DType dtype, Generator& gen)
-    : embed_dim(e), num_heads(heads), head_dim(heads > 0 ? e / heads : 0), batch_first(batch_first_) {
-  if (e <= 0 || heads <= 0 || e % heads != 0) {
-    throw std::invalid_argument("MultiHeadAttention: embed_dim " + std::to_string(e) +
-                                " must be positive and divisible by num_heads " + std::to_string(heads));
-  }
+    : embed_dim(e),
+      num_heads(heads),
+      head_dim(heads > 0 ? e / heads : 0),
+      batch_first(batch_first_) {
+  MINIGRAD_CHECK(e > 0 && heads > 0 && e % heads == 0)
+      << "MultiHeadAttention: embed_dim " << e << " must be positive and divisible by num_heads "
+      << heads;
   q_proj = register_module("q_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
   k_proj = register_module("k_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
   v_proj = register_module("v_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
@@ -207,23 +207,21 @@ MultiHeadAttention::MultiHeadAttention(int64_t e, int64_t heads, bool bias, bool
 }
 
 MultiHeadOutput MultiHeadAttention::forward(const Variable& query_in, const Variable& key_in,
-                                            const Variable& value_in, const Tensor& key_padding_mask,
-                                            const Tensor& attn_mask, bool need_weights) {
+                                            const Variable& value_in,
+                                            const Tensor& key_padding_mask, const Tensor& attn_mask,
+                                            bool need_weights) {
   for (const Variable* x : {&query_in, &key_in, &value_in}) {
-    if (x->dim() != 3 || x->size(2) != embed_dim) {
-      throw std::invalid_argument("MultiHeadAttention: input " + x->shape().str() + ", expected [" +
-                                  (batch_first ? "B, T, " : "T, B, ") + std::to_string(embed_dim) + "]");
-    }
+    MINIGRAD_CHECK(x->dim() == 3 && x->size(2) == embed_dim)
+        << "MultiHeadAttention: input " << x->shape() << ", expected ["
+        << (batch_first ? "B, T, " : "T, B, ") << embed_dim << "]";
   }
   const Variable query = batch_first ? query_in : query_in.transpose(0, 1);  // [B, Tq, E]
   const Variable key = batch_first ? key_in : key_in.transpose(0, 1);
   const Variable value = batch_first ? value_in : value_in.transpose(0, 1);
   const int64_t b = query.size(0), tq = query.size(1), tk = key.size(1);
-  if (key.size(0) != b || value.size(0) != b || value.size(1) != tk) {
-    throw std::invalid_argument("MultiHeadAttention: query " + query_in.shape().str() + ", key " +
-                                key_in.shape().str() + ", value " + value_in.shape().str() +
-                                ": batch sizes and key/value lengths must agree");
-  }
+  MINIGRAD_CHECK(key.size(0) == b && value.size(0) == b && value.size(1) == tk)
+      << "MultiHeadAttention: query " << query_in.shape() << ", key " << key_in.shape()
+      << ", value " << value_in.shape() << ": batch sizes and key/value lengths must agree";
   // [B, T, E] → [B, h, T, d_k]: each head sees its own slice of the projection.
   auto heads = [&](const Variable& x, int64_t t) {
     return x.reshape({b, t, num_heads, head_dim}).permute({0, 2, 1, 3});
@@ -239,7 +237,8 @@ MultiHeadOutput MultiHeadAttention::forward(const Variable& query_in, const Vari
   Tensor mask = key_padding_mask.defined() ? key_padding_mask.reshape({b, 1, 1, tk}) : Tensor();
   if (attn_mask.defined()) {
     // blocked if either mask blocks: (a + b) > 0 on 0/1 values
-    mask = mask.defined() ? gt(add(mask.to(DType::Float32), attn_mask.to(DType::Float32)), 0.0) : attn_mask;
+    mask = mask.defined() ? gt(add(mask.to(DType::Float32), attn_mask.to(DType::Float32)), 0.0)
+                          : attn_mask;
   }
   const AttentionOutput att = scaled_dot_product_attention(q, k, v, mask);
   // [B, h, Tq, d_k] → [B, Tq, h·d_k]: the heads side by side, then mixed by W_O.
@@ -259,18 +258,18 @@ std::string MultiHeadAttention::extra_repr() const {
          (batch_first ? "" : ", batch_first=false");
 }
 
-// ---- positional encodings ---------------------------------------------------------------------------
+// ---- positional encodings ----------------------------------------------------------------------
 
 static void check_positions(const Variable& x, int64_t max_len, int64_t d_model, const char* op) {
-  if (x.dim() != 3 || x.size(2) != d_model || x.size(1) > max_len) {
-    throw std::invalid_argument(std::string(op) + ": input " + x.shape().str() + ", expected [B, T ≤ " +
-                                std::to_string(max_len) + ", " + std::to_string(d_model) + "]");
-  }
+  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == d_model && x.size(1) <= max_len)
+      << op << ": input " << x.shape() << ", expected [B, T ≤ " << max_len << ", " << d_model
+      << "]";
 }
 
-LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t len, int64_t d, DType dtype, Generator& gen)
+LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t len, int64_t d, DType dtype,
+                                                     Generator& gen)
     : max_len(len), d_model(d) {
-  if (len <= 0 || d <= 0) throw std::invalid_argument("LearnedPositionalEncoding: sizes must be positive");
+  MINIGRAD_CHECK(len > 0 && d > 0) << "LearnedPositionalEncoding: sizes must be positive";
   register_parameter("weight", &weight, randn({len, d}, 0.0, 1.0, dtype, gen));
 }
 
@@ -285,13 +284,15 @@ std::string LearnedPositionalEncoding::extra_repr() const {
 
 SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t d, DType dtype)
     : max_len(len), d_model(d) {
-  if (len <= 0 || d <= 0) throw std::invalid_argument("SinusoidalPositionalEncoding: sizes must be positive");
+  MINIGRAD_CHECK(len > 0 && d > 0) << "SinusoidalPositionalEncoding: sizes must be positive";
   Tensor t = Tensor::empty({len, d}, DType::Float64);
   double* p = t.data<double>();
   for (int64_t pos = 0; pos < len; ++pos) {
     for (int64_t i = 0; i < d; ++i) {
-      const double freq = std::pow(10000.0, -static_cast<double>(i - i % 2) / static_cast<double>(d));
-      p[pos * d + i] = i % 2 == 0 ? std::sin(static_cast<double>(pos) * freq) : std::cos(static_cast<double>(pos) * freq);
+      const double freq =
+          std::pow(10000.0, -static_cast<double>(i - i % 2) / static_cast<double>(d));
+      p[pos * d + i] = i % 2 == 0 ? std::sin(static_cast<double>(pos) * freq)
+                                  : std::cos(static_cast<double>(pos) * freq);
     }
   }
   table = t.to(dtype);
@@ -312,12 +313,9 @@ std::string SinusoidalPositionalEncoding::extra_repr() const {
 AdditiveAttention::AdditiveAttention(int64_t q_dim, int64_t k_dim, int64_t a_dim, DType dtype,
                                      Generator& gen)
     : query_dim(q_dim), key_dim(k_dim), attn_dim(a_dim > 0 ? a_dim : q_dim) {
-  if (q_dim <= 0 || k_dim <= 0 || a_dim < 0) {
-    throw std::invalid_argument(
-        "AdditiveAttention: query_dim and key_dim must be positive and attn_dim non-negative, "
-        "got " +
-        std::to_string(q_dim) + ", " + std::to_string(k_dim) + " and " + std::to_string(a_dim));
-  }
+  MINIGRAD_CHECK(q_dim > 0 && k_dim > 0 && a_dim >= 0)
+      << "AdditiveAttention: query_dim and key_dim must be positive and attn_dim non-negative, got "
+      << q_dim << ", " << k_dim << " and " << a_dim;
   w_q = register_module("w_q", std::make_shared<Linear>(query_dim, attn_dim, false, dtype, gen));
   w_k = register_module("w_k", std::make_shared<Linear>(key_dim, attn_dim, false, dtype, gen));
   v = register_module("v", std::make_shared<Linear>(attn_dim, 1, false, dtype, gen));
@@ -343,13 +341,10 @@ AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable
                          keys.dim() == 3 && keys.size(2) == key_dim &&
                          query.size(0) == keys.size(0) && vals.dim() == 3 &&
                          vals.size(0) == keys.size(0) && vals.size(1) == keys.size(1);
-  if (!shapes_ok) {
-    throw std::invalid_argument("AdditiveAttention: query " + query.shape().str() + ", keys " +
-                                keys.shape().str() + ", values " + vals.shape().str() +
-                                ": expected query [B, " + std::to_string(query_dim) +
-                                "] or [B, Tq, " + std::to_string(query_dim) + "], keys [B, Tk, " +
-                                std::to_string(key_dim) + "], values [B, Tk, dv]");
-  }
+  MINIGRAD_CHECK(shapes_ok) << "AdditiveAttention: query " << query.shape() << ", keys "
+                            << keys.shape() << ", values " << vals.shape()
+                            << ": expected query [B, " << query_dim << "] or [B, Tq, " << query_dim
+                            << "], keys [B, Tk, " << key_dim << "], values [B, Tk, dv]";
   check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
              {keys.size(0), keys.size(1)});
   const bool one_step = query.dim() == 2;

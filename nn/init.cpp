@@ -1,12 +1,17 @@
 #include "minigrad/nn/init.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <stdexcept>
 
 namespace minigrad::nn::init {
 
-void uniform_(Tensor& t, double low, double high, Generator& gen) { minigrad::uniform_(t, low, high, gen); }
-void normal_(Tensor& t, double mean, double stddev, Generator& gen) { minigrad::normal_(t, mean, stddev, gen); }
+void uniform_(Tensor& t, double low, double high, Generator& gen) {
+  minigrad::uniform_(t, low, high, gen);
+}
+void normal_(Tensor& t, double mean, double stddev, Generator& gen) {
+  minigrad::normal_(t, mean, stddev, gen);
+}
 void zeros_(Tensor& t) { t.fill_(0.0); }
 
 Tensor recurrent_uniform(const Shape& shape, int64_t hidden, DType dtype, Generator& gen) {
@@ -16,10 +21,8 @@ Tensor recurrent_uniform(const Shape& shape, int64_t hidden, DType dtype, Genera
 void ones_(Tensor& t) { t.fill_(1.0); }
 
 std::pair<int64_t, int64_t> fans(const Tensor& t) {
-  if (t.dim() < 2) {
-    throw std::invalid_argument("init: fan in and fan out need a tensor of rank ≥ 2, got shape " +
-                                t.shape().str());
-  }
+  MINIGRAD_CHECK(t.dim() >= 2) << "init: fan in and fan out need a tensor of rank ≥ 2, got shape "
+                               << t.shape();
   // The product of the sizes past the first two (not numel / (out·in), which
   // divides by zero for a zero-size weight).
   int64_t receptive = 1;

@@ -1,4 +1,5 @@
 #include "minigrad/nn/layers.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <sstream>
@@ -10,10 +11,7 @@ namespace minigrad::nn {
 
 namespace {
 void check_positive(int64_t v, const char* what, const char* layer) {
-  if (v <= 0) {
-    throw std::invalid_argument(std::string(layer) + ": " + what + " must be positive, got " +
-                                std::to_string(v));
-  }
+  MINIGRAD_CHECK(v > 0) << layer << ": " << what << " must be positive, got " << v;
 }
 }  // namespace
 
@@ -32,14 +30,11 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype, Generator& 
 // y = x·Wᵀ + b. Leading axes are folded into one, so the product is a single
 // GEMM and dW = dyᵀ·x sums over every position at once.
 Variable Linear::forward(const Variable& x) {
-  if (x.dim() < 1 || x.size(-1) != in_features) {
-    throw std::invalid_argument("Linear: input of shape " + x.shape().str() +
-                                " does not end in in_features=" + std::to_string(in_features));
-  }
-  if (x.dtype() != weight.dtype()) {
-    throw std::invalid_argument(std::string("Linear: input is ") + dtype_name(x.dtype()) +
-                                ", the layer's weights are " + dtype_name(weight.dtype()));
-  }
+  MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == in_features)
+      << "Linear: input of shape " << x.shape() << " does not end in in_features=" << in_features;
+  MINIGRAD_CHECK(x.dtype() == weight.dtype())
+      << "Linear: input is " << dtype_name(x.dtype()) << ", the layer's weights are "
+      << dtype_name(weight.dtype());
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Variable y = matmul(x.reshape({-1, in_features}), weight, false, true);
@@ -48,8 +43,9 @@ Variable Linear::forward(const Variable& x) {
 }
 
 std::string Linear::extra_repr() const {
-  return "in_features=" + std::to_string(in_features) + ", out_features=" +
-         std::to_string(out_features) + ", bias=" + (bias.defined() ? "true" : "false");
+  return "in_features=" + std::to_string(in_features) +
+         ", out_features=" + std::to_string(out_features) +
+         ", bias=" + (bias.defined() ? "true" : "false");
 }
 
 // ---- Embedding -------------------------------------------------------------------------
@@ -62,18 +58,15 @@ Embedding::Embedding(int64_t n, int64_t dim, DType dtype, Generator& gen)
 }
 
 Variable Embedding::forward(const Tensor& ids) {
-  if (!ids.defined() || ids.dtype() != DType::Int64) {
-    throw std::invalid_argument(std::string("Embedding: ids must be an int64 tensor, got ") +
-                                (ids.defined() ? dtype_name(ids.dtype()) : "undefined"));
-  }
+  MINIGRAD_CHECK(ids.defined() && ids.dtype() == DType::Int64)
+      << "Embedding: ids must be an int64 tensor, got "
+      << (ids.defined() ? dtype_name(ids.dtype()) : "undefined");
   const Tensor flat = ids.contiguous().reshape({-1});
   const int64_t* p = flat.data<int64_t>();
   for (int64_t i = 0; i < flat.numel(); ++i) {
-    if (p[i] < 0 || p[i] >= num_embeddings) {
-      throw std::out_of_range("Embedding: id " + std::to_string(p[i]) + " (at flat position " +
-                              std::to_string(i) + " of ids " + ids.shape().str() +
-                              ") is outside the vocabulary of " + std::to_string(num_embeddings));
-    }
+    MINIGRAD_CHECK_INDEX(p[i] >= 0 && p[i] < num_embeddings)
+        << "Embedding: id " << p[i] << " (at flat position " << i << " of ids " << ids.shape()
+        << ") is outside the vocabulary of " << num_embeddings;
   }
   Shape out_shape = ids.shape();
   out_shape.push_back(embedding_dim);
@@ -87,17 +80,16 @@ std::string Embedding::extra_repr() const {
 // ---- Dropout ---------------------------------------------------------------------------
 
 Dropout::Dropout(double prob, Generator& gen) : p(prob), gen_(&gen) {
-  if (!(prob >= 0.0 && prob < 1.0)) {
-    throw std::invalid_argument("Dropout: p must be in [0, 1), got " + std::to_string(prob));
-  }
+  MINIGRAD_CHECK(prob >= 0.0 && prob < 1.0)
+      << "Dropout: p must be in [0, 1), got " << std::to_string(prob);
 }
 
 // y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
 Variable Dropout::forward(const Variable& x) {
   if (!is_training() || p == 0.0) return x;
   Tensor keep = rand(x.shape(), 0.0, 1.0, x.dtype(), *gen_);
-  const Tensor mask = div(where(ge(keep, Tensor::scalar(p, x.dtype())), Tensor::scalar(1.0, x.dtype()),
-                                Tensor::scalar(0.0, x.dtype())),
+  const Tensor mask = div(where(ge(keep, Tensor::scalar(p, x.dtype())),
+                                Tensor::scalar(1.0, x.dtype()), Tensor::scalar(0.0, x.dtype())),
                           1.0 - p);
   return x * Variable(mask);
 }

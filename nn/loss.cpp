@@ -1,4 +1,5 @@
 #include "minigrad/nn/loss.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <limits>
@@ -10,25 +11,20 @@ namespace {
 
 // Checks logits [..., C] against targets [...] and returns the number of rows N.
 int64_t check_targets(const Variable& x, const Tensor& targets, const char* op) {
-  if (x.dim() < 1) throw std::invalid_argument(std::string(op) + ": input must have a class axis, got a scalar");
-  if (!targets.defined() || targets.dtype() != DType::Int64) {
-    throw std::invalid_argument(std::string(op) + ": targets must be an int64 tensor of class indices, got " +
-                                (targets.defined() ? dtype_name(targets.dtype()) : "undefined"));
-  }
+  MINIGRAD_CHECK(x.dim() >= 1) << op << ": input must have a class axis, got a scalar";
+  MINIGRAD_CHECK(targets.defined() && targets.dtype() == DType::Int64)
+      << op << ": targets must be an int64 tensor of class indices, got "
+      << (targets.defined() ? dtype_name(targets.dtype()) : "undefined");
   const Shape rows(x.shape().begin(), x.shape().end() - 1);
-  if (targets.shape() != rows) {
-    throw std::invalid_argument(std::string(op) + ": input " + x.shape().str() + " needs targets of shape " +
-                                rows.str() + " (the class axis is the last one), got " +
-                                targets.shape().str());
-  }
+  MINIGRAD_CHECK(targets.shape() == rows)
+      << op << ": input " << x.shape() << " needs targets of shape " << rows.str()
+      << " (the class axis is the last one), got " << targets.shape();
   return rows.numel();
 }
 
 void check_class(int64_t t, int64_t classes, int64_t row, const char* op) {
-  if (t < 0 || t >= classes) {
-    throw std::out_of_range(std::string(op) + ": target " + std::to_string(t) + " at row " +
-                            std::to_string(row) + " is outside [0, " + std::to_string(classes) + ")");
-  }
+  MINIGRAD_CHECK_INDEX(t >= 0 && t < classes)
+      << op << ": target " << t << " at row " << row << " is outside [0, " << classes << ")";
 }
 
 // The gradient scale of row n: ∂(reduced loss)/∂loss_n.
@@ -41,7 +37,9 @@ Tensor row_scales(const Tensor& gy, const std::vector<bool>& used, int64_t count
   const double* pg = g64.data<double>();
   for (int64_t i = 0; i < n; ++i) {
     if (!used[static_cast<size_t>(i)]) continue;
-    ps[i] = r == Reduction::None ? pg[i] : (r == Reduction::Mean ? pg[0] / static_cast<double>(count) : pg[0]);
+    ps[i] = r == Reduction::None
+                ? pg[i]
+                : (r == Reduction::Mean ? pg[0] / static_cast<double>(count) : pg[0]);
   }
   return s.to(dtype);
 }
@@ -84,8 +82,10 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ig
   const Shape in_shape = logits.shape();
   // ∂loss_i/∂x_ic = softmax(x_i)_c - [c = t_i], times the row's scale.
   return record("cross_entropy", reduce_rows(per_row, rows_shape, count, reduction), {logits},
-                [probs, t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
-                  const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
+                [probs, t, used, count, reduction, in_shape, n, classes](
+                    const std::vector<Tensor>& gy, Grads& g) {
+                  const Tensor scale =
+                      row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
                   Tensor gx = probs.clone();
                   dispatch_floating(gx.dtype(), "cross_entropy backward", [&](auto tag) {
                     using T = decltype(tag);
@@ -130,34 +130,36 @@ Variable nll_loss(const Variable& log_probs, const Tensor& targets, int64_t igno
   });
   const Shape in_shape = log_probs.shape();
   // ∂loss_i/∂logp_ic = -[c = t_i], times the row's scale.
-  return record("nll_loss", reduce_rows(per_row, rows_shape, count, reduction), {log_probs},
-                [t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
-                  const DType dtype = gy[0].dtype();
-                  const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, dtype);
-                  Tensor gx = Tensor::zeros({n, classes}, dtype);
-                  dispatch_floating(dtype, "nll_loss backward", [&](auto tag) {
-                    using T = decltype(tag);
-                    T* pg = gx.data<T>();
-                    const T* ps = scale.data<T>();
-                    const int64_t* pt = t.data<int64_t>();
-                    for (int64_t i = 0; i < n; ++i)
-                      if (used[static_cast<size_t>(i)]) pg[i * classes + pt[i]] = -ps[i];
-                  });
-                  g[0] = gx.reshape(in_shape);
-                });
+  return record(
+      "nll_loss", reduce_rows(per_row, rows_shape, count, reduction), {log_probs},
+      [t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
+        const DType dtype = gy[0].dtype();
+        const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, dtype);
+        Tensor gx = Tensor::zeros({n, classes}, dtype);
+        dispatch_floating(dtype, "nll_loss backward", [&](auto tag) {
+          using T = decltype(tag);
+          T* pg = gx.data<T>();
+          const T* ps = scale.data<T>();
+          const int64_t* pt = t.data<int64_t>();
+          for (int64_t i = 0; i < n; ++i)
+            if (used[static_cast<size_t>(i)]) pg[i * classes + pt[i]] = -ps[i];
+        });
+        g[0] = gx.reshape(in_shape);
+      });
 }
 
 // (a - b)² composed from differentiable ops: its gradient, 2(a - b)/N, comes for free.
 Variable mse_loss(const Variable& a, const Variable& b, Reduction reduction) {
-  if (a.shape() != b.shape()) {
-    throw std::invalid_argument("mse_loss: shapes " + a.shape().str() + " and " + b.shape().str() +
-                                " differ");
-  }
+  MINIGRAD_CHECK(a.shape() == b.shape())
+      << "mse_loss: shapes " << a.shape() << " and " << b.shape() << " differ";
   const Variable sq = pow(a - b, 2.0);
   switch (reduction) {
-    case Reduction::Mean: return mean(sq);
-    case Reduction::Sum: return sum(sq);
-    case Reduction::None: return sq;
+    case Reduction::Mean:
+      return mean(sq);
+    case Reduction::Sum:
+      return sum(sq);
+    case Reduction::None:
+      return sq;
   }
   return sq;
 }

@@ -1,4 +1,5 @@
 #include "minigrad/nn/module.h"
+#include "minigrad/tensor/check.h"
 
 #include <ostream>
 #include <sstream>
@@ -13,22 +14,19 @@ Variable Module::forward(const Variable&) {
 }
 
 static void check_name(const std::string& name, const std::string& owner, const char* what) {
-  if (name.empty() || name.find('.') != std::string::npos) {
-    throw std::invalid_argument(owner + ": " + what + " name '" + name +
-                                "' must be non-empty and contain no '.'");
-  }
+  MINIGRAD_CHECK(!name.empty() && name.find('.') == std::string::npos)
+      << owner << ": " << what << " name '" << name << "' must be non-empty and contain no '.'";
 }
 
 void Module::register_parameter(const std::string& name, Variable* slot, Tensor value,
                                 bool requires_grad) {
   check_name(name, type_name(), "parameter");
   for (const auto& [n, s] : params_) {
-    if (n == name || s == slot) {
-      throw std::invalid_argument(type_name() + ": parameter '" + name + "' is already registered");
-    }
+    MINIGRAD_CHECK(n != name && s != slot)
+        << type_name() << ": parameter '" << name << "' is already registered";
   }
   for (const auto& [n, m] : children_) {
-    if (n == name) throw std::invalid_argument(type_name() + ": '" + name + "' is already a submodule");
+    MINIGRAD_CHECK(n != name) << type_name() << ": '" << name << "' is already a submodule";
   }
   *slot = Variable(std::move(value), requires_grad);
   params_.emplace_back(name, slot);
@@ -36,12 +34,13 @@ void Module::register_parameter(const std::string& name, Variable* slot, Tensor 
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_name(name, type_name(), "submodule");
-  if (!module) throw std::invalid_argument(type_name() + ": submodule '" + name + "' is null");
+  MINIGRAD_CHECK(module) << type_name() << ": submodule '" << name << "' is null";
   for (const auto& [n, m] : children_) {
-    if (n == name) throw std::invalid_argument(type_name() + ": submodule '" + name + "' is already registered");
+    MINIGRAD_CHECK(n != name) << type_name() << ": submodule '" << name
+                              << "' is already registered";
   }
   for (const auto& [n, s] : params_) {
-    if (n == name) throw std::invalid_argument(type_name() + ": '" + name + "' is already a parameter");
+    MINIGRAD_CHECK(n != name) << type_name() << ": '" << name << "' is already a parameter";
   }
   children_.emplace_back(name, std::move(module));
 }
@@ -72,8 +71,8 @@ Variable Module::parameter(const std::string& dotted_name) const {
     if (name == dotted_name) return v;
     names += (names.empty() ? "" : ", ") + name;
   }
-  throw std::out_of_range(type_name() + ": no parameter named '" + dotted_name + "' (it has: " +
-                          names + ")");
+  throw std::out_of_range(type_name() + ": no parameter named '" + dotted_name +
+                          "' (it has: " + names + ")");
 }
 
 int64_t Module::num_parameters() const {
@@ -108,11 +107,9 @@ void Module::check_state_dict(const std::map<std::string, Tensor>& state, bool s
       continue;
     }
     const Tensor& t = it->second;
-    if (t.dtype() != v.dtype() || t.shape() != v.shape()) {
-      throw std::invalid_argument(type_name() + ".load_state_dict: '" + name + "' is " +
-                                  dtype_name(t.dtype()) + t.shape().str() + ", the model has " +
-                                  dtype_name(v.dtype()) + v.shape().str());
-    }
+    MINIGRAD_CHECK(t.dtype() == v.dtype() && t.shape() == v.shape())
+        << type_name() << ".load_state_dict: '" << name << "' is " << dtype_name(t.dtype())
+        << t.shape() << ", the model has " << dtype_name(v.dtype()) << v.shape();
   }
   if (strict) {
     std::string problems;
@@ -122,9 +119,7 @@ void Module::check_state_dict(const std::map<std::string, Tensor>& state, bool s
       for (const auto& [pname, v] : params) known |= pname == name;
       if (!known) problems += " unexpected '" + name + "';";
     }
-    if (!problems.empty()) {
-      throw std::invalid_argument(type_name() + ".load_state_dict:" + problems);
-    }
+    MINIGRAD_CHECK(problems.empty()) << type_name() << ".load_state_dict:" << problems;
   }
 }
 

@@ -1,4 +1,5 @@
 #include "minigrad/nn/optim.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <map>
@@ -11,10 +12,6 @@ namespace minigrad::nn {
 
 namespace {
 
-void check_hyper(bool ok, const char* opt, const std::string& what) {
-  if (!ok) throw std::invalid_argument(std::string(opt) + ": " + what);
-}
-
 std::string num(double v) {
   std::string s = std::to_string(v);
   return s;
@@ -23,7 +20,8 @@ std::string num(double v) {
 // Runs f(θ, g, state...) over the elements of a contiguous parameter and its
 // gradient and state buffers (all contiguous, same shape).
 template <class F>
-void for_each_element(Tensor& p, const Tensor& grad, std::vector<Tensor*> state, const char* op, F f) {
+void for_each_element(Tensor& p, const Tensor& grad, std::vector<Tensor*> state, const char* op,
+                      F f) {
   dispatch_floating(p.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     T* pp = p.data<T>();
@@ -43,16 +41,15 @@ Tensor grad_of(const Variable& p) {
 
 }  // namespace
 
-Optimizer::Optimizer(std::vector<Variable> params, double lr) : params_(std::move(params)), lr_(lr) {
-  check_hyper(std::isfinite(lr) && lr >= 0, "optimizer", "learning rate must be finite and ≥ 0, got " + num(lr));
+Optimizer::Optimizer(std::vector<Variable> params, double lr)
+    : params_(std::move(params)), lr_(lr) {
+  MINIGRAD_CHECK(std::isfinite(lr) && lr >= 0)
+      << "optimizer: learning rate must be finite and ≥ 0, got " << num(lr);
   for (size_t i = 0; i < params_.size(); ++i) {
-    if (!params_[i].defined() || !params_[i].requires_grad() || !params_[i].is_leaf()) {
-      throw std::invalid_argument("optimizer: parameter " + std::to_string(i) +
-                                  " is not a leaf that requires grad");
-    }
-    if (!params_[i].data().is_contiguous()) {
-      throw std::invalid_argument("optimizer: parameter " + std::to_string(i) + " is not contiguous");
-    }
+    MINIGRAD_CHECK(params_[i].defined() && params_[i].requires_grad() && params_[i].is_leaf())
+        << "optimizer: parameter " << i << " is not a leaf that requires grad";
+    MINIGRAD_CHECK(params_[i].data().is_contiguous())
+        << "optimizer: parameter " << i << " is not contiguous";
   }
 }
 
@@ -61,7 +58,8 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-  check_hyper(std::isfinite(lr) && lr >= 0, "optimizer", "learning rate must be finite and ≥ 0, got " + num(lr));
+  MINIGRAD_CHECK(std::isfinite(lr) && lr >= 0)
+      << "optimizer: learning rate must be finite and ≥ 0, got " << num(lr);
   lr_ = lr;
 }
 
@@ -86,20 +84,18 @@ void Optimizer::check_state_dict(const std::map<std::string, Tensor>& state) con
   const std::string op = type_name() + ".load_state_dict: ";
   auto scalar = [&](const std::string& name, DType dtype) {
     auto it = state.find(name);
-    if (it == state.end()) throw std::invalid_argument(op + "missing '" + name + "'");
-    if (it->second.dtype() != dtype || it->second.shape() != Shape{1}) {
-      throw std::invalid_argument(op + "'" + name + "' is " + dtype_name(it->second.dtype()) +
-                                  it->second.shape().str() + ", expected " + dtype_name(dtype) +
-                                  "[1]");
-    }
+    MINIGRAD_CHECK(it != state.end()) << op << "missing '" << name << "'";
+    MINIGRAD_CHECK(it->second.dtype() == dtype && it->second.shape() == Shape{1})
+        << op << "'" << name << "' is " << dtype_name(it->second.dtype()) << it->second.shape()
+        << ", expected " << dtype_name(dtype) << "[1]";
     return it->second;
   };
   const double lr = scalar("lr", DType::Float64).item();
-  if (!std::isfinite(lr) || lr < 0)
-    throw std::invalid_argument(op + "'lr' is " + num(lr) + ", must be finite and ≥ 0");
+  MINIGRAD_CHECK(std::isfinite(lr) && lr >= 0)
+      << op << "'lr' is " << num(lr) << ", must be finite and ≥ 0";
   for (const auto& [name, counter] : slots.counters) {
-    if (scalar(name, DType::Int64).to_vector<int64_t>()[0] < 0)
-      throw std::invalid_argument(op + "'" + name + "' is negative");
+    MINIGRAD_CHECK(scalar(name, DType::Int64).to_vector<int64_t>()[0] >= 0)
+        << op << "'" << name << "' is negative";
   }
   for (const auto& [key, t] : state) {
     if (key == "lr") continue;
@@ -111,21 +107,16 @@ void Optimizer::check_state_dict(const std::map<std::string, Tensor>& state) con
     for (const auto& [name, buffers] : slots.buffers)
       known |= dot != std::string::npos && key.substr(0, dot) == name;
     const std::string index = dot == std::string::npos ? "" : key.substr(dot + 1);
-    if (!known || index.empty() || index.size() > 9 ||
-        index.find_first_not_of("0123456789") != std::string::npos) {
-      throw std::invalid_argument(op + "unexpected '" + key + "'");
-    }
+    MINIGRAD_CHECK(known && !index.empty() && index.size() <= 9 &&
+                   index.find_first_not_of("0123456789") == std::string::npos)
+        << op << "unexpected '" << key << "'";
     const size_t k = std::stoul(index);
-    if (k >= params_.size()) {
-      throw std::invalid_argument(op + "'" + key + "' is for parameter " + index +
-                                  ", but the optimizer has " + std::to_string(params_.size()));
-    }
+    MINIGRAD_CHECK(k < params_.size()) << op << "'" << key << "' is for parameter " << index
+                                       << ", but the optimizer has " << params_.size();
     const Variable& p = params_[k];
-    if (t.dtype() != p.dtype() || t.shape() != p.shape()) {
-      throw std::invalid_argument(op + "'" + key + "' is " + dtype_name(t.dtype()) +
-                                  t.shape().str() + ", parameter " + index + " is " +
-                                  dtype_name(p.dtype()) + p.shape().str());
-    }
+    MINIGRAD_CHECK(t.dtype() == p.dtype() && t.shape() == p.shape())
+        << op << "'" << key << "' is " << dtype_name(t.dtype()) << t.shape() << ", parameter "
+        << index << " is " << dtype_name(p.dtype()) << p.shape();
   }
 }
 
@@ -145,11 +136,13 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
 
 // ---- SGD ----------------------------------------------------------------------------------
 
-SGD::SGD(std::vector<Variable> params, SGDOptions opts) : Optimizer(std::move(params), opts.lr), options(opts) {
-  check_hyper(opts.momentum >= 0, "SGD", "momentum must be ≥ 0, got " + num(opts.momentum));
-  check_hyper(opts.weight_decay >= 0, "SGD", "weight_decay must be ≥ 0, got " + num(opts.weight_decay));
-  check_hyper(!opts.nesterov || (opts.momentum > 0 && opts.dampening == 0), "SGD",
-              "nesterov needs momentum > 0 and dampening = 0");
+SGD::SGD(std::vector<Variable> params, SGDOptions opts)
+    : Optimizer(std::move(params), opts.lr), options(opts) {
+  MINIGRAD_CHECK(opts.momentum >= 0) << "SGD: momentum must be ≥ 0, got " << num(opts.momentum);
+  MINIGRAD_CHECK(opts.weight_decay >= 0)
+      << "SGD: weight_decay must be ≥ 0, got " << num(opts.weight_decay);
+  MINIGRAD_CHECK(!opts.nesterov || (opts.momentum > 0 && opts.dampening == 0))
+      << "SGD: nesterov needs momentum > 0 and dampening = 0";
   velocity_.resize(params_.size());
 }
 
@@ -168,7 +161,7 @@ void SGD::step() {
     const bool nesterov = options.nesterov;
     for_each_element(p, grad, state, "SGD", [&](auto& theta, auto g, auto& v, auto&) {
       using T = std::remove_reference_t<decltype(theta)>;
-      T d = g + static_cast<T>(wd) * theta;                       // g ← ∇ + λθ
+      T d = g + static_cast<T>(wd) * theta;  // g ← ∇ + λθ
       if (mu != 0) {
         v = first ? d : static_cast<T>(mu) * v + static_cast<T>(1 - damp) * d;  // v ← μv + (1-τ)g
         d = nesterov ? d + static_cast<T>(mu) * v : v;
@@ -180,11 +173,15 @@ void SGD::step() {
 
 // ---- Adam / AdamW ---------------------------------------------------------------------------
 
-Adam::Adam(std::vector<Variable> params, AdamOptions opts) : Optimizer(std::move(params), opts.lr), options(opts) {
-  check_hyper(opts.beta1 >= 0 && opts.beta1 < 1, "Adam", "beta1 must be in [0, 1), got " + num(opts.beta1));
-  check_hyper(opts.beta2 >= 0 && opts.beta2 < 1, "Adam", "beta2 must be in [0, 1), got " + num(opts.beta2));
-  check_hyper(opts.eps >= 0, "Adam", "eps must be ≥ 0, got " + num(opts.eps));
-  check_hyper(opts.weight_decay >= 0, "Adam", "weight_decay must be ≥ 0, got " + num(opts.weight_decay));
+Adam::Adam(std::vector<Variable> params, AdamOptions opts)
+    : Optimizer(std::move(params), opts.lr), options(opts) {
+  MINIGRAD_CHECK(opts.beta1 >= 0 && opts.beta1 < 1)
+      << "Adam: beta1 must be in [0, 1), got " << num(opts.beta1);
+  MINIGRAD_CHECK(opts.beta2 >= 0 && opts.beta2 < 1)
+      << "Adam: beta2 must be in [0, 1), got " << num(opts.beta2);
+  MINIGRAD_CHECK(opts.eps >= 0) << "Adam: eps must be ≥ 0, got " << num(opts.eps);
+  MINIGRAD_CHECK(opts.weight_decay >= 0)
+      << "Adam: weight_decay must be ≥ 0, got " << num(opts.weight_decay);
   m_.resize(params_.size());
   v_.resize(params_.size());
 }
@@ -196,7 +193,8 @@ void Adam::adam_step(bool decoupled) {
   ++t_;
   const double b1 = options.beta1, b2 = options.beta2, eps = options.eps, wd = options.weight_decay;
   const double bc1 = 1 - std::pow(b1, static_cast<double>(t_));  // bias corrections: m and v
-  const double bc2 = 1 - std::pow(b2, static_cast<double>(t_));  // start at 0, so early means are too small
+  const double bc2 =
+      1 - std::pow(b2, static_cast<double>(t_));  // start at 0, so early means are too small
   const double lr = lr_;
   for (size_t k = 0; k < params_.size(); ++k) {
     const Tensor grad = grad_of(params_[k]);
@@ -209,14 +207,14 @@ void Adam::adam_step(bool decoupled) {
     for_each_element(p, grad, {&m_[k], &v_[k]}, "Adam", [&](auto& theta, auto g, auto& m, auto& v) {
       using T = std::remove_reference_t<decltype(theta)>;
       if (decoupled) {
-        theta *= static_cast<T>(1 - lr * wd);                      // θ ← θ(1 - lr·λ)
+        theta *= static_cast<T>(1 - lr * wd);  // θ ← θ(1 - lr·λ)
       } else {
-        g += static_cast<T>(wd) * theta;                           // g ← ∇ + λθ
+        g += static_cast<T>(wd) * theta;  // g ← ∇ + λθ
       }
-      m = static_cast<T>(b1) * m + static_cast<T>(1 - b1) * g;     // m ← β₁m + (1-β₁)g
-      v = static_cast<T>(b2) * v + static_cast<T>(1 - b2) * g * g; // v ← β₂v + (1-β₂)g²
+      m = static_cast<T>(b1) * m + static_cast<T>(1 - b1) * g;      // m ← β₁m + (1-β₁)g
+      v = static_cast<T>(b2) * v + static_cast<T>(1 - b2) * g * g;  // v ← β₂v + (1-β₂)g²
       const T denom = std::sqrt(v / static_cast<T>(bc2)) + static_cast<T>(eps);
-      theta -= static_cast<T>(lr / bc1) * m / denom;               // θ ← θ - lr·m̂/(√v̂ + ε)
+      theta -= static_cast<T>(lr / bc1) * m / denom;  // θ ← θ - lr·m̂/(√v̂ + ε)
     });
   }
 }
@@ -227,7 +225,7 @@ void AdamW::step() { adam_step(true); }
 // ---- gradient clipping ------------------------------------------------------------------------
 
 double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
-  check_hyper(max_norm > 0, "clip_grad_norm", "max_norm must be > 0, got " + num(max_norm));
+  MINIGRAD_CHECK(max_norm > 0) << "clip_grad_norm: max_norm must be > 0, got " << num(max_norm);
   double total = 0;
   for (const Variable& p : params) {
     if (!p.has_grad()) continue;
@@ -249,11 +247,16 @@ double clip_grad_norm(const std::vector<Variable>& params, double max_norm) {
 
 WarmupCosineSchedule::WarmupCosineSchedule(Optimizer& optimizer, int64_t warmup_steps,
                                            int64_t total_steps, double min_lr)
-    : opt_(optimizer), base_lr_(optimizer.lr()), min_lr_(min_lr), warmup_(warmup_steps), total_(total_steps) {
-  check_hyper(warmup_steps >= 0 && total_steps > warmup_steps, "WarmupCosineSchedule",
-              "needs 0 ≤ warmup_steps < total_steps, got " + std::to_string(warmup_steps) + " and " +
-                  std::to_string(total_steps));
-  check_hyper(min_lr >= 0 && min_lr <= base_lr_, "WarmupCosineSchedule", "min_lr must be in [0, lr]");
+    : opt_(optimizer),
+      base_lr_(optimizer.lr()),
+      min_lr_(min_lr),
+      warmup_(warmup_steps),
+      total_(total_steps) {
+  MINIGRAD_CHECK(warmup_steps >= 0 && total_steps > warmup_steps)
+      << "WarmupCosineSchedule: needs 0 ≤ warmup_steps < total_steps, got " << warmup_steps
+      << " and " << total_steps;
+  MINIGRAD_CHECK(min_lr >= 0 && min_lr <= base_lr_)
+      << "WarmupCosineSchedule: min_lr must be in [0, lr]";
 }
 
 double WarmupCosineSchedule::lr_at(int64_t t) const {
@@ -266,8 +269,7 @@ double WarmupCosineSchedule::lr_at(int64_t t) const {
 void WarmupCosineSchedule::step() { opt_.set_lr(lr_at(t_++)); }
 
 void WarmupCosineSchedule::set_steps(int64_t steps) {
-  check_hyper(steps >= 0, "WarmupCosineSchedule",
-              "set_steps needs steps ≥ 0, got " + std::to_string(steps));
+  MINIGRAD_CHECK(steps >= 0) << "WarmupCosineSchedule: set_steps needs steps ≥ 0, got " << steps;
   t_ = steps;
 }
 

@@ -1,4 +1,5 @@
 #include "minigrad/nn/serialization.h"
+#include "minigrad/tensor/check.h"
 
 #include <stdexcept>
 #include <utility>
@@ -39,10 +40,10 @@ Sections split(const SafetensorsFile& file) {
       s.generators.emplace(name.substr(std::string(kGeneratorPrefix).size()), t);
     } else if (name == kStepName) {
       s.step = &t;
-    } else if (name.find('/') == std::string::npos) {
-      s.weights.emplace(name, t);
     } else {
-      throw std::runtime_error("unexpected entry '" + name + "'");
+      MINIGRAD_CHECK_AS(std::runtime_error, name.find('/') == std::string::npos)
+          << "unexpected entry '" << name << "'";
+      s.weights.emplace(name, t);
     }
   }
   return s;
@@ -69,14 +70,12 @@ void load(Module& module, const std::string& path) {
 
 void save_checkpoint(const std::string& path, const Module& module, const Optimizer& optimizer,
                      int64_t step, const std::map<std::string, const Generator*>& generators) {
-  if (step < 0)
-    throw std::invalid_argument("save_checkpoint: step must be ≥ 0, got " + std::to_string(step));
+  MINIGRAD_CHECK(step >= 0) << "save_checkpoint: step must be ≥ 0, got " << step;
   std::vector<std::pair<std::string, Tensor>> tensors = weights_of(module);
   for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back(kOptimizerPrefix + name, t);
   tensors.emplace_back(kStepName, Tensor::from_vector<int64_t>({step}, {1}));
   for (const auto& [name, gen] : generators) {
-    if (gen == nullptr)
-      throw std::invalid_argument("save_checkpoint: generator '" + name + "' is null");
+    MINIGRAD_CHECK(gen != nullptr) << "save_checkpoint: generator '" << name << "' is null";
     tensors.emplace_back(kGeneratorPrefix + name, gen->state());
   }
   write_safetensors(path, tensors,
@@ -94,30 +93,27 @@ int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& opti
   try {
     s = split(file);
     auto kind = file.metadata.find("optimizer");
-    if (kind == file.metadata.end() || s.step == nullptr) {
-      throw std::runtime_error(
-          "holds weights only, no training state (written by save, not save_checkpoint)");
-    }
-    if (kind->second != optimizer.type_name()) {
-      throw std::runtime_error("its optimizer is " + kind->second + ", this run uses " +
-                               optimizer.type_name());
-    }
+    MINIGRAD_CHECK_AS(std::runtime_error, kind != file.metadata.end() && s.step != nullptr)
+        << "holds weights only, no training state (written by save, not save_checkpoint)";
+    MINIGRAD_CHECK_AS(std::runtime_error, kind->second == optimizer.type_name())
+        << "its optimizer is " << kind->second << ", this run uses " << optimizer.type_name();
     module.check_state_dict(s.weights, /*strict=*/true);
     optimizer.check_state_dict(s.optimizer);
-    if (s.step->dtype() != DType::Int64 || s.step->shape() != Shape{1})
-      throw std::runtime_error(std::string("'") + kStepName + "' is not int64 [1]");
+    MINIGRAD_CHECK_AS(std::runtime_error,
+                      s.step->dtype() == DType::Int64 && s.step->shape() == Shape{1})
+        << "'" << kStepName << "' is not int64 [1]";
     step = s.step->to_vector<int64_t>()[0];
-    if (step < 0) throw std::runtime_error(std::string("'") + kStepName + "' is negative");
+    MINIGRAD_CHECK_AS(std::runtime_error, step >= 0) << "'" << kStepName << "' is negative";
     for (const auto& [name, gen] : generators) {
       auto it = s.generators.find(name);
-      if (it == s.generators.end())
-        throw std::runtime_error("no state for generator '" + name + "'");
+      MINIGRAD_CHECK_AS(std::runtime_error, it != s.generators.end())
+          << "no state for generator '" << name << "'";
       Generator probe;
       probe.set_state(it->second);  // validates without touching `gen`
     }
     for (const auto& [name, t] : s.generators) {
-      if (generators.count(name) == 0)
-        throw std::runtime_error("unexpected generator '" + name + "'");
+      MINIGRAD_CHECK_AS(std::runtime_error, generators.count(name) != 0)
+          << "unexpected generator '" << name << "'";
     }
   } catch (const std::exception& e) {
     throw std::runtime_error(where + e.what());

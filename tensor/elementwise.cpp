@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/strided.h"
@@ -22,16 +23,13 @@ namespace {
 constexpr int64_t kParallelGrain = 1 << 20;
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
-  if (a.dtype() != b.dtype()) {
-    std::ostringstream msg;
-    msg << op << ": dtypes differ: " << dtype_name(a.dtype()) << a.shape() << " and "
-        << dtype_name(b.dtype()) << b.shape() << " (convert one with .to())";
-    throw std::invalid_argument(msg.str());
-  }
+  MINIGRAD_CHECK(a.dtype() == b.dtype())
+      << op << ": dtypes differ: " << dtype_name(a.dtype()) << a.shape() << " and "
+      << dtype_name(b.dtype()) << b.shape() << " (convert one with .to())";
 }
 
 void check_defined(const Tensor& a, const char* op) {
-  if (!a.defined()) throw std::invalid_argument(std::string(op) + ": the tensor is undefined");
+  MINIGRAD_CHECK(a.defined()) << op << ": the tensor is undefined";
 }
 
 // out[i] = f(a[i]) over a contiguous result.
@@ -96,7 +94,8 @@ void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
                               const T xv = *x;
                               for (int64_t i = 0; i < cnt; ++i) o[i] = f(xv, y[i]);
                             } else {
-                              for (int64_t i = 0; i < cnt; ++i) o[i] = f(x[i * st[1]], y[i * st[2]]);
+                              for (int64_t i = 0; i < cnt; ++i)
+                                o[i] = f(x[i * st[1]], y[i * st[2]]);
                             }
                           });
 }
@@ -128,10 +127,18 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
     zip_into<T, bool>(a, b, out, [&](T x, T y) { return static_cast<bool>(f(x, y)); });
   };
   switch (a.dtype()) {
-    case DType::Float32: run(float{}); break;
-    case DType::Float64: run(double{}); break;
-    case DType::Int64: run(int64_t{}); break;
-    case DType::Bool: run(bool{}); break;
+    case DType::Float32:
+      run(float{});
+      break;
+    case DType::Float64:
+      run(double{});
+      break;
+    case DType::Int64:
+      run(int64_t{});
+      break;
+    case DType::Bool:
+      run(bool{});
+      break;
   }
   return out;
 }
@@ -139,10 +146,18 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
 }  // namespace
 
 // ---- binary -----------------------------------------------------------------------------
-Tensor add(const Tensor& a, const Tensor& b) { return zip("add", a, b, [](auto x, auto y) { return x + y; }); }
-Tensor sub(const Tensor& a, const Tensor& b) { return zip("sub", a, b, [](auto x, auto y) { return x - y; }); }
-Tensor mul(const Tensor& a, const Tensor& b) { return zip("mul", a, b, [](auto x, auto y) { return x * y; }); }
-Tensor div(const Tensor& a, const Tensor& b) { return zip("div", a, b, [](auto x, auto y) { return x / y; }); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return zip("add", a, b, [](auto x, auto y) { return x + y; });
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return zip("sub", a, b, [](auto x, auto y) { return x - y; });
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return zip("mul", a, b, [](auto x, auto y) { return x * y; });
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return zip("div", a, b, [](auto x, auto y) { return x / y; });
+}
 Tensor pow(const Tensor& a, const Tensor& b) {
   return zip("pow", a, b, [](auto x, auto y) { return std::pow(x, y); });
 }
@@ -155,44 +170,85 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 // ---- with a scalar -------------------------------------------------------------------------
-Tensor add(const Tensor& a, double s) { return map("add", a, [s](auto x) { return x + static_cast<decltype(x)>(s); }); }
-Tensor sub(const Tensor& a, double s) { return map("sub", a, [s](auto x) { return x - static_cast<decltype(x)>(s); }); }
-Tensor rsub(double s, const Tensor& a) { return map("rsub", a, [s](auto x) { return static_cast<decltype(x)>(s) - x; }); }
-Tensor mul(const Tensor& a, double s) { return map("mul", a, [s](auto x) { return x * static_cast<decltype(x)>(s); }); }
-Tensor div(const Tensor& a, double s) { return map("div", a, [s](auto x) { return x / static_cast<decltype(x)>(s); }); }
-Tensor rdiv(double s, const Tensor& a) { return map("rdiv", a, [s](auto x) { return static_cast<decltype(x)>(s) / x; }); }
+Tensor add(const Tensor& a, double s) {
+  return map("add", a, [s](auto x) { return x + static_cast<decltype(x)>(s); });
+}
+Tensor sub(const Tensor& a, double s) {
+  return map("sub", a, [s](auto x) { return x - static_cast<decltype(x)>(s); });
+}
+Tensor rsub(double s, const Tensor& a) {
+  return map("rsub", a, [s](auto x) { return static_cast<decltype(x)>(s) - x; });
+}
+Tensor mul(const Tensor& a, double s) {
+  return map("mul", a, [s](auto x) { return x * static_cast<decltype(x)>(s); });
+}
+Tensor div(const Tensor& a, double s) {
+  return map("div", a, [s](auto x) { return x / static_cast<decltype(x)>(s); });
+}
+Tensor rdiv(double s, const Tensor& a) {
+  return map("rdiv", a, [s](auto x) { return static_cast<decltype(x)>(s) / x; });
+}
 Tensor pow(const Tensor& a, double e) {
   if (e == 2.0) return map("pow", a, [](auto x) { return x * x; });
   return map("pow", a, [e](auto x) { return std::pow(x, static_cast<decltype(x)>(e)); });
 }
 
 // ---- unary --------------------------------------------------------------------------------
-Tensor neg(const Tensor& a) { return map("neg", a, [](auto x) { return -x; }); }
+Tensor neg(const Tensor& a) {
+  return map("neg", a, [](auto x) { return -x; });
+}
 // exp, tanh and sigmoid in float run tensor/fast_math.h's vectorisable versions.
-Tensor exp(const Tensor& a) { return map("exp", a, [](auto x) { return fast::exp(x); }); }
-Tensor log(const Tensor& a) { return map("log", a, [](auto x) { return std::log(x); }); }
-Tensor sqrt(const Tensor& a) { return map("sqrt", a, [](auto x) { return std::sqrt(x); }); }
-Tensor tanh(const Tensor& a) { return map("tanh", a, [](auto x) { return fast::tanh(x); }); }
+Tensor exp(const Tensor& a) {
+  return map("exp", a, [](auto x) { return fast::exp(x); });
+}
+Tensor log(const Tensor& a) {
+  return map("log", a, [](auto x) { return std::log(x); });
+}
+Tensor sqrt(const Tensor& a) {
+  return map("sqrt", a, [](auto x) { return std::sqrt(x); });
+}
+Tensor tanh(const Tensor& a) {
+  return map("tanh", a, [](auto x) { return fast::tanh(x); });
+}
 // σ(x) = 1 / (1 + e^-x)
-Tensor sigmoid(const Tensor& a) { return map("sigmoid", a, [](auto x) { return fast::sigmoid(x); }); }
-Tensor relu(const Tensor& a) { return map("relu", a, [](auto x) { return x > 0 ? x : decltype(x)(0); }); }
-Tensor abs(const Tensor& a) { return map("abs", a, [](auto x) { return std::abs(x); }); }
+Tensor sigmoid(const Tensor& a) {
+  return map("sigmoid", a, [](auto x) { return fast::sigmoid(x); });
+}
+Tensor relu(const Tensor& a) {
+  return map("relu", a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
+}
+Tensor abs(const Tensor& a) {
+  return map("abs", a, [](auto x) { return std::abs(x); });
+}
 Tensor sign(const Tensor& a) {
   return map("sign", a, [](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); });
 }
 
 // ---- comparisons -------------------------------------------------------------------------
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
 Tensor gt(const Tensor& a, double b) { return gt(a, Tensor::scalar(b, a.dtype())); }
 Tensor lt(const Tensor& a, double b) { return lt(a, Tensor::scalar(b, a.dtype())); }
 
 Tensor logical_not(const Tensor& mask) {
-  if (mask.dtype() != DType::Bool) throw_dtype_error("logical_not", mask.dtype(), "bool");
+  MINIGRAD_CHECK(mask.dtype() == DType::Bool)
+      << "logical_not: expected bool, got " << dtype_name(mask.dtype());
   Tensor out = Tensor::empty(mask.shape(), DType::Bool);
   map_into<bool>(mask, out.data<bool>(), [](bool x) { return !x; });
   return out;
@@ -200,10 +256,11 @@ Tensor logical_not(const Tensor& mask) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where");
-  if (cond.dtype() != DType::Bool) throw_dtype_error("where (condition)", cond.dtype(), "bool");
+  MINIGRAD_CHECK(cond.dtype() == DType::Bool)
+      << "where (condition): expected bool, got " << dtype_name(cond.dtype());
   check_same_dtype(a, b, "where");
-  const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"),
-                                       b.shape(), "where");
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   const Tensor c = cond.expand(shape), x = a.expand(shape), y = b.expand(shape);
   return dispatch_floating(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
@@ -227,11 +284,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
   check_defined(a, "masked_fill");
   check_defined(mask, "masked_fill");
-  if (mask.dtype() != DType::Bool) throw_dtype_error("masked_fill (mask)", mask.dtype(), "bool");
-  if (broadcast_shapes(a.shape(), mask.shape(), "masked_fill") != a.shape()) {
-    throw std::invalid_argument("masked_fill: mask " + mask.shape().str() +
-                                " does not broadcast to the tensor's shape " + a.shape().str());
-  }
+  MINIGRAD_CHECK(mask.dtype() == DType::Bool)
+      << "masked_fill (mask): expected bool, got " << dtype_name(mask.dtype());
+  MINIGRAD_CHECK(broadcast_shapes(a.shape(), mask.shape(), "masked_fill") == a.shape())
+      << "masked_fill: mask " << mask.shape() << " does not broadcast to the tensor's shape "
+      << a.shape();
   return where(mask, Tensor::scalar(value, a.dtype()), a);
 }
 
@@ -250,10 +307,8 @@ bool all_finite(const Tensor& a) {
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) {
-    throw std::invalid_argument("max_abs_diff: shapes " + a.shape().str() + " and " +
-                                b.shape().str() + " differ");
-  }
+  MINIGRAD_CHECK(a.shape() == b.shape())
+      << "max_abs_diff: shapes " << a.shape() << " and " << b.shape() << " differ";
   const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
   double m = 0;
   for (size_t i = 0; i < x.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/strided.h"
 
@@ -13,25 +14,21 @@ namespace {
 
 // Index tensors are int64; a value outside [0, size) throws naming the op.
 void check_index_value(int64_t v, int64_t size, const char* op, const Shape& shape, int axis) {
-  if (v < 0 || v >= size) {
-    std::ostringstream msg;
-    msg << op << ": index " << v << " is out of range for axis " << axis << " of size " << size
-        << " (tensor shape " << shape << ")";
-    throw std::out_of_range(msg.str());
-  }
+  MINIGRAD_CHECK_INDEX(v >= 0 && v < size)
+      << op << ": index " << v << " is out of range for axis " << axis << " of size " << size
+      << " (tensor shape " << shape << ")";
 }
 
 void check_index_tensor(const Tensor& index, const char* op) {
-  if (!index.defined() || index.dtype() != DType::Int64) {
-    throw std::invalid_argument(std::string(op) + ": the index must be an int64 tensor, got " +
-                                (index.defined() ? dtype_name(index.dtype()) : "undefined"));
-  }
+  MINIGRAD_CHECK(index.defined() && index.dtype() == DType::Int64)
+      << op << ": the index must be an int64 tensor, got "
+      << (index.defined() ? dtype_name(index.dtype()) : "undefined");
 }
 
 }  // namespace
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
-  if (tensors.empty()) throw std::invalid_argument("concat: no tensors given");
+  MINIGRAD_CHECK(!tensors.empty()) << "concat: no tensors given";
   const Tensor& first = tensors[0];
   const int ax = normalize_axis(axis, first.dim(), "concat");
   Shape shape = first.shape();
@@ -40,13 +37,9 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
     const Tensor& t = tensors[i];
     bool ok = t.dim() == first.dim() && t.dtype() == first.dtype();
     for (int d = 0; ok && d < t.dim(); ++d) ok = d == ax || t.shape()[d] == first.shape()[d];
-    if (!ok) {
-      std::ostringstream msg;
-      msg << "concat: tensor " << i << " " << dtype_name(t.dtype()) << t.shape()
-          << " does not match tensor 0 " << dtype_name(first.dtype()) << first.shape()
-          << " outside axis " << ax;
-      throw std::invalid_argument(msg.str());
-    }
+    MINIGRAD_CHECK(ok) << "concat: tensor " << i << " " << dtype_name(t.dtype()) << t.shape()
+                       << " does not match tensor 0 " << dtype_name(first.dtype()) << first.shape()
+                       << " outside axis " << ax;
     shape[ax] += t.shape()[ax];
   }
   Tensor out = Tensor::empty(shape, first.dtype());
@@ -59,16 +52,14 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t axis) {
-  if (tensors.empty()) throw std::invalid_argument("stack: no tensors given");
+  MINIGRAD_CHECK(!tensors.empty()) << "stack: no tensors given";
   const int ax = normalize_axis(axis, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> parts;
   parts.reserve(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    if (tensors[i].shape() != tensors[0].shape()) {
-      throw std::invalid_argument("stack: tensor " + std::to_string(i) + " has shape " +
-                                  tensors[i].shape().str() + ", tensor 0 has " +
-                                  tensors[0].shape().str());
-    }
+    MINIGRAD_CHECK(tensors[i].shape() == tensors[0].shape())
+        << "stack: tensor " << i << " has shape " << tensors[i].shape() << ", tensor 0 has "
+        << tensors[0].shape();
     parts.push_back(tensors[i].unsqueeze(ax));
   }
   return concat(parts, ax);
@@ -78,17 +69,13 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
   const int ax = normalize_axis(axis, a.dim(), "split");
   int64_t total = 0;
   for (int64_t s : sizes) {
-    if (s < 0) throw std::invalid_argument("split: negative size " + std::to_string(s));
-    if (__builtin_add_overflow(total, s, &total)) {
-      throw std::invalid_argument("split: the sizes add up past int64, but axis " + std::to_string(ax) +
-                                  " of " + a.shape().str() + " has " + std::to_string(a.shape()[ax]));
-    }
+    MINIGRAD_CHECK(s >= 0) << "split: negative size " << s;
+    MINIGRAD_CHECK(!__builtin_add_overflow(total, s, &total))
+        << "split: the sizes add up past int64, but axis " << ax << " of " << a.shape() << " has "
+        << a.shape()[ax];
   }
-  if (total != a.shape()[ax]) {
-    throw std::invalid_argument("split: sizes add up to " + std::to_string(total) + " but axis " +
-                                std::to_string(ax) + " of " + a.shape().str() + " has " +
-                                std::to_string(a.shape()[ax]));
-  }
+  MINIGRAD_CHECK(total == a.shape()[ax]) << "split: sizes add up to " << total << " but axis " << ax
+                                         << " of " << a.shape() << " has " << a.shape()[ax];
   std::vector<Tensor> out;
   int64_t at = 0;
   for (int64_t s : sizes) {
@@ -100,31 +87,34 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
 
 std::vector<Tensor> split(const Tensor& a, int64_t chunk, int64_t axis) {
   const int ax = normalize_axis(axis, a.dim(), "split");
-  if (chunk <= 0) throw std::invalid_argument("split: chunk size must be positive, got " + std::to_string(chunk));
+  MINIGRAD_CHECK(chunk > 0) << "split: chunk size must be positive, got " << chunk;
   std::vector<int64_t> sizes;
-  for (int64_t at = 0; at < a.shape()[ax]; at += chunk) sizes.push_back(std::min(chunk, a.shape()[ax] - at));
+  for (int64_t at = 0; at < a.shape()[ax]; at += chunk)
+    sizes.push_back(std::min(chunk, a.shape()[ax] - at));
   return split(a, sizes, ax);
 }
 
 Tensor index_select(const Tensor& a, int64_t axis, const Tensor& index) {
   const int ax = normalize_axis(axis, a.dim(), "index_select");
   check_index_tensor(index, "index_select");
-  if (index.dim() != 1) {
-    throw std::invalid_argument("index_select: the index must be 1-D, got shape " + index.shape().str());
-  }
+  MINIGRAD_CHECK(index.dim() == 1)
+      << "index_select: the index must be 1-D, got shape " << index.shape();
   const Tensor idx = index.contiguous();
   const int64_t* pi = idx.data<int64_t>();
   Shape shape = a.shape();
   shape[ax] = idx.numel();
   Tensor out = Tensor::empty(shape, a.dtype());
-  for (int64_t j = 0; j < idx.numel(); ++j) check_index_value(pi[j], a.shape()[ax], "index_select", a.shape(), ax);
+  for (int64_t j = 0; j < idx.numel(); ++j)
+    check_index_value(pi[j], a.shape()[ax], "index_select", a.shape(), ax);
   if (ax == 0 && a.is_contiguous()) {
     // Rows of a contiguous table (an embedding lookup): one memcpy per row.
-    const size_t row_bytes = static_cast<size_t>(a.numel() / std::max<int64_t>(a.shape()[0], 1)) * dtype_size(a.dtype());
+    const size_t row_bytes =
+        static_cast<size_t>(a.numel() / std::max<int64_t>(a.shape()[0], 1)) * dtype_size(a.dtype());
     const char* src = static_cast<const char*>(a.raw_data());
     char* dst = static_cast<char*>(out.raw_data());
     for (int64_t j = 0; j < idx.numel(); ++j) {
-      std::memcpy(dst + static_cast<size_t>(j) * row_bytes, src + static_cast<size_t>(pi[j]) * row_bytes, row_bytes);
+      std::memcpy(dst + static_cast<size_t>(j) * row_bytes,
+                  src + static_cast<size_t>(pi[j]) * row_bytes, row_bytes);
     }
     return out;
   }
@@ -138,16 +128,15 @@ Tensor index_add(const Shape& shape, int64_t axis, const Tensor& index, const Te
   // src is what index_select(·, axis, index) of a `shape` tensor would return
   Shape expected = shape;
   expected[ax] = index.numel();
-  if (index.dim() != 1 || src.shape() != expected) {
-    throw std::invalid_argument("index_add: source shape " + src.shape().str() + " and index shape " +
-                                index.shape().str() + " do not match " + shape.str() +
-                                " indexed along axis " + std::to_string(ax) + " (expected source " +
-                                expected.str() + " and a 1-D index)");
-  }
+  MINIGRAD_CHECK(index.dim() == 1 && src.shape() == expected)
+      << "index_add: source shape " << src.shape() << " and index shape " << index.shape()
+      << " do not match " << shape << " indexed along axis " << ax << " (expected source "
+      << expected << " and a 1-D index)";
   const Tensor idx = index.contiguous();
   const int64_t* pi = idx.data<int64_t>();
   Tensor out = Tensor::zeros(shape, src.dtype());
-  for (int64_t j = 0; j < idx.numel(); ++j) check_index_value(pi[j], shape[ax], "index_add", shape, ax);
+  for (int64_t j = 0; j < idx.numel(); ++j)
+    check_index_value(pi[j], shape[ax], "index_add", shape, ax);
   if (ax == 0 && src.is_contiguous()) {
     // Gradient of an embedding lookup: add row j of src into row index[j].
     const int64_t row = src.numel() / std::max<int64_t>(src.shape()[0], 1);
@@ -211,11 +200,8 @@ static void gather_scatter(Tensor& dst_or_src_full, const Tensor& index, Tensor&
 static void check_gather_shapes(const Shape& full, const Tensor& index, int ax, const char* op) {
   bool ok = index.dim() == full.size();
   for (int d = 0; ok && d < index.dim(); ++d) ok = d == ax || index.shape()[d] <= full[d];
-  if (!ok) {
-    throw std::invalid_argument(std::string(op) + ": index shape " + index.shape().str() +
-                                " does not fit tensor shape " + full.str() + " outside axis " +
-                                std::to_string(ax));
-  }
+  MINIGRAD_CHECK(ok) << op << ": index shape " << index.shape() << " does not fit tensor shape "
+                     << full << " outside axis " << ax;
 }
 
 Tensor gather(const Tensor& a, int64_t axis, const Tensor& index) {
@@ -232,10 +218,8 @@ Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& index, const 
   const int ax = normalize_axis(axis, shape.size(), "scatter_add");
   check_index_tensor(index, "scatter_add");
   check_gather_shapes(shape, index, ax, "scatter_add");
-  if (src.shape() != index.shape()) {
-    throw std::invalid_argument("scatter_add: source shape " + src.shape().str() +
-                                " differs from index shape " + index.shape().str());
-  }
+  MINIGRAD_CHECK(src.shape() == index.shape()) << "scatter_add: source shape " << src.shape()
+                                               << " differs from index shape " << index.shape();
   Tensor out = Tensor::zeros(shape, src.dtype());
   Tensor s = src;
   gather_scatter<true>(out, index, s, ax, "scatter_add");
@@ -244,7 +228,7 @@ Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& index, const 
 
 Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   check_index_tensor(index, "one_hot");
-  if (num_classes <= 0) throw std::invalid_argument("one_hot: num_classes must be positive");
+  MINIGRAD_CHECK(num_classes > 0) << "one_hot: num_classes must be positive";
   Shape shape = index.shape();
   shape.push_back(num_classes);
   Tensor out = Tensor::zeros(shape, dtype);

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/gemm.h"
 #include "minigrad/tensor/ops.h"
 
@@ -46,30 +47,20 @@ constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
 
 template <bool kReference>
 Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, const char* op) {
-  if (!a_in.defined() || !b_in.defined()) {
-    throw std::invalid_argument(std::string(op) + ": an operand is undefined");
-  }
-  if (a_in.dim() < 2 || b_in.dim() < 2) {
-    throw std::invalid_argument(std::string(op) + ": " + operand(a_in, ta) + " @ " +
-                                operand(b_in, tb) +
-                                ": both operands need at least 2 axes (reshape vectors to "
-                                "[1,k] or [k,1])");
-  }
-  if (a_in.dtype() != b_in.dtype()) {
-    throw std::invalid_argument(std::string(op) + ": dtypes differ: " + dtype_name(a_in.dtype()) +
-                                " @ " + dtype_name(b_in.dtype()));
-  }
+  MINIGRAD_CHECK(a_in.defined() && b_in.defined()) << op << ": an operand is undefined";
+  MINIGRAD_CHECK(a_in.dim() >= 2 && b_in.dim() >= 2)
+      << op << ": " << operand(a_in, ta) << " @ " << operand(b_in, tb)
+      << ": both operands need at least 2 axes (reshape vectors to "
+         "[1,k] or [k,1])";
+  MINIGRAD_CHECK(a_in.dtype() == b_in.dtype())
+      << op << ": dtypes differ: " << dtype_name(a_in.dtype()) << " @ " << dtype_name(b_in.dtype());
   const int ra = a_in.dim(), rb = b_in.dim();
   const int64_t m = ta ? a_in.shape()[ra - 1] : a_in.shape()[ra - 2];
   const int64_t ka = ta ? a_in.shape()[ra - 2] : a_in.shape()[ra - 1];
   const int64_t kb = tb ? b_in.shape()[rb - 1] : b_in.shape()[rb - 2];
   const int64_t n = tb ? b_in.shape()[rb - 2] : b_in.shape()[rb - 1];
-  if (ka != kb) {
-    std::ostringstream msg;
-    msg << op << ": " << operand(a_in, ta) << " @ " << operand(b_in, tb) << ": inner sizes " << ka
-        << " and " << kb << " differ";
-    throw std::invalid_argument(msg.str());
-  }
+  MINIGRAD_CHECK(ka == kb) << op << ": " << operand(a_in, ta) << " @ " << operand(b_in, tb)
+                           << ": inner sizes " << ka << " and " << kb << " differ";
   const int64_t k = ka;
 
   Shape batch_a(a_in.shape().begin(), a_in.shape().end() - 2);
@@ -78,10 +69,9 @@ Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, con
   try {
     batch = broadcast_shapes(batch_a, batch_b, op);
   } catch (const std::invalid_argument&) {
-    std::ostringstream msg;
-    msg << op << ": " << operand(a_in, ta) << " @ " << operand(b_in, tb) << ": batch shapes "
-        << batch_a << " and " << batch_b << " cannot broadcast";
-    throw std::invalid_argument(msg.str());
+    MINIGRAD_CHECK(false) << op << ": " << operand(a_in, ta) << " @ " << operand(b_in, tb)
+                          << ": batch shapes " << batch_a << " and " << batch_b
+                          << " cannot broadcast";
   }
 
   Tensor a = a_in, b = b_in;

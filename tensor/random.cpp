@@ -1,4 +1,5 @@
 #include "minigrad/tensor/random.h"
+#include "minigrad/tensor/check.h"
 
 #include <cmath>
 #include <cstring>
@@ -67,20 +68,14 @@ Tensor Generator::state() const {
 }
 
 void Generator::set_state(const Tensor& state) {
-  if (state.dtype() != DType::Int64 || state.shape() != Shape{6}) {
-    throw std::invalid_argument("Generator::set_state: expects int64 [6], got " +
-                                std::string(dtype_name(state.dtype())) + state.shape().str());
-  }
+  MINIGRAD_CHECK(state.dtype() == DType::Int64 && state.shape() == Shape{6})
+      << "Generator::set_state: expects int64 [6], got " << dtype_name(state.dtype())
+      << state.shape();
   const std::vector<int64_t> w = state.contiguous().to_vector<int64_t>();
-  if (w[4] != 0 && w[4] != 1) {
-    throw std::invalid_argument(
-        "Generator::set_state: the spare flag (element 4) must be 0 or 1, got " +
-        std::to_string(w[4]));
-  }
-  if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0) {
-    throw std::invalid_argument(
-        "Generator::set_state: an all-zero xoshiro256** state never changes");
-  }
+  MINIGRAD_CHECK(w[4] == 0 || w[4] == 1)
+      << "Generator::set_state: the spare flag (element 4) must be 0 or 1, got " << w[4];
+  MINIGRAD_CHECK(w[0] != 0 || w[1] != 0 || w[2] != 0 || w[3] != 0)
+      << "Generator::set_state: an all-zero xoshiro256** state never changes";
   for (int i = 0; i < 4; ++i) s_[i] = static_cast<uint64_t>(w[i]);
   has_spare_ = w[4] == 1;
   std::memcpy(&spare_, &w[5], sizeof spare_);
@@ -106,10 +101,7 @@ double Generator::normal() {
 }
 
 int64_t Generator::randint(int64_t low, int64_t high) {
-  if (high <= low) {
-    throw std::invalid_argument("randint: empty range [" + std::to_string(low) + ", " +
-                                std::to_string(high) + ")");
-  }
+  MINIGRAD_CHECK(high > low) << "randint: empty range [" << low << ", " << high << ")";
   // Unsigned (modular) arithmetic: high - low exceeds INT64_MAX when the range
   // spans more than half of int64, and low + offset may pass through it.
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
@@ -128,7 +120,7 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator().seed(seed); }
 
 void uniform_(Tensor& t, double low, double high, Generator& gen) {
-  if (!(low <= high)) throw std::invalid_argument("uniform_: low must not exceed high");
+  MINIGRAD_CHECK(low <= high) << "uniform_: low must not exceed high";
   fill_with(
       t,
       [&](auto tag) {
@@ -144,9 +136,10 @@ void uniform_(Tensor& t, double low, double high, Generator& gen) {
 }
 
 void normal_(Tensor& t, double mean, double stddev, Generator& gen) {
-  if (!(stddev >= 0)) throw std::invalid_argument("normal_: stddev must be non-negative");
+  MINIGRAD_CHECK(stddev >= 0) << "normal_: stddev must be non-negative";
   fill_with(
-      t, [&](auto tag) { return static_cast<decltype(tag)>(mean + stddev * gen.normal()); }, "normal_");
+      t, [&](auto tag) { return static_cast<decltype(tag)>(mean + stddev * gen.normal()); },
+      "normal_");
 }
 
 Tensor rand(const Shape& shape, double low, double high, DType dtype, Generator& gen) {

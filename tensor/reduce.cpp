@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/strided.h"
 
@@ -23,10 +24,8 @@ std::array<bool, kMaxDims> reduced_axes(const Tensor& a, const std::vector<int64
   }
   for (int64_t ax : axes) {
     const int i = normalize_axis(ax, a.dim(), op);
-    if (r[static_cast<size_t>(i)]) {
-      throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(ax) +
-                                  " listed twice for shape " + a.shape().str());
-    }
+    MINIGRAD_CHECK(!r[static_cast<size_t>(i)])
+        << op << ": axis " << ax << " listed twice for shape " << a.shape();
     r[static_cast<size_t>(i)] = true;
   }
   return r;
@@ -105,9 +104,7 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   int64_t count = 1;
   for (int i = 0; i < a.dim(); ++i)
     if (r[static_cast<size_t>(i)]) count *= a.shape()[i];
-  if (count == 0) {
-    throw std::invalid_argument("mean: reducing zero elements of shape " + a.shape().str());
-  }
+  MINIGRAD_CHECK(count != 0) << "mean: reducing zero elements of shape " << a.shape();
   Tensor s = sum(a, axes, keepdim);
   s.mul_(1.0 / static_cast<double>(count));
   return s;
@@ -116,7 +113,7 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
   const int ax = normalize_axis(axis, a.dim(), "amax");
   const int64_t len = a.shape()[ax];
-  if (len == 0) throw std::invalid_argument("amax: axis " + std::to_string(ax) + " of shape " + a.shape().str() + " is empty");
+  MINIGRAD_CHECK(len != 0) << "amax: axis " << ax << " of shape " << a.shape() << " is empty";
   std::array<bool, kMaxDims> r{};
   r[static_cast<size_t>(ax)] = true;
   const Shape shape = reduced_shape(a, r, keepdim);
@@ -141,14 +138,14 @@ Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
 }
 
 Tensor amax(const Tensor& a) {
-  if (a.numel() == 0) throw std::invalid_argument("amax: the tensor of shape " + a.shape().str() + " is empty");
+  MINIGRAD_CHECK(a.numel() != 0) << "amax: the tensor of shape " << a.shape() << " is empty";
   return amax(a.reshape({-1}), 0, false);
 }
 
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
   const int ax = normalize_axis(axis, a.dim(), "argmax");
   const int64_t len = a.shape()[ax];
-  if (len == 0) throw std::invalid_argument("argmax: axis " + std::to_string(ax) + " of shape " + a.shape().str() + " is empty");
+  MINIGRAD_CHECK(len != 0) << "argmax: axis " << ax << " of shape " << a.shape() << " is empty";
   std::array<bool, kMaxDims> r{};
   r[static_cast<size_t>(ax)] = true;
   const Shape shape = reduced_shape(a, r, keepdim);
@@ -176,10 +173,9 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
   if (a.shape() == shape) return a;
   // shape must broadcast to a.shape(): align right; reduce leading axes and the
   // axes where shape has 1 but a does not.
-  if (shape.size() > a.dim() || broadcast_shapes(shape, a.shape(), "sum_to") != a.shape()) {
-    throw std::invalid_argument("sum_to: " + a.shape().str() + " cannot be summed to " +
-                                shape.str());
-  }
+  MINIGRAD_CHECK(shape.size() <= a.dim() &&
+                 broadcast_shapes(shape, a.shape(), "sum_to") == a.shape())
+      << "sum_to: " << a.shape() << " cannot be summed to " << shape;
   std::vector<int64_t> axes;
   const int lead = a.dim() - shape.size();
   for (int i = 0; i < a.dim(); ++i) {

@@ -1,4 +1,5 @@
 #include "minigrad/tensor/shape.h"
+#include "minigrad/tensor/check.h"
 
 #include <ostream>
 #include <sstream>
@@ -15,10 +16,8 @@ Shape::Shape(const std::vector<int64_t>& dims) {
 }
 
 void Shape::push_back(int64_t v) {
-  if (n_ >= kMaxDims) {
-    throw std::invalid_argument("shape: rank " + std::to_string(n_ + 1) +
-                                " exceeds the maximum of " + std::to_string(kMaxDims));
-  }
+  MINIGRAD_CHECK(n_ < kMaxDims) << "shape: rank " << n_ + 1 << " exceeds the maximum of "
+                                << kMaxDims;
   d_[static_cast<size_t>(n_++)] = v;
 }
 
@@ -34,10 +33,7 @@ void Shape::erase(int pos) {
 }
 
 void Shape::resize(int n, int64_t fill) {
-  if (n > kMaxDims) {
-    throw std::invalid_argument("shape: rank " + std::to_string(n) + " exceeds the maximum of " +
-                                std::to_string(kMaxDims));
-  }
+  MINIGRAD_CHECK(n <= kMaxDims) << "shape: rank " << n << " exceeds the maximum of " << kMaxDims;
   for (int i = n_; i < n; ++i) d_[static_cast<size_t>(i)] = fill;
   n_ = n;
 }
@@ -86,24 +82,19 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int ia = a.size() - n + i, ib = b.size() - n + i;
     const int64_t da = ia >= 0 ? a[ia] : 1;
     const int64_t db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
-      std::ostringstream msg;
-      msg << op << ": " << a << " and " << b << ": sizes " << da << " and " << db
-          << " cannot broadcast";
-      throw std::invalid_argument(msg.str());
-    }
+    MINIGRAD_CHECK(da == db || da == 1 || db == 1) << op << ": " << a << " and " << b << ": sizes "
+                                                   << da << " and " << db << " cannot broadcast";
     out[i] = da == 1 ? db : da;
   }
   return out;
 }
 
 int normalize_axis(int64_t axis, int rank, const char* op) {
-  if (axis < -rank || axis >= rank || (rank == 0)) {
-    std::ostringstream msg;
-    msg << op << ": axis " << axis << " is out of range for a tensor of rank " << rank;
-    if (rank > 0) msg << " (expected " << -rank << " to " << rank - 1 << ")";
-    throw std::out_of_range(msg.str());
-  }
+  // rank 0 has no axis at all, so there is no range to suggest
+  MINIGRAD_CHECK_INDEX(axis >= -rank && axis < rank)
+      << op << ": axis " << axis << " is out of range for a tensor of rank " << rank
+      << (rank > 0 ? " (expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")"
+                   : "");
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
 

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
 
@@ -130,11 +131,9 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
 // pass per row instead of the four tensor ops (mul, sum, sub, mul) it takes composed,
 // each a full trip through memory. Rows of a fully masked softmax (y = 0) get 0.
 Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis) {
-  if (y.shape() != gy.shape() || y.dtype() != gy.dtype()) {
-    throw std::invalid_argument("softmax_backward: y is " + std::string(dtype_name(y.dtype())) +
-                                y.shape().str() + ", gy is " + dtype_name(gy.dtype()) +
-                                gy.shape().str() + "; they must match");
-  }
+  MINIGRAD_CHECK(y.shape() == gy.shape() && y.dtype() == gy.dtype())
+      << "softmax_backward: y is " << dtype_name(y.dtype()) << y.shape() << ", gy is "
+      << dtype_name(gy.dtype()) << gy.shape() << "; they must match";
   const int ax = normalize_axis(axis, y.dim(), "softmax_backward");
   if (ax != y.dim() - 1 || !y.is_contiguous() || !gy.is_contiguous()) {
     return mul(y, sub(gy, sum(mul(gy, y), {axis}, true)));

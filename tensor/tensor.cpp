@@ -1,4 +1,5 @@
 #include "minigrad/tensor/tensor.h"
+#include "minigrad/tensor/check.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,55 +18,62 @@ namespace minigrad {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
-    case DType::Int64: return "int64";
-    case DType::Bool: return "bool";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
+    case DType::Int64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
   }
   return "?";
 }
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
-    case DType::Int64: return 8;
-    case DType::Bool: return 1;
+    case DType::Float32:
+      return 4;
+    case DType::Float64:
+      return 8;
+    case DType::Int64:
+      return 8;
+    case DType::Bool:
+      return 1;
   }
   return 0;
 }
 
 bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
 
-void throw_dtype_error(const char* op, DType got, const char* expected) {
-  throw std::invalid_argument(std::string(op) + ": expected " + expected + ", got " +
-                              dtype_name(got));
-}
-
 // Calls f(T{}) for every dtype (bool as bool, int64 as int64_t).
 template <class F>
 static decltype(auto) dispatch_all(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
-    case DType::Int64: return f(int64_t{});
-    case DType::Bool: return f(bool{});
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::Bool:
+      return f(bool{});
   }
   throw std::logic_error("unknown dtype");
 }
 
 // ---- storage ---------------------------------------------------------------------------
 
-Storage::Storage(size_t bytes) : data_(nullptr), bytes_(0) { data_ = allocate_buffer(bytes, &bytes_); }
+Storage::Storage(size_t bytes) : data_(nullptr), bytes_(0) {
+  data_ = allocate_buffer(bytes, &bytes_);
+}
 Storage::~Storage() { release_buffer(data_, bytes_); }
 
 // ---- construction ----------------------------------------------------------------------
 
 static void check_sizes(const Shape& shape, const char* op) {
   for (int64_t d : shape) {
-    if (d < 0) {
-      throw std::invalid_argument(std::string(op) + ": negative size in shape " + shape.str());
-    }
+    MINIGRAD_CHECK(d >= 0) << op << ": negative size in shape " << shape;
   }
 }
 
@@ -74,10 +82,8 @@ static void check_sizes(const Shape& shape, const char* op) {
 static void check_extent(const Shape& shape, const char* op) {
   int64_t product = 1;
   for (int64_t d : shape) {
-    if (d > 0 && __builtin_mul_overflow(product, d, &product)) {
-      throw std::invalid_argument(std::string(op) + ": shape " + shape.str() +
-                                  " is too large: its sizes multiply past int64");
-    }
+    MINIGRAD_CHECK(d <= 0 || !__builtin_mul_overflow(product, d, &product))
+        << op << ": shape " << shape << " is too large: its sizes multiply past int64";
   }
 }
 
@@ -126,14 +132,12 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
 Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
 
 Tensor Tensor::arange(double start, double end, double step, DType dtype) {
-  if (step == 0.0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step)) {
-    throw std::invalid_argument("arange: start, end and step must be finite and step nonzero");
-  }
+  MINIGRAD_CHECK(step != 0.0 && std::isfinite(start) && std::isfinite(end) && std::isfinite(step))
+      << "arange: start, end and step must be finite and step nonzero";
   const double count = std::max(0.0, std::ceil((end - start) / step));
-  if (!(count < 0x1p62)) {  // also catches (end - start) overflowing to inf
-    throw std::invalid_argument("arange: [" + std::to_string(start) + ", " + std::to_string(end) +
-                                ") in steps of " + std::to_string(step) + " has too many elements");
-  }
+  MINIGRAD_CHECK(count < 0x1p62)  // also catches (end - start) overflowing to inf
+      << "arange: [" << std::to_string(start) << ", " << std::to_string(end) << ") in steps of "
+      << std::to_string(step) << " has too many elements";
   const auto n = static_cast<int64_t>(count);
   Tensor t = empty({n}, dtype);
   dispatch_all(dtype, [&](auto tag) {
@@ -147,11 +151,9 @@ Tensor Tensor::arange(double start, double end, double step, DType dtype) {
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
   check_sizes(shape, "from_vector");
-  if (static_cast<int64_t>(values.size()) != shape.numel()) {
-    throw std::invalid_argument("from_vector: " + std::to_string(values.size()) +
-                                " values do not fill shape " + shape.str() + " (" +
-                                std::to_string(shape.numel()) + " elements)");
-  }
+  MINIGRAD_CHECK(static_cast<int64_t>(values.size()) == shape.numel())
+      << "from_vector: " << values.size() << " values do not fill shape " << shape << " ("
+      << shape.numel() << " elements)";
   Tensor t = empty(shape, dtype_of<T>());
   std::copy(values.begin(), values.end(), t.data<T>());
   return t;
@@ -180,7 +182,7 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::raw_data() {
-  if (!defined()) throw std::logic_error("raw_data: the tensor is undefined");
+  MINIGRAD_CHECK_AS(std::logic_error, defined()) << "raw_data: the tensor is undefined";
   return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(dtype_size(dtype_));
 }
 const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
@@ -193,27 +195,20 @@ static double read_element(const Tensor& t, int64_t offset) {
 }
 
 double Tensor::item() const {
-  if (numel() != 1) {
-    throw std::invalid_argument("item: a tensor of shape " + shape_.str() + " has " +
-                                std::to_string(numel()) + " elements, not 1");
-  }
+  MINIGRAD_CHECK(numel() == 1) << "item: a tensor of shape " << shape_ << " has " << numel()
+                               << " elements, not 1";
   return read_element(*this, 0);
 }
 
 double Tensor::at(std::initializer_list<int64_t> index) const { return at(Shape(index)); }
 
 double Tensor::at(const Shape& index) const {
-  if (index.size() != dim()) {
-    throw std::invalid_argument("at: index " + index.str() + " has " +
-                                std::to_string(index.size()) + " entries for a tensor of shape " +
-                                shape_.str());
-  }
+  MINIGRAD_CHECK(index.size() == dim()) << "at: index " << index << " has " << index.size()
+                                        << " entries for a tensor of shape " << shape_;
   int64_t off = 0;
   for (int i = 0; i < dim(); ++i) {
-    if (index[i] < 0 || index[i] >= shape_[i]) {
-      throw std::out_of_range("at: index " + index.str() + " is out of range for shape " +
-                              shape_.str());
-    }
+    MINIGRAD_CHECK_INDEX(index[i] >= 0 && index[i] < shape_[i])
+        << "at: index " << index << " is out of range for shape " << shape_;
     off += index[i] * strides_[i];
   }
   return read_element(*this, off);
@@ -243,28 +238,23 @@ static Shape infer_shape(const Shape& requested, int64_t numel, const Shape& fro
   int64_t known = 1;
   for (int i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
-      if (infer >= 0) throw std::invalid_argument(std::string(op) + ": only one size may be -1 in " + requested.str());
+      MINIGRAD_CHECK(infer < 0) << op << ": only one size may be -1 in " << requested;
       infer = i;
-    } else if (out[i] < 0) {
-      throw std::invalid_argument(std::string(op) + ": invalid size in " + requested.str());
-    } else if (__builtin_mul_overflow(known, out[i], &known)) {
-      throw std::invalid_argument(std::string(op) + ": the sizes of " + requested.str() +
-                                  " multiply past int64");
+      continue;
     }
+    MINIGRAD_CHECK(out[i] >= 0) << op << ": invalid size in " << requested;
+    MINIGRAD_CHECK(!__builtin_mul_overflow(known, out[i], &known))
+        << op << ": the sizes of " << requested << " multiply past int64";
   }
   if (infer >= 0) {
-    if (known == 0 || numel % known != 0) {
-      throw std::invalid_argument(std::string(op) + ": cannot infer -1 in " + requested.str() +
-                                  " for a tensor of shape " + from.str());
-    }
+    MINIGRAD_CHECK(known != 0 && numel % known == 0)
+        << op << ": cannot infer -1 in " << requested << " for a tensor of shape " << from;
     out[infer] = numel / known;
   }
   check_extent(out, op);
-  if (out.numel() != numel) {
-    throw std::invalid_argument(std::string(op) + ": " + from.str() + " (" + std::to_string(numel) +
-                                " elements) cannot become " + requested.str() + " (" +
-                                std::to_string(out.numel()) + " elements)");
-  }
+  MINIGRAD_CHECK(out.numel() == numel)
+      << op << ": " << from << " (" << numel << " elements) cannot become " << requested << " ("
+      << out.numel() << " elements)";
   return out;
 }
 
@@ -326,11 +316,9 @@ static bool view_strides(const Shape& old_shape, const Shape& old_strides, const
 Tensor Tensor::view(const Shape& shape) const {
   const Shape target = infer_shape(shape, numel(), shape_, "view");
   Shape strides;
-  if (!view_strides(shape_, strides_, target, &strides)) {
-    throw std::invalid_argument("view: a tensor of shape " + shape_.str() + " with strides " +
-                                strides_.str() + " cannot be viewed as " + target.str() +
-                                " without copying; use reshape()");
-  }
+  MINIGRAD_CHECK(view_strides(shape_, strides_, target, &strides))
+      << "view: a tensor of shape " << shape_ << " with strides " << strides_
+      << " cannot be viewed as " << target << " without copying; use reshape()";
   return Tensor(storage_, target, strides, offset_, dtype_);
 }
 
@@ -353,24 +341,19 @@ Tensor Tensor::transpose(int64_t axis0, int64_t axis1) const {
 }
 
 Tensor Tensor::t() const {
-  if (dim() != 2) {
-    throw std::invalid_argument("t: expects a 2-D tensor, got shape " + shape_.str());
-  }
+  MINIGRAD_CHECK(dim() == 2) << "t: expects a 2-D tensor, got shape " << shape_;
   return transpose(0, 1);
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& order) const {
-  if (static_cast<int>(order.size()) != dim()) {
-    throw std::invalid_argument("permute: " + std::to_string(order.size()) +
-                                " axes given for a tensor of shape " + shape_.str());
-  }
+  MINIGRAD_CHECK(static_cast<int>(order.size()) == dim())
+      << "permute: " << order.size() << " axes given for a tensor of shape " << shape_;
   Tensor out = *this;
   std::array<bool, kMaxDims> seen{};
   for (int i = 0; i < dim(); ++i) {
     const int a = normalize_axis(order[static_cast<size_t>(i)], dim(), "permute");
-    if (seen[static_cast<size_t>(a)]) {
-      throw std::invalid_argument("permute: axis " + std::to_string(a) + " repeated in the order");
-    }
+    MINIGRAD_CHECK(!seen[static_cast<size_t>(a)])
+        << "permute: axis " << a << " repeated in the order";
     seen[static_cast<size_t>(a)] = true;
     out.shape_[i] = shape_[a];
     out.strides_[i] = strides_[a];
@@ -382,13 +365,11 @@ Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   const int a = normalize_axis(axis, dim(), "narrow");
   int64_t end = 0;
   const bool overflow = __builtin_add_overflow(start, length, &end);
-  if (start < 0 || length < 0 || overflow || end > shape_[a]) {
-    const std::string end_str =
-        overflow ? std::to_string(start) + "+" + std::to_string(length) : std::to_string(end);
-    throw std::out_of_range("narrow: elements [" + std::to_string(start) + ", " + end_str +
-                            ") of axis " + std::to_string(a) + " are out of range for shape " +
-                            shape_.str());
-  }
+  // past int64, the end is written as the sum it could not hold
+  MINIGRAD_CHECK_INDEX(start >= 0 && length >= 0 && !overflow && end <= shape_[a])
+      << "narrow: elements [" << start << ", "
+      << (overflow ? std::to_string(start) + "+" + std::to_string(length) : std::to_string(end))
+      << ") of axis " << a << " are out of range for shape " << shape_;
   Tensor out = *this;
   out.shape_[a] = length;
   out.offset_ += start * strides_[a];
@@ -397,7 +378,7 @@ Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
 
 Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) const {
   const int a = normalize_axis(axis, dim(), "slice");
-  if (step <= 0) throw std::invalid_argument("slice: step must be positive, got " + std::to_string(step));
+  MINIGRAD_CHECK(step > 0) << "slice: step must be positive, got " << step;
   const int64_t n = shape_[a];
   auto clamp = [n](int64_t i) { return std::clamp(i < 0 ? i + n : i, int64_t{0}, n); };
   const int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
@@ -414,10 +395,8 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
 Tensor Tensor::select(int64_t axis, int64_t index) const {
   const int a = normalize_axis(axis, dim(), "select");
   const int64_t n = shape_[a];
-  if (index < -n || index >= n) {
-    throw std::out_of_range("select: index " + std::to_string(index) + " is out of range for axis " +
-                            std::to_string(a) + " of size " + std::to_string(n));
-  }
+  MINIGRAD_CHECK_INDEX(index >= -n && index < n)
+      << "select: index " << index << " is out of range for axis " << a << " of size " << n;
   if (index < 0) index += n;
   Tensor out = *this;
   out.offset_ += index * strides_[a];
@@ -428,10 +407,8 @@ Tensor Tensor::select(int64_t axis, int64_t index) const {
 
 Tensor Tensor::squeeze(int64_t axis) const {
   const int a = normalize_axis(axis, dim(), "squeeze");
-  if (shape_[a] != 1) {
-    throw std::invalid_argument("squeeze: axis " + std::to_string(a) + " of shape " + shape_.str() +
-                                " has size " + std::to_string(shape_[a]) + ", not 1");
-  }
+  MINIGRAD_CHECK(shape_[a] == 1) << "squeeze: axis " << a << " of shape " << shape_ << " has size "
+                                 << shape_[a] << ", not 1";
   Tensor out = *this;
   out.shape_.erase(a);
   out.strides_.erase(a);
@@ -459,10 +436,8 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
-  if (shape.size() < dim()) {
-    throw std::invalid_argument("expand: cannot expand shape " + shape_.str() + " to fewer axes " +
-                                shape.str());
-  }
+  MINIGRAD_CHECK(shape.size() >= dim())
+      << "expand: cannot expand shape " << shape_ << " to fewer axes " << shape;
   if (shape == shape_) return *this;
   check_sizes(shape, "expand");
   check_extent(shape, "expand");
@@ -475,12 +450,11 @@ Tensor Tensor::expand(const Shape& shape) const {
     const int o = lead + i;
     if (shape_[i] == shape[o]) {
       out.strides_[o] = strides_[i];
-    } else if (shape_[i] == 1) {
-      out.strides_[o] = 0;
     } else {
-      throw std::invalid_argument("expand: shape " + shape_.str() + " cannot broadcast to " +
-                                  shape.str() + " (axis " + std::to_string(o) + ": size " +
-                                  std::to_string(shape_[i]) + " vs " + std::to_string(shape[o]) + ")");
+      MINIGRAD_CHECK(shape_[i] == 1)
+          << "expand: shape " << shape_ << " cannot broadcast to " << shape << " (axis " << o
+          << ": size " << shape_[i] << " vs " << shape[o] << ")";
+      out.strides_[o] = 0;
     }
   }
   return out;
@@ -493,6 +467,7 @@ static Tensor expand_source(const Tensor& src, const Shape& shape, const char* o
   try {
     return src.expand(shape);
   } catch (const std::invalid_argument& e) {
+    // the same error, with the in-place op's name first
     throw std::invalid_argument(std::string(op) + ": " + e.what());
   }
 }
@@ -546,10 +521,8 @@ Tensor& Tensor::fill_(double value) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  if (src.dtype() != dtype_) {
-    throw std::invalid_argument(std::string("copy_: dtype ") + dtype_name(src.dtype()) +
-                                " into " + dtype_name(dtype_));
-  }
+  MINIGRAD_CHECK(src.dtype() == dtype_)
+      << "copy_: dtype " << dtype_name(src.dtype()) << " into " << dtype_name(dtype_);
   const Tensor s = expand_source(src, shape_, "copy_");
   dispatch_all(dtype_, [&](auto tag) {
     using T = decltype(tag);
@@ -567,10 +540,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  if (other.dtype() != dtype_) {
-    throw std::invalid_argument(std::string("add_: dtype ") + dtype_name(other.dtype()) +
-                                " into " + dtype_name(dtype_));
-  }
+  MINIGRAD_CHECK(other.dtype() == dtype_)
+      << "add_: dtype " << dtype_name(other.dtype()) << " into " << dtype_name(dtype_);
   const Tensor o = expand_source(other, shape_, "add_");
   dispatch_floating(dtype_, "add_", [&](auto tag) {
     using T = decltype(tag);
@@ -603,10 +574,8 @@ Tensor& Tensor::mul_(double value) {
 }
 
 Tensor& Tensor::mul_(const Tensor& other) {
-  if (other.dtype() != dtype_) {
-    throw std::invalid_argument(std::string("mul_: dtype ") + dtype_name(other.dtype()) +
-                                " into " + dtype_name(dtype_));
-  }
+  MINIGRAD_CHECK(other.dtype() == dtype_)
+      << "mul_: dtype " << dtype_name(other.dtype()) << " into " << dtype_name(dtype_);
   const Tensor o = expand_source(other, shape_, "mul_");
   dispatch_floating(dtype_, "mul_", [&](auto tag) {
     using T = decltype(tag);
@@ -671,7 +640,8 @@ struct Printer {
   void rec(int axis, int64_t offset, int indent) {
     if (axis == t.dim()) {
       std::string s = format(read_element(t, offset));
-      os << std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(s.size()))), ' ') << s;
+      os << std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(s.size()))), ' ')
+         << s;
       return;
     }
     os << '[';

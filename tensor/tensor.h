@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/shape.h"
 
 namespace minigrad {
@@ -31,13 +32,21 @@ bool is_floating(DType t);
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::Float32; }
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
 template <>
-constexpr DType dtype_of<double>() { return DType::Float64; }
+constexpr DType dtype_of<double>() {
+  return DType::Float64;
+}
 template <>
-constexpr DType dtype_of<int64_t>() { return DType::Int64; }
+constexpr DType dtype_of<int64_t>() {
+  return DType::Int64;
+}
 template <>
-constexpr DType dtype_of<bool>() { return DType::Bool; }
+constexpr DType dtype_of<bool>() {
+  return DType::Bool;
+}
 
 /// A flat, 64-byte aligned buffer. Buffers come from a caching pool
 /// (tensor/allocator.h) so that small models do not call malloc per op.
@@ -68,8 +77,7 @@ class Tensor {
   static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
   static Tensor scalar(double value, DType dtype = DType::Float32);  ///< rank 0
   /// [start, start+step, ...) up to but excluding end, like numpy.arange.
-  static Tensor arange(double start, double end, double step = 1.0,
-                       DType dtype = DType::Float32);
+  static Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Float32);
   /// Copies `values` (row-major) into a new tensor; values.size() must equal shape.numel().
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
@@ -143,10 +151,10 @@ class Tensor {
   // ---- in place (the optimizer's tools; autograd never records these) ---------------
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
-  Tensor& copy_(const Tensor& src);  ///< src broadcasts to this->shape()
+  Tensor& copy_(const Tensor& src);                       ///< src broadcasts to this->shape()
   Tensor& add_(const Tensor& other, double alpha = 1.0);  ///< this += alpha * other
-  Tensor& mul_(double value);                              ///< this *= value
-  Tensor& mul_(const Tensor& other);                       ///< this *= other
+  Tensor& mul_(double value);                             ///< this *= value
+  Tensor& mul_(const Tensor& other);                      ///< this *= other
 
   std::string str() const;  ///< numpy-like printout with shape and dtype
 
@@ -168,27 +176,21 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f);
 
-/// Throws std::invalid_argument("<op>: expected a floating tensor, got <dtype> ...").
-[[noreturn]] void throw_dtype_error(const char* op, DType got, const char* expected);
-
 // ---- template definitions ---------------------------------------------------------
 
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
-  switch (dtype) {
-    case DType::Float32:
-      return f(float{});
-    case DType::Float64:
-      return f(double{});
-    default:
-      throw_dtype_error(op, dtype, "float32 or float64");
-  }
+  MINIGRAD_CHECK(is_floating(dtype))
+      << op << ": expected float32 or float64, got " << dtype_name(dtype);
+  if (dtype == DType::Float64) return f(double{});
+  return f(float{});
 }
 
 template <class T>
 T* Tensor::typed_ptr() const {
-  if (!defined()) throw_dtype_error("data", dtype_, "a defined tensor");
-  if (dtype_of<T>() != dtype_) throw_dtype_error("data", dtype_, dtype_name(dtype_of<T>()));
+  MINIGRAD_CHECK(defined()) << "data: expected a defined tensor, got " << dtype_name(dtype_);
+  MINIGRAD_CHECK(dtype_of<T>() == dtype_)
+      << "data: expected " << dtype_name(dtype_of<T>()) << ", got " << dtype_name(dtype_);
   return static_cast<T*>(storage_->data()) + offset_;
 }
 template <class T>
