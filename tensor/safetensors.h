@@ -25,15 +25,19 @@
 
 namespace minigrad {
 
+/// The contents of a safetensors file, as read_safetensors() or
+/// parse_safetensors() return them.
 struct SafetensorsFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  ///< in file order (by data offset)
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> metadata;  ///< the header's "__metadata__" (empty without)
   std::string origin;  ///< the file name (or the name given to parse_safetensors)
   /// The tensor with this name; throws std::out_of_range naming it and the file.
   const Tensor& at(const std::string& name) const;
+  /// Whether the file has a tensor with this name.
   bool contains(const std::string& name) const;
 };
 
+/// Reads and validates the file at `path` (see the checks above); errors name `path`.
 SafetensorsFile read_safetensors(const std::string& path);
 /// Parses bytes already in memory (the fuzzer's entry point); `origin` names them in errors.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& origin);
