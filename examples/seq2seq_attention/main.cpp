@@ -37,11 +37,9 @@
 // holding it until then keeps the slow learners (scaled attention) learning at
 // full speed. `--clip 0 --decay-from 1` shows both failures.
 
-#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <iostream>
-#include <numbers>
 #include <string>
 #include <vector>
 
@@ -130,16 +128,6 @@ struct RunResult {
   TrainingCurve curve;
 };
 
-// The rate of step 1 … steps: --lr until decay_from·steps, then ½·lr·(1 + cos(π·x)),
-// x rising from 0 towards 1 at the last step.
-double learning_rate(const Options& o, int64_t step, int64_t steps) {
-  const double done = static_cast<double>(step - 1),
-               hold = o.decay_from * static_cast<double>(steps);
-  if (done < hold) return o.lr;
-  return 0.5 * o.lr *
-         (1 + std::cos(std::numbers::pi * (done - hold) / (static_cast<double>(steps) - hold)));
-}
-
 // Trains `model` on `task` from step first_step to `steps`, evaluating on the held-out
 // set every eval_every steps (and at the end).
 RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTask& task,
@@ -156,7 +144,7 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
     optimizer.zero_grad();
     loss.backward();  // back through every decoder step, the attention, and the encoder
     if (o.clip > 0) nn::clip_grad_norm(model.parameters(), o.clip);
-    optimizer.set_lr(learning_rate(o, step, steps));
+    optimizer.set_lr(hold_then_cosine_lr(o.lr, o.decay_from, step, steps));
     optimizer.step();
 
     const auto evaluate_heldout = [&] {

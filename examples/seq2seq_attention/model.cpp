@@ -1,5 +1,7 @@
 #include "examples/seq2seq_attention/model.h"
 
+#include <cmath>
+#include <numbers>
 #include <stdexcept>
 #include <vector>
 
@@ -245,6 +247,13 @@ Seq2SeqModel::Decoded Seq2SeqModel::greedy_decode(const Tensor& source, int64_t 
 
 Accuracy evaluate(Seq2SeqModel& model, const Batch& data) {
   return accuracy(model.greedy_decode(data.source, data.target.size(1)).tokens, data.target);
+}
+
+double hold_then_cosine_lr(double lr, double decay_from, int64_t step, int64_t steps) {
+  const double done = static_cast<double>(step - 1), hold = decay_from * static_cast<double>(steps);
+  if (done < hold) return lr;
+  return 0.5 * lr *
+         (1 + std::cos(std::numbers::pi * (done - hold) / (static_cast<double>(steps) - hold)));
 }
 
 }  // namespace minigrad::examples

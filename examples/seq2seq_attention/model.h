@@ -159,4 +159,11 @@ class Seq2SeqModel : public nn::Module {
 /// Held-out accuracy with greedy decoding, without recording a graph.
 Accuracy evaluate(Seq2SeqModel& model, const Batch& data);
 
+/// The training rate of step 1 … steps: `lr` for the first decay_from·steps steps,
+/// then ½·lr·(1 + cos(π·x)) with x rising from 0 towards 1 at the last step. Held
+/// at full rate, the slow learners (scaled attention) keep learning; decayed at the
+/// end, Adam's steps (the size of the rate even where the gradient is tiny) stop
+/// carrying a solved model away.
+double hold_then_cosine_lr(double lr, double decay_from, int64_t step, int64_t steps);
+
 }  // namespace minigrad::examples
