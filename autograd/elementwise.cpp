@@ -58,28 +58,29 @@ Variable pow(const Variable& a, const Variable& b) {
   });
 }
 
-// y = max(a, b)        ∂y/∂a = [a > b] + ½[a = b]   (a tie splits the gradient evenly)
-Variable maximum(const Variable& a, const Variable& b) {
+// y = the one of a and b that wins (max: a > b wins; min: a < b), element-wise.
+//   ∂y/∂a = [a wins] + ½[a = b]   (a tie splits the gradient evenly)
+static Variable pick(const char* op, const Variable& a, const Variable& b,
+                     Tensor (*forward)(const Tensor&, const Tensor&),
+                     Tensor (*wins)(const Tensor&, const Tensor&)) {
   Tensor ad = a.data(), bd = b.data();
-  return record("maximum", maximum(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
+  return record(op, forward(ad, bd), {a, b}, [ad, bd, wins](const Gs& gy, Grads& g) {
     const Tensor half = mul(gy[0], 0.5);
     const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
     const Tensor tie = eq(ad, bd);
-    if (g.needs(0)) g[0] = where(gt(ad, bd), gy[0], where(tie, half, zero));
-    if (g.needs(1)) g[1] = where(gt(bd, ad), gy[0], where(tie, half, zero));
+    if (g.needs(0)) g[0] = where(wins(ad, bd), gy[0], where(tie, half, zero));
+    if (g.needs(1)) g[1] = where(wins(bd, ad), gy[0], where(tie, half, zero));
   });
+}
+
+// y = max(a, b)        ∂y/∂a = [a > b] + ½[a = b]
+Variable maximum(const Variable& a, const Variable& b) {
+  return pick("maximum", a, b, minigrad::maximum, gt);
 }
 
 // y = min(a, b)        ∂y/∂a = [a < b] + ½[a = b]
 Variable minimum(const Variable& a, const Variable& b) {
-  Tensor ad = a.data(), bd = b.data();
-  return record("minimum", minimum(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
-    const Tensor half = mul(gy[0], 0.5);
-    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
-    const Tensor tie = eq(ad, bd);
-    if (g.needs(0)) g[0] = where(lt(ad, bd), gy[0], where(tie, half, zero));
-    if (g.needs(1)) g[1] = where(lt(bd, ad), gy[0], where(tie, half, zero));
-  });
+  return pick("minimum", a, b, minigrad::minimum, lt);
 }
 
 // ---- with a scalar constant ------------------------------------------------------------
@@ -98,26 +99,26 @@ Variable rsub(double s, const Variable& b) {
 }
 // y = a · s            ∂y/∂a = s
 Variable mul(const Variable& a, double s) {
-  return record("mul", mul(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = mul(gy[0], s); });
+  return record("mul", mul(a.data(), s), {a},
+                [s](const Gs& gy, Grads& g) { g[0] = mul(gy[0], s); });
 }
 // y = a / s            ∂y/∂a = 1/s
 Variable div(const Variable& a, double s) {
-  return record("div", div(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = div(gy[0], s); });
+  return record("div", div(a.data(), s), {a},
+                [s](const Gs& gy, Grads& g) { g[0] = div(gy[0], s); });
 }
 // y = s / b            ∂y/∂b = -s/b² = -y/b
 Variable rdiv(double s, const Variable& b) {
   Tensor bd = b.data();
   Tensor y = rdiv(s, bd);
-  return record("rdiv", y, {b}, [y, bd](const Gs& gy, Grads& g) {
-    g[0] = neg(div(mul(gy[0], y), bd));
-  });
+  return record("rdiv", y, {b},
+                [y, bd](const Gs& gy, Grads& g) { g[0] = neg(div(mul(gy[0], y), bd)); });
 }
 // y = a^p              ∂y/∂a = p·a^(p-1)
 Variable pow(const Variable& a, double p) {
   Tensor ad = a.data();
-  return record("pow", pow(ad, p), {a}, [ad, p](const Gs& gy, Grads& g) {
-    g[0] = mul(gy[0], mul(pow(ad, p - 1.0), p));
-  });
+  return record("pow", pow(ad, p), {a},
+                [ad, p](const Gs& gy, Grads& g) { g[0] = mul(gy[0], mul(pow(ad, p - 1.0), p)); });
 }
 
 // ---- unary --------------------------------------------------------------------------------
@@ -148,17 +149,15 @@ Variable sqrt(const Variable& x) {
 // y = tanh x           ∂y/∂x = 1 - y²
 Variable tanh(const Variable& x) {
   Tensor y = tanh(x.data());
-  return record("tanh", y, {x}, [y](const Gs& gy, Grads& g) {
-    g[0] = mul(gy[0], rsub(1.0, mul(y, y)));
-  });
+  return record("tanh", y, {x},
+                [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], rsub(1.0, mul(y, y))); });
 }
 
 // y = σ(x) = 1/(1+e⁻ˣ) ∂y/∂x = y(1 - y)
 Variable sigmoid(const Variable& x) {
   Tensor y = sigmoid(x.data());
-  return record("sigmoid", y, {x}, [y](const Gs& gy, Grads& g) {
-    g[0] = mul(gy[0], mul(y, rsub(1.0, y)));
-  });
+  return record("sigmoid", y, {x},
+                [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], mul(y, rsub(1.0, y))); });
 }
 
 // y = max(x, 0)        ∂y/∂x = [x > 0]

@@ -89,9 +89,9 @@ struct VariableImpl {
   Tensor data;
   Tensor grad;  ///< undefined until a gradient arrives
   bool requires_grad = false;
-  bool retains_grad = false;        ///< an interior value that keeps its .grad (retain_grad())
-  std::shared_ptr<Node> grad_fn;    ///< null for leaves
-  uint32_t output_nr = 0;           ///< which output of grad_fn this is
+  bool retains_grad = false;      ///< an interior value that keeps its .grad (retain_grad())
+  std::shared_ptr<Node> grad_fn;  ///< null for leaves
+  uint32_t output_nr = 0;         ///< which output of grad_fn this is
 };
 
 class Variable {
@@ -241,28 +241,28 @@ std::vector<Variable> make_outputs(const char* op, std::vector<Tensor> results,
 Variable make_output(const char* op, Tensor result, const Variable* inputs, size_t n,
                      BackwardFn fn);
 void check_forward_anomaly(const char* op, const Tensor& result);
+
+/// record() over the n inputs at `inputs`, whatever holds them.
+template <class F>
+Variable record_inputs(const char* op, Tensor result, const Variable* inputs, size_t n,
+                       F&& backward) {
+  if (anomaly_enabled()) check_forward_anomaly(op, result);
+  if (!grad_enabled() || !any_requires_grad(inputs, n)) return Variable(std::move(result));
+  return make_output(op, std::move(result), inputs, n, BackwardFn(std::forward<F>(backward)));
+}
 }  // namespace detail
 
 template <class F>
-Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs,
-                F&& backward) {
-  if (anomaly_enabled()) detail::check_forward_anomaly(op, result);
-  if (!grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
-    return Variable(std::move(result));
-  }
-  return detail::make_output(op, std::move(result), inputs.data(), inputs.size(),
-                             BackwardFn(std::forward<F>(backward)));
+Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward) {
+  return detail::record_inputs(op, std::move(result), inputs.data(), inputs.size(),
+                               std::forward<F>(backward));
 }
 
 template <class F>
 Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
                 F&& backward) {
-  if (anomaly_enabled()) detail::check_forward_anomaly(op, result);
-  if (!grad_enabled() || !detail::any_requires_grad(inputs.begin(), inputs.size())) {
-    return Variable(std::move(result));
-  }
-  return detail::make_output(op, std::move(result), inputs.begin(), inputs.size(),
-                             BackwardFn(std::forward<F>(backward)));
+  return detail::record_inputs(op, std::move(result), inputs.begin(), inputs.size(),
+                               std::forward<F>(backward));
 }
 
 template <class F>

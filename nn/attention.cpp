@@ -260,31 +260,34 @@ std::string MultiHeadAttention::extra_repr() const {
 
 // ---- positional encodings ----------------------------------------------------------------------
 
-static void check_positions(const Variable& x, int64_t max_len, int64_t d_model, const char* op) {
+PositionalEncoding::PositionalEncoding(const char* name, int64_t len, int64_t d)
+    : max_len(len), d_model(d) {
+  MINIGRAD_CHECK(len > 0 && d > 0) << name << ": sizes must be positive";
+}
+
+void PositionalEncoding::check_input(const Variable& x) const {
   MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == d_model && x.size(1) <= max_len)
-      << op << ": input " << x.shape() << ", expected [B, T ≤ " << max_len << ", " << d_model
-      << "]";
+      << type_name() << ": input " << x.shape() << ", expected [B, T ≤ " << max_len << ", "
+      << d_model << "]";
+}
+
+std::string PositionalEncoding::extra_repr() const {
+  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
 }
 
 LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t len, int64_t d, DType dtype,
                                                      Generator& gen)
-    : max_len(len), d_model(d) {
-  MINIGRAD_CHECK(len > 0 && d > 0) << "LearnedPositionalEncoding: sizes must be positive";
+    : PositionalEncoding("LearnedPositionalEncoding", len, d) {
   register_parameter("weight", &weight, randn({len, d}, 0.0, 1.0, dtype, gen));
 }
 
 Variable LearnedPositionalEncoding::forward(const Variable& x) {
-  check_positions(x, max_len, d_model, "LearnedPositionalEncoding");
+  check_input(x);
   return x + weight.narrow(0, 0, x.size(1));  // [B, T, d] + [T, d]
 }
 
-std::string LearnedPositionalEncoding::extra_repr() const {
-  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
-}
-
 SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t d, DType dtype)
-    : max_len(len), d_model(d) {
-  MINIGRAD_CHECK(len > 0 && d > 0) << "SinusoidalPositionalEncoding: sizes must be positive";
+    : PositionalEncoding("SinusoidalPositionalEncoding", len, d) {
   Tensor t = Tensor::empty({len, d}, DType::Float64);
   double* p = t.data<double>();
   for (int64_t pos = 0; pos < len; ++pos) {
@@ -299,12 +302,8 @@ SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t 
 }
 
 Variable SinusoidalPositionalEncoding::forward(const Variable& x) {
-  check_positions(x, max_len, d_model, "SinusoidalPositionalEncoding");
+  check_input(x);
   return x + Variable(table.narrow(0, 0, x.size(1)));
-}
-
-std::string SinusoidalPositionalEncoding::extra_repr() const {
-  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
 }
 
 // ---- AdditiveAttention ------------------------------------------------------------------------

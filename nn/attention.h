@@ -166,8 +166,25 @@ class MultiHeadAttention : public Module {
   std::shared_ptr<Linear> out_proj;  ///< W_O, E → E
 };
 
+/// What both positional encodings share: x [B, T ≤ max_len, d_model] → x + P[0:T]
+/// for a table P of [max_len, d_model]; only where P comes from differs.
+class PositionalEncoding : public Module {
+ public:
+  /// "max_len=…, d_model=…"
+  std::string extra_repr() const override;
+  int64_t max_len;  ///< the longest sequence it has positions for
+  int64_t d_model;  ///< width of x
+
+ protected:
+  /// \param name the module's type name, first in the error message
+  /// \throws std::invalid_argument unless both sizes are positive
+  PositionalEncoding(const char* name, int64_t max_len, int64_t d_model);
+  /// Refuses an x that is not [B, T ≤ max_len, d_model], naming type_name() and the shapes.
+  void check_input(const Variable& x) const;
+};
+
 /// Learned positions: x [B, T, d] + P[0:T], P a [max_len, d] parameter (N(0,1) init).
-class LearnedPositionalEncoding : public Module {
+class LearnedPositionalEncoding : public PositionalEncoding {
  public:
   /// \throws std::invalid_argument unless both sizes are positive
   LearnedPositionalEncoding(int64_t max_len, int64_t d_model, DType dtype = DType::Float32,
@@ -175,9 +192,6 @@ class LearnedPositionalEncoding : public Module {
   /// x [B, T ≤ max_len, d_model] → x + P[0:T]
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "LearnedPositionalEncoding"; }
-  std::string extra_repr() const override;
-  int64_t max_len;  ///< the longest sequence it has positions for
-  int64_t d_model;  ///< width of x
   Variable weight;  ///< P, [max_len, d_model]
 };
 
@@ -185,17 +199,14 @@ class LearnedPositionalEncoding : public Module {
 ///
 ///     P[t, 2i] = sin(t / 10000^(2i/d)),   P[t, 2i+1] = cos(t / 10000^(2i/d))
 ///     output = x + P[0:T]                 x [B, T, d]
-class SinusoidalPositionalEncoding : public Module {
+class SinusoidalPositionalEncoding : public PositionalEncoding {
  public:
   /// \throws std::invalid_argument unless both sizes are positive
   SinusoidalPositionalEncoding(int64_t max_len, int64_t d_model, DType dtype = DType::Float32);
   /// x [B, T ≤ max_len, d_model] → x + P[0:T]
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "SinusoidalPositionalEncoding"; }
-  std::string extra_repr() const override;
-  int64_t max_len;  ///< the longest sequence it has positions for
-  int64_t d_model;  ///< width of x
-  Tensor table;     ///< P, [max_len, d_model]
+  Tensor table;  ///< P, [max_len, d_model]
 };
 
 // [extending:additive-attention-header]

@@ -100,12 +100,18 @@ void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
                           });
 }
 
-template <class F>
-Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+// The checks of every binary op: both defined, one dtype, shapes that broadcast.
+// Returns the broadcast shape, the shape of the result.
+Shape check_binary(const char* op, const Tensor& a, const Tensor& b) {
   check_defined(a, op);
   check_defined(b, op);
   check_same_dtype(a, b, op);
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  return broadcast_shapes(a.shape(), b.shape(), op);
+}
+
+template <class F>
+Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+  const Shape shape = check_binary(op, a, b);
   return dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(shape, a.dtype());
@@ -117,28 +123,17 @@ Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
 // Comparisons accept every dtype (int64 indices included) and return bool.
 template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  check_defined(a, op);
-  check_defined(b, op);
-  check_same_dtype(a, b, op);
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor out = Tensor::empty(shape, DType::Bool);
+  Tensor out = Tensor::empty(check_binary(op, a, b), DType::Bool);
   auto run = [&](auto tag) {
     using T = decltype(tag);
     zip_into<T, bool>(a, b, out, [&](T x, T y) { return static_cast<bool>(f(x, y)); });
   };
-  switch (a.dtype()) {
-    case DType::Float32:
-      run(float{});
-      break;
-    case DType::Float64:
-      run(double{});
-      break;
-    case DType::Int64:
-      run(int64_t{});
-      break;
-    case DType::Bool:
-      run(bool{});
-      break;
+  if (a.dtype() == DType::Int64) {
+    run(int64_t{});
+  } else if (a.dtype() == DType::Bool) {
+    run(bool{});
+  } else {
+    dispatch_floating(a.dtype(), op, run);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/ops.h"
@@ -86,6 +87,26 @@ Tensor rows_along(const Tensor& a, int axis) {
   return a.permute(order).contiguous();
 }
 
+// One axis reduced to one value per row (amax, argmax): the rows [nrows, len]
+// contiguous, and the shape of the result.
+struct AxisRows {
+  Tensor rows;    // the axis last, contiguous: row i is rows[i·len, (i+1)·len)
+  int64_t len;    // the axis' size, never 0
+  int64_t nrows;  // how many values the result holds
+  Shape shape;    // the result's shape
+};
+
+AxisRows axis_rows(const Tensor& a, int64_t axis, bool keepdim, const char* op) {
+  const int ax = normalize_axis(axis, a.dim(), op);
+  const int64_t len = a.shape()[ax];
+  MINIGRAD_CHECK(len != 0) << op << ": axis " << ax << " of shape " << a.shape() << " is empty";
+  std::array<bool, kMaxDims> r{};
+  r[static_cast<size_t>(ax)] = true;
+  Tensor rows = rows_along(a, ax);
+  const int64_t nrows = rows.numel() / len;
+  return {std::move(rows), len, nrows, reduced_shape(a, r, keepdim)};
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
@@ -111,19 +132,13 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 }
 
 Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
-  const int ax = normalize_axis(axis, a.dim(), "amax");
-  const int64_t len = a.shape()[ax];
-  MINIGRAD_CHECK(len != 0) << "amax: axis " << ax << " of shape " << a.shape() << " is empty";
-  std::array<bool, kMaxDims> r{};
-  r[static_cast<size_t>(ax)] = true;
-  const Shape shape = reduced_shape(a, r, keepdim);
-  const Tensor rows = rows_along(a, ax);
+  const AxisRows ar = axis_rows(a, axis, keepdim, "amax");
+  const int64_t len = ar.len, nrows = ar.nrows;
   return dispatch_floating(a.dtype(), "amax", [&](auto tag) {
     using T = decltype(tag);
-    Tensor out = Tensor::empty(shape, a.dtype());
-    const T* p = rows.data<T>();
+    Tensor out = Tensor::empty(ar.shape, a.dtype());
+    const T* p = ar.rows.data<T>();
     T* o = out.data<T>();
-    const int64_t nrows = rows.numel() / len;
     for (int64_t i = 0; i < nrows; ++i) {
       T m = p[i * len];
       for (int64_t j = 1; j < len; ++j) {
@@ -143,19 +158,13 @@ Tensor amax(const Tensor& a) {
 }
 
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
-  const int ax = normalize_axis(axis, a.dim(), "argmax");
-  const int64_t len = a.shape()[ax];
-  MINIGRAD_CHECK(len != 0) << "argmax: axis " << ax << " of shape " << a.shape() << " is empty";
-  std::array<bool, kMaxDims> r{};
-  r[static_cast<size_t>(ax)] = true;
-  const Shape shape = reduced_shape(a, r, keepdim);
-  const Tensor rows = rows_along(a, ax);
-  Tensor out = Tensor::empty(shape, DType::Int64);
+  const AxisRows ar = axis_rows(a, axis, keepdim, "argmax");
+  const int64_t len = ar.len, nrows = ar.nrows;
+  Tensor out = Tensor::empty(ar.shape, DType::Int64);
   dispatch_floating(a.dtype(), "argmax", [&](auto tag) {
     using T = decltype(tag);
-    const T* p = rows.data<T>();
+    const T* p = ar.rows.data<T>();
     int64_t* o = out.data<int64_t>();
-    const int64_t nrows = rows.numel() / len;
     for (int64_t i = 0; i < nrows; ++i) {
       // The first maximum wins ties. NaN counts as the maximum, so the first NaN
       // wins outright: the index of what amax returns, as in numpy.

@@ -462,10 +462,13 @@ Tensor Tensor::expand(const Shape& shape) const {
 
 // ---- copies ----------------------------------------------------------------------------
 
-// src broadcast to `shape` for an in-place op; a mismatch names that op.
-static Tensor expand_source(const Tensor& src, const Shape& shape, const char* op) {
+// The operand of an in-place op on dst: of dst's dtype, broadcast to dst's shape;
+// a mismatch names that op.
+static Tensor in_place_source(const Tensor& dst, const Tensor& src, const char* op) {
+  MINIGRAD_CHECK(src.dtype() == dst.dtype())
+      << op << ": dtype " << dtype_name(src.dtype()) << " into " << dtype_name(dst.dtype());
   try {
-    return src.expand(shape);
+    return src.expand(dst.shape());
   } catch (const std::invalid_argument& e) {
     // the same error, with the in-place op's name first
     throw std::invalid_argument(std::string(op) + ": " + e.what());
@@ -521,9 +524,7 @@ Tensor& Tensor::fill_(double value) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  MINIGRAD_CHECK(src.dtype() == dtype_)
-      << "copy_: dtype " << dtype_name(src.dtype()) << " into " << dtype_name(dtype_);
-  const Tensor s = expand_source(src, shape_, "copy_");
+  const Tensor s = in_place_source(*this, src, "copy_");
   dispatch_all(dtype_, [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
@@ -540,9 +541,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  MINIGRAD_CHECK(other.dtype() == dtype_)
-      << "add_: dtype " << dtype_name(other.dtype()) << " into " << dtype_name(dtype_);
-  const Tensor o = expand_source(other, shape_, "add_");
+  const Tensor o = in_place_source(*this, other, "add_");
   dispatch_floating(dtype_, "add_", [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
@@ -574,9 +573,7 @@ Tensor& Tensor::mul_(double value) {
 }
 
 Tensor& Tensor::mul_(const Tensor& other) {
-  MINIGRAD_CHECK(other.dtype() == dtype_)
-      << "mul_: dtype " << dtype_name(other.dtype()) << " into " << dtype_name(dtype_);
-  const Tensor o = expand_source(other, shape_, "mul_");
+  const Tensor o = in_place_source(*this, other, "mul_");
   dispatch_floating(dtype_, "mul_", [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
