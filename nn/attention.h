@@ -99,6 +99,8 @@ class SelfAttention : public Module {
   /// \param d_k     width of the projections; 0 means d_model
   /// \param bias    whether w_q, w_k and w_v have biases
   /// \param scaled  divide the scores by √d_k
+  /// \param dtype   of the parameters
+  /// \param gen     draws the initial weights
   /// \throws std::invalid_argument unless d_model > 0 and d_k ≥ 0
   SelfAttention(int64_t d_model, int64_t d_k = 0, bool bias = false, bool scaled = true,
                 DType dtype = DType::Float32, Generator& gen = default_generator());
@@ -177,6 +179,8 @@ class PositionalEncoding : public Module {
 
  protected:
   /// \param name the module's type name, first in the error message
+  /// \param max_len the longest sequence it has positions for
+  /// \param d_model width of x
   /// \throws std::invalid_argument unless both sizes are positive
   PositionalEncoding(const char* name, int64_t max_len, int64_t d_model);
   /// Refuses an x that is not [B, T ≤ max_len, d_model], naming type_name() and the shapes.

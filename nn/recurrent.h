@@ -32,7 +32,12 @@ namespace minigrad::nn {
 /// bias, so a wrong one is refused here rather than read past its end.
 /// \param op     the cell function, first in the message
 /// \param gates  G
+/// \param x      the input [B, in]
 /// \param states the states by name: {{"h", &h}} or {{"h", &h}, {"c", &c}}
+/// \param w_ih   the input weights [G·H, in]
+/// \param w_hh   the recurrent weights [G·H, H]
+/// \param b_ih   the input bias [G·H], or undefined
+/// \param b_hh   the recurrent bias [G·H], or undefined
 /// \throws std::invalid_argument naming op and every shape, or the two dtypes
 void check_cell_arguments(const char* op, int64_t gates, const Variable& x,
                           std::initializer_list<std::pair<const char*, const Variable*>> states,
@@ -59,6 +64,11 @@ class RNNCellBase : public Module {
  protected:
   /// \param name  the module's type name, first in the error message
   /// \param gates G, the number of gates stacked in each weight
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  /// \param bias  whether the layer has bias_ih and bias_hh
+  /// \param dtype of the parameters
+  /// \param gen   draws the initial weights
   /// \throws std::invalid_argument unless input_size and hidden_size are positive
   RNNCellBase(const char* name, int64_t gates, int64_t input_size, int64_t hidden_size, bool bias,
               DType dtype, Generator& gen);
@@ -100,6 +110,13 @@ class RNNBase : public Module {
  protected:
   /// \param name  the module's type name, first in the error message
   /// \param gates G, the number of gates stacked in each weight
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  /// \param num_layers  L, stacked: layer l > 0 reads layer l − 1's outputs
+  /// \param batch_first x and the output are [B, T, ·] instead of [T, B, ·]
+  /// \param bias  whether every layer has biases
+  /// \param dtype of the parameters
+  /// \param gen   draws the initial weights
   /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are positive
   RNNBase(const char* name, int64_t gates, int64_t input_size, int64_t hidden_size,
           int64_t num_layers, bool batch_first, bool bias, DType dtype, Generator& gen);

@@ -274,6 +274,8 @@ TEST(TrainSeq2Seq, ParameterNamesAndOrder) {
 struct SeedCase {
   const char* name;
   RunOptions options;
+  /// gtest prints the parameter of a failing case by its name, not its bytes.
+  friend void PrintTo(const SeedCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class TrainSeq2SeqSeeds : public ::testing::TestWithParam<SeedCase> {};
