@@ -250,111 +250,74 @@ def embedding(w):
                 {"num_embeddings": 6, "embedding_dim": 3})
 
 
-def lstmcell(w, case, bias):
-    seed_for(case)
-    base = torch.nn.LSTMCell(3, 4, bias=bias).double()
-    x64, h64, c64 = randn(2, 3), randn(2, 4), randn(2, 4)
-    gh64, gc64 = randn(2, 4), randn(2, 4)
-    for variant, dtype in VARIANTS:
-        m = torch.nn.LSTMCell(3, 4, bias=bias).to(dtype)
-        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
-        x, h0, c0 = leaf(x64, dtype), leaf(h64, dtype), leaf(c64, dtype)
-        h1, c1 = m(x, (h0, c0))
-        gh, gc = gh64.to(dtype), gc64.to(dtype)
-        # loss = Σ h1·grad_h1 + Σ c1·grad_c1
-        torch.autograd.backward([h1, c1], [gh, gc])
-        named = params_of(m)
-        w.write(case, variant,
-                [("input", x), ("h0", h0), ("c0", c0)] + named
-                + [("h1", h1), ("c1", c1), ("grad_h1", gh), ("grad_c1", gc),
-                   ("grad_input", x.grad), ("grad_h0", h0.grad), ("grad_c0", c0.grad)]
-                + grads_of(named),
-                {"input_size": 3, "hidden_size": 4, "bias": int(bias)})
+def labelled(states, pattern, tensors):
+    """[(pattern with each state's name, tensor)]: ("h0", ...), ("grad_c_n", ...)."""
+    return [(pattern.format(s), t) for s, t in zip(states, tensors)]
 
 
-def lstm(w, layers, batch_first, with_state):
-    case = (f"lstm_l{layers}_{'batch' if batch_first else 'seq'}first"
-            + ("_h0" if with_state else ""))
-    seed_for(case)
-    T, B, IN, H = 5, 2, 3, 4
-    base = torch.nn.LSTM(IN, H, num_layers=layers, batch_first=batch_first).double()
-    x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
-    h64, c64 = randn(layers, B, H), randn(layers, B, H)  # layer-first even when batch_first
-    gy64 = randn(B, T, H) if batch_first else randn(T, B, H)
-    ghn64, gcn64 = randn(layers, B, H), randn(layers, B, H)
-    for variant, dtype in VARIANTS:
-        m = torch.nn.LSTM(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
-        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
-        x = leaf(x64, dtype)
-        state = (leaf(h64, dtype), leaf(c64, dtype)) if with_state else None
-        y, (h_n, c_n) = m(x, state)
-        gy, ghn, gcn = gy64.to(dtype), ghn64.to(dtype), gcn64.to(dtype)
-        # loss = Σ output·grad_output + Σ h_n·grad_h_n + Σ c_n·grad_c_n
-        torch.autograd.backward([y, h_n, c_n], [gy, ghn, gcn])
-        named = params_of(m)
-        tensors = [("input", x)]
-        if with_state:
-            tensors += [("h0", state[0]), ("c0", state[1])]
-        tensors += named + [("output", y), ("h_n", h_n), ("c_n", c_n), ("grad_output", gy),
-                            ("grad_h_n", ghn), ("grad_c_n", gcn), ("grad_input", x.grad)]
-        if with_state:
-            tensors += [("grad_h0", state[0].grad), ("grad_c0", state[1].grad)]
-        tensors += grads_of(named)
-        w.write(case, variant, tensors,
-                {"input_size": IN, "hidden_size": H, "num_layers": layers,
-                 "batch_first": int(batch_first), "initial_state": int(with_state)})
+def torch_state(tensors):
+    """torch's spelling of a recurrent state: (h, c) for an LSTM, h alone for a GRU."""
+    return tuple(tensors) if len(tensors) > 1 else tensors[0]
+
+
+def state_list(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+# LSTM and GRU fixtures differ only in the state they carry: ("h", "c") or ("h",).
+LSTM_STATES, GRU_STATES = ("h", "c"), ("h",)
 
 
 # [extending:gru-fixture]
-def gru_cell(w, case, bias):
+def cell(w, case, module, states, bias):
     seed_for(case)
-    base = torch.nn.GRUCell(3, 4, bias=bias).double()
-    x64, h64, gh64 = randn(2, 3), randn(2, 4), randn(2, 4)
+    base = module(3, 4, bias=bias).double()
+    x64 = randn(2, 3)
+    s64 = [randn(2, 4) for _ in states]
+    g64 = [randn(2, 4) for _ in states]
     for variant, dtype in VARIANTS:
-        m = torch.nn.GRUCell(3, 4, bias=bias).to(dtype)
+        m = module(3, 4, bias=bias).to(dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
-        x, h0 = leaf(x64, dtype), leaf(h64, dtype)
-        h1 = m(x, h0)
-        gh = gh64.to(dtype)
-        h1.backward(gh)  # loss = Σ h1·grad_h1
+        x, s0 = leaf(x64, dtype), [leaf(t, dtype) for t in s64]
+        s1 = state_list(m(x, torch_state(s0)))
+        g = [t.to(dtype) for t in g64]
+        torch.autograd.backward(s1, g)  # loss = Σ h1·grad_h1 (+ Σ c1·grad_c1)
         named = params_of(m)
         w.write(case, variant,
-                [("input", x), ("h0", h0)] + named
-                + [("h1", h1), ("grad_h1", gh), ("grad_input", x.grad), ("grad_h0", h0.grad)]
+                [("input", x)] + labelled(states, "{}0", s0) + named
+                + labelled(states, "{}1", s1) + labelled(states, "grad_{}1", g)
+                + [("grad_input", x.grad)] + labelled(states, "grad_{}0", [t.grad for t in s0])
                 + grads_of(named),
                 {"input_size": 3, "hidden_size": 4, "bias": int(bias)})
 # [/extending:gru-fixture]
 
 
-def gru(w, layers, batch_first, with_state):
-    case = (f"gru_l{layers}_{'batch' if batch_first else 'seq'}first"
+def sequence(w, kind, module, states, layers, batch_first, with_state):
+    case = (f"{kind}_l{layers}_{'batch' if batch_first else 'seq'}first"
             + ("_h0" if with_state else ""))
     seed_for(case)
     T, B, IN, H = 5, 2, 3, 4
-    base = torch.nn.GRU(IN, H, num_layers=layers, batch_first=batch_first).double()
+    base = module(IN, H, num_layers=layers, batch_first=batch_first).double()
     x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
-    h64 = randn(layers, B, H)  # layer-first even when batch_first
+    s64 = [randn(layers, B, H) for _ in states]  # layer-first even when batch_first
     gy64 = randn(B, T, H) if batch_first else randn(T, B, H)
-    ghn64 = randn(layers, B, H)
+    gn64 = [randn(layers, B, H) for _ in states]
     for variant, dtype in VARIANTS:
-        m = torch.nn.GRU(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
+        m = module(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
         x = leaf(x64, dtype)
-        h0 = leaf(h64, dtype) if with_state else None
-        y, h_n = m(x, h0)
-        gy, ghn = gy64.to(dtype), ghn64.to(dtype)
-        # loss = Σ output·grad_output + Σ h_n·grad_h_n
-        torch.autograd.backward([y, h_n], [gy, ghn])
+        s0 = [leaf(t, dtype) for t in s64] if with_state else []
+        y, final = m(x, torch_state(s0) if with_state else None)
+        final = state_list(final)
+        gy, gn = gy64.to(dtype), [t.to(dtype) for t in gn64]
+        # loss = Σ output·grad_output + Σ h_n·grad_h_n (+ Σ c_n·grad_c_n)
+        torch.autograd.backward([y] + final, [gy] + gn)
         named = params_of(m)
-        tensors = [("input", x)]
-        if with_state:
-            tensors.append(("h0", h0))
-        tensors += named + [("output", y), ("h_n", h_n), ("grad_output", gy), ("grad_h_n", ghn),
-                            ("grad_input", x.grad)]
-        if with_state:
-            tensors.append(("grad_h0", h0.grad))
-        tensors += grads_of(named)
-        w.write(case, variant, tensors,
+        w.write(case, variant,
+                [("input", x)] + labelled(states, "{}0", s0) + named
+                + [("output", y)] + labelled(states, "{}_n", final) + [("grad_output", gy)]
+                + labelled(states, "grad_{}_n", gn) + [("grad_input", x.grad)]
+                + labelled(states, "grad_{}0", [t.grad for t in s0]) + grads_of(named),
                 {"input_size": IN, "hidden_size": H, "num_layers": layers,
                  "batch_first": int(batch_first), "initial_state": int(with_state)})
 
@@ -663,18 +626,15 @@ def main():
     linear(w, "linear_3d", (2, 5, 4), bias=True)
     linear(w, "linear_nobias", (5, 4), bias=False)
     embedding(w)
-    lstmcell(w, "lstmcell", bias=True)
-    lstmcell(w, "lstmcell_nobias", bias=False)
-    for layers in (1, 2):
-        for batch_first in (False, True):
-            for with_state in (False, True):
-                lstm(w, layers, batch_first, with_state)
-    gru_cell(w, "gru_cell", bias=True)
-    gru_cell(w, "gru_cell_nobias", bias=False)
-    for layers in (1, 2):
-        for batch_first in (False, True):
-            for with_state in (False, True):
-                gru(w, layers, batch_first, with_state)
+    for cell_case, cell_module, kind, module, states in (
+            ("lstmcell", torch.nn.LSTMCell, "lstm", torch.nn.LSTM, LSTM_STATES),
+            ("gru_cell", torch.nn.GRUCell, "gru", torch.nn.GRU, GRU_STATES)):
+        cell(w, cell_case, cell_module, states, bias=True)
+        cell(w, cell_case + "_nobias", cell_module, states, bias=False)
+        for layers in (1, 2):
+            for batch_first in (False, True):
+                for with_state in (False, True):
+                    sequence(w, kind, module, states, layers, batch_first, with_state)
     classification_loss(w, "ce_mean", "ce", "mean", None)
     classification_loss(w, "ce_sum", "ce", "sum", None)
     classification_loss(w, "ce_none", "ce", "none", None)
