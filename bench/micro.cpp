@@ -111,18 +111,16 @@ void BM_LSTMCell(benchmark::State& state) {
     sum(s.h + s.c).backward();
   }
 }
-BENCHMARK(BM_LSTMCell<true>)
-    ->Name("BM_LSTMCell/fused")
-    ->Args({32, 64, 128})  // the LSTM workload
-    ->Args({64, 96, 64})   // the SEQ2SEQ decoder
-    ->ArgNames({"B", "in", "H"})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LSTMCell<false>)
-    ->Name("BM_LSTMCell/composed")
-    ->Args({32, 64, 128})
-    ->Args({64, 96, 64})
-    ->ArgNames({"B", "in", "H"})
-    ->Unit(benchmark::kMicrosecond);
+// One list of sizes for both variants of a cell, so fused and composed are always
+// timed at the same arguments and their rows stay comparable.
+void cell_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({32, 64, 128})    // the LSTM workload
+      ->Args({64, 96, 64})  // the SEQ2SEQ decoder (LSTM, or GRU with --cell gru)
+      ->ArgNames({"B", "in", "H"})
+      ->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_LSTMCell<true>)->Name("BM_LSTMCell/fused")->Apply(cell_sizes);
+BENCHMARK(BM_LSTMCell<false>)->Name("BM_LSTMCell/composed")->Apply(cell_sizes);
 
 // [extending:gru-bench]
 // ---- GRU cell (the module): fused vs composed, forward + backward
@@ -140,18 +138,8 @@ void BM_GRUCell(benchmark::State& state) {
     sum(cell.forward(x, h)).backward();  // gradients accumulate; the time is the same
   }
 }
-BENCHMARK(BM_GRUCell<true>)
-    ->Name("BM_GRUCell/fused")
-    ->Args({32, 64, 128})  // the LSTM workload's sizes
-    ->Args({64, 96, 64})   // the SEQ2SEQ decoder with --cell gru
-    ->ArgNames({"B", "in", "H"})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_GRUCell<false>)
-    ->Name("BM_GRUCell/composed")
-    ->Args({32, 64, 128})
-    ->Args({64, 96, 64})
-    ->ArgNames({"B", "in", "H"})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GRUCell<true>)->Name("BM_GRUCell/fused")->Apply(cell_sizes);
+BENCHMARK(BM_GRUCell<false>)->Name("BM_GRUCell/composed")->Apply(cell_sizes);
 // [/extending:gru-bench]
 
 // ---- additive attention: one decoder step over the encoder states, forward + backward
@@ -191,18 +179,15 @@ void BM_Attention(benchmark::State& state) {
   state.counters["FLOPS"] = benchmark::Counter(12.0 * double(b) * double(t) * double(t) * double(d),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_Attention<true>)
-    ->Name("BM_Attention/fused")
-    ->Args({64, 12, 64})    // SELFATT
-    ->Args({128, 128, 32})  // MHA: 16 × 8 heads
-    ->ArgNames({"B", "T", "d"})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Attention<false>)
-    ->Name("BM_Attention/composed")
-    ->Args({64, 12, 64})
-    ->Args({128, 128, 32})
-    ->ArgNames({"B", "T", "d"})
-    ->Unit(benchmark::kMicrosecond);
+// Both variants at the same sizes, as for the cells above.
+void attention_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({64, 12, 64})       // SELFATT
+      ->Args({128, 128, 32})  // MHA: 16 × 8 heads
+      ->ArgNames({"B", "T", "d"})
+      ->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_Attention<true>)->Name("BM_Attention/fused")->Apply(attention_sizes);
+BENCHMARK(BM_Attention<false>)->Name("BM_Attention/composed")->Apply(attention_sizes);
 
 // ---- graph overhead: the OVERHEAD workload ------------------------------------------------------
 

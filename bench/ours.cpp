@@ -65,7 +65,11 @@ class SelfAttModel : public nn::Module {
     out = register_module("out", std::make_shared<nn::Linear>(S::d, S::vocab, true, DType::Float32, gen));
   }
   std::string type_name() const override { return "SelfAttModel"; }
-  Variable logits(const Tensor& ids) { return out->forward(att->forward(pos->forward(tok->forward(ids)))); }
+  Variable logits(const Tokens& b) {
+    return out->forward(
+        att->forward(pos->forward(tok->forward(ids_tensor(b.src, b.batch, b.steps)))));
+  }
+  double accuracy(const Tokens& b) { return token_accuracy(logits(b).data(), b.tgt); }
 
   std::shared_ptr<nn::Embedding> tok;
   std::shared_ptr<nn::LearnedPositionalEncoding> pos;
@@ -73,34 +77,39 @@ class SelfAttModel : public nn::Module {
   std::shared_ptr<nn::Linear> out;
 };
 
-class SelfAtt : public SeqModel {
+// Adam on the mean cross-entropy of the logits, the same for every sequence workload;
+// only the model differs. Model(gen) builds it, Model::logits(b) gives [B, T, V] and
+// Model::accuracy(b) scores it the workload's way.
+template <class Model>
+class Trained : public SeqModel {
  public:
-  explicit SelfAtt(uint64_t seed)
-      : gen_(seed), model_(std::make_shared<SelfAttModel>(gen_)),
+  explicit Trained(uint64_t seed)
+      : gen_(seed),
+        model_(std::make_shared<Model>(gen_)),
         adam_(model_->parameters(), {.lr = kLearningRate}) {}
 
   void train_step(const Tokens& b) override {
     adam_.zero_grad();
-    const Variable logits = model_->logits(ids_tensor(b.src, b.batch, b.steps));
-    const Variable loss = nn::cross_entropy(logits, ids_tensor(b.tgt, b.batch, b.steps));
-    loss.backward();
+    loss_of(b).backward();
     adam_.step();
   }
   double loss(const Tokens& b) override {
     NoGradGuard no_grad;
-    return nn::cross_entropy(model_->logits(ids_tensor(b.src, b.batch, b.steps)),
-                             ids_tensor(b.tgt, b.batch, b.steps))
-        .item();
+    return loss_of(b).item();
   }
   double accuracy(const Tokens& b) override {
     NoGradGuard no_grad;
-    return token_accuracy(model_->logits(ids_tensor(b.src, b.batch, b.steps)).data(), b.tgt);
+    return model_->accuracy(b);
   }
   const nn::Module& module() const { return *model_; }
 
  private:
+  Variable loss_of(const Tokens& b) {
+    return nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps));
+  }
+
   Generator gen_;
-  std::shared_ptr<SelfAttModel> model_;
+  std::shared_ptr<Model> model_;
   nn::Adam adam_;
 };
 
@@ -173,6 +182,12 @@ class Seq2SeqModel : public nn::Module {
     }
     return pred;
   }
+  double accuracy(const Tokens& b) {
+    const std::vector<int64_t> pred = decode(b);
+    int64_t right = 0;
+    for (size_t i = 0; i < pred.size(); ++i) right += pred[i] == b.tgt[i];
+    return static_cast<double>(right) / static_cast<double>(pred.size());
+  }
 
   std::shared_ptr<nn::Embedding> src_emb, tgt_emb;
   std::shared_ptr<nn::LSTM> encoder;
@@ -181,36 +196,13 @@ class Seq2SeqModel : public nn::Module {
   std::shared_ptr<nn::Linear> out;
 };
 
-class Seq2Seq : public SeqModel {
- public:
-  explicit Seq2Seq(uint64_t seed)
-      : gen_(seed), model_(std::make_shared<Seq2SeqModel>(gen_)),
-        adam_(model_->parameters(), {.lr = kLearningRate}) {}
-
-  void train_step(const Tokens& b) override {
-    adam_.zero_grad();
-    const Variable loss = nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps));
-    loss.backward();
-    adam_.step();
-  }
-  double loss(const Tokens& b) override {
-    NoGradGuard no_grad;
-    return nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps)).item();
-  }
-  double accuracy(const Tokens& b) override {
-    NoGradGuard no_grad;
-    const std::vector<int64_t> pred = model_->decode(b);
-    int64_t right = 0;
-    for (size_t i = 0; i < pred.size(); ++i) right += pred[i] == b.tgt[i];
-    return static_cast<double>(right) / static_cast<double>(pred.size());
-  }
-  const nn::Module& module() const { return *model_; }
-
- private:
-  Generator gen_;
-  std::shared_ptr<Seq2SeqModel> model_;
-  nn::Adam adam_;
-};
+// The reference side starts from the same weights: they go out through `init`.
+template <class Model>
+std::unique_ptr<SeqModel> make_trained(uint64_t seed, HostParams* init) {
+  auto m = std::make_unique<Trained<Model>>(seed);
+  if (init) *init = export_params(m->module());
+  return m;
+}
 
 }  // namespace
 
@@ -246,15 +238,11 @@ Job make_overhead(const std::vector<float>& values) {
 }
 
 std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init) {
-  auto m = std::make_unique<SelfAtt>(seed);
-  if (init) *init = export_params(m->module());
-  return m;
+  return make_trained<SelfAttModel>(seed, init);
 }
 
 std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
-  auto m = std::make_unique<Seq2Seq>(seed);
-  if (init) *init = export_params(m->module());
-  return m;
+  return make_trained<Seq2SeqModel>(seed, init);
 }
 
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {
