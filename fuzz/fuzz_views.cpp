@@ -308,6 +308,20 @@ void model_take(const State& s, int axis, const std::vector<int64_t>& positions,
   if (drop_axis) shape->erase(shape->begin() + axis);
 }
 
+// The model's view after reordering the axes: output axis d is source axis order[d].
+// Checks `out` against it (transpose and permute).
+void verify_permuted(State& s, const Tensor& out, const std::vector<int64_t>& order) {
+  Ints shape(order.size()), origin(s.origin.size());
+  for (size_t d = 0; d < order.size(); ++d) shape[d] = s.shape[static_cast<size_t>(order[d])];
+  for (int64_t i = 0; i < numel(shape); ++i) {
+    const Ints idx = unravel(i, shape);
+    Ints src(idx.size());
+    for (size_t d = 0; d < order.size(); ++d) src[static_cast<size_t>(order[d])] = idx[d];
+    origin[static_cast<size_t>(i)] = s.origin[static_cast<size_t>(ravel(src, s.shape))];
+  }
+  verify(s, out, shape, origin);
+}
+
 void op_reshape(State& s, Draw& dr, bool view_only) {
   g_op = view_only ? "view" : "reshape";
   const int64_t n = numel(s.shape);
@@ -390,15 +404,7 @@ void op_transpose(State& s, Draw& dr) {
   std::vector<int64_t> order(static_cast<size_t>(rank));
   std::iota(order.begin(), order.end(), 0);
   std::swap(order[static_cast<size_t>(n0)], order[static_cast<size_t>(n1)]);
-  Ints shape(order.size()), origin(s.origin.size());
-  for (size_t d = 0; d < order.size(); ++d) shape[d] = s.shape[static_cast<size_t>(order[d])];
-  for (int64_t i = 0; i < numel(shape); ++i) {
-    const Ints idx = unravel(i, shape);
-    Ints src(idx.size());
-    for (size_t d = 0; d < order.size(); ++d) src[static_cast<size_t>(order[d])] = idx[d];
-    origin[static_cast<size_t>(i)] = s.origin[static_cast<size_t>(ravel(src, s.shape))];
-  }
-  verify(s, out, shape, origin);
+  verify_permuted(s, out, order);
 }
 
 void op_permute(State& s, Draw& dr) {
@@ -414,7 +420,7 @@ void op_permute(State& s, Draw& dr) {
   if (len > 0 && order[0] >= 0 && order[0] < rank && dr.in.ConsumeBool()) order[0] -= rank;  // negative spelling
   // The model, in the library's order of checks.
   Outcome want = Outcome::Ok;
-  std::vector<int> norm;
+  std::vector<int64_t> norm;
   if (len != rank) {
     want = Outcome::InvalidArgument;
   } else {
@@ -434,15 +440,7 @@ void op_permute(State& s, Draw& dr) {
   Tensor out;
   expect_outcome(want, run([&] { out = s.cur.permute(order); }), "permute" + str(order) + " of " + str(s.shape));
   if (want != Outcome::Ok) return;
-  Ints shape(norm.size()), origin(s.origin.size());
-  for (size_t d = 0; d < norm.size(); ++d) shape[d] = s.shape[static_cast<size_t>(norm[d])];
-  for (int64_t i = 0; i < numel(shape); ++i) {
-    const Ints idx = unravel(i, shape);
-    Ints src(idx.size());
-    for (size_t d = 0; d < norm.size(); ++d) src[static_cast<size_t>(norm[d])] = idx[d];
-    origin[static_cast<size_t>(i)] = s.origin[static_cast<size_t>(ravel(src, s.shape))];
-  }
-  verify(s, out, shape, origin);
+  verify_permuted(s, out, norm);
 }
 
 void op_narrow(State& s, Draw& dr) {
