@@ -52,6 +52,33 @@ Tensor reduce_rows(const Tensor& per_row, const Shape& rows_shape, int64_t count
   return div(total, static_cast<double>(count));
 }
 
+// -log p of each row's target, the forward pass of both cross_entropy and nll_loss.
+struct TargetRows {
+  Tensor per_row;          // [N]: -logp[i, t_i], 0 where the target is ignore_index
+  std::vector<bool> used;  // the rows whose target is not ignore_index
+  int64_t count = 0;       // how many of them: the divisor of the mean
+};
+
+// logp [N, C] contiguous, t [N] contiguous int64.
+TargetRows pick_targets(const Tensor& logp, const Tensor& t, int64_t ignore_index, const char* op) {
+  const int64_t n = logp.size(0), classes = logp.size(1);
+  TargetRows r{Tensor::zeros({n}, logp.dtype()), std::vector<bool>(static_cast<size_t>(n)), 0};
+  dispatch_floating(logp.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* lp = logp.data<T>();
+    const int64_t* pt = t.data<int64_t>();
+    T* out = r.per_row.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if (pt[i] == ignore_index) continue;
+      check_class(pt[i], classes, i, op);
+      out[i] = -lp[i * classes + pt[i]];
+      r.used[static_cast<size_t>(i)] = true;
+      ++r.count;
+    }
+  });
+  return r;
+}
+
 }  // namespace
 
 Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ignore_index,
@@ -62,27 +89,13 @@ Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ig
   const Tensor x = logits.data().contiguous().reshape({n, classes});
   const Tensor t = targets.contiguous().reshape({n});
   const Tensor probs = softmax(x, 1);
-  const Tensor logp = log_softmax(x, 1);
-  Tensor per_row = Tensor::zeros({n}, x.dtype());
-  std::vector<bool> used(static_cast<size_t>(n));
-  int64_t count = 0;
-  dispatch_floating(x.dtype(), "cross_entropy", [&](auto tag) {
-    using T = decltype(tag);
-    const T* lp = logp.data<T>();
-    const int64_t* pt = t.data<int64_t>();
-    T* out = per_row.data<T>();
-    for (int64_t i = 0; i < n; ++i) {
-      if (pt[i] == ignore_index) continue;
-      check_class(pt[i], classes, i, "cross_entropy");
-      out[i] = -lp[i * classes + pt[i]];  // -log softmax(x_i)[t_i]
-      used[static_cast<size_t>(i)] = true;
-      ++count;
-    }
-  });
+  // -log softmax(x_i)[t_i]
+  const TargetRows rows = pick_targets(log_softmax(x, 1), t, ignore_index, "cross_entropy");
   const Shape in_shape = logits.shape();
   // ∂loss_i/∂x_ic = softmax(x_i)_c - [c = t_i], times the row's scale.
-  return record("cross_entropy", reduce_rows(per_row, rows_shape, count, reduction), {logits},
-                [probs, t, used, count, reduction, in_shape, n, classes](
+  return record("cross_entropy", reduce_rows(rows.per_row, rows_shape, rows.count, reduction),
+                {logits},
+                [probs, t, used = rows.used, count = rows.count, reduction, in_shape, n, classes](
                     const std::vector<Tensor>& gy, Grads& g) {
                   const Tensor scale =
                       row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
@@ -112,27 +125,13 @@ Variable nll_loss(const Variable& log_probs, const Tensor& targets, int64_t igno
   const Shape rows_shape(log_probs.shape().begin(), log_probs.shape().end() - 1);
   const Tensor x = log_probs.data().contiguous().reshape({n, classes});
   const Tensor t = targets.contiguous().reshape({n});
-  Tensor per_row = Tensor::zeros({n}, x.dtype());
-  std::vector<bool> used(static_cast<size_t>(n));
-  int64_t count = 0;
-  dispatch_floating(x.dtype(), "nll_loss", [&](auto tag) {
-    using T = decltype(tag);
-    const T* px = x.data<T>();
-    const int64_t* pt = t.data<int64_t>();
-    T* out = per_row.data<T>();
-    for (int64_t i = 0; i < n; ++i) {
-      if (pt[i] == ignore_index) continue;
-      check_class(pt[i], classes, i, "nll_loss");
-      out[i] = -px[i * classes + pt[i]];
-      used[static_cast<size_t>(i)] = true;
-      ++count;
-    }
-  });
+  const TargetRows rows = pick_targets(x, t, ignore_index, "nll_loss");
   const Shape in_shape = log_probs.shape();
   // ∂loss_i/∂logp_ic = -[c = t_i], times the row's scale.
   return record(
-      "nll_loss", reduce_rows(per_row, rows_shape, count, reduction), {log_probs},
-      [t, used, count, reduction, in_shape, n, classes](const std::vector<Tensor>& gy, Grads& g) {
+      "nll_loss", reduce_rows(rows.per_row, rows_shape, rows.count, reduction), {log_probs},
+      [t, used = rows.used, count = rows.count, reduction, in_shape, n, classes](
+          const std::vector<Tensor>& gy, Grads& g) {
         const DType dtype = gy[0].dtype();
         const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, dtype);
         Tensor gx = Tensor::zeros({n, classes}, dtype);
