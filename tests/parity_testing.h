@@ -76,6 +76,12 @@ class Parity {
               << worst_what_ << "), bound " << tol_ << "\n";
   }
 
+  // The gradient of every parameter of `m` against the fixture's "grad_" + its name.
+  void check_param_grads(const nn::Module& m, const SafetensorsFile& f) {
+    for (const auto& [pname, param] : m.named_parameters())
+      check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  }
+
   // min_scale: the error is relative to max(max_i |want_i|, min_scale), for a
   // tensor that is zero in exact arithmetic and holds only rounding noise.
   void check(const std::string& what, const Tensor& got, const Tensor& want, double min_scale = 0) {
@@ -126,6 +132,23 @@ using CaseParam = std::tuple<std::string, std::string>;  // case, "f64" | "f32"
 inline std::string case_name(const ::testing::TestParamInfo<CaseParam>& info) {
   return std::get<0>(info.param) + "_" + std::get<1>(info.param);
 }
+// A case that runs on both paths of a module or function: case, variant, fused.
+using PathParam = std::tuple<std::string, std::string, bool>;
+inline std::string path_case_name(const ::testing::TestParamInfo<PathParam>& info) {
+  return std::get<0>(info.param) + "_" + std::get<1>(info.param) +
+         (std::get<2>(info.param) ? "_fused" : "_composed");
+}
 inline const auto kVariants = ::testing::Values(std::string("f64"), std::string("f32"));
+
+// What a suite is instantiated over: every named fixture case in both variants
+// (fixture_cases), and on both paths too (fixture_path_cases).
+template <class... Names>
+auto fixture_cases(Names... names) {
+  return ::testing::Combine(::testing::Values(std::string(names)...), kVariants);
+}
+template <class... Names>
+auto fixture_path_cases(Names... names) {
+  return ::testing::Combine(::testing::Values(std::string(names)...), kVariants, ::testing::Bool());
+}
 
 }  // namespace minigrad::testing

@@ -773,9 +773,8 @@ std::vector<double> additive_scores_by_hand(const nn::AdditiveAttention& att, co
 TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
   Generator gen(4);
   nn::AdditiveAttention att(/*query_dim=*/3, /*key_dim=*/5, /*attn_dim=*/4, DType::Float64, gen);
-  std::vector<std::string> names;
-  for (const auto& [name, p] : att.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string>{"w_q.weight", "w_k.weight", "v.weight"}));
+  EXPECT_EQ(testing::parameter_names(att),
+            (std::vector<std::string>{"w_q.weight", "w_k.weight", "v.weight"}));
   EXPECT_EQ(att.v->weight.shape(), (Shape{1, 4}));
   EXPECT_EQ(att.extra_repr(), "query_dim=3, key_dim=5, attn_dim=4");
   EXPECT_EQ(nn::AdditiveAttention(6, 2).attn_dim, 6);  // 0: the query's width

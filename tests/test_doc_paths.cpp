@@ -37,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "testing.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -60,13 +62,6 @@ struct Tally {
   int in_comments = 0;  // of those, found in source comments
   int globs = 0;        // wildcard tokens matched against the tree
 };
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -456,7 +451,7 @@ TEST(Docs, EveryPathTheDocsAndCommentsNameExists) {
   }
   int markdown = 0;
   for (const auto& [rel, syntax] : files) {
-    checker.check_file(rel, syntax, read_text(checker.root / rel));
+    checker.check_file(rel, syntax, minigrad::testing::read_file(checker.root / rel));
     markdown += syntax == Syntax::Markdown;
   }
   EXPECT_TRUE(checker.problems.empty())

@@ -24,7 +24,6 @@ using testing::Vars;
 
 constexpr double kTight = 1e-13;  // float64: the two paths differ only in rounding
 
-
 // The inputs of one cell step: x [B, in], h [B, H], W_ih [3H, in], W_hh [3H, H], biases [3H].
 std::vector<Tensor> cell_inputs(int64_t batch, int64_t in, int64_t hidden, uint64_t seed) {
   return {input({batch, in}, seed),          input({batch, hidden}, seed + 1),
@@ -77,8 +76,9 @@ TEST(GRUCell, FusedAndComposedAgreeOnValuesAndGradients) {
   for (bool bias : {true, false}) {
     const std::vector<Tensor> in = cell_inputs(3, 5, 4, bias ? 10 : 20);
     const Tensor gy = input({3, 4}, 30);
-    std::vector<std::vector<Tensor>> grads(2);
+    std::vector<testing::NamedGrads> grads(2);
     std::vector<Tensor> outs;
+    const char* names[] = {"x", "h", "w_ih", "w_hh", "b_ih", "b_hh"};
     for (int path = 0; path < 2; ++path) {
       Vars v;
       for (const Tensor& t : in) v.emplace_back(t.clone(), true);
@@ -86,15 +86,11 @@ TEST(GRUCell, FusedAndComposedAgreeOnValuesAndGradients) {
       sum(h * Variable(gy)).backward();  // loss = Σ h'·gy
       outs.push_back(h.data());
       for (size_t i = 0; i < (bias ? 6u : 4u); ++i)
-        grads[static_cast<size_t>(path)].push_back(v[i].grad());
+        grads[static_cast<size_t>(path)].emplace_back(names[i], v[i].grad());
     }
     EXPECT_LT(rel_diff(outs[0], outs[1]), kTight) << "bias " << bias;
-    const char* names[] = {"x", "h", "w_ih", "w_hh", "b_ih", "b_hh"};
-    for (size_t i = 0; i < grads[0].size(); ++i) {
-      ASSERT_TRUE(grads[0][i].defined() && grads[1][i].defined()) << names[i];
-      EXPECT_LT(rel_diff(grads[0][i], grads[1][i]), kTight)
-          << "grad " << names[i] << ", bias " << bias;
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        testing::expect_grads_agree(grads[0], grads[1], kTight, "bias " + std::to_string(bias)));
   }
 }
 
@@ -146,9 +142,8 @@ TEST(GRUCell, SaturatedGatesStayFinite) {
 TEST(GRUCell, ModuleDefaultsToAZeroStateAndHasPyTorchsParameters) {
   Generator gen(3);
   nn::GRUCell cell(3, 4, true, DType::Float64, gen);
-  std::vector<std::string> names;
-  for (const auto& [name, p] : cell.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}));
+  EXPECT_EQ(testing::parameter_names(cell),
+            (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}));
   EXPECT_EQ(cell.weight_ih.shape(), (Shape{12, 3}));
   EXPECT_EQ(cell.weight_hh.shape(), (Shape{12, 4}));
   EXPECT_EQ(cell.bias_hh.shape(), (Shape{12}));
@@ -201,7 +196,7 @@ TEST(GRUCell, BadShapesThrowWithTheShapes) {
 struct GruRun {
   nn::GRUOutput out;
   Variable x, h0;
-  std::vector<std::pair<std::string, Tensor>> param_grads;
+  testing::NamedGrads param_grads;
 };
 
 // Runs `m` on x (and h0 when given) with loss = Σ output·g + Σ h_n·gh.
@@ -214,7 +209,7 @@ GruRun run_gru(nn::GRU& m, const Tensor& x, const Tensor& h0, uint64_t seed) {
   (sum(r.out.output * Variable(input(r.out.output.shape(), seed))) +
    sum(r.out.h_n * Variable(input(r.out.h_n.shape(), seed + 1))))
       .backward();
-  for (const auto& [name, p] : m.named_parameters()) r.param_grads.emplace_back(name, p.grad());
+  r.param_grads = testing::param_grads(m);
   return r;
 }
 
@@ -239,9 +234,8 @@ TEST(GRU, FusedAndComposedAgree) {
         EXPECT_LT(rel_diff(f.h0.grad(), c.h0.grad()), kTight) << where;
       }
       ASSERT_EQ(f.param_grads.size(), 8u);
-      for (size_t i = 0; i < f.param_grads.size(); ++i)
-        EXPECT_LT(rel_diff(f.param_grads[i].second, c.param_grads[i].second), kTight)
-            << where << " " << f.param_grads[i].first;
+      ASSERT_NO_FATAL_FAILURE(
+          testing::expect_grads_agree(f.param_grads, c.param_grads, kTight, where));
     }
   }
 }
@@ -277,9 +271,7 @@ TEST(GRU, InitialStateIsUsedPerLayer) {
 
 TEST(GRU, ParametersAreNamedAsInPyTorch) {
   nn::GRU m(3, 4, 2);
-  std::vector<std::string> names;
-  for (const auto& [name, p] : m.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names,
+  EXPECT_EQ(testing::parameter_names(m),
             (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                                       "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}));
   EXPECT_EQ(m.parameter("weight_ih_l0").shape(), (Shape{12, 3}));

@@ -22,7 +22,6 @@ using testing::Vars;
 
 constexpr double kTight = 1e-13;  // float64: the two paths differ only in rounding
 
-
 // The inputs of one cell step: x [B, in], h and c [B, H], W_ih [4H, in], W_hh [4H, H], biases [4H].
 struct CellInputs {
   std::vector<Tensor> tensors;  // x, h, c, w_ih, w_hh, b_ih, b_hh
@@ -49,8 +48,9 @@ TEST(LSTMCell, FusedAndComposedAgreeOnValuesAndGradients) {
   for (bool bias : {true, false}) {
     const CellInputs in = cell_inputs(3, 5, 4, bias ? 10 : 20);
     const Tensor gh = input({3, 4}, 30), gc = input({3, 4}, 31);
-    std::vector<std::vector<Tensor>> grads(2);
+    std::vector<testing::NamedGrads> grads(2);
     std::vector<nn::LSTMState> states;
+    const char* names[] = {"x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh"};
     for (int path = 0; path < 2; ++path) {
       Vars v;
       for (const Tensor& t : in.tensors) v.emplace_back(t.clone(), true);
@@ -61,16 +61,12 @@ TEST(LSTMCell, FusedAndComposedAgreeOnValuesAndGradients) {
       (sum(s.h * Variable(gh)) + sum(s.c * Variable(gc))).backward();
       states.push_back(s);
       for (size_t i = 0; i < (bias ? 7u : 5u); ++i)
-        grads[static_cast<size_t>(path)].push_back(v[i].grad());
+        grads[static_cast<size_t>(path)].emplace_back(names[i], v[i].grad());
     }
     EXPECT_LT(rel_diff(states[0].h.data(), states[1].h.data()), kTight) << "bias " << bias;
     EXPECT_LT(rel_diff(states[0].c.data(), states[1].c.data()), kTight) << "bias " << bias;
-    const char* names[] = {"x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh"};
-    for (size_t i = 0; i < grads[0].size(); ++i) {
-      ASSERT_TRUE(grads[0][i].defined() && grads[1][i].defined()) << names[i];
-      EXPECT_LT(rel_diff(grads[0][i], grads[1][i]), kTight)
-          << "grad " << names[i] << ", bias " << bias;
-    }
+    ASSERT_NO_FATAL_FAILURE(
+        testing::expect_grads_agree(grads[0], grads[1], kTight, "bias " + std::to_string(bias)));
   }
 }
 
@@ -186,7 +182,7 @@ TEST(LSTMCell, BadShapesThrowWithTheShapes) {
 struct LstmRun {
   nn::LSTMOutput out;
   Variable x, h0, c0;
-  std::vector<std::pair<std::string, Tensor>> param_grads;
+  testing::NamedGrads param_grads;
 };
 
 // Runs `m` on x (and h0, c0 when given) with loss = Σ out·g + Σ h_n·gh + Σ c_n·gc.
@@ -200,7 +196,7 @@ LstmRun run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& h0, const Tensor& c
                         sum(r.out.h_n * Variable(input(r.out.h_n.shape(), seed + 1))) +
                         sum(r.out.c_n * Variable(input(r.out.c_n.shape(), seed + 2)));
   loss.backward();
-  for (const auto& [name, p] : m.named_parameters()) r.param_grads.emplace_back(name, p.grad());
+  r.param_grads = testing::param_grads(m);
   return r;
 }
 
@@ -228,9 +224,8 @@ TEST(LSTM, FusedAndComposedAgree) {
         EXPECT_LT(rel_diff(f.c0.grad(), c.c0.grad()), kTight) << where;
       }
       ASSERT_EQ(f.param_grads.size(), 8u);
-      for (size_t i = 0; i < f.param_grads.size(); ++i)
-        EXPECT_LT(rel_diff(f.param_grads[i].second, c.param_grads[i].second), kTight)
-            << where << " " << f.param_grads[i].first;
+      ASSERT_NO_FATAL_FAILURE(
+          testing::expect_grads_agree(f.param_grads, c.param_grads, kTight, where));
     }
   }
 }
@@ -249,7 +244,8 @@ TEST(LSTM, FusedAndComposedAgreeWithoutBias) {
   EXPECT_LT(rel_diff(f.h0.grad(), c.h0.grad()), kTight);
   EXPECT_LT(rel_diff(f.c0.grad(), c.c0.grad()), kTight);
   ASSERT_EQ(f.param_grads.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) EXPECT_LT(rel_diff(f.param_grads[i].second, c.param_grads[i].second), kTight);
+  ASSERT_NO_FATAL_FAILURE(
+      testing::expect_grads_agree(f.param_grads, c.param_grads, kTight, "no bias"));
 }
 
 // The documented pitfall: batch_first changes x and output, never h_n and c_n.
@@ -295,9 +291,7 @@ TEST(LSTM, InitialStateIsUsedPerLayer) {
 
 TEST(LSTM, ParametersAreNamedAsInPyTorch) {
   nn::LSTM m(3, 4, 2);
-  std::vector<std::string> names;
-  for (const auto& [name, p] : m.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names,
+  EXPECT_EQ(testing::parameter_names(m),
             (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                                       "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}));
   EXPECT_EQ(m.parameter("weight_ih_l1").shape(), (Shape{16, 4}));  // layer 1 reads H, not in

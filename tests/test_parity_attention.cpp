@@ -22,23 +22,18 @@ namespace {
 using testing::case_name;
 using testing::CaseParam;
 using testing::dtype_of_variant;
-using testing::kVariants;
 using testing::load_fixture;
 using testing::meta_double;
 using testing::meta_int;
 using testing::params_from;
 using testing::Parity;
+using testing::path_case_name;
+using testing::PathParam;
 using testing::weighted_sum;
 
 // ---- scaled_dot_product_attention -------------------------------------------------------------
 
-using SdpaParam = std::tuple<std::string, std::string, bool>;  // case, variant, fused
-std::string sdpa_case_name(const ::testing::TestParamInfo<SdpaParam>& info) {
-  return std::get<0>(info.param) + "_" + std::get<1>(info.param) +
-         (std::get<2>(info.param) ? "_fused" : "_composed");
-}
-
-class ParitySdpa : public ::testing::TestWithParam<SdpaParam> {};
+class ParitySdpa : public ::testing::TestWithParam<PathParam> {};
 
 TEST_P(ParitySdpa, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
@@ -64,12 +59,10 @@ TEST_P(ParitySdpa, ValuesAndGradients) {
   p.check("grad_v", v.grad(), f.at("grad_v"));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Torch, ParitySdpa,
-    ::testing::Combine(::testing::Values("sdpa", "sdpa_mask", "sdpa_causal_heads",
-                                         "sdpa_padding_scale1", "sdpa_broadcast"),
-                       kVariants, ::testing::Bool()),
-    sdpa_case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParitySdpa,
+                         testing::fixture_path_cases("sdpa", "sdpa_mask", "sdpa_causal_heads",
+                                                     "sdpa_padding_scale1", "sdpa_broadcast"),
+                         path_case_name);
 
 // The default scale is 1/√d, as the fixture's (written as repr of torch's float).
 TEST(ParitySdpaScale, DefaultIsOneOverSqrtD) {
@@ -123,9 +116,7 @@ TEST_P(ParityMultiHead, ValuesWeightsAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityMultiHead,
-                         ::testing::Combine(::testing::Values("mha", "mha_key_padding",
-                                                              "mha_causal", "mha_both"),
-                                            kVariants),
+                         testing::fixture_cases("mha", "mha_key_padding", "mha_causal", "mha_both"),
                          case_name);
 
 // ---- AdditiveAttention ------------------------------------------------------------------------
@@ -157,15 +148,12 @@ TEST_P(ParityAdditive, ValuesAndGradients) {
   p.check("grad_query", query.grad(), f.at("grad_query"));
   p.check("grad_keys", keys.grad(), f.at("grad_keys"));
   if (!values_are_keys) p.check("grad_values", values.grad(), f.at("grad_values"));
-  for (const auto& [pname, param] : m.named_parameters())
-    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  p.check_param_grads(m, f);
   EXPECT_EQ(m.named_parameters().size(), 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityAdditive,
-                         ::testing::Combine(::testing::Values("additive", "additive_mask",
-                                                              "additive_step_mask"),
-                                            kVariants),
+                         testing::fixture_cases("additive", "additive_mask", "additive_step_mask"),
                          case_name);
 
 }  // namespace

@@ -29,8 +29,8 @@ using testing::load_fixture;
 using testing::meta;
 using testing::meta_double;
 using testing::meta_int;
-using testing::Parity;
 using testing::params_from;
+using testing::Parity;
 using testing::weighted_sum;
 
 nn::Reduction reduction_of(const std::string& name) {
@@ -58,15 +58,13 @@ TEST_P(ParityLinear, ValuesAndGradients) {
   Parity p(name + "_" + variant, dtype);
   p.check("output", y.data(), f.at("output"));
   p.check("grad_input", x.grad(), f.at("grad_input"));
-  for (const auto& [pname, param] : m.named_parameters())
-    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  p.check_param_grads(m, f);
   EXPECT_EQ(m.named_parameters().size(), meta_int(f, "bias") != 0 ? 2u : 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Torch, ParityLinear,
-    ::testing::Combine(::testing::Values("linear_2d", "linear_3d", "linear_nobias"), kVariants),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParityLinear,
+                         testing::fixture_cases("linear_2d", "linear_3d", "linear_nobias"),
+                         case_name);
 
 // ---- Embedding ----------------------------------------------------------------------------
 
@@ -88,16 +86,13 @@ TEST_P(ParityEmbedding, ValuesAndGradientsWithRepeatedIds) {
   p.check("grad_weight", m.weight.grad(), f.at("grad_weight"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Torch, ParityEmbedding,
-                         ::testing::Combine(::testing::Values("embedding"), kVariants), case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParityEmbedding, testing::fixture_cases("embedding"), case_name);
 
 // ---- LSTMCell and LSTM: both cell implementations -------------------------------------------
 
-using LstmParam = std::tuple<std::string, std::string, bool>;  // case, variant, fused
-std::string lstm_case_name(const ::testing::TestParamInfo<LstmParam>& info) {
-  return std::get<0>(info.param) + "_" + std::get<1>(info.param) +
-         (std::get<2>(info.param) ? "_fused" : "_composed");
-}
+// The recurrent cases run on both paths; docs/EXTENDING.md quotes these names.
+using LstmParam = testing::PathParam;
+constexpr auto lstm_case_name = testing::path_case_name;
 
 class ParityLSTMCell : public ::testing::TestWithParam<LstmParam> {};
 
@@ -120,13 +115,11 @@ TEST_P(ParityLSTMCell, ValuesAndGradients) {
   p.check("grad_input", x.grad(), f.at("grad_input"));
   p.check("grad_h0", h0.grad(), f.at("grad_h0"));
   p.check("grad_c0", c0.grad(), f.at("grad_c0"));
-  for (const auto& [pname, param] : m.named_parameters())
-    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  p.check_param_grads(m, f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityLSTMCell,
-                         ::testing::Combine(::testing::Values("lstmcell", "lstmcell_nobias"),
-                                            kVariants, ::testing::Bool()),
+                         testing::fixture_path_cases("lstmcell", "lstmcell_nobias"),
                          lstm_case_name);
 
 class ParityLSTM : public ::testing::TestWithParam<LstmParam> {};
@@ -158,19 +151,16 @@ TEST_P(ParityLSTM, ValuesAndGradients) {
     p.check("grad_h0", h0.grad(), f.at("grad_h0"));
     p.check("grad_c0", c0.grad(), f.at("grad_c0"));
   }
-  for (const auto& [pname, param] : m.named_parameters())
-    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  p.check_param_grads(m, f);
   EXPECT_EQ(m.named_parameters().size(), static_cast<size_t>(4 * m.num_layers));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Torch, ParityLSTM,
-    ::testing::Combine(::testing::Values("lstm_l1_seqfirst", "lstm_l1_seqfirst_h0",
-                                         "lstm_l1_batchfirst", "lstm_l1_batchfirst_h0",
-                                         "lstm_l2_seqfirst", "lstm_l2_seqfirst_h0",
-                                         "lstm_l2_batchfirst", "lstm_l2_batchfirst_h0"),
-                       kVariants, ::testing::Bool()),
-    lstm_case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParityLSTM,
+                         testing::fixture_path_cases("lstm_l1_seqfirst", "lstm_l1_seqfirst_h0",
+                                                     "lstm_l1_batchfirst", "lstm_l1_batchfirst_h0",
+                                                     "lstm_l2_seqfirst", "lstm_l2_seqfirst_h0",
+                                                     "lstm_l2_batchfirst", "lstm_l2_batchfirst_h0"),
+                         lstm_case_name);
 
 // ---- GRUCell and GRU: both cell implementations ---------------------------------------------
 
@@ -227,19 +217,16 @@ TEST_P(ParityGRU, ValuesAndGradients) {
   p.check("h_n", out.h_n.data(), f.at("h_n"));
   p.check("grad_input", x.grad(), f.at("grad_input"));
   if (with_state) p.check("grad_h0", h0.grad(), f.at("grad_h0"));
-  for (const auto& [pname, param] : m.named_parameters())
-    p.check("grad_" + pname, param.grad(), f.at("grad_" + pname));
+  p.check_param_grads(m, f);
   EXPECT_EQ(m.named_parameters().size(), static_cast<size_t>(4 * m.num_layers));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Torch, ParityGRU,
-    ::testing::Combine(::testing::Values("gru_l1_seqfirst", "gru_l1_seqfirst_h0",
-                                         "gru_l1_batchfirst", "gru_l1_batchfirst_h0",
-                                         "gru_l2_seqfirst", "gru_l2_seqfirst_h0",
-                                         "gru_l2_batchfirst", "gru_l2_batchfirst_h0"),
-                       kVariants, ::testing::Bool()),
-    lstm_case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParityGRU,
+                         testing::fixture_path_cases("gru_l1_seqfirst", "gru_l1_seqfirst_h0",
+                                                     "gru_l1_batchfirst", "gru_l1_batchfirst_h0",
+                                                     "gru_l2_seqfirst", "gru_l2_seqfirst_h0",
+                                                     "gru_l2_batchfirst", "gru_l2_batchfirst_h0"),
+                         lstm_case_name);
 
 // ---- losses -------------------------------------------------------------------------------
 
@@ -268,10 +255,8 @@ TEST_P(ParityClassificationLoss, ValuesAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityClassificationLoss,
-                         ::testing::Combine(::testing::Values("ce_mean", "ce_sum", "ce_none",
-                                                              "ce_ignore_mean", "ce_ignore_sum",
-                                                              "nll_mean", "nll_ignore_none"),
-                                            kVariants),
+                         testing::fixture_cases("ce_mean", "ce_sum", "ce_none", "ce_ignore_mean",
+                                                "ce_ignore_sum", "nll_mean", "nll_ignore_none"),
                          case_name);
 
 class ParityMseLoss : public ::testing::TestWithParam<CaseParam> {};
@@ -289,8 +274,7 @@ TEST_P(ParityMseLoss, ValuesAndGradients) {
   p.check("grad_b", b.grad(), f.at("grad_b"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Torch, ParityMseLoss,
-                         ::testing::Combine(::testing::Values("mse_mean", "mse_sum"), kVariants),
+INSTANTIATE_TEST_SUITE_P(Torch, ParityMseLoss, testing::fixture_cases("mse_mean", "mse_sum"),
                          case_name);
 
 // ---- softmax / log_softmax ----------------------------------------------------------------
@@ -317,10 +301,8 @@ TEST_P(ParitySoftmax, ValuesAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParitySoftmax,
-                         ::testing::Combine(::testing::Values("softmax_last", "softmax_dim1",
-                                                              "log_softmax_last",
-                                                              "log_softmax_dim0"),
-                                            kVariants),
+                         testing::fixture_cases("softmax_last", "softmax_dim1", "log_softmax_last",
+                                                "log_softmax_dim0"),
                          case_name);
 
 // ---- optimizers ---------------------------------------------------------------------------
@@ -379,10 +361,8 @@ TEST_P(ParityOptimizer, FiveStepsOnLinearRegression) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityOptimizer,
-                         ::testing::Combine(::testing::Values("sgd", "sgd_momentum",
-                                                              "sgd_dampening_wd", "sgd_nesterov_wd",
-                                                              "adam", "adam_wd", "adamw"),
-                                            kVariants),
+                         testing::fixture_cases("sgd", "sgd_momentum", "sgd_dampening_wd",
+                                                "sgd_nesterov_wd", "adam", "adam_wd", "adamw"),
                          case_name);
 
 }  // namespace

@@ -84,13 +84,6 @@ class ScratchDir {
   fs::path path_;
 };
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -277,7 +270,7 @@ TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   Net donor;
   fill_parameters(donor, 0.5);
   nn::save(donor, good_path);
-  const std::string good = read_bytes(good_path);
+  const std::string good = testing::read_file(good_path);
   uint64_t header_len = 0;
   for (int k = 7; k >= 0; --k) header_len = (header_len << 8) | static_cast<unsigned char>(good[static_cast<size_t>(k)]);
 
@@ -345,7 +338,7 @@ TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   Net bigger(4);
   bad.emplace_back("a model with another hidden size", [&] {
     nn::save(bigger, dir / "bigger.safetensors");
-    return read_bytes(dir / "bigger.safetensors");
+    return testing::read_file(dir / "bigger.safetensors");
   }());
 
   Net net;  // its own initial weights, different from the donor's

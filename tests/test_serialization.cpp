@@ -54,19 +54,7 @@ std::map<std::string, std::vector<float>> snapshot(const nn::Module& m) {
   return out;
 }
 
-class Checkpoint : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("minigrad_checkpoint_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class Checkpoint : public testing::TestWithDir {};
 
 TEST_F(Checkpoint, RoundTripIsBitExact) {
   Model a(1), b(2);
@@ -238,14 +226,6 @@ TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
   unchanged();
 }
 
-// Runs tools/check_safetensors.py with `args`; returns its exit code.
-int run_checker(const std::string& args) {
-  const std::string cmd = "/usr/bin/python3 " MINIGRAD_SOURCE_DIR "/tools/check_safetensors.py " +
-                          args + " > /dev/null 2>&1";
-  const int status = std::system(cmd.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST_F(Checkpoint, PythonReadsTheCheckpoint) {
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 not found";
   Model a(1);
@@ -256,12 +236,13 @@ TEST_F(Checkpoint, PythonReadsTheCheckpoint) {
   const std::string file = path("for python.safetensors");  // a space, quoted below
   nn::save(a, file);
   const std::string f = "'" + file + "'";
-  EXPECT_EQ(
-      run_checker(f + " --count 11 --dtype head.weight=F32 --shape head.weight=7,4"
-                      " --shape embed.weight=7,3 --shape lstm.weight_hh_l1=16,4"
-                      " --arange head.bias --metadata format=minigrad --metadata model=Model"),
-      0);
-  EXPECT_EQ(run_checker(f + " --values head.bias=0,1,2,3,4,5,7"), 1);  // the checker can fail
+  EXPECT_EQ(testing::run_safetensors_checker(
+                f + " --count 11 --dtype head.weight=F32 --shape head.weight=7,4"
+                    " --shape embed.weight=7,3 --shape lstm.weight_hh_l1=16,4"
+                    " --arange head.bias --metadata format=minigrad --metadata model=Model"),
+            0);
+  EXPECT_EQ(testing::run_safetensors_checker(f + " --values head.bias=0,1,2,3,4,5,7"),
+            1);  // the checker can fail
 }
 
 }  // namespace

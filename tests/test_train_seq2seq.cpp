@@ -86,6 +86,25 @@ CopyRun train_copy(int64_t max_steps, double stop_at, const RunOptions& o = {}) 
   return run;
 }
 
+// The held-out accuracy and the steps it took, on the test's output.
+void print_accuracy(const CopyRun& run) {
+  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token
+            << ", sequence accuracy " << run.heldout.sequence << " after " << run.steps
+            << " steps\n";
+}
+
+// What a run that was trained until it solved the task shows: it started near
+// chance, its loss fell by more than 10x, and it ends at ≥ 0.99 held-out token
+// accuracy. The steps are recorded as the gtest property "steps".
+void expect_solved(const CopyRun& run) {
+  print_accuracy(run);
+  ::testing::Test::RecordProperty("steps", std::to_string(run.steps));
+  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
+  EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
+  EXPECT_GE(run.heldout.token, 0.99)
+      << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+}
+
 // The short run: every code path of training and greedy decoding (and so what
 // the sanitizers check), and the first part of the learning curve.
 TEST(TrainSeq2Seq, DotAttentionLearnsCopy) {
@@ -105,14 +124,7 @@ TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
            "the sanitizers, and the Release build runs this one";
   }
   const CopyRun run = train_copy(800, 0.99);
-  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token
-            << ", sequence accuracy " << run.heldout.sequence << " after " << run.steps
-            << " steps\n";
-  RecordProperty("steps", std::to_string(run.steps));
-  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
-  EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
-  EXPECT_GE(run.heldout.token, 0.99)
-      << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+  expect_solved(run);
 }
 
 // "name:Type" of every child module, in registration order.
@@ -167,14 +179,7 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionSolvesCopyAtLength12) {
   }
   const CopyRun run =
       train_copy(500, 0.99, {.attention = AttentionKind::Additive, .cell = CellKind::GRU});
-  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token
-            << ", sequence accuracy " << run.heldout.sequence << " after " << run.steps
-            << " steps\n";
-  RecordProperty("steps", std::to_string(run.steps));
-  EXPECT_LT(run.before.token, 0.2) << "the untrained model should be near chance (1/16)";
-  EXPECT_LT(run.last_loss, run.first_loss / 10) << "the training loss should fall by more than 10x";
-  EXPECT_GE(run.heldout.token, 0.99)
-      << "held-out token accuracy (greedy decoding) after " << run.steps << " steps";
+  expect_solved(run);
 }
 
 // The GRU + additive model: which modules it builds, the shapes it decodes, a few
@@ -287,9 +292,7 @@ TEST_P(TrainSeq2SeqSeeds, SolvesWithTheExampleDefaults) {
            "DotAttentionLearnsCopy and GruWithAdditiveAttentionModel run the same code there";
   }
   const CopyRun run = train_copy(kExampleSteps, /*stop_at=*/2.0, GetParam().options);  // every step
-  std::cout << "[ info     ] held-out token accuracy " << run.heldout.token
-            << ", sequence accuracy " << run.heldout.sequence << " after " << run.steps
-            << " steps\n";
+  print_accuracy(run);
   EXPECT_GE(run.heldout.token, 0.99) << "held-out token accuracy at the end of the example's run";
 }
 

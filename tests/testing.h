@@ -3,11 +3,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -66,9 +72,8 @@ template <class E, class F>
     f();
   } catch (const std::exception& e) {
     if (typeid(e) != typeid(E)) {
-      return ::testing::AssertionFailure()
-             << "threw " << typeid(e).name() << " instead of " << typeid(E).name() << ": "
-             << e.what();
+      return ::testing::AssertionFailure() << "threw " << typeid(e).name() << " instead of "
+                                           << typeid(E).name() << ": " << e.what();
     }
     const std::string msg = e.what();
     for (const std::string& p : parts) {
@@ -93,5 +98,40 @@ std::string message_of(F&& f) {
 }
 
 inline bool same_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
+
+// The whole content of a file, byte for byte ("" when it cannot be opened).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs tools/check_safetensors.py (an independent reader) with `args`; returns
+// its exit code, or -1 when it did not exit normally.
+inline int run_safetensors_checker(const std::string& args) {
+  const std::string cmd = "/usr/bin/python3 " MINIGRAD_SOURCE_DIR "/tools/check_safetensors.py " +
+                          args + " > /dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A fixture with a fresh, empty folder for each test, named after the suite, the
+// test and the process (so that two test processes never share one), and removed
+// with everything in it after the test.
+class TestWithDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("minigrad_" + std::string(info->test_suite_name()) + "_" + std::to_string(::getpid()) +
+            "_" + info->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
 
 }  // namespace minigrad::testing
