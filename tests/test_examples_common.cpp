@@ -212,6 +212,39 @@ TEST(ExamplesCliDeathTest, BadFlagExitsWithCode2) {
   EXPECT_EXIT(parse_or_exit(parser, 2, help), ::testing::ExitedWithCode(0), "");
 }
 
+TEST(ExamplesCliDeathTest, AProblemFoundAfterParsingExitsLikeABadFlag) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exit_usage_error("prog", "--a contradicts --b"), ::testing::ExitedWithCode(2),
+              "prog: --a contradicts --b\n\\(run prog --help for the options\\)");
+}
+
+TEST(ExamplesCli, RunExampleReturnsTheRunsCodeOrOneIfItThrows) {
+  char name[] = "prog";
+  char steps[] = "--steps";
+  char seven[] = "7";
+  char* argv[] = {name, steps, seven};
+  auto parse_steps = [](int n, char** args) {
+    Parsed p;
+    ArgParser parser("prog", "test");
+    add_common_options(parser, p.common);
+    parse_or_exit(parser, n, args);
+    return p;
+  };
+  EXPECT_EQ(run_example("prog", 3, argv, parse_steps,
+                        [](const Parsed& p) { return static_cast<int>(p.common.steps); }),
+            7);
+  EXPECT_EQ(run_example("prog", 1, argv, parse_steps,
+                        [](const Parsed&) -> int { throw std::runtime_error("bad checkpoint"); }),
+            1);
+}
+
+TEST(ExamplesCli, UsesCheckpointsIsTrueForAnyOfSaveLoadResume) {
+  EXPECT_FALSE(CommonOptions{}.uses_checkpoints());
+  EXPECT_TRUE(CommonOptions{.save_path = "a"}.uses_checkpoints());
+  EXPECT_TRUE(CommonOptions{.load_path = "a"}.uses_checkpoints());
+  EXPECT_TRUE(CommonOptions{.resume_path = "a"}.uses_checkpoints());
+}
+
 // ---- tasks and accuracy -------------------------------------------------------------------
 
 TEST(ExamplesTask, CopyTargetIsTheSource) {

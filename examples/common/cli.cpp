@@ -256,11 +256,13 @@ void parse_or_exit(const ArgParser& parser, int argc, const char* const* argv) {
       std::exit(0);
     }
   } catch (const UsageError& e) {
-    const std::string& program = parser.program();
-    std::cerr << program << ": " << e.what() << "\n(run " << program
-              << " --help for the options)\n";
-    std::exit(2);
+    exit_usage_error(parser.program(), e.what());
   }
+}
+
+void exit_usage_error(const std::string& program, const std::string& message) {
+  std::cerr << program << ": " << message << "\n(run " << program << " --help for the options)\n";
+  std::exit(2);
 }
 
 void add_common_options(ArgParser& parser, CommonOptions& o, bool with_task) {

@@ -88,9 +88,23 @@ inline void parse_or_exit(const ArgParser& parser, int argc, char** argv) {
   parse_or_exit(parser, argc, const_cast<const char* const*>(argv));
 }
 
+/// Prints "<program>: <message>" and the hint "(run <program> --help for the
+/// options)" to stderr and exits 2: what parse_or_exit does with a bad flag, for
+/// the checks an example makes after parsing (flags that contradict each other).
+[[noreturn]] void exit_usage_error(const std::string& program, const std::string& message);
+
 // An example's main(): returns run()'s exit code, or prints "<example>: <what went
 // wrong>" to stderr and returns 1 if it throws (a bad checkpoint, a bad --load path).
 int run_or_report(const char* example, const std::function<int()>& run);
+
+/// An example's whole main(): `parse(argc, argv)` reads the options (exiting 0
+/// after --help and 2 on a usage error), then `run(options)` runs under
+/// run_or_report. Every example exits the same way: 0 done, 1 failed, 2 bad flags.
+template <class Parse, class Run>
+int run_example(const char* example, int argc, char** argv, Parse parse, Run run) {
+  const auto options = parse(argc, argv);
+  return run_or_report(example, [&] { return run(options); });
+}
 
 // The flags every example takes.
 struct CommonOptions {
@@ -101,12 +115,20 @@ struct CommonOptions {
   // small: a second thread saves little, and on a busy machine every parallel
   // region waits for a core that is running someone else.
   int64_t threads = 1;
-  int64_t eval_every = 50;      // evaluate on the held-out set every this many steps
-  double stop_at = 0.0;         // stop once held-out token accuracy reaches this (0: never)
-  std::string save_path;        // write a checkpoint here after training
-  std::string load_path;        // start from this checkpoint's weights
-  std::string resume_path;      // continue the run this checkpoint saved
+  int64_t eval_every = 50;  // evaluate on the held-out set every this many steps
+  double stop_at = 0.0;     // stop once held-out token accuracy reaches this (0: never)
+  // The {} lets an example set its own defaults with designated initializers
+  // (CommonOptions{.steps = 500}) without -Wmissing-field-initializers.
+  std::string save_path{};      // write a checkpoint here after training
+  std::string load_path{};      // start from this checkpoint's weights
+  std::string resume_path{};    // continue the run this checkpoint saved
   std::string out_dir = "out";  // pictures and curves go here
+
+  /// True if any of --save, --load and --resume was given: examples that train
+  /// several models from scratch refuse them.
+  bool uses_checkpoints() const {
+    return !save_path.empty() || !load_path.empty() || !resume_path.empty();
+  }
 
   // Evaluate on the held-out set after this step of a run of total_steps: every
   // eval_every steps, and after the last.

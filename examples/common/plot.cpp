@@ -87,6 +87,18 @@ std::vector<double> log_ticks(double low, double high) {
   return decades.size() >= 2 ? decades : ticks;
 }
 
+// The opening of a picture: the <svg> element, a white background, and the title
+// centred at height title_y. The caller writes the rest and the closing </svg>.
+void svg_open(std::ostream& svg, int width, int height, int title_y, const std::string& title) {
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" viewBox=\"0 0 " << width << ' ' << height
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"" << width << "\" height=\"" << height << "\" fill=\"white\"/>\n"
+      << "<text x=\"" << width / 2 << "\" y=\"" << title_y
+      << "\" text-anchor=\"middle\" font-size=\"15\">" << xml_escape(title) << "</text>\n";
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& content) {
@@ -114,12 +126,7 @@ std::string heatmap_svg(const Tensor& weights, const HeatmapLabels& labels) {
   const int grid_right = left + cols * cell;
 
   std::ostringstream svg;
-  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-      << "\" viewBox=\"0 0 " << width << ' ' << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"" << width << "\" height=\"" << height << "\" fill=\"white\"/>\n"
-      << "<text x=\"" << width / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">"
-      << xml_escape(labels.title) << "</text>\n";
+  svg_open(svg, width, height, 20, labels.title);
   // Column axis on top (keys), its title above the labels.
   svg << "<text x=\"" << left + cols * cell / 2 << "\" y=\"46\" text-anchor=\"middle\">"
       << xml_escape(labels.column_axis) << " →</text>\n";
@@ -228,12 +235,7 @@ std::string line_chart_svg(const LineChart& chart) {
   static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
   std::ostringstream svg;
-  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-      << "\" viewBox=\"0 0 " << width << ' ' << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"" << width << "\" height=\"" << height << "\" fill=\"white\"/>\n"
-      << "<text x=\"" << width / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
-      << xml_escape(chart.title) << "</text>\n";
+  svg_open(svg, width, height, 22, chart.title);
   for (const double t : nice_ticks(x_min, x_max)) {
     svg << "<line x1=\"" << fmt("%.1f", px(t)) << "\" y1=\"" << top << "\" x2=\"" << fmt("%.1f", px(t))
         << "\" y2=\"" << top + plot_h << "\" stroke=\"#eee\"/>\n"

@@ -20,7 +20,6 @@
 // `result:` line on stdout.
 
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -44,7 +43,7 @@ constexpr const char* kExample = "lstm_next_token";
 constexpr const char* kTask = "repeating_patterns";
 
 struct Options {
-  CommonOptions common;
+  CommonOptions common{.steps = 500, .eval_every = 50};
   int64_t length = 16;
   int64_t min_period = 2;
   int64_t max_period = 4;
@@ -56,8 +55,6 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.steps = 500;
-  o.common.eval_every = 50;
   ArgParser parser(kExample,
                    "An LSTM reads sequences that repeat a random motif and learns to predict the\n"
                    "next token: it has to hold the motif in its state and find its period.");
@@ -70,14 +67,10 @@ Options parse_options(int argc, char** argv) {
   parser.add_int("--batch", &o.batch, "sequences per training step", 1, 65536);
   parser.add_double("--lr", &o.lr, "Adam learning rate", 0.0, 10.0);
   parse_or_exit(parser, argc, argv);
-  std::string problem;
-  if (o.min_period > o.max_period) problem = "--min-period is larger than --max-period";
-  if (o.length <= 2 * o.max_period) problem = "--length must exceed 2 x --max-period";
-  if (!problem.empty()) {
-    std::cerr << kExample << ": " << problem << "\n(run " << kExample
-              << " --help for the options)\n";
-    std::exit(2);
-  }
+  if (o.length <= 2 * o.max_period)
+    exit_usage_error(kExample, "--length must exceed 2 x --max-period");
+  if (o.min_period > o.max_period)
+    exit_usage_error(kExample, "--min-period is larger than --max-period");
   return o;
 }
 
@@ -179,7 +172,4 @@ int run(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options options = parse_options(argc, argv);
-  return run_or_report(kExample, [&] { return run(options); });
-}
+int main(int argc, char** argv) { return run_example(kExample, argc, argv, parse_options, run); }

@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -47,7 +46,7 @@ constexpr const char* kExample = "multihead_attention";
 constexpr const char* kTask = "mirror_sum";
 
 struct Options {
-  CommonOptions common;
+  CommonOptions common{.steps = 1500, .eval_every = 25};
   int64_t heads = 4;
   int64_t d_model = 64;
   int64_t length = 12;
@@ -58,8 +57,6 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.steps = 1500;
-  o.common.eval_every = 25;
   ArgParser parser(
       kExample,
       "nn::MultiHeadAttention learns y_i = (x_i + x_{T-1-i}) mod 16, which needs two\n"
@@ -73,15 +70,9 @@ Options parse_options(int argc, char** argv) {
   parser.add_choice("--schedule", &o.schedule, {"cosine", "constant"},
                     "learning rate: cosine decay from --lr to 0 at the last step, or constant");
   parse_or_exit(parser, argc, argv);
-  std::string problem;
   if (o.d_model % o.heads != 0) {
-    problem = "--d " + std::to_string(o.d_model) + " is not divisible by --heads " +
-              std::to_string(o.heads);
-  }
-  if (!problem.empty()) {
-    std::cerr << kExample << ": " << problem << "\n(run " << kExample
-              << " --help for the options)\n";
-    std::exit(2);
+    exit_usage_error(kExample, "--d " + std::to_string(o.d_model) +
+                                   " is not divisible by --heads " + std::to_string(o.heads));
   }
   return o;
 }
@@ -194,7 +185,4 @@ int run(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options options = parse_options(argc, argv);
-  return run_or_report(kExample, [&] { return run(options); });
-}
+int main(int argc, char** argv) { return run_example(kExample, argc, argv, parse_options, run); }

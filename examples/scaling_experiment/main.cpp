@@ -66,7 +66,8 @@ constexpr const char* kExample = "scaling_experiment";
 constexpr double kSolved = 0.99;
 
 struct Options {
-  CommonOptions common;
+  // steps: the cap of each training run
+  CommonOptions common{.task = "reverse", .steps = 300, .eval_every = 10, .stop_at = kSolved};
   std::string dims = "4,16,64,256,1024";
   int64_t keys = 12;
   int64_t trials = 10'000;
@@ -78,11 +79,6 @@ struct Options {
   std::vector<int64_t> dim_list;  // parsed from dims
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::cerr << kExample << ": " << message << "\n(run " << kExample << " --help for the options)\n";
-  std::exit(2);
-}
-
 std::vector<int64_t> parse_dims(const std::string& text) {
   std::vector<int64_t> dims;
   std::stringstream in(text);
@@ -91,21 +87,18 @@ std::vector<int64_t> parse_dims(const std::string& text) {
     char* end = nullptr;
     const long long v = std::strtoll(item.c_str(), &end, 10);
     if (item.empty() || end != item.c_str() + item.size() || v < 1 || v > 65536) {
-      usage_error("--dims: expected positive integers up to 65536 separated by commas, got '" +
-                  text + "'");
+      exit_usage_error(
+          kExample,
+          "--dims: expected positive integers up to 65536 separated by commas, got '" + text + "'");
     }
     dims.push_back(v);
   }
-  if (dims.empty()) usage_error("--dims: empty list");
+  if (dims.empty()) exit_usage_error(kExample, "--dims: empty list");
   return dims;
 }
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.task = "reverse";
-  o.common.steps = 300;  // the cap of each training run
-  o.common.eval_every = 10;
-  o.common.stop_at = kSolved;
   ArgParser parser(kExample,
                    "(a) Measures var(q·k) against d_k and how an unscaled softmax saturates.\n"
                    "(b) Trains the self-attention model with and without the 1/√d divisor.");
@@ -121,8 +114,9 @@ Options parse_options(int argc, char** argv) {
   parser.add_int("--batch", &o.batch, "(b) sequences per training step", 1, 65536);
   parser.add_double("--lr", &o.lr, "(b) Adam learning rate (1e-3 suits --d 1024)", 0.0, 10.0);
   parse_or_exit(parser, argc, argv);
-  if (!o.common.save_path.empty() || !o.common.load_path.empty() || !o.common.resume_path.empty()) {
-    usage_error(
+  if (o.common.uses_checkpoints()) {
+    exit_usage_error(
+        kExample,
         "--save, --load and --resume do not apply: this example trains several models from "
         "scratch");
   }
@@ -431,7 +425,4 @@ int run(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options options = parse_options(argc, argv);
-  return run_or_report(kExample, [&] { return run(options); });
-}
+int main(int argc, char** argv) { return run_example(kExample, argc, argv, parse_options, run); }

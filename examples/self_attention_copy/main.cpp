@@ -44,7 +44,8 @@ namespace {
 constexpr const char* kExample = "self_attention_copy";
 
 struct Options {
-  CommonOptions common;
+  // reverse: the anti-diagonal is the more telling picture
+  CommonOptions common{.task = "reverse", .steps = 300, .eval_every = 25};
   int64_t d_model = 64;
   int64_t length = 12;
   int64_t batch = 64;
@@ -54,9 +55,6 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.task = "reverse";  // the anti-diagonal is the more telling picture
-  o.common.steps = 300;
-  o.common.eval_every = 25;
   ArgParser parser(
       kExample,
       "Self-attention (learned W_Q, W_K, W_V) learns to copy or reverse a sequence of\n"
@@ -138,7 +136,4 @@ int run(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options options = parse_options(argc, argv);
-  return run_or_report(kExample, [&] { return run(options); });
-}
+int main(int argc, char** argv) { return run_example(kExample, argc, argv, parse_options, run); }

@@ -64,7 +64,7 @@ const std::vector<AttentionKind> kSweepKinds = {AttentionKind::None, AttentionKi
                                                 AttentionKind::Scaled};
 
 struct Options {
-  CommonOptions common;
+  CommonOptions common{.steps = 1000, .eval_every = 50};
   std::string attention = "dot";
   std::string cell = "lstm";
   int64_t length = 12;
@@ -80,8 +80,6 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  o.common.steps = 1000;
-  o.common.eval_every = 50;
   ArgParser parser(
       kExample,
       "An LSTM (or GRU) encoder-decoder copies or reverses a sequence, with dot-product,\n"
@@ -112,8 +110,7 @@ Options parse_options(int argc, char** argv) {
   parser.add_int("--sweep-steps", &o.sweep_steps, "training steps of each --sweep run", 1,
                  100'000'000);
   parse_or_exit(parser, argc, argv);
-  if (o.sweep && (!o.common.save_path.empty() || !o.common.load_path.empty() ||
-                  !o.common.resume_path.empty())) {
+  if (o.sweep && o.common.uses_checkpoints()) {
     std::cerr << kExample
               << ": --save, --load and --resume do not apply to --sweep, which trains 12 models\n";
     std::exit(2);
@@ -317,7 +314,6 @@ int run_sweep(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options options = parse_options(argc, argv);
-  return run_or_report(kExample,
-                       [&] { return options.sweep ? run_sweep(options) : run_single(options); });
+  return run_example(kExample, argc, argv, parse_options,
+                     [](const Options& o) { return o.sweep ? run_sweep(o) : run_single(o); });
 }
