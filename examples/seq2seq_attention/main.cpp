@@ -111,9 +111,8 @@ Options parse_options(int argc, char** argv) {
                  100'000'000);
   parse_or_exit(parser, argc, argv);
   if (o.sweep && o.common.uses_checkpoints()) {
-    std::cerr << kExample
-              << ": --save, --load and --resume do not apply to --sweep, which trains 12 models\n";
-    std::exit(2);
+    exit_usage_error(kExample,
+                     "--save, --load and --resume do not apply to --sweep, which trains 12 models");
   }
   return o;
 }
