@@ -20,10 +20,7 @@
 namespace minigrad {
 namespace {
 
-using testing::grad_ok;
-using testing::input;
-using testing::throws_with;
-using testing::Vars;
+using namespace testing;
 
 using AttentionFn = nn::AttentionOutput (*)(const Variable&, const Variable&, const Variable&,
                                             const Tensor&, std::optional<double>);

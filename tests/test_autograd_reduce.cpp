@@ -13,30 +13,38 @@ using testing::grad_ok;
 using testing::input;
 using testing::Vars;
 
-const std::vector<std::vector<int64_t>> kAxisSets{{}, {0}, {1}, {2}, {-1}, {0, 2}, {1, -3}, {0, 1, 2}};
+const std::vector<std::vector<int64_t>> kAxisSets{{},   {0},    {1},     {2},
+                                                  {-1}, {0, 2}, {1, -3}, {0, 1, 2}};
 
-TEST(AutogradReduce, Sum) {
-  const Tensor x = input({2, 3, 4}, 1);
+// Gradchecks reduce(x, axes, keepdim) for every axis set, with and without keepdim.
+template <class Reduce>
+void expect_every_axis_set_ok(const Tensor& x, Reduce reduce) {
   for (const auto& axes : kAxisSets) {
     for (bool keepdim : {false, true}) {
-      EXPECT_TRUE(grad_ok([axes, keepdim](const Vars& v) { return sum(v[0], axes, keepdim); }, {x}))
+      EXPECT_TRUE(grad_ok([&](const Vars& v) { return reduce(v[0], axes, keepdim); }, {x}))
           << Shape(axes) << " keepdim " << keepdim;
     }
   }
+}
+
+TEST(AutogradReduce, Sum) {
+  expect_every_axis_set_ok(input({2, 3, 4}, 1),
+                           [](const Variable& x, const std::vector<int64_t>& axes, bool keepdim) {
+                             return sum(x, axes, keepdim);
+                           });
+  const Tensor x = input({2, 3, 4}, 1);
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0].permute({2, 0, 1}), {1}); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0]); }, {input({}, 2)}));
 }
 
 TEST(AutogradReduce, Mean) {
-  const Tensor x = input({2, 3, 4}, 3);
-  for (const auto& axes : kAxisSets) {
-    for (bool keepdim : {false, true}) {
-      EXPECT_TRUE(grad_ok([axes, keepdim](const Vars& v) { return mean(v[0], axes, keepdim); }, {x}))
-          << Shape(axes) << " keepdim " << keepdim;
-    }
-  }
+  expect_every_axis_set_ok(input({2, 3, 4}, 3),
+                           [](const Variable& x, const std::vector<int64_t>& axes, bool keepdim) {
+                             return mean(x, axes, keepdim);
+                           });
   // mean of a broadcast product: the engine and mean's backward compose
-  EXPECT_TRUE(grad_ok([](const Vars& v) { return mean(v[0] * v[1], {0}); }, {input({3, 4}, 4), input({4}, 5)}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return mean(v[0] * v[1], {0}); },
+                      {input({3, 4}, 4), input({4}, 5)}));
 }
 
 TEST(AutogradReduce, Amax) {
@@ -44,7 +52,8 @@ TEST(AutogradReduce, Amax) {
   const Tensor x = input({3, 4, 2}, 6);
   for (int64_t axis : {0, 1, 2, -1}) {
     for (bool keepdim : {false, true}) {
-      EXPECT_TRUE(grad_ok([axis, keepdim](const Vars& v) { return amax(v[0], axis, keepdim); }, {x}))
+      EXPECT_TRUE(
+          grad_ok([axis, keepdim](const Vars& v) { return amax(v[0], axis, keepdim); }, {x}))
           << "axis " << axis << " keepdim " << keepdim;
     }
   }
@@ -60,14 +69,20 @@ TEST(AutogradReduce, AmaxTiesShareTheGradient) {
 TEST(AutogradReduce, SumTo) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {3, 1}); }, {input({2, 3, 4}, 8)}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {}); }, {input({2, 3}, 9)}));
-  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {2, 1, 4}); }, {input({2, 3, 4}, 10)}));
+  EXPECT_TRUE(grad_ok(
+      [](const Vars& v) {
+        return sum_to(v[0], {2, 1, 4});
+      },
+      {input({2, 3, 4}, 10)}));
 }
 
 TEST(AutogradReduce, Softmax) {
   const Tensor x = input({3, 4}, 11, -2, 2);
   for (int64_t axis : {0, 1, -1}) {
-    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return softmax(v[0], axis); }, {x})) << "axis " << axis;
-    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return log_softmax(v[0], axis); }, {x})) << "axis " << axis;
+    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return softmax(v[0], axis); }, {x}))
+        << "axis " << axis;
+    EXPECT_TRUE(grad_ok([axis](const Vars& v) { return log_softmax(v[0], axis); }, {x}))
+        << "axis " << axis;
   }
   const Tensor x3 = input({2, 3, 2}, 12, -2, 2);
   EXPECT_TRUE(grad_ok([](const Vars& v) { return softmax(v[0], 1); }, {x3}));
@@ -81,8 +96,9 @@ TEST(AutogradReduce, SoftmaxWithMaskedRows) {
   // Row 0 fully masked, row 1 partly: softmax is 0 wherever the input is -inf,
   // so those inputs get no gradient and the rest behave as a shorter row.
   const Tensor mask = Tensor::from_list({1, 1, 1, 0, 1, 0}, {2, 3}, DType::Bool);
-  EXPECT_TRUE(grad_ok([mask, inf](const Vars& v) { return softmax(masked_fill(v[0], mask, -inf), 1); },
-                      {input({2, 3}, 13)}));
+  EXPECT_TRUE(
+      grad_ok([mask, inf](const Vars& v) { return softmax(masked_fill(v[0], mask, -inf), 1); },
+              {input({2, 3}, 13)}));
   // log_softmax of a fully masked row is -inf; its gradient passes gy straight
   // through: gx = gy - softmax·Σgy with softmax = 0.
   const Variable x(f64({-inf, -inf, 1, 2}, {2, 2}), true);

@@ -6,11 +6,7 @@
 namespace minigrad {
 namespace {
 
-using testing::f64;
-using testing::grad_ok;
-using testing::i64;
-using testing::input;
-using testing::Vars;
+using namespace testing;
 
 TEST(AutogradShape, Views) {
   const Tensor x = input({2, 3, 4}, 1);

@@ -14,10 +14,7 @@
 namespace minigrad {
 namespace {
 
-using testing::grad_ok;
-using testing::input;
-using testing::throws_with;
-using testing::Vars;
+using namespace testing;
 
 // y[r, o] = Σ_i x[r, i]·W[o, i] + b[o], row by row.
 Tensor linear_reference(const Tensor& x2d, const Tensor& w, const Tensor& b) {

@@ -13,12 +13,7 @@
 namespace minigrad {
 namespace {
 
-using testing::f64;
-using testing::grad_ok;
-using testing::i64;
-using testing::input;
-using testing::throws_with;
-using testing::Vars;
+using namespace testing;
 
 // -log softmax(x_row)[t], computed the long way.
 double ce_row(const Tensor& x, int64_t row, int64_t target) {

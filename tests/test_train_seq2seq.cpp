@@ -318,6 +318,16 @@ TEST(TrainSeq2Seq, CellAndAttentionNames) {
   EXPECT_THROW(cell_from_name("rnn"), std::invalid_argument);
   EXPECT_THROW(cell_from_name("GRU"), std::invalid_argument);
   EXPECT_THROW(attention_from_name("bahdanau"), std::invalid_argument);
+  try {
+    cell_from_name("rnn");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "unknown cell 'rnn' (expected lstm or gru)");
+  }
+  try {
+    attention_from_name("bahdanau");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "unknown attention 'bahdanau' (expected none, dot, scaled or additive)");
+  }
 }
 
 }  // namespace

@@ -1,23 +1,28 @@
 #include "examples/common/task.h"
 
 #include <stdexcept>
+#include <utility>
+
+#include "examples/common/named_kinds.h"
 
 namespace minigrad::examples {
 
-const char* task_name(Task task) { return task == Task::Copy ? "copy" : "reverse"; }
+namespace {
+constexpr std::pair<Task, const char*> kTaskNames[] = {{Task::Copy, "copy"},
+                                                       {Task::Reverse, "reverse"}};
+}  // namespace
 
-Task task_from_name(const std::string& name) {
-  if (name == "copy") return Task::Copy;
-  if (name == "reverse") return Task::Reverse;
-  throw std::invalid_argument("unknown task '" + name + "' (expected copy or reverse)");
-}
+const char* task_name(Task task) { return name_of(kTaskNames, task); }
+
+Task task_from_name(const std::string& name) { return kind_named(kTaskNames, name, "task"); }
 
 SequenceTask::SequenceTask(Task task, int64_t length, int64_t vocab, int64_t heldout_size,
                            uint64_t heldout_seed)
     : task_(task), length_(length), vocab_(vocab) {
   if (length <= 0 || vocab <= 1 || heldout_size < 0) {
     throw std::invalid_argument("SequenceTask: length " + std::to_string(length) + ", vocab " +
-                                std::to_string(vocab) + ", held-out size " + std::to_string(heldout_size) +
+                                std::to_string(vocab) + ", held-out size " +
+                                std::to_string(heldout_size) +
                                 ": need length > 0, vocab > 1, held-out size >= 0");
   }
   Generator gen(heldout_seed);
@@ -30,15 +35,17 @@ SequenceTask::SequenceTask(Task task, int64_t length, int64_t vocab, int64_t hel
   if (static_cast<double>(heldout_keys_.size()) > possible / 2) {
     throw std::invalid_argument("SequenceTask: " + std::to_string(heldout_keys_.size()) +
                                 " held-out sequences are more than half of all " +
-                                std::to_string(static_cast<int64_t>(possible)) + " sequences of length " +
-                                std::to_string(length_) + ": too few left to train on");
+                                std::to_string(static_cast<int64_t>(possible)) +
+                                " sequences of length " + std::to_string(length_) +
+                                ": too few left to train on");
   }
   heldout_ = {source, target_for(source)};
 }
 
 // The sequence's bytes, as a hashable string.
 std::string SequenceTask::key(const int64_t* tokens) const {
-  return std::string(reinterpret_cast<const char*>(tokens), static_cast<size_t>(length_) * sizeof(int64_t));
+  return std::string(reinterpret_cast<const char*>(tokens),
+                     static_cast<size_t>(length_) * sizeof(int64_t));
 }
 
 Batch SequenceTask::sample(int64_t batch_size, Generator& gen) const {
@@ -66,7 +73,7 @@ Tensor SequenceTask::target_for(const Tensor& source) const {
   const int64_t T = length_;
   for (int64_t b = 0; b < src.size(0); ++b) {
     for (int64_t i = 0; i < T; ++i) {
-      y[b * T + i] = task_ == Task::Copy ? x[b * T + i]            // target_i = x_i
+      y[b * T + i] = task_ == Task::Copy ? x[b * T + i]             // target_i = x_i
                                          : x[b * T + (T - 1 - i)];  // target_i = x_{T-1-i}
     }
   }
@@ -74,8 +81,8 @@ Tensor SequenceTask::target_for(const Tensor& source) const {
 }
 
 Accuracy accuracy(const Tensor& predicted, const Tensor& target) {
-  if (predicted.shape() != target.shape() || predicted.dim() != 2 || predicted.dtype() != DType::Int64 ||
-      target.dtype() != DType::Int64) {
+  if (predicted.shape() != target.shape() || predicted.dim() != 2 ||
+      predicted.dtype() != DType::Int64 || target.dtype() != DType::Int64) {
     throw std::invalid_argument("accuracy: predicted " + predicted.shape().str() + " and target " +
                                 target.shape().str() + ": expected two int64 [N, T] of one shape");
   }

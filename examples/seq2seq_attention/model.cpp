@@ -3,52 +3,38 @@
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "examples/common/named_kinds.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/lstm.h"
 
 namespace minigrad::examples {
 
-const char* attention_name(AttentionKind kind) {
-  switch (kind) {
-    case AttentionKind::None:
-      return "none";
-    case AttentionKind::Dot:
-      return "dot";
-    case AttentionKind::Scaled:
-      return "scaled";
-    case AttentionKind::Additive:
-      return "additive";
-  }
-  return "?";
-}
+namespace {
+
+// Each kind beside its flag name (examples/common/named_kinds.h reads both ways).
+constexpr std::pair<AttentionKind, const char*> kAttentionNames[] = {
+    {AttentionKind::None, "none"},
+    {AttentionKind::Dot, "dot"},
+    {AttentionKind::Scaled, "scaled"},
+    {AttentionKind::Additive, "additive"}};
+constexpr std::pair<CellKind, const char*> kCellNames[] = {{CellKind::LSTM, "lstm"},
+                                                           {CellKind::GRU, "gru"}};
+
+}  // namespace
+
+const char* attention_name(AttentionKind kind) { return name_of(kAttentionNames, kind); }
 
 AttentionKind attention_from_name(const std::string& name) {
-  for (const AttentionKind kind :
-       {AttentionKind::None, AttentionKind::Dot, AttentionKind::Scaled, AttentionKind::Additive}) {
-    if (name == attention_name(kind)) return kind;
-  }
-  throw std::invalid_argument("unknown attention '" + name +
-                              "' (expected none, dot, scaled or additive)");
+  return kind_named(kAttentionNames, name, "attention");
 }
 
-const char* cell_name(CellKind kind) {
-  switch (kind) {
-    case CellKind::LSTM:
-      return "lstm";
-    case CellKind::GRU:
-      return "gru";
-  }
-  return "?";
-}
+const char* cell_name(CellKind kind) { return name_of(kCellNames, kind); }
 
-CellKind cell_from_name(const std::string& name) {
-  for (const CellKind kind : {CellKind::LSTM, CellKind::GRU}) {
-    if (name == cell_name(kind)) return kind;
-  }
-  throw std::invalid_argument("unknown cell '" + name + "' (expected lstm or gru)");
-}
+CellKind cell_from_name(const std::string& name) { return kind_named(kCellNames, name, "cell"); }
 
 namespace {
 
