@@ -9,17 +9,32 @@ namespace minigrad::nn {
 
 namespace {
 
-// Checks logits [..., C] against targets [...] and returns the number of rows N.
-int64_t check_targets(const Variable& x, const Tensor& targets, const char* op) {
-  MINIGRAD_CHECK(x.dim() >= 1) << op << ": input must have a class axis, got a scalar";
+// An input [..., C] and its targets [...] seen as N = Π(...) rows of C classes.
+struct ClassRows {
+  int64_t n = 0, classes = 0;
+  Shape rows_shape;  // [...]: the shape of reduction none's result
+  Shape in_shape;    // [..., C]: the shape of the input's gradient
+  Tensor x;          // [N, C], contiguous
+  Tensor t;          // [N], contiguous int64
+};
+
+// Checks input [..., C] against targets [...] and flattens both to rows.
+ClassRows class_rows(const Variable& input, const Tensor& targets, const char* op) {
+  MINIGRAD_CHECK(input.dim() >= 1) << op << ": input must have a class axis, got a scalar";
   MINIGRAD_CHECK(targets.defined() && targets.dtype() == DType::Int64)
       << op << ": targets must be an int64 tensor of class indices, got "
       << (targets.defined() ? dtype_name(targets.dtype()) : "undefined");
-  const Shape rows(x.shape().begin(), x.shape().end() - 1);
+  const Shape rows(input.shape().begin(), input.shape().end() - 1);
   MINIGRAD_CHECK(targets.shape() == rows)
-      << op << ": input " << x.shape() << " needs targets of shape " << rows.str()
+      << op << ": input " << input.shape() << " needs targets of shape " << rows.str()
       << " (the class axis is the last one), got " << targets.shape();
-  return rows.numel();
+  const int64_t n = rows.numel(), classes = input.size(-1);
+  return {n,
+          classes,
+          rows,
+          input.shape(),
+          input.data().contiguous().reshape({n, classes}),
+          targets.contiguous().reshape({n})};
 }
 
 void check_class(int64_t t, int64_t classes, int64_t row, const char* op) {
@@ -83,55 +98,44 @@ TargetRows pick_targets(const Tensor& logp, const Tensor& t, int64_t ignore_inde
 
 Variable cross_entropy(const Variable& logits, const Tensor& targets, int64_t ignore_index,
                        Reduction reduction) {
-  const int64_t n = check_targets(logits, targets, "cross_entropy");
-  const int64_t classes = logits.size(-1);
-  const Shape rows_shape(logits.shape().begin(), logits.shape().end() - 1);
-  const Tensor x = logits.data().contiguous().reshape({n, classes});
-  const Tensor t = targets.contiguous().reshape({n});
-  const Tensor probs = softmax(x, 1);
+  const ClassRows in = class_rows(logits, targets, "cross_entropy");
+  const Tensor probs = softmax(in.x, 1);
   // -log softmax(x_i)[t_i]
-  const TargetRows rows = pick_targets(log_softmax(x, 1), t, ignore_index, "cross_entropy");
-  const Shape in_shape = logits.shape();
+  const TargetRows rows = pick_targets(log_softmax(in.x, 1), in.t, ignore_index, "cross_entropy");
   // ∂loss_i/∂x_ic = softmax(x_i)_c - [c = t_i], times the row's scale.
-  return record("cross_entropy", reduce_rows(rows.per_row, rows_shape, rows.count, reduction),
-                {logits},
-                [probs, t, used = rows.used, count = rows.count, reduction, in_shape, n, classes](
-                    const std::vector<Tensor>& gy, Grads& g) {
-                  const Tensor scale =
-                      row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
-                  Tensor gx = probs.clone();
-                  dispatch_floating(gx.dtype(), "cross_entropy backward", [&](auto tag) {
-                    using T = decltype(tag);
-                    T* pg = gx.data<T>();
-                    const T* ps = scale.data<T>();
-                    const int64_t* pt = t.data<int64_t>();
-                    for (int64_t i = 0; i < n; ++i) {
-                      if (!used[static_cast<size_t>(i)]) {
-                        for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] = T(0);
-                        continue;
-                      }
-                      pg[i * classes + pt[i]] -= T(1);
-                      for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] *= ps[i];
-                    }
-                  });
-                  g[0] = gx.reshape(in_shape);
-                });
+  return record(
+      "cross_entropy", reduce_rows(rows.per_row, in.rows_shape, rows.count, reduction), {logits},
+      [probs, t = in.t, used = rows.used, count = rows.count, reduction, in_shape = in.in_shape,
+       n = in.n, classes = in.classes](const std::vector<Tensor>& gy, Grads& g) {
+        const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, probs.dtype());
+        Tensor gx = probs.clone();
+        dispatch_floating(gx.dtype(), "cross_entropy backward", [&](auto tag) {
+          using T = decltype(tag);
+          T* pg = gx.data<T>();
+          const T* ps = scale.data<T>();
+          const int64_t* pt = t.data<int64_t>();
+          for (int64_t i = 0; i < n; ++i) {
+            if (!used[static_cast<size_t>(i)]) {
+              for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] = T(0);
+              continue;
+            }
+            pg[i * classes + pt[i]] -= T(1);
+            for (int64_t c = 0; c < classes; ++c) pg[i * classes + c] *= ps[i];
+          }
+        });
+        g[0] = gx.reshape(in_shape);
+      });
 }
 
 Variable nll_loss(const Variable& log_probs, const Tensor& targets, int64_t ignore_index,
                   Reduction reduction) {
-  const int64_t n = check_targets(log_probs, targets, "nll_loss");
-  const int64_t classes = log_probs.size(-1);
-  const Shape rows_shape(log_probs.shape().begin(), log_probs.shape().end() - 1);
-  const Tensor x = log_probs.data().contiguous().reshape({n, classes});
-  const Tensor t = targets.contiguous().reshape({n});
-  const TargetRows rows = pick_targets(x, t, ignore_index, "nll_loss");
-  const Shape in_shape = log_probs.shape();
+  const ClassRows in = class_rows(log_probs, targets, "nll_loss");
+  const TargetRows rows = pick_targets(in.x, in.t, ignore_index, "nll_loss");
   // ∂loss_i/∂logp_ic = -[c = t_i], times the row's scale.
   return record(
-      "nll_loss", reduce_rows(rows.per_row, rows_shape, rows.count, reduction), {log_probs},
-      [t, used = rows.used, count = rows.count, reduction, in_shape, n, classes](
-          const std::vector<Tensor>& gy, Grads& g) {
+      "nll_loss", reduce_rows(rows.per_row, in.rows_shape, rows.count, reduction), {log_probs},
+      [t = in.t, used = rows.used, count = rows.count, reduction, in_shape = in.in_shape, n = in.n,
+       classes = in.classes](const std::vector<Tensor>& gy, Grads& g) {
         const DType dtype = gy[0].dtype();
         const Tensor scale = row_scales(gy[0].reshape({-1}), used, count, reduction, dtype);
         Tensor gx = Tensor::zeros({n, classes}, dtype);
