@@ -67,26 +67,16 @@ Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<Var
   impl_->requires_grad = requires_grad;
 }
 
-static void check_defined(const Variable& v, const char* what) {
+// The state behind v, or a logic_error naming the method called on an undefined one.
+static VariableImpl& check_defined(const Variable& v, const char* what) {
   MINIGRAD_CHECK_AS(std::logic_error, v.defined()) << what << ": the Variable is undefined";
+  return *v.impl();
 }
 
-const Tensor& Variable::data() const {
-  check_defined(*this, "data");
-  return impl_->data;
-}
-Tensor& Variable::mutable_data() {
-  check_defined(*this, "mutable_data");
-  return impl_->data;
-}
-const Tensor& Variable::grad() const {
-  check_defined(*this, "grad");
-  return impl_->grad;
-}
-Tensor& Variable::mutable_grad() {
-  check_defined(*this, "mutable_grad");
-  return impl_->grad;
-}
+const Tensor& Variable::data() const { return check_defined(*this, "data").data; }
+Tensor& Variable::mutable_data() { return check_defined(*this, "mutable_data").data; }
+const Tensor& Variable::grad() const { return check_defined(*this, "grad").grad; }
+Tensor& Variable::mutable_grad() { return check_defined(*this, "mutable_grad").grad; }
 void Variable::zero_grad() {
   if (defined()) impl_->grad = Tensor();
 }
