@@ -39,17 +39,29 @@ double worst_relative_ulps(const std::vector<float>& xs, Fast fast, Exact exact,
   return worst;
 }
 
+// Each fast function beside its reference, computed in double.
+const auto kFastExp = [](float x) { return fast::exp(x); };
+const auto kExactExp = [](double x) { return std::exp(x); };
+const auto kFastTanh = [](float x) { return fast::tanh(x); };
+const auto kExactTanh = [](double x) { return std::tanh(x); };
+const auto kFastSigmoid = [](float x) { return fast::sigmoid(x); };
+const auto kExactSigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+
+// Asserts the worst relative error over xs is below `bound` ulps, and records it in
+// the test's XML output as `property`.
+template <class Fast, class Exact>
+void expect_ulps_below(const char* property, const std::vector<float>& xs, Fast fast, Exact exact,
+                       double floor, double bound) {
+  const double ulps = worst_relative_ulps(xs, fast, exact, floor);
+  EXPECT_LT(ulps, bound) << property;
+  ::testing::Test::RecordProperty(property, std::to_string(ulps));
+}
+
 TEST(FastMath, ExpIsWithinTwoUlps) {
-  const auto xs = arguments(-87.0f, 88.5f, 1);
-  const double ulps = worst_relative_ulps(xs, [](float x) { return fast::exp(x); },
-                                          [](double x) { return std::exp(x); }, 0);
-  EXPECT_LT(ulps, 2.0);
-  RecordProperty("exp_worst_ulps", std::to_string(ulps));
+  expect_ulps_below("exp_worst_ulps", arguments(-87.0f, 88.5f, 1), kFastExp, kExactExp, 0, 2.0);
   // Near zero, where softmax spends its time.
-  const auto near = arguments(-1.0f, 1.0f, 2);
-  EXPECT_LT(worst_relative_ulps(near, [](float x) { return fast::exp(x); },
-                                [](double x) { return std::exp(x); }, 0),
-            2.0);
+  expect_ulps_below("exp_near_zero_worst_ulps", arguments(-1.0f, 1.0f, 2), kFastExp, kExactExp, 0,
+                    2.0);
 }
 
 TEST(FastMath, ExpSubnormalsAndSpecialValues) {
@@ -68,17 +80,11 @@ TEST(FastMath, ExpSubnormalsAndSpecialValues) {
 }
 
 TEST(FastMath, TanhIsWithinAFewUlps) {
-  const auto xs = arguments(-10.0f, 10.0f, 3);
-  const double ulps = worst_relative_ulps(xs, [](float x) { return fast::tanh(x); },
-                                          [](double x) { return std::tanh(x); }, 0);
-  EXPECT_LT(ulps, 4.0);
-  RecordProperty("tanh_worst_ulps", std::to_string(ulps));
+  expect_ulps_below("tanh_worst_ulps", arguments(-10.0f, 10.0f, 3), kFastTanh, kExactTanh, 0, 4.0);
   // Small arguments: tanh x ≈ x, where 1 − 2/(e^{2x}+1) would cancel. The polynomial
   // keeps the relative error small down to tiny x.
-  const auto tiny = arguments(-1e-3f, 1e-3f, 4);
-  EXPECT_LT(worst_relative_ulps(tiny, [](float x) { return fast::tanh(x); },
-                                [](double x) { return std::tanh(x); }, 1e-30),
-            2.0);
+  expect_ulps_below("tanh_tiny_worst_ulps", arguments(-1e-3f, 1e-3f, 4), kFastTanh, kExactTanh,
+                    1e-30, 2.0);
   EXPECT_EQ(fast::tanh(0.0f), 0.0f);
   EXPECT_EQ(fast::tanh(kInf), 1.0f);
   EXPECT_EQ(fast::tanh(-kInf), -1.0f);
@@ -87,11 +93,8 @@ TEST(FastMath, TanhIsWithinAFewUlps) {
 }
 
 TEST(FastMath, SigmoidIsWithinAFewUlps) {
-  const auto xs = arguments(-80.0f, 20.0f, 5);
-  const double ulps = worst_relative_ulps(xs, [](float x) { return fast::sigmoid(x); },
-                                          [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, 1e-30);
-  EXPECT_LT(ulps, 4.0);
-  RecordProperty("sigmoid_worst_ulps", std::to_string(ulps));
+  expect_ulps_below("sigmoid_worst_ulps", arguments(-80.0f, 20.0f, 5), kFastSigmoid, kExactSigmoid,
+                    1e-30, 4.0);
   EXPECT_EQ(fast::sigmoid(-kInf), 0.0f);
   EXPECT_EQ(fast::sigmoid(-200.0f), 0.0f);
   EXPECT_EQ(fast::sigmoid(kInf), 1.0f);
