@@ -16,6 +16,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/check.h"
@@ -29,23 +30,19 @@ const char* dtype_name(DType t);  ///< "float32", "float64", "int64", "bool"
 size_t dtype_size(DType t);
 bool is_floating(DType t);
 
+/// The DType that holds C++ elements of type T: dtype_of<float>() is DType::Float32.
 template <class T>
-constexpr DType dtype_of();
-template <>
-constexpr DType dtype_of<float>() {
-  return DType::Float32;
-}
-template <>
-constexpr DType dtype_of<double>() {
-  return DType::Float64;
-}
-template <>
-constexpr DType dtype_of<int64_t>() {
-  return DType::Int64;
-}
-template <>
-constexpr DType dtype_of<bool>() {
-  return DType::Bool;
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) {
+    return DType::Float32;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return DType::Float64;
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return DType::Int64;
+  } else {
+    static_assert(std::is_same_v<T, bool>, "a Tensor holds float, double, int64_t or bool");
+    return DType::Bool;
+  }
 }
 
 /// A flat, 64-byte aligned buffer. Buffers come from a caching pool
