@@ -225,7 +225,7 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   std::vector<Variable> params;
   for (nn::Module* m : std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
     for (const Variable& p : m->parameters()) params.push_back(p);
-  nn::Adam optimizer(params, {.lr = 3e-3});
+  nn::Adam optimizer(params, nn::AdamOptions(3e-3));
   const Tensor source = randint(0, 16, {64, 12}, gen);
   const Tensor target = randint(0, 16, {64 * 12}, gen);
   for (auto _ : state) {

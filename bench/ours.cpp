@@ -86,7 +86,7 @@ class Trained : public SeqModel {
   explicit Trained(uint64_t seed)
       : gen_(seed),
         model_(std::make_shared<Model>(gen_)),
-        adam_(model_->parameters(), {.lr = kLearningRate}) {}
+        adam_(model_->parameters(), nn::AdamOptions(kLearningRate)) {}
 
   void train_step(const Tokens& b) override {
     adam_.zero_grad();
@@ -104,8 +104,11 @@ class Trained : public SeqModel {
   const nn::Module& module() const { return *model_; }
 
  private:
+  // logits [B, T, V] as [B·T, V] (class axis 1), as ref_torch.cpp's mean_cross_entropy
   Variable loss_of(const Tokens& b) {
-    return nn::cross_entropy(model_->logits(b), ids_tensor(b.tgt, b.batch, b.steps));
+    const Variable logits = model_->logits(b);
+    return nn::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                             ids_tensor(b.tgt, b.batch, b.steps).reshape({-1}));
   }
 
   Generator gen_;

@@ -157,7 +157,9 @@ Variable forward_loss(Model& m, const Config& c) {
     h = minigrad::stack(outs, 1);
   }
   const Variable logits = m.readout->forward(h) * c.scale;  // [B, T, V]
-  return nn::cross_entropy(logits, c.targets, -100);
+  // class axis 1: [B·T, V] against [B·T]; ignore_index -100 (the default) as PyTorch
+  return nn::cross_entropy(logits.reshape({-1, logits.size(-1)}), c.targets.reshape({-1}),
+                           nn::CrossEntropyOptions().ignore_index(-100));
 }
 
 template <class F>

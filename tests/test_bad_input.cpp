@@ -558,60 +558,73 @@ std::vector<Row> rows() {
   });
 
   // ---- nn: losses -----------------------------------------------------------------------------------------------------
-  row("CrossEntropy_TargetPastEnd", W::OutOfRange, {"cross_entropy", "target 5", "row 1", "[0, 5)"},
+  row("CrossEntropy_TargetPastEnd", W::OutOfRange, {"cross_entropy", "target[1] = 5", "[0, 5)"},
       [] { nn::cross_entropy(param({2, 5}), i64({0, 5}, {2})); });
-  row("CrossEntropy_NegativeTarget", W::OutOfRange, {"cross_entropy", "target -3"},
+  row("CrossEntropy_NegativeTarget", W::OutOfRange, {"cross_entropy", "target[1] = -3"},
       [] { nn::cross_entropy(param({2, 5}), i64({0, -3}, {2})); });
-  row("CrossEntropy_FloatTargets", W::InvalidArgument, {"cross_entropy", "int64", "float32"},
+  row("CrossEntropy_FloatTargets", W::InvalidArgument, {"cross_entropy", "int64", "float32", "[2]", "[2,5]"},
       [] { nn::cross_entropy(param({2, 5}), Tensor::zeros({2})); });
-  row("CrossEntropy_TargetShape", W::InvalidArgument, {"cross_entropy", "[2,5]", "[2]", "[3]"},
+  row("CrossEntropy_TargetShape", W::InvalidArgument, {"cross_entropy", "[2,5]", "class axis 1", "[2]", "[3]"},
       [] { nn::cross_entropy(param({2, 5}), i64({0, 0, 0}, {3})); });
   row("CrossEntropy_ScalarLogits", W::InvalidArgument, {"cross_entropy", "scalar"},
       [] { nn::cross_entropy(param({}), i64({0}, {})); });
-  row("CrossEntropy_NoClasses", W::OutOfRange, {"cross_entropy", "target 0", "[0, 0)"},
+  row("CrossEntropy_NoClasses", W::OutOfRange, {"cross_entropy", "target[0] = 0", "[0, 0)"},
       [] { nn::cross_entropy(param({2, 0}), i64({0, 0}, {2})); });
-  row("NllLoss_TargetPastEnd", W::OutOfRange, {"nll_loss", "target 3"},
+  row("NllLoss_TargetPastEnd", W::OutOfRange, {"nll_loss", "target[0] = 3"},
       [] { nn::nll_loss(param({1, 3}), i64({3}, {1})); });
   row("MseLoss_Shapes", W::InvalidArgument, {"mse_loss", "[2,3]", "[3]"}, [] { nn::mse_loss(param({2, 3}), param({3})); });
+  row("CrossEntropy_WeightShape", W::InvalidArgument, {"cross_entropy", "weight", "[5]", "[4]"},
+      [] { nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}), nn::CrossEntropyOptions().weight(Tensor::ones({4}))); });
+  row("CrossEntropy_LabelSmoothing", W::InvalidArgument, {"cross_entropy", "label_smoothing", "[0, 1]", "2"},
+      [] { nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}), nn::CrossEntropyOptions().label_smoothing(2)); });
+  row("CrossEntropy_ProbabilityShape", W::InvalidArgument, {"cross_entropy", "probabilities", "[2,5,3]", "[2,3,5]"},
+      [] { nn::cross_entropy(param({2, 5, 3}), Tensor::zeros({2, 3, 5})); });
+  row("L1Loss_Shapes", W::InvalidArgument, {"l1_loss", "[2,3]", "[3,2]"}, [] { nn::l1_loss(param({2, 3}), param({3, 2})); });
+  row("Bce_InputOutOfRange", W::InvalidArgument, {"binary_cross_entropy", "input", "[0, 1]"},
+      [] { nn::binary_cross_entropy(param({2}) + 2.0, param({2})); });
+  row("Bce_Shapes", W::InvalidArgument, {"binary_cross_entropy", "[2]", "[3]"},
+      [] { nn::binary_cross_entropy(param({2}), param({3})); });
+  row("BceWithLogits_PosWeightShape", W::InvalidArgument, {"binary_cross_entropy_with_logits", "pos_weight", "[3]", "[2,4]"},
+      [] { nn::binary_cross_entropy_with_logits(param({2, 4}), param({2, 4}), nn::BCEWithLogitsLossOptions().pos_weight(Tensor::ones({3}))); });
 
   // ---- nn: optimizers -------------------------------------------------------------------------------------------------
   row("SGD_NegativeLr", W::InvalidArgument, {"learning rate", "-0.1"},
-      [] { nn::SGD({param({2})}, {.lr = -0.1}); });
-  row("SGD_NaNLr", W::InvalidArgument, {"learning rate", "nan"}, [] { nn::SGD({param({2})}, {.lr = kNaN}); });
-  row("SGD_InfiniteLr", W::InvalidArgument, {"learning rate", "inf"}, [] { nn::SGD({param({2})}, {.lr = kInf}); });
+      [] { nn::SGD({param({2})}, nn::SGDOptions(-0.1)); });
+  row("SGD_NaNLr", W::InvalidArgument, {"learning rate", "nan"}, [] { nn::SGD({param({2})}, nn::SGDOptions(kNaN)); });
+  row("SGD_InfiniteLr", W::InvalidArgument, {"learning rate", "inf"}, [] { nn::SGD({param({2})}, nn::SGDOptions(kInf)); });
   row("SGD_NegativeMomentum", W::InvalidArgument, {"SGD", "momentum", "-0.5"},
-      [] { nn::SGD({param({2})}, {.lr = 0.1, .momentum = -0.5}); });
+      [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).momentum(-0.5)); });
   row("SGD_NesterovWithoutMomentum", W::InvalidArgument, {"SGD", "nesterov"},
-      [] { nn::SGD({param({2})}, {.lr = 0.1, .nesterov = true}); });
+      [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).nesterov(true)); });
   row("SGD_NegativeWeightDecay", W::InvalidArgument, {"SGD", "weight_decay", "-1"},
-      [] { nn::SGD({param({2})}, {.lr = 0.1, .weight_decay = -1}); });
+      [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).weight_decay(-1)); });
   row("Adam_BetaOne", W::InvalidArgument, {"Adam", "beta1", "[0, 1)", "1.0"},
-      [] { nn::Adam({param({2})}, {.beta1 = 1.0}); });
-  row("Adam_BetaAboveOne", W::InvalidArgument, {"Adam", "beta2", "1.5"}, [] { nn::Adam({param({2})}, {.beta2 = 1.5}); });
-  row("Adam_NegativeBeta", W::InvalidArgument, {"Adam", "beta1", "-0.1"}, [] { nn::Adam({param({2})}, {.beta1 = -0.1}); });
-  row("Adam_NaNBeta", W::InvalidArgument, {"Adam", "beta2", "nan"}, [] { nn::Adam({param({2})}, {.beta2 = kNaN}); });
-  row("Adam_NegativeEps", W::InvalidArgument, {"Adam", "eps", "-1"}, [] { nn::Adam({param({2})}, {.eps = -1}); });
-  row("Adam_NegativeLr", W::InvalidArgument, {"learning rate", "-0.001"}, [] { nn::Adam({param({2})}, {.lr = -1e-3}); });
+      [] { nn::Adam({param({2})}, nn::AdamOptions().betas({1.0, 0.999})); });
+  row("Adam_BetaAboveOne", W::InvalidArgument, {"Adam", "beta2", "1.5"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, 1.5})); });
+  row("Adam_NegativeBeta", W::InvalidArgument, {"Adam", "beta1", "-0.1"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({-0.1, 0.999})); });
+  row("Adam_NaNBeta", W::InvalidArgument, {"Adam", "beta2", "nan"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, kNaN})); });
+  row("Adam_NegativeEps", W::InvalidArgument, {"Adam", "eps", "-1"}, [] { nn::Adam({param({2})}, nn::AdamOptions().eps(-1)); });
+  row("Adam_NegativeLr", W::InvalidArgument, {"learning rate", "-0.001"}, [] { nn::Adam({param({2})}, nn::AdamOptions(-1e-3)); });
   row("AdamW_NegativeWeightDecay", W::InvalidArgument, {"Adam", "weight_decay", "-0.01"},
-      [] { nn::AdamW({param({2})}, {.weight_decay = -0.01}); });
+      [] { nn::AdamW({param({2})}, nn::AdamWOptions().weight_decay(-0.01)); });
   row("Optimizer_InteriorParameter", W::InvalidArgument, {"optimizer", "parameter 1", "leaf"},
-      [] { nn::SGD({param({2}), param({2}) * 2.0}, {}); });
+      [] { nn::SGD({param({2}), param({2}) * 2.0}, nn::SGDOptions(0.1)); });
   row("Optimizer_NoGradParameter", W::InvalidArgument, {"optimizer", "parameter 0"},
       [] { nn::Adam({Variable(Tensor::zeros({2}))}); });
   row("Optimizer_UndefinedParameter", W::InvalidArgument, {"optimizer", "parameter 0"},
       [] { nn::Adam({Variable()}); });
   row("Optimizer_SetNegativeLr", W::InvalidArgument, {"learning rate", "-2"}, [] {
-    nn::SGD opt({param({2})}, {});
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
     opt.set_lr(-2);
   });
-  row("ClipGradNorm_ZeroMax", W::InvalidArgument, {"clip_grad_norm", "max_norm", "0"},
-      [] { nn::clip_grad_norm({param({2})}, 0.0); });
+  row("ClipGradNorm_ZeroMax", W::InvalidArgument, {"clip_grad_norm_", "max_norm", "0"},
+      [] { nn::utils::clip_grad_norm_({param({2})}, 0.0); });
   row("Schedule_WarmupPastTotal", W::InvalidArgument, {"WarmupCosineSchedule", "10 and 5"}, [] {
-    nn::SGD opt({param({2})}, {});
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
     nn::WarmupCosineSchedule(opt, 10, 5);
   });
   row("Schedule_MinLrAboveLr", W::InvalidArgument, {"WarmupCosineSchedule", "min_lr"}, [] {
-    nn::SGD opt({param({2})}, {.lr = 0.1});
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
     nn::WarmupCosineSchedule(opt, 1, 5, 1.0);
   });
 
@@ -779,7 +792,7 @@ INSTANTIATE_TEST_SUITE_P(BadInput, Row_, ::testing::ValuesIn(rows()),
 double train_step_loss() {
   Generator gen(7);
   nn::Linear lin(3, 2, true, DType::Float32, gen);
-  nn::SGD opt(lin.parameters(), {.lr = 0.1});
+  nn::SGD opt(lin.parameters(), nn::SGDOptions(0.1));
   const Variable x(randn({4, 3}, 0, 1, DType::Float32, gen));
   const Variable loss = nn::cross_entropy(lin.forward(x), i64({0, 1, 1, 0}, {4}));
   loss.backward();

@@ -136,7 +136,7 @@ TEST(Module, ReplacingAParameterMemberIsSeenEverywhere) {
   y.backward();
   ASSERT_TRUE(net.encoder->weight.has_grad());
   EXPECT_FALSE(old_weight.has_grad());
-  nn::SGD opt(net.parameters(), {.lr = 0.5});
+  nn::SGD opt(net.parameters(), nn::SGDOptions(0.5));
   opt.step();
   EXPECT_GT(max_abs_diff(net.encoder->weight.data(), Tensor::full({3, 4}, 0.25)), 0.0);
   EXPECT_EQ(max_abs_diff(old_weight.data(), old_values), 0.0);

@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -38,7 +40,7 @@ double distance(const Variable& theta) { return max_abs_diff(theta.data(), targe
 
 TEST(SGD, PlainStepIsMinusLrTimesGradient) {
   Variable theta(f64({3, 0}, {2}), true);  // gradient (2, 2)
-  nn::SGD opt({theta}, {.lr = 0.1});
+  nn::SGD opt({theta}, nn::SGDOptions(0.1));
   quadratic_backward(theta);
   opt.step();
   EXPECT_EQ(max_abs_diff(theta.data(), f64({2.8, -0.2}, {2})), 0.0);
@@ -49,9 +51,8 @@ TEST(SGD, PlainStepIsMinusLrTimesGradient) {
 
 TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
   for (const nn::SGDOptions& o :
-       {nn::SGDOptions{.lr = 0.1, .momentum = 0.9},
-        nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
-        nn::SGDOptions{.lr = 0.05, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.1}}) {
+       {nn::SGDOptions(0.1).momentum(0.9), nn::SGDOptions(0.1).momentum(0.9).nesterov(true),
+        nn::SGDOptions(0.05).momentum(0.8).dampening(0.3).weight_decay(0.1)}) {
     Variable theta(f64({3, 0}, {2}), true);
     nn::SGD opt({theta}, o);
     // The same recurrence, written out in doubles.
@@ -60,9 +61,9 @@ TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
       quadratic_backward(theta);
       opt.step();
       for (size_t i = 0; i < 2; ++i) {
-        double g = th[i] - target().data<double>()[i] + o.weight_decay * th[i];
-        v[i] = k == 0 ? g : o.momentum * v[i] + (1 - o.dampening) * g;
-        th[i] -= o.lr * (o.nesterov ? g + o.momentum * v[i] : v[i]);
+        double g = th[i] - target().data<double>()[i] + o.weight_decay() * th[i];
+        v[i] = k == 0 ? g : o.momentum() * v[i] + (1 - o.dampening()) * g;
+        th[i] -= o.lr() * (o.nesterov() ? g + o.momentum() * v[i] : v[i]);
       }
       EXPECT_LT(max_abs_diff(theta.data(), f64({th[0], th[1]}, {2})), 1e-14) << "step " << k;
     }
@@ -71,14 +72,14 @@ TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
 
 TEST(SGD, MomentumConverges) {
   Variable theta(f64({3, 0}, {2}), true);
-  nn::SGD opt({theta}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  nn::SGD opt({theta}, nn::SGDOptions(0.1).momentum(0.9).nesterov(true));
   for (int k = 0; k < 200; ++k) quadratic_backward(theta), opt.step();
   EXPECT_LT(distance(theta), 1e-6);
 }
 
 TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
   Variable a(f64({1, 2}, {2}), true), b(f64({3}, {1}), true);
-  nn::SGD opt({a, b}, {.lr = 0.1, .momentum = 0.9});
+  nn::SGD opt({a, b}, nn::SGDOptions(0.1).momentum(0.9));
   sum(a * a).backward();  // b gets no gradient
   opt.step();
   EXPECT_EQ(b.data().at({0}), 3.0);
@@ -89,7 +90,7 @@ TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
 // whatever the gradient's size.
 TEST(Adam, FirstStepMovesByLrInEachCoordinate) {
   Variable theta(f64({101, -2.001}, {2}), true);  // gradients 100 and -0.001
-  nn::Adam opt({theta}, {.lr = 0.01});
+  nn::Adam opt({theta}, nn::AdamOptions(0.01));
   quadratic_backward(theta);
   opt.step();
   EXPECT_NEAR(theta.data().at({0}), 101 - 0.01 * 100 / (100 + 1e-8), 1e-13);
@@ -98,7 +99,8 @@ TEST(Adam, FirstStepMovesByLrInEachCoordinate) {
 }
 
 TEST(Adam, TwoStepsByHandAndConvergence) {
-  const nn::AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6};
+  const double lr = 0.1, beta1 = 0.8, beta2 = 0.9, eps = 1e-6;
+  const auto o = nn::AdamOptions(lr).betas({beta1, beta2}).eps(eps);
   Variable theta(f64({3, 0}, {2}), true);
   nn::Adam opt({theta}, o);
   std::vector<double> th{3, 0}, m{0, 0}, v{0, 0};
@@ -107,10 +109,10 @@ TEST(Adam, TwoStepsByHandAndConvergence) {
     opt.step();
     for (size_t i = 0; i < 2; ++i) {
       const double g = th[i] - target().data<double>()[i];
-      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
-      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
-      const double mh = m[i] / (1 - std::pow(o.beta1, t)), vh = v[i] / (1 - std::pow(o.beta2, t));
-      th[i] -= o.lr * mh / (std::sqrt(vh) + o.eps);
+      m[i] = beta1 * m[i] + (1 - beta1) * g;
+      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+      const double mh = m[i] / (1 - std::pow(beta1, t)), vh = v[i] / (1 - std::pow(beta2, t));
+      th[i] -= lr * mh / (std::sqrt(vh) + eps);
     }
     EXPECT_LT(max_abs_diff(theta.data(), f64({th[0], th[1]}, {2})), 1e-14) << "step " << t;
   }
@@ -126,8 +128,8 @@ TEST(Adam, TwoStepsByHandAndConvergence) {
 // through the moments instead and moves θ by ≈ lr·sign(θ).
 TEST(AdamW, WeightDecayIsDecoupled) {
   Variable a(f64({2, -4}, {2}), true), b(f64({2, -4}, {2}), true);
-  nn::AdamW adamw({a}, {.lr = 0.1, .weight_decay = 0.5});
-  nn::Adam adam({b}, {.lr = 0.1, .weight_decay = 0.5});
+  nn::AdamW adamw({a}, nn::AdamWOptions(0.1).weight_decay(0.5));
+  nn::Adam adam({b}, nn::AdamOptions(0.1).weight_decay(0.5));
   a.mutable_grad() = Tensor::zeros({2}, DType::Float64);
   b.mutable_grad() = Tensor::zeros({2}, DType::Float64);
   adamw.step();
@@ -136,20 +138,20 @@ TEST(AdamW, WeightDecayIsDecoupled) {
   EXPECT_NEAR(b.data().at({0}), 2 - 0.1, 1e-7);
   EXPECT_NEAR(b.data().at({1}), -4 + 0.1, 1e-7);
   // The default decay of AdamW is 0.01, as in PyTorch.
-  EXPECT_EQ(nn::AdamW({a}).options.weight_decay, 0.01);
-  EXPECT_EQ(nn::Adam({a}).options.weight_decay, 0.0);
+  EXPECT_EQ(nn::AdamW({a}).options.weight_decay(), 0.01);
+  EXPECT_EQ(nn::Adam({a}).options.weight_decay(), 0.0);
 }
 
 TEST(AdamW, Converges) {
   Variable theta(f64({3, 0}, {2}), true);
-  nn::AdamW opt({theta}, {.lr = 0.05, .weight_decay = 0.0});
+  nn::AdamW opt({theta}, nn::AdamWOptions(0.05).weight_decay(0.0));
   for (int k = 0; k < 400; ++k) quadratic_backward(theta), opt.step();
   EXPECT_LT(distance(theta), 1e-3);
 }
 
 TEST(Optimizer, ZeroGradAndSetLr) {
   Variable a(f64({1}, {1}), true);
-  nn::SGD opt({a}, {.lr = 0.1});
+  nn::SGD opt({a}, nn::SGDOptions(0.1));
   sum(a).backward();
   opt.zero_grad();
   EXPECT_FALSE(a.has_grad());
@@ -158,28 +160,97 @@ TEST(Optimizer, ZeroGradAndSetLr) {
   EXPECT_EQ(opt.params().size(), 1u);
 }
 
+// The defaults are PyTorch's (torch.optim and libtorch's options); SGD has no default lr.
+TEST(Optimizer, OptionDefaultsArePyTorchs) {
+  const nn::SGDOptions sgd(0.1);
+  EXPECT_EQ(sgd.lr(), 0.1);
+  EXPECT_EQ(sgd.momentum(), 0.0);
+  EXPECT_EQ(sgd.dampening(), 0.0);
+  EXPECT_EQ(sgd.weight_decay(), 0.0);
+  EXPECT_FALSE(sgd.nesterov());
+  const nn::AdamOptions adam;
+  EXPECT_EQ(adam.lr(), 1e-3);
+  EXPECT_EQ(adam.betas(), std::make_tuple(0.9, 0.999));
+  EXPECT_EQ(adam.eps(), 1e-8);
+  EXPECT_EQ(adam.weight_decay(), 0.0);
+  EXPECT_FALSE(adam.amsgrad());
+  const nn::AdamWOptions adamw;
+  EXPECT_EQ(adamw.lr(), 1e-3);
+  EXPECT_EQ(adamw.betas(), std::make_tuple(0.9, 0.999));
+  EXPECT_EQ(adamw.eps(), 1e-8);
+  EXPECT_EQ(adamw.weight_decay(), 1e-2);
+  EXPECT_FALSE(adamw.amsgrad());
+  // Setters chain; the optimizer's lr is its options' lr.
+  Variable p(f64({1}, {1}), true);
+  nn::Adam opt({p}, nn::AdamOptions(3e-4).betas({0.9, 0.98}).eps(1e-9).weight_decay(0));
+  EXPECT_EQ(opt.options.betas(), std::make_tuple(0.9, 0.98));
+  EXPECT_EQ(opt.options.eps(), 1e-9);
+  opt.set_lr(0.25);
+  EXPECT_EQ(opt.options.lr(), 0.25);
+}
+
+// AMSGrad divides by the running maximum of v: after a large gradient and then small
+// ones, its steps stay smaller than Adam's.
+TEST(Adam, AmsgradDividesByTheRunningMaxOfV) {
+  Variable a(f64({0}, {1}), true), b(f64({0}, {1}), true);
+  nn::Adam ams({a}, nn::AdamOptions(0.1).amsgrad(true));
+  nn::Adam plain({b}, nn::AdamOptions(0.1));
+  double m = 0, v = 0, v_max = 0, th = 0;
+  const double b1 = 0.9, b2 = 0.999;
+  for (int t = 1; t <= 4; ++t) {
+    const double g = t == 1 ? 10.0 : 0.1;
+    a.mutable_grad() = f64({g}, {1});
+    b.mutable_grad() = f64({g}, {1});
+    ams.step();
+    plain.step();
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    v_max = std::max(v_max, v);
+    th -= 0.1 / (1 - std::pow(b1, t)) * m / (std::sqrt(v_max / (1 - std::pow(b2, t))) + 1e-8);
+    EXPECT_NEAR(a.data().at({0}), th, 1e-14) << "step " << t;
+  }
+  EXPECT_NE(a.data().at({0}), b.data().at({0}));
+  std::vector<std::string> names;
+  for (const auto& [name, t] : ams.state_dict()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"lr", "step", "exp_avg.0", "exp_avg_sq.0",
+                                             "max_exp_avg_sq.0"}));
+}
+
 TEST(Optimizer, HyperParametersAreValidated) {
   Variable p(f64({1}, {1}), true);
   using E = std::invalid_argument;
-  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.lr = -0.1}); }, {"learning rate", "-0.1"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.lr = kNaN}); }, {"learning rate"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.momentum = -0.5}); }, {"SGD", "momentum"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.weight_decay = -1}); }, {"SGD", "weight_decay"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, {.nesterov = true}); }, {"nesterov"}));
   EXPECT_TRUE(
-      throws_with<E>([&] { nn::SGD({p}, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}); },
-                     {"nesterov", "dampening"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.beta1 = 1.0}); }, {"Adam", "beta1"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.beta2 = -0.1}); }, {"Adam", "beta2"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.eps = -1}); }, {"Adam", "eps"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::AdamW({p}, {.weight_decay = -0.01}); }, {"weight_decay"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, {.lr = INFINITY}); }, {"learning rate"}));
-  nn::SGD ok({p}, {.lr = 0.1});
+      throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(-0.1)); }, {"learning rate", "-0.1"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(kNaN)); }, {"learning rate"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(0.1).momentum(-0.5)); },
+                             {"SGD", "momentum"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(0.1).weight_decay(-1)); },
+                             {"SGD", "weight_decay"}));
+  EXPECT_TRUE(
+      throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(0.1).nesterov(true)); }, {"nesterov"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] { nn::SGD({p}, nn::SGDOptions(0.1).momentum(0.9).dampening(0.1).nesterov(true)); },
+      {"nesterov", "dampening"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::Adam({p}, nn::AdamOptions().betas({1.0, 0.999}));
+      },
+      {"Adam", "beta1"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::Adam({p}, nn::AdamOptions().betas({0.9, -0.1}));
+      },
+      {"Adam", "beta2"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, nn::AdamOptions().eps(-1)); }, {"Adam", "eps"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::AdamW({p}, nn::AdamWOptions().weight_decay(-0.01)); },
+                             {"weight_decay"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p}, nn::AdamOptions(INFINITY)); }, {"learning rate"}));
+  nn::SGD ok({p}, nn::SGDOptions(0.1));
   EXPECT_TRUE(throws_with<E>([&] { ok.set_lr(-1); }, {"learning rate"}));
   EXPECT_EQ(ok.lr(), 0.1);
   // What is optimised must be a leaf that requires grad.
-  EXPECT_TRUE(
-      throws_with<E>([&] { nn::SGD({Variable(f64({1}, {1}))}, {}); }, {"parameter 0", "leaf"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::SGD({Variable(f64({1}, {1}))}, nn::SGDOptions(0.1)); },
+                             {"parameter 0", "leaf"}));
   EXPECT_TRUE(throws_with<E>([&] { nn::Adam({p, p * 2.0}); }, {"parameter 1", "leaf"}));
 }
 
@@ -189,29 +260,44 @@ TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
   Variable a(f64({0, 0}, {2}), true), b(f64({0}, {1}), true), none(f64({0}, {1}), true);
   a.mutable_grad() = f64({3, 0}, {2});
   b.mutable_grad() = f64({4}, {1});  // joint norm 5
-  EXPECT_DOUBLE_EQ(nn::clip_grad_norm({a, b, none}, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b, none}, 1.0), 5.0);
   const double scale = 1.0 / (5.0 + 1e-6);  // PyTorch's max_norm / (norm + 1e-6)
   EXPECT_NEAR(a.grad().at({0}), 3 * scale, 1e-15);
   EXPECT_NEAR(b.grad().at({0}), 4 * scale, 1e-15);
   EXPECT_FALSE(none.has_grad());
   // Under max_norm nothing changes, and the norm is still returned.
   const Tensor before = a.grad().clone();
-  EXPECT_NEAR(nn::clip_grad_norm({a, b}, 2.0), 5 * scale, 1e-15);
+  EXPECT_NEAR(nn::utils::clip_grad_norm_({a, b}, 2.0), 5 * scale, 1e-15);
   EXPECT_EQ(max_abs_diff(a.grad(), before), 0.0);
   // float32 gradients are scaled in float32.
   Variable c(Tensor::zeros({2}), true);
   c.mutable_grad() = Tensor::full({2}, 10.0);
-  EXPECT_NEAR(nn::clip_grad_norm({c}, 2.0), std::sqrt(200.0), 1e-4);
+  EXPECT_NEAR(nn::utils::clip_grad_norm_({c}, 2.0), std::sqrt(200.0), 1e-4);
   EXPECT_NEAR(std::sqrt(sum(mul(c.grad(), c.grad())).item()), 2.0, 1e-5);
-  EXPECT_TRUE(
-      throws_with<std::invalid_argument>([&] { nn::clip_grad_norm({a}, 0.0); }, {"max_norm"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { nn::utils::clip_grad_norm_({a}, 0.0); },
+                                                 {"max_norm"}));
+}
+
+// The other norms: ‖g‖_∞ = max |g_i| and ‖g‖_1 = Σ |g_i|, with the same clip.
+TEST(ClipGradNorm, InfinityAndOneNorms) {
+  Variable a(f64({0, 0}, {2}), true), b(f64({0}, {1}), true);
+  a.mutable_grad() = f64({3, -6}, {2});
+  b.mutable_grad() = f64({4}, {1});
+  EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b}, 100.0, INFINITY), 6.0);
+  EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b}, 100.0, 1.0), 13.0);
+  EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b}, 3.0, INFINITY), 6.0);
+  const double scale = 3.0 / (6.0 + 1e-6);
+  EXPECT_NEAR(a.grad().at({1}), -6 * scale, 1e-15);
+  EXPECT_NEAR(b.grad().at({0}), 4 * scale, 1e-15);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { nn::utils::clip_grad_norm_({a}, 1.0, 0.0); },
+                                                 {"clip_grad_norm_", "norm_type"}));
 }
 
 // ---- WarmupCosineSchedule -------------------------------------------------------------------
 
 TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
   Variable p(f64({1}, {1}), true);
-  nn::SGD opt({p}, {.lr = 1.0});
+  nn::SGD opt({p}, nn::SGDOptions(1.0));
   nn::WarmupCosineSchedule s(opt, /*warmup=*/10, /*total=*/110, /*min_lr=*/0.1);
   EXPECT_DOUBLE_EQ(s.lr_at(0), 0.1);  // (t + 1)/warmup of the base
   EXPECT_DOUBLE_EQ(s.lr_at(4), 0.5);
@@ -233,7 +319,7 @@ TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
 
 TEST(WarmupCosineSchedule, NoWarmupAndValidation) {
   Variable p(f64({1}, {1}), true);
-  nn::Adam opt({p}, {.lr = 0.2});
+  nn::Adam opt({p}, nn::AdamOptions(0.2));
   nn::WarmupCosineSchedule s(opt, 0, 4);
   EXPECT_DOUBLE_EQ(s.lr_at(0), 0.2);
   EXPECT_NEAR(s.lr_at(2), 0.1, 1e-16);
@@ -278,25 +364,28 @@ void expect_resumes_exactly(Options options, const std::vector<std::string>& nam
 }
 
 TEST(OptimizerState, SgdMomentumResumesExactly) {
-  expect_resumes_exactly<nn::SGD>(nn::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true},
+  expect_resumes_exactly<nn::SGD>(nn::SGDOptions(0.1).momentum(0.9).nesterov(true),
                                   {"lr", "momentum_buffer.0"});
 }
 
 TEST(OptimizerState, AdamAndAdamWResumeExactly) {
-  expect_resumes_exactly<nn::Adam>(nn::AdamOptions{.lr = 0.1},
+  expect_resumes_exactly<nn::Adam>(nn::AdamOptions(0.1),
                                    {"lr", "step", "exp_avg.0", "exp_avg_sq.0"});
-  expect_resumes_exactly<nn::AdamW>(nn::AdamOptions{.lr = 0.1, .weight_decay = 0.1},
+  expect_resumes_exactly<nn::AdamW>(nn::AdamWOptions(0.1).weight_decay(0.1),
                                     {"lr", "step", "exp_avg.0", "exp_avg_sq.0"});
+  expect_resumes_exactly<nn::AdamW>(
+      nn::AdamWOptions(0.1).amsgrad(true),
+      {"lr", "step", "exp_avg.0", "exp_avg_sq.0", "max_exp_avg_sq.0"});
 }
 
 // Before the first step there are no buffers; loading such a state into a used
 // optimizer takes them away again, as in a fresh one.
 TEST(OptimizerState, AbsentBuffersAreRestoredAsAbsent) {
   Variable a(f64({3, 3}, {2}), true);
-  nn::Adam fresh({a}, {.lr = 0.1});
+  nn::Adam fresh({a}, nn::AdamOptions(0.1));
   const auto empty = fresh.state_dict();
   EXPECT_EQ(empty.size(), 2u);  // lr and step only
-  nn::Adam used({a}, {.lr = 0.1});
+  nn::Adam used({a}, nn::AdamOptions(0.1));
   quadratic_backward(a);
   used.step();
   used.load_state_dict(as_map(empty));
@@ -306,7 +395,7 @@ TEST(OptimizerState, AbsentBuffersAreRestoredAsAbsent) {
 
 TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
   Variable a(f64({3, 3}, {2}), true);
-  nn::Adam adam({a}, {.lr = 0.1});
+  nn::Adam adam({a}, nn::AdamOptions(0.1));
   quadratic_backward(a);
   adam.step();
   const auto good = as_map(adam.state_dict());
@@ -356,7 +445,7 @@ TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
 
 TEST(WarmupCosineSchedule, SetStepsResumesTheCurve) {
   Variable a(f64({1}, {1}), true);
-  nn::SGD one({a}, {.lr = 1.0}), two({a}, {.lr = 1.0});
+  nn::SGD one({a}, nn::SGDOptions(1.0)), two({a}, nn::SGDOptions(1.0));
   nn::WarmupCosineSchedule s1(one, 2, 10), s2(two, 2, 10);
   for (int i = 0; i < 4; ++i) s1.step();
   s2.set_steps(4);

@@ -6,9 +6,12 @@
 // as the gtest property "worst_relative_error".
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "minigrad/nn/gru.h"
@@ -241,8 +244,12 @@ TEST_P(ParityClassificationLoss, ValuesAndGradients) {
   const int64_t ignore_index = meta_int(f, "ignore_index");
   Variable x(f.at(input), true);
   const Tensor& targets = f.at("targets");
-  const Variable loss = is_ce ? nn::cross_entropy(x, targets, ignore_index, reduction)
-                              : nn::nll_loss(x, targets, ignore_index, reduction);
+  const Variable loss =
+      is_ce ? nn::cross_entropy(
+                  x, targets,
+                  nn::CrossEntropyOptions().ignore_index(ignore_index).reduction(reduction))
+            : nn::nll_loss(x, targets,
+                           nn::NLLLossOptions().ignore_index(ignore_index).reduction(reduction));
   if (reduction == nn::Reduction::None) {
     loss.backward(f.at("grad_loss"));
   } else {
@@ -275,6 +282,113 @@ TEST_P(ParityMseLoss, ValuesAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityMseLoss, testing::fixture_cases("mse_mean", "mse_sum"),
+                         case_name);
+
+// ---- the loss grids: every option of every loss --------------------------------------------
+
+// A fixture case's settings, "loss=ce;reduction=mean;..." as a map.
+std::map<std::string, std::string> parse_settings(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find(';', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(begin, end - begin);
+    const size_t eq = item.find('=');
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+    begin = end + 1;
+  }
+  return out;
+}
+
+// A copy of `want` and `got` with 0 where PyTorch has NaN, after checking that `got`
+// has NaN exactly there too (an all-ignored mean is NaN in both).
+std::pair<Tensor, Tensor> same_nans(const std::string& what, const Tensor& got,
+                                    const Tensor& want) {
+  if (!got.defined() || got.shape() != want.shape()) return {got, want};
+  std::vector<double> g = got.to(DType::Float64).to_vector<double>();
+  std::vector<double> w = want.to(DType::Float64).to_vector<double>();
+  for (size_t i = 0; i < w.size(); ++i) {
+    EXPECT_EQ(std::isnan(g[i]), std::isnan(w[i])) << what << " element " << i;
+    if (std::isnan(w[i]) && std::isnan(g[i])) g[i] = w[i] = 0;
+  }
+  return {Tensor::from_vector<double>(g, got.shape()).to(got.dtype()),
+          Tensor::from_vector<double>(w, want.shape()).to(want.dtype())};
+}
+
+Variable grid_loss(const std::map<std::string, std::string>& s, const SafetensorsFile& f,
+                   const std::string& k, const Variable& x, const Variable& y) {
+  const std::string& loss = s.at("loss");
+  const nn::Reduction reduction = reduction_of(s.at("reduction"));
+  auto optional = [&](const char* name) {
+    const std::string key = k + "." + name;
+    return f.contains(key) ? f.at(key) : Tensor();
+  };
+  if (loss == "ce") {
+    return nn::cross_entropy(x, y.data(),
+                             nn::CrossEntropyOptions()
+                                 .reduction(reduction)
+                                 .ignore_index(std::stoll(s.at("ignore_index")))
+                                 .label_smoothing(std::stod(s.at("label_smoothing")))
+                                 .weight(optional("weight")));
+  }
+  if (loss == "nll") {
+    return nn::nll_loss(x, y.data(),
+                        nn::NLLLossOptions()
+                            .reduction(reduction)
+                            .ignore_index(std::stoll(s.at("ignore_index")))
+                            .weight(optional("weight")));
+  }
+  if (loss == "bce") {
+    return nn::binary_cross_entropy(
+        x, y, nn::BCELossOptions().reduction(reduction).weight(optional("weight")));
+  }
+  if (loss == "bce_logits") {
+    return nn::binary_cross_entropy_with_logits(x, y,
+                                                nn::BCEWithLogitsLossOptions()
+                                                    .reduction(reduction)
+                                                    .weight(optional("weight"))
+                                                    .pos_weight(optional("pos_weight")));
+  }
+  if (loss == "mse") return nn::mse_loss(x, y, reduction);
+  if (loss == "l1") return nn::l1_loss(x, y, reduction);
+  throw std::invalid_argument("unknown loss " + loss);
+}
+
+class ParityLossGrid : public ::testing::TestWithParam<CaseParam> {};
+
+// Every case of the file: the loss (its shape too: [] or the target's for none),
+// the input's gradient and, where PyTorch gives one, the target's.
+TEST_P(ParityLossGrid, ValuesAndGradientsOfEveryCase) {
+  const auto& [family, variant] = GetParam();
+  const SafetensorsFile f = load_fixture(family + "_grid", variant);
+  const int64_t cases = meta_int(f, "cases");
+  ASSERT_GT(cases, 0);
+  Parity p(family + "_grid_" + variant, dtype_of_variant(variant));
+  for (int64_t c = 0; c < cases; ++c) {
+    const std::string k = std::to_string(c);
+    const std::map<std::string, std::string> s = parse_settings(meta(f, k));
+    const bool grad_target = s.count("grad_target") != 0 && s.at("grad_target") == "1";
+    const Tensor& target = f.at(k + ".target");
+    Variable x(f.at(k + ".input"), true);
+    Variable y(target, grad_target);
+    const Variable loss = grid_loss(s, f, k, x, y);
+    if (s.at("reduction") == "none") {
+      loss.backward(f.at(k + ".grad_loss"));
+    } else {
+      loss.backward();
+    }
+    const std::string what = "case " + k + " (" + meta(f, k) + ") ";
+    const auto [got_loss, want_loss] = same_nans(what + "loss", loss.data(), f.at(k + ".loss"));
+    p.check(what + "loss", got_loss, want_loss);
+    p.check(what + "grad_input", x.grad(), f.at(k + ".grad_input"));
+    if (grad_target) p.check(what + "grad_target", y.grad(), f.at(k + ".grad_target"));
+  }
+  ::testing::Test::RecordProperty("cases", static_cast<int>(cases));
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityLossGrid,
+                         testing::fixture_cases("ce", "nll", "bce", "bce_logits", "regression"),
                          case_name);
 
 // ---- softmax / log_softmax ----------------------------------------------------------------
@@ -311,22 +425,31 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const SafetensorsFile& f,
                                               std::vector<Variable> params) {
   const std::string kind = meta(f, "optimizer");
   if (kind == "sgd") {
-    nn::SGDOptions o;
-    o.lr = meta_double(f, "lr");
-    o.momentum = meta_double(f, "momentum");
-    o.dampening = meta_double(f, "dampening");
-    o.weight_decay = meta_double(f, "weight_decay");
-    o.nesterov = meta_int(f, "nesterov") != 0;
-    return std::make_unique<nn::SGD>(std::move(params), o);
+    return std::make_unique<nn::SGD>(std::move(params),
+                                     nn::SGDOptions(meta_double(f, "lr"))
+                                         .momentum(meta_double(f, "momentum"))
+                                         .dampening(meta_double(f, "dampening"))
+                                         .weight_decay(meta_double(f, "weight_decay"))
+                                         .nesterov(meta_int(f, "nesterov") != 0));
   }
-  nn::AdamOptions o;
-  o.lr = meta_double(f, "lr");
-  o.beta1 = meta_double(f, "beta1");
-  o.beta2 = meta_double(f, "beta2");
-  o.eps = meta_double(f, "eps");
-  o.weight_decay = meta_double(f, "weight_decay");
-  if (kind == "adam") return std::make_unique<nn::Adam>(std::move(params), o);
-  if (kind == "adamw") return std::make_unique<nn::AdamW>(std::move(params), o);
+  const nn::betas_t betas{meta_double(f, "beta1"), meta_double(f, "beta2")};
+  const bool amsgrad = f.metadata.count("amsgrad") != 0 && meta_int(f, "amsgrad") != 0;
+  if (kind == "adam") {
+    return std::make_unique<nn::Adam>(std::move(params),
+                                      nn::AdamOptions(meta_double(f, "lr"))
+                                          .betas(betas)
+                                          .eps(meta_double(f, "eps"))
+                                          .weight_decay(meta_double(f, "weight_decay"))
+                                          .amsgrad(amsgrad));
+  }
+  if (kind == "adamw") {
+    return std::make_unique<nn::AdamW>(std::move(params),
+                                       nn::AdamWOptions(meta_double(f, "lr"))
+                                           .betas(betas)
+                                           .eps(meta_double(f, "eps"))
+                                           .weight_decay(meta_double(f, "weight_decay"))
+                                           .amsgrad(amsgrad));
+  }
   throw std::invalid_argument("unknown optimizer " + kind);
 }
 
@@ -362,7 +485,8 @@ TEST_P(ParityOptimizer, FiveStepsOnLinearRegression) {
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityOptimizer,
                          testing::fixture_cases("sgd", "sgd_momentum", "sgd_dampening_wd",
-                                                "sgd_nesterov_wd", "adam", "adam_wd", "adamw"),
+                                                "sgd_nesterov_wd", "adam", "adam_wd", "adamw",
+                                                "adam_amsgrad", "adamw_amsgrad"),
                          case_name);
 
 }  // namespace

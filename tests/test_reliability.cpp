@@ -51,6 +51,12 @@
 namespace minigrad {
 namespace {
 
+// The examples' loss: logits [B, T, C] and targets [B, T] flattened to [B·T, C] and
+// [B·T] (cross_entropy takes the class axis at 1, as PyTorch).
+Variable sequence_cross_entropy(const Variable& logits, const Tensor& target) {
+  return nn::cross_entropy(logits.reshape({-1, logits.size(-1)}), target.reshape({-1}));
+}
+
 namespace fs = std::filesystem;
 using testing::throws_with;
 
@@ -391,11 +397,11 @@ void train_self_attention_checking_memory(int64_t steps) {
   const SequenceTask task(Task::Reverse, 8, 16, 16);
   Generator init(3), data(4);
   SelfAttentionModel model({16, 8, 32, true}, init);
-  nn::Adam opt(model.parameters(), {.lr = 3e-3});
+  nn::Adam opt(model.parameters(), nn::AdamOptions(3e-3));
   auto step = [&] {
     const Batch batch = task.sample(8, data);
     const Variable logits = model.forward_tokens(batch.source).logits;
-    const Variable loss = nn::cross_entropy(logits, batch.target);
+    const Variable loss = sequence_cross_entropy(logits, batch.target);
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -431,11 +437,11 @@ TEST(MemoryPerStep, FiveThousandSteps) {
 TEST(MemoryPerStep, LstmTrainingReturnsToTheSameLiveBytesAfterEveryStep) {
   const examples::ScopedThreads one(1);
   Net net;
-  nn::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+  nn::SGD opt(net.parameters(), nn::SGDOptions(0.1).momentum(0.9));
   Generator gen(8);
   auto step = [&] {
     const Tensor ids = randint(0, 5, {6, 4}, gen);
-    const Variable loss = nn::cross_entropy(net.logits(ids), randint(0, 5, {6, 4}, gen));
+    const Variable loss = sequence_cross_entropy(net.logits(ids), randint(0, 5, {6, 4}, gen));
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -453,19 +459,19 @@ TEST(MemoryPerStep, GraphsWithoutBackwardWithRetainedGraphsOrFailedForwardsAreFr
   const Tensor ids = testing::i64({0, 1, 2, 3, 4, 0}, {3, 2});
   const MemoryLevel level = live();
   {  // a forward pass nobody differentiates
-    const Variable l = nn::cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
+    const Variable l = sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
     EXPECT_GT(live().bytes, level.bytes);
   }
   EXPECT_EQ(live(), level);
   {  // backward twice through a retained graph
-    const Variable l = nn::cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
+    const Variable l = sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
     l.backward(/*retain_graph=*/true);
     l.backward();
     net.zero_grad();
   }
   EXPECT_EQ(live(), level);
   {  // a forward that throws halfway (a target out of range) leaks nothing
-    EXPECT_THROW(nn::cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 9}, {3, 2})), std::out_of_range);
+    EXPECT_THROW(sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 9}, {3, 2})), std::out_of_range);
   }
   EXPECT_EQ(live(), level);
   {  // retain_grad on an interior value, then everything goes out of scope
@@ -607,16 +613,16 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
     sum(lp * Variable(weights_like({4, 3}, dt, 2))).backward();
     EXPECT_TRUE(all_finite(x2.grad()));
 
-    for (const nn::Reduction r : {nn::Reduction::Mean, nn::Reduction::Sum, nn::Reduction::None}) {
+    for (const nn::Reduction r : {nn::kMean, nn::kSum, nn::kNone}) {
       const Variable x3(logits, true);
-      const Variable loss = nn::cross_entropy(x3, testing::i64({1, 0, 2, 1}, {4}), -100, r);
+      const Variable loss = nn::cross_entropy(x3, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(r));
       EXPECT_TRUE(all_finite(loss.data()));
       sum(loss).backward();
       EXPECT_TRUE(all_finite(x3.grad()));
     }
     const Variable x4(logits, true);
     // row 0 with target 1: -log softmax = 2e4 (to float precision)
-    EXPECT_NEAR(nn::cross_entropy(x4, testing::i64({1, 0, 2, 1}, {4}), -100, nn::Reduction::None).data().at({0}), 2e4, 1e-2);
+    EXPECT_NEAR(nn::cross_entropy(x4, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(nn::kNone)).data().at({0}), 2e4, 1e-2);
   }
 }
 
@@ -698,11 +704,11 @@ TrainingRun train_self_attention(int threads) {
   const SequenceTask task(Task::Reverse, 32, 16, 16);
   Generator init(11), data(12);
   SelfAttentionModel model({16, 32, 128, true}, init);
-  nn::Adam opt(model.parameters(), {.lr = 3e-3});
+  nn::Adam opt(model.parameters(), nn::AdamOptions(3e-3));
   TrainingRun run;
   for (int step = 0; step < 10; ++step) {
     const Batch batch = task.sample(128, data);
-    const Variable loss = nn::cross_entropy(model.forward_tokens(batch.source).logits, batch.target);
+    const Variable loss = sequence_cross_entropy(model.forward_tokens(batch.source).logits, batch.target);
     opt.zero_grad();
     loss.backward();
     opt.step();

@@ -137,14 +137,14 @@ void train_step(Model& m, nn::Adam& opt, Generator& data) {
 
 TEST_F(Checkpoint, TrainingCheckpointResumesBitForBit) {
   Model a(1);
-  nn::Adam opt_a(a.parameters(), {.lr = 0.01});
+  nn::Adam opt_a(a.parameters(), nn::AdamOptions(0.01));
   Generator data_a(5);
   for (int i = 0; i < 3; ++i) train_step(a, opt_a, data_a);
   const std::string file = path("train.safetensors");
   nn::save_checkpoint(file, a, opt_a, 3, {{"data", &data_a}});
 
   Model b(2);
-  nn::Adam opt_b(b.parameters(), {.lr = 0.01});
+  nn::Adam opt_b(b.parameters(), nn::AdamOptions(0.01));
   Generator data_b(6);
   EXPECT_EQ(nn::load_checkpoint(file, b, opt_b, {{"data", &data_b}}), 3);
   for (int i = 0; i < 3; ++i) {
@@ -167,7 +167,7 @@ TEST_F(Checkpoint, TrainingCheckpointResumesBitForBit) {
 
 TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
   Model a(1);
-  nn::Adam opt_a(a.parameters(), {.lr = 0.01});
+  nn::Adam opt_a(a.parameters(), nn::AdamOptions(0.01));
   Generator data_a(5);
   train_step(a, opt_a, data_a);
   const std::string file = path("train.safetensors");
@@ -176,7 +176,7 @@ TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
   nn::save(a, weights_only);
 
   Model b(2);
-  nn::Adam opt_b(b.parameters(), {.lr = 0.02});
+  nn::Adam opt_b(b.parameters(), nn::AdamOptions(0.02));
   Generator data_b(6);
   const auto model_before = snapshot(b);
   const auto data_before = data_b.state().to_vector<int64_t>();
@@ -198,7 +198,7 @@ TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
       },
       {file, "no state for generator 'batches'"}));
   unchanged();
-  nn::SGD sgd(b.parameters(), {.lr = 0.1});
+  nn::SGD sgd(b.parameters(), nn::SGDOptions(0.1));
   EXPECT_TRUE(throws_with<std::runtime_error>(
       [&] {
         nn::load_checkpoint(file, b, sgd, {{"data", &data_b}});
@@ -206,7 +206,7 @@ TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
       {file, "optimizer is Adam", "uses SGD"}));
   unchanged();
   Model wider(2, /*hidden=*/5);
-  nn::Adam opt_w(wider.parameters(), {.lr = 0.02});
+  nn::Adam opt_w(wider.parameters(), nn::AdamOptions(0.02));
   const auto wider_before = snapshot(wider);
   EXPECT_TRUE(throws_with<std::runtime_error>(
       [&] {

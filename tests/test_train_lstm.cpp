@@ -43,7 +43,7 @@ TEST(TrainLSTM, LearnsToContinueRepeatingPatterns) {
   const RepeatingPatternTask task;
   Generator init_gen(1), data_gen(1 ^ 0x9e3779b97f4a7c15u);  // the example's seeds (--seed 1)
   NextTokenModel model(NextTokenConfig{}, init_gen);
-  nn::Adam optimizer(model.parameters(), {.lr = 1e-2});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(1e-2));
   const Accuracy before = evaluate(model, task);
   double first_loss = 0, last_loss = 0;
   for (int64_t step = 0; step < kDefaultSteps; ++step) {

@@ -39,7 +39,7 @@ Trained train(Task task_kind, int64_t steps, uint64_t seed = 1) {
   const SequenceTask task(task_kind, kLength);
   Generator init_gen(seed), data_gen(seed ^ 0x9e3779b97f4a7c15u);
   auto model = std::make_shared<SelfAttentionModel>(SelfAttentionConfig{16, kLength, 64, true}, init_gen);
-  nn::Adam optimizer(model->parameters(), {.lr = 3e-3});
+  nn::Adam optimizer(model->parameters(), nn::AdamOptions(3e-3));
   Trained result{model, evaluate(*model, task.heldout()), {}};
   for (int64_t step = 0; step < steps; ++step) {
     const Batch batch = task.sample(64, data_gen);

@@ -63,7 +63,7 @@ CopyRun train_copy(int64_t max_steps, double stop_at, const RunOptions& o = {}) 
   Seq2SeqModel model(
       {.vocab = 16, .embedding = 32, .hidden = 64, .attention = o.attention, .cell = o.cell},
       init_gen);
-  nn::Adam optimizer(model.parameters(), {.lr = kLr});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(kLr));
   CopyRun run;
   run.before = evaluate(model, task.heldout());
   while (run.steps < max_steps) {
@@ -72,7 +72,7 @@ CopyRun train_copy(int64_t max_steps, double stop_at, const RunOptions& o = {}) 
     const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();
-    nn::clip_grad_norm(model.parameters(), kMaxGradNorm);
+    nn::utils::clip_grad_norm_(model.parameters(), kMaxGradNorm);
     optimizer.set_lr(hold_then_cosine_lr(kLr, kDecayFrom, run.steps + 1, kExampleSteps));
     optimizer.step();
     ++run.steps;
@@ -202,7 +202,7 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
   EXPECT_EQ(model.parameter("attention.v.weight").shape(), (Shape{1, 64}));
 
   const SequenceTask task(Task::Copy, 6);
-  nn::Adam optimizer(model.parameters(), {.lr = 3e-3});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(3e-3));
   Generator data_gen(2);
   double first = 0, last = 0;
   for (int step = 0; step < 20; ++step) {

@@ -87,7 +87,9 @@ def read(path):
             import numpy  # optional: a third decoding of the same bytes
 
             decoded = numpy.frombuffer(raw, dtype=NUMPY_DTYPES[dtype]).reshape(shape)
-            if decoded.flatten().tolist() != values:
+            same = all(a == b or (a != a and b != b)  # NaN == NaN here
+                       for a, b in zip(decoded.flatten().tolist(), values))
+            if not same:
                 raise CheckError(f"{name}: numpy and struct decode different values")
         except ImportError:
             pass

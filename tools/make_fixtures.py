@@ -53,10 +53,19 @@ Cases:
       logits|log_probs targets loss [grad_loss (for "none")] grad_logits|grad_log_probs
   mse_mean, mse_sum                       F.mse_loss(a, b), [3,4]
       a b loss grad_a grad_b
+  {ce,nll,bce,bce_logits,regression}_grid  every option of every loss, many cases to a
+      file (see "the loss grids" below): ce and nll over the shapes [C], [N,C], [N,C,d],
+      [N,C,d1,d2] and [N,C,d] with C == d, each reduction, with and without ignore_index
+      and a class weight, ce with label_smoothing 0 and 0.1 and class-probability
+      targets; bce (weight; probabilities of exactly 0 and 1), bce_logits (weight,
+      pos_weight, logits of ±60), mse and l1, over [5], [3,4], [2,3,4]
+      <k>.input <k>.target [<k>.weight] [<k>.pos_weight] <k>.loss [<k>.grad_loss]
+      <k>.grad_input [<k>.grad_target]; settings "cases" and "<k>"
   softmax_last, softmax_dim1, log_softmax_last, log_softmax_dim0   x [2,3,5] (one row
                                           shifted by +40 to test the max subtraction)
       input output grad_output grad_input
-  sgd, sgd_momentum, sgd_dampening_wd, sgd_nesterov_wd, adam, adam_wd, adamw
+  sgd, sgd_momentum, sgd_dampening_wd, sgd_nesterov_wd, adam, adam_wd, adamw,
+  adam_amsgrad, adamw_amsgrad
       Five steps on linear regression: loss = mean((X·w + b - y)²), X [8,3], w [3,1], b [1].
       X y w0 b0, then per step k = 1..5: loss_k (before the update), grad_w_k, grad_b_k
       (the gradients the update used) and w_k, b_k (the parameters after it).
@@ -366,6 +375,195 @@ def mse(w, case, reduction):
                 {"reduction": reduction})
 
 
+# ---- the loss grids: every option of every loss, many cases to a file -------------------------
+#
+# One file per loss family and dtype ("<family>_grid_f64.safetensors"). Case k's tensors
+# are "<k>.input", "<k>.target", ["<k>.weight"], ["<k>.pos_weight"], "<k>.loss",
+# ["<k>.grad_loss" (reduction none: the upstream gradient)], "<k>.grad_input",
+# ["<k>.grad_target"]; its settings are the metadata entry "<k>", written
+# "loss=ce;reduction=mean;ignore_index=1;label_smoothing=0.1;weight=1;target=index;shape=3x4x5".
+# "cases" is how many there are.
+
+LOSS_SHAPES = [  # the input's shape; the class axis (for ce/nll) is 1, C = 4 throughout
+    ("c", (4,)),
+    ("nc", (5, 4)),
+    ("ncd", (3, 4, 5)),
+    ("ncdd", (2, 4, 3, 2)),
+    ("c_eq_d", (3, 4, 4)),  # C == d: a class axis taken last would silently give another loss
+]
+REDUCTIONS = ("mean", "sum", "none")
+IGNORED = 1  # the ignore_index of the cases that use one
+
+
+class LossGrid:
+    """Collects the cases of one family, then writes them as one file per dtype."""
+
+    def __init__(self, family):
+        self.family = family
+        self.cases = []  # (settings, {variant: [(name, tensor)]})
+
+    def add(self, settings, per_variant):
+        self.cases.append((settings, per_variant))
+
+    def write(self, w):
+        for variant, _ in VARIANTS:
+            tensors, meta = [], {"cases": len(self.cases)}
+            for k, (settings, per_variant) in enumerate(self.cases):
+                meta[str(k)] = ";".join(f"{a}={b}" for a, b in settings.items())
+                tensors += [(f"{k}.{n}", t) for n, t in per_variant[variant]]
+            w.write(self.family + "_grid", variant, tensors, meta)
+
+
+def shape_str(shape):
+    return "x".join(str(d) for d in shape)
+
+
+def run_loss(fn, x, y, extra, reduction, grad_target):
+    """loss = fn(x, y, ...), backward from 1 (or from a random grad_loss for none)."""
+    loss = fn(x, y, reduction=reduction, **extra)
+    tensors = [("loss", loss)]
+    if reduction == "none":
+        gl = torch.randn(loss.shape, dtype=torch.float64).to(x.dtype)
+        loss.backward(gl)
+        tensors.append(("grad_loss", gl))
+    else:
+        loss.backward()
+    tensors.append(("grad_input", x.grad))
+    if grad_target:
+        tensors.append(("grad_target", y.grad))
+    return tensors
+
+
+def classification_grid(w, family):
+    """family "ce": F.cross_entropy of logits, class indices and class probabilities;
+    family "nll": F.nll_loss of log-probabilities."""
+    grid = LossGrid(family)
+    for shape_name, shape in LOSS_SHAPES:
+        C = shape[1] if len(shape) > 1 else shape[0]
+        rows = (shape[0],) + shape[2:] if len(shape) > 1 else ()
+        targets = ("index", "probability") if family == "ce" else ("index",)
+        for target_kind in targets:
+            for reduction in REDUCTIONS:
+                for ignore in ((False, True) if target_kind == "index" else (False,)):
+                    for weighted in (False, True):
+                        for smoothing in ((0.0, 0.1) if family == "ce" else (0.0,)):
+                            settings = {"loss": family, "reduction": reduction,
+                                        "ignore_index": IGNORED if ignore else -100,
+                                        "label_smoothing": repr(smoothing),
+                                        "weight": int(weighted), "target": target_kind,
+                                        "shape": shape_name}
+                            name = "_".join(f"{v}" for v in settings.values())
+                            seed_for(family + "_grid_" + name)
+                            x64 = randn(*shape)
+                            if family == "nll":
+                                x64 = F.log_softmax(2 * x64, dim=0 if len(shape) == 1 else 1)
+                            if target_kind == "index":
+                                t = torch.randint(0, C, rows, dtype=torch.int64)
+                                if ignore:  # some positions ignored (the one of a [C] input)
+                                    t[torch.rand(rows) < 0.4] = IGNORED
+                                    if t.dim() == 0:
+                                        t.fill_(IGNORED)  # all ignored: the mean is NaN
+                            else:
+                                t = torch.softmax(3 * randn(*shape), dim=0 if len(shape) == 1 else 1)
+                            w64 = torch.rand(C, dtype=torch.float64) + 0.5 if weighted else None
+                            per_variant = {}
+                            for variant, dtype in VARIANTS:
+                                x = leaf(x64, dtype)
+                                y = t if target_kind == "index" else t.to(dtype)
+                                extra = {}
+                                if target_kind == "index":
+                                    extra["ignore_index"] = settings["ignore_index"]
+                                if weighted:
+                                    extra["weight"] = w64.to(dtype)
+                                if family == "ce":
+                                    extra["label_smoothing"] = smoothing
+                                    fn = F.cross_entropy
+                                else:
+                                    fn = F.nll_loss
+                                torch.manual_seed(zlib.crc32(name.encode()) + 1)  # grad_loss
+                                tensors = [("input", x), ("target", y)]
+                                if weighted:
+                                    tensors.append(("weight", extra["weight"]))
+                                tensors += run_loss(fn, x, y, extra, reduction, False)
+                                per_variant[variant] = tensors
+                            grid.add(settings, per_variant)
+    grid.write(w)
+    return len(grid.cases)
+
+
+ELEMENTWISE_SHAPES = [("n", (5,)), ("nc", (3, 4)), ("ncd", (2, 3, 4))]
+
+
+def elementwise_grid(w, family):
+    """family "bce": F.binary_cross_entropy (weight); "bce_logits":
+    F.binary_cross_entropy_with_logits (weight, pos_weight); "regression": F.mse_loss
+    and F.l1_loss. Gradients of input and target."""
+    grid = LossGrid(family)
+    losses = {"bce": ["bce"], "bce_logits": ["bce_logits"], "regression": ["mse", "l1"]}[family]
+    for loss_name in losses:
+        for shape_name, shape in ELEMENTWISE_SHAPES:
+            for reduction in REDUCTIONS:
+                weights = (False, True) if loss_name in ("bce", "bce_logits") else (False,)
+                pos_weights = (False, True) if loss_name == "bce_logits" else (False,)
+                for weighted in weights:
+                    for pos_weighted in pos_weights:
+                        settings = {"loss": loss_name, "reduction": reduction,
+                                    "weight": int(weighted), "pos_weight": int(pos_weighted),
+                                    "shape": shape_name, "grad_target": 1}
+                        name = "_".join(f"{v}" for v in settings.values())
+                        seed_for(family + "_grid_" + name)
+                        if loss_name == "bce":
+                            x64 = torch.rand(*shape, dtype=torch.float64) * 0.98 + 0.01
+                            y64 = torch.rand(*shape, dtype=torch.float64)
+                            y64.view(-1)[0], y64.view(-1)[1] = 0.0, 1.0  # hard labels too
+                        elif loss_name == "bce_logits":
+                            x64 = 3 * randn(*shape)
+                            x64.view(-1)[0], x64.view(-1)[1] = 60.0, -60.0  # saturated logits
+                            y64 = torch.rand(*shape, dtype=torch.float64)
+                        else:
+                            x64, y64 = randn(*shape), randn(*shape)
+                            y64.view(-1)[0] = x64.view(-1)[0]  # a tie: l1's gradient is 0 there
+                        last = shape[-1]
+                        w64 = torch.rand(last, dtype=torch.float64) + 0.5 if weighted else None
+                        p64 = 3 * torch.rand(last, dtype=torch.float64) if pos_weighted else None
+                        per_variant = {}
+                        for variant, dtype in VARIANTS:
+                            x, y = leaf(x64, dtype), leaf(y64, dtype)
+                            extra = {}
+                            if weighted:
+                                extra["weight"] = w64.to(dtype)
+                            if pos_weighted:
+                                extra["pos_weight"] = p64.to(dtype)
+                            fn = {"bce": F.binary_cross_entropy,
+                                  "bce_logits": F.binary_cross_entropy_with_logits,
+                                  "mse": F.mse_loss, "l1": F.l1_loss}[loss_name]
+                            torch.manual_seed(zlib.crc32(name.encode()) + 1)
+                            tensors = [("input", x), ("target", y)]
+                            tensors += [(k, v) for k, v in extra.items()]
+                            tensors += run_loss(fn, x, y, extra, reduction, True)
+                            per_variant[variant] = tensors
+                        grid.add(settings, per_variant)
+    if family == "bce":  # probabilities of exactly 0 and 1: log clamped at -100, grad finite
+        settings = {"loss": "bce", "reduction": "sum", "weight": 0, "pos_weight": 0,
+                    "shape": "edge", "grad_target": 0}
+        x64 = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.5], dtype=torch.float64)
+        y64 = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.25], dtype=torch.float64)
+        per_variant = {}
+        for variant, dtype in VARIANTS:
+            x, y = leaf(x64, dtype), y64.to(dtype)
+            per_variant[variant] = ([("input", x), ("target", y)]
+                                    + run_loss(F.binary_cross_entropy, x, y, {}, "sum", False))
+        grid.add(settings, per_variant)
+    grid.write(w)
+    return len(grid.cases)
+
+
+def loss_grids(w):
+    return sum([classification_grid(w, "ce"), classification_grid(w, "nll"),
+                elementwise_grid(w, "bce"), elementwise_grid(w, "bce_logits"),
+                elementwise_grid(w, "regression")])
+
+
 def softmax_case(w, case, log, dim):
     seed_for(case)
     x64 = randn(2, 3, 5)
@@ -419,6 +617,8 @@ def optimizers(w):
         ("adam_wd", {"optimizer": "adam", "lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-6,
                      "weight_decay": 0.1}),
         ("adamw", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2}),
+        ("adam_amsgrad", {"optimizer": "adam", "lr": 0.1, "betas": (0.8, 0.99), "amsgrad": 1}),
+        ("adamw_amsgrad", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2, "amsgrad": 1}),
     ]
     for case, s in cases:
         def make(params, s=s):
@@ -428,7 +628,8 @@ def optimizers(w):
                          nesterov=bool(s.get("nesterov", 0)))
             cls = torch.optim.Adam if s["optimizer"] == "adam" else torch.optim.AdamW
             return cls(params, lr=s["lr"], betas=s.get("betas", (0.9, 0.999)),
-                       eps=s.get("eps", 1e-8), weight_decay=s.get("weight_decay", 0))
+                       eps=s.get("eps", 1e-8), weight_decay=s.get("weight_decay", 0),
+                       amsgrad=bool(s.get("amsgrad", 0)))
 
         # Every setting is spelled out, defaults included, so the C++ test reads them
         # all from the file instead of assuming torch's defaults.
@@ -443,6 +644,8 @@ def optimizers(w):
             full.update(beta1=repr(b1), beta2=repr(b2), eps=repr(s.get("eps", 1e-8)),
                         weight_decay=repr(float(s.get("weight_decay",
                                                       0.01 if s["optimizer"] == "adamw" else 0))))
+            if s.get("amsgrad"):
+                full.update(amsgrad=1)
         optimizer_case(w, case, make, full)
 
 
@@ -644,6 +847,7 @@ def main():
     classification_loss(w, "nll_ignore_none", "nll", "none", 3)
     mse(w, "mse_mean", "mean")
     mse(w, "mse_sum", "sum")
+    loss_cases = loss_grids(w)
     softmax_case(w, "softmax_last", log=False, dim=-1)
     softmax_case(w, "softmax_dim1", log=False, dim=1)
     softmax_case(w, "log_softmax_last", log=True, dim=-1)
@@ -658,6 +862,7 @@ def main():
         print(f"{size:7d}  {digest[:16]}  {name}")
         total += size
     print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    print(f"{loss_cases} loss cases in the *_grid files, each in float64 and float32")
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ int run(const Options& o) {
             << o.batch << ", Adam lr " << o.lr << ", " << threads << " thread(s), "
             << model.num_parameters() << " parameters\n";
 
-  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
   // At a constant 3e-3, Adam keeps the held-out accuracy of a solved model
   // jittering between about 0.98 and 0.998 from step to step; decaying the rate,
   //   lr(t) = ½·lr·(1 + cos(π t / steps)),

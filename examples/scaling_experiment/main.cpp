@@ -240,7 +240,7 @@ Run train(const Options& o, const SequenceTask& task, bool scaled, uint64_t seed
   SelfAttentionModel model(
       {.vocab = task.vocab(), .length = o.length, .d_model = o.d_model, .scaled = scaled},
       init_gen);
-  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
   ProgressBar progress(o.common.steps);
   for (int64_t step = 1; step <= o.common.steps; ++step) {
     const Batch batch = task.sample(o.batch, data_gen);

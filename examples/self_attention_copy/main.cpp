@@ -87,7 +87,7 @@ int run(const Options& o) {
             << ", batch " << o.batch << ", Adam lr " << o.lr << ", " << threads << " thread(s), "
             << model.num_parameters() << " parameters\n";
 
-  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
   TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, task.heldout()));
   for (int64_t step = first_step; step <= o.common.steps; ++step) {

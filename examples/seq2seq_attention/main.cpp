@@ -139,7 +139,7 @@ RunResult train(Seq2SeqModel& model, nn::Optimizer& optimizer, const SequenceTas
         nn::cross_entropy(logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();  // back through every decoder step, the attention, and the encoder
-    if (o.clip > 0) nn::clip_grad_norm(model.parameters(), o.clip);
+    if (o.clip > 0) nn::utils::clip_grad_norm_(model.parameters(), o.clip);
     optimizer.set_lr(hold_then_cosine_lr(o.lr, o.decay_from, step, steps));
     optimizer.step();
 
@@ -181,7 +181,7 @@ int run_single(const Options& o) {
                       .attention = kind,
                       .cell = cell},
                      init_gen);
-  nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+  nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
   const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
   std::cerr << kExample << ": task " << task_name(task_kind) << ", T = " << o.length << ", cell "
             << cell_name(cell) << ", attention " << attention_name(kind) << ", batch " << o.batch
@@ -253,7 +253,7 @@ int run_sweep(const Options& o) {
                           .attention = kSweepKinds[k],
                           .cell = cell_kind},
                          init_gen);
-      nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+      nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
       const RunResult r =
           train(model, optimizer, task, o, 1, o.sweep_steps, data_gen, stderr_is_terminal());
       table[k].push_back(r);

@@ -11,7 +11,7 @@ int main() {
   nn::Linear fit(1, 1);
   const Variable x(Tensor::arange(-1, 1, 0.125).reshape({-1, 1}));
   const Variable y = x * 3.0 - 1.0;
-  nn::SGD sgd(fit.parameters(), {.lr = 0.3});
+  nn::SGD sgd(fit.parameters(), nn::SGDOptions(0.3));
   double loss = 0;
   for (int step = 0; step < 200; ++step) {
     sgd.zero_grad();
