@@ -83,7 +83,7 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
     scores = masked_fill(expand(scores, full), mask, -kInf);  // blocked keys: -∞ → weight 0
   }
   const Variable weights = softmax(scores, -1);  // A = softmax(S)
-  const Variable context = weights.matmul(v);     // C = A·V
+  const Variable context = weights.matmul(v);    // C = A·V
   return {context, weights};
 }
 
