@@ -57,10 +57,17 @@ bool as_gemm_operand(int64_t rows, int64_t cols, int64_t s0, int64_t s1, MatrixA
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
 constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
 
-// The product of two operands of 2 or more axes. `shapes` is "[..] @ [..]" as the
-// caller was given them, for the error messages.
+// "[..] @ [..]": the operands as the caller gave them, for the error messages (streamed
+// only when a check fails, so a call that succeeds formats nothing).
+struct Operands {
+  const Shape& a;
+  const Shape& b;
+};
+std::ostream& operator<<(std::ostream& os, const Operands& o) { return os << o.a << " @ " << o.b; }
+
+// The product of two operands of 2 or more axes.
 template <bool kReference>
-Tensor matrix_product(const Tensor& a_in, const Tensor& b_in, const std::string& shapes,
+Tensor matrix_product(const Tensor& a_in, const Tensor& b_in, const Operands& shapes,
                       const char* op) {
   const int ra = a_in.dim(), rb = b_in.dim();
   const int64_t m = a_in.shape()[ra - 2], k = a_in.shape()[ra - 1];
@@ -164,7 +171,7 @@ Tensor matrix_product(const Tensor& a_in, const Tensor& b_in, const std::string&
 template <bool kReference>
 Tensor matmul_impl(const Tensor& a, const Tensor& b, const char* op) {
   MINIGRAD_CHECK(a.defined() && b.defined()) << op << ": an operand is undefined";
-  const std::string shapes = a.shape().str() + " @ " + b.shape().str();
+  const Operands shapes{a.shape(), b.shape()};
   MINIGRAD_CHECK(a.dim() >= 1 && b.dim() >= 1)
       << op << ": " << shapes << ": both operands need at least 1 dimension";
   MINIGRAD_CHECK(a.dtype() == b.dtype())
