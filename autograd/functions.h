@@ -56,8 +56,10 @@ Variable softmax(const Variable& x, int64_t axis);
 Variable log_softmax(const Variable& x, int64_t axis);
 
 // ---- matrix multiply -------------------------------------------------------------------------
-Variable matmul(const Variable& a, const Variable& b, bool transpose_a = false,
-                bool transpose_b = false);
+/// torch.matmul (tensor/ops.h has the shapes: 1-D operands, broadcast batch axes);
+/// transposes are views: `matmul(x, w.mT())`. Its gradient is two matmuls on views,
+/// gA = gC·Bᵀ and gB = Aᵀ·gC (autograd/matmul.cpp).
+Variable matmul(const Variable& a, const Variable& b);
 
 // ---- shape -------------------------------------------------------------------------------------
 Variable reshape(const Variable& x, const Shape& shape);

@@ -151,6 +151,10 @@ Variable Variable::t() const {
   if (dim() != 2) data().t();  // throws the 2-D message
   return minigrad::transpose(*this, 0, 1);
 }
+Variable Variable::mT() const {
+  if (dim() < 2) data().mT();  // throws the message naming the shape
+  return minigrad::transpose(*this, -2, -1);
+}
 Variable Variable::permute(const std::vector<int64_t>& o) const { return minigrad::permute(*this, o); }
 Variable Variable::narrow(int64_t a, int64_t s, int64_t l) const { return minigrad::narrow(*this, a, s, l); }
 Variable Variable::select(int64_t a, int64_t i) const { return minigrad::select(*this, a, i); }

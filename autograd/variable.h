@@ -150,6 +150,11 @@ class Variable {
   Variable unsqueeze(int64_t axis) const;
   Variable expand(const Shape& shape) const;
   ///@}
+  /// The last two axes swapped, a differentiable view (torch's `mT`); throws
+  /// std::invalid_argument for fewer than 2 dimensions.
+  Variable mT() const;
+  /// matmul(*this, other) with torch.matmul's rules: `x.matmul(w.mT())`.
+  Variable matmul(const Variable& other) const;
 
   const std::shared_ptr<VariableImpl>& impl() const { return impl_; }
 

@@ -20,6 +20,7 @@
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/tensor/allocator.h"
+#include "minigrad/tensor/gemm.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
 
@@ -66,7 +67,7 @@ void BM_MatmulBatchedNT(benchmark::State& state) {
   const int64_t b = state.range(0), t = state.range(1), d = state.range(2);
   Generator gen(1);
   const Tensor q = randn({b, t, d}, 0, 1, DType::Float32, gen), k = randn({b, t, d}, 0, 1, DType::Float32, gen);
-  for (auto _ : state) benchmark::DoNotOptimize(matmul(q, k, false, true));
+  for (auto _ : state) benchmark::DoNotOptimize(q.matmul(k.mT()));
   state.counters["FLOPS"] = benchmark::Counter(2.0 * double(b) * double(t) * double(t) * double(d),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
@@ -75,6 +76,64 @@ BENCHMARK(BM_MatmulBatchedNT)
     ->Args({128, 128, 32})  // MHA: 16 batches × 8 heads
     ->ArgNames({"B", "T", "d"})
     ->Unit(benchmark::kMicrosecond);
+
+// A·Bᵀ three ways, for C[m×n] = A[m×k] · B[n×k]ᵀ (what Linear computes, x·Wᵀ):
+//   View  a.matmul(b.mT()): the transpose is a view, which matmul hands to the GEMM
+//         as its transpose flag
+//   Gemm  the GEMM called directly with trans_b = true, into a freshly allocated C (as
+//         matmul allocates its result): what the flag costs, without matmul around it
+//   Copy  a.matmul(b.mT().contiguous()): what the view saves, a copy of Bᵀ per call
+// View ≈ Gemm says the view path copies nothing and adds only matmul's shape logic.
+void matmul_nt_args(benchmark::internal::Benchmark* b) {
+  b->Args({64, 64, 64})
+      ->Args({256, 256, 256})
+      ->Args({512, 512, 512})
+      ->Args({768, 64, 64})     // SELFATT's projections: [64·12, 64]·[64, 64]ᵀ
+      ->Args({4096, 128, 128})  // the self-attention model at batch 128, T 32, d 128
+      ->ArgNames({"m", "n", "k"})
+      ->Unit(benchmark::kMicrosecond);
+}
+
+void set_flops(benchmark::State& state) {
+  state.counters["FLOPS"] = benchmark::Counter(
+      2.0 * double(state.range(0)) * double(state.range(1)) * double(state.range(2)),
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_MatmulNT_View(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  Generator gen(1);
+  const Tensor a = randn({m, k}, 0, 1, DType::Float32, gen),
+               b = randn({n, k}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(a.matmul(b.mT()));
+  set_flops(state);
+}
+BENCHMARK(BM_MatmulNT_View)->Apply(matmul_nt_args);
+
+void BM_MatmulNT_Gemm(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  Generator gen(1);
+  const Tensor a = randn({m, k}, 0, 1, DType::Float32, gen),
+               b = randn({n, k}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) {
+    Tensor c = Tensor::empty({m, n}, DType::Float32);
+    gemm<float>(false, true, m, n, k, 1.0f, a.data<float>(), k, b.data<float>(), k, 0.0f,
+                c.data<float>(), n);
+    benchmark::DoNotOptimize(c);
+  }
+  set_flops(state);
+}
+BENCHMARK(BM_MatmulNT_Gemm)->Apply(matmul_nt_args);
+
+void BM_MatmulNT_Copy(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  Generator gen(1);
+  const Tensor a = randn({m, k}, 0, 1, DType::Float32, gen),
+               b = randn({n, k}, 0, 1, DType::Float32, gen);
+  for (auto _ : state) benchmark::DoNotOptimize(a.matmul(b.mT().contiguous()));
+  set_flops(state);
+}
+BENCHMARK(BM_MatmulNT_Copy)->Apply(matmul_nt_args);
 
 // ---- softmax -------------------------------------------------------------------------------
 

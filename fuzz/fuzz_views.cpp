@@ -957,7 +957,7 @@ void op_matmul(State& s, Draw& dr) {
   }
   Tensor out;
   // cur · curᵀ (or curᵀ · cur): the operands always fit, except below rank 2.
-  const Outcome got = run([&] { out = minigrad::matmul(s.cur, s.cur, ta, !ta); });
+  const Outcome got = run([&] { out = ta ? s.cur.mT().matmul(s.cur) : s.cur.matmul(s.cur.mT()); });
   expect_outcome(rank < 2 ? Outcome::InvalidArgument : Outcome::Ok, got, "matmul of " + str(s.shape));
   if (rank < 2) return;
   const int64_t r = s.shape[static_cast<size_t>(rank - 2)], c = s.shape[static_cast<size_t>(rank - 1)];

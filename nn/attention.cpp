@@ -77,13 +77,13 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
                                                       const Variable& v, const Tensor& mask,
                                                       std::optional<double> scale) {
   const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
-  Variable scores = matmul(q, k, false, true) * s;  // S = Q·Kᵀ·scale
+  Variable scores = q.matmul(k.mT()) * s;  // S = Q·Kᵀ·scale
   if (mask.defined()) {
     const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
     scores = masked_fill(expand(scores, full), mask, -kInf);  // blocked keys: -∞ → weight 0
   }
   const Variable weights = softmax(scores, -1);  // A = softmax(S)
-  const Variable context = matmul(weights, v);   // C = A·V
+  const Variable context = weights.matmul(v);    // C = A·V
   return {context, weights};
 }
 
@@ -100,7 +100,7 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
                                              std::optional<double> scale) {
   const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
   const Tensor qd = q.data(), kd = k.data(), vd = v.data();
-  Tensor scores = matmul(qd, kd, false, true);
+  Tensor scores = matmul(qd, kd.mT());
   scores.mul_(s);
   const Tensor weights = softmax(apply_mask(scores, mask), -1);
   const Tensor context = matmul(weights, vd);
@@ -109,13 +109,13 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
       [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
         const Tensor& gc = gy[0];
         // Without the sum_to, gA would be added once per broadcast copy of A.
-        const Tensor da = add(gy[1], sum_to(matmul(gc, vd, false, true), weights.shape()));
-        if (g.needs(2)) g[2] = matmul(weights, gc, true, false);
+        const Tensor da = add(gy[1], sum_to(matmul(gc, vd.mT()), weights.shape()));
+        if (g.needs(2)) g[2] = matmul(weights.mT(), gc);
         if (!g.needs(0) && !g.needs(1)) return;
         Tensor ds = softmax_backward(weights, da.contiguous(), -1);  // A ⊙ (dA − Σ_j dA_j A_j)
         ds.mul_(s);
         if (g.needs(0)) g[0] = matmul(ds, kd);
-        if (g.needs(1)) g[1] = matmul(ds, qd, true, false);
+        if (g.needs(1)) g[1] = matmul(ds.mT(), qd);
       });
   return {out[0], out[1]};
 }
@@ -356,7 +356,7 @@ AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable
     scores = masked_fill(scores, key_mask.unsqueeze(1), -kInf);
   }
   const Variable weights = softmax(scores, -1);    // a = softmax_j(score); all blocked: zeros
-  const Variable context = matmul(weights, vals);  // [B, Tq, dv]  Σ_j a_j v_j
+  const Variable context = weights.matmul(vals);  // [B, Tq, dv]  Σ_j a_j v_j
   if (one_step) return {context.squeeze(1), weights.squeeze(1)};
   return {context, weights};
 }

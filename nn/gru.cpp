@@ -120,8 +120,8 @@ Variable gru_pointwise(const Variable& gx, const Variable& gh, const Variable& b
 Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable& w_ih,
                            const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("gru_cell_composed", 3, x, {{"h", &h}}, w_ih, w_hh, b_ih, b_hh);
-  Variable gx = matmul(x, w_ih, false, true);  // [B, 3H]: W_i{r,z,n} x
-  Variable gh = matmul(h, w_hh, false, true);  // [B, 3H]: W_h{r,z,n} h
+  Variable gx = x.matmul(w_ih.mT());  // [B, 3H]: W_i{r,z,n} x
+  Variable gh = h.matmul(w_hh.mT());  // [B, 3H]: W_h{r,z,n} h
   if (b_ih.defined()) gx = gx + b_ih;
   if (b_hh.defined()) gh = gh + b_hh;
   const int64_t hidden = w_hh.size(1);
@@ -136,7 +136,7 @@ Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable&
 Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_ih,
                         const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("gru_cell_fused", 3, x, {{"h", &h}}, w_ih, w_hh, b_ih, b_hh);
-  return gru_pointwise(matmul(x, w_ih, false, true), matmul(h, w_hh, false, true), b_ih, b_hh, h);
+  return gru_pointwise(x.matmul(w_ih.mT()), h.matmul(w_hh.mT()), b_ih, b_hh, h);
 }
 
 // ---- GRUCell --------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ GRUOutput GRU::forward(const Variable& x, const Variable& h0) {
         if (fused) {
           // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
           return over_steps(input_projection(input, l), [&](const Variable& gx) {
-            return h = gru_pointwise(gx, matmul(h, weight_hh[l], false, true), bias_ih[l],
+            return h = gru_pointwise(gx, h.matmul(weight_hh[l].mT()), bias_ih[l],
                                      bias_hh[l], h);
           });
         }

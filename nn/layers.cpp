@@ -37,7 +37,7 @@ Variable Linear::forward(const Variable& x) {
       << dtype_name(weight.dtype());
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
-  Variable y = matmul(x.reshape({-1, in_features}), weight, false, true);
+  Variable y = x.reshape({-1, in_features}).matmul(weight.mT());
   if (bias.defined()) y = y + bias;
   return y.reshape(out_shape);
 }

@@ -152,7 +152,7 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
     using T = decltype(tag);
     const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
     for (int64_t t = 0; t < steps; ++t) {
-      const Tensor zh = matmul(hs_all.select(0, t), whh, false, true);  // h_{t-1}·W_hhᵀ
+      const Tensor zh = matmul(hs_all.select(0, t), whh.mT());  // h_{t-1}·W_hhᵀ
       pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi),
                            data_or_null<T>(bh), cs_all.data<T>() + t * bh_n,
                            gates.data<T>() + t * bz_n, cs_all.data<T>() + (t + 1) * bh_n,
@@ -193,7 +193,7 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
         if (g.needs(0)) g[0] = dZ;
         if (g.needs(1)) {
           const Tensor h_prev = hs_all.narrow(0, 0, steps).reshape({steps * batch, hidden});
-          g[1] = matmul(dZ.reshape({steps * batch, 4 * hidden}), h_prev, true, false);  // [4H, H]
+          g[1] = matmul(dZ.reshape({steps * batch, 4 * hidden}).mT(), h_prev);  // [4H, H]
         }
         if (g.needs(2) || g.needs(3)) {
           const Tensor db = sum(dZ, {0, 1});
@@ -212,7 +212,7 @@ LSTMState lstm_cell_composed(const Variable& x, const LSTMState& state, const Va
                              const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("lstm_cell_composed", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
                        b_ih, b_hh);
-  Variable z = matmul(x, w_ih, false, true) + matmul(state.h, w_hh, false, true);
+  Variable z = x.matmul(w_ih.mT()) + state.h.matmul(w_hh.mT());
   if (b_ih.defined()) z = z + b_ih;
   if (b_hh.defined()) z = z + b_hh;
   const std::vector<Variable> gates = split(z, w_hh.size(1), 1);
@@ -229,7 +229,7 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("lstm_cell_fused", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
                        b_ih, b_hh);
-  const auto hc = lstm_pointwise(matmul(x, w_ih, false, true), matmul(state.h, w_hh, false, true),
+  const auto hc = lstm_pointwise(x.matmul(w_ih.mT()), state.h.matmul(w_hh.mT()),
                                  b_ih, b_hh, state.c);
   return {hc[0], hc[1]};
 }

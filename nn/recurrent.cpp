@@ -180,7 +180,7 @@ RNNBase::Run RNNBase::run_layers(const Variable& x_in, std::initializer_list<Var
 
 Variable RNNBase::input_projection(const Variable& input, size_t layer) const {
   const int64_t steps = input.size(0), batch = input.size(1);
-  return matmul(input.reshape({steps * batch, input.size(2)}), weight_ih[layer], false, true)
+  return input.reshape({steps * batch, input.size(2)}).matmul(weight_ih[layer].mT())
       .reshape({steps, batch, weight_ih[layer].size(0)});
 }
 

@@ -94,14 +94,25 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis);
 
 // ---- matrix multiply -------------------------------------------------------------------------
-/// C = op(A) · op(B), op(X) = Xᵀ when its flag is set (the transpose is read through
-/// the strides; nothing is copied). A and B are 2-D, or batched [..., m, k] with the
-/// batch axes broadcasting numpy-style. 1-D operands are not promoted; reshape them.
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);
-/// The textbook triple loop, kept as the reference the fast kernel is tested against.
-Tensor matmul_reference(const Tensor& a, const Tensor& b, bool transpose_a = false,
-                        bool transpose_b = false);
+/// torch.matmul's product, by the operands' ranks:
+///
+///     [k] @ [k]              → []              the dot product Σ_p a_p b_p
+///     [m, k] @ [k]           → [m]             matrix · vector
+///     [k] @ [k, n]           → [n]             vector · matrix
+///     [..., m, k] @ [..., k, n] → [..., m, n]  batch axes broadcast numpy-style
+///
+/// A 1-D first operand is read as [1, k] and a 1-D second operand as [k, 1], and that
+/// axis is removed from the result (so [k] @ [B, k, n] → [B, n]). Transposes are views:
+/// write `matmul(x, w.mT())`. An operand whose last two axes are a transposed row-major
+/// matrix (what mT() or transpose() of a contiguous tensor gives) reaches the GEMM as its
+/// transpose flag, with no copy; only an operand with neither inner stride 1 is copied.
+/// Both operands must be float32 or float64 of the same dtype (no promotion: torch.matmul
+/// does not promote either). Errors name both shapes: "matmul: [2,3] @ [4,5]: inner sizes
+/// 3 and 4 differ".
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// The same shapes and rules computed by the textbook triple loop (gemm_reference): the
+/// reference the fast kernel is tested against, slow and obviously right.
+Tensor matmul_reference(const Tensor& a, const Tensor& b);
 
 // ---- joining and splitting --------------------------------------------------------------------
 Tensor concat(const std::vector<Tensor>& tensors, int64_t axis);

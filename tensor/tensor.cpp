@@ -345,6 +345,13 @@ Tensor Tensor::t() const {
   return transpose(0, 1);
 }
 
+Tensor Tensor::mT() const {
+  MINIGRAD_CHECK(dim() >= 2) << "mT: expects a matrix or a batch of matrices (2 or more "
+                                "dimensions), got shape "
+                             << shape_;
+  return transpose(-2, -1);
+}
+
 Tensor Tensor::permute(const std::vector<int64_t>& order) const {
   MINIGRAD_CHECK(static_cast<int>(order.size()) == dim())
       << "permute: " << order.size() << " axes given for a tensor of shape " << shape_;

@@ -127,6 +127,9 @@ class Tensor {
   Tensor flatten() const { return reshape({-1}); }
   Tensor transpose(int64_t axis0, int64_t axis1) const;
   Tensor t() const;  ///< 2-D transpose
+  /// The last two axes swapped, a view (torch's `mT`): a batch of matrices transposed.
+  /// Throws std::invalid_argument for fewer than 2 dimensions, as torch does.
+  Tensor mT() const;
   Tensor permute(const std::vector<int64_t>& order) const;
   /// Elements [start, start+length) along axis.
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;
@@ -139,6 +142,9 @@ class Tensor {
   Tensor unsqueeze(int64_t axis) const;
   /// Broadcast to `shape` (numpy rules) with stride 0 on the repeated axes.
   Tensor expand(const Shape& shape) const;
+
+  /// matmul(*this, other), torch.matmul's rules (tensor/ops.h): `a.matmul(b.mT())`.
+  Tensor matmul(const Tensor& other) const;
 
   // ---- copies ----------------------------------------------------------------------
   Tensor contiguous() const;  ///< itself when already contiguous

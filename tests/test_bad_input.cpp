@@ -298,10 +298,10 @@ std::vector<Row> rows() {
   // ---- tensor: matmul ---------------------------------------------------------------------------------
   row("Matmul_InnerSizes", W::InvalidArgument, {"matmul", "[2,3] @ [4,5]", "inner sizes 3 and 4"},
       [] { matmul(zeros23(), Tensor::zeros({4, 5})); });
-  row("Matmul_InnerSizesTransposed", W::InvalidArgument, {"matmul", "[2,3] @ [3,2]ᵀ", "inner sizes 3 and 2"},
-      [] { matmul(zeros23(), Tensor::zeros({3, 2}), false, true); });
-  row("Matmul_Vector", W::InvalidArgument, {"matmul", "[3]", "2 axes"},
-      [] { matmul(Tensor::zeros({3}), Tensor::zeros({3, 2})); });
+  row("Matmul_InnerSizesTransposed", W::InvalidArgument, {"matmul", "[2,3] @ [2,3]", "inner sizes 3 and 2"},
+      [] { matmul(zeros23(), Tensor::zeros({3, 2}).mT()); });
+  row("Matmul_ZeroDim", W::InvalidArgument, {"matmul", "[] @ [3,2]", "at least 1 dimension"},
+      [] { matmul(Tensor::scalar(3), Tensor::zeros({3, 2})); });
   row("Matmul_Batch", W::InvalidArgument, {"matmul", "batch shapes [2] and [3]"},
       [] { matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4})); });
   row("Matmul_Dtypes", W::InvalidArgument, {"matmul", "float32", "float64"},
