@@ -98,4 +98,8 @@ int normalize_axis(int64_t axis, int rank, const char* op) {
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
 
+int wrap_dim(int64_t axis, int rank, const char* op) {
+  return normalize_axis(axis, rank == 0 ? 1 : rank, op);
+}
+
 }  // namespace minigrad

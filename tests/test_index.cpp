@@ -202,7 +202,7 @@ TEST(Index, GatherScatterErrors) {
 TEST(Index, OneHot) {
   const Tensor o = one_hot(i64({2, 0, 1, 2}, {2, 2}), 3);
   EXPECT_EQ(o.shape(), (Shape{2, 2, 3}));
-  EXPECT_EQ(o.dtype(), DType::Float32);
+  EXPECT_EQ(o.dtype(), DType::Int64);  // torch.nn.functional.one_hot's dtype
   EXPECT_EQ(o.to_vector<double>(), (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1}));
   EXPECT_EQ(one_hot(i64({1, 0}, {2}).to(DType::Int64), 2, DType::Float64).to_vector<double>(),
             (std::vector<double>{0, 1, 1, 0}));
@@ -211,6 +211,12 @@ TEST(Index, OneHot) {
   EXPECT_TRUE(throws_with<std::out_of_range>([] { one_hot(i64({3}, {1}), 3); }, {"one_hot", "index 3", "size 3"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([] { one_hot(i64({-1}, {1}), 3); }, {"one_hot", "index -1"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(i64({0}, {1}), 0); }, {"one_hot", "num_classes"}));
+  // num_classes = -1 (the default) takes one more than the largest index, as PyTorch
+  const Tensor inferred = one_hot(i64({1, 3}, {2}));
+  EXPECT_EQ(inferred.shape(), (Shape{2, 4}));
+  EXPECT_EQ(inferred.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(one_hot(i64({1}, {1}), 2, DType::Bool).dtype(), DType::Bool);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(i64({}, {0})); }, {"one_hot", "infer"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(Tensor::zeros({1}), 2); }, {"one_hot", "int64"}));
 }
 
