@@ -184,6 +184,16 @@ TEST(AutogradElementwise, NaNPassesTheGradientAsInPyTorch) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return relu(v[0]); }, {f64({-2, -0.5, 0.5, 3}, {4})}));
 }
 
+// Reductions and softmax of a 0-d Variable over axis 0 or -1 (PyTorch allows them).
+TEST(AutogradElementwise, ZeroDimReductionsAreDifferentiable) {
+  const Tensor z = Tensor::scalar(0.7, DType::Float64);
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0], {0}) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return mean(v[0], {-1}, true) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return amax(v[0], 0) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return softmax(v[0], 0) * v[0]; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return log_softmax(v[0], -1) + v[0]; }, {z}));
+}
+
 // float32 ⊕ float64 computes in float64 (PyTorch's promotion); each input still gets
 // its gradient in its own dtype, the engine converting it back as it undoes broadcasting.
 TEST(AutogradElementwise, MixedPrecisionGradientsKeepTheInputDtype) {
