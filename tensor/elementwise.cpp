@@ -33,7 +33,7 @@ enum Allow : unsigned { kFloat = 1, kInt = 2, kBool = 4, kAll = 7 };
 // throws naming the op and what it was given (`operands`, e.g. "int64 and bool").
 template <unsigned kAllow, class F>
 decltype(auto) dispatch(DType dt, const char* op, const std::string& operands, F&& f) {
-  const bool ok = is_floating(dt) ? (kAllow & kFloat) != 0
+  const bool ok = is_floating(dt)      ? (kAllow & kFloat) != 0
                   : dt == DType::Int64 ? (kAllow & kInt) != 0
                                        : (kAllow & kBool) != 0;
   MINIGRAD_CHECK(ok) << op << ": not supported for " << operands << " (it computes in "
@@ -183,7 +183,8 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
 Tensor scalar_like(const Tensor& a, const Scalar& s, const char* op) {
   check_defined(a, op);
   const DType dt = result_type(a, s);
-  if (is_floating(dt) || s.kind() == Scalar::Kind::Floating) return Tensor::scalar(s.to_double(), dt);
+  if (is_floating(dt) || s.kind() == Scalar::Kind::Floating)
+    return Tensor::scalar(s.to_double(), dt);
   Tensor t = Tensor::empty({}, dt);
   if (dt == DType::Int64) {
     *t.data<int64_t>() = s.to_int();
@@ -263,11 +264,14 @@ struct Ranked {
 Ranked combine(const Ranked& higher, const Ranked& lower) {
   if (!higher.some) return lower;
   if (!lower.some || is_floating(higher.t)) return higher;
-  if (higher.t == DType::Bool || is_floating(lower.t)) return {true, promote_types(higher.t, lower.t)};
+  if (higher.t == DType::Bool || is_floating(lower.t))
+    return {true, promote_types(higher.t, lower.t)};
   return higher;
 }
 
-void rank_tensor(const Tensor& a, Ranked& dim, Ranked& zero) { (a.dim() > 0 ? dim : zero).add(a.dtype()); }
+void rank_tensor(const Tensor& a, Ranked& dim, Ranked& zero) {
+  (a.dim() > 0 ? dim : zero).add(a.dtype());
+}
 
 }  // namespace
 

@@ -56,8 +56,8 @@ const std::string& torch_error(const SafetensorsFile& f, const std::string& key)
       same = std::abs(g[i] - w[i]) <= ulps * eps * std::abs(w[i]);
     }
     if (!same) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << std::setprecision(17)
-                                           << g[i] << ", torch " << w[i];
+      return ::testing::AssertionFailure()
+             << "element " << i << ": got " << std::setprecision(17) << g[i] << ", torch " << w[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -92,7 +92,9 @@ TEST_P(SemanticsByDtype, ReluMaximumMinimumWithNaN) {
   for (const char* op : {"maximum", "minimum"}) {
     const bool is_max = std::string(op) == "maximum";
     const Replay m = run(
-        [is_max](const std::vector<Variable>& v) { return is_max ? maximum(v[0], v[1]) : minimum(v[0], v[1]); },
+        [is_max](const std::vector<Variable>& v) {
+          return is_max ? maximum(v[0], v[1]) : minimum(v[0], v[1]);
+        },
         {a, b}, g2);
     EXPECT_TRUE(like_torch(is_max ? maximum(a, b) : minimum(a, b), f.at(op))) << op;
     EXPECT_TRUE(like_torch(m.y, f.at(op))) << op;
@@ -105,7 +107,8 @@ TEST_P(SemanticsByDtype, PowAndItsGradientsAtZero) {
   const SafetensorsFile f = fixture("semantics_pow_" + GetParam());
   const Tensor base = f.at("base"), exponent = f.at("exponent");
   const Tensor ones = Tensor::ones(base.shape(), base.dtype());
-  const Replay r = run([](const std::vector<Variable>& v) { return pow(v[0], v[1]); }, {base, exponent}, ones);
+  const Replay r =
+      run([](const std::vector<Variable>& v) { return pow(v[0], v[1]); }, {base, exponent}, ones);
   EXPECT_TRUE(like_torch(pow(base, exponent), f.at("pow")));
   EXPECT_TRUE(like_torch(r.grads[0], f.at("grad_base")));
   EXPECT_TRUE(like_torch(r.grads[1], f.at("grad_exponent")));
@@ -117,7 +120,8 @@ TEST_P(SemanticsByDtype, PowAndItsGradientsAtZero) {
     const double e = exps[i];
     const std::string k = std::to_string(i);
     EXPECT_TRUE(like_torch(pow(xs, e), f.at("pow_scalar_" + k))) << "x^" << e;
-    const Replay s = run([e](const std::vector<Variable>& v) { return pow(v[0], e); }, {xs}, ones_s);
+    const Replay s =
+        run([e](const std::vector<Variable>& v) { return pow(v[0], e); }, {xs}, ones_s);
     EXPECT_TRUE(like_torch(s.grads[0], f.at("grad_pow_scalar_" + k))) << "d/dx x^" << e;
   }
 }
@@ -144,25 +148,34 @@ TEST(Semantics, EmptyAndZeroDimReductions) {
   EXPECT_TRUE(like_torch(log_softmax(z, -1), f.at("z_log_softmax_m1")));
   // torch refuses these; so does minigrad, in torch's words where they fit
   const std::string amax_msg = torch_error(f, "amax_empty_axis");
-  EXPECT_NE(amax_msg.find("amax(): Expected reduction dim 0 to have non-zero size"), std::string::npos);
+  EXPECT_NE(amax_msg.find("amax(): Expected reduction dim 0 to have non-zero size"),
+            std::string::npos);
   EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
       [&] { amax(e, 0); }, {"amax(): Expected reduction dim 0 to have non-zero size"}));
-  EXPECT_NE(torch_error(f, "argmax_empty_axis").find("argmax(): Expected reduction dim 0"), std::string::npos);
+  EXPECT_NE(torch_error(f, "argmax_empty_axis").find("argmax(): Expected reduction dim 0"),
+            std::string::npos);
   EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
       [&] { argmax(e, 0); }, {"argmax(): Expected reduction dim 0 to have non-zero size"}));
   EXPECT_NE(torch_error(f, "amax_no_elements").find("input.numel() == 0"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { amax(e); }, {"amax()", "input.numel() == 0"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { amax(e); },
+                                                          {"amax()", "input.numel() == 0"}));
   EXPECT_NE(torch_error(f, "z_sum_1").find("Dimension out of range"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::out_of_range>([&] { sum(z, {1}); }, {"sum", "axis 1", "0-d"}));
-  EXPECT_NE(torch_error(f, "mean_int64").find("mean(): could not infer output dtype"), std::string::npos);
+  EXPECT_TRUE(
+      testing::throws_with<std::out_of_range>([&] { sum(z, {1}); }, {"sum", "axis 1", "0-d"}));
+  EXPECT_NE(torch_error(f, "mean_int64").find("mean(): could not infer output dtype"),
+            std::string::npos);
   EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
-      [&] { mean(Tensor::from_vector<int64_t>({1, 2}, {2})); }, {"mean", "int64"}));
+      [&] {
+        mean(Tensor::from_vector<int64_t>({1, 2}, {2}));
+      },
+      {"mean", "int64"}));
 }
 
 TEST(Semantics, ViewsAtTheEdges) {
   const SafetensorsFile f = fixture("semantics_shape");
   const Tensor z = f.at("z"), r = f.at("r");
-  EXPECT_TRUE(like_torch(Tensor::zeros({1, 3}).expand({2, -1, -1}).contiguous(), f.at("expand_m1")));
+  EXPECT_TRUE(
+      like_torch(Tensor::zeros({1, 3}).expand({2, -1, -1}).contiguous(), f.at("expand_m1")));
   EXPECT_TRUE(like_torch(Tensor::zeros({2, 3}).squeeze(0), f.at("squeeze_0")));
   EXPECT_TRUE(like_torch(z.unsqueeze(0), f.at("z_unsqueeze_0")));
   EXPECT_TRUE(like_torch(z.unsqueeze(-1), f.at("z_unsqueeze_m1")));
@@ -172,23 +185,30 @@ TEST(Semantics, ViewsAtTheEdges) {
   EXPECT_TRUE(like_torch(z.expand({3}).contiguous(), f.at("z_expand_3")));
   EXPECT_TRUE(like_torch(r.narrow(0, -2, 2), f.at("narrow_neg")));
   EXPECT_TRUE(like_torch(r.select(0, -1), f.at("select_neg")));
-  EXPECT_NE(torch_error(f, "z_select").find("select() cannot be applied to a 0-dim tensor"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::out_of_range>([&] { z.select(0, 0); },
-                                                      {"select() cannot be applied to a 0-dim tensor"}));
-  EXPECT_NE(torch_error(f, "z_narrow").find("narrow() cannot be applied to a 0-dim tensor"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { z.narrow(0, 0, 1); },
-                                                          {"narrow() cannot be applied to a 0-dim tensor"}));
+  EXPECT_NE(torch_error(f, "z_select").find("select() cannot be applied to a 0-dim tensor"),
+            std::string::npos);
+  EXPECT_TRUE(testing::throws_with<std::out_of_range>(
+      [&] { z.select(0, 0); }, {"select() cannot be applied to a 0-dim tensor"}));
+  EXPECT_NE(torch_error(f, "z_narrow").find("narrow() cannot be applied to a 0-dim tensor"),
+            std::string::npos);
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] { z.narrow(0, 0, 1); }, {"narrow() cannot be applied to a 0-dim tensor"}));
   EXPECT_NE(torch_error(f, "expand_m1_new_axis").find("-1"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { Tensor::zeros({3}).expand({-1, 3}); },
-                                                          {"expand", "-1", "leading"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] {
+        Tensor::zeros({3}).expand({-1, 3});
+      },
+      {"expand", "-1", "leading"}));
   EXPECT_NE(torch_error(f, "z_size_0").find("no dimensions"), std::string::npos);
   EXPECT_TRUE(testing::throws_with<std::out_of_range>([&] { z.size(0); }, {"size", "rank 0"}));
 }
 
 TEST(Semantics, IntegerAndBoolTensorsPromoteAsPyTorch) {
   const SafetensorsFile f = fixture("semantics_dtype");
-  const Tensor i = f.at("i"), j = f.at("j"), b = f.at("b"), c = f.at("c"), x = f.at("f"), d = f.at("d");
-  const Tensor zd = f.at("zd"), zi = f.at("zi"), m = f.at("m"), idx = f.at("idx"), gidx = f.at("gidx");
+  const Tensor i = f.at("i"), j = f.at("j"), b = f.at("b"), c = f.at("c"), x = f.at("f"),
+               d = f.at("d");
+  const Tensor zd = f.at("zd"), zi = f.at("zi"), m = f.at("m"), idx = f.at("idx"),
+               gidx = f.at("gidx");
   auto want = [&](const std::string& k) { return f.at("r." + k); };
   const std::vector<std::pair<std::string, Tensor>> cases{
       {"i_add_j", i + j},
@@ -251,24 +271,29 @@ TEST(Semantics, IntegerAndBoolTensorsPromoteAsPyTorch) {
   for (const auto& [k, got] : cases) EXPECT_TRUE(like_torch(got, want(k))) << k;
   // what torch refuses, refused here naming the op and the dtypes
   EXPECT_NE(torch_error(f, "b_sub_c").find("Subtraction"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { sub(b, c); }, {"sub", "bool and bool"}));
+  EXPECT_TRUE(
+      testing::throws_with<std::invalid_argument>([&] { sub(b, c); }, {"sub", "bool and bool"}));
   EXPECT_NE(torch_error(f, "neg_b").find("Negation"), std::string::npos);
   EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { neg(b); }, {"neg", "bool"}));
   EXPECT_NE(torch_error(f, "i_pow_neg").find("negative integer powers"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { pow(i, -1); }, {"pow", "int64", "negative integer powers"}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>(
+      [&] { pow(i, -1); }, {"pow", "int64", "negative integer powers"}));
   EXPECT_NE(torch_error(f, "argmax_b").find("Bool"), std::string::npos);
-  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { argmax(b, 0); }, {"argmax", "bool"}));
+  EXPECT_TRUE(
+      testing::throws_with<std::invalid_argument>([&] { argmax(b, 0); }, {"argmax", "bool"}));
 }
 
 TEST(Semantics, MixedPrecisionGradients) {
   const SafetensorsFile f = fixture("semantics_mixed_grad");
   const Tensor a = f.at("a"), b = f.at("b");
   const Tensor ones = Tensor::ones({3}, DType::Float64);
-  const Replay m = run([](const std::vector<Variable>& v) { return mul(v[0], v[1]); }, {a, b}, ones);
+  const Replay m =
+      run([](const std::vector<Variable>& v) { return mul(v[0], v[1]); }, {a, b}, ones);
   EXPECT_TRUE(like_torch(m.y, f.at("mul")));
   EXPECT_TRUE(like_torch(m.grads[0], f.at("grad_mul_a")));  // float32, as a
   EXPECT_TRUE(like_torch(m.grads[1], f.at("grad_mul_b")));  // float64, as b
-  const Replay s = run([](const std::vector<Variable>& v) { return add(v[0], v[1]); }, {a, b}, ones);
+  const Replay s =
+      run([](const std::vector<Variable>& v) { return add(v[0], v[1]); }, {a, b}, ones);
   EXPECT_TRUE(like_torch(s.y, f.at("add")));
   EXPECT_TRUE(like_torch(s.grads[0], f.at("grad_add_a")));
   EXPECT_TRUE(like_torch(s.grads[1], f.at("grad_add_b")));
