@@ -49,38 +49,46 @@ Variable div(const Variable& a, const Variable& b) {
 }
 
 // y = a^b              ∂y/∂a = b·a^(b-1), ∂y/∂b = y·ln a
+// As PyTorch: ∂y/∂a = 0 where b = 0 (a⁰ = 1 is constant, even at a = 0 where the
+// formula gives 0·0⁻¹ = NaN), and ∂y/∂b = 0 where a = 0 and b ≥ 0 (0^b is 0 or 1
+// there, flat in b, where the formula gives 0·ln 0 = NaN).
 Variable pow(const Variable& a, const Variable& b) {
   Tensor ad = a.data(), bd = b.data();
   Tensor y = pow(ad, bd);
   return record("pow", y, {a, b}, [ad, bd, y](const Gs& gy, Grads& g) {
-    if (g.needs(0)) g[0] = mul(gy[0], mul(bd, pow(ad, sub(bd, 1.0))));
-    if (g.needs(1)) g[1] = mul(gy[0], mul(y, log(ad)));
+    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
+    if (g.needs(0)) g[0] = where(eq(bd, 0.0), zero, mul(gy[0], mul(bd, pow(ad, sub(bd, 1.0)))));
+    if (g.needs(1)) {
+      const Tensor flat = where(eq(ad, 0.0), ge(bd, 0.0), Tensor::scalar(false, DType::Bool));
+      g[1] = mul(gy[0], where(flat, zero, mul(y, log(ad))));
+    }
   });
 }
 
-// y = the one of a and b that wins (max: a > b wins; min: a < b), element-wise.
-//   ∂y/∂a = [a wins] + ½[a = b]   (a tie splits the gradient evenly)
+// y = max(a, b) or min(a, b), element-wise; `loses(a, b)` is a < b for max, a > b for min.
+//   ∂y/∂a = 0 where a loses, ½ on a tie, 1 otherwise (NaN included: a NaN in either
+//   input passes the whole gradient to both, as PyTorch's formula
+//   where(a == b, g/2, g).masked_fill(loses(a, b), 0) does)
 static Variable pick(const char* op, const Variable& a, const Variable& b,
                      Tensor (*forward)(const Tensor&, const Tensor&),
-                     Tensor (*wins)(const Tensor&, const Tensor&)) {
+                     Tensor (*loses)(const Tensor&, const Tensor&)) {
   Tensor ad = a.data(), bd = b.data();
-  return record(op, forward(ad, bd), {a, b}, [ad, bd, wins](const Gs& gy, Grads& g) {
-    const Tensor half = mul(gy[0], 0.5);
+  return record(op, forward(ad, bd), {a, b}, [ad, bd, loses](const Gs& gy, Grads& g) {
     const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
-    const Tensor tie = eq(ad, bd);
-    if (g.needs(0)) g[0] = where(wins(ad, bd), gy[0], where(tie, half, zero));
-    if (g.needs(1)) g[1] = where(wins(bd, ad), gy[0], where(tie, half, zero));
+    const Tensor shared = where(eq(ad, bd), mul(gy[0], 0.5), gy[0]);
+    if (g.needs(0)) g[0] = where(loses(ad, bd), zero, shared);
+    if (g.needs(1)) g[1] = where(loses(bd, ad), zero, shared);
   });
 }
 
-// y = max(a, b)        ∂y/∂a = [a > b] + ½[a = b]
+// y = max(a, b)        ∂y/∂a = [a > b] + ½[a = b]   (+ NaN rule above)
 Variable maximum(const Variable& a, const Variable& b) {
-  return pick("maximum", a, b, minigrad::maximum, gt);
+  return pick("maximum", a, b, minigrad::maximum, lt);
 }
 
-// y = min(a, b)        ∂y/∂a = [a < b] + ½[a = b]
+// y = min(a, b)        ∂y/∂a = [a < b] + ½[a = b]   (+ NaN rule above)
 Variable minimum(const Variable& a, const Variable& b) {
-  return pick("minimum", a, b, minigrad::minimum, lt);
+  return pick("minimum", a, b, minigrad::minimum, gt);
 }
 
 // ---- with a scalar constant ------------------------------------------------------------
@@ -114,11 +122,14 @@ Variable rdiv(double s, const Variable& b) {
   return record("rdiv", y, {b},
                 [y, bd](const Gs& gy, Grads& g) { g[0] = neg(div(mul(gy[0], y), bd)); });
 }
-// y = a^p              ∂y/∂a = p·a^(p-1)
+// y = a^p              ∂y/∂a = p·a^(p-1), and 0 for p = 0 (a⁰ = 1 is constant; the
+//                      formula would give 0·0⁻¹ = NaN at a = 0), as PyTorch
 Variable pow(const Variable& a, double p) {
   Tensor ad = a.data();
-  return record("pow", pow(ad, p), {a},
-                [ad, p](const Gs& gy, Grads& g) { g[0] = mul(gy[0], mul(pow(ad, p - 1.0), p)); });
+  return record("pow", pow(ad, p), {a}, [ad, p](const Gs& gy, Grads& g) {
+    g[0] = p == 0.0 ? Tensor::zeros(gy[0].shape(), gy[0].dtype())
+                    : mul(gy[0], mul(pow(ad, p - 1.0), p));
+  });
 }
 
 // ---- unary --------------------------------------------------------------------------------
@@ -160,11 +171,12 @@ Variable sigmoid(const Variable& x) {
                 [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], mul(y, rsub(1.0, y))); });
 }
 
-// y = max(x, 0)        ∂y/∂x = [x > 0]
+// y = max(x, 0)        ∂y/∂x = [not x ≤ 0]: 1 for x > 0 and for NaN (relu(NaN) = NaN
+//                      passes the gradient on), as PyTorch's threshold_backward
 Variable relu(const Variable& x) {
   Tensor xd = x.data();
   return record("relu", relu(xd), {x}, [xd](const Gs& gy, Grads& g) {
-    g[0] = where(gt(xd, 0.0), gy[0], Tensor::scalar(0.0, gy[0].dtype()));
+    g[0] = where(le(xd, 0.0), Tensor::scalar(0.0, gy[0].dtype()), gy[0]);
   });
 }
 

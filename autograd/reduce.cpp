@@ -16,7 +16,11 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& axes) {
   if (axes.empty()) {
     for (int i = 0; i < out.size(); ++i) out[i] = 1;
   }
-  for (int64_t a : axes) out[normalize_axis(a, in.size(), "sum")] = 1;
+  // a 0-d input takes axis 0 or -1 and has no axis to keep (PyTorch's rule, tensor/)
+  for (int64_t a : axes) {
+    const int i = wrap_dim(a, in.size(), "sum");
+    if (in.size() > 0) out[i] = 1;
+  }
   return out;
 }
 

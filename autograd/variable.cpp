@@ -156,6 +156,7 @@ static std::shared_ptr<Node> make_node(const char* op, const Variable* inputs, s
     const Variable& v = inputs[i];
     if (!v.requires_grad()) continue;
     edges[i].shape = v.shape();
+    edges[i].dtype = v.dtype();
     if (v.is_leaf()) {
       edges[i].leaf = v.impl();
     } else {
@@ -281,6 +282,8 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
         // Broadcasting is undone here, once, for every op: an input of shape
         // [3] that was broadcast to [2,3] receives the sum over the new axis.
         if (g.shape() != e.shape) g = sum_to(g, e.shape);
+        // Type promotion is undone here too: float32 + float64 computed in float64.
+        if (g.dtype() != e.dtype) g = g.to(e.dtype);
         if (anomaly_enabled()) check_backward_anomaly(*n, i, g);
       }
       if (e.leaf) {

@@ -38,6 +38,10 @@ struct Edge {
   std::shared_ptr<VariableImpl> leaf;
   uint32_t output_nr = 0;
   Shape shape;  ///< the input's shape: the engine sum_to()s broadcast gradients to it
+  /// the input's dtype: a gradient computed in a promoted dtype (float32 + float64 →
+  /// float64) is converted back to it, so each input gets its gradient in its own
+  /// dtype, as in PyTorch
+  DType dtype = DType::Float32;
   bool defined() const { return node || leaf; }
 };
 

@@ -22,15 +22,41 @@ namespace {
 // not running (gemm.cpp, kParallelMinWork, has the measurement).
 constexpr int64_t kParallelGrain = 1 << 20;
 
-void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
-  MINIGRAD_CHECK(a.dtype() == b.dtype())
-      << op << ": dtypes differ: " << dtype_name(a.dtype()) << a.shape() << " and "
-      << dtype_name(b.dtype()) << b.shape() << " (convert one with .to())";
-}
-
 void check_defined(const Tensor& a, const char* op) {
   MINIGRAD_CHECK(a.defined()) << op << ": the tensor is undefined";
 }
+
+// Which dtypes an op's kernel runs in (a bit set); the others are refused by name.
+enum Allow : unsigned { kFloat = 1, kInt = 2, kBool = 4, kAll = 7 };
+
+// Calls f(T{}) for the dtype `dt` the op computes in, when kAllow lists it; otherwise
+// throws naming the op and what it was given (`operands`, e.g. "int64 and bool").
+template <unsigned kAllow, class F>
+decltype(auto) dispatch(DType dt, const char* op, const std::string& operands, F&& f) {
+  const bool ok = is_floating(dt)      ? (kAllow & kFloat) != 0
+                  : dt == DType::Int64 ? (kAllow & kInt) != 0
+                                       : (kAllow & kBool) != 0;
+  MINIGRAD_CHECK(ok) << op << ": not supported for " << operands << " (it computes in "
+                     << dtype_name(dt) << ")";
+  if constexpr ((kAllow & kInt) != 0) {
+    if (dt == DType::Int64) return f(int64_t{});
+  }
+  if constexpr ((kAllow & kBool) != 0) {
+    if (dt == DType::Bool) return f(bool{});
+  }
+  if constexpr ((kAllow & kFloat) != 0) {
+    if (dt == DType::Float64) return f(double{});
+    return f(float{});
+  }
+  throw std::logic_error("dispatch: unreachable");
+}
+
+std::string names(const Tensor& a) { return dtype_name(a.dtype()); }
+std::string names(const Tensor& a, const Tensor& b) {
+  return std::string(dtype_name(a.dtype())) + " and " + dtype_name(b.dtype());
+}
+
+Tensor as_dtype(const Tensor& a, DType dt) { return a.dtype() == dt ? a : a.to(dt); }
 
 // out[i] = f(a[i]) over a contiguous result.
 template <class T, class R, class F>
@@ -52,15 +78,24 @@ void map_into(const Tensor& a, R* out, F f) {
   });
 }
 
-template <class F>
+// A unary op computed in a's own dtype (kAllow says which dtypes it takes).
+template <unsigned kAllow = kFloat, class F>
 Tensor map(const char* op, const Tensor& a, F f) {
   check_defined(a, op);
-  return dispatch_floating(a.dtype(), op, [&](auto tag) {
+  return dispatch<kAllow>(a.dtype(), op, names(a), [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(a.shape(), a.dtype());
     map_into<T>(a, out.data<T>(), [&](T x) { return static_cast<T>(f(x)); });
     return out;
   });
+}
+
+// A floating function (exp, log, ...): int64 and bool inputs are computed in float32,
+// PyTorch's default dtype (torch.exp(int64) is float32).
+template <class F>
+Tensor map_floating(const char* op, const Tensor& a, F f) {
+  check_defined(a, op);
+  return map(op, is_floating(a.dtype()) ? a : a.to(DType::Float32), f);
 }
 
 // out = f(a, b) with broadcasting; R is the result's element type.
@@ -100,123 +135,287 @@ void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
                           });
 }
 
-// The checks of every binary op: both defined, one dtype, shapes that broadcast.
-// Returns the broadcast shape, the shape of the result.
+// The checks of every binary op: both defined, shapes that broadcast. Returns the
+// broadcast shape, the shape of the result.
 Shape check_binary(const char* op, const Tensor& a, const Tensor& b) {
   check_defined(a, op);
   check_defined(b, op);
-  check_same_dtype(a, b, op);
   return broadcast_shapes(a.shape(), b.shape(), op);
 }
 
-template <class F>
-Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+// A binary op computed in dtype dt (result_type, or float32 for an integer division):
+// operands of another dtype are converted first. When both already have it (every
+// float op in a model), nothing is converted and the loop is the same as ever.
+template <unsigned kAllow, class F>
+Tensor zip_in(const char* op, DType dt, const Tensor& a, const Tensor& b, F f) {
   const Shape shape = check_binary(op, a, b);
-  return dispatch_floating(a.dtype(), op, [&](auto tag) {
+  return dispatch<kAllow>(dt, op, names(a, b), [&](auto tag) {
     using T = decltype(tag);
-    Tensor out = Tensor::empty(shape, a.dtype());
-    zip_into<T, T>(a, b, out, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    Tensor out = Tensor::empty(shape, dt);
+    zip_into<T, T>(as_dtype(a, dt), as_dtype(b, dt), out,
+                   [&](T x, T y) { return static_cast<T>(f(x, y)); });
     return out;
   });
 }
 
-// Comparisons accept every dtype (int64 indices included) and return bool.
+template <unsigned kAllow, class F>
+Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_defined(a, op);
+  check_defined(b, op);
+  return zip_in<kAllow>(op, result_type(a, b), a, b, f);
+}
+
+// Comparisons accept every dtype and return bool; mixed dtypes compare after promotion.
 template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
   Tensor out = Tensor::empty(check_binary(op, a, b), DType::Bool);
-  auto run = [&](auto tag) {
+  const DType dt = result_type(a, b);
+  dispatch<kAll>(dt, op, names(a, b), [&](auto tag) {
     using T = decltype(tag);
-    zip_into<T, bool>(a, b, out, [&](T x, T y) { return static_cast<bool>(f(x, y)); });
-  };
-  if (a.dtype() == DType::Int64) {
-    run(int64_t{});
-  } else if (a.dtype() == DType::Bool) {
-    run(bool{});
-  } else {
-    dispatch_floating(a.dtype(), op, run);
-  }
+    zip_into<T, bool>(as_dtype(a, dt), as_dtype(b, dt), out,
+                      [&](T x, T y) { return static_cast<bool>(f(x, y)); });
+  });
   return out;
+}
+
+// The number s as a 0-d tensor of the dtype an op with `a` computes in, so that a
+// tensor-number op is the tensor-tensor op (the 0-d operand is a stride-0 broadcast).
+Tensor scalar_like(const Tensor& a, const Scalar& s, const char* op) {
+  check_defined(a, op);
+  const DType dt = result_type(a, s);
+  if (is_floating(dt) || s.kind() == Scalar::Kind::Floating)
+    return Tensor::scalar(s.to_double(), dt);
+  Tensor t = Tensor::empty({}, dt);
+  if (dt == DType::Int64) {
+    *t.data<int64_t>() = s.to_int();
+  } else {
+    *t.data<bool>() = s.to_int() != 0;
+  }
+  return t;
+}
+
+// a ⊕ s for a tensor of floats: a loop with s in registers, the fast path of x * 0.5.
+// Returns an undefined tensor when a is not floating (the caller takes the general path).
+template <class F>
+Tensor scalar_fast(const char* op, const Tensor& a, const Scalar& s, F f) {
+  check_defined(a, op);
+  if (!is_floating(a.dtype())) return Tensor();
+  const double v = s.to_double();
+  return map(op, a, [v, &f](auto x) { return f(x, static_cast<decltype(x)>(v)); });
+}
+
+// x^n for integers by squaring (wrapping around on overflow); a negative n gives
+// 1/x^|n| truncated, as PyTorch's powi: 1 for x = 1, ±1 for x = −1, 0 otherwise.
+int64_t int_pow(int64_t x, int64_t n) {
+  if (n < 0) return x == 1 ? 1 : x == -1 ? ((n & 1) != 0 ? -1 : 1) : 0;
+  uint64_t r = 1, b = static_cast<uint64_t>(x);
+  for (auto e = static_cast<uint64_t>(n); e != 0; e >>= 1, b *= b)
+    if (e & 1) r *= b;
+  return static_cast<int64_t>(r);
+}
+
+void check_not_bool_sub(const char* op, DType a, DType b) {
+  MINIGRAD_CHECK(a != DType::Bool && b != DType::Bool)
+      << op << ": " << dtype_name(a) << " and " << dtype_name(b)
+      << ": subtracting a bool tensor is not supported; use logical_not() to invert a mask";
+}
+
+// maximum(x, y): NaN in either operand wins; otherwise the larger (y on a tie, as
+// PyTorch's vectorised kernel does for ±0).
+template <class T>
+T max_nan(T x, T y) {
+  return (x != x || x > y) ? x : y;
+}
+template <class T>
+T min_nan(T x, T y) {
+  return (x != x || x < y) ? x : y;
 }
 
 }  // namespace
 
+// ---- type promotion -----------------------------------------------------------------------
+
+DType Scalar::dtype() const {
+  switch (kind_) {
+    case Kind::Bool:
+      return DType::Bool;
+    case Kind::Integral:
+      return DType::Int64;
+    case Kind::Floating:
+      break;
+  }
+  return DType::Float32;
+}
+
+namespace {
+
+// torch's ResultTypeState: the promoted dtype of each priority class (tensors with
+// axes, 0-d tensors, numbers), combined so that a lower class only counts when it is
+// of a higher category (bool < integer < floating).
+struct Ranked {
+  bool some = false;
+  DType t = DType::Bool;
+  void add(DType d) {
+    t = some ? promote_types(t, d) : d;
+    some = true;
+  }
+};
+
+Ranked combine(const Ranked& higher, const Ranked& lower) {
+  if (!higher.some) return lower;
+  if (!lower.some || is_floating(higher.t)) return higher;
+  if (higher.t == DType::Bool || is_floating(lower.t))
+    return {true, promote_types(higher.t, lower.t)};
+  return higher;
+}
+
+void rank_tensor(const Tensor& a, Ranked& dim, Ranked& zero) {
+  (a.dim() > 0 ? dim : zero).add(a.dtype());
+}
+
+}  // namespace
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  if (a.dtype() == b.dtype()) return a.dtype();
+  Ranked dim, zero;
+  rank_tensor(a, dim, zero);
+  rank_tensor(b, dim, zero);
+  return combine(dim, zero).t;
+}
+
+DType result_type(const Tensor& a, const Scalar& b) {
+  Ranked dim, zero, number;
+  rank_tensor(a, dim, zero);
+  number.add(b.dtype());
+  return combine(dim, combine(zero, number)).t;
+}
+
 // ---- binary -----------------------------------------------------------------------------
+// bool + bool is "or" and bool · bool is "and" (the sum or product, cast back to bool).
 Tensor add(const Tensor& a, const Tensor& b) {
-  return zip("add", a, b, [](auto x, auto y) { return x + y; });
+  return zip<kAll>("add", a, b, [](auto x, auto y) { return x + y; });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
-  return zip("sub", a, b, [](auto x, auto y) { return x - y; });
+  check_defined(a, "sub");
+  check_defined(b, "sub");
+  check_not_bool_sub("sub", a.dtype(), b.dtype());
+  return zip<kFloat | kInt>("sub", a, b, [](auto x, auto y) { return x - y; });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
-  return zip("mul", a, b, [](auto x, auto y) { return x * y; });
+  return zip<kAll>("mul", a, b, [](auto x, auto y) { return x * y; });
 }
+// True division: integers divide as float32 (PyTorch's default dtype).
 Tensor div(const Tensor& a, const Tensor& b) {
-  return zip("div", a, b, [](auto x, auto y) { return x / y; });
+  check_defined(a, "div");
+  check_defined(b, "div");
+  const DType dt = result_type(a, b);
+  return zip_in<kFloat>("div", is_floating(dt) ? dt : DType::Float32, a, b,
+                        [](auto x, auto y) { return x / y; });
 }
 Tensor pow(const Tensor& a, const Tensor& b) {
-  return zip("pow", a, b, [](auto x, auto y) { return std::pow(x, y); });
+  check_defined(a, "pow");
+  check_defined(b, "pow");
+  const DType dt = result_type(a, b);
+  if (!is_floating(dt)) {
+    return zip_in<kInt>("pow", dt == DType::Bool ? DType::Int64 : dt, a, b,
+                        [](int64_t x, int64_t y) { return int_pow(x, y); });
+  }
+  return zip_in<kFloat>("pow", dt, a, b, [](auto x, auto y) { return std::pow(x, y); });
 }
-// NaN propagates, as in numpy.maximum.
+// NaN propagates, as in torch.maximum.
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  return zip("maximum", a, b, [](auto x, auto y) { return (x != x || x > y) ? x : y; });
+  return zip<kAll>("maximum", a, b, [](auto x, auto y) { return max_nan(x, y); });
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  return zip("minimum", a, b, [](auto x, auto y) { return (x != x || x < y) ? x : y; });
+  return zip<kAll>("minimum", a, b, [](auto x, auto y) { return min_nan(x, y); });
 }
 
 // ---- with a scalar -------------------------------------------------------------------------
-Tensor add(const Tensor& a, double s) {
-  return map("add", a, [s](auto x) { return x + static_cast<decltype(x)>(s); });
+// A float tensor runs a loop with the number in a register (as it always has, to the
+// bit); an int64 or bool tensor promotes with the number (result_type) and runs the
+// tensor-tensor op against it as a 0-d tensor.
+Tensor add(const Tensor& a, const Scalar& s) {
+  Tensor r = scalar_fast("add", a, s, [](auto x, auto v) { return x + v; });
+  return r.defined() ? r : add(a, scalar_like(a, s, "add"));
 }
-Tensor sub(const Tensor& a, double s) {
-  return map("sub", a, [s](auto x) { return x - static_cast<decltype(x)>(s); });
+Tensor sub(const Tensor& a, const Scalar& s) {
+  Tensor r = scalar_fast("sub", a, s, [](auto x, auto v) { return x - v; });
+  return r.defined() ? r : sub(a, scalar_like(a, s, "sub"));
 }
-Tensor rsub(double s, const Tensor& a) {
-  return map("rsub", a, [s](auto x) { return static_cast<decltype(x)>(s) - x; });
+Tensor rsub(const Scalar& s, const Tensor& a) {
+  Tensor r = scalar_fast("rsub", a, s, [](auto x, auto v) { return v - x; });
+  return r.defined() ? r : sub(scalar_like(a, s, "rsub"), a);
 }
-Tensor mul(const Tensor& a, double s) {
-  return map("mul", a, [s](auto x) { return x * static_cast<decltype(x)>(s); });
+Tensor mul(const Tensor& a, const Scalar& s) {
+  Tensor r = scalar_fast("mul", a, s, [](auto x, auto v) { return x * v; });
+  return r.defined() ? r : mul(a, scalar_like(a, s, "mul"));
 }
-Tensor div(const Tensor& a, double s) {
-  return map("div", a, [s](auto x) { return x / static_cast<decltype(x)>(s); });
+Tensor div(const Tensor& a, const Scalar& s) {
+  Tensor r = scalar_fast("div", a, s, [](auto x, auto v) { return x / v; });
+  return r.defined() ? r : div(a, scalar_like(a, s, "div"));
 }
-Tensor rdiv(double s, const Tensor& a) {
-  return map("rdiv", a, [s](auto x) { return static_cast<decltype(x)>(s) / x; });
+Tensor rdiv(const Scalar& s, const Tensor& a) {
+  Tensor r = scalar_fast("rdiv", a, s, [](auto x, auto v) { return v / x; });
+  return r.defined() ? r : div(scalar_like(a, s, "rdiv"), a);
 }
-Tensor pow(const Tensor& a, double e) {
+// PyTorch's pow_tensor_scalar: the exponents with a cheaper exact form take it, which
+// also decides the sign at −0 (√−0 = −0, 1/√−0 = −inf, where std::pow gives +0, +inf).
+Tensor pow(const Tensor& a, const Scalar& s) {
+  check_defined(a, "pow");
+  if (!is_floating(a.dtype())) {
+    const DType dt = result_type(a, s);
+    if (is_floating(dt)) return pow(a.to(dt), s);
+    MINIGRAD_CHECK(s.to_int() >= 0)
+        << "pow: " << dtype_name(a.dtype()) << " tensor to the power " << s.to_int()
+        << ": integers to negative integer powers are not allowed (PyTorch's rule for a "
+           "number exponent; convert with .to(DType::Float32))";
+    return pow(a, scalar_like(a, s, "pow"));
+  }
+  const double e = s.to_double();
+  if (e == 0.0) return map("pow", a, [](auto x) { return decltype(x)(1); });
   if (e == 2.0) return map("pow", a, [](auto x) { return x * x; });
+  if (e == 3.0) return map("pow", a, [](auto x) { return x * x * x; });
+  if (e == 0.5) return map("pow", a, [](auto x) { return std::sqrt(x); });
+  if (e == -0.5) return map("pow", a, [](auto x) { return decltype(x)(1) / std::sqrt(x); });
+  if (e == -1.0) return map("pow", a, [](auto x) { return decltype(x)(1) / x; });
+  if (e == -2.0) return map("pow", a, [](auto x) { return decltype(x)(1) / (x * x); });
   return map("pow", a, [e](auto x) { return std::pow(x, static_cast<decltype(x)>(e)); });
 }
 
 // ---- unary --------------------------------------------------------------------------------
 Tensor neg(const Tensor& a) {
-  return map("neg", a, [](auto x) { return -x; });
+  check_defined(a, "neg");
+  MINIGRAD_CHECK(a.dtype() != DType::Bool)
+      << "neg: negating a bool tensor is not supported; use logical_not() to invert a mask";
+  return map<kFloat | kInt>("neg", a, [](auto x) { return -x; });
 }
 // exp, tanh and sigmoid in float run tensor/fast_math.h's vectorisable versions.
 Tensor exp(const Tensor& a) {
-  return map("exp", a, [](auto x) { return fast::exp(x); });
+  return map_floating("exp", a, [](auto x) { return fast::exp(x); });
 }
 Tensor log(const Tensor& a) {
-  return map("log", a, [](auto x) { return std::log(x); });
+  return map_floating("log", a, [](auto x) { return std::log(x); });
 }
 Tensor sqrt(const Tensor& a) {
-  return map("sqrt", a, [](auto x) { return std::sqrt(x); });
+  return map_floating("sqrt", a, [](auto x) { return std::sqrt(x); });
 }
 Tensor tanh(const Tensor& a) {
-  return map("tanh", a, [](auto x) { return fast::tanh(x); });
+  return map_floating("tanh", a, [](auto x) { return fast::tanh(x); });
 }
 // σ(x) = 1 / (1 + e^-x)
 Tensor sigmoid(const Tensor& a) {
-  return map("sigmoid", a, [](auto x) { return fast::sigmoid(x); });
+  return map_floating("sigmoid", a, [](auto x) { return fast::sigmoid(x); });
 }
+// x < 0 ? 0 : x keeps NaN (NaN < 0 is false) and −0, as torch.relu does.
 Tensor relu(const Tensor& a) {
-  return map("relu", a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
+  return map<kFloat | kInt>("relu", a, [](auto x) { return x < 0 ? decltype(x)(0) : x; });
 }
 Tensor abs(const Tensor& a) {
-  return map("abs", a, [](auto x) { return std::abs(x); });
+  return map<kFloat | kInt>("abs", a, [](auto x) { return std::abs(x); });
 }
 Tensor sign(const Tensor& a) {
-  return map("sign", a, [](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); });
+  return map<kFloat | kInt>("sign", a,
+                            [](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); });
 }
 
 // ---- comparisons -------------------------------------------------------------------------
@@ -238,8 +437,12 @@ Tensor gt(const Tensor& a, const Tensor& b) {
 Tensor ge(const Tensor& a, const Tensor& b) {
   return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
-Tensor gt(const Tensor& a, double b) { return gt(a, Tensor::scalar(b, a.dtype())); }
-Tensor lt(const Tensor& a, double b) { return lt(a, Tensor::scalar(b, a.dtype())); }
+Tensor eq(const Tensor& a, const Scalar& b) { return eq(a, scalar_like(a, b, "eq")); }
+Tensor ne(const Tensor& a, const Scalar& b) { return ne(a, scalar_like(a, b, "ne")); }
+Tensor lt(const Tensor& a, const Scalar& b) { return lt(a, scalar_like(a, b, "lt")); }
+Tensor le(const Tensor& a, const Scalar& b) { return le(a, scalar_like(a, b, "le")); }
+Tensor gt(const Tensor& a, const Scalar& b) { return gt(a, scalar_like(a, b, "gt")); }
+Tensor ge(const Tensor& a, const Scalar& b) { return ge(a, scalar_like(a, b, "ge")); }
 
 Tensor logical_not(const Tensor& mask) {
   MINIGRAD_CHECK(mask.dtype() == DType::Bool)
@@ -251,15 +454,18 @@ Tensor logical_not(const Tensor& mask) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where");
+  check_defined(a, "where");
+  check_defined(b, "where");
   MINIGRAD_CHECK(cond.dtype() == DType::Bool)
       << "where (condition): expected bool, got " << dtype_name(cond.dtype());
-  check_same_dtype(a, b, "where");
   const Shape shape =
       broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  const Tensor c = cond.expand(shape), x = a.expand(shape), y = b.expand(shape);
-  return dispatch_floating(a.dtype(), "where", [&](auto tag) {
+  const DType dt = result_type(a, b);
+  const Tensor c = cond.expand(shape), x = as_dtype(a, dt).expand(shape),
+               y = as_dtype(b, dt).expand(shape);
+  return dispatch<kAll>(dt, "where", names(a, b), [&](auto tag) {
     using T = decltype(tag);
-    Tensor out = Tensor::empty(shape, a.dtype());
+    Tensor out = Tensor::empty(shape, dt);
     T* po = out.data<T>();
     const bool* pc = static_cast<const bool*>(c.raw_data());
     const T* px = static_cast<const T*>(x.raw_data());

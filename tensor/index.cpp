@@ -25,6 +25,21 @@ void check_index_tensor(const Tensor& index, const char* op) {
       << (index.defined() ? dtype_name(index.dtype()) : "undefined");
 }
 
+// Calls f(T{}) for any of the four dtypes (gather moves values; it needs no arithmetic).
+template <class F>
+void dispatch_any(DType dt, F&& f) {
+  switch (dt) {
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::Bool:
+      return f(bool{});
+  }
+}
+
 }  // namespace
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
@@ -95,6 +110,13 @@ std::vector<Tensor> split(const Tensor& a, int64_t chunk, int64_t axis) {
 }
 
 Tensor index_select(const Tensor& a, int64_t axis, const Tensor& index) {
+  if (a.dim() == 0 && a.defined()) {  // PyTorch: a 0-d tensor is one element along axis 0
+    wrap_dim(axis, 0, "index_select");
+    check_index_tensor(index, "index_select");
+    MINIGRAD_CHECK(index.numel() == 1)
+        << "index_select: a 0-d tensor takes an index of one element, got shape " << index.shape();
+    return index_select(a.reshape({1}), 0, index.reshape({1})).reshape({});
+  }
   const int ax = normalize_axis(axis, a.dim(), "index_select");
   check_index_tensor(index, "index_select");
   MINIGRAD_CHECK(index.dim() == 1)
@@ -167,7 +189,7 @@ static void gather_scatter(Tensor& dst_or_src_full, const Tensor& index, Tensor&
   const Tensor idx = index.contiguous();
   const int64_t* pi = idx.data<int64_t>();
   const Shape& full_shape = dst_or_src_full.shape();
-  dispatch_floating(small.dtype(), op, [&](auto tag) {
+  auto run = [&](auto tag) {
     using T = decltype(tag);
     T* pf = static_cast<T*>(dst_or_src_full.raw_data());
     T* ps = static_cast<T*>(small.raw_data());
@@ -188,13 +210,18 @@ static void gather_scatter(Tensor& dst_or_src_full, const Tensor& index, Tensor&
         off_full += p * dst_or_src_full.strides()[d];
         off_small += pos[d] * small.strides()[d];
       }
-      if (kScatter) {
+      if constexpr (kScatter) {
         pf[off_full] += ps[off_small];
       } else {
         ps[off_small] = pf[off_full];
       }
     }
-  });
+  };
+  if constexpr (kScatter) {
+    dispatch_floating(small.dtype(), op, run);
+  } else {
+    dispatch_any(small.dtype(), run);
+  }
 }
 
 static void check_gather_shapes(const Shape& full, const Tensor& index, int ax, const char* op) {
@@ -228,13 +255,19 @@ Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& index, const 
 
 Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   check_index_tensor(index, "one_hot");
-  MINIGRAD_CHECK(num_classes > 0) << "one_hot: num_classes must be positive";
+  const Tensor idx = index.contiguous();
+  const int64_t* pi = idx.data<int64_t>();
+  if (num_classes == -1) {  // PyTorch: one more than the largest class present
+    MINIGRAD_CHECK(idx.numel() > 0)
+        << "one_hot: cannot infer num_classes (-1) from an empty index tensor";
+    num_classes = *std::max_element(pi, pi + idx.numel()) + 1;
+  }
+  MINIGRAD_CHECK(num_classes > 0) << "one_hot: num_classes must be positive or -1, got "
+                                  << num_classes;
   Shape shape = index.shape();
   shape.push_back(num_classes);
   Tensor out = Tensor::zeros(shape, dtype);
-  const Tensor idx = index.contiguous();
-  const int64_t* pi = idx.data<int64_t>();
-  dispatch_floating(dtype, "one_hot", [&](auto tag) {
+  dispatch_any(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
     for (int64_t e = 0; e < idx.numel(); ++e) {

@@ -8,29 +8,80 @@
 /// index out of range throws std::out_of_range.
 #pragma once
 
+#include <concepts>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/tensor.h"
 
 namespace minigrad {
 
+// ---- type promotion ------------------------------------------------------------------
+/// A number handed to a tensor op, remembering how it was written: libtorch's
+/// c10::Scalar. `x * 2` passes an integer, `x * 2.0` a floating number, and the two
+/// promote differently (PyTorch's "wrapped number" rule): with an int64 tensor,
+/// `i * 2` stays int64 and `i * 2.0` becomes float32; with a float tensor both keep
+/// the tensor's dtype (a number never widens float32 to float64).
+class Scalar {
+ public:
+  enum class Kind : uint8_t { Bool, Integral, Floating };
+  template <class S>
+    requires std::is_arithmetic_v<S>
+  Scalar(S v)  // NOLINT(google-explicit-constructor): numbers convert, as in libtorch
+      : d_(static_cast<double>(v)),
+        i_(std::is_integral_v<S> ? static_cast<int64_t>(v) : 0),
+        kind_(std::is_same_v<S, bool>      ? Kind::Bool
+              : std::is_integral_v<S> ? Kind::Integral
+                                      : Kind::Floating) {}
+  double to_double() const { return d_; }
+  int64_t to_int() const { return i_; }  ///< exact for Bool and Integral
+  Kind kind() const { return kind_; }
+  /// The dtype PyTorch gives the number alone: bool, int64, or float32 (the default dtype).
+  DType dtype() const;
+
+ private:
+  double d_;
+  int64_t i_;
+  Kind kind_;
+};
+
+///@{
+/// torch.result_type: the dtype a binary op computes in and returns. Tensors with
+/// axes outrank 0-d tensors, which outrank numbers, but only within a category
+/// (bool < integer < floating): a lower-ranked operand of a higher category still
+/// promotes the result. So float32[3] + float64 0-d → float32, int64[3] + float64 0-d
+/// → float64, int64[3] + 2.5 → float32, bool[3] + 2 → int64.
+DType result_type(const Tensor& a, const Tensor& b);
+DType result_type(const Tensor& a, const Scalar& b);
+///@}
+
 // ---- element-wise, binary (broadcasting) ----------------------------------------------
+// Mixed dtypes promote by result_type() (int64 + float32 → float32, ...); both operands
+// are converted to it first, as PyTorch does. int64 and bool tensors support + − ×
+// (bool: + is or, × is and; − of bools throws, as in PyTorch), true division ÷
+// (integers give float32), comparisons, maximum/minimum and pow with a non-negative
+// integer exponent.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);  ///< true division: int64 / int64 → float32
 Tensor pow(const Tensor& a, const Tensor& b);  ///< a^b element-wise
+/// max(a, b) element-wise; NaN in either operand gives NaN (torch.maximum).
 Tensor maximum(const Tensor& a, const Tensor& b);
+/// min(a, b) element-wise; NaN in either operand gives NaN (torch.minimum).
 Tensor minimum(const Tensor& a, const Tensor& b);
 
-// with a scalar
-Tensor add(const Tensor& a, double b);
-Tensor sub(const Tensor& a, double b);
-Tensor rsub(double a, const Tensor& b);  ///< a - b
-Tensor mul(const Tensor& a, double b);
-Tensor div(const Tensor& a, double b);
-Tensor rdiv(double a, const Tensor& b);  ///< a / b
-Tensor pow(const Tensor& a, double exponent);
+// with a number (see Scalar for how its kind promotes)
+Tensor add(const Tensor& a, const Scalar& b);
+Tensor sub(const Tensor& a, const Scalar& b);
+Tensor rsub(const Scalar& a, const Tensor& b);  ///< a - b
+Tensor mul(const Tensor& a, const Scalar& b);
+Tensor div(const Tensor& a, const Scalar& b);
+Tensor rdiv(const Scalar& a, const Tensor& b);  ///< a / b
+/// a^p. As PyTorch, p ∈ {0.5, −0.5, −1, 2, 3, −2} run √x, 1/√x, 1/x, x·x, x·x·x, 1/(x·x)
+/// (which fixes the sign of the result at x = −0), p = 0 gives 1 everywhere.
+Tensor pow(const Tensor& a, const Scalar& exponent);
 
 // ---- element-wise, unary ---------------------------------------------------------------
 Tensor neg(const Tensor& a);
@@ -39,6 +90,7 @@ Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
 Tensor tanh(const Tensor& a);
 Tensor sigmoid(const Tensor& a);
+/// max(x, 0), with NaN staying NaN (PyTorch's clamp_min); −0 stays −0.
 Tensor relu(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor sign(const Tensor& a);  ///< -1, 0 or 1
@@ -50,11 +102,16 @@ Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, double b);
-Tensor lt(const Tensor& a, double b);
+Tensor eq(const Tensor& a, const Scalar& b);
+Tensor ne(const Tensor& a, const Scalar& b);
+Tensor lt(const Tensor& a, const Scalar& b);
+Tensor le(const Tensor& a, const Scalar& b);
+Tensor gt(const Tensor& a, const Scalar& b);
+Tensor ge(const Tensor& a, const Scalar& b);
 Tensor logical_not(const Tensor& mask);
 
-/// out = cond ? a : b   (cond is a bool mask; all three broadcast together)
+/// out = cond ? a : b   (cond is a bool mask; all three broadcast together; a and b
+/// promote by result_type)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// out = mask ? value : a   (mask broadcasts to a's shape)
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
@@ -123,7 +180,9 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
 std::vector<Tensor> split(const Tensor& a, int64_t chunk, int64_t axis);
 
 // ---- indexing ---------------------------------------------------------------------------------
-/// out[..., j, ...] = a[..., index[j], ...] along axis; index is 1-D int64.
+/// out[..., j, ...] = a[..., index[j], ...] along axis; index is 1-D int64 (a 0-d
+/// tensor takes a one-element index, as in PyTorch). Any dtype; indices are not
+/// wrapped (a negative one throws, as in PyTorch).
 /// Embedding lookup is index_select(weight, 0, ids).
 Tensor index_select(const Tensor& a, int64_t axis, const Tensor& index);
 /// out[i][j][k] = a[i][index[i][j][k]][k] for axis 1 (torch.gather semantics).
@@ -133,8 +192,9 @@ Tensor gather(const Tensor& a, int64_t axis, const Tensor& index);
 Tensor index_add(const Shape& shape, int64_t axis, const Tensor& index, const Tensor& src);
 Tensor scatter_add(const Shape& shape, int64_t axis, const Tensor& index, const Tensor& src);
 ///@}
-/// One-hot rows: out[..., c] = (index[...] == c), as dtype.
-Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype = DType::Float32);
+/// One-hot rows: out[..., c] = (index[...] == c), as dtype (int64 by default, as
+/// torch.nn.functional.one_hot). num_classes = -1 takes one more than the largest index.
+Tensor one_hot(const Tensor& index, int64_t num_classes = -1, DType dtype = DType::Int64);
 
 // ---- operators -----------------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -142,13 +202,13 @@ inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 inline Tensor operator-(const Tensor& a) { return neg(a); }
-inline Tensor operator+(const Tensor& a, double b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, double b) { return div(a, b); }
-inline Tensor operator+(double a, const Tensor& b) { return add(b, a); }
-inline Tensor operator-(double a, const Tensor& b) { return rsub(a, b); }
-inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
-inline Tensor operator/(double a, const Tensor& b) { return rdiv(a, b); }
+inline Tensor operator+(const Tensor& a, const Scalar& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Scalar& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Scalar& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Scalar& b) { return div(a, b); }
+inline Tensor operator+(const Scalar& a, const Tensor& b) { return add(b, a); }
+inline Tensor operator-(const Scalar& a, const Tensor& b) { return rsub(a, b); }
+inline Tensor operator*(const Scalar& a, const Tensor& b) { return mul(b, a); }
+inline Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(a, b); }
 
 }  // namespace minigrad

@@ -24,7 +24,8 @@ std::array<bool, kMaxDims> reduced_axes(const Tensor& a, const std::vector<int64
     return r;
   }
   for (int64_t ax : axes) {
-    const int i = normalize_axis(ax, a.dim(), op);
+    const int i = wrap_dim(ax, a.dim(), op);
+    if (a.dim() == 0) continue;  // PyTorch: a 0-d tensor reduced over axis 0 or -1 is itself
     MINIGRAD_CHECK(!r[static_cast<size_t>(i)])
         << op << ": axis " << ax << " listed twice for shape " << a.shape();
     r[static_cast<size_t>(i)] = true;
@@ -97,9 +98,16 @@ struct AxisRows {
 };
 
 AxisRows axis_rows(const Tensor& a, int64_t axis, bool keepdim, const char* op) {
+  if (a.dim() == 0) {  // PyTorch: a 0-d tensor is one row of one element (axis 0 or -1)
+    wrap_dim(axis, 0, op);
+    return {a.reshape({1}), 1, 1, Shape{}};
+  }
   const int ax = normalize_axis(axis, a.dim(), op);
   const int64_t len = a.shape()[ax];
-  MINIGRAD_CHECK(len != 0) << op << ": axis " << ax << " of shape " << a.shape() << " is empty";
+  // PyTorch's words (an IndexError there)
+  MINIGRAD_CHECK(len != 0) << op << "(): Expected reduction dim " << ax
+                           << " to have non-zero size: axis " << ax << " of shape " << a.shape()
+                           << " is empty";
   std::array<bool, kMaxDims> r{};
   r[static_cast<size_t>(ax)] = true;
   Tensor rows = rows_along(a, ax);
@@ -109,9 +117,17 @@ AxisRows axis_rows(const Tensor& a, int64_t axis, bool keepdim, const char* op) 
 
 }  // namespace
 
+// An empty sum is 0; int64 and bool tensors sum to int64 (torch.sum's dtype for them).
 Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  MINIGRAD_CHECK(a.defined()) << "sum: the tensor is undefined";
   const auto r = reduced_axes(a, axes, "sum");
   const Shape shape = reduced_shape(a, r, keepdim);
+  if (!is_floating(a.dtype())) {
+    const Tensor x = a.to(DType::Int64);
+    Tensor out = Tensor::zeros(shape, DType::Int64);
+    sum_into<int64_t>(x, r, out.data<int64_t>());
+    return out;
+  }
   return dispatch_floating(a.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::zeros(shape, a.dtype());
@@ -121,20 +137,35 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 }
 
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  MINIGRAD_CHECK(a.defined()) << "mean: the tensor is undefined";
+  MINIGRAD_CHECK(is_floating(a.dtype()))
+      << "mean: expected float32 or float64, got " << dtype_name(a.dtype())
+      << " (PyTorch cannot infer its output dtype either; convert with .to(DType::Float32))";
   const auto r = reduced_axes(a, axes, "mean");
   int64_t count = 1;
   for (int i = 0; i < a.dim(); ++i)
     if (r[static_cast<size_t>(i)]) count *= a.shape()[i];
-  MINIGRAD_CHECK(count != 0) << "mean: reducing zero elements of shape " << a.shape();
+  // Over zero elements: 0 · (1/0) = 0 · inf = NaN, PyTorch's answer.
   Tensor s = sum(a, axes, keepdim);
   s.mul_(1.0 / static_cast<double>(count));
   return s;
 }
 
+namespace {
+
+// The dtypes amax and argmax take: floats and int64 (bool is refused, as by torch.argmax).
+template <class F>
+decltype(auto) dispatch_ordered(DType dt, const char* op, F&& f) {
+  if (dt == DType::Int64) return f(int64_t{});
+  return dispatch_floating(dt, op, std::forward<F>(f));
+}
+
+}  // namespace
+
 Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
   const AxisRows ar = axis_rows(a, axis, keepdim, "amax");
   const int64_t len = ar.len, nrows = ar.nrows;
-  return dispatch_floating(a.dtype(), "amax", [&](auto tag) {
+  return dispatch_ordered(a.dtype(), "amax", [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(ar.shape, a.dtype());
     const T* p = ar.rows.data<T>();
@@ -153,7 +184,10 @@ Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
 }
 
 Tensor amax(const Tensor& a) {
-  MINIGRAD_CHECK(a.numel() != 0) << "amax: the tensor of shape " << a.shape() << " is empty";
+  MINIGRAD_CHECK(a.numel() != 0)
+      << "amax(): Expected reduction dim to be specified for input.numel() == 0: the tensor of "
+         "shape "
+      << a.shape() << " is empty";
   return amax(a.reshape({-1}), 0, false);
 }
 
@@ -161,7 +195,7 @@ Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
   const AxisRows ar = axis_rows(a, axis, keepdim, "argmax");
   const int64_t len = ar.len, nrows = ar.nrows;
   Tensor out = Tensor::empty(ar.shape, DType::Int64);
-  dispatch_floating(a.dtype(), "argmax", [&](auto tag) {
+  dispatch_ordered(a.dtype(), "argmax", [&](auto tag) {
     using T = decltype(tag);
     const T* p = ar.rows.data<T>();
     int64_t* o = out.data<int64_t>();

@@ -98,4 +98,11 @@ int normalize_axis(int64_t axis, int rank, const char* op) {
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
 
+int wrap_dim(int64_t axis, int rank, const char* op) {
+  if (rank > 0) return normalize_axis(axis, rank, op);
+  MINIGRAD_CHECK_INDEX(axis == 0 || axis == -1)
+      << op << ": axis " << axis << " is out of range for a 0-d tensor (expected -1 or 0)";
+  return 0;
+}
+
 }  // namespace minigrad

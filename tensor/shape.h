@@ -68,4 +68,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 /// std::out_of_range naming `op` when it is outside [-rank, rank).
 int normalize_axis(int64_t axis, int rank, const char* op);
 
+/// normalize_axis for the ops PyTorch lets a 0-d tensor take a dim (sum, mean, amax,
+/// argmax, softmax, squeeze, transpose): a 0-d tensor is treated as if it had one
+/// axis, so 0 and -1 are accepted (and mean that no axis at all); returns 0 for it.
+/// Any other rank behaves as normalize_axis.
+int wrap_dim(int64_t axis, int rank, const char* op);
+
 }  // namespace minigrad

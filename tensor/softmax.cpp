@@ -80,6 +80,10 @@ T row_max(const T* x, int64_t n) {
 
 template <bool kLog>
 Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
+  if (x.dim() == 0) {  // PyTorch: a 0-d tensor is one row of one element (axis 0 or -1)
+    wrap_dim(axis, 0, op);
+    return softmax_impl<kLog>(x.reshape({1}), 0, op).reshape({});
+  }
   const int ax = normalize_axis(axis, x.dim(), op);
   const int last = x.dim() - 1;
   std::vector<int64_t> order;
@@ -134,6 +138,10 @@ Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis) {
   MINIGRAD_CHECK(y.shape() == gy.shape() && y.dtype() == gy.dtype())
       << "softmax_backward: y is " << dtype_name(y.dtype()) << y.shape() << ", gy is "
       << dtype_name(gy.dtype()) << gy.shape() << "; they must match";
+  if (y.dim() == 0) {
+    wrap_dim(axis, 0, "softmax_backward");
+    return softmax_backward(y.reshape({1}), gy.reshape({1}), 0).reshape({});
+  }
   const int ax = normalize_axis(axis, y.dim(), "softmax_backward");
   if (ax != y.dim() - 1 || !y.is_contiguous() || !gy.is_contiguous()) {
     return mul(y, sub(gy, sum(mul(gy, y), {axis}, true)));

@@ -46,6 +46,23 @@ size_t dtype_size(DType t) {
 
 bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
 
+DType promote_types(DType a, DType b) {
+  auto rank = [](DType t) {
+    switch (t) {
+      case DType::Bool:
+        return 0;
+      case DType::Int64:
+        return 1;
+      case DType::Float32:
+        return 2;
+      case DType::Float64:
+        return 3;
+    }
+    return 0;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
 // Calls f(T{}) for every dtype (bool as bool, int64 as int64_t).
 template <class F>
 static decltype(auto) dispatch_all(DType dtype, F&& f) {
@@ -206,10 +223,10 @@ double Tensor::at(const Shape& index) const {
   MINIGRAD_CHECK(index.size() == dim()) << "at: index " << index << " has " << index.size()
                                         << " entries for a tensor of shape " << shape_;
   int64_t off = 0;
-  for (int i = 0; i < dim(); ++i) {
-    MINIGRAD_CHECK_INDEX(index[i] >= 0 && index[i] < shape_[i])
+  for (int i = 0; i < dim(); ++i) {  // a negative index counts from the end, as t[-1]
+    MINIGRAD_CHECK_INDEX(index[i] >= -shape_[i] && index[i] < shape_[i])
         << "at: index " << index << " is out of range for shape " << shape_;
-    off += index[i] * strides_[i];
+    off += (index[i] < 0 ? index[i] + shape_[i] : index[i]) * strides_[i];
   }
   return read_element(*this, off);
 }
@@ -332,8 +349,9 @@ Tensor Tensor::reshape(const Shape& shape) const {
 }
 
 Tensor Tensor::transpose(int64_t axis0, int64_t axis1) const {
-  const int a = normalize_axis(axis0, dim(), "transpose");
-  const int b = normalize_axis(axis1, dim(), "transpose");
+  const int a = wrap_dim(axis0, dim(), "transpose");
+  const int b = wrap_dim(axis1, dim(), "transpose");
+  if (dim() == 0) return *this;  // PyTorch: transpose(0, -1) of a 0-d tensor is itself
   Tensor out = *this;
   std::swap(out.shape_[a], out.shape_[b]);
   std::swap(out.strides_[a], out.strides_[b]);
@@ -369,7 +387,10 @@ Tensor Tensor::permute(const std::vector<int64_t>& order) const {
 }
 
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
+  MINIGRAD_CHECK(dim() > 0) << "narrow() cannot be applied to a 0-dim tensor";
   const int a = normalize_axis(axis, dim(), "narrow");
+  // PyTorch: a negative start counts from the end (start in [-size, size])
+  if (start < 0 && start >= -shape_[a]) start += shape_[a];
   int64_t end = 0;
   const bool overflow = __builtin_add_overflow(start, length, &end);
   // past int64, the end is written as the sum it could not hold
@@ -400,6 +421,7 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
 }
 
 Tensor Tensor::select(int64_t axis, int64_t index) const {
+  MINIGRAD_CHECK_INDEX(dim() > 0) << "select() cannot be applied to a 0-dim tensor";
   const int a = normalize_axis(axis, dim(), "select");
   const int64_t n = shape_[a];
   MINIGRAD_CHECK_INDEX(index >= -n && index < n)
@@ -413,9 +435,9 @@ Tensor Tensor::select(int64_t axis, int64_t index) const {
 }
 
 Tensor Tensor::squeeze(int64_t axis) const {
-  const int a = normalize_axis(axis, dim(), "squeeze");
-  MINIGRAD_CHECK(shape_[a] == 1) << "squeeze: axis " << a << " of shape " << shape_ << " has size "
-                                 << shape_[a] << ", not 1";
+  const int a = wrap_dim(axis, dim(), "squeeze");
+  // PyTorch: an axis whose size is not 1 (and a 0-d tensor) is left as it is
+  if (dim() == 0 || shape_[a] != 1) return *this;
   Tensor out = *this;
   out.shape_.erase(a);
   out.strides_.erase(a);
@@ -442,9 +464,18 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
   return out;
 }
 
-Tensor Tensor::expand(const Shape& shape) const {
-  MINIGRAD_CHECK(shape.size() >= dim())
-      << "expand: cannot expand shape " << shape_ << " to fewer axes " << shape;
+Tensor Tensor::expand(const Shape& requested) const {
+  MINIGRAD_CHECK(requested.size() >= dim())
+      << "expand: cannot expand shape " << shape_ << " to fewer axes " << requested;
+  // PyTorch: -1 keeps the size of an existing axis; a new leading axis needs a size
+  const int new_axes = requested.size() - dim();
+  Shape shape = requested;
+  for (int o = 0; o < shape.size(); ++o) {
+    if (shape[o] != -1) continue;
+    MINIGRAD_CHECK(o >= new_axes) << "expand: the size -1 is not allowed in a new leading axis "
+                                  << o << " (expanding " << shape_ << " to " << requested << ")";
+    shape[o] = shape_[o - new_axes];
+  }
   if (shape == shape_) return *this;
   check_sizes(shape, "expand");
   check_extent(shape, "expand");

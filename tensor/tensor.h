@@ -29,6 +29,10 @@ enum class DType : uint8_t { Float32, Float64, Int64, Bool };
 const char* dtype_name(DType t);  ///< "float32", "float64", "int64", "bool"
 size_t dtype_size(DType t);
 bool is_floating(DType t);
+/// PyTorch's torch.promote_types over minigrad's four dtypes, a chain
+/// bool < int64 < float32 < float64: the later of the two wins
+/// (int64 + float32 → float32, float32 + float64 → float64, bool + int64 → int64).
+DType promote_types(DType a, DType b);
 
 /// The DType that holds C++ elements of type T: dtype_of<float>() is DType::Float32.
 template <class T>
@@ -109,7 +113,8 @@ class Tensor {
   /// The single value of a one-element tensor, as double.
   double item() const;
   ///@{
-  /// Element at a full index (slow; for tests and printing).
+  /// Element at a full index (slow; for tests and printing); negative entries count
+  /// from the end of their axis.
   double at(std::initializer_list<int64_t> index) const;
   double at(const Shape& index) const;
   ///@}
@@ -125,22 +130,28 @@ class Tensor {
   Tensor view(const Shape& shape) const;
   ///@}
   Tensor flatten() const { return reshape({-1}); }
+  /// Swaps two axes (a 0-d tensor takes 0 or -1 and is returned as it is).
   Tensor transpose(int64_t axis0, int64_t axis1) const;
   Tensor t() const;  ///< 2-D transpose
   /// The last two axes swapped, a view (torch's `mT`): a batch of matrices transposed.
   /// Throws std::invalid_argument for fewer than 2 dimensions, as torch does.
   Tensor mT() const;
   Tensor permute(const std::vector<int64_t>& order) const;
-  /// Elements [start, start+length) along axis.
+  /// Elements [start, start+length) along axis; a negative start counts from the end.
+  /// A 0-d tensor cannot be narrowed (std::invalid_argument).
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;
   /// Python-style slice start:end:step along axis (negative start/end count from the end).
   Tensor slice(int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
-  /// Index `index` along axis; the axis disappears.
+  /// Index `index` along axis (negative counts from the end); the axis disappears.
+  /// A 0-d tensor has nothing to select (std::out_of_range, as PyTorch's IndexError).
   Tensor select(int64_t axis, int64_t index) const;
-  Tensor squeeze(int64_t axis) const;  ///< removes a size-1 axis
+  /// Removes `axis` if its size is 1; any other axis (and a 0-d tensor, axis 0 or -1)
+  /// leaves the tensor as it is, as in PyTorch.
+  Tensor squeeze(int64_t axis) const;
   Tensor squeeze() const;              ///< removes every size-1 axis
   Tensor unsqueeze(int64_t axis) const;
-  /// Broadcast to `shape` (numpy rules) with stride 0 on the repeated axes.
+  /// Broadcast to `shape` (numpy rules) with stride 0 on the repeated axes. A size of
+  /// -1 keeps that axis' size (PyTorch's expand(-1, 4)); new leading axes need a size.
   Tensor expand(const Shape& shape) const;
 
   /// matmul(*this, other), torch.matmul's rules (tensor/ops.h): `a.matmul(b.mT())`.

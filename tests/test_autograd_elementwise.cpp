@@ -2,6 +2,7 @@
 // central differences, with broadcasting and strided inputs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "autograd_testing.h"
@@ -138,6 +139,74 @@ TEST(AutogradElementwise, MaximumSplitsTiesEvenly) {
   const Variable x(f64({4}, {1}), true);
   sum(maximum(x, x)).backward();
   EXPECT_EQ(x.grad().item(), 1.0);
+}
+
+// PyTorch's gradients where the textbook formula gives NaN or inf: each case is
+// gradchecked where the function is differentiable, and checked exactly elsewhere.
+TEST(AutogradElementwise, PowAtZeroIsDifferentiable) {
+  // x⁰ = 1 is constant: its gradient is 0 at x = 0 too (the formula gives 0·0⁻¹ = NaN)
+  const Tensor with_zero = f64({0.0, -0.0, 0.7, -1.3}, {4});
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], 0.0); }, {with_zero}));
+  // 0^b for b ≥ 1 an integer: flat in b at a = 0 (the formula gives 0·ln 0 = NaN), and
+  // b·a^(b−1) in a; the a = 0.5 entries check the ordinary formula beside them
+  const Tensor a = f64({0.0, 0.0, 0.0, 0.5, 0.5}, {5}), b = f64({1, 2, 3, 2, 0.5}, {5});
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], v[1]); }, {a, b}));
+  // b = 0 with a ≠ 0: ∂/∂a is 0 (a⁰ is constant), ∂/∂b = ln a
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return pow(v[0], v[1]); },
+                      {f64({0.5, 2.0}, {2}), f64({0.0, 0.0}, {2})}));
+  // at a = b = 0 the exponent's gradient is 0 and the base's too (not differentiable in
+  // b there: 0^(−h) = inf; these are PyTorch's values)
+  const Variable x(f64({0.0}, {1}), true), y(f64({0.0}, {1}), true);
+  sum(pow(x, y)).backward();
+  EXPECT_EQ(x.grad().item(), 0.0);
+  EXPECT_EQ(y.grad().item(), 0.0);
+  const Variable z(f64({0.0, -0.0}, {2}), true);
+  sum(pow(z, 0.0)).backward();
+  EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 0}));
+}
+
+TEST(AutogradElementwise, NaNPassesTheGradientAsInPyTorch) {
+  const double nan = std::nan("");
+  // relu(NaN) = NaN, and its gradient passes (threshold_backward: 0 only where x ≤ 0)
+  const Variable x(f64({nan, -1, -0.0, 0.0, 2}, {5}), true);
+  sum(relu(x)).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 1}));
+  // maximum/minimum with a NaN on either side give the whole gradient to both inputs
+  const Variable a(f64({nan, 1, nan, 3}, {4}), true), b(f64({1, nan, nan, 1}, {4}), true);
+  sum(maximum(a, b) * 2.0).backward();
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 2}));
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 0}));
+  const Variable c(f64({nan, 1, nan, 3}, {4}), true), d(f64({1, nan, nan, 1}, {4}), true);
+  sum(minimum(c, d)).backward();
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 0}));
+  EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 1}));
+  // relu stays gradchecked away from its kink, with -0 and +0 excluded
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return relu(v[0]); }, {f64({-2, -0.5, 0.5, 3}, {4})}));
+}
+
+// Reductions and softmax of a 0-d Variable over axis 0 or -1 (PyTorch allows them).
+TEST(AutogradElementwise, ZeroDimReductionsAreDifferentiable) {
+  const Tensor z = Tensor::scalar(0.7, DType::Float64);
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return sum(v[0], {0}) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return mean(v[0], {-1}, true) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return amax(v[0], 0) * 3.0; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return softmax(v[0], 0) * v[0]; }, {z}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return log_softmax(v[0], -1) + v[0]; }, {z}));
+}
+
+// float32 ⊕ float64 computes in float64 (PyTorch's promotion); each input still gets
+// its gradient in its own dtype, the engine converting it back as it undoes broadcasting.
+TEST(AutogradElementwise, MixedPrecisionGradientsKeepTheInputDtype) {
+  const Variable a(Tensor::from_list({1.5, -2.0, 0.25}, {3}, DType::Float32), true);
+  const Variable b(f64({3.0, 0.5, -4.0}, {1, 3}), true);
+  const Variable y = mul(a, b);
+  EXPECT_EQ(y.dtype(), DType::Float64);
+  sum(y).backward();
+  EXPECT_EQ(a.grad().dtype(), DType::Float32);
+  EXPECT_EQ(a.grad().shape(), (Shape{3}));
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{3.0, 0.5, -4.0}));
+  EXPECT_EQ(b.grad().dtype(), DType::Float64);
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{1.5, -2.0, 0.25}));
 }
 
 }  // namespace

@@ -135,8 +135,14 @@ void check_unary_and_scalar_ops(DType dt) {
   expect_unary<T>("2 * x", 2.0 * x, x, [](T v) { return v * T(2); });
   expect_unary<T>("x + 2", x + 2.0, x, [](T v) { return v + T(2); });
   expect_unary<T>("pow 2", pow(x, 2.0), x, [](T v) { return v * v; });
-  expect_unary<T>("pow 3", pow(x, 3.0), x, [](T v) { return std::pow(v, T(3)); });
-  expect_unary<T>("pow 0.5", pow(p, 0.5), p, [](T v) { return std::pow(v, T(0.5)); });
+  // PyTorch's pow_tensor_scalar forms for the exponents that have one
+  expect_unary<T>("pow 3", pow(x, 3.0), x, [](T v) { return v * v * v; });
+  expect_unary<T>("pow 0.5", pow(p, 0.5), p, [](T v) { return std::sqrt(v); });
+  expect_unary<T>("pow -0.5", pow(p, -0.5), p, [](T v) { return T(1) / std::sqrt(v); });
+  expect_unary<T>("pow -1", pow(x, -1.0), x, [](T v) { return T(1) / v; });
+  expect_unary<T>("pow -2", pow(x, -2), x, [](T v) { return T(1) / (v * v); });
+  expect_unary<T>("pow 0", pow(x, 0), x, [](T) { return T(1); });
+  expect_unary<T>("x * 2 (an integer)", x * 2, x, [](T v) { return v * T(2); });
   expect_unary<T>("pow -1.5", pow(p, -1.5), p, [](T v) { return std::pow(v, T(-1.5)); });
   expect_unary<T>("neg", neg(x), x, [](T v) { return -v; });
   expect_unary<T>("-x", -x, x, [](T v) { return -v; });
@@ -150,7 +156,7 @@ void check_unary_and_scalar_ops(DType dt) {
   expect_unary<T>("tanh", tanh(x), x, [](T v) { return std::tanh(v); }, transcendental_tol);
   const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-15;
   expect_unary<T>("sigmoid", sigmoid(x), x, [](T v) { return T(1) / (T(1) + std::exp(-v)); }, tol);
-  expect_unary<T>("relu", relu(x), x, [](T v) { return v > 0 ? v : T(0); });
+  expect_unary<T>("relu", relu(x), x, [](T v) { return v < 0 ? T(0) : v; });
   expect_unary<T>("abs", abs(x), x, [](T v) { return std::abs(v); });
   expect_unary<T>("sign", sign(x), x, [](T v) { return static_cast<T>((v > 0) - (v < 0)); });
 }
@@ -180,6 +186,20 @@ TEST(Elementwise, EdgeValues) {
   }
   EXPECT_EQ(sign(f64({-0.0, 0.0, -2, 3}, {4})).to_vector<double>(), (std::vector<double>{0, 0, -1, 1}));
   EXPECT_EQ(relu(f64({-inf, inf}, {2})).to_vector<double>(), (std::vector<double>{0, inf}));
+  // relu keeps NaN and −0, as torch.relu (clamp_min) does
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor r = relu(Tensor::from_list({std::nan(""), -0.0, -1.0}, {3}, dt));
+    EXPECT_TRUE(std::isnan(r.at({0})));
+    EXPECT_TRUE(std::signbit(r.at({1})));
+    EXPECT_EQ(r.at({2}), 0.0);
+    EXPECT_FALSE(std::signbit(r.at({2})));
+  }
+  // pow(x, p) at ±0 takes PyTorch's special forms: √−0 = −0, 1/√−0 = −inf
+  const Tensor z = f64({-0.0, 0.0}, {2});
+  EXPECT_TRUE(std::signbit(pow(z, 0.5).at({0})));
+  EXPECT_EQ(pow(z, -0.5).to_vector<double>(), (std::vector<double>{-inf, inf}));
+  EXPECT_EQ(pow(z, -1).to_vector<double>(), (std::vector<double>{-inf, inf}));
+  EXPECT_EQ(pow(z, 0).to_vector<double>(), (std::vector<double>{1, 1}));
   EXPECT_EQ(log(f64({0}, {1})).item(), -inf);
 }
 
@@ -193,6 +213,119 @@ TEST(Elementwise, MaximumMinimumPropagateNaN) {
   }
   EXPECT_EQ(maximum(a, b).at({2}), 2.0);
   EXPECT_EQ(minimum(a, b).at({2}), 0.0);
+}
+
+// ---- int64, bool and type promotion -------------------------------------------------------
+
+// torch.result_type: tensors with axes outrank 0-d tensors, which outrank numbers, each
+// only within its category (bool < integer < floating).
+TEST(Elementwise, ResultTypeFollowsPyTorch) {
+  const Tensor f = Tensor::zeros({2}), d = Tensor::zeros({2}, DType::Float64);
+  const Tensor i = Tensor::zeros({2}, DType::Int64), b = Tensor::zeros({2}, DType::Bool);
+  const Tensor zf = Tensor::scalar(1), zd = Tensor::scalar(1, DType::Float64);
+  const Tensor zi = Tensor::scalar(1, DType::Int64), zb = Tensor::scalar(1, DType::Bool);
+  EXPECT_EQ(result_type(i, f), DType::Float32);
+  EXPECT_EQ(result_type(f, d), DType::Float64);
+  EXPECT_EQ(result_type(b, i), DType::Int64);
+  EXPECT_EQ(result_type(b, f), DType::Float32);
+  EXPECT_EQ(result_type(f, zd), DType::Float32);  // a 0-d float64 does not widen float32 [2]
+  EXPECT_EQ(result_type(d, zf), DType::Float64);
+  EXPECT_EQ(result_type(i, zd), DType::Float64);  // but it lifts int64 [2] to its category
+  EXPECT_EQ(result_type(i, zb), DType::Int64);
+  EXPECT_EQ(result_type(b, zi), DType::Int64);
+  EXPECT_EQ(result_type(zi, zd), DType::Float64);  // two 0-d tensors: promote_types
+  EXPECT_EQ(result_type(i, Scalar(2.5)), DType::Float32);  // a double is float32 (the default dtype)
+  EXPECT_EQ(result_type(i, Scalar(2)), DType::Int64);
+  EXPECT_EQ(result_type(b, Scalar(2)), DType::Int64);
+  EXPECT_EQ(result_type(b, Scalar(true)), DType::Bool);
+  EXPECT_EQ(result_type(f, Scalar(2.5)), DType::Float32);
+  EXPECT_EQ(result_type(zi, Scalar(2.5)), DType::Float32);
+  EXPECT_EQ(result_type(d, Scalar(int64_t{1} << 40)), DType::Float64);
+  EXPECT_EQ(promote_types(DType::Int64, DType::Float32), DType::Float32);
+  EXPECT_EQ(promote_types(DType::Bool, DType::Bool), DType::Bool);
+}
+
+TEST(Elementwise, IntegerArithmetic) {
+  const Tensor i = i64({1, -2, 3, 7}, {4}), j = i64({2, 2, -4, 3}, {4});
+  auto ints = [](const Tensor& t) {
+    EXPECT_EQ(t.dtype(), DType::Int64);
+    return t.to_vector<int64_t>();
+  };
+  EXPECT_EQ(ints(i + j), (std::vector<int64_t>{3, 0, -1, 10}));
+  EXPECT_EQ(ints(i - j), (std::vector<int64_t>{-1, -4, 7, 4}));
+  EXPECT_EQ(ints(i * j), (std::vector<int64_t>{2, -4, -12, 21}));
+  EXPECT_EQ(ints(i + 2), (std::vector<int64_t>{3, 0, 5, 9}));
+  EXPECT_EQ(ints(10 - i), (std::vector<int64_t>{9, 12, 7, 3}));
+  EXPECT_EQ(ints(i * int64_t{3}), (std::vector<int64_t>{3, -6, 9, 21}));
+  EXPECT_EQ(ints(-i), (std::vector<int64_t>{-1, 2, -3, -7}));
+  EXPECT_EQ(ints(abs(i)), (std::vector<int64_t>{1, 2, 3, 7}));
+  EXPECT_EQ(ints(relu(i)), (std::vector<int64_t>{1, 0, 3, 7}));
+  EXPECT_EQ(ints(sign(i)), (std::vector<int64_t>{1, -1, 1, 1}));
+  EXPECT_EQ(ints(maximum(i, j)), (std::vector<int64_t>{2, 2, 3, 7}));
+  EXPECT_EQ(ints(minimum(i, j.slice(0, 0, 4))), (std::vector<int64_t>{1, -2, -4, 3}));
+  EXPECT_EQ(ints(pow(i, 2)), (std::vector<int64_t>{1, 4, 9, 49}));
+  // a negative integer exponent in a tensor truncates, as PyTorch's powi
+  EXPECT_EQ(ints(pow(i64({1, -1, -1, 2}, {4}), i64({-1, -1, -2, -1}, {4}))),
+            (std::vector<int64_t>{1, -1, 1, 0}));
+  // int64 is exact past 2^53, where a double would round
+  const int64_t big = (int64_t{1} << 53) + 1;
+  EXPECT_EQ(ints(Tensor::from_vector<int64_t>({big}, {1}) + 2)[0], big + 2);
+  // a double, or a division, makes float32 (PyTorch's default dtype)
+  const Tensor h = i * 2.5;
+  EXPECT_EQ(h.dtype(), DType::Float32);
+  EXPECT_EQ(h.to_vector<double>(), (std::vector<double>{2.5, -5, 7.5, 17.5}));
+  EXPECT_EQ((i * 2.0).dtype(), DType::Float32);
+  EXPECT_EQ((i / 2).to_vector<double>(), (std::vector<double>{0.5, -1, 1.5, 3.5}));
+  EXPECT_EQ((i / 2).dtype(), DType::Float32);
+  EXPECT_EQ((i / j).dtype(), DType::Float32);
+  EXPECT_EQ((6 / i).to_vector<double>(), (std::vector<double>{6, -3, 2, 6.0f / 7.0f}));
+  EXPECT_EQ(exp(i).dtype(), DType::Float32);
+  EXPECT_EQ(sqrt(i64({4}, {1})).to_vector<double>(), (std::vector<double>{2}));
+  EXPECT_EQ(pow(i64({4}, {1}), 0.5).dtype(), DType::Float32);
+}
+
+TEST(Elementwise, BoolArithmetic) {
+  const Tensor b = Tensor::from_list({1, 0, 1, 0}, {4}, DType::Bool);
+  const Tensor c = Tensor::from_list({1, 1, 0, 0}, {4}, DType::Bool);
+  EXPECT_EQ((b + c).dtype(), DType::Bool);  // or
+  EXPECT_EQ((b + c).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1, 0}));
+  EXPECT_EQ((b * c).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 0, 0}));  // and
+  EXPECT_EQ((b + 2).dtype(), DType::Int64);
+  EXPECT_EQ((b + 2).to_vector<int64_t>(), (std::vector<int64_t>{3, 2, 3, 2}));
+  EXPECT_EQ((b * 2.5).dtype(), DType::Float32);
+  EXPECT_EQ((b / c).dtype(), DType::Float32);
+  const Tensor i = i64({5, 6, 7, 8}, {4});
+  EXPECT_EQ((i * b).dtype(), DType::Int64);
+  EXPECT_EQ((i * b).to_vector<int64_t>(), (std::vector<int64_t>{5, 0, 7, 0}));
+  EXPECT_EQ(maximum(b, c).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1, 0}));
+}
+
+TEST(Elementwise, MixedDtypesPromote) {
+  const Tensor i = i64({1, 2, 3}, {3});
+  const Tensor f = f32({0.5, 0.25, 0.125}, {3}), d = f64({0.1, 0.2, 0.3}, {3});
+  const Tensor s = add(i, f);
+  EXPECT_EQ(s.dtype(), DType::Float32);
+  EXPECT_EQ(s.to_vector<double>(), (std::vector<double>{1.5, 2.25, 3.125}));
+  // float32 + float64 is float64, computed on the float32 values widened exactly
+  const Tensor fd = add(f, d);
+  EXPECT_EQ(fd.dtype(), DType::Float64);
+  EXPECT_EQ(fd.to_vector<double>(), (std::vector<double>{0.5 + 0.1, 0.25 + 0.2, 0.125 + 0.3}));
+  EXPECT_EQ(mul(d, f).dtype(), DType::Float64);
+  EXPECT_EQ(pow(f, d).dtype(), DType::Float64);
+  // a float64 0-d tensor does not widen a float32 tensor, but lifts an int64 one
+  EXPECT_EQ(add(f, Tensor::scalar(1, DType::Float64)).dtype(), DType::Float32);
+  EXPECT_EQ(add(i, Tensor::scalar(0.5, DType::Float64)).to_vector<double>(),
+            (std::vector<double>{1.5, 2.5, 3.5}));
+  // comparisons compare after promotion; where promotes its two branches
+  EXPECT_EQ(lt(i, 2.5).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 0}));
+  EXPECT_EQ(eq(i, f32({1, 2.5, 3}, {3})).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_EQ(ge(i, 2).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 1}));
+  const Tensor cond = Tensor::from_list({1, 0, 1}, {3}, DType::Bool);
+  const Tensor w = where(cond, i, f);
+  EXPECT_EQ(w.dtype(), DType::Float32);
+  EXPECT_EQ(w.to_vector<double>(), (std::vector<double>{1, 0.25, 3}));
+  EXPECT_EQ(where(cond, i, i64({9}, {1})).to_vector<int64_t>(), (std::vector<int64_t>{1, 9, 3}));
+  EXPECT_EQ(masked_fill(i, cond, -1).to_vector<int64_t>(), (std::vector<int64_t>{-1, 2, -1}));
 }
 
 // ---- comparisons and selection ------------------------------------------------------------
@@ -245,8 +378,9 @@ TEST(Elementwise, WhereBroadcastsAllThree) {
     EXPECT_EQ(w.at(idx), c.at(idx) != 0 ? x.t().at(idx) : y.at(idx));
   });
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(a, a, b); }, {"where", "bool", "float64"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(cond, a, Tensor::scalar(0)); },
-                                                 {"where", "float64", "float32"}));
+  // a and b promote (result_type): a float32 0-d does not lower float64 [1,3]
+  EXPECT_EQ(where(cond, a, Tensor::scalar(0)).dtype(), DType::Float64);
+  EXPECT_EQ(where(cond, Tensor::zeros({3}), a.reshape({3})).dtype(), DType::Float64);
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { where(Tensor::zeros({4}, DType::Bool), a, b); },
                                                  {"where", "[4]", "[1,3]"}));
 }
@@ -292,12 +426,14 @@ TEST(Elementwise, Errors) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4});
   EXPECT_EQ(testing::message_of([&] { add(a, b); }), "add: [2,3] and [4]: sizes 3 and 4 cannot broadcast");
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mul(a, Tensor::zeros({3, 3})); }, {"mul", "[2,3]", "[3,3]"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { pow(a, Tensor::zeros({2, 3}, DType::Float64)); },
-                                                 {"pow", "float32", "float64", "[2,3]"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { add(i64({1}, {1}), i64({2}, {1})); }, {"add", "int64"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { exp(i64({1}, {1})); }, {"exp", "int64"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sqrt(Tensor::zeros({1}, DType::Bool)); }, {"sqrt", "bool"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { eq(a, i64({1}, {1})); }, {"eq", "float32", "int64"}));
+  // What PyTorch refuses for bool and int64, refused naming the op and both dtypes
+  const Tensor m = Tensor::from_list({1, 0}, {2}, DType::Bool);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(m, m); }, {"sub", "bool and bool", "logical_not"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(i64({1, 2}, {2}), m); }, {"sub", "int64 and bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { rsub(1, m); }, {"sub", "bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { neg(m); }, {"neg", "bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { abs(m); }, {"abs", "bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { pow(i64({2}, {1}), -1); }, {"pow", "int64", "negative integer powers"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(a, Tensor()); }, {"sub", "undefined"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { tanh(Tensor()); }, {"tanh", "undefined"}));
 }

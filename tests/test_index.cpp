@@ -197,12 +197,38 @@ TEST(Index, GatherScatterErrors) {
       {"scatter_add", "[1,1]", "[1,2]"}));
 }
 
+// ---- int64 and bool data --------------------------------------------------------------------------
+
+// A data pipeline indexes token ids and masks: every indexing op moves int64 and bool
+// values as they are.
+TEST(Index, IntegerAndBoolTensors) {
+  const Tensor m = i64({4, 1, 9, 2, 8, 3}, {2, 3});
+  const Tensor idx = i64({2, 0, 2}, {3});
+  const Tensor s = index_select(m, 1, idx);
+  EXPECT_EQ(s.dtype(), DType::Int64);
+  EXPECT_EQ(s.to_vector<int64_t>(), (std::vector<int64_t>{9, 4, 9, 3, 2, 3}));
+  EXPECT_EQ(index_select(m, 0, i64({1}, {1})).to_vector<int64_t>(), (std::vector<int64_t>{2, 8, 3}));
+  const Tensor g = gather(m, 1, i64({2, 0, 1, 1}, {2, 2}));
+  EXPECT_EQ(g.dtype(), DType::Int64);
+  EXPECT_EQ(g.to_vector<int64_t>(), (std::vector<int64_t>{9, 4, 8, 8}));
+  EXPECT_EQ(m.select(1, -1).to_vector<int64_t>(), (std::vector<int64_t>{9, 3}));
+  EXPECT_EQ(m.slice(1, 1, 3).to_vector<int64_t>(), (std::vector<int64_t>{1, 9, 8, 3}));
+  EXPECT_EQ(concat({m, m}, 0).dtype(), DType::Int64);
+  const Tensor b = gt(m, 3);
+  EXPECT_EQ(index_select(b, 1, idx).dtype(), DType::Bool);
+  EXPECT_EQ(index_select(b.t(), 0, idx).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 0, 1, 0}));
+  EXPECT_EQ(gather(b, 0, i64({1, 0, 1}, {1, 3})).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(argmax(m, 1).to_vector<int64_t>(), (std::vector<int64_t>{2, 1}));
+  // one_hot of ids, summed per row: a bag of words in int64
+  EXPECT_EQ(sum(one_hot(idx, 3), {0}).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 2}));
+}
+
 // ---- one_hot -------------------------------------------------------------------------------------
 
 TEST(Index, OneHot) {
   const Tensor o = one_hot(i64({2, 0, 1, 2}, {2, 2}), 3);
   EXPECT_EQ(o.shape(), (Shape{2, 2, 3}));
-  EXPECT_EQ(o.dtype(), DType::Float32);
+  EXPECT_EQ(o.dtype(), DType::Int64);  // torch.nn.functional.one_hot's dtype
   EXPECT_EQ(o.to_vector<double>(), (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1}));
   EXPECT_EQ(one_hot(i64({1, 0}, {2}).to(DType::Int64), 2, DType::Float64).to_vector<double>(),
             (std::vector<double>{0, 1, 1, 0}));
@@ -211,6 +237,12 @@ TEST(Index, OneHot) {
   EXPECT_TRUE(throws_with<std::out_of_range>([] { one_hot(i64({3}, {1}), 3); }, {"one_hot", "index 3", "size 3"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([] { one_hot(i64({-1}, {1}), 3); }, {"one_hot", "index -1"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(i64({0}, {1}), 0); }, {"one_hot", "num_classes"}));
+  // num_classes = -1 (the default) takes one more than the largest index, as PyTorch
+  const Tensor inferred = one_hot(i64({1, 3}, {2}));
+  EXPECT_EQ(inferred.shape(), (Shape{2, 4}));
+  EXPECT_EQ(inferred.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(one_hot(i64({1}, {1}), 2, DType::Bool).dtype(), DType::Bool);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(i64({}, {0})); }, {"one_hot", "infer"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(Tensor::zeros({1}), 2); }, {"one_hot", "int64"}));
 }
 

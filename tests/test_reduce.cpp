@@ -89,7 +89,55 @@ TEST(Reduce, ScalarsAndEmptyTensors) {
   const Tensor e = Tensor::zeros({0, 3});
   EXPECT_EQ(sum(e, {0}).to_vector<float>(), std::vector<float>(3, 0.f));  // Σ of nothing is 0
   EXPECT_EQ(sum(e).item(), 0.0);
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mean(e, {0}); }, {"mean", "zero elements", "[0,3]"}));
+  // the mean of nothing is NaN (0/0), as in PyTorch; reducing the non-empty axis of an
+  // empty tensor gives an empty result
+  const Tensor m0 = mean(e, {0});
+  EXPECT_EQ(m0.shape(), (Shape{3}));
+  for (double v : m0.to_vector<double>()) EXPECT_TRUE(std::isnan(v));
+  EXPECT_TRUE(std::isnan(mean(e).item()));
+  EXPECT_EQ(mean(e, {1}).shape(), (Shape{0}));
+  EXPECT_EQ(sum(e, {1}).shape(), (Shape{0}));
+  EXPECT_EQ(amax(e, 1).shape(), (Shape{0}));
+  EXPECT_EQ(argmax(e, -1).shape(), (Shape{0}));
+}
+
+// PyTorch treats a 0-d tensor as having one axis for the reductions: axis 0 or -1
+// reduces nothing, any other axis is out of range.
+TEST(Reduce, ZeroDimTensorTakesAxisZeroOrMinusOne) {
+  const Tensor z = Tensor::scalar(2.5, DType::Float64);
+  for (int64_t ax : {0, -1}) {
+    EXPECT_EQ(sum(z, {ax}).dim(), 0);
+    EXPECT_EQ(sum(z, {ax}).item(), 2.5);
+    EXPECT_EQ(mean(z, {ax}, true).dim(), 0);
+    EXPECT_EQ(mean(z, {ax}).item(), 2.5);
+    EXPECT_EQ(amax(z, ax).item(), 2.5);
+    EXPECT_EQ(amax(z, ax).dim(), 0);
+    EXPECT_EQ(argmax(z, ax).item(), 0.0);
+    EXPECT_EQ(argmax(z, ax).dtype(), DType::Int64);
+  }
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { sum(z, {1}); }, {"sum", "axis 1"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { amax(z, -2); }, {"amax", "axis -2"}));
+}
+
+// int64 and bool tensors sum to int64 (exactly, past 2^53 too); mean refuses them, as
+// PyTorch does (it cannot infer a floating output dtype).
+TEST(Reduce, IntegerAndBoolSums) {
+  const Tensor i = i64({1, -2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(sum(i).dtype(), DType::Int64);
+  EXPECT_EQ(sum(i).to_vector<int64_t>(), (std::vector<int64_t>{17}));
+  EXPECT_EQ(sum(i, {0}).to_vector<int64_t>(), (std::vector<int64_t>{5, 3, 9}));
+  EXPECT_EQ(sum(i.t(), {-1}, true).shape(), (Shape{3, 1}));
+  const int64_t big = (int64_t{1} << 53) + 1;
+  EXPECT_EQ(sum(Tensor::from_vector<int64_t>({big, 2}, {2})).to_vector<int64_t>()[0], big + 2);
+  const Tensor b = gt(i, 2.5);
+  EXPECT_EQ(sum(b).dtype(), DType::Int64);
+  EXPECT_EQ(sum(b, {1}).to_vector<int64_t>(), (std::vector<int64_t>{1, 3}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mean(i); }, {"mean", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mean(b); }, {"mean", "bool"}));
+  // amax and argmax take int64, argmax refuses bool (as torch.argmax)
+  EXPECT_EQ(amax(i, 1).to_vector<int64_t>(), (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(argmax(i, 0).to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { argmax(b, 0); }, {"argmax", "bool"}));
 }
 
 TEST(Reduce, Errors) {
@@ -97,12 +145,15 @@ TEST(Reduce, Errors) {
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { sum(x, {2}); }, {"sum", "axis 2", "rank 2"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { mean(x, {-3}); }, {"mean", "axis -3"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum(x, {1, -1}); }, {"sum", "listed twice", "[2,3]"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum(i64({1, 2}, {2})); }, {"sum", "int64"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { amax(x, 5); }, {"amax", "axis 5"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { argmax(x, -3); }, {"argmax", "axis -3"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({2, 0}), 1); }, {"amax", "empty"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({0})); }, {"amax", "empty"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { argmax(Tensor::zeros({0, 2}), 0); }, {"argmax", "empty"}));
+  // PyTorch's words: "amax(): Expected reduction dim 1 to have non-zero size."
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({2, 0}), 1); },
+                                                 {"amax(): Expected reduction dim 1 to have non-zero size", "[2,0]", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({0})); },
+                                                 {"amax(): Expected reduction dim to be specified for input.numel() == 0", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { argmax(Tensor::zeros({0, 2}), 0); },
+                                                 {"argmax(): Expected reduction dim 0 to have non-zero size", "empty"}));
 }
 
 // ---- amax / argmax ----------------------------------------------------------------------------

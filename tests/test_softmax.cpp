@@ -137,7 +137,9 @@ TEST(Softmax, EdgeShapes) {
 TEST(Softmax, Errors) {
   EXPECT_TRUE(throws_with<std::out_of_range>([] { softmax(Tensor::zeros({2, 3}), 2); },
                                              {"softmax", "axis 2", "rank 2"}));
-  EXPECT_TRUE(throws_with<std::out_of_range>([] { log_softmax(Tensor::scalar(1), 0); }, {"log_softmax", "rank 0"}));
+  // a 0-d tensor takes axis 0 or -1 (PyTorch), and no other
+  EXPECT_EQ(log_softmax(Tensor::scalar(1), 0).item(), 0.0);
+  EXPECT_TRUE(throws_with<std::out_of_range>([] { log_softmax(Tensor::scalar(1), 1); }, {"log_softmax", "axis 1", "0-d"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { softmax(Tensor::zeros({2}, DType::Int64), 0); },
                                                  {"softmax", "int64"}));
 }
