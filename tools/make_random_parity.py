@@ -113,6 +113,7 @@ class Category:
         self.names = []
         self.ops = {}
         self.raised = 0
+        self.stats = {"views": 0, "zero-size": 0, "specials": 0, "rank 0": 0}
 
     # ---- drawing ----
 
@@ -143,9 +144,9 @@ class Category:
         x = self.randn(shape) * scale
         if specials and x.numel() > 0 and self.rng.random() < p_case:
             flat = x.view(-1)
-            for i in range(flat.numel()):
-                if self.rng.random() < frac:
-                    flat[i] = self.rng.choice(specials)
+            picked = [i for i in range(flat.numel()) if self.rng.random() < frac]
+            for i in picked or [self.rng.randrange(flat.numel())]:  # at least one
+                flat[i] = self.rng.choice(specials)
         return x
 
     def dim(self, rank, allow_neg=True):
@@ -231,6 +232,13 @@ class Category:
 
         for role, t, _ in inputs:
             self.tensors.append((f"{case}.{role}", t))
+        floats = [t for _, t, _ in inputs if t.is_floating_point()]
+        self.stats["views"] += any(v for _, _, v in inputs)
+        self.stats["zero-size"] += any(t.numel() == 0 for _, t, _ in inputs)
+        self.stats["rank 0"] += any(t.dim() == 0 for _, t, _ in inputs)
+        self.stats["specials"] += any(
+            bool((~torch.isfinite(t) | (t.abs() >= 1e30) | ((t == 0) & t.signbit())).any())
+            for t in floats)
         if raised:
             meta["raises"] = raised
             self.raised += 1
@@ -320,7 +328,7 @@ UNARY = {
 def unary(c):
     for _ in range(12):
         for op, f in UNARY.items():
-            x, v = c.viewed(c.shape(), SPECIALS_ALL)
+            x, v = c.viewed(c.shape(), SPECIALS_ALL, p_case=0.7)
             if op in ("log", "sqrt", "rsqrt") and c.rng.random() < 0.7:
                 x = x.abs()
             c.add(op, lambda a, dt, f=f: f(a["x"]), [("x", x, v)])
@@ -331,18 +339,18 @@ def unary(c):
     }
     for _ in range(6):
         for op, f in scalar_ops.items():
-            x, v = c.viewed(c.shape(), SPECIALS_ALL)
+            x, v = c.viewed(c.shape(), SPECIALS_ALL, p_case=0.7)
             s = c.rng.choice([0.0, 1.0, -2.5, 0.3, 3.0, 1e30])
             c.add(op, lambda a, dt, f=f, s=s: f(a["x"], s), [("x", x, v)], {"scalar": repr(s)})
     for _ in range(36):
-        x, v = c.viewed(c.shape(), SPECIALS_ALL)
+        x, v = c.viewed(c.shape(), SPECIALS_ALL, p_case=0.7)
         if c.rng.random() < 0.5:
             x = x.abs()
         e = c.rng.choice([0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -2.0, 2.5, -0.5, 1.5])
         c.add("pow_scalar", lambda a, dt, e=e: torch.pow(a["x"], e), [("x", x, v)],
               {"exponent": repr(e)})
     for _ in range(12):
-        x, v = c.viewed(c.shape(), SPECIALS_ALL)
+        x, v = c.viewed(c.shape(), SPECIALS_ALL, p_case=0.7)
         lo, hi = sorted([c.rng.uniform(-1.5, 0.5), c.rng.uniform(-0.5, 1.5)])
         c.add("clamp", lambda a, dt, lo=lo, hi=hi: torch.clamp(a["x"], lo, hi), [("x", x, v)],
               {"min": repr(lo), "max": repr(hi)})
@@ -438,7 +446,7 @@ def softmax(c):
         for op, f in (("softmax", torch.softmax), ("log_softmax", torch.log_softmax)):
             s = c.shape(zero=0.05)
             x, v = c.viewed(s, [-math.inf, -math.inf, math.inf, math.nan, 1e30, -1e30, 0.0],
-                            p_case=0.3, frac=0.2, scale=3.0)
+                            p_case=0.5, frac=0.2, scale=3.0)
             d = c.dim(len(s))
             if c.rng.random() < 0.04:
                 d = len(s) + 1  # out of range
@@ -866,8 +874,9 @@ def main():
         total_bytes += size
         total_cases += len(c.names)
         ops = ", ".join(f"{k} {v}" for k, v in c.ops.items())
-        print(f"{name:9s} {len(c.names):4d} cases ({c.raised} refused) {size:8d} bytes "
-              f"{digest[:12]}  [{ops}]")
+        stats = ", ".join(f"{k} {v}" for k, v in c.stats.items())
+        print(f"{name:9s} {len(c.names):4d} cases ({c.raised} refused by torch) {size:8d} bytes "
+              f"{digest[:12]}\n          inputs with: {stats}\n          ops: {ops}")
     print(f"total     {total_cases:4d} cases {total_bytes:8d} bytes in {os.path.normpath(args.out)}")
 
 
