@@ -11,7 +11,7 @@ one category leaves the others' files alone), one thread, deterministic kernels,
 OpenBLAS's Haswell kernels whatever the CPU (see tools/make_fixtures.py).
 
 One safetensors file per category (unary, binary, compare, reduce, softmax, views,
-indexing, matmul, loss, modules). A case named <category>_<op>_<nnnn> is:
+indexing, matmul, loss, modules, dtypes: int64 and bool with type promotion). A case named <category>_<op>_<nnnn> is:
 
   tensors
     <case>.<role>                an input, stored contiguous: float64 (the float32 run
@@ -854,9 +854,66 @@ def modules(c):
         c.add("multihead_attention", fn, inputs, settings)
 
 
+def dtypes(c):
+    """int64 and bool tensors, alone and mixed with floating ones: PyTorch's type
+    promotion (int64 ⊕ float → float, bool ⊕ int64 → int64, int64 / int64 → float32)."""
+    def draw(kind, shape):
+        if kind == "i":
+            return c.randint(-4, 5, shape)
+        if kind == "b":
+            return c.mask(shape)
+        return c.values(shape, SPECIALS_NONFINITE, p_case=0.3)
+
+    pairs = ["ii", "ii", "if", "fi", "bi", "ib", "bf"]
+    binary_ops = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
+                  "maximum": torch.maximum, "eq": torch.eq, "lt": torch.lt, "ge": torch.ge}
+    for _ in range(6):
+        for op, f in binary_ops.items():
+            kinds = c.rng.choice(pairs)
+            if op == "sub" and "b" in kinds:
+                kinds = "ii"  # torch refuses to subtract bools
+            sa, sb = broadcast_pair(c, bad=0.0)
+            c.add(f"t_{op}", lambda t, dt, f=f: f(t["a"], t["b"]),
+                  [("a", draw(kinds[0], sa), []), ("b", draw(kinds[1], sb), [])],
+                  {"kinds": kinds}, differentiable=False)
+    for _ in range(10):
+        sa, sb = broadcast_pair(c, bad=0.0)
+        kinds = c.rng.choice(["ii", "if", "fi"])
+        c.add("t_where", lambda t, dt: torch.where(t["cond"], t["a"], t["b"]),
+              [("cond", c.mask(sa), []), ("a", draw(kinds[0], sa), []),
+               ("b", draw(kinds[1], sb), [])], {"kinds": kinds}, differentiable=False)
+    for _ in range(14):
+        kind = c.rng.choice("iib")
+        s = c.shape(zero=0.08)
+        dims = dims_for(c, len(s))
+        keep = c.rng.random() < 0.4
+
+        def fn(t, dt, dims=dims, keep=keep):
+            if dims == "all":
+                return torch.sum(t["x"], dim=list(range(t["x"].dim())), keepdim=keep) if keep \
+                    else torch.sum(t["x"])
+            return torch.sum(t["x"], dim=dims, keepdim=keep)
+        c.add("t_sum", fn, [("x", draw(kind, s), [])],
+              {"dims": dims if dims == "all" else ints(dims), "keepdim": int(keep), "kinds": kind},
+              differentiable=False)
+    for _ in range(12):
+        kind = c.rng.choice("iff")
+        s = c.shape(1, 4, zero=0.0)
+        d = c.dim(len(s))
+        keep = c.rng.random() < 0.4
+        c.add("t_argmax", lambda t, dt, d=d, keep=keep: torch.argmax(t["x"], d, keep),
+              [("x", draw(kind, s), [])], {"dim": d, "keepdim": int(keep), "kinds": kind},
+              differentiable=False)
+    for _ in range(8):
+        n = c.rng.randint(1, 5)
+        idx = c.randint(0, n, c.shape(0, 2))
+        c.add("t_one_hot", lambda t, dt, n=n: F.one_hot(t["index"], n), [("index", idx, [])],
+              {"num_classes": n}, differentiable=False)
+
+
 CATEGORIES = [("unary", unary), ("binary", binary), ("compare", compare), ("reduce", reduce),
               ("softmax", softmax), ("views", views), ("indexing", indexing), ("matmul", matmul),
-              ("loss", losses), ("modules", modules)]
+              ("loss", losses), ("modules", modules), ("dtypes", dtypes)]
 
 
 def main():
