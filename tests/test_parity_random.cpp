@@ -14,6 +14,10 @@
 //   - kExpectedDifferences: the cases where minigrad today answers differently or
 //     refuses what torch accepts, each with its reason. A listed case must still
 //     differ (so the list cannot go stale) and every other case must agree.
+//
+// MINIGRAD_RANDOM_PARITY_LIST=1 prints every case that differs and how, the raw
+// material of the list:
+//   MINIGRAD_RANDOM_PARITY_LIST=1 ./build/tests/minigrad_tests --gtest_filter='*RandomParity*'
 #include <gtest/gtest.h>
 
 #include <cmath>
