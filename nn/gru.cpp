@@ -143,10 +143,6 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 namespace {
 
-RNNCellOptionsBase base_options(const GRUCellOptions& o) {
-  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
-}
-
 RNNOptionsBase base_options(const GRUOptions& o) {
   return RNNOptionsBase(o.input_size(), o.hidden_size())
       .num_layers(o.num_layers())
@@ -160,6 +156,11 @@ RNNOptionsBase base_options(const GRUOptions& o) {
 }  // namespace
 
 // [extending:gru-cell-module]
+// The settings RNNCellBase needs, taken from the cell's own options object.
+static RNNCellOptionsBase base_options(const GRUCellOptions& o) {
+  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
+}
+
 GRUCell::GRUCell(const GRUCellOptions& o, Generator& gen)
     : RNNCellBase("GRUCell", 3, base_options(o), gen), options(o) {}
 
