@@ -21,6 +21,7 @@
 #include "minigrad/autograd/variable.h"
 
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/container.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/layers.h"

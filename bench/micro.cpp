@@ -189,12 +189,12 @@ template <bool kFused>
 void BM_GRUCell(benchmark::State& state) {
   const int64_t batch = state.range(0), in = state.range(1), hidden = state.range(2);
   Generator gen(1);
-  nn::GRUCell cell(in, hidden, /*bias=*/true, DType::Float32, gen);
+  nn::GRUCell cell(nn::GRUCellOptions(in, hidden), gen);
   cell.fused = kFused;
   const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
   const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
   for (auto _ : state) {
-    sum(cell.forward(x, h)).backward();  // gradients accumulate; the time is the same
+    sum(cell(x, h)).backward();  // gradients accumulate; the time is the same
   }
 }
 BENCHMARK(BM_GRUCell<true>)->Name("BM_GRUCell/fused")->Apply(cell_sizes);

@@ -129,10 +129,10 @@ class Seq2SeqModel : public nn::Module {
     using S = Seq2SeqSize;
     src_emb = register_module("src_emb", std::make_shared<nn::Embedding>(S::vocab, S::embed, DType::Float32, gen));
     tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(S::vocab + 1, S::embed, DType::Float32, gen));
-    encoder = register_module("encoder", std::make_shared<nn::LSTM>(S::embed, S::hidden, 1, /*batch_first=*/true,
-                                                                      true, DType::Float32, gen));
-    decoder = register_module("decoder", std::make_shared<nn::LSTMCell>(S::embed + S::hidden, S::hidden, true,
-                                                                         DType::Float32, gen));
+    encoder = register_module(
+        "encoder", std::make_shared<nn::LSTM>(nn::LSTMOptions(S::embed, S::hidden).batch_first(true), gen));
+    decoder = register_module("decoder",
+                              std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(S::embed + S::hidden, S::hidden), gen));
     attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
     out = register_module("out", std::make_shared<nn::Linear>(2 * S::hidden, S::vocab, true, DType::Float32, gen));
   }
@@ -143,12 +143,12 @@ class Seq2SeqModel : public nn::Module {
     nn::LSTMState last;
   };
   Encoded encode(const Tensor& src) {
-    const nn::LSTMOutput e = encoder->forward(src_emb->forward(src));
-    return {e.output, {e.h_n.select(0, 0), e.c_n.select(0, 0)}};
+    const auto [states, last] = (*encoder)(src_emb->forward(src));
+    return {states, {last.h.select(0, 0), last.c.select(0, 0)}};
   }
   // One decoder step; updates state and ctx, returns logits [B, V].
   Variable step(const Variable& emb, const Encoded& enc, nn::LSTMState& state, Variable& ctx) {
-    state = decoder->forward(concat({emb, ctx}, 1), state);
+    state = (*decoder)(concat({emb, ctx}, 1), state);
     ctx = attention->forward(state.h, enc.states).context;
     return out->forward(concat({state.h, ctx}, 1));
   }
@@ -251,17 +251,17 @@ std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   using S = LstmSize;
   Generator gen(seed);
-  auto lstm = std::make_shared<nn::LSTM>(S::input, S::hidden, 1, false, true, DType::Float32, gen);
+  auto lstm = std::make_shared<nn::LSTM>(nn::LSTMOptions(S::input, S::hidden), gen);  // time-major [T, B, I]
   if (init) *init = export_params(*lstm);
   const Variable x(float_tensor(input, {S::steps, S::batch, S::input}));  // no gradient wanted
   Job job;
   job.run = [lstm, x] {
     lstm->zero_grad();
-    sum(lstm->forward(x).output).backward();
+    sum((*lstm)(x).output).backward();
   };
   job.check = [lstm, x] {
     NoGradGuard no_grad;
-    return sum(lstm->forward(x).output).item();
+    return sum((*lstm)(x).output).item();
   };
   return job;
 }

@@ -88,7 +88,9 @@ Model build(const Config& c) {
     case 0: m.self_att = std::make_shared<nn::SelfAttention>(c.d_model, 0, c.bias, true, dt, gen); break;
     case 1: m.mha = std::make_shared<nn::MultiHeadAttention>(c.d_model, c.heads, c.bias, true, dt, gen); break;
     case 2: {
-      m.lstm = std::make_shared<nn::LSTM>(c.d_model, c.hidden, c.layers, c.batch_first, c.bias, dt, gen);
+      m.lstm = std::make_shared<nn::LSTM>(
+          nn::LSTMOptions(c.d_model, c.hidden).num_layers(c.layers).batch_first(c.batch_first).bias(c.bias).dtype(dt),
+          gen);
       out_dim = c.hidden;
       const Shape right{c.layers, c.batch, c.hidden};
       const Shape wrong{c.layers, c.batch + 1, c.hidden};
@@ -99,7 +101,7 @@ Model build(const Config& c) {
       break;
     }
     default:
-      m.cell = std::make_shared<nn::LSTMCell>(c.d_model, c.hidden, c.bias, dt, gen);
+      m.cell = std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(c.d_model, c.hidden).bias(c.bias).dtype(dt), gen);
       out_dim = c.hidden;
   }
   m.readout = std::make_shared<nn::Linear>(out_dim, c.vocab, true, dt, gen);
@@ -144,14 +146,14 @@ Variable forward_loss(Model& m, const Config& c) {
       if (!(std::abs(s - 1) < 1e-4 || s == 0)) fail("attention weights do not sum to 1 or 0: " + std::to_string(s));
   } else if (m.lstm) {
     const Variable in = c.batch_first ? x : x.transpose(0, 1);
-    nn::LSTMOutput out = m.lstm->forward(in, m.h0, m.c0);
-    h = c.batch_first ? out.output : out.output.transpose(0, 1);  // [B, T, H]
-    if (out.h_n.shape() != Shape{c.layers, c.batch, c.hidden}) fail("h_n shape " + out.h_n.shape().str());
+    const auto [out, state] = (*m.lstm)(in, {m.h0, m.c0});
+    h = c.batch_first ? out : out.transpose(0, 1);  // [B, T, H]
+    if (state.h.shape() != Shape{c.layers, c.batch, c.hidden}) fail("h_n shape " + state.h.shape().str());
   } else {
     nn::LSTMState s;
     std::vector<Variable> outs;
     for (int64_t t = 0; t < c.steps; ++t) {
-      s = m.cell->forward(x.select(1, t), s);
+      s = (*m.cell)(x.select(1, t), s);
       outs.push_back(s.h);
     }
     h = minigrad::stack(outs, 1);

@@ -141,37 +141,59 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 // ---- GRUCell --------------------------------------------------------------------------------
 
+namespace {
+
+RNNOptionsBase base_options(const GRUOptions& o) {
+  return RNNOptionsBase(o.input_size(), o.hidden_size())
+      .num_layers(o.num_layers())
+      .bias(o.bias())
+      .batch_first(o.batch_first())
+      .dropout(o.dropout())
+      .bidirectional(o.bidirectional())
+      .dtype(o.dtype());
+}
+
+}  // namespace
+
 // [extending:gru-cell-module]
-GRUCell::GRUCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
-    : RNNCellBase("GRUCell", 3, in, hidden, bias, dtype, gen) {}
+// The settings RNNCellBase needs, taken from the cell's own options object.
+static RNNCellOptionsBase base_options(const GRUCellOptions& o) {
+  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
+}
+
+GRUCell::GRUCell(const GRUCellOptions& o, Generator& gen)
+    : RNNCellBase("GRUCell", 3, base_options(o), gen), options(o) {}
 
 Variable GRUCell::forward(const Variable& x, const Variable& h) {
-  check_input(x);
-  const Variable state = h.defined() ? h : zero_state(x);
-  return fused ? gru_cell_fused(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
-               : gru_cell_composed(x, state, weight_ih, weight_hh, bias_ih, bias_hh);
+  const bool batched = check_input(x);  // x [B, in], or unbatched [in]: a batch of one
+  const Variable xb = batched ? x : x.unsqueeze(0);
+  const Variable given = batched ? h : batch_state(h, "h");
+  const Variable state = given.defined() ? given : zero_state(xb);
+  const Variable next = fused
+                            ? gru_cell_fused(xb, state, weight_ih, weight_hh, bias_ih, bias_hh)
+                            : gru_cell_composed(xb, state, weight_ih, weight_hh, bias_ih, bias_hh);
+  return batched ? next : next.select(0, 0);
 }
 // [/extending:gru-cell-module]
 
 // ---- GRU ------------------------------------------------------------------------------------
 
-GRU::GRU(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bias, DType dtype,
-         Generator& gen)
-    : RNNBase("GRU", 3, in, hidden, layers, batch_first_, bias, dtype, gen) {}
+GRU::GRU(const GRUOptions& o, Generator& gen)
+    : RNNBase("GRU", 3, base_options(o), gen), options(o) {}
 
 GRUOutput GRU::forward(const Variable& x, const Variable& h0) {
   const Run run =
-      run_layers(x, {h0}, [&](size_t l, const Variable& input, std::vector<Variable>& state) {
+      run_layers(x, {h0}, [&](size_t k, const Variable& input, std::vector<Variable>& state) {
         Variable& h = state[0];
         if (fused) {
           // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
-          return over_steps(input_projection(input, l), [&](const Variable& gx) {
-            return h = gru_pointwise(gx, h.matmul(weight_hh[l].mT()), bias_ih[l],
-                                     bias_hh[l], h);
+          return over_steps(input_projection(input, k), [&](const Variable& gx) {
+            return h = gru_pointwise(gx, h.matmul(weight_hh[k].mT()), bias_ih[k],
+                                     bias_hh[k], h);
           });
         }
         return over_steps(input, [&](const Variable& x_t) {
-          return h = gru_cell_composed(x_t, h, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
+          return h = gru_cell_composed(x_t, h, weight_ih[k], weight_hh[k], bias_ih[k], bias_hh[k]);
         });
       });
   return {run.output, run.final_states[0]};

@@ -48,45 +48,112 @@ Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable&
 Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_ih,
                         const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 
+/// The settings of a GRUCell (libtorch's GRUCellOptions):
+/// `nn::GRUCell cell(nn::GRUCellOptions(3, 4).bias(false))`.
+struct GRUCellOptions {
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  GRUCellOptions(int64_t input_size, int64_t hidden_size)
+      : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// width of x
+  MINIGRAD_ARG(int64_t, input_size);
+  /// H
+  MINIGRAD_ARG(int64_t, hidden_size);
+  /// whether the cell has bias_ih and bias_hh
+  MINIGRAD_ARG(bool, bias) = true;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
 /// One GRU step as a module. Parameters as in PyTorch's nn.GRUCell (see
 /// recurrent.h): weight_ih [3H, in], weight_hh [3H, H], bias_ih [3H], bias_hh [3H],
 /// all initialised U(−1/√H, 1/√H).
+///
+///     nn::GRUCell cell(3, 4);
+///     h = cell(x, h);                    // x [B, 3], h [B, 4]
 class GRUCell : public RNNCellBase {
  public:
   /// \throws std::invalid_argument unless input_size and hidden_size are positive
-  GRUCell(int64_t input_size, int64_t hidden_size, bool bias = true, DType dtype = DType::Float32,
-          Generator& gen = default_generator());
-  /// \param x [B, input_size]
-  /// \param h [B, hidden_size]; undefined (the default) starts from zeros
-  /// \return h' [B, hidden_size]
+  explicit GRUCell(const GRUCellOptions& options, Generator& gen = default_generator());
+  /// GRUCellOptions(input_size, hidden_size), libtorch's shorthand.
+  GRUCell(int64_t input_size, int64_t hidden_size)
+      : GRUCell(GRUCellOptions(input_size, hidden_size)) {}
+
+  /// \param x [B, input_size], or unbatched [input_size]
+  /// \param h [B, hidden_size] ([hidden_size] unbatched); undefined starts from zeros
+  /// \return h', of h's shape
   Variable forward(const Variable& x, const Variable& h);
+  /// forward(x, zeros): one step from the zero state, so a GRUCell fits a Sequential.
   Variable forward(const Variable& x) override { return forward(x, Variable()); }
+  using Module::operator();
+  /// forward(x, h).
+  Variable operator()(const Variable& x, const Variable& h) { return forward(x, h); }
+
+  GRUCellOptions options;  ///< the settings the cell was built with
 };
 
-/// What GRU::forward returns.
+/// The settings of a GRU (libtorch's GRUOptions), PyTorch's defaults:
+///
+///     nn::GRU gru(nn::GRUOptions(32, 64).num_layers(2).batch_first(true)
+///                     .bidirectional(true).dropout(0.1));
+struct GRUOptions {
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  GRUOptions(int64_t input_size, int64_t hidden_size)
+      : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// width of x
+  MINIGRAD_ARG(int64_t, input_size);
+  /// H
+  MINIGRAD_ARG(int64_t, hidden_size);
+  /// L, stacked: layer l > 0 reads layer l − 1's outputs
+  MINIGRAD_ARG(int64_t, num_layers) = 1;
+  /// whether every layer has biases
+  MINIGRAD_ARG(bool, bias) = true;
+  /// x and the output are [B, T, ·] instead of [T, B, ·]; the state is not affected
+  MINIGRAD_ARG(bool, batch_first) = false;
+  /// probability of dropping an output of every layer but the last, in training mode
+  MINIGRAD_ARG(double, dropout) = 0.0;
+  /// D = 2: every layer also runs from the last step to the first
+  MINIGRAD_ARG(bool, bidirectional) = false;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
+/// What GRU::forward returns: `auto [out, h_n] = gru(x)`.
 struct GRUOutput {
-  /// every step's h of the last layer: [T, B, H], or [B, T, H] if batch_first
+  /// every step's h of the last layer, both directions side by side:
+  /// [T, B, D·H], [B, T, D·H] if batch_first, [T, D·H] unbatched
   Variable output;
-  /// the last step's h of every layer: [num_layers, B, H] — ALWAYS layer-first
+  /// the last step's h of every layer and direction, entry l·D + d:
+  /// [L·D, B, H] ([L·D, H] unbatched) — ALWAYS layer-first
   Variable h_n;
 };
 
 /// A stack of GRU layers over a whole sequence; layer l > 0 reads the h of layer l − 1.
-/// Parameters per layer l (RNNBase): weight_ih_l{l} [3H, in or H], weight_hh_l{l}
-/// [3H, H], bias_ih_l{l} and bias_hh_l{l} [3H].
+/// Parameters per layer l (RNNBase): weight_ih_l{l} [3H, in or D·H], weight_hh_l{l}
+/// [3H, H], bias_ih_l{l} and bias_hh_l{l} [3H], and the same with "_reverse" for
+/// the backward direction.
 ///
 /// As with LSTM (and PyTorch), batch_first changes the layout of the input and of
-/// `output` only: h0 and h_n stay [num_layers, B, H], so h_n[-1] is the last
-/// layer's final state.
+/// `output` only: h0 and h_n stay [L·D, B, H], so h_n[-1] is the last layer's
+/// final state.
 class GRU : public RNNBase {
  public:
-  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are positive
-  GRU(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool batch_first = false,
-      bool bias = true, DType dtype = DType::Float32, Generator& gen = default_generator());
-  /// \param x  [T, B, input_size] (or [B, T, input_size] if batch_first), T ≥ 1
-  /// \param h0 [num_layers, B, hidden_size]; undefined (the default) starts from zeros
-  GRUOutput forward(const Variable& x, const Variable& h0);
-  Variable forward(const Variable& x) override { return forward(x, Variable()).output; }
+  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are
+  ///         positive and dropout is in [0, 1]
+  explicit GRU(const GRUOptions& options, Generator& gen = default_generator());
+  /// GRUOptions(input_size, hidden_size), libtorch's shorthand.
+  GRU(int64_t input_size, int64_t hidden_size) : GRU(GRUOptions(input_size, hidden_size)) {}
+
+  /// \param x  [T, B, input_size] ([B, T, input_size] if batch_first) or unbatched
+  ///           [T, input_size], T ≥ 1
+  /// \param h0 [L·D, B, hidden_size] ([L·D, hidden_size] unbatched); undefined (the
+  ///           default) starts from zeros
+  GRUOutput forward(const Variable& x, const Variable& h0 = {});
+  /// forward(x, h0).
+  GRUOutput operator()(const Variable& x, const Variable& h0 = {}) { return forward(x, h0); }
+
+  GRUOptions options;  ///< the settings the module was built with
 };
 
 }  // namespace minigrad::nn

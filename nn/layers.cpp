@@ -100,21 +100,4 @@ std::string Dropout::extra_repr() const {
   return os.str();
 }
 
-// ---- Sequential ------------------------------------------------------------------------
-
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
-  for (const auto& m : modules) push_back(m);
-}
-
-void Sequential::push_back(std::shared_ptr<Module> module) {
-  register_module(std::to_string(modules_.size()), module);
-  modules_.push_back(std::move(module));
-}
-
-Variable Sequential::forward(const Variable& x) {
-  Variable y = x;
-  for (auto& m : modules_) y = m->forward(y);
-  return y;
-}
-
 }  // namespace minigrad::nn

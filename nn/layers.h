@@ -1,5 +1,6 @@
 /// \file
-/// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Dropout, Sequential.
+/// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Tanh, ReLU, Dropout.
+/// (Sequential and the other containers are in container.h.)
 #pragma once
 
 #include <cstdint>
@@ -16,8 +17,8 @@ namespace minigrad::nn {
 /// Init (PyTorch's): W, b ~ U(-1/√in, 1/√in).
 class Linear : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias = true,
-         DType dtype = DType::Float32, Generator& gen = default_generator());
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, DType dtype = DType::Float32,
+         Generator& gen = default_generator());
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
@@ -86,21 +87,6 @@ class Dropout : public Module {
 
  private:
   Generator* gen_;
-};
-
-/// Applies its modules in order, each one's output the next one's input.
-class Sequential : public Module {
- public:
-  Sequential() = default;
-  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
-  void push_back(std::shared_ptr<Module> module);
-  Variable forward(const Variable& x) override;
-  std::string type_name() const override { return "Sequential"; }
-  size_t size() const { return modules_.size(); }
-  const std::shared_ptr<Module>& operator[](size_t i) const { return modules_.at(i); }
-
- private:
-  std::vector<std::shared_ptr<Module>> modules_;
 };
 
 }  // namespace minigrad::nn

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "minigrad/nn/init.h"
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 
 namespace minigrad::nn {
@@ -236,42 +237,70 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
 
 // ---- LSTMCell -------------------------------------------------------------------------------
 
-LSTMCell::LSTMCell(int64_t in, int64_t hidden, bool bias, DType dtype, Generator& gen)
-    : RNNCellBase("LSTMCell", 4, in, hidden, bias, dtype, gen) {}
+namespace {
+
+RNNCellOptionsBase base_options(const LSTMCellOptions& o) {
+  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
+}
+
+RNNOptionsBase base_options(const LSTMOptions& o) {
+  MINIGRAD_CHECK(o.proj_size() == 0)
+      << "LSTM: proj_size=" << o.proj_size()
+      << " (an LSTM with projections) is not implemented; use proj_size=0";
+  return RNNOptionsBase(o.input_size(), o.hidden_size())
+      .num_layers(o.num_layers())
+      .bias(o.bias())
+      .batch_first(o.batch_first())
+      .dropout(o.dropout())
+      .bidirectional(o.bidirectional())
+      .dtype(o.dtype());
+}
+
+}  // namespace
+
+LSTMCell::LSTMCell(const LSTMCellOptions& o, Generator& gen)
+    : RNNCellBase("LSTMCell", 4, base_options(o), gen), options(o) {}
 
 LSTMState LSTMCell::forward(const Variable& x, const LSTMState& state) {
-  check_input(x);
-  const LSTMState s = state.h.defined() ? state : LSTMState{zero_state(x), zero_state(x)};
-  return fused ? lstm_cell_fused(x, s, weight_ih, weight_hh, bias_ih, bias_hh)
-               : lstm_cell_composed(x, s, weight_ih, weight_hh, bias_ih, bias_hh);
+  const bool batched = check_input(x);
+  const Variable xb = batched ? x : x.unsqueeze(0);  // [B, in]
+  LSTMState s = batched ? state : LSTMState{batch_state(state.h, "h"), batch_state(state.c, "c")};
+  if (!s.h.defined() && !s.c.defined()) s = {zero_state(xb), zero_state(xb)};
+  const LSTMState next = fused ? lstm_cell_fused(xb, s, weight_ih, weight_hh, bias_ih, bias_hh)
+                               : lstm_cell_composed(xb, s, weight_ih, weight_hh, bias_ih, bias_hh);
+  return batched ? next : LSTMState{next.h.select(0, 0), next.c.select(0, 0)};
 }
 
 // ---- LSTM -----------------------------------------------------------------------------------
 
-LSTM::LSTM(int64_t in, int64_t hidden, int64_t layers, bool batch_first_, bool bias, DType dtype,
-           Generator& gen)
-    : RNNBase("LSTM", 4, in, hidden, layers, batch_first_, bias, dtype, gen) {}
+LSTM::LSTM(const LSTMOptions& o, Generator& gen)
+    : RNNBase("LSTM", 4, base_options(o), gen), options(o) {}
 
-LSTMOutput LSTM::forward(const Variable& x, const Variable& h0, const Variable& c0) {
-  const Run run =
-      run_layers(x, {h0, c0}, [&](size_t l, const Variable& input, std::vector<Variable>& state) {
+LSTMOutput LSTM::forward(const Variable& x, const LSTMState& initial) {
+  MINIGRAD_CHECK(initial.h.defined() == initial.c.defined())
+      << "LSTM: the initial state needs both h0 and c0 or neither, got h0 "
+      << (initial.h.defined() ? "defined" : "undefined") << " and c0 "
+      << (initial.c.defined() ? "defined" : "undefined");
+  const Run run = run_layers(
+      x, {initial.h, initial.c},
+      [&](size_t k, const Variable& input, std::vector<Variable>& state) {
         if (fused) {
           // The recurrence, forward and backward, in one op (lstm_sequence above).
-          const auto hc = lstm_sequence(input_projection(input, l), weight_hh[l], bias_ih[l],
-                                        bias_hh[l], state[0], state[1]);
+          const auto hc = lstm_sequence(input_projection(input, k), weight_hh[k], bias_ih[k],
+                                        bias_hh[k], state[0], state[1]);
           state = {hc[0].select(0, input.size(0) - 1), hc[1]};
           return hc[0];
         }
         // The composed cell, one step at a time: the graph autograd differentiates.
         LSTMState s{state[0], state[1]};
         const Variable hs = over_steps(input, [&](const Variable& x_t) {
-          s = lstm_cell_composed(x_t, s, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
+          s = lstm_cell_composed(x_t, s, weight_ih[k], weight_hh[k], bias_ih[k], bias_hh[k]);
           return s.h;
         });
         state = {s.h, s.c};
         return hs;
       });
-  return {run.output, run.final_states[0], run.final_states[1]};
+  return {run.output, {run.final_states[0], run.final_states[1]}};
 }
 
 }  // namespace minigrad::nn

@@ -24,10 +24,12 @@
 
 namespace minigrad::nn {
 
-/// The two states an LSTM step carries from one step to the next.
+/// The two states an LSTM carries from one step to the next: [B, H] each for one
+/// step (LSTMCell), [L·D, B, H] each for a stack (LSTM). A plain struct, so
+/// `auto [h, c] = state` binds.
 struct LSTMState {
-  Variable h;  ///< [B, H]
-  Variable c;  ///< [B, H]
+  Variable h;  ///< [B, H] (a cell) or [L·D, B, H] (a stack)
+  Variable c;  ///< the same shape as h
 };
 
 ///@{
@@ -38,35 +40,109 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 ///@}
 
+/// The settings of an LSTMCell (libtorch's LSTMCellOptions):
+/// `nn::LSTMCell cell(nn::LSTMCellOptions(3, 4).bias(false))`.
+struct LSTMCellOptions {
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  LSTMCellOptions(int64_t input_size, int64_t hidden_size)
+      : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// width of x
+  MINIGRAD_ARG(int64_t, input_size);
+  /// H
+  MINIGRAD_ARG(int64_t, hidden_size);
+  /// whether the cell has bias_ih and bias_hh
+  MINIGRAD_ARG(bool, bias) = true;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
 /// One LSTM step as a module. Parameters as in PyTorch's nn.LSTMCell (see
 /// recurrent.h): weight_ih [4H, in], weight_hh [4H, H], bias_ih [4H], bias_hh [4H],
 /// all initialised U(-1/√H, 1/√H).
+///
+///     nn::LSTMCell cell(3, 4);
+///     auto [h, c] = cell(x, {h, c});     // x [B, 3], h and c [B, 4]
 class LSTMCell : public RNNCellBase {
  public:
   /// \throws std::invalid_argument unless input_size and hidden_size are positive
-  LSTMCell(int64_t input_size, int64_t hidden_size, bool bias = true, DType dtype = DType::Float32,
-           Generator& gen = default_generator());
-  /// x: [B, in]. An undefined state (the default) starts from zeros.
+  explicit LSTMCell(const LSTMCellOptions& options, Generator& gen = default_generator());
+  /// LSTMCellOptions(input_size, hidden_size), libtorch's shorthand.
+  LSTMCell(int64_t input_size, int64_t hidden_size)
+      : LSTMCell(LSTMCellOptions(input_size, hidden_size)) {}
+
+  /// x: [B, in] with states [B, H], or unbatched [in] with states [H]. An undefined
+  /// state (the default) starts from zeros; h and c are given both or neither.
+  /// \return the next (h, c), of the states' shape
   LSTMState forward(const Variable& x, const LSTMState& state = {});
+  /// forward(x, state).
+  LSTMState operator()(const Variable& x, const LSTMState& state = {}) { return forward(x, state); }
+
+  LSTMCellOptions options;  ///< the settings the cell was built with
 };
 
-/// What LSTM::forward returns.
+/// The settings of an LSTM (libtorch's LSTMOptions), PyTorch's defaults:
+///
+///     nn::LSTM lstm(nn::LSTMOptions(32, 64).num_layers(2).batch_first(true)
+///                       .bidirectional(true).dropout(0.1));
+struct LSTMOptions {
+  /// \param input_size  width of x
+  /// \param hidden_size H
+  LSTMOptions(int64_t input_size, int64_t hidden_size)
+      : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// width of x
+  MINIGRAD_ARG(int64_t, input_size);
+  /// H
+  MINIGRAD_ARG(int64_t, hidden_size);
+  /// L, stacked: layer l > 0 reads layer l − 1's outputs
+  MINIGRAD_ARG(int64_t, num_layers) = 1;
+  /// whether every layer has biases
+  MINIGRAD_ARG(bool, bias) = true;
+  /// x and the output are [B, T, ·] instead of [T, B, ·]; the states are not affected
+  MINIGRAD_ARG(bool, batch_first) = false;
+  /// probability of dropping an output of every layer but the last, in training mode
+  MINIGRAD_ARG(double, dropout) = 0.0;
+  /// D = 2: every layer also runs from the last step to the first
+  MINIGRAD_ARG(bool, bidirectional) = false;
+  /// LSTM with projections (h = W_hr·h): refused unless 0, not implemented here
+  MINIGRAD_ARG(int64_t, proj_size) = 0;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
+/// What LSTM::forward returns: `auto [out, state] = lstm(x)`, then
+/// `auto [h_n, c_n] = state`.
 struct LSTMOutput {
-  Variable output;  ///< every step's h of the last layer: [T, B, H], or [B, T, H] if batch_first
-  Variable h_n;     ///< the last step's h of every layer: [num_layers, B, H] — ALWAYS layer-first
-  Variable c_n;     ///< the same for c
+  /// every step's h of the last layer, both directions side by side:
+  /// [T, B, D·H], [B, T, D·H] if batch_first, [T, D·H] unbatched
+  Variable output;
+  /// the last step's (h, c) of every layer and direction, entry l·D + d:
+  /// [L·D, B, H] each ([L·D, H] unbatched) — ALWAYS layer-first
+  LSTMState state;
 };
 
-/// A stack of LSTM layers over a whole sequence (RNNBase: parameters weight_ih_l{l},
-/// weight_hh_l{l}, bias_ih_l{l}, bias_hh_l{l} per layer l, and batch_first, which
-/// leaves h0, c0, h_n and c_n layer-first).
+/// A stack of LSTM layers over a whole sequence (RNNBase: parameters
+/// weight_ih_l{l}, weight_hh_l{l}, bias_ih_l{l}, bias_hh_l{l} per layer l, the same
+/// with "_reverse" for the backward direction, and batch_first, which leaves the
+/// states layer-first).
 class LSTM : public RNNBase {
  public:
-  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are positive
-  LSTM(int64_t input_size, int64_t hidden_size, int64_t num_layers = 1, bool batch_first = false,
-       bool bias = true, DType dtype = DType::Float32, Generator& gen = default_generator());
-  /// x: [T, B, in] (or [B, T, in]); h0, c0: [num_layers, B, H], undefined = zeros.
-  LSTMOutput forward(const Variable& x, const Variable& h0 = {}, const Variable& c0 = {});
+  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are
+  ///         positive, dropout is in [0, 1] and proj_size is 0
+  explicit LSTM(const LSTMOptions& options, Generator& gen = default_generator());
+  /// LSTMOptions(input_size, hidden_size), libtorch's shorthand.
+  LSTM(int64_t input_size, int64_t hidden_size) : LSTM(LSTMOptions(input_size, hidden_size)) {}
+
+  /// x: [T, B, in] ([B, T, in] if batch_first) or unbatched [T, in]. state: (h0, c0),
+  /// [L·D, B, H] each ([L·D, H] unbatched); undefined (the default) = zeros, and h0
+  /// and c0 are given both or neither.
+  LSTMOutput forward(const Variable& x, const LSTMState& state = {});
+  /// forward(x, state).
+  LSTMOutput operator()(const Variable& x, const LSTMState& state = {}) {
+    return forward(x, state);
+  }
+
+  LSTMOptions options;  ///< the settings the module was built with
 };
 
 }  // namespace minigrad::nn

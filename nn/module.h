@@ -45,9 +45,12 @@ class Module {
   /// The settings shown in parentheses when printing ("in_features=4, out_features=8").
   virtual std::string extra_repr() const { return ""; }
 
-  /// Modules with one input and one output implement this; Sequential chains them.
+  /// Modules with one input and one output implement this; Sequential chains them
+  /// (nn/container.h).
   virtual Variable forward(const Variable& x);
-  /// forward(x).
+  /// forward(x). A module whose forward takes other arguments or returns a struct
+  /// defines its own operator() with the same parameters (`lstm(x, state)`); one that
+  /// also overrides this forward adds `using Module::operator();` so both calls work.
   Variable operator()(const Variable& x) { return forward(x); }
 
   // ---- parameters and submodules --------------------------------------------------

@@ -1,6 +1,7 @@
 #include "minigrad/nn/recurrent.h"
 
 #include <ostream>
+#include <sstream>
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/check.h"
@@ -60,12 +61,17 @@ void register_layer(Module& m, const std::string& suffix, int64_t gates, int64_t
   }
 }
 
-std::string repr(int64_t in, int64_t hidden, int64_t layers, bool batch_first, bool bias) {
-  std::string s = std::to_string(in) + ", " + std::to_string(hidden);
-  if (layers != 1) s += ", num_layers=" + std::to_string(layers);
-  if (batch_first) s += ", batch_first=true";
-  if (!bias) s += ", bias=false";
-  return s;
+// In training, zeroes each element of x with probability p and scales the rest by
+// 1/(1 − p), as Dropout does; p = 1 multiplies by zero (PyTorch's answer).
+//   y = x ⊙ m / (1 − p),  m_i ~ Bernoulli(1 − p)        ∂y/∂x = m / (1 − p)
+Variable dropout_between_layers(const Variable& x, double p, Generator& gen) {
+  const DType dt = x.dtype();
+  if (p >= 1.0) return x * Variable(Tensor::zeros(x.shape(), dt));
+  const Tensor keep = rand(x.shape(), 0.0, 1.0, dt, gen);
+  const Tensor mask =
+      div(where(ge(keep, Tensor::scalar(p, dt)), Tensor::scalar(1.0, dt), Tensor::scalar(0.0, dt)),
+          1.0 - p);
+  return x * Variable(mask);
 }
 
 }  // namespace
@@ -99,89 +105,140 @@ void check_cell_arguments(const char* op, int64_t gates, const Variable& x, Name
 
 // ---- RNNCellBase ----------------------------------------------------------------------------
 
-RNNCellBase::RNNCellBase(const char* name, int64_t gates, int64_t in, int64_t hidden, bool bias,
-                         DType dtype, Generator& gen)
-    : input_size(in), hidden_size(hidden), name_(name) {
+RNNCellBase::RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBase& options,
+                         Generator& gen)
+    : options_base(options), name_(name) {
+  const int64_t in = options.input_size(), hidden = options.hidden_size();
   MINIGRAD_CHECK(in > 0 && hidden > 0)
       << name << ": input_size and hidden_size must be positive, got " << in << " and " << hidden;
-  register_layer(*this, "", gates, in, hidden, bias, dtype, gen, weight_ih, weight_hh, bias_ih,
-                 bias_hh);
+  register_layer(*this, "", gates, in, hidden, options.bias(), options.dtype(), gen, weight_ih,
+                 weight_hh, bias_ih, bias_hh);
 }
 
-void RNNCellBase::check_input(const Variable& x) const {
-  MINIGRAD_CHECK(x.dim() == 2 && x.size(1) == input_size)
-      << type_name() << ": input of shape " << x.shape() << ", expected [batch, " << input_size
-      << "]";
+bool RNNCellBase::check_input(const Variable& x) const {
+  const int64_t in = options_base.input_size();
+  MINIGRAD_CHECK(x.defined() && (x.dim() == 1 || x.dim() == 2) && x.size(-1) == in)
+      << type_name() << ": input of shape " << ShapeOf{x} << ", expected [batch, " << in
+      << "] or unbatched [" << in << "]";
+  return x.dim() == 2;
 }
 
 Variable RNNCellBase::zero_state(const Variable& x) const {
-  return Variable(Tensor::zeros({x.size(0), hidden_size}, x.dtype()));
+  return Variable(Tensor::zeros({x.size(0), options_base.hidden_size()}, x.dtype()));
+}
+
+Variable RNNCellBase::batch_state(const Variable& s, const char* state_name) const {
+  if (!s.defined()) return s;
+  MINIGRAD_CHECK(s.dim() == 1) << type_name() << ": unbatched input [" << options_base.input_size()
+                               << "] needs " << state_name << " of shape ["
+                               << options_base.hidden_size() << "], got " << s.shape();
+  return s.unsqueeze(0);
 }
 
 std::string RNNCellBase::extra_repr() const {
-  return repr(input_size, hidden_size, 1, false, bias_ih.defined());
+  std::string s =
+      std::to_string(options_base.input_size()) + ", " + std::to_string(options_base.hidden_size());
+  if (!options_base.bias()) s += ", bias=false";
+  return s;
 }
 
 // ---- RNNBase --------------------------------------------------------------------------------
 
-RNNBase::RNNBase(const char* name, int64_t gates, int64_t in, int64_t hidden, int64_t layers,
-                 bool batch_first_, bool bias, DType dtype, Generator& gen)
-    : input_size(in),
-      hidden_size(hidden),
-      num_layers(layers),
-      batch_first(batch_first_),
-      name_(name) {
+RNNBase::RNNBase(const char* name, int64_t gates, const RNNOptionsBase& options, Generator& gen)
+    : options_base(options), name_(name), gen_(&gen) {
+  const int64_t in = options.input_size(), hidden = options.hidden_size(),
+                layers = options.num_layers();
   MINIGRAD_CHECK(in > 0 && hidden > 0 && layers > 0)
       << name << ": input_size, hidden_size and num_layers must be positive, got " << in << ", "
       << hidden << ", " << layers;
-  const auto n = static_cast<size_t>(layers);
+  MINIGRAD_CHECK(options.dropout() >= 0.0 && options.dropout() <= 1.0)
+      << name << ": dropout must be in [0, 1], got " << std::to_string(options.dropout());
+  const int64_t directions = num_directions();
+  const auto n = static_cast<size_t>(layers * directions);
   // Sized up front: the registry holds pointers to these elements.
   weight_ih.resize(n);
   weight_hh.resize(n);
   bias_ih.resize(n);
   bias_hh.resize(n);
-  for (size_t l = 0; l < n; ++l) {
-    register_layer(*this, "_l" + std::to_string(l), gates, l == 0 ? in : hidden, hidden, bias,
-                   dtype, gen, weight_ih[l], weight_hh[l], bias_ih[l], bias_hh[l]);
+  // PyTorch's order: layer by layer, the forward direction before the reverse one.
+  for (int64_t l = 0; l < layers; ++l) {
+    for (int64_t d = 0; d < directions; ++d) {
+      const auto k = static_cast<size_t>(l * directions + d);
+      register_layer(*this, "_l" + std::to_string(l) + (d == 1 ? "_reverse" : ""), gates,
+                     l == 0 ? in : directions * hidden, hidden, options.bias(), options.dtype(),
+                     gen, weight_ih[k], weight_hh[k], bias_ih[k], bias_hh[k]);
+    }
   }
 }
 
 RNNBase::Run RNNBase::run_layers(const Variable& x_in, std::initializer_list<Variable> initial,
                                  const Layer& layer) const {
-  MINIGRAD_CHECK(x_in.dim() == 3 && x_in.size(2) == input_size)
-      << type_name() << ": input of shape " << x_in.shape() << ", expected "
-      << (batch_first ? "[batch, time, " : "[time, batch, ") << input_size << "]";
-  const Variable x = batch_first ? x_in.transpose(0, 1) : x_in;  // [T, B, in]
-  const int64_t batch = x.size(1);
-  const Shape state_shape{num_layers, batch, hidden_size};
+  const RNNOptionsBase& o = options_base;
+  const int64_t in = o.input_size();
+  MINIGRAD_CHECK(x_in.defined() && (x_in.dim() == 2 || x_in.dim() == 3) && x_in.size(-1) == in)
+      << type_name() << ": input of shape " << ShapeOf{x_in} << ", expected "
+      << (o.batch_first() ? "[batch, time, " : "[time, batch, ") << in << "] or unbatched [time, "
+      << in << "]";
+  // Unbatched [T, in] runs as a batch of one, whatever batch_first says (PyTorch's rule).
+  const bool batched = x_in.dim() == 3;
+  const Variable x = !batched          ? x_in.unsqueeze(1)
+                     : o.batch_first() ? x_in.transpose(0, 1)
+                                       : x_in;  // [T, B, in]
+  const int64_t steps = x.size(0), batch = x.size(1), hidden = o.hidden_size();
+  const int64_t directions = num_directions(), layers = o.num_layers();
+  const Shape state_shape =
+      batched ? Shape{layers * directions, batch, hidden} : Shape{layers * directions, hidden};
   for (const Variable& s : initial) {
     MINIGRAD_CHECK(!s.defined() || s.shape() == state_shape)
         << type_name() << ": initial state of shape " << s.shape()
-        << ", expected [num_layers, batch, hidden] = " << state_shape
-        << " (layer-first even when batch_first)";
+        << ", expected [num_layers*num_directions, " << (batched ? "batch, " : "")
+        << "hidden] = " << state_shape
+        << (batched ? " (layer-first even when batch_first)" : " for unbatched input");
   }
-  MINIGRAD_CHECK(x.size(0) > 0) << type_name() << ": the input sequence is empty";
+  MINIGRAD_CHECK(steps > 0) << type_name() << ": the input sequence is empty";
 
+  // The reverse direction reads x_T..x_1 and its outputs are put back in time order.
+  Tensor reversed;
+  if (directions == 2) {
+    reversed = Tensor::empty({steps}, DType::Int64);
+    for (int64_t t = 0; t < steps; ++t) reversed.data<int64_t>()[t] = steps - 1 - t;
+  }
   Variable layer_input = x;
   std::vector<std::vector<Variable>> finals(initial.size());
-  for (int64_t l = 0; l < num_layers; ++l) {
-    std::vector<Variable> state;
-    for (const Variable& s : initial) {
-      state.push_back(s.defined() ? s.select(0, l)
-                                  : Variable(Tensor::zeros({batch, hidden_size}, x.dtype())));
+  for (int64_t l = 0; l < layers; ++l) {
+    std::vector<Variable> outputs;
+    for (int64_t d = 0; d < directions; ++d) {
+      const int64_t k = l * directions + d;
+      std::vector<Variable> state;
+      for (const Variable& s : initial) {
+        state.push_back(s.defined() ? (batched ? s.select(0, k) : s.select(0, k).unsqueeze(0))
+                                    : Variable(Tensor::zeros({batch, hidden}, x.dtype())));
+      }
+      const Variable input = d == 0 ? layer_input : index_select(layer_input, 0, reversed);
+      const Variable hs = layer(static_cast<size_t>(k), input, state);  // [T, B, H]
+      outputs.push_back(d == 0 ? hs : index_select(hs, 0, reversed));
+      for (size_t i = 0; i < finals.size(); ++i) finals[i].push_back(state[i]);
     }
-    layer_input = layer(static_cast<size_t>(l), layer_input, state);  // [T, B, H]
-    for (size_t k = 0; k < finals.size(); ++k) finals[k].push_back(state[k]);
+    layer_input = directions == 1 ? outputs[0] : concat(outputs, 2);  // [T, B, D·H]
+    // Between layers only, never after the last (PyTorch's rule).
+    if (l + 1 < layers && is_training() && o.dropout() > 0.0)
+      layer_input = dropout_between_layers(layer_input, o.dropout(), *gen_);
   }
-  Run run{batch_first ? layer_input.transpose(0, 1) : layer_input, {}};
-  for (const std::vector<Variable>& f : finals) run.final_states.push_back(stack(f, 0));
+  Run run{!batched          ? layer_input.select(1, 0)
+          : o.batch_first() ? layer_input.transpose(0, 1)
+                            : layer_input,
+          {}};
+  for (const std::vector<Variable>& f : finals) {
+    const Variable s = stack(f, 0);  // [L·D, B, H]
+    run.final_states.push_back(batched ? s : s.select(1, 0));
+  }
   return run;
 }
 
-Variable RNNBase::input_projection(const Variable& input, size_t layer) const {
+Variable RNNBase::input_projection(const Variable& input, size_t k) const {
   const int64_t steps = input.size(0), batch = input.size(1);
-  return input.reshape({steps * batch, input.size(2)}).matmul(weight_ih[layer].mT())
-      .reshape({steps, batch, weight_ih[layer].size(0)});
+  return input.reshape({steps * batch, input.size(2)}).matmul(weight_ih[k].mT())
+      .reshape({steps, batch, weight_ih[k].size(0)});
 }
 
 Variable RNNBase::over_steps(const Variable& sequence,
@@ -192,7 +249,15 @@ Variable RNNBase::over_steps(const Variable& sequence,
 }
 
 std::string RNNBase::extra_repr() const {
-  return repr(input_size, hidden_size, num_layers, batch_first, bias_ih[0].defined());
+  const RNNOptionsBase& o = options_base;
+  std::ostringstream s;
+  s << o.input_size() << ", " << o.hidden_size();
+  if (o.num_layers() != 1) s << ", num_layers=" << o.num_layers();
+  if (!o.bias()) s << ", bias=false";
+  if (o.batch_first()) s << ", batch_first=true";
+  if (o.dropout() != 0.0) s << ", dropout=" << o.dropout();
+  if (o.bidirectional()) s << ", bidirectional=true";
+  return s.str();
 }
 
 }  // namespace minigrad::nn

@@ -31,6 +31,7 @@
 #include "minigrad/autograd/functions.h"
 #include "minigrad/autograd/gradcheck.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/container.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/layers.h"
@@ -452,6 +453,23 @@ std::vector<Row> rows() {
       [] { nn::Sequential().push_back(nullptr); });
   row("Module_NoSingleForward", W::LogicError, {"LSTM", "no single-input forward"},
       [] { nn::LSTM(2, 2).nn::Module::forward(param({1, 1, 2})); });
+  row("Sequential_IndexPastEnd", W::OutOfRange, {"Sequential", "index 2", "2 modules"}, [] {
+    nn::Sequential{std::make_shared<nn::Tanh>(), std::make_shared<nn::ReLU>()}[2];
+  });
+  row("Sequential_WrongType", W::InvalidArgument, {"Sequential", "Tanh"}, [] {
+    nn::Sequential{std::make_shared<nn::Tanh>()}.ptr<nn::ReLU>(0);
+  });
+  row("ModuleList_DuplicateName", W::InvalidArgument, {"ModuleList", "'1'", "already"}, [] {
+    nn::ModuleList list;
+    list.push_back("1", std::make_shared<nn::Tanh>());
+    list.push_back(std::make_shared<nn::Tanh>());  // its position, "1", is taken
+  });
+  row("ModuleDict_UnknownKey", W::OutOfRange, {"ModuleDict", "'dec'", "enc"}, [] {
+    nn::ModuleDict({{"enc", std::make_shared<nn::Tanh>()}})["dec"];
+  });
+  row("ModuleDict_DottedKey", W::InvalidArgument, {"ModuleDict", "'a.b'", "'.'"}, [] {
+    nn::ModuleDict().insert("a.b", std::make_shared<nn::Tanh>());
+  });
 
   // ---- nn: LSTM ----------------------------------------------------------------------------------------------------
   row("LSTMCell_ZeroInput", W::InvalidArgument, {"LSTMCell", "0 and 4"}, [] { nn::LSTMCell(0, 4); });
@@ -489,18 +507,35 @@ std::vector<Row> rows() {
     nn::lstm_cell_fused(param({2, 3}), {param({2, 4}), param({2, 4})}, param({16, 3}), param({16}),
                         Variable(), Variable());
   });
-  row("LSTM_ZeroLayers", W::InvalidArgument, {"LSTM", "4, 8, 0"}, [] { nn::LSTM(4, 8, 0); });
+  row("LSTM_ZeroLayers", W::InvalidArgument, {"LSTM", "4, 8, 0"},
+      [] { nn::LSTM(nn::LSTMOptions(4, 8).num_layers(0)); });
   row("LSTM_ZeroHidden", W::InvalidArgument, {"LSTM", "4, 0, 1"}, [] { nn::LSTM(4, 0); });
-  row("LSTM_TwoDimInput", W::InvalidArgument, {"LSTM", "[5,4]", "[time, batch, 4]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 4})); });
+  row("LSTM_TwoDimInput", W::InvalidArgument, {"LSTM", "[5,3]", "unbatched [time, 4]"},
+      [] { nn::LSTM(4, 8).forward(param({5, 3})); });
+  row("LSTM_FourDimInput", W::InvalidArgument, {"LSTM", "[5,2,1,4]", "[time, batch, 4]"},
+      [] { nn::LSTM(4, 8).forward(param({5, 2, 1, 4})); });
   row("LSTM_WrongFeatures", W::InvalidArgument, {"LSTM", "[5,2,3]", "[batch, time, 4]"},
-      [] { nn::LSTM(4, 8, 1, /*batch_first=*/true).forward(param({5, 2, 3})); });
+      [] { nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true)).forward(param({5, 2, 3})); });
   row("LSTM_InitialStateShape", W::InvalidArgument, {"LSTM", "initial state", "[2,8]", "[1,2,8]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), param({2, 8})); });
-  row("LSTM_InitialStateBatchFirstPitfall", W::InvalidArgument, {"LSTM", "[2,1,8]", "layer-first"},
-      [] { nn::LSTM(4, 8, 1, true).forward(param({2, 5, 4}), param({2, 1, 8})); });
+      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({2, 8}), param({2, 8})}); });
+  row("LSTM_InitialStateBatchFirstPitfall", W::InvalidArgument, {"LSTM", "[2,1,8]", "layer-first"}, [] {
+    nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true)).forward(param({2, 5, 4}), {param({2, 1, 8}), param({2, 1, 8})});
+  });
   row("LSTM_CellStateShape", W::InvalidArgument, {"LSTM", "[1,3,8]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), param({1, 2, 8}), param({1, 3, 8})); });
+      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 3, 8})}); });
+  row("LSTM_HiddenWithoutCell", W::InvalidArgument, {"LSTM", "both h0 and c0", "c0 undefined"},
+      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), Variable()}); });
+  row("LSTM_BidirectionalStateShape", W::InvalidArgument, {"LSTM", "[1,2,8]", "[2,2,8]"}, [] {
+    nn::LSTM(nn::LSTMOptions(4, 8).bidirectional(true)).forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 2, 8})});
+  });
+  row("LSTM_UnbatchedBatchedState", W::InvalidArgument, {"LSTM", "[1,1,8]", "[1,8]", "unbatched"},
+      [] { nn::LSTM(4, 8).forward(param({5, 4}), {param({1, 1, 8}), param({1, 1, 8})}); });
+  row("LSTM_ProjSize", W::InvalidArgument, {"LSTM", "proj_size=4", "not implemented"},
+      [] { nn::LSTM(nn::LSTMOptions(8, 16).proj_size(4)); });
+  row("LSTM_DropoutAboveOne", W::InvalidArgument, {"LSTM", "dropout", "1.5"},
+      [] { nn::LSTM(nn::LSTMOptions(8, 16).num_layers(2).dropout(1.5)); });
+  row("LSTMCell_UnbatchedBatchedState", W::InvalidArgument, {"LSTMCell", "unbatched", "[2,4]"},
+      [] { nn::LSTMCell(3, 4).forward(param({3}), {param({2, 4}), param({2, 4})}); });
   row("LSTM_EmptySequence", W::InvalidArgument, {"LSTM", "empty"}, [] { nn::LSTM(4, 8).forward(param({0, 2, 4})); });
 
   // ---- nn: GRU ---------------------------------------------------------------------------------
@@ -537,21 +572,26 @@ std::vector<Row> rows() {
     nn::gru_cell_composed(param({2, 3}), param({2, 4}), param({12, 3}), param({12, 4}), param({12}),
                           param({4}));
   });
-  row("GRU_ZeroLayers", W::InvalidArgument, {"GRU", "4, 8, 0"}, [] { nn::GRU(4, 8, 0); });
+  row("GRU_ZeroLayers", W::InvalidArgument, {"GRU", "4, 8, 0"},
+      [] { nn::GRU(nn::GRUOptions(4, 8).num_layers(0)); });
   row("GRU_ZeroHidden", W::InvalidArgument, {"GRU", "4, 0, 1"}, [] { nn::GRU(4, 0); });
-  row("GRU_TwoDimInput", W::InvalidArgument, {"GRU", "[5,4]", "[time, batch, 4]"}, [] {
-    nn::GRU(4, 8).forward(param({5, 4}));
+  row("GRU_TwoDimInput", W::InvalidArgument, {"GRU", "[5,3]", "unbatched [time, 4]"}, [] {
+    nn::GRU(4, 8).forward(param({5, 3}));
   });
   row("GRU_WrongFeatures", W::InvalidArgument, {"GRU", "[5,2,3]", "[batch, time, 4]"}, [] {
-    nn::GRU(4, 8, 1, /*batch_first=*/true).forward(param({5, 2, 3}));
+    nn::GRU(nn::GRUOptions(4, 8).batch_first(true)).forward(param({5, 2, 3}));
   });
+  row("GRU_DropoutNegative", W::InvalidArgument, {"GRU", "dropout", "-0.1"},
+      [] { nn::GRU(nn::GRUOptions(4, 8).dropout(-0.1)); });
+  row("GRUCell_UnbatchedBatchedState", W::InvalidArgument, {"GRUCell", "unbatched", "[1,4]"},
+      [] { nn::GRUCell(3, 4).forward(param({3}), param({1, 4})); });
   row("GRU_InitialStateShape", W::InvalidArgument, {"GRU", "initial state", "[2,8]", "[1,2,8]"},
       [] {
         nn::GRU(4, 8).forward(param({5, 2, 4}), param({2, 8}));
       });
   row("GRU_InitialStateBatchFirstPitfall", W::InvalidArgument, {"GRU", "[2,1,8]", "layer-first"},
       [] {
-        nn::GRU(4, 8, 1, true).forward(param({2, 5, 4}), param({2, 1, 8}));
+        nn::GRU(nn::GRUOptions(4, 8).batch_first(true)).forward(param({2, 5, 4}), param({2, 1, 8}));
       });
   row("GRU_EmptySequence", W::InvalidArgument, {"GRU", "empty"}, [] {
     nn::GRU(4, 8).forward(param({0, 2, 4}));

@@ -141,7 +141,7 @@ TEST(GRUCell, SaturatedGatesStayFinite) {
 
 TEST(GRUCell, ModuleDefaultsToAZeroStateAndHasPyTorchsParameters) {
   Generator gen(3);
-  nn::GRUCell cell(3, 4, true, DType::Float64, gen);
+  nn::GRUCell cell(nn::GRUCellOptions(3, 4).dtype(DType::Float64), gen);
   EXPECT_EQ(testing::parameter_names(cell),
             (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"}));
   EXPECT_EQ(cell.weight_ih.shape(), (Shape{12, 3}));
@@ -154,14 +154,15 @@ TEST(GRUCell, ModuleDefaultsToAZeroStateAndHasPyTorchsParameters) {
   }
   const Variable x(input({2, 3}, 1));
   const Variable zero(Tensor::zeros({2, 4}, DType::Float64));
-  const Variable a = cell.forward(x), b = cell.forward(x, zero);
+  const Variable a = cell(x), b = cell(x, zero);
   EXPECT_EQ(a.shape(), (Shape{2, 4}));
   EXPECT_EQ(max_abs_diff(a.data(), b.data()), 0.0);
   cell.fused = false;
   EXPECT_LT(rel_diff(cell.forward(x).data(), a.data()), kTight);
   EXPECT_EQ(cell.extra_repr(), "3, 4");
-  EXPECT_EQ(nn::GRUCell(3, 4, false).extra_repr(), "3, 4, bias=false");
-  EXPECT_EQ(nn::GRUCell(3, 4, false).named_parameters().size(), 2u);
+  const nn::GRUCell no_bias(nn::GRUCellOptions(3, 4).bias(false));
+  EXPECT_EQ(no_bias.extra_repr(), "3, 4, bias=false");
+  EXPECT_EQ(no_bias.named_parameters().size(), 2u);
 }
 
 TEST(GRUCell, BadShapesThrowWithTheShapes) {
@@ -205,7 +206,7 @@ GruRun run_gru(nn::GRU& m, const Tensor& x, const Tensor& h0, uint64_t seed) {
   r.x = Variable(x.clone(), true);
   if (h0.defined()) r.h0 = Variable(h0.clone(), true);
   m.zero_grad();
-  r.out = m.forward(r.x, r.h0);
+  r.out = m(r.x, r.h0);
   (sum(r.out.output * Variable(input(r.out.output.shape(), seed))) +
    sum(r.out.h_n * Variable(input(r.out.h_n.shape(), seed + 1))))
       .backward();
@@ -218,7 +219,8 @@ TEST(GRU, FusedAndComposedAgree) {
   for (bool batch_first : {false, true}) {
     for (bool with_state : {false, true}) {
       Generator gen(5);
-      nn::GRU m(IN, H, L, batch_first, true, DType::Float64, gen);
+      nn::GRU m(nn::GRUOptions(IN, H).num_layers(L).batch_first(batch_first).dtype(DType::Float64),
+                gen);
       const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
       const Tensor h0 = with_state ? input({L, B, H}, 2) : Tensor();
       m.fused = true;
@@ -243,21 +245,21 @@ TEST(GRU, FusedAndComposedAgree) {
 TEST(GRU, FinalStateIsLayerFirstEvenWithBatchFirst) {
   const int64_t T = 5, B = 3, IN = 2, H = 4, L = 2;  // all different, so a swap shows
   for (bool batch_first : {false, true}) {
-    nn::GRU m(IN, H, L, batch_first, true, DType::Float64);
+    nn::GRU m(nn::GRUOptions(IN, H).num_layers(L).batch_first(batch_first).dtype(DType::Float64));
     const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
-    const nn::GRUOutput out = m.forward(Variable(x), Variable());
-    EXPECT_EQ(out.output.shape(), batch_first ? (Shape{B, T, H}) : (Shape{T, B, H}));
-    EXPECT_EQ(out.h_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
-    const Tensor last_step = out.output.data().select(batch_first ? 1 : 0, T - 1);
-    EXPECT_EQ(max_abs_diff(out.h_n.data().select(0, L - 1), last_step), 0.0);
+    const auto [out, h_n] = m(Variable(x));
+    EXPECT_EQ(out.shape(), batch_first ? (Shape{B, T, H}) : (Shape{T, B, H}));
+    EXPECT_EQ(h_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
+    const Tensor last_step = out.data().select(batch_first ? 1 : 0, T - 1);
+    EXPECT_EQ(max_abs_diff(h_n.data().select(0, L - 1), last_step), 0.0);
   }
 }
 
 TEST(GRU, InitialStateIsUsedPerLayer) {
-  nn::GRU m(2, 3, 2, false, true, DType::Float64);
+  nn::GRU m(nn::GRUOptions(2, 3).num_layers(2).dtype(DType::Float64));
   const Tensor x = input({1, 2, 2}, 1);  // one step
   const Tensor h0 = input({2, 2, 3}, 2);
-  const nn::GRUOutput out = m.forward(Variable(x), Variable(h0));
+  const nn::GRUOutput out = m(Variable(x), Variable(h0));
   // Layer 0 is one cell step from h0[0]; layer 1 from h0[1] on layer 0's h.
   const Variable s0 =
       nn::gru_cell_composed(Variable(x.select(0, 0)), Variable(h0.select(0, 0)), m.weight_ih[0],
@@ -270,15 +272,16 @@ TEST(GRU, InitialStateIsUsedPerLayer) {
 }
 
 TEST(GRU, ParametersAreNamedAsInPyTorch) {
-  nn::GRU m(3, 4, 2);
+  nn::GRU m(nn::GRUOptions(3, 4).num_layers(2));
   EXPECT_EQ(testing::parameter_names(m),
             (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                                       "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}));
   EXPECT_EQ(m.parameter("weight_ih_l0").shape(), (Shape{12, 3}));
   EXPECT_EQ(m.parameter("weight_ih_l1").shape(), (Shape{12, 4}));  // layer 1 reads H, not in
   EXPECT_EQ(m.extra_repr(), "3, 4, num_layers=2");
-  EXPECT_EQ(nn::GRU(3, 4, 1, true, false).extra_repr(), "3, 4, batch_first=true, bias=false");
-  EXPECT_EQ(nn::GRU(3, 4, 1, true, false).named_parameters().size(), 2u);
+  const nn::GRU bf(nn::GRUOptions(3, 4).batch_first(true).bias(false));
+  EXPECT_EQ(bf.extra_repr(), "3, 4, bias=false, batch_first=true");  // PyTorch's order
+  EXPECT_EQ(bf.named_parameters().size(), 2u);
 }
 
 // One and two layers, both layouts, with an initial state; a parameter of the top
@@ -288,7 +291,9 @@ TEST(GRU, GradcheckOneAndTwoLayersBothLayouts) {
     for (bool batch_first : {false, true}) {
       for (bool fused : {true, false}) {
         Generator gen(7);
-        nn::GRU m(2, 2, layers, batch_first, true, DType::Float64, gen);
+        nn::GRU m(
+            nn::GRUOptions(2, 2).num_layers(layers).batch_first(batch_first).dtype(DType::Float64),
+            gen);
         m.fused = fused;
         const auto top = static_cast<size_t>(layers - 1);
         const Tensor x = batch_first ? input({2, 3, 2}, 1) : input({3, 2, 2}, 1);
@@ -296,7 +301,7 @@ TEST(GRU, GradcheckOneAndTwoLayersBothLayouts) {
             [&m, top](const Vars& v) {
               m.weight_hh[top] = v[2];
               m.bias_ih[0] = v[3];
-              const nn::GRUOutput out = m.forward(v[0], v[1]);
+              const nn::GRUOutput out = m(v[0], v[1]);
               return concat({out.output.reshape({-1}), out.h_n.reshape({-1})}, 0);
             },
             {x, input({layers, 2, 2}, 2), m.weight_hh[top].data(), m.bias_ih[0].data()}))
@@ -308,15 +313,16 @@ TEST(GRU, GradcheckOneAndTwoLayersBothLayouts) {
 }
 
 TEST(GRU, BadShapesThrowWithClearMessages) {
-  nn::GRU seq(3, 4, 2, false), bf(3, 4, 2, true);
+  nn::GRU seq(nn::GRUOptions(3, 4).num_layers(2)),
+      bf(nn::GRUOptions(3, 4).num_layers(2).batch_first(true));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        seq.forward(Variable(Tensor::zeros({5, 3})), Variable());
+        seq.forward(Variable(Tensor::zeros({5, 2})));
       },
-      {"GRU", "[5,3]", "[time, batch, 3]"}));
+      {"GRU", "[5,2]", "[time, batch, 3]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        bf.forward(Variable(Tensor::zeros({2, 5, 2})), Variable());
+        bf.forward(Variable(Tensor::zeros({2, 5, 2})));
       },
       {"GRU", "[2,5,2]", "[batch, time, 3]"}));
   // h0 given batch-first ([B, L, H]) instead of layer-first: the pitfall, named.
@@ -327,11 +333,83 @@ TEST(GRU, BadShapesThrowWithClearMessages) {
       {"[5,2,4]", "[2,5,4]", "layer-first even when batch_first"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        seq.forward(Variable(Tensor::zeros({0, 2, 3})), Variable());
+        seq.forward(Variable(Tensor::zeros({0, 2, 3})));
       },
       {"GRU", "empty"}));
-  EXPECT_TRUE(
-      throws_with<std::invalid_argument>([] { nn::GRU(3, 4, 0); }, {"num_layers", "positive"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::GRU(nn::GRUOptions(3, 4).num_layers(0)); }, {"num_layers", "positive"}));
+}
+
+// ---- options, callability, bidirectional, unbatched -----------------------------------------
+
+TEST(GRU, OptionsCallabilityAndUnbatchedCell) {
+  const nn::GRUOptions o(3, 4);
+  EXPECT_EQ(o.num_layers(), 1);
+  EXPECT_FALSE(o.batch_first());
+  EXPECT_FALSE(o.bidirectional());
+  Generator gen(12);
+  nn::GRUCell cell(nn::GRUCellOptions(3, 4).dtype(DType::Float64), gen);
+  const Variable x(input({2, 3}, 1));
+  Variable h = cell(x);  // the base's single-Variable call: from zeros
+  h = cell(x, h);
+  const Variable hu = cell(Variable(x.data().select(0, 0)), cell(x).select(0, 0));
+  EXPECT_EQ(hu.shape(), (Shape{4}));
+  EXPECT_LT(max_abs_diff(hu.data(), h.data().select(0, 0)), 1e-15);
+  nn::GRU gru(nn::GRUOptions(3, 4).dtype(DType::Float64));
+  auto [out, h_n] = gru(Variable(input({5, 2, 3}, 2)));
+  EXPECT_EQ(out.shape(), (Shape{5, 2, 4}));
+  EXPECT_EQ(h_n.shape(), (Shape{1, 2, 4}));
+}
+
+TEST(GRU, BidirectionalNamesShapesAndBothPathsAgree) {
+  const int64_t T = 4, B = 3, IN = 2, H = 3, L = 2;
+  for (bool batch_first : {false, true}) {
+    Generator gen(26);
+    nn::GRU m(nn::GRUOptions(IN, H)
+                  .num_layers(L)
+                  .batch_first(batch_first)
+                  .bidirectional(true)
+                  .dtype(DType::Float64),
+              gen);
+    EXPECT_EQ(m.named_parameters()[4].first, "weight_ih_l0_reverse");
+    EXPECT_EQ(m.parameter("weight_hh_l1_reverse").shape(), (Shape{3 * H, H}));
+    EXPECT_EQ(m.parameter("weight_ih_l1").shape(), (Shape{3 * H, 2 * H}));
+    const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
+    const Tensor h0 = input({2 * L, B, H}, 2);
+    m.fused = true;
+    const GruRun f = run_gru(m, x, h0, 10);
+    m.fused = false;
+    const GruRun c = run_gru(m, x, h0, 10);
+    EXPECT_EQ(f.out.output.shape(), batch_first ? (Shape{B, T, 2 * H}) : (Shape{T, B, 2 * H}));
+    EXPECT_EQ(f.out.h_n.shape(), (Shape{2 * L, B, H}));
+    // The forward half of the last step and the reverse half of the first step are
+    // the last layer's final states.
+    const Tensor o = batch_first ? f.out.output.data().transpose(0, 1) : f.out.output.data();
+    EXPECT_EQ(max_abs_diff(o.select(0, T - 1).narrow(1, 0, H), f.out.h_n.data().select(0, 2)), 0.0);
+    EXPECT_EQ(max_abs_diff(o.select(0, 0).narrow(1, H, H), f.out.h_n.data().select(0, 3)), 0.0);
+    EXPECT_LT(rel_diff(f.out.output.data(), c.out.output.data()), kTight);
+    EXPECT_LT(rel_diff(f.out.h_n.data(), c.out.h_n.data()), kTight);
+    EXPECT_LT(rel_diff(f.x.grad(), c.x.grad()), kTight);
+    EXPECT_LT(rel_diff(f.h0.grad(), c.h0.grad()), kTight);
+    ASSERT_NO_FATAL_FAILURE(testing::expect_grads_agree(f.param_grads, c.param_grads, kTight,
+                                                        batch_first ? "batch_first" : "seq"));
+  }
+}
+
+TEST(GRU, GradcheckBidirectionalUnbatched) {
+  for (bool fused : {true, false}) {
+    Generator gen(28);
+    nn::GRU m(nn::GRUOptions(2, 2).num_layers(2).bidirectional(true).dtype(DType::Float64), gen);
+    m.fused = fused;
+    EXPECT_TRUE(grad_ok(
+        [&m](const Vars& v) {
+          m.weight_hh[1] = v[2];  // weight_hh_l0_reverse
+          const auto [out, h_n] = m(v[0], v[1]);
+          return concat({out.reshape({-1}), h_n.reshape({-1})}, 0);
+        },
+        {input({3, 2}, 1), input({4, 2}, 2), m.weight_hh[1].data()}))
+        << (fused ? "fused" : "composed");
+  }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The basic layers (nn/layers.cpp): Linear, Embedding, Softmax/LogSoftmax,
-// Dropout, Sequential — values against hand-written loops, errors, and gradcheck.
+// Dropout — values against hand-written loops, errors, and gradcheck.
 #include "minigrad/nn/layers.h"
 
 #include <gtest/gtest.h>
@@ -241,34 +241,6 @@ TEST(Dropout, PZeroIsTheIdentityAndPOutOfRangeThrows) {
         << p;
   }
   EXPECT_EQ(nn::Dropout(0.5).extra_repr(), "p=0.5");
-}
-
-// ---- Sequential -----------------------------------------------------------------------------
-
-TEST(Sequential, ChainsItsModulesInOrder) {
-  Generator gen(4);
-  auto l1 = std::make_shared<nn::Linear>(3, 5, true, DType::Float64, gen);
-  auto l2 = std::make_shared<nn::Linear>(5, 2, true, DType::Float64, gen);
-  nn::Sequential seq{l1, std::make_shared<nn::Tanh>(), l2};
-  EXPECT_EQ(seq.size(), 3u);
-  EXPECT_EQ(seq[0], l1);
-  EXPECT_THROW(seq[3], std::out_of_range);
-  const Variable x(input({4, 3}, 8));
-  EXPECT_EQ(max_abs_diff(seq(x).data(), (*l2)(tanh((*l1)(x))).data()), 0.0);
-  EXPECT_TRUE(grad_ok(
-      [&](const Vars& v) {
-        l1->weight = v[1];
-        return seq(v[0]);
-      },
-      {input({2, 3}, 9), l1->weight.data()}));
-  seq.push_back(std::make_shared<nn::ReLU>());
-  EXPECT_EQ(seq.size(), 4u);
-  EXPECT_EQ(max_abs_diff(seq(x).data(), relu((*l2)(tanh((*l1)(x)))).data()), 0.0);
-  EXPECT_EQ(seq.named_parameters().size(), 4u);
-  EXPECT_EQ(seq.named_parameters()[2].first, "2.weight");
-  // An empty Sequential passes its input through.
-  nn::Sequential empty;
-  EXPECT_EQ(max_abs_diff(empty(x).data(), x.data()), 0.0);
 }
 
 }  // namespace

@@ -122,7 +122,7 @@ TEST(LSTMCell, SaturatedGatesStayFinite) {
 
 TEST(LSTMCell, ModuleDefaultsToAZeroState) {
   Generator gen(3);
-  nn::LSTMCell cell(3, 4, true, DType::Float64, gen);
+  nn::LSTMCell cell(nn::LSTMCellOptions(3, 4).dtype(DType::Float64), gen);
   EXPECT_EQ(cell.named_parameters().size(), 4u);
   EXPECT_EQ(cell.weight_ih.shape(), (Shape{16, 3}));
   EXPECT_EQ(cell.weight_hh.shape(), (Shape{16, 4}));
@@ -138,7 +138,7 @@ TEST(LSTMCell, ModuleDefaultsToAZeroState) {
   cell.fused = false;
   EXPECT_LT(rel_diff(cell.forward(x).h.data(), a.h.data()), kTight);
   EXPECT_EQ(cell.extra_repr(), "3, 4");
-  EXPECT_EQ(nn::LSTMCell(3, 4, false).extra_repr(), "3, 4, bias=false");
+  EXPECT_EQ(nn::LSTMCell(nn::LSTMCellOptions(3, 4).bias(false)).extra_repr(), "3, 4, bias=false");
 }
 
 TEST(LSTMCell, BadShapesThrowWithTheShapes) {
@@ -191,10 +191,11 @@ LstmRun run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& h0, const Tensor& c
   r.x = Variable(x.clone(), true);
   if (h0.defined()) r.h0 = Variable(h0.clone(), true), r.c0 = Variable(c0.clone(), true);
   m.zero_grad();
-  r.out = m.forward(r.x, r.h0, r.c0);
+  r.out = m(r.x, {r.h0, r.c0});
+  const auto& [h_n, c_n] = r.out.state;
   const Variable loss = sum(r.out.output * Variable(input(r.out.output.shape(), seed))) +
-                        sum(r.out.h_n * Variable(input(r.out.h_n.shape(), seed + 1))) +
-                        sum(r.out.c_n * Variable(input(r.out.c_n.shape(), seed + 2)));
+                        sum(h_n * Variable(input(h_n.shape(), seed + 1))) +
+                        sum(c_n * Variable(input(c_n.shape(), seed + 2)));
   loss.backward();
   r.param_grads = testing::param_grads(m);
   return r;
@@ -205,7 +206,8 @@ TEST(LSTM, FusedAndComposedAgree) {
   for (bool batch_first : {false, true}) {
     for (bool with_state : {false, true}) {
       Generator gen(5);
-      nn::LSTM m(IN, H, L, batch_first, true, DType::Float64, gen);
+      nn::LSTM m(
+          nn::LSTMOptions(IN, H).num_layers(L).batch_first(batch_first).dtype(DType::Float64), gen);
       const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
       const Tensor h0 = with_state ? input({L, B, H}, 2) : Tensor();
       const Tensor c0 = with_state ? input({L, B, H}, 3) : Tensor();
@@ -216,8 +218,8 @@ TEST(LSTM, FusedAndComposedAgree) {
       const std::string where =
           std::string(batch_first ? "batch_first" : "seq_first") + (with_state ? " with h0" : "");
       EXPECT_LT(rel_diff(f.out.output.data(), c.out.output.data()), kTight) << where;
-      EXPECT_LT(rel_diff(f.out.h_n.data(), c.out.h_n.data()), kTight) << where;
-      EXPECT_LT(rel_diff(f.out.c_n.data(), c.out.c_n.data()), kTight) << where;
+      EXPECT_LT(rel_diff(f.out.state.h.data(), c.out.state.h.data()), kTight) << where;
+      EXPECT_LT(rel_diff(f.out.state.c.data(), c.out.state.c.data()), kTight) << where;
       EXPECT_LT(rel_diff(f.x.grad(), c.x.grad()), kTight) << where;
       if (with_state) {
         EXPECT_LT(rel_diff(f.h0.grad(), c.h0.grad()), kTight) << where;
@@ -233,7 +235,7 @@ TEST(LSTM, FusedAndComposedAgree) {
 // Without biases the whole-sequence kernel reads no bias at all; it still agrees.
 TEST(LSTM, FusedAndComposedAgreeWithoutBias) {
   Generator gen(6);
-  nn::LSTM m(2, 3, 1, false, /*bias=*/false, DType::Float64, gen);
+  nn::LSTM m(nn::LSTMOptions(2, 3).bias(false).dtype(DType::Float64), gen);
   const Tensor x = input({5, 2, 2}, 1), h0 = input({1, 2, 3}, 2), c0 = input({1, 2, 3}, 3);
   m.fused = true;
   const LstmRun f = run_lstm(m, x, h0, c0, 10);
@@ -252,31 +254,32 @@ TEST(LSTM, FusedAndComposedAgreeWithoutBias) {
 TEST(LSTM, FinalStatesAreLayerFirstEvenWithBatchFirst) {
   const int64_t T = 5, B = 3, IN = 2, H = 4, L = 2;  // all different, so a swap shows
   for (bool batch_first : {false, true}) {
-    nn::LSTM m(IN, H, L, batch_first, true, DType::Float64);
+    nn::LSTM m(nn::LSTMOptions(IN, H).num_layers(L).batch_first(batch_first).dtype(DType::Float64));
     const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
-    const nn::LSTMOutput out = m.forward(Variable(x));
-    EXPECT_EQ(out.output.shape(), batch_first ? (Shape{B, T, H}) : (Shape{T, B, H}));
-    EXPECT_EQ(out.h_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
-    EXPECT_EQ(out.c_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
+    const auto [out, state] = m(Variable(x));
+    const auto [h_n, c_n] = state;
+    EXPECT_EQ(out.shape(), batch_first ? (Shape{B, T, H}) : (Shape{T, B, H}));
+    EXPECT_EQ(h_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
+    EXPECT_EQ(c_n.shape(), (Shape{L, B, H})) << "batch_first " << batch_first;
     // h_n[-1] (the last layer) is the output's last time step.
-    const Tensor last_step = out.output.data().select(batch_first ? 1 : 0, T - 1);
-    EXPECT_EQ(max_abs_diff(out.h_n.data().select(0, L - 1), last_step), 0.0);
+    const Tensor last_step = out.data().select(batch_first ? 1 : 0, T - 1);
+    EXPECT_EQ(max_abs_diff(h_n.data().select(0, L - 1), last_step), 0.0);
   }
   // batch_first and seq-first give the same numbers for the same weights.
   Generator g1(9), g2(9);
-  nn::LSTM a(IN, H, L, false, true, DType::Float64, g1),
-      b(IN, H, L, true, true, DType::Float64, g2);
+  nn::LSTM a(nn::LSTMOptions(IN, H).num_layers(L).dtype(DType::Float64), g1),
+      b(nn::LSTMOptions(IN, H).num_layers(L).batch_first(true).dtype(DType::Float64), g2);
   const Tensor x = input({T, B, IN}, 4);
-  const nn::LSTMOutput oa = a.forward(Variable(x)), ob = b.forward(Variable(x.transpose(0, 1)));
+  const nn::LSTMOutput oa = a(Variable(x)), ob = b(Variable(x.transpose(0, 1)));
   EXPECT_LT(max_abs_diff(oa.output.data(), ob.output.data().transpose(0, 1)), 1e-15);
-  EXPECT_LT(max_abs_diff(oa.h_n.data(), ob.h_n.data()), 1e-15);
+  EXPECT_LT(max_abs_diff(oa.state.h.data(), ob.state.h.data()), 1e-15);
 }
 
 TEST(LSTM, InitialStateIsUsedPerLayer) {
-  nn::LSTM m(2, 3, 2, false, true, DType::Float64);
+  nn::LSTM m(nn::LSTMOptions(2, 3).num_layers(2).dtype(DType::Float64));
   const Tensor x = input({1, 2, 2}, 1);  // one step
   const Tensor h0 = input({2, 2, 3}, 2), c0 = input({2, 2, 3}, 3);
-  const nn::LSTMOutput out = m.forward(Variable(x), Variable(h0), Variable(c0));
+  const auto [out, state] = m(Variable(x), {Variable(h0), Variable(c0)});
   // Layer 0 is one cell step from (h0[0], c0[0]); layer 1 from (h0[1], c0[1]) on layer 0's h.
   const nn::LSTMState s0 = nn::lstm_cell_composed(
       Variable(x.select(0, 0)), {Variable(h0.select(0, 0)), Variable(c0.select(0, 0))},
@@ -284,33 +287,33 @@ TEST(LSTM, InitialStateIsUsedPerLayer) {
   const nn::LSTMState s1 =
       nn::lstm_cell_composed(s0.h, {Variable(h0.select(0, 1)), Variable(c0.select(0, 1))},
                              m.weight_ih[1], m.weight_hh[1], m.bias_ih[1], m.bias_hh[1]);
-  EXPECT_LT(max_abs_diff(out.h_n.data().select(0, 0), s0.h.data()), 1e-14);
-  EXPECT_LT(max_abs_diff(out.c_n.data().select(0, 1), s1.c.data()), 1e-14);
-  EXPECT_LT(max_abs_diff(out.output.data().select(0, 0), s1.h.data()), 1e-14);
+  EXPECT_LT(max_abs_diff(state.h.data().select(0, 0), s0.h.data()), 1e-14);
+  EXPECT_LT(max_abs_diff(state.c.data().select(0, 1), s1.c.data()), 1e-14);
+  EXPECT_LT(max_abs_diff(out.data().select(0, 0), s1.h.data()), 1e-14);
 }
 
 TEST(LSTM, ParametersAreNamedAsInPyTorch) {
-  nn::LSTM m(3, 4, 2);
+  nn::LSTM m(nn::LSTMOptions(3, 4).num_layers(2));
   EXPECT_EQ(testing::parameter_names(m),
             (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                                       "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"}));
   EXPECT_EQ(m.parameter("weight_ih_l1").shape(), (Shape{16, 4}));  // layer 1 reads H, not in
   EXPECT_EQ(m.extra_repr(), "3, 4, num_layers=2");
-  EXPECT_EQ(nn::LSTM(3, 4, 1, true, false).extra_repr(), "3, 4, batch_first=true, bias=false");
-  EXPECT_EQ(nn::LSTM(3, 4, 1, true, false).named_parameters().size(), 2u);
+  const nn::LSTM bf(nn::LSTMOptions(3, 4).batch_first(true).bias(false));
+  EXPECT_EQ(bf.extra_repr(), "3, 4, bias=false, batch_first=true");  // PyTorch's order
+  EXPECT_EQ(bf.named_parameters().size(), 2u);
 }
 
 TEST(LSTM, GradcheckBothPaths) {
   for (bool fused : {true, false}) {
     Generator gen(7);
-    nn::LSTM m(2, 2, 2, /*batch_first=*/true, true, DType::Float64, gen);
+    nn::LSTM m(nn::LSTMOptions(2, 2).num_layers(2).batch_first(true).dtype(DType::Float64), gen);
     m.fused = fused;
     EXPECT_TRUE(grad_ok(
         [&m](const Vars& v) {
           m.weight_hh[1] = v[3];  // one parameter of the top layer as an input too
-          const nn::LSTMOutput out = m.forward(v[0], v[1], v[2]);
-          return concat({out.output.reshape({-1}), out.h_n.reshape({-1}), out.c_n.reshape({-1})},
-                        0);
+          const auto [out, state] = m(v[0], {v[1], v[2]});
+          return concat({out.reshape({-1}), state.h.reshape({-1}), state.c.reshape({-1})}, 0);
         },
         {input({2, 3, 2}, 1), input({2, 2, 2}, 2), input({2, 2, 2}, 3), m.weight_hh[1].data()}))
         << (fused ? "fused" : "composed");
@@ -318,12 +321,13 @@ TEST(LSTM, GradcheckBothPaths) {
 }
 
 TEST(LSTM, BadShapesThrowWithClearMessages) {
-  nn::LSTM seq(3, 4, 2, false), bf(3, 4, 2, true);
+  nn::LSTM seq(nn::LSTMOptions(3, 4).num_layers(2)),
+      bf(nn::LSTMOptions(3, 4).num_layers(2).batch_first(true));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        seq.forward(Variable(Tensor::zeros({5, 3})));
+        seq.forward(Variable(Tensor::zeros({5, 2})));
       },
-      {"LSTM", "[5,3]", "[time, batch, 3]"}));
+      {"LSTM", "[5,2]", "[time, batch, 3]", "unbatched [time, 3]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
         bf.forward(Variable(Tensor::zeros({2, 5, 2})));
@@ -333,20 +337,227 @@ TEST(LSTM, BadShapesThrowWithClearMessages) {
   const Variable x(Tensor::zeros({2, 5, 3}));  // B = 2, T = 5
   const Variable h0(Tensor::zeros({2, 2, 4})), wrong(Tensor::zeros({5, 2, 4}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { bf.forward(x, wrong, h0); },
+      [&] {
+        bf.forward(x, {wrong, h0});
+      },
       {"[5,2,4]", "[2,2,4]", "layer-first even when batch_first"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        bf.forward(x, h0, Variable(Tensor::zeros({2, 2, 3})));
+        bf.forward(x, {h0, Variable(Tensor::zeros({2, 2, 3}))});
       },
-      {"[2,2,3]", "[num_layers, batch, hidden]"}));
+      {"[2,2,3]", "[num_layers*num_directions, batch, hidden]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
         seq.forward(Variable(Tensor::zeros({0, 2, 3})));
       },
       {"LSTM", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::LSTM(nn::LSTMOptions(3, 4).num_layers(0)); }, {"num_layers", "positive"}));
+  // h0 without c0: PyTorch takes the state as a pair, both or neither.
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        bf.forward(x, {h0, Variable()});
+      },
+      {"LSTM", "both h0 and c0"}));
   EXPECT_TRUE(
-      throws_with<std::invalid_argument>([] { nn::LSTM(3, 4, 0); }, {"num_layers", "positive"}));
+      throws_with<std::invalid_argument>([] { nn::LSTM(nn::LSTMOptions(3, 4).proj_size(2)); },
+                                         {"LSTM", "proj_size=2", "not implemented"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::LSTM(nn::LSTMOptions(3, 4).dropout(1.5)); }, {"LSTM", "dropout", "[0, 1]"}));
+}
+
+// ---- options, callability, bidirectional, unbatched, dropout --------------------------------
+
+TEST(LSTM, OptionsHavePyTorchsDefaults) {
+  const nn::LSTMOptions o(3, 4);
+  EXPECT_EQ(o.num_layers(), 1);
+  EXPECT_TRUE(o.bias());
+  EXPECT_FALSE(o.batch_first());
+  EXPECT_EQ(o.dropout(), 0.0);
+  EXPECT_FALSE(o.bidirectional());
+  EXPECT_EQ(o.proj_size(), 0);
+  EXPECT_EQ(o.dtype(), DType::Float32);
+  const nn::LSTM m(3, 4);  // libtorch's shorthand for LSTMOptions(3, 4)
+  EXPECT_EQ(m.options.hidden_size(), 4);
+  EXPECT_EQ(m.extra_repr(), "3, 4");
+  EXPECT_EQ(nn::LSTMCellOptions(3, 4).bias(), true);
+  const nn::LSTM all(
+      nn::LSTMOptions(3, 4).num_layers(2).dropout(0.25).bidirectional(true).bias(false));
+  EXPECT_EQ(all.extra_repr(), "3, 4, num_layers=2, bias=false, dropout=0.25, bidirectional=true");
+}
+
+TEST(LSTMCell, CallableWithStructuredBindingsAndUnbatched) {
+  Generator gen(11);
+  nn::LSTMCell cell(nn::LSTMCellOptions(3, 4).dtype(DType::Float64), gen);
+  const Variable x(input({2, 3}, 1));
+  auto [h, c] = cell(x);            // from zeros
+  auto [h2, c2] = cell(x, {h, c});  // one more step
+  EXPECT_EQ(h2.shape(), (Shape{2, 4}));
+  // Unbatched: x [3], states [4] — row 1 of the batched run.
+  const auto [hu, cu] = cell(Variable(x.data().select(0, 1)), {h.select(0, 1), c.select(0, 1)});
+  EXPECT_EQ(hu.shape(), (Shape{4}));
+  EXPECT_LT(max_abs_diff(hu.data(), h2.data().select(0, 1)), 1e-15);
+  EXPECT_LT(max_abs_diff(cu.data(), c2.data().select(0, 1)), 1e-15);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        cell(Variable(x.data().select(0, 1)), {h, c});
+      },
+      {"LSTMCell", "unbatched", "[4]"}));
+}
+
+// PyTorch's definition: the reverse direction is an LSTM over x_T..x_1 with the
+// _reverse weights, its outputs put back in time order; the output concatenates
+// [forward; reverse] on the last axis and h_n holds (l0, l0_reverse, l1, ...).
+TEST(LSTM, BidirectionalIsAForwardAndATimeReversedRun) {
+  const int64_t T = 4, B = 2, IN = 3, H = 2;
+  Generator gen(21);
+  nn::LSTM bi(nn::LSTMOptions(IN, H).bidirectional(true).dtype(DType::Float64), gen);
+  EXPECT_EQ(testing::parameter_names(bi),
+            (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                      "weight_ih_l0_reverse", "weight_hh_l0_reverse",
+                                      "bias_ih_l0_reverse", "bias_hh_l0_reverse"}));
+  nn::LSTM fwd(nn::LSTMOptions(IN, H).dtype(DType::Float64)),
+      rev(nn::LSTMOptions(IN, H).dtype(DType::Float64));
+  for (const char* p : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+    fwd.load_state_dict({{std::string(p) + "_l0", bi.parameter(std::string(p) + "_l0").data()}},
+                        false);
+    rev.load_state_dict(
+        {{std::string(p) + "_l0", bi.parameter(std::string(p) + "_l0_reverse").data()}}, false);
+  }
+  const Tensor x = input({T, B, IN}, 1), h0 = input({2, B, H}, 2), c0 = input({2, B, H}, 3);
+  const auto [out, state] = bi(Variable(x), {Variable(h0), Variable(c0)});
+  ASSERT_EQ(out.shape(), (Shape{T, B, 2 * H}));
+  ASSERT_EQ(state.h.shape(), (Shape{2, B, H}));
+  const auto [out_f, state_f] =
+      fwd(Variable(x), {Variable(h0.narrow(0, 0, 1)), Variable(c0.narrow(0, 0, 1))});
+  // x reversed in time, step by step
+  std::vector<Variable> steps;
+  for (int64_t t = T - 1; t >= 0; --t) steps.push_back(Variable(x.select(0, t)));
+  const auto [out_r, state_r] =
+      rev(stack(steps, 0), {Variable(h0.narrow(0, 1, 1)), Variable(c0.narrow(0, 1, 1))});
+  for (int64_t t = 0; t < T; ++t) {
+    EXPECT_LT(max_abs_diff(out.data().select(0, t).narrow(1, 0, H), out_f.data().select(0, t)),
+              1e-15);
+    EXPECT_LT(
+        max_abs_diff(out.data().select(0, t).narrow(1, H, H), out_r.data().select(0, T - 1 - t)),
+        1e-15);
+  }
+  EXPECT_LT(max_abs_diff(state.h.data().select(0, 0), state_f.h.data().select(0, 0)), 1e-15);
+  EXPECT_LT(max_abs_diff(state.h.data().select(0, 1), state_r.h.data().select(0, 0)), 1e-15);
+  EXPECT_LT(max_abs_diff(state.c.data().select(0, 1), state_r.c.data().select(0, 0)), 1e-15);
+  // Layer 1 of a 2-layer stack reads both directions: [4H, 2H].
+  const nn::LSTM two(nn::LSTMOptions(IN, H).num_layers(2).bidirectional(true));
+  EXPECT_EQ(two.parameter("weight_ih_l1").shape(), (Shape{4 * H, 2 * H}));
+  EXPECT_EQ(two.parameter("weight_ih_l1_reverse").shape(), (Shape{4 * H, 2 * H}));
+  EXPECT_EQ(two.named_parameters().size(), 16u);
+}
+
+TEST(LSTM, BidirectionalFusedAndComposedAgree) {
+  const int64_t T = 4, B = 3, IN = 2, H = 3, L = 2;
+  for (bool batch_first : {false, true}) {
+    for (bool with_state : {false, true}) {
+      Generator gen(25);
+      nn::LSTM m(nn::LSTMOptions(IN, H)
+                     .num_layers(L)
+                     .batch_first(batch_first)
+                     .bidirectional(true)
+                     .dtype(DType::Float64),
+                 gen);
+      const Tensor x = batch_first ? input({B, T, IN}, 1) : input({T, B, IN}, 1);
+      const Tensor h0 = with_state ? input({2 * L, B, H}, 2) : Tensor();
+      const Tensor c0 = with_state ? input({2 * L, B, H}, 3) : Tensor();
+      m.fused = true;
+      const LstmRun f = run_lstm(m, x, h0, c0, 10);
+      m.fused = false;
+      const LstmRun c = run_lstm(m, x, h0, c0, 10);
+      const std::string where =
+          std::string(batch_first ? "batch_first" : "seq_first") + (with_state ? " with h0" : "");
+      EXPECT_LT(rel_diff(f.out.output.data(), c.out.output.data()), kTight) << where;
+      EXPECT_LT(rel_diff(f.out.state.c.data(), c.out.state.c.data()), kTight) << where;
+      EXPECT_LT(rel_diff(f.x.grad(), c.x.grad()), kTight) << where;
+      if (with_state) {
+        EXPECT_LT(rel_diff(f.c0.grad(), c.c0.grad()), kTight) << where;
+      }
+      ASSERT_EQ(f.param_grads.size(), 16u);
+      ASSERT_NO_FATAL_FAILURE(
+          testing::expect_grads_agree(f.param_grads, c.param_grads, kTight, where));
+    }
+  }
+}
+
+TEST(LSTM, GradcheckBidirectionalUnbatchedBothPaths) {
+  for (bool fused : {true, false}) {
+    Generator gen(27);
+    nn::LSTM m(nn::LSTMOptions(2, 2).num_layers(2).bidirectional(true).dtype(DType::Float64), gen);
+    m.fused = fused;
+    EXPECT_TRUE(grad_ok(
+        [&m](const Vars& v) {
+          m.weight_ih[3] = v[3];  // weight_ih_l1_reverse, [8, 4]
+          const auto [out, state] = m(v[0], {v[1], v[2]});
+          return concat({out.reshape({-1}), state.h.reshape({-1}), state.c.reshape({-1})}, 0);
+        },
+        {input({3, 2}, 1), input({4, 2}, 2), input({4, 2}, 3), m.weight_ih[3].data()}))
+        << (fused ? "fused" : "composed");
+  }
+}
+
+// Unbatched x [T, in] is a batch of one with the batch axis removed, whatever
+// batch_first says, and its states are [L·D, H].
+TEST(LSTM, UnbatchedIsABatchOfOne) {
+  const int64_t T = 3, IN = 2, H = 3, L = 2;
+  for (bool batch_first : {false, true}) {
+    for (bool bidirectional : {false, true}) {
+      const int64_t D = bidirectional ? 2 : 1;
+      Generator gen(31);
+      nn::LSTM m(nn::LSTMOptions(IN, H)
+                     .num_layers(L)
+                     .batch_first(batch_first)
+                     .bidirectional(bidirectional)
+                     .dtype(DType::Float64),
+                 gen);
+      const Tensor x = input({T, IN}, 1), h0 = input({L * D, H}, 2), c0 = input({L * D, H}, 3);
+      const auto [out, state] = m(Variable(x), {Variable(h0), Variable(c0)});
+      EXPECT_EQ(out.shape(), (Shape{T, D * H}));
+      EXPECT_EQ(state.h.shape(), (Shape{L * D, H}));
+      const Variable xb(batch_first ? x.unsqueeze(0) : x.unsqueeze(1));
+      const auto [out_b, state_b] = m(xb, {Variable(h0.unsqueeze(1)), Variable(c0.unsqueeze(1))});
+      EXPECT_EQ(max_abs_diff(out.data(), out_b.data().select(batch_first ? 0 : 1, 0)), 0.0);
+      EXPECT_EQ(max_abs_diff(state.c.data(), state_b.c.data().select(1, 0)), 0.0);
+      // A batched (3-D) state with unbatched input is refused, as PyTorch does.
+      EXPECT_TRUE(throws_with<std::invalid_argument>(
+          [&] {
+            m(Variable(x), {Variable(h0.unsqueeze(1)), Variable(c0.unsqueeze(1))});
+          },
+          {"LSTM", "unbatched"}));
+    }
+  }
+}
+
+// Dropout acts on the outputs of every layer but the last, in training mode only.
+TEST(LSTM, DropoutBetweenLayersInTrainingOnly) {
+  const Tensor x = input({4, 2, 3}, 1);
+  Generator g1(41), g2(41), g3(41);
+  nn::LSTM plain(nn::LSTMOptions(3, 5).num_layers(2).dtype(DType::Float64), g1);
+  nn::LSTM dropped(nn::LSTMOptions(3, 5).num_layers(2).dropout(0.5).dtype(DType::Float64), g2);
+  const Tensor reference = plain(Variable(x)).output.data();
+  dropped.eval();
+  EXPECT_EQ(max_abs_diff(dropped(Variable(x)).output.data(), reference), 0.0);
+  dropped.train();
+  const Tensor a = dropped(Variable(x)).output.data(), b = dropped(Variable(x)).output.data();
+  EXPECT_GT(max_abs_diff(a, reference), 1e-3);  // a mask was drawn
+  EXPECT_GT(max_abs_diff(a, b), 1e-3);          // and a new one for every call
+  // One layer: nothing comes after it, so nothing is dropped, even in training.
+  nn::LSTM one(nn::LSTMOptions(3, 5).dropout(0.5).dtype(DType::Float64), g3);
+  nn::LSTM one_plain(nn::LSTMOptions(3, 5).dtype(DType::Float64));
+  one_plain.load_state_dict(one.state_dict());
+  EXPECT_EQ(max_abs_diff(one(Variable(x)).output.data(), one_plain(Variable(x)).output.data()),
+            0.0);
+  // p = 1: layer 1 reads zeros, as if its weight_ih were zero.
+  nn::LSTM all(nn::LSTMOptions(3, 5).num_layers(2).dropout(1.0).dtype(DType::Float64));
+  nn::LSTM zero_w(nn::LSTMOptions(3, 5).num_layers(2).dtype(DType::Float64));
+  zero_w.load_state_dict(all.state_dict());
+  zero_w.weight_ih[1] = Variable(Tensor::zeros(zero_w.weight_ih[1].shape(), DType::Float64));
+  EXPECT_EQ(max_abs_diff(all(Variable(x)).output.data(), zero_w(Variable(x)).output.data()), 0.0);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/container.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/optim.h"
 #include "testing.h"

@@ -36,6 +36,11 @@ using testing::params_from;
 using testing::Parity;
 using testing::weighted_sum;
 
+// A setting the older recurrent fixtures do not write (bidirectional, unbatched): 0 there.
+int64_t meta_int_or_zero(const SafetensorsFile& f, const std::string& key) {
+  return f.metadata.count(key) ? meta_int(f, key) : 0;
+}
+
 nn::Reduction reduction_of(const std::string& name) {
   if (name == "mean") return nn::Reduction::Mean;
   if (name == "sum") return nn::Reduction::Sum;
@@ -103,12 +108,13 @@ TEST_P(ParityLSTMCell, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::LSTMCell m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "bias") != 0,
-                 dtype);
+  nn::LSTMCell m(nn::LSTMCellOptions(meta_int(f, "input_size"), meta_int(f, "hidden_size"))
+                     .bias(meta_int(f, "bias") != 0)
+                     .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
   Variable x(f.at("input"), true), h0(f.at("h0"), true), c0(f.at("c0"), true);
-  const nn::LSTMState s = m.forward(x, {h0, c0});
+  const nn::LSTMState s = m(x, {h0, c0});
   // loss = Σ h1·grad_h1 + Σ c1·grad_c1
   (weighted_sum(s.h, f.at("grad_h1")) + weighted_sum(s.c, f.at("grad_c1"))).backward();
 
@@ -122,7 +128,8 @@ TEST_P(ParityLSTMCell, ValuesAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityLSTMCell,
-                         testing::fixture_path_cases("lstmcell", "lstmcell_nobias"),
+                         testing::fixture_path_cases("lstmcell", "lstmcell_nobias",
+                                                     "lstmcell_unbatched"),
                          lstm_case_name);
 
 class ParityLSTM : public ::testing::TestWithParam<LstmParam> {};
@@ -131,31 +138,36 @@ TEST_P(ParityLSTM, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::LSTM m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "num_layers"),
-             meta_int(f, "batch_first") != 0, /*bias=*/true, dtype);
+  nn::LSTM m(nn::LSTMOptions(meta_int(f, "input_size"), meta_int(f, "hidden_size"))
+                 .num_layers(meta_int(f, "num_layers"))
+                 .batch_first(meta_int(f, "batch_first") != 0)
+                 .bidirectional(meta_int_or_zero(f, "bidirectional") != 0)
+                 .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
   const bool with_state = meta_int(f, "initial_state") != 0;
   Variable x(f.at("input"), true);
   Variable h0, c0;  // undefined: the module starts from zeros
   if (with_state) h0 = Variable(f.at("h0"), true), c0 = Variable(f.at("c0"), true);
-  const nn::LSTMOutput out = m.forward(x, h0, c0);
+  const auto [output, state] = m(x, {h0, c0});
+  const auto [h_n, c_n] = state;
   // loss = Σ output·grad_output + Σ h_n·grad_h_n + Σ c_n·grad_c_n
-  (weighted_sum(out.output, f.at("grad_output")) + weighted_sum(out.h_n, f.at("grad_h_n")) +
-   weighted_sum(out.c_n, f.at("grad_c_n")))
+  (weighted_sum(output, f.at("grad_output")) + weighted_sum(h_n, f.at("grad_h_n")) +
+   weighted_sum(c_n, f.at("grad_c_n")))
       .backward();
 
   Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype);
-  p.check("output", out.output.data(), f.at("output"));
-  p.check("h_n", out.h_n.data(), f.at("h_n"));
-  p.check("c_n", out.c_n.data(), f.at("c_n"));
+  p.check("output", output.data(), f.at("output"));
+  p.check("h_n", h_n.data(), f.at("h_n"));
+  p.check("c_n", c_n.data(), f.at("c_n"));
   p.check("grad_input", x.grad(), f.at("grad_input"));
   if (with_state) {
     p.check("grad_h0", h0.grad(), f.at("grad_h0"));
     p.check("grad_c0", c0.grad(), f.at("grad_c0"));
   }
   p.check_param_grads(m, f);
-  EXPECT_EQ(m.named_parameters().size(), static_cast<size_t>(4 * m.num_layers));
+  EXPECT_EQ(m.named_parameters().size(),
+            static_cast<size_t>(4 * m.options.num_layers() * m.num_directions()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityLSTM,
@@ -163,6 +175,21 @@ INSTANTIATE_TEST_SUITE_P(Torch, ParityLSTM,
                                                      "lstm_l1_batchfirst", "lstm_l1_batchfirst_h0",
                                                      "lstm_l2_seqfirst", "lstm_l2_seqfirst_h0",
                                                      "lstm_l2_batchfirst", "lstm_l2_batchfirst_h0"),
+                         lstm_case_name);
+
+// Bidirectional (D = 2: PyTorch's _reverse parameters, output [.., 2H], states
+// [L·2, B, H]) and unbatched input ([T, in], states [L·D, H]).
+INSTANTIATE_TEST_SUITE_P(
+    TorchBidirectional, ParityLSTM,
+    testing::fixture_path_cases("lstm_bi_l1_seqfirst", "lstm_bi_l1_seqfirst_h0",
+                                "lstm_bi_l1_batchfirst", "lstm_bi_l1_batchfirst_h0",
+                                "lstm_bi_l2_seqfirst", "lstm_bi_l2_seqfirst_h0",
+                                "lstm_bi_l2_batchfirst", "lstm_bi_l2_batchfirst_h0"),
+    lstm_case_name);
+INSTANTIATE_TEST_SUITE_P(TorchUnbatched, ParityLSTM,
+                         testing::fixture_path_cases("lstm_unbatched_l1", "lstm_unbatched_l1_h0",
+                                                     "lstm_unbatched_bi_l2",
+                                                     "lstm_unbatched_bi_l2_h0"),
                          lstm_case_name);
 
 // ---- GRUCell and GRU: both cell implementations ---------------------------------------------
@@ -174,12 +201,13 @@ TEST_P(ParityGRUCell, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::GRUCell m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "bias") != 0,
-                dtype);
+  nn::GRUCell m(nn::GRUCellOptions(meta_int(f, "input_size"), meta_int(f, "hidden_size"))
+                    .bias(meta_int(f, "bias") != 0)
+                    .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));  // PyTorch's names: weight_ih, weight_hh, ...
   Variable x(f.at("input"), true), h0(f.at("h0"), true);
-  const Variable h1 = m.forward(x, h0);
+  const Variable h1 = m(x, h0);
   weighted_sum(h1, f.at("grad_h1")).backward();  // loss = Σ h1·grad_h1
 
   Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype);
@@ -191,7 +219,8 @@ TEST_P(ParityGRUCell, ValuesAndGradients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityGRUCell,
-                         ::testing::Combine(::testing::Values("gru_cell", "gru_cell_nobias"),
+                         ::testing::Combine(::testing::Values("gru_cell", "gru_cell_nobias",
+                                                              "gru_cell_unbatched"),
                                             kVariants, ::testing::Bool()),
                          lstm_case_name);
 // [/extending:gru-parity]
@@ -202,26 +231,29 @@ TEST_P(ParityGRU, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::GRU m(meta_int(f, "input_size"), meta_int(f, "hidden_size"), meta_int(f, "num_layers"),
-            meta_int(f, "batch_first") != 0, /*bias=*/true, dtype);
+  nn::GRU m(nn::GRUOptions(meta_int(f, "input_size"), meta_int(f, "hidden_size"))
+                .num_layers(meta_int(f, "num_layers"))
+                .batch_first(meta_int(f, "batch_first") != 0)
+                .bidirectional(meta_int_or_zero(f, "bidirectional") != 0)
+                .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
   const bool with_state = meta_int(f, "initial_state") != 0;
   Variable x(f.at("input"), true);
   Variable h0;  // undefined: the module starts from zeros
   if (with_state) h0 = Variable(f.at("h0"), true);
-  const nn::GRUOutput out = m.forward(x, h0);
+  const auto [output, h_n] = m(x, h0);
   // loss = Σ output·grad_output + Σ h_n·grad_h_n
-  (weighted_sum(out.output, f.at("grad_output")) + weighted_sum(out.h_n, f.at("grad_h_n")))
-      .backward();
+  (weighted_sum(output, f.at("grad_output")) + weighted_sum(h_n, f.at("grad_h_n"))).backward();
 
   Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype);
-  p.check("output", out.output.data(), f.at("output"));
-  p.check("h_n", out.h_n.data(), f.at("h_n"));
+  p.check("output", output.data(), f.at("output"));
+  p.check("h_n", h_n.data(), f.at("h_n"));
   p.check("grad_input", x.grad(), f.at("grad_input"));
   if (with_state) p.check("grad_h0", h0.grad(), f.at("grad_h0"));
   p.check_param_grads(m, f);
-  EXPECT_EQ(m.named_parameters().size(), static_cast<size_t>(4 * m.num_layers));
+  EXPECT_EQ(m.named_parameters().size(),
+            static_cast<size_t>(4 * m.options.num_layers() * m.num_directions()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Torch, ParityGRU,
@@ -229,6 +261,19 @@ INSTANTIATE_TEST_SUITE_P(Torch, ParityGRU,
                                                      "gru_l1_batchfirst", "gru_l1_batchfirst_h0",
                                                      "gru_l2_seqfirst", "gru_l2_seqfirst_h0",
                                                      "gru_l2_batchfirst", "gru_l2_batchfirst_h0"),
+                         lstm_case_name);
+INSTANTIATE_TEST_SUITE_P(TorchBidirectional, ParityGRU,
+                         testing::fixture_path_cases("gru_bi_l1_seqfirst", "gru_bi_l1_seqfirst_h0",
+                                                     "gru_bi_l1_batchfirst",
+                                                     "gru_bi_l1_batchfirst_h0",
+                                                     "gru_bi_l2_seqfirst", "gru_bi_l2_seqfirst_h0",
+                                                     "gru_bi_l2_batchfirst",
+                                                     "gru_bi_l2_batchfirst_h0"),
+                         lstm_case_name);
+INSTANTIATE_TEST_SUITE_P(TorchUnbatched, ParityGRU,
+                         testing::fixture_path_cases("gru_unbatched_l1", "gru_unbatched_l1_h0",
+                                                     "gru_unbatched_bi_l2",
+                                                     "gru_unbatched_bi_l2_h0"),
                          lstm_case_name);
 
 // ---- losses -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include "examples/self_attention_copy/model.h"
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/container.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
@@ -151,12 +152,12 @@ struct Net : nn::Module {
   explicit Net(int64_t hidden = 3, DType dtype = DType::Float32) {
     Generator gen(5);
     embed = register_module("embed", std::make_shared<nn::Embedding>(5, 4, dtype, gen));
-    lstm = register_module("lstm", std::make_shared<nn::LSTM>(4, hidden, 1, false, true, dtype, gen));
+    lstm = register_module("lstm", std::make_shared<nn::LSTM>(nn::LSTMOptions(4, hidden).dtype(dtype), gen));
     head = register_module("head", std::make_shared<nn::Linear>(hidden, 5, true, dtype, gen));
   }
   std::string type_name() const override { return "Net"; }
   Variable logits(const Tensor& ids) {  // ids [T, B]
-    return head->forward(lstm->forward(embed->forward(ids)).output);
+    return head->forward((*lstm)(embed->forward(ids)).output);
   }
   std::shared_ptr<nn::Embedding> embed;
   std::shared_ptr<nn::LSTM> lstm;
@@ -519,11 +520,11 @@ TEST(DeepGraphs, AnLstmCellUnrolledOverTenThousandStepsRunsBackward) {
     run_on_small_stack([fused] {
       const int steps = fused ? 10000 : 2000;
       Generator gen(2);
-      nn::LSTMCell cell(2, 2, true, DType::Float32, gen);
+      nn::LSTMCell cell(nn::LSTMCellOptions(2, 2), gen);
       cell.fused = fused;
       const Variable x(randn({1, 2}, 0, 1, DType::Float32, gen));
       nn::LSTMState s;
-      for (int t = 0; t < steps; ++t) s = cell.forward(x, s);
+      for (int t = 0; t < steps; ++t) s = cell(x, s);
       sum(s.h).backward();
       for (const Variable& p : cell.parameters()) {
         ASSERT_TRUE(p.has_grad());
@@ -537,10 +538,10 @@ TEST(DeepGraphs, AnLstmCellUnrolledOverTenThousandStepsRunsBackward) {
 TEST(DeepGraphs, AnLstmOverTenThousandStepsRunsBackward) {
   run_on_small_stack([] {
     Generator gen(4);
-    nn::LSTM lstm(2, 2, 1, false, true, DType::Float32, gen);
+    nn::LSTM lstm(nn::LSTMOptions(2, 2), gen);
     const Variable x(randn({10000, 1, 2}, 0, 1, DType::Float32, gen), true);
-    const nn::LSTMOutput out = lstm.forward(x);
-    sum(out.output).backward();
+    const auto [out, state] = lstm(x);
+    sum(out).backward();
     EXPECT_TRUE(all_finite(x.grad()));
     EXPECT_EQ(x.grad().shape(), Shape({10000, 1, 2}));
   });

@@ -36,8 +36,9 @@ class Model : public nn::Module {
   explicit Model(uint64_t seed, int64_t hidden = 4) {
     Generator gen(seed);
     embed = register_module("embed", std::make_shared<nn::Embedding>(7, 3, DType::Float32, gen));
-    lstm = register_module(
-        "lstm", std::make_shared<nn::LSTM>(3, hidden, 2, true, true, DType::Float32, gen));
+    lstm = register_module("lstm",
+                           std::make_shared<nn::LSTM>(
+                               nn::LSTMOptions(3, hidden).num_layers(2).batch_first(true), gen));
     head =
         register_module("head", std::make_shared<nn::Linear>(hidden, 7, true, DType::Float32, gen));
   }

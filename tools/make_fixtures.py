@@ -41,6 +41,12 @@ Cases:
                                           (h0, c0) [layers,2,4], else they default to zeros
       input [h0 c0] weight_ih_l0 ... output h_n c_n grad_output grad_h_n grad_c_n
       grad_input [grad_h0 grad_c0] grad_weight_ih_l0 ...
+  lstm_bi_l{1,2}_{seq,batch}first{,_h0}   the same, bidirectional=True: output [.., 8], states
+                                          [layers·2, 2, 4] (metadata bidirectional=1)
+  lstm_unbatched_l1{,_h0}, lstm_unbatched_bi_l2{,_h0}
+                                          unbatched: input [5, 3], states [layers·D, 4],
+                                          output [5, D·4] (metadata unbatched=1)
+  lstmcell_unbatched, gru_cell_unbatched  the cells on unbatched input [3], states [4]
   gru_cell, gru_cell_nobias               nn.GRUCell(3, 4), batch 2, from a given h0
       input h0 weight_ih weight_hh [bias_ih bias_hh] h1 grad_h1 grad_input grad_h0
       grad_weight_ih ...
@@ -48,6 +54,7 @@ Cases:
                                           h0 [layers,2,4], else it defaults to zeros
       input [h0] weight_ih_l0 ... output h_n grad_output grad_h_n grad_input [grad_h0]
       grad_weight_ih_l0 ...   (loss = Σ output·grad_output + Σ h_n·grad_h_n)
+  gru_bi_..., gru_unbatched_...           as for the LSTM
   ce_{mean,sum,none,ignore_mean,ignore_sum}  F.cross_entropy, logits [6,4], targets [6]
   nll_mean, nll_ignore_none               F.nll_loss of log-probabilities [6,4]
       logits|log_probs targets loss [grad_loss (for "none")] grad_logits|grad_log_probs
@@ -301,18 +308,31 @@ def cell(w, case, module, states, bias):
 # [/extending:gru-fixture]
 
 
-def sequence(w, kind, module, states, layers, batch_first, with_state):
-    case = (f"{kind}_l{layers}_{'batch' if batch_first else 'seq'}first"
-            + ("_h0" if with_state else ""))
+def sequence(w, kind, module, states, layers, batch_first, with_state, bidirectional=False,
+             unbatched=False):
+    if unbatched:
+        case = (f"{kind}_unbatched{'_bi' if bidirectional else ''}_l{layers}"
+                + ("_h0" if with_state else ""))
+    else:
+        case = (f"{kind}{'_bi' if bidirectional else ''}_l{layers}_"
+                f"{'batch' if batch_first else 'seq'}first" + ("_h0" if with_state else ""))
     seed_for(case)
     T, B, IN, H = 5, 2, 3, 4
-    base = module(IN, H, num_layers=layers, batch_first=batch_first).double()
-    x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
-    s64 = [randn(layers, B, H) for _ in states]  # layer-first even when batch_first
-    gy64 = randn(B, T, H) if batch_first else randn(T, B, H)
-    gn64 = [randn(layers, B, H) for _ in states]
+    D = 2 if bidirectional else 1
+    settings = dict(num_layers=layers, batch_first=batch_first, bidirectional=bidirectional)
+    base = module(IN, H, **settings).double()
+    if unbatched:  # [T, in], states [L·D, H]: no batch axis anywhere
+        x64 = randn(T, IN)
+        s64 = [randn(layers * D, H) for _ in states]
+        gy64 = randn(T, D * H)
+        gn64 = [randn(layers * D, H) for _ in states]
+    else:
+        x64 = randn(B, T, IN) if batch_first else randn(T, B, IN)
+        s64 = [randn(layers * D, B, H) for _ in states]  # layer-first even when batch_first
+        gy64 = randn(B, T, D * H) if batch_first else randn(T, B, D * H)
+        gn64 = [randn(layers * D, B, H) for _ in states]
     for variant, dtype in VARIANTS:
-        m = module(IN, H, num_layers=layers, batch_first=batch_first).to(dtype)
+        m = module(IN, H, **settings).to(dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
         x = leaf(x64, dtype)
         s0 = [leaf(t, dtype) for t in s64] if with_state else []
@@ -322,13 +342,39 @@ def sequence(w, kind, module, states, layers, batch_first, with_state):
         # loss = Σ output·grad_output + Σ h_n·grad_h_n (+ Σ c_n·grad_c_n)
         torch.autograd.backward([y] + final, [gy] + gn)
         named = params_of(m)
+        meta = {"input_size": IN, "hidden_size": H, "num_layers": layers,
+                "batch_first": int(batch_first), "initial_state": int(with_state)}
+        if bidirectional or unbatched:  # (not written for the older cases, whose files stay)
+            meta.update(bidirectional=int(bidirectional), unbatched=int(unbatched))
         w.write(case, variant,
                 [("input", x)] + labelled(states, "{}0", s0) + named
                 + [("output", y)] + labelled(states, "{}_n", final) + [("grad_output", gy)]
                 + labelled(states, "grad_{}_n", gn) + [("grad_input", x.grad)]
                 + labelled(states, "grad_{}0", [t.grad for t in s0]) + grads_of(named),
-                {"input_size": IN, "hidden_size": H, "num_layers": layers,
-                 "batch_first": int(batch_first), "initial_state": int(with_state)})
+                meta)
+
+
+def unbatched_cell(w, case, module, states):
+    """One step of a cell on unbatched input: x [3], states [4]."""
+    seed_for(case)
+    base = module(3, 4).double()
+    x64 = randn(3)
+    s64 = [randn(4) for _ in states]
+    g64 = [randn(4) for _ in states]
+    for variant, dtype in VARIANTS:
+        m = module(3, 4).to(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
+        x, s0 = leaf(x64, dtype), [leaf(t, dtype) for t in s64]
+        s1 = state_list(m(x, torch_state(s0)))
+        g = [t.to(dtype) for t in g64]
+        torch.autograd.backward(s1, g)
+        named = params_of(m)
+        w.write(case, variant,
+                [("input", x)] + labelled(states, "{}0", s0) + named
+                + labelled(states, "{}1", s1) + labelled(states, "grad_{}1", g)
+                + [("grad_input", x.grad)] + labelled(states, "grad_{}0", [t.grad for t in s0])
+                + grads_of(named),
+                {"input_size": 3, "hidden_size": 4, "bias": 1})
 
 
 def classification_loss(w, case, kind, reduction, ignore_index):
@@ -838,6 +884,17 @@ def main():
             for batch_first in (False, True):
                 for with_state in (False, True):
                     sequence(w, kind, module, states, layers, batch_first, with_state)
+        # Bidirectional, unbatched (x [T, in], states [L·D, H]) and unbatched cells.
+        for layers in (1, 2):
+            for batch_first in (False, True):
+                for with_state in (False, True):
+                    sequence(w, kind, module, states, layers, batch_first, with_state,
+                             bidirectional=True)
+        for layers, bidirectional, with_state in ((1, False, False), (1, False, True),
+                                                  (2, True, False), (2, True, True)):
+            sequence(w, kind, module, states, layers, False, with_state,
+                     bidirectional=bidirectional, unbatched=True)
+        unbatched_cell(w, cell_case + "_unbatched", cell_module, states)
     classification_loss(w, "ce_mean", "ce", "mean", None)
     classification_loss(w, "ce_sum", "ce", "sum", None)
     classification_loss(w, "ce_none", "ce", "none", None)

@@ -62,16 +62,15 @@ NextTokenModel::NextTokenModel(const NextTokenConfig& c, Generator& gen) : confi
   embedding = register_module(
       "embedding", std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
   lstm = register_module(
-      "lstm", std::make_shared<nn::LSTM>(c.embedding, c.hidden, /*num_layers=*/1,
-                                         /*batch_first=*/true, /*bias=*/true, DType::Float32, gen));
+      "lstm",
+      std::make_shared<nn::LSTM>(nn::LSTMOptions(c.embedding, c.hidden).batch_first(true), gen));
   readout = register_module("readout", std::make_shared<nn::Linear>(
                                            c.hidden, c.vocab, /*bias=*/true, DType::Float32, gen));
 }
 
 Variable NextTokenModel::forward_tokens(const Tensor& tokens) {
-  const nn::LSTMOutput out =
-      lstm->forward(embedding->forward(tokens));  // h_t for every t: [B, T, H]
-  return readout->forward(out.output);            // [B, T, vocab]
+  const auto [out, state] = (*lstm)(embedding->forward(tokens));  // h_t for every t: [B, T, H]
+  return readout->forward(out);                                   // [B, T, vocab]
 }
 
 Accuracy evaluate(NextTokenModel& model, const RepeatingPatternTask& task) {

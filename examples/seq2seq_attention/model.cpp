@@ -46,20 +46,18 @@ class LSTMRecurrence final : public Recurrence {
   LSTMRecurrence(nn::Module& owner, int64_t embedding, int64_t decoder_input, int64_t hidden,
                  Generator& gen) {
     encoder_ = owner.register_module(
-        "encoder", std::make_shared<nn::LSTM>(embedding, hidden, 1, /*batch_first=*/true, true,
-                                              DType::Float32, gen));
+        "encoder",
+        std::make_shared<nn::LSTM>(nn::LSTMOptions(embedding, hidden).batch_first(true), gen));
     decoder_ = owner.register_module(
-        "decoder",
-        std::make_shared<nn::LSTMCell>(decoder_input, hidden, true, DType::Float32, gen));
+        "decoder", std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(decoder_input, hidden), gen));
   }
   Encoded encode(const Variable& embedded) override {
-    const nn::LSTMOutput out = encoder_->forward(embedded);             // [B, T, H]
-    return {out.output, {out.h_n.select(0, 0), out.c_n.select(0, 0)}};  // layer 0's final (h, c)
+    const auto [out, state] = (*encoder_)(embedded);             // out [B, T, H]
+    return {out, {state.h.select(0, 0), state.c.select(0, 0)}};  // layer 0's final (h, c)
   }
   RecurrentState step(const Variable& input, const RecurrentState& state) override {
-    const nn::LSTMState next =
-        decoder_->forward(input, {state.h, state.c});  // (h, c) ← LSTMCell(input, (h, c))
-    return {next.h, next.c};
+    const auto [h, c] = (*decoder_)(input, {state.h, state.c});  // (h, c) ← LSTMCell(input, (h, c))
+    return {h, c};
   }
 
  private:
@@ -74,18 +72,18 @@ class GRURecurrence final : public Recurrence {
                 Generator& gen) {
     // [extending:seq2seq-gru]
     encoder_ = owner.register_module(
-        "encoder", std::make_shared<nn::GRU>(embedding, hidden, 1, /*batch_first=*/true, true,
-                                             DType::Float32, gen));
+        "encoder",
+        std::make_shared<nn::GRU>(nn::GRUOptions(embedding, hidden).batch_first(true), gen));
     decoder_ = owner.register_module(
-        "decoder", std::make_shared<nn::GRUCell>(decoder_input, hidden, true, DType::Float32, gen));
+        "decoder", std::make_shared<nn::GRUCell>(nn::GRUCellOptions(decoder_input, hidden), gen));
     // [/extending:seq2seq-gru]
   }
   Encoded encode(const Variable& embedded) override {
-    const nn::GRUOutput out = encoder_->forward(embedded, Variable());  // [B, T, H]
-    return {out.output, {out.h_n.select(0, 0), Variable()}};            // layer 0's final h
+    const auto [out, h_n] = (*encoder_)(embedded);  // out [B, T, H]
+    return {out, {h_n.select(0, 0), Variable()}};   // layer 0's final h
   }
   RecurrentState step(const Variable& input, const RecurrentState& state) override {
-    return {decoder_->forward(input, state.h), Variable()};  // h ← GRUCell(input, h)
+    return {(*decoder_)(input, state.h), Variable()};  // h ← GRUCell(input, h)
   }
 
  private:
