@@ -148,7 +148,7 @@ BENCHMARK(BM_GRUCell<false>)->Name("BM_GRUCell/composed")->Apply(cell_sizes);
 void BM_AdditiveAttention(benchmark::State& state) {
   const int64_t batch = state.range(0), steps = state.range(1), d = state.range(2);
   Generator gen(1);
-  nn::AdditiveAttention attention(d, d, d, DType::Float32, gen);
+  nn::AdditiveAttention attention(nn::AdditiveAttentionOptions(d, d).attn_dim(d), gen);
   const Variable query(randn({batch, d}, 0, 1, DType::Float32, gen), true);
   const Variable keys(randn({batch, steps, d}, 0, 1, DType::Float32, gen), true);
   for (auto _ : state) {
@@ -218,10 +218,10 @@ BENCHMARK(BM_Backward100AddChain)->Unit(benchmark::kMicrosecond);
 //   live_KiB      the tensors alive between steps: weights, gradients, Adam's moments.
 void BM_SelfAttentionStepMemory(benchmark::State& state) {
   Generator gen(1);
-  nn::Embedding tokens(16, 64, DType::Float32, gen);
-  nn::LearnedPositionalEncoding positions(12, 64, DType::Float32, gen);
-  nn::SelfAttention attention(64, 64, false, true, DType::Float32, gen);
-  nn::Linear readout(64, 16, true, DType::Float32, gen);
+  nn::Embedding tokens(nn::EmbeddingOptions(16, 64), gen);
+  nn::LearnedPositionalEncoding positions(nn::PositionalEncodingOptions(12, 64), gen);
+  nn::SelfAttention attention(nn::SelfAttentionOptions(64).d_k(64), gen);
+  nn::Linear readout(nn::LinearOptions(64, 16), gen);
   std::vector<Variable> params;
   for (nn::Module* m : std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
     for (const Variable& p : m->parameters()) params.push_back(p);
@@ -229,7 +229,7 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   const Tensor source = randint(0, 16, {64, 12}, gen);
   const Tensor target = randint(0, 16, {64 * 12}, gen);
   for (auto _ : state) {
-    const Variable logits = readout.forward(attention.forward(positions.forward(tokens.forward(source))));
+    const Variable logits = readout(attention(positions(tokens(source))).context);
     const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), target);
     optimizer.zero_grad();
     loss.backward();

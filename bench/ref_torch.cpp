@@ -260,12 +260,10 @@ Job make_mha(const std::vector<float>& input, const HostParams& init) {
   using S = MhaSize;
   nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(S::d, S::heads));
   {
-    // PyTorch's in_proj packs W_Q, W_K, W_V (and their biases) in that order.
+    // minigrad's MultiheadAttention has PyTorch's parameter names.
     torch::NoGradGuard no_grad;
-    mha->in_proj_weight.copy_(torch::cat({from_host(find(init, "q_proj.weight")), from_host(find(init, "k_proj.weight")),
-                                          from_host(find(init, "v_proj.weight"))}));
-    mha->in_proj_bias.copy_(torch::cat({from_host(find(init, "q_proj.bias")), from_host(find(init, "k_proj.bias")),
-                                        from_host(find(init, "v_proj.bias"))}));
+    mha->in_proj_weight.copy_(from_host(find(init, "in_proj_weight")));
+    mha->in_proj_bias.copy_(from_host(find(init, "in_proj_bias")));
     mha->out_proj->weight.copy_(from_host(find(init, "out_proj.weight")));
     mha->out_proj->bias.copy_(from_host(find(init, "out_proj.bias")));
   }

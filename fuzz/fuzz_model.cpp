@@ -3,7 +3,7 @@
 //
 //   tokens [B, T] → Embedding(V, d) → one of
 //        SelfAttention(d)              (mask: none, causal, padding, random, or a wrong shape)
-//        MultiHeadAttention(d, h)      (h need not divide d: then it must refuse)
+//        MultiheadAttention(d, h)      (h need not divide d: then it must refuse)
 //        LSTM(d, H, layers, batch_first)  (initial state: none, right, or a wrong shape)
 //        LSTMCell(d, H) unrolled over T
 //   → Linear(·, V) → logits × scale (up to ±1e4) → cross_entropy(targets, ignore_index)
@@ -54,7 +54,7 @@ const char* name(Outcome o) {
 }
 
 struct Config {
-  int kind = 0;  // 0 SelfAttention, 1 MultiHeadAttention, 2 LSTM, 3 LSTMCell
+  int kind = 0;  // 0 SelfAttention, 1 MultiheadAttention, 2 LSTM, 3 LSTMCell
   int64_t batch = 1, steps = 1, vocab = 2, d_model = 2, heads = 1, hidden = 1, layers = 1;
   bool batch_first = false, f64 = false, bias = true;
   double scale = 1.0;
@@ -70,7 +70,7 @@ struct Config {
 struct Model {
   std::shared_ptr<nn::Embedding> embed;
   std::shared_ptr<nn::SelfAttention> self_att;
-  std::shared_ptr<nn::MultiHeadAttention> mha;
+  std::shared_ptr<nn::MultiheadAttention> mha;
   std::shared_ptr<nn::LSTM> lstm;
   std::shared_ptr<nn::LSTMCell> cell;
   std::shared_ptr<nn::Linear> readout;
@@ -82,11 +82,11 @@ Model build(const Config& c) {
   Generator gen(1234);
   const DType dt = c.f64 ? DType::Float64 : DType::Float32;
   Model m;
-  m.embed = std::make_shared<nn::Embedding>(c.vocab, c.d_model, dt, gen);
+  m.embed = std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model).dtype(dt), gen);
   int64_t out_dim = c.d_model;
   switch (c.kind) {
-    case 0: m.self_att = std::make_shared<nn::SelfAttention>(c.d_model, 0, c.bias, true, dt, gen); break;
-    case 1: m.mha = std::make_shared<nn::MultiHeadAttention>(c.d_model, c.heads, c.bias, true, dt, gen); break;
+    case 0: m.self_att = std::make_shared<nn::SelfAttention>(nn::SelfAttentionOptions(c.d_model).bias(c.bias).dtype(dt), gen); break;
+    case 1: m.mha = std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(c.d_model, c.heads).bias(c.bias).batch_first(true).dtype(dt), gen); break;
     case 2: {
       m.lstm = std::make_shared<nn::LSTM>(c.d_model, c.hidden, c.layers, c.batch_first, c.bias, dt, gen);
       out_dim = c.hidden;
@@ -102,7 +102,7 @@ Model build(const Config& c) {
       m.cell = std::make_shared<nn::LSTMCell>(c.d_model, c.hidden, c.bias, dt, gen);
       out_dim = c.hidden;
   }
-  m.readout = std::make_shared<nn::Linear>(out_dim, c.vocab, true, dt, gen);
+  m.readout = std::make_shared<nn::Linear>(nn::LinearOptions(out_dim, c.vocab).dtype(dt), gen);
   std::vector<std::shared_ptr<nn::Module>> mods{m.embed, m.readout};
   if (m.self_att) mods.push_back(m.self_att);
   if (m.mha) mods.push_back(m.mha);
@@ -131,15 +131,16 @@ Variable forward_loss(Model& m, const Config& c) {
   const Variable x = m.embed->forward(c.tokens);  // [B, T, d]
   Variable h;
   if (m.self_att) {
-    h = m.self_att->forward_attention(x, attention_mask(c)).context;
+    h = (*m.self_att)(x, attention_mask(c)).context;
   } else if (m.mha) {
     Tensor padding;
     if (c.mask_kind == 2) padding = nn::padding_mask(c.lengths, c.steps);
     const Tensor causal = c.mask_kind == 1 ? nn::causal_mask(c.steps) : c.mask_kind == 4 ? attention_mask(c) : Tensor();
-    const nn::MultiHeadOutput out = m.mha->forward(x, x, x, padding, causal, true);
+    const nn::MultiheadOutput out =
+        (*m.mha)(x, x, x, nn::MultiheadAttentionForwardOptions().key_padding_mask(padding).attn_mask(causal));
     h = out.output;
     // The average weights: each row sums to 1, or to 0 for a query that sees no key.
-    const std::vector<double> w = minigrad::sum(out.average_weights.data(), {-1}).to_vector<double>();
+    const std::vector<double> w = minigrad::sum(out.weights.data(), {-1}).to_vector<double>();
     for (double s : w)
       if (!(std::abs(s - 1) < 1e-4 || s == 0)) fail("attention weights do not sum to 1 or 0: " + std::to_string(s));
   } else if (m.lstm) {

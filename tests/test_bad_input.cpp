@@ -616,81 +616,87 @@ std::vector<Row> rows() {
   });
 
   // ---- nn: attention -------------------------------------------------------------------------------------------------
-  row("MultiHead_ZeroHeads", W::InvalidArgument, {"MultiHeadAttention", "num_heads 0"},
-      [] { nn::MultiHeadAttention(8, 0); });
-  row("MultiHead_NegativeHeads", W::InvalidArgument, {"MultiHeadAttention", "num_heads -2"},
-      [] { nn::MultiHeadAttention(8, -2); });
-  row("MultiHead_NotDivisible", W::InvalidArgument, {"MultiHeadAttention", "embed_dim 8", "divisible", "num_heads 3"},
-      [] { nn::MultiHeadAttention(8, 3); });
-  row("MultiHead_ZeroEmbed", W::InvalidArgument, {"MultiHeadAttention", "embed_dim 0"},
-      [] { nn::MultiHeadAttention(0, 1); });
-  row("MultiHead_WrongEmbed", W::InvalidArgument, {"MultiHeadAttention", "[2,3,6]", "[B, T, 8]"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 6}));
+  row("MultiHead_ZeroHeads", W::InvalidArgument, {"MultiheadAttention", "num_heads 0"},
+      [] { nn::MultiheadAttention(nn::MultiheadAttentionOptions(8, 0)); });
+  row("MultiHead_NegativeHeads", W::InvalidArgument, {"MultiheadAttention", "num_heads -2"},
+      [] { nn::MultiheadAttention(8, -2); });
+  row("MultiHead_NotDivisible", W::InvalidArgument, {"MultiheadAttention", "embed_dim 8", "divisible", "num_heads 3"},
+      [] { nn::MultiheadAttention(8, 3); });
+  row("MultiHead_ZeroEmbed", W::InvalidArgument, {"MultiheadAttention", "embed_dim 0"},
+      [] { nn::MultiheadAttention(0, 1); });
+  row("MultiHead_WrongEmbed", W::InvalidArgument, {"MultiheadAttention", "[2,3,6]", "[B, T, E]", "E=8"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    const Variable x = param({2, 3, 6});
+    m(x, x, x);
   });
-  row("MultiHead_KeyBatch", W::InvalidArgument, {"MultiHeadAttention", "key [3,4,8]", "batch sizes"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({3, 4, 8}), param({3, 4, 8}));
+  row("MultiHead_KeyBatch", W::InvalidArgument, {"MultiheadAttention", "key [3,4,8]", "batch sizes"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({3, 4, 8}), param({3, 4, 8}));
   });
-  row("MultiHead_ValueLength", W::InvalidArgument, {"MultiHeadAttention", "value [2,5,8]"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({2, 4, 8}), param({2, 5, 8}));
+  row("MultiHead_ValueLength", W::InvalidArgument, {"MultiheadAttention", "value [2,5,8]"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({2, 4, 8}), param({2, 5, 8}));
   });
   row("MultiHead_PaddingMaskShape", W::InvalidArgument, {"key_padding_mask", "[2,4]", "[2,3]"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({2, 4, 8}), param({2, 4, 8}), bools({2, 3}));
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({2, 4, 8}), param({2, 4, 8}),
+      nn::MultiheadAttentionForwardOptions().key_padding_mask(bools({2, 3})));
   });
-  row("MultiHead_PaddingMaskFloat", W::InvalidArgument, {"key_padding_mask", "float32"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({2, 4, 8}), param({2, 4, 8}), Tensor::zeros({2, 4}));
+  // a float mask must have the query's dtype: float64 beside float32 is refused, not cast
+  row("MultiHead_PaddingMaskFloat", W::InvalidArgument, {"key_padding_mask", "float64", "float32"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({2, 4, 8}), param({2, 4, 8}),
+      nn::MultiheadAttentionForwardOptions().key_padding_mask(Tensor::zeros({2, 4}, DType::Float64)));
   });
-  row("MultiHead_AttnMaskFloat", W::InvalidArgument, {"attn_mask", "bool", "float32"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}), {}, Tensor::zeros({3, 3}));
+  row("MultiHead_AttnMaskFloat", W::InvalidArgument, {"attn_mask", "bool", "float64", "float32"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}),
+      nn::MultiheadAttentionForwardOptions().attn_mask(Tensor::zeros({3, 3}, DType::Float64)));
   });
-  row("MultiHead_AttnMaskShape", W::InvalidArgument, {"MultiHeadAttention", "attn_mask [4,4]", "[2,2,3,3]"}, [] {
-    nn::MultiHeadAttention m(8, 2);
-    m.forward(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}), {}, bools({4, 4}));
+  row("MultiHead_AttnMaskShape", W::InvalidArgument, {"MultiheadAttention", "attn_mask bool[4,4]", "[T, S] = [3,3]"}, [] {
+    nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
+    m(param({2, 3, 8}), param({2, 3, 8}), param({2, 3, 8}),
+      nn::MultiheadAttentionForwardOptions().attn_mask(bools({4, 4})));
   });
   row("Additive_ZeroQueryDim", W::InvalidArgument, {"AdditiveAttention", "0, 4 and 2"},
-      [] { nn::AdditiveAttention(0, 4, 2); });
+      [] { nn::AdditiveAttention(nn::AdditiveAttentionOptions(0, 4).attn_dim(2)); });
   row("Additive_NegativeAttnDim", W::InvalidArgument, {"AdditiveAttention", "3, 4 and -1"},
-      [] { nn::AdditiveAttention(3, 4, -1); });
+      [] { nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(-1)); });
   row("Additive_QueryWidth", W::InvalidArgument, {"AdditiveAttention", "query [2,4]", "[B, 3]"},
       [] {
-        nn::AdditiveAttention(3, 4, 2).forward(param({2, 4}), param({2, 5, 4}));
+        nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({2, 4}), param({2, 5, 4}));
       });
   row("Additive_QueryRank", W::InvalidArgument, {"AdditiveAttention", "query [3]"}, [] {
-    nn::AdditiveAttention(3, 4, 2).forward(param({3}), param({2, 5, 4}));
+    nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({3}), param({2, 5, 4}));
   });
   row("Additive_KeyWidth", W::InvalidArgument, {"AdditiveAttention", "keys [2,5,3]", "[B, Tk, 4]"},
       [] {
-        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 3}));
+        nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({2, 3}), param({2, 5, 3}));
       });
   row("Additive_BatchMismatch", W::InvalidArgument,
       {"AdditiveAttention", "query [2,3]", "keys [3,5,4]"}, [] {
-        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({3, 5, 4}));
+        nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({2, 3}), param({3, 5, 4}));
       });
   row("Additive_ValueLength", W::InvalidArgument, {"AdditiveAttention", "values [2,6,2]"}, [] {
-    nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), param({2, 6, 2}));
+    nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({2, 3}), param({2, 5, 4}), param({2, 6, 2}));
   });
   row("Additive_KeyMaskShape", W::InvalidArgument,
       {"AdditiveAttention", "key_mask", "[2,4]", "[2,5]"}, [] {
-        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), {}, bools({2, 4}));
+        nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2)).forward(param({2, 3}), param({2, 5, 4}), {}, bools({2, 4}));
       });
   row("Additive_KeyMaskFloat", W::InvalidArgument,
-      {"AdditiveAttention", "key_mask float32", "bool"}, [] {
-        nn::AdditiveAttention(3, 4, 2).forward(param({2, 3}), param({2, 5, 4}), {},
-                                               Tensor::zeros({2, 5}));
+      {"AdditiveAttention", "key_mask float64", "bool"}, [] {
+        nn::AdditiveAttention(nn::AdditiveAttentionOptions(3, 4).attn_dim(2))(param({2, 3}), param({2, 5, 4}), {},
+                                                                               Tensor::zeros({2, 5}, DType::Float64));
       });
   row("SelfAttention_ZeroModel", W::InvalidArgument, {"SelfAttention", "0 and 0"}, [] { nn::SelfAttention(0); });
-  row("SelfAttention_NegativeKey", W::InvalidArgument, {"SelfAttention", "4 and -1"}, [] { nn::SelfAttention(4, -1); });
+  row("SelfAttention_NegativeKey", W::InvalidArgument, {"SelfAttention", "4 and -1"}, [] { nn::SelfAttention(nn::SelfAttentionOptions(4).d_k(-1)); });
   row("SelfAttention_WrongInput", W::InvalidArgument, {"SelfAttention", "[2,3]", "[B, T, 4]"},
       [] { nn::SelfAttention(4).forward(param({2, 3})); });
   row("SelfAttention_MaskShape", W::InvalidArgument, {"scaled_dot_product_attention", "[2,2]", "[2,3,3]"},
-      [] { nn::SelfAttention(4).forward_attention(param({2, 3, 4}), bools({2, 2})); });
-  row("SelfAttention_MaskFloat", W::InvalidArgument, {"scaled_dot_product_attention", "bool", "float32"},
-      [] { nn::SelfAttention(4).forward_attention(param({2, 3, 4}), Tensor::zeros({3, 3})); });
+      [] { nn::SelfAttention(4)(param({2, 3, 4}), bools({2, 2})); });
+  row("SelfAttention_MaskFloat", W::InvalidArgument, {"scaled_dot_product_attention", "bool", "float64"},
+      [] { nn::SelfAttention(4)(param({2, 3, 4}), Tensor::zeros({3, 3}, DType::Float64)); });
   row("Attention_QueryKeyDepth", W::InvalidArgument, {"scaled_dot_product_attention", "q [2,3,4]", "k [2,3,5]"},
       [] { nn::scaled_dot_product_attention(param({2, 3, 4}), param({2, 3, 5}), param({2, 3, 5})); });
   row("Attention_KeyValueLength", W::InvalidArgument, {"scaled_dot_product_attention", "k [2,3,4]", "v [2,4,4]"},
@@ -717,7 +723,7 @@ std::vector<Row> rows() {
       [] { nn::padding_mask({0}, -1); });
   row("DotProduct_KeysRank", W::InvalidArgument, {"DotProductAttention", "keys [1,2,3,4]"},
       [] { nn::DotProductAttention().forward(param({1, 4}), param({1, 2, 3, 4})); });
-  row("DotProduct_KeyMaskShape", W::InvalidArgument, {"DotProductAttention", "key_mask [2,3]", "[2,5]"},
+  row("DotProduct_KeyMaskShape", W::InvalidArgument, {"DotProductAttention", "key_mask bool[2,3]", "[2,5]"},
       [] { nn::DotProductAttention().forward(param({2, 4}), param({2, 5, 4}), {}, bools({2, 3})); });
   row("Positions_LearnedZero", W::InvalidArgument, {"LearnedPositionalEncoding", "positive"},
       [] { nn::LearnedPositionalEncoding(0, 4); });
@@ -778,7 +784,7 @@ INSTANTIATE_TEST_SUITE_P(BadInput, Row_, ::testing::ValuesIn(rows()),
 // A tiny training step: the library still works after all those errors.
 double train_step_loss() {
   Generator gen(7);
-  nn::Linear lin(3, 2, true, DType::Float32, gen);
+  nn::Linear lin(nn::LinearOptions(3, 2), gen);
   nn::SGD opt(lin.parameters(), {.lr = 0.1});
   const Variable x(randn({4, 3}, 0, 1, DType::Float32, gen));
   const Variable loss = nn::cross_entropy(lin.forward(x), i64({0, 1, 1, 0}, {4}));

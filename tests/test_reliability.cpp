@@ -144,9 +144,9 @@ void run_on_small_stack(const std::function<void()>& f, size_t stack_bytes = siz
 struct Net : nn::Module {
   explicit Net(int64_t hidden = 3, DType dtype = DType::Float32) {
     Generator gen(5);
-    embed = register_module("embed", std::make_shared<nn::Embedding>(5, 4, dtype, gen));
+    embed = register_module("embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(5, 4).dtype(dtype), gen));
     lstm = register_module("lstm", std::make_shared<nn::LSTM>(4, hidden, 1, false, true, dtype, gen));
-    head = register_module("head", std::make_shared<nn::Linear>(hidden, 5, true, dtype, gen));
+    head = register_module("head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 5).dtype(dtype), gen));
   }
   std::string type_name() const override { return "Net"; }
   Variable logits(const Tensor& ids) {  // ids [T, B]
@@ -215,10 +215,10 @@ TEST(CheckpointFaults, KilledInTheMiddleOfSavingLeavesACompleteCheckpoint) {
   const std::string path = dir / "big.safetensors";
   // ~4 MB of parameters, so that writing and fsyncing take a while.
   Generator gen(1);
-  nn::Sequential model{std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen)};
+  nn::Sequential model{std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen)};
   fill_parameters(model, 0.0);
   nn::save(model, path);
 
@@ -670,11 +670,13 @@ TEST(Numerics, AttentionWithFullyMaskedQueriesAndHugeScoresStaysFinite) {
     sum(out.context * Variable(weights_like({2, 4, 3}, DType::Float32, 7))).backward();
     for (const Variable* g : {&q, &k, &v}) EXPECT_TRUE(all_finite(g->grad()));
   }
-  // MultiHeadAttention: one sequence whose every key is padding
-  nn::MultiHeadAttention mha(8, 2, true, true, DType::Float32, gen);
+  // MultiheadAttention: one sequence whose every key is padding
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(8, 2).batch_first(true), gen);
   const Variable x(randn({2, 3, 8}, 0, 1e2, DType::Float32, gen), true);
   const Tensor padding = nn::padding_mask({3, 0}, 3);
-  const nn::MultiHeadOutput out = mha.forward(x, x, x, padding, nn::causal_mask(3), true);
+  const nn::MultiheadOutput out =
+      mha(x, x, x,
+          nn::MultiheadAttentionForwardOptions().key_padding_mask(padding).attn_mask(nn::causal_mask(3)));
   EXPECT_TRUE(all_finite(out.output.data()));
   sum(out.output).backward();
   EXPECT_TRUE(all_finite(x.grad()));

@@ -1,4 +1,4 @@
-// End-to-end training of examples/multihead_attention: nn::MultiHeadAttention
+// End-to-end training of examples/multihead_attention: nn::MultiheadAttention
 // (d = 64, 4 heads, learned positions, Linear readout) learns the mirror sum
 // y_i = (x_i + x_{T−1−i}) mod 16, T = 12, to ≥ 99 % held-out token accuracy
 // within the example's default steps (seed 1, the slowest of seeds 1–3: 0.997),

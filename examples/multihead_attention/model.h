@@ -9,7 +9,7 @@
 //
 //   X = E[x] + P                                   [B, T, d]      token + learned position
 //   head_h = softmax(Q_h·K_hᵀ/√d_k)·V_h            [B, T, d_k]    d_k = d / heads, h = 1 … heads
-//   O = concat(head_1, …, head_H)·W_Oᵀ + b_O       [B, T, d]      nn::MultiHeadAttention
+//   O = concat(head_1, …, head_H)·W_Oᵀ + b_O       [B, T, d]      nn::MultiheadAttention
 //   logits = O·W_outᵀ + b_out                      [B, T, 16]
 //
 // Everything after the softmaxes is linear, so the only non-linear step is where
@@ -72,7 +72,7 @@ class MultiHeadModel : public nn::Module {
   MultiHeadConfig config;
   std::shared_ptr<nn::Embedding> token_embedding;            ///< E: [vocab, d]
   std::shared_ptr<nn::LearnedPositionalEncoding> positions;  ///< P: [T, d]
-  std::shared_ptr<nn::MultiHeadAttention> attention;         ///< W_Q, W_K, W_V, W_O: [d, d] each
+  std::shared_ptr<nn::MultiheadAttention> attention;         ///< in_proj_weight [3d, d], out_proj
   std::shared_ptr<nn::Linear> readout;                       ///< W_out: [vocab, d]
 };
 
