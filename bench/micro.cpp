@@ -33,7 +33,8 @@ using namespace minigrad;
 void BM_Add(benchmark::State& state) {
   const int64_t n = state.range(0);
   Generator gen(1);
-  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen),
+               b = randn({n, n}, 0, 1, DType::Float32, gen);
   for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
   // Two reads and one write of n² floats per call.
   state.SetBytesProcessed(state.iterations() * 3 * n * n * int64_t(sizeof(float)));
@@ -54,18 +55,21 @@ BENCHMARK(BM_AddVariable4x4);
 void BM_Matmul(benchmark::State& state) {
   const int64_t n = state.range(0);
   Generator gen(1);
-  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen),
+               b = randn({n, n}, 0, 1, DType::Float32, gen);
   for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
   state.counters["FLOPS"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_Matmul)->RangeMultiplier(2)->Range(16, 512)->ArgName("n")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->RangeMultiplier(2)->Range(16, 512)->ArgName("n")->Unit(
+    benchmark::kMicrosecond);
 
 // Batched, as attention uses it: [B, T, d] · [B, T, d]ᵀ.
 void BM_MatmulBatchedNT(benchmark::State& state) {
   const int64_t b = state.range(0), t = state.range(1), d = state.range(2);
   Generator gen(1);
-  const Tensor q = randn({b, t, d}, 0, 1, DType::Float32, gen), k = randn({b, t, d}, 0, 1, DType::Float32, gen);
+  const Tensor q = randn({b, t, d}, 0, 1, DType::Float32, gen),
+               k = randn({b, t, d}, 0, 1, DType::Float32, gen);
   for (auto _ : state) benchmark::DoNotOptimize(matmul(q, k, false, true));
   state.counters["FLOPS"] = benchmark::Counter(2.0 * double(b) * double(t) * double(t) * double(d),
                                                benchmark::Counter::kIsIterationInvariantRate);
@@ -161,7 +165,8 @@ BENCHMARK(BM_AdditiveAttention)
     ->ArgNames({"B", "Tk", "d"})
     ->Unit(benchmark::kMicrosecond);
 
-// ---- attention: fused vs composed, forward + backward --------------------------------------------
+// ---- attention: fused vs composed, forward + backward
+// --------------------------------------------
 
 template <bool kFused>
 void BM_Attention(benchmark::State& state) {
@@ -223,7 +228,8 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   nn::SelfAttention attention(nn::SelfAttentionOptions(64).d_k(64), gen);
   nn::Linear readout(nn::LinearOptions(64, 16), gen);
   std::vector<Variable> params;
-  for (nn::Module* m : std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
+  for (nn::Module* m :
+       std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
     for (const Variable& p : m->parameters()) params.push_back(p);
   nn::Adam optimizer(params, {.lr = 3e-3});
   const Tensor source = randint(0, 16, {64, 12}, gen);
@@ -238,7 +244,8 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const AllocatorStats pool = allocator_stats();
-  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  state.counters["peak_rss_MiB"] =
+      static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   state.counters["pool_MiB"] = static_cast<double>(pool.live_bytes + pool.cached_bytes) / (1 << 20);
   state.counters["live_KiB"] = static_cast<double>(pool.live_bytes) / 1024.0;
 }

@@ -57,10 +57,14 @@ class SelfAttModel : public nn::Module {
  public:
   explicit SelfAttModel(Generator& gen) {
     using S = SelfAttSize;
-    tok = register_module("tok", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::d), gen));
-    pos = register_module("pos", std::make_shared<nn::LearnedPositionalEncoding>(nn::PositionalEncodingOptions(S::steps, S::d), gen));
-    att = register_module("att", std::make_shared<nn::SelfAttention>(nn::SelfAttentionOptions(S::d).d_k(S::d), gen));
-    out = register_module("out", std::make_shared<nn::Linear>(nn::LinearOptions(S::d, S::vocab), gen));
+    tok = register_module(
+        "tok", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::d), gen));
+    pos = register_module("pos", std::make_shared<nn::LearnedPositionalEncoding>(
+                                     nn::PositionalEncodingOptions(S::steps, S::d), gen));
+    att = register_module(
+        "att", std::make_shared<nn::SelfAttention>(nn::SelfAttentionOptions(S::d).d_k(S::d), gen));
+    out = register_module("out",
+                          std::make_shared<nn::Linear>(nn::LinearOptions(S::d, S::vocab), gen));
   }
   std::string type_name() const override { return "SelfAttModel"; }
   Variable logits(const Tokens& b) {
@@ -121,14 +125,19 @@ class Seq2SeqModel : public nn::Module {
  public:
   explicit Seq2SeqModel(Generator& gen) {
     using S = Seq2SeqSize;
-    src_emb = register_module("src_emb", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::embed), gen));
-    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab + 1, S::embed), gen));
-    encoder = register_module("encoder", std::make_shared<nn::LSTM>(S::embed, S::hidden, 1, /*batch_first=*/true,
-                                                                      true, DType::Float32, gen));
-    decoder = register_module("decoder", std::make_shared<nn::LSTMCell>(S::embed + S::hidden, S::hidden, true,
-                                                                         DType::Float32, gen));
+    src_emb = register_module(
+        "src_emb", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::embed), gen));
+    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(
+                                             nn::EmbeddingOptions(S::vocab + 1, S::embed), gen));
+    encoder = register_module(
+        "encoder", std::make_shared<nn::LSTM>(S::embed, S::hidden, 1, /*batch_first=*/true, true,
+                                              DType::Float32, gen));
+    decoder = register_module(
+        "decoder",
+        std::make_shared<nn::LSTMCell>(S::embed + S::hidden, S::hidden, true, DType::Float32, gen));
     attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
-    out = register_module("out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
+    out = register_module(
+        "out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
   }
   std::string type_name() const override { return "Seq2SeqModel"; }
 
@@ -156,7 +165,8 @@ class Seq2SeqModel : public nn::Module {
         dec_in[size_t(i * b.steps + t)] = t == 0 ? S::bos : b.tgt[size_t(i * b.steps + t - 1)];
       }
     }
-    const std::vector<Variable> embs = unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
+    const std::vector<Variable> embs =
+        unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
     nn::LSTMState state = enc.last;
     Variable ctx(Tensor::zeros({b.batch, S::hidden}));
     std::vector<Variable> outs;
@@ -214,7 +224,8 @@ void set_threads(int threads) {
 Job make_overhead(const std::vector<float>& values) {
   Variable x(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4}),
              /*requires_grad=*/true);
-  const Variable c(float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
+  const Variable c(
+      float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
   auto chain = [x, c] {
     Variable y = x;
     for (int i = 0; i < kOverheadChain; ++i) y = y + c;
@@ -263,7 +274,8 @@ Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) 
 Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   using S = MhaSize;
   Generator gen(seed);
-  auto mha = std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(S::d, S::heads).batch_first(true), gen);
+  auto mha = std::make_shared<nn::MultiheadAttention>(
+      nn::MultiheadAttentionOptions(S::d, S::heads).batch_first(true), gen);
   if (init) *init = export_params(*mha);
   const Variable x(float_tensor(input, {S::batch, S::steps, S::d}));
   auto out = [mha, x] {
@@ -281,8 +293,8 @@ Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   return job;
 }
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc) {
   gemm<float>(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 

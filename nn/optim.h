@@ -41,7 +41,8 @@ class Optimizer {
 
  protected:
   struct StateSlots {
-    std::vector<std::pair<std::string, std::vector<Tensor>*>> buffers;  ///< one Tensor per parameter
+    std::vector<std::pair<std::string, std::vector<Tensor>*>>
+        buffers;  ///< one Tensor per parameter
     std::vector<std::pair<std::string, int64_t*>> counters;
   };
   virtual StateSlots state_slots() { return {}; }

@@ -414,10 +414,9 @@ TEST(DotProductAttention, OneStepQueryAndUnscaledScores) {
   }
   // Without values, the keys are the values.
   const nn::AttentionOutput self = att(Variable(query), Variable(keys));
-  EXPECT_EQ(
-      max_abs_diff(self.context.data(),
-                   att(Variable(query), Variable(keys), Variable(keys)).context.data()),
-      0.0);
+  EXPECT_EQ(max_abs_diff(self.context.data(),
+                         att(Variable(query), Variable(keys), Variable(keys)).context.data()),
+            0.0);
 }
 
 TEST(DotProductAttention, ScaledDividesTheScoresBySqrtD) {
@@ -454,17 +453,15 @@ TEST(DotProductAttention, KeyMaskAndErrors) {
   const nn::AttentionOutput out = att(Variable(query), Variable(keys), {}, key_mask);
   for (int64_t j = 2; j < 5; ++j) EXPECT_EQ(out.weights.data().at({1, j}), 0.0);
   EXPECT_NEAR(out.weights.data().at({1, 0}) + out.weights.data().at({1, 1}), 1.0, 1e-15);
-  EXPECT_TRUE(
-      grad_ok([&](const Vars& v) { return both_outputs(att(v[0], v[1], v[2], key_mask)); },
-              {query, keys, input({2, 5, 3}, 77)}));
+  EXPECT_TRUE(grad_ok([&](const Vars& v) { return both_outputs(att(v[0], v[1], v[2], key_mask)); },
+                      {query, keys, input({2, 5, 3}, 77)}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
         att(Variable(query), Variable(keys), {}, nn::padding_mask({5, 2, 1}, 5));
       },
       {"DotProductAttention", "key_mask bool[3,5]", "[2,5]"}));
-  EXPECT_TRUE(
-      throws_with<std::invalid_argument>([&] { att(Variable(query), Variable(query)); },
-                                         {"DotProductAttention", "keys [2,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { att(Variable(query), Variable(query)); },
+                                                 {"DotProductAttention", "keys [2,4]"}));
 }
 
 // ---- SelfAttention --------------------------------------------------------------------------
@@ -482,7 +479,8 @@ TEST(SelfAttention, IsAttentionOverProjections) {
   EXPECT_LT(max_abs_diff(out.context.data(), want.context.data()), 1e-14);
   EXPECT_EQ(max_abs_diff(att(x, {}).context.data(), out.context.data()), 0.0);
   // unscaled
-  nn::SelfAttention plain(nn::SelfAttentionOptions(6).d_k(4).scaled(false).dtype(DType::Float64), gen);
+  nn::SelfAttention plain(nn::SelfAttentionOptions(6).d_k(4).scaled(false).dtype(DType::Float64),
+                          gen);
   const nn::AttentionOutput p = plain(x, nn::causal_mask(5));
   const nn::AttentionOutput pw = nn::scaled_dot_product_attention_composed(
       (*plain.w_q)(x), (*plain.w_k)(x), (*plain.w_v)(x), nn::causal_mask(5), 1.0);
@@ -587,8 +585,8 @@ TEST(MultiheadAttention, Gradcheck) {
   nn::MultiheadAttention m(f64_options(4, 2), gen);
   ASSERT_EQ(m.named_parameters().size(), 4u);
   const Tensor q = input({2, 2, 4}, 90), k = input({2, 3, 4}, 91), v = input({2, 3, 4}, 92);
-  EXPECT_TRUE(grad_ok([&](const Vars& x) { return mha_outputs(m, x, Fwd()); },
-                      mha_inputs(m, q, k, v)));
+  EXPECT_TRUE(
+      grad_ok([&](const Vars& x) { return mha_outputs(m, x, Fwd()); }, mha_inputs(m, q, k, v)));
   EXPECT_TRUE(grad_ok(
       [&](const Vars& x) {
         return mha_outputs(m, x, Fwd().key_padding_mask(nn::padding_mask({3, 1}, 3)));
@@ -599,7 +597,8 @@ TEST(MultiheadAttention, Gradcheck) {
   EXPECT_TRUE(grad_ok(
       [&](const Vars& x) {
         return mha_outputs(
-            m, x, Fwd().key_padding_mask(nn::padding_mask({3, 2}, 3)).attn_mask(nn::causal_mask(3)));
+            m, x,
+            Fwd().key_padding_mask(nn::padding_mask({3, 2}, 3)).attn_mask(nn::causal_mask(3)));
       },
       mha_inputs(m, s, input({2, 3, 4}, 94), input({2, 3, 4}, 95))))
       << "key padding and causal";
@@ -612,9 +611,9 @@ TEST(MultiheadAttention, Gradcheck) {
   nn::MultiheadAttention kv(
       nn::MultiheadAttentionOptions(4, 2).kdim(3).vdim(5).dtype(DType::Float64), gen);
   ASSERT_EQ(kv.named_parameters().size(), 6u);
-  EXPECT_TRUE(grad_ok([&](const Vars& x) { return mha_outputs(kv, x, Fwd()); },
-                      mha_inputs(kv, input({2, 2, 4}, 97), input({3, 2, 3}, 98),
-                                 input({3, 2, 5}, 99))))
+  EXPECT_TRUE(
+      grad_ok([&](const Vars& x) { return mha_outputs(kv, x, Fwd()); },
+              mha_inputs(kv, input({2, 2, 4}, 97), input({3, 2, 3}, 98), input({3, 2, 5}, 99))))
       << "kdim, vdim, [T, B, E]";
   EXPECT_TRUE(grad_ok(
       [&](const Vars& x) {
@@ -779,10 +778,10 @@ TEST(MultiheadAttention, DropoutOnTheWeightsInTrainingOnly) {
   EXPECT_LT(zeros, 52);
   // The output is W_O·(dropped weights · V) + b_O: recompute it from the returned weights.
   const int64_t e = 8;
-  const Variable vp = nn::linear(v, drop.in_proj_weight.narrow(0, 2 * e, e),
-                                 drop.in_proj_bias.narrow(0, 2 * e, e))
-                          .reshape({2, 6, 2, 4})
-                          .permute({0, 2, 1, 3});
+  const Variable vp =
+      nn::linear(v, drop.in_proj_weight.narrow(0, 2 * e, e), drop.in_proj_bias.narrow(0, 2 * e, e))
+          .reshape({2, 6, 2, 4})
+          .permute({0, 2, 1, 3});
   const Variable mixed = matmul(got.weights, vp).permute({0, 2, 1, 3}).reshape({2, 3, 8});
   EXPECT_LT(max_abs_diff((*drop.out_proj)(mixed).data(), got.output.data()), 1e-14);
   // A new mask each call, from the module's own generator.
@@ -813,31 +812,48 @@ TEST(MultiheadAttention, BadInputsThrowClearly) {
   nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
   const Variable x(Tensor::zeros({2, 3, 8})), kv(Tensor::zeros({2, 4, 8}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(Variable(Tensor::zeros({2, 3, 6})), kv, kv); },
+      [&] {
+        m(Variable(Tensor::zeros({2, 3, 6})), kv, kv);
+      },
       {"MultiheadAttention", "[2,3,6]", "[B, T, E]", "E=8"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, Variable(Tensor::zeros({2, 5, 8}))); },
+      [&] {
+        m(x, kv, Variable(Tensor::zeros({2, 5, 8})));
+      },
       {"MultiheadAttention", "value [2,5,8]", "must agree"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, Variable(Tensor::zeros({4, 8}))); }, {"MultiheadAttention", "value [4,8]"}));
+      [&] {
+        m(x, kv, Variable(Tensor::zeros({4, 8})));
+      },
+      {"MultiheadAttention", "value [4,8]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().key_padding_mask(testing::i64({0, 0, 0, 0, 0, 0, 0, 0}, {2, 4}))); },
+      [&] {
+        m(x, kv, kv, Fwd().key_padding_mask(testing::i64({0, 0, 0, 0, 0, 0, 0, 0}, {2, 4})));
+      },
       {"key_padding_mask", "int64[2,4]", "bool", "float32"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().key_padding_mask(Tensor::zeros({2, 4}, DType::Float64))); },
+      [&] {
+        m(x, kv, kv, Fwd().key_padding_mask(Tensor::zeros({2, 4}, DType::Float64)));
+      },
       {"key_padding_mask", "float64[2,4]", "float32 (added to the scores)"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().key_padding_mask(nn::padding_mask({1, 2, 3}, 4))); },
+      [&] {
+        m(x, kv, kv, Fwd().key_padding_mask(nn::padding_mask({1, 2, 3}, 4)));
+      },
       {"key_padding_mask", "[3,4]", "[B, S] = [2,4]"}));
   // attn_mask: [T, S] or [B·h, T, S], nothing else (PyTorch's two shapes)
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([&] { m(x, kv, kv, Fwd().attn_mask(nn::causal_mask(4))); },
+                                         {"attn_mask", "[4,4]", "[T, S] = [3,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().attn_mask(nn::causal_mask(4))); },
-      {"attn_mask", "[4,4]", "[T, S] = [3,4]"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({2, 3, 4}))); },
+      [&] {
+        m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({2, 3, 4})));
+      },
       {"attn_mask", "[2,3,4]", "[B·num_heads, T, S] = [4,3,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({1, 2, 3, 4}))); },
+      [&] {
+        m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({1, 2, 3, 4})));
+      },
       {"attn_mask", "[1,2,3,4]", "[T, S]"}));
 }
 
@@ -927,7 +943,8 @@ std::vector<double> additive_scores_by_hand(const nn::AdditiveAttention& att, co
 
 TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
   Generator gen(4);
-  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 5).attn_dim(4).dtype(DType::Float64), gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 5).attn_dim(4).dtype(DType::Float64),
+                            gen);
   EXPECT_EQ(testing::parameter_names(att),
             (std::vector<std::string>{"w_q.weight", "w_k.weight", "v.weight"}));
   EXPECT_EQ(att.v->weight.shape(), (Shape{1, 4}));
@@ -937,8 +954,7 @@ TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
   const Tensor query = input({2, 3}, 80), keys = input({2, 6, 5}, 81),
                values = input({2, 6, 2}, 82);
   const Tensor key_mask = nn::padding_mask({6, 4}, 6);  // batch 1: keys 4 and 5 are padding
-  const nn::AttentionOutput out =
-      att(Variable(query), Variable(keys), Variable(values), key_mask);
+  const nn::AttentionOutput out = att(Variable(query), Variable(keys), Variable(values), key_mask);
   ASSERT_EQ(out.weights.shape(), (Shape{2, 6}));  // one decoder step: [B, Tk]
   ASSERT_EQ(out.context.shape(), (Shape{2, 2}));
   for (int64_t b = 0; b < 2; ++b) {
@@ -973,7 +989,8 @@ TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
 // with a random mask, and with a fully masked row.
 TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
   Generator gen(5);
-  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 4).attn_dim(2).dtype(DType::Float64), gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 4).attn_dim(2).dtype(DType::Float64),
+                            gen);
   Tensor mask = random_mask({2, 5}, 84);
   mask.select(0, 1).fill_(1.0);  // batch 1 may see no key at all
   for (const Tensor& key_mask : {Tensor(), random_mask({2, 5}, 85), mask}) {
@@ -995,7 +1012,8 @@ TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
 
 TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
   Generator gen(6);
-  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(4, 4).attn_dim(3).dtype(DType::Float64), gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(4, 4).attn_dim(3).dtype(DType::Float64),
+                            gen);
   const Tensor key_mask = bool_mask({0, 1, 0, 0, 1, 1, 1, 1}, {2, 4});  // batch 1: all blocked
   Variable q(input({2, 3, 4}, 92), true), k(input({2, 4, 4}, 93), true),
       v(input({2, 4, 2}, 94), true);

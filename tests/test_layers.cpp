@@ -123,10 +123,13 @@ TEST(Linear, OptionsAreKeptAndTheFunctionalFormAgrees) {
   EXPECT_EQ(lin.options.dtype(), DType::Float64);
   const Variable x(input({4, 3}, 12));
   EXPECT_EQ(max_abs_diff(lin(x).data(), nn::linear(x, lin.weight, lin.bias).data()), 0.0);
-  EXPECT_EQ(max_abs_diff(matmul(x, lin.weight, false, true).data(), nn::linear(x, lin.weight).data()),
-            0.0);
+  EXPECT_EQ(
+      max_abs_diff(matmul(x, lin.weight, false, true).data(), nn::linear(x, lin.weight).data()),
+      0.0);
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { nn::linear(Variable(Tensor::zeros({4, 2}, DType::Float64)), lin.weight); },
+      [&] {
+        nn::linear(Variable(Tensor::zeros({4, 2}, DType::Float64)), lin.weight);
+      },
       {"linear", "[4,2]", "in_features=3"}));
   // Linear(in, out) is LinearOptions(in, out): float32, with a bias.
   Generator g1(9);

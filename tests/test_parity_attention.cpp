@@ -90,20 +90,20 @@ TEST_P(ParityMultihead, ValuesWeightsAndGradients) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(meta_int(f, "embed_dim"),
-                                                         meta_int(f, "num_heads"))
-                               .bias(meta_int(f, "bias") != 0)
-                               .kdim(meta_int(f, "kdim"))
-                               .vdim(meta_int(f, "vdim"))
-                               .batch_first(meta_int(f, "batch_first") != 0)
-                               .dtype(dtype));
+  nn::MultiheadAttention m(
+      nn::MultiheadAttentionOptions(meta_int(f, "embed_dim"), meta_int(f, "num_heads"))
+          .bias(meta_int(f, "bias") != 0)
+          .kdim(meta_int(f, "kdim"))
+          .vdim(meta_int(f, "vdim"))
+          .batch_first(meta_int(f, "batch_first") != 0)
+          .dtype(dtype));
   // Every tensor of the file that is not an input, mask, output or gradient is a
   // parameter under torch's name: strict loading refuses a missing or extra one.
   std::map<std::string, Tensor> state;
   for (const auto& [tname, t] : f.tensors) {
     static const std::set<std::string> not_params = {
-        "query", "key",    "value",           "key_padding_mask", "attn_mask",
-        "output", "weights", "average_weights", "grad_output",     "grad_weights"};
+        "query",  "key",     "value",           "key_padding_mask", "attn_mask",
+        "output", "weights", "average_weights", "grad_output",      "grad_weights"};
     if (not_params.count(tname) == 0 && tname.rfind("grad_", 0) != 0) state[tname] = t;
   }
   m.load_state_dict(state, /*strict=*/true);
@@ -157,9 +157,10 @@ TEST_P(ParityAdditive, ValuesAndGradients) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::AdditiveAttention m(nn::AdditiveAttentionOptions(meta_int(f, "query_dim"), meta_int(f, "key_dim"))
-                              .attn_dim(meta_int(f, "attn_dim"))
-                              .dtype(dtype));
+  nn::AdditiveAttention m(
+      nn::AdditiveAttentionOptions(meta_int(f, "query_dim"), meta_int(f, "key_dim"))
+          .attn_dim(meta_int(f, "attn_dim"))
+          .dtype(dtype));
   m.load_state_dict(params_from(f, m));  // w_q.weight, w_k.weight, v.weight
   const bool values_are_keys = meta_int(f, "values_are_keys") != 0;
   Variable query(f.at("query"), true), keys(f.at("keys"), true);

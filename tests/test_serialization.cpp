@@ -35,11 +35,11 @@ class Model : public nn::Module {
  public:
   explicit Model(uint64_t seed, int64_t hidden = 4) {
     Generator gen(seed);
-    embed = register_module("embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(7, 3), gen));
+    embed =
+        register_module("embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(7, 3), gen));
     lstm = register_module(
         "lstm", std::make_shared<nn::LSTM>(3, hidden, 2, true, true, DType::Float32, gen));
-    head =
-        register_module("head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 7), gen));
+    head = register_module("head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 7), gen));
   }
   std::string type_name() const override { return "Model"; }
   std::shared_ptr<nn::Embedding> embed;

@@ -37,7 +37,8 @@ TEST(TrainMultiHead, FourHeadsSolveMirrorSum) {
   Generator init_gen(1), data_gen(1 ^ 0x9e3779b97f4a7c15u);  // the example's seeds (--seed 1)
   MultiHeadModel model(MultiHeadConfig{16, kLength, 64, 4}, init_gen);
   nn::Adam optimizer(model.parameters(), {.lr = 3e-3});
-  nn::WarmupCosineSchedule schedule(optimizer, 0, kDefaultSteps);  // the example's --schedule cosine
+  nn::WarmupCosineSchedule schedule(optimizer, 0,
+                                    kDefaultSteps);  // the example's --schedule cosine
   const Accuracy before = evaluate(model, task.heldout());
   for (int64_t step = 0; step < kDefaultSteps; ++step) {
     const Batch batch = task.sample(64, data_gen);

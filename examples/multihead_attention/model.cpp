@@ -38,10 +38,16 @@ MultiHeadModel::MultiHeadModel(const MultiHeadConfig& c, Generator& gen) : confi
                                 " is not divisible by " + std::to_string(c.heads) + " heads");
   }
   token_embedding = register_module(
-      "token_embedding", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
-  positions = register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(nn::PositionalEncodingOptions(c.length, c.d_model), gen));
-  attention = register_module("attention", std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(c.d_model, c.heads).batch_first(true), gen));
-  readout = register_module("readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
+      "token_embedding",
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
+  positions =
+      register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(
+                                       nn::PositionalEncodingOptions(c.length, c.d_model), gen));
+  attention = register_module(
+      "attention", std::make_shared<nn::MultiheadAttention>(
+                       nn::MultiheadAttentionOptions(c.d_model, c.heads).batch_first(true), gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
 }
 
 MultiHeadModel::Output MultiHeadModel::forward_tokens(const Tensor& tokens) {

@@ -6,11 +6,16 @@ namespace minigrad::examples {
 
 SelfAttentionModel::SelfAttentionModel(const SelfAttentionConfig& c, Generator& gen) : config(c) {
   token_embedding = register_module(
-      "token_embedding", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
-  positions = register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(nn::PositionalEncodingOptions(c.length, c.d_model), gen));
+      "token_embedding",
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
+  positions =
+      register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(
+                                       nn::PositionalEncodingOptions(c.length, c.d_model), gen));
   attention = register_module(
-      "attention", std::make_shared<nn::SelfAttention>(nn::SelfAttentionOptions(c.d_model).d_k(c.d_model).scaled(c.scaled), gen));
-  readout = register_module("readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
+      "attention", std::make_shared<nn::SelfAttention>(
+                       nn::SelfAttentionOptions(c.d_model).d_k(c.d_model).scaled(c.scaled), gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
 }
 
 SelfAttentionModel::Output SelfAttentionModel::forward_tokens(const Tensor& tokens) {

@@ -121,8 +121,8 @@ class AdditiveAttention final : public Attention {
  public:
   AdditiveAttention(nn::Module& owner, int64_t hidden, Generator& gen)
       : module_(owner.register_module(
-            "attention",
-            std::make_shared<nn::AdditiveAttention>(nn::AdditiveAttentionOptions(hidden, hidden).attn_dim(hidden), gen))) {
+            "attention", std::make_shared<nn::AdditiveAttention>(
+                             nn::AdditiveAttentionOptions(hidden, hidden).attn_dim(hidden), gen))) {
   }
   nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
     return (*module_)(query, keys);
@@ -162,15 +162,16 @@ std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind,
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
   // With attention the context c_t [B, H] goes in beside the token and beside h_t.
   const int64_t context = c.attention == AttentionKind::None ? 0 : c.hidden;
-  source_embedding =
-      register_module("source_embedding",
-                      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.embedding), gen));
+  source_embedding = register_module(
+      "source_embedding",
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.embedding), gen));
   target_embedding = register_module(
       "target_embedding",
       std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab + 1, c.embedding), gen));
   recurrence = make_recurrence(*this, c.cell, c.embedding, c.embedding + context, c.hidden, gen);
   attention = make_attention(*this, c.attention, c.hidden, gen);
-  readout = register_module("readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden + context, c.vocab), gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden + context, c.vocab), gen));
 }
 
 Recurrence::Encoded Seq2SeqModel::encode(const Tensor& source) {
