@@ -16,8 +16,9 @@
 // each head puts its weight. One head makes one choice per query: one mixture of
 // the values, whose weights depend on the tokens (q_i carries x_i, k_j carries x_j).
 // Several heads make several such choices, and the readout combines them.
-// Measured (seeds 1–5, batch 64, Adam 3e-3): 4 heads reach 0.99 held-out token
-// accuracy in 225–650 steps; 1 head is at 0.11 after 1,000 (chance: 1/16).
+// Measured (seeds 1–10, batch 64, Adam 3e-3, PyTorch's MultiheadAttention init): 4
+// heads reach 0.99 held-out token accuracy in 175–1,200 steps (median 300) and end
+// the 1,500 steps at 0.991–1.000; 1 head is at 0.11 after 1,000 (chance: 1/16).
 #pragma once
 
 #include <cstdint>
