@@ -34,7 +34,8 @@ using namespace minigrad;
 void BM_Add(benchmark::State& state) {
   const int64_t n = state.range(0);
   Generator gen(1);
-  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen),
+               b = randn({n, n}, 0, 1, DType::Float32, gen);
   for (auto _ : state) benchmark::DoNotOptimize(add(a, b));
   // Two reads and one write of n² floats per call.
   state.SetBytesProcessed(state.iterations() * 3 * n * n * int64_t(sizeof(float)));
@@ -55,12 +56,14 @@ BENCHMARK(BM_AddVariable4x4);
 void BM_Matmul(benchmark::State& state) {
   const int64_t n = state.range(0);
   Generator gen(1);
-  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen), b = randn({n, n}, 0, 1, DType::Float32, gen);
+  const Tensor a = randn({n, n}, 0, 1, DType::Float32, gen),
+               b = randn({n, n}, 0, 1, DType::Float32, gen);
   for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b));
   state.counters["FLOPS"] = benchmark::Counter(2.0 * double(n) * double(n) * double(n),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_Matmul)->RangeMultiplier(2)->Range(16, 512)->ArgName("n")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->RangeMultiplier(2)->Range(16, 512)->ArgName("n")->Unit(
+    benchmark::kMicrosecond);
 
 // Batched, as attention uses it: [B, T, d] · [B, T, d]ᵀ.
 void BM_MatmulBatchedNT(benchmark::State& state) {
@@ -207,7 +210,7 @@ BENCHMARK(BM_GRUCell<false>)->Name("BM_GRUCell/composed")->Apply(cell_sizes);
 void BM_AdditiveAttention(benchmark::State& state) {
   const int64_t batch = state.range(0), steps = state.range(1), d = state.range(2);
   Generator gen(1);
-  nn::AdditiveAttention attention(d, d, d, DType::Float32, gen);
+  nn::AdditiveAttention attention(nn::AdditiveAttentionOptions(d, d).attn_dim(d), gen);
   const Variable query(randn({batch, d}, 0, 1, DType::Float32, gen), true);
   const Variable keys(randn({batch, steps, d}, 0, 1, DType::Float32, gen), true);
   for (auto _ : state) {
@@ -220,7 +223,8 @@ BENCHMARK(BM_AdditiveAttention)
     ->ArgNames({"B", "Tk", "d"})
     ->Unit(benchmark::kMicrosecond);
 
-// ---- attention: fused vs composed, forward + backward --------------------------------------------
+// ---- attention: fused vs composed, forward + backward
+// --------------------------------------------
 
 template <bool kFused>
 void BM_Attention(benchmark::State& state) {
@@ -277,18 +281,19 @@ BENCHMARK(BM_Backward100AddChain)->Unit(benchmark::kMicrosecond);
 //   live_KiB      the tensors alive between steps: weights, gradients, Adam's moments.
 void BM_SelfAttentionStepMemory(benchmark::State& state) {
   Generator gen(1);
-  nn::Embedding tokens(16, 64, DType::Float32, gen);
-  nn::LearnedPositionalEncoding positions(12, 64, DType::Float32, gen);
-  nn::SelfAttention attention(64, 64, false, true, DType::Float32, gen);
-  nn::Linear readout(64, 16, true, DType::Float32, gen);
+  nn::Embedding tokens(nn::EmbeddingOptions(16, 64), gen);
+  nn::LearnedPositionalEncoding positions(nn::PositionalEncodingOptions(12, 64), gen);
+  nn::SelfAttention attention(nn::SelfAttentionOptions(64).d_k(64), gen);
+  nn::Linear readout(nn::LinearOptions(64, 16), gen);
   std::vector<Variable> params;
-  for (nn::Module* m : std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
+  for (nn::Module* m :
+       std::initializer_list<nn::Module*>{&tokens, &positions, &attention, &readout})
     for (const Variable& p : m->parameters()) params.push_back(p);
   nn::Adam optimizer(params, nn::AdamOptions(3e-3));
   const Tensor source = randint(0, 16, {64, 12}, gen);
   const Tensor target = randint(0, 16, {64 * 12}, gen);
   for (auto _ : state) {
-    const Variable logits = readout.forward(attention.forward(positions.forward(tokens.forward(source))));
+    const Variable logits = readout(attention(positions(tokens(source))).context);
     const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), target);
     optimizer.zero_grad();
     loss.backward();
@@ -297,7 +302,8 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const AllocatorStats pool = allocator_stats();
-  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  state.counters["peak_rss_MiB"] =
+      static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   state.counters["pool_MiB"] = static_cast<double>(pool.live_bytes + pool.cached_bytes) / (1 << 20);
   state.counters["live_KiB"] = static_cast<double>(pool.live_bytes) / 1024.0;
 }

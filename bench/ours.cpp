@@ -57,17 +57,18 @@ class SelfAttModel : public nn::Module {
  public:
   explicit SelfAttModel(Generator& gen) {
     using S = SelfAttSize;
-    tok = register_module("tok", std::make_shared<nn::Embedding>(S::vocab, S::d, DType::Float32, gen));
-    pos = register_module("pos", std::make_shared<nn::LearnedPositionalEncoding>(S::steps, S::d,
-                                                                                DType::Float32, gen));
-    att = register_module("att", std::make_shared<nn::SelfAttention>(S::d, S::d, /*bias=*/false,
-                                                                      /*scaled=*/true, DType::Float32, gen));
-    out = register_module("out", std::make_shared<nn::Linear>(S::d, S::vocab, true, DType::Float32, gen));
+    tok = register_module(
+        "tok", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::d), gen));
+    pos = register_module("pos", std::make_shared<nn::LearnedPositionalEncoding>(
+                                     nn::PositionalEncodingOptions(S::steps, S::d), gen));
+    att = register_module(
+        "att", std::make_shared<nn::SelfAttention>(nn::SelfAttentionOptions(S::d).d_k(S::d), gen));
+    out = register_module("out",
+                          std::make_shared<nn::Linear>(nn::LinearOptions(S::d, S::vocab), gen));
   }
   std::string type_name() const override { return "SelfAttModel"; }
   Variable logits(const Tokens& b) {
-    return out->forward(
-        att->forward(pos->forward(tok->forward(ids_tensor(b.src, b.batch, b.steps)))));
+    return (*out)((*att)((*pos)((*tok)(ids_tensor(b.src, b.batch, b.steps)))).context);
   }
   double accuracy(const Tokens& b) { return token_accuracy(logits(b).data(), b.tgt); }
 
@@ -127,14 +128,17 @@ class Seq2SeqModel : public nn::Module {
  public:
   explicit Seq2SeqModel(Generator& gen) {
     using S = Seq2SeqSize;
-    src_emb = register_module("src_emb", std::make_shared<nn::Embedding>(S::vocab, S::embed, DType::Float32, gen));
-    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(S::vocab + 1, S::embed, DType::Float32, gen));
+    src_emb = register_module(
+        "src_emb", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(S::vocab, S::embed), gen));
+    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(
+                                             nn::EmbeddingOptions(S::vocab + 1, S::embed), gen));
     encoder = register_module(
         "encoder", std::make_shared<nn::LSTM>(nn::LSTMOptions(S::embed, S::hidden).batch_first(true), gen));
     decoder = register_module("decoder",
                               std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(S::embed + S::hidden, S::hidden), gen));
     attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
-    out = register_module("out", std::make_shared<nn::Linear>(2 * S::hidden, S::vocab, true, DType::Float32, gen));
+    out = register_module(
+        "out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
   }
   std::string type_name() const override { return "Seq2SeqModel"; }
 
@@ -162,7 +166,8 @@ class Seq2SeqModel : public nn::Module {
         dec_in[size_t(i * b.steps + t)] = t == 0 ? S::bos : b.tgt[size_t(i * b.steps + t - 1)];
       }
     }
-    const std::vector<Variable> embs = unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
+    const std::vector<Variable> embs =
+        unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
     nn::LSTMState state = enc.last;
     Variable ctx(Tensor::zeros({b.batch, S::hidden}));
     std::vector<Variable> outs;
@@ -220,7 +225,8 @@ void set_threads(int threads) {
 Job make_overhead(const std::vector<float>& values) {
   Variable x(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4}),
              /*requires_grad=*/true);
-  const Variable c(float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
+  const Variable c(
+      float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
   auto chain = [x, c] {
     Variable y = x;
     for (int i = 0; i < kOverheadChain; ++i) y = y + c;
@@ -269,11 +275,13 @@ Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) 
 Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   using S = MhaSize;
   Generator gen(seed);
-  auto mha = std::make_shared<nn::MultiHeadAttention>(S::d, S::heads, true, /*batch_first=*/true,
-                                                      DType::Float32, gen);
+  auto mha = std::make_shared<nn::MultiheadAttention>(
+      nn::MultiheadAttentionOptions(S::d, S::heads).batch_first(true), gen);
   if (init) *init = export_params(*mha);
   const Variable x(float_tensor(input, {S::batch, S::steps, S::d}));
-  auto out = [mha, x] { return mha->forward(x, x, x, {}, {}, /*need_weights=*/false).output; };
+  auto out = [mha, x] {
+    return (*mha)(x, x, x, nn::MultiheadAttentionForwardOptions().need_weights(false)).output;
+  };
   Job job;
   job.run = [mha, out] {
     mha->zero_grad();
@@ -286,8 +294,8 @@ Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   return job;
 }
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc) {
   gemm<float>(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 

@@ -32,7 +32,8 @@ torch::Tensor ids(const std::vector<int64_t>& v, int64_t batch, int64_t steps) {
 
 const HostTensor& find(const HostParams& init, const std::string& name) {
   const auto it = init.find(name);
-  if (it == init.end()) throw std::runtime_error("ref_torch: minigrad has no parameter named " + name);
+  if (it == init.end())
+    throw std::runtime_error("ref_torch: minigrad has no parameter named " + name);
   return it->second;
 }
 
@@ -43,7 +44,8 @@ void load(nn::Module& m, const HostParams& init) {
     if (!p.value().defined()) continue;  // e.g. MultiheadAttention's unused q_proj_weight
     const torch::Tensor src = from_host(find(init, p.key()));
     if (src.sizes() != p.value().sizes()) {
-      throw std::runtime_error("ref_torch: parameter " + p.key() + " has a different shape in minigrad");
+      throw std::runtime_error("ref_torch: parameter " + p.key() +
+                               " has a different shape in minigrad");
     }
     p.value().copy_(src);
   }
@@ -88,7 +90,8 @@ struct SelfAttNet : nn::Module {
   torch::Tensor logits(const torch::Tensor& x_ids) {
     const torch::Tensor x = tok(x_ids) + pos->weight;  // [B, T, d] + [T, d]
     const torch::Tensor q = att->w_q(x), k = att->w_k(x), v = att->w_v(x);
-    const torch::Tensor scores = torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(SelfAttSize::d));
+    const torch::Tensor scores =
+        torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(SelfAttSize::d));
     return out(torch::matmul(torch::softmax(scores, -1), v));
   }
   nn::Embedding tok{nullptr};
@@ -98,7 +101,8 @@ struct SelfAttNet : nn::Module {
 };
 
 torch::Tensor mean_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                              targets.reshape({-1}));
 }
 
 double token_accuracy(const torch::Tensor& pred, const torch::Tensor& targets) {
@@ -112,17 +116,20 @@ class SelfAtt : public SeqModel {
         adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(kLearningRate)) {}
   void train_step(const Tokens& b) override {
     adam_.zero_grad();
-    mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps)).backward();
+    mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps))
+        .backward();
     adam_.step();
   }
   double loss(const Tokens& b) override {
     torch::NoGradGuard no_grad;
-    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps))
+    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)),
+                              ids(b.tgt, b.batch, b.steps))
         .item<double>();
   }
   double accuracy(const Tokens& b) override {
     torch::NoGradGuard no_grad;
-    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps)).argmax(-1), ids(b.tgt, b.batch, b.steps));
+    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps)).argmax(-1),
+                          ids(b.tgt, b.batch, b.steps));
   }
 
  private:
@@ -137,7 +144,8 @@ struct Seq2SeqNet : nn::Module {
     using S = Seq2SeqSize;
     src_emb = register_module("src_emb", nn::Embedding(S::vocab, S::embed));
     tgt_emb = register_module("tgt_emb", nn::Embedding(S::vocab + 1, S::embed));
-    encoder = register_module("encoder", nn::LSTM(nn::LSTMOptions(S::embed, S::hidden).batch_first(true)));
+    encoder = register_module("encoder",
+                              nn::LSTM(nn::LSTMOptions(S::embed, S::hidden).batch_first(true)));
     decoder = register_module("decoder", nn::LSTMCell(S::embed + S::hidden, S::hidden));
     out = register_module("out", nn::Linear(2 * S::hidden, S::vocab));
   }
@@ -153,15 +161,16 @@ struct Seq2SeqNet : nn::Module {
   // One decoder step (Luong dot attention, input feeding); returns logits [B, V].
   torch::Tensor step(const torch::Tensor& emb, State& s) {
     std::tie(s.h, s.c) = decoder(torch::cat({emb, s.ctx}, 1), std::make_tuple(s.h, s.c));
-    const torch::Tensor scores = torch::bmm(s.enc, s.h.unsqueeze(2)).squeeze(2);               // [B, T]
-    s.ctx = torch::bmm(torch::softmax(scores, 1).unsqueeze(1), s.enc).squeeze(1);                // [B, H]
+    const torch::Tensor scores = torch::bmm(s.enc, s.h.unsqueeze(2)).squeeze(2);   // [B, T]
+    s.ctx = torch::bmm(torch::softmax(scores, 1).unsqueeze(1), s.enc).squeeze(1);  // [B, H]
     return out(torch::cat({s.h, s.ctx}, 1));
   }
   torch::Tensor logits(const Tokens& b) {  // teacher forcing
     State s = encode(ids(b.src, b.batch, b.steps));
     const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
-    const torch::Tensor dec_in =
-        torch::cat({torch::full({b.batch, 1}, Seq2SeqSize::bos, torch::kInt64), tgt.narrow(1, 0, b.steps - 1)}, 1);
+    const torch::Tensor dec_in = torch::cat(
+        {torch::full({b.batch, 1}, Seq2SeqSize::bos, torch::kInt64), tgt.narrow(1, 0, b.steps - 1)},
+        1);
     const torch::Tensor embs = tgt_emb(dec_in);  // [B, T, E]
     std::vector<torch::Tensor> outs;
     for (int64_t t = 0; t < b.steps; ++t) outs.push_back(step(embs.select(1, t), s));
@@ -214,7 +223,8 @@ std::string version() { return TORCH_VERSION; }
 void set_threads(int threads) { torch::set_num_threads(threads); }
 
 Job make_overhead(const std::vector<float>& values) {
-  const torch::Tensor x = from_host({{4, 4}, {values.begin(), values.begin() + 16}}).requires_grad_(true);
+  const torch::Tensor x =
+      from_host({{4, 4}, {values.begin(), values.begin() + 16}}).requires_grad_(true);
   const torch::Tensor c = from_host({{4, 4}, {values.begin() + 16, values.begin() + 32}});
   auto chain = [x, c] {
     torch::Tensor y = x;
@@ -235,13 +245,18 @@ Job make_overhead(const std::vector<float>& values) {
   return job;
 }
 
-std::unique_ptr<SeqModel> make_selfatt(const HostParams& init) { return std::make_unique<SelfAtt>(init); }
+std::unique_ptr<SeqModel> make_selfatt(const HostParams& init) {
+  return std::make_unique<SelfAtt>(init);
+}
 
-std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init) { return std::make_unique<Seq2Seq>(init); }
+std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init) {
+  return std::make_unique<Seq2Seq>(init);
+}
 
 Job make_lstm(const std::vector<float>& input, const HostParams& init) {
   using S = LstmSize;
-  nn::LSTM lstm(nn::LSTMOptions(S::input, S::hidden));  // time-first [T, B, I], like minigrad's default
+  nn::LSTM lstm(
+      nn::LSTMOptions(S::input, S::hidden));  // time-first [T, B, I], like minigrad's default
   load(*lstm, init);
   const torch::Tensor x = from_host({{S::steps, S::batch, S::input}, input});  // no gradient wanted
   Job job;
@@ -260,17 +275,16 @@ Job make_mha(const std::vector<float>& input, const HostParams& init) {
   using S = MhaSize;
   nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(S::d, S::heads));
   {
-    // PyTorch's in_proj packs W_Q, W_K, W_V (and their biases) in that order.
+    // minigrad's MultiheadAttention has PyTorch's parameter names.
     torch::NoGradGuard no_grad;
-    mha->in_proj_weight.copy_(torch::cat({from_host(find(init, "q_proj.weight")), from_host(find(init, "k_proj.weight")),
-                                          from_host(find(init, "v_proj.weight"))}));
-    mha->in_proj_bias.copy_(torch::cat({from_host(find(init, "q_proj.bias")), from_host(find(init, "k_proj.bias")),
-                                        from_host(find(init, "v_proj.bias"))}));
+    mha->in_proj_weight.copy_(from_host(find(init, "in_proj_weight")));
+    mha->in_proj_bias.copy_(from_host(find(init, "in_proj_bias")));
     mha->out_proj->weight.copy_(from_host(find(init, "out_proj.weight")));
     mha->out_proj->bias.copy_(from_host(find(init, "out_proj.bias")));
   }
   // libtorch 1.13's C++ MultiheadAttention is time-first: [T, B, E].
-  const torch::Tensor x = from_host({{S::batch, S::steps, S::d}, input}).transpose(0, 1).contiguous();
+  const torch::Tensor x =
+      from_host({{S::batch, S::steps, S::d}, input}).transpose(0, 1).contiguous();
   auto out = [mha, x]() mutable {
     return std::get<0>(mha(x, x, x, /*key_padding_mask=*/torch::Tensor(), /*need_weights=*/false));
   };

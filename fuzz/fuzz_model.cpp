@@ -3,7 +3,7 @@
 //
 //   tokens [B, T] → Embedding(V, d) → one of
 //        SelfAttention(d)              (mask: none, causal, padding, random, or a wrong shape)
-//        MultiHeadAttention(d, h)      (h need not divide d: then it must refuse)
+//        MultiheadAttention(d, h)      (h need not divide d: then it must refuse)
 //        LSTM(d, H, layers, batch_first)  (initial state: none, right, or a wrong shape)
 //        LSTMCell(d, H) unrolled over T
 //   → Linear(·, V) → logits × scale (up to ±1e4) → cross_entropy(targets, ignore_index)
@@ -45,7 +45,9 @@ namespace nn = minigrad::nn;
 
 enum class Outcome { Ok, InvalidArgument, OutOfRange };
 const char* name(Outcome o) {
-  return o == Outcome::Ok ? "success" : o == Outcome::InvalidArgument ? "std::invalid_argument" : "std::out_of_range";
+  return o == Outcome::Ok                ? "success"
+         : o == Outcome::InvalidArgument ? "std::invalid_argument"
+                                         : "std::out_of_range";
 }
 
 [[noreturn]] void fail(const std::string& what) {
@@ -54,12 +56,12 @@ const char* name(Outcome o) {
 }
 
 struct Config {
-  int kind = 0;  // 0 SelfAttention, 1 MultiHeadAttention, 2 LSTM, 3 LSTMCell
+  int kind = 0;  // 0 SelfAttention, 1 MultiheadAttention, 2 LSTM, 3 LSTMCell
   int64_t batch = 1, steps = 1, vocab = 2, d_model = 2, heads = 1, hidden = 1, layers = 1;
   bool batch_first = false, f64 = false, bias = true;
   double scale = 1.0;
-  int mask_kind = 0;  // attention: 0 none, 1 causal, 2 padding, 3 random, 4 wrong shape
-  int state_kind = 0;  // LSTM: 0 none, 1 given, 2 wrong shape
+  int mask_kind = 0;             // attention: 0 none, 1 causal, 2 padding, 3 random, 4 wrong shape
+  int state_kind = 0;            // LSTM: 0 none, 1 given, 2 wrong shape
   std::vector<int64_t> lengths;  // padding mask
   Tensor tokens, targets, random_mask;
   bool all_ignored = true;
@@ -70,7 +72,7 @@ struct Config {
 struct Model {
   std::shared_ptr<nn::Embedding> embed;
   std::shared_ptr<nn::SelfAttention> self_att;
-  std::shared_ptr<nn::MultiHeadAttention> mha;
+  std::shared_ptr<nn::MultiheadAttention> mha;
   std::shared_ptr<nn::LSTM> lstm;
   std::shared_ptr<nn::LSTMCell> cell;
   std::shared_ptr<nn::Linear> readout;
@@ -82,11 +84,22 @@ Model build(const Config& c) {
   Generator gen(1234);
   const DType dt = c.f64 ? DType::Float64 : DType::Float32;
   Model m;
-  m.embed = std::make_shared<nn::Embedding>(c.vocab, c.d_model, dt, gen);
+  m.embed =
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model).dtype(dt), gen);
   int64_t out_dim = c.d_model;
   switch (c.kind) {
-    case 0: m.self_att = std::make_shared<nn::SelfAttention>(c.d_model, 0, c.bias, true, dt, gen); break;
-    case 1: m.mha = std::make_shared<nn::MultiHeadAttention>(c.d_model, c.heads, c.bias, true, dt, gen); break;
+    case 0:
+      m.self_att = std::make_shared<nn::SelfAttention>(
+          nn::SelfAttentionOptions(c.d_model).bias(c.bias).dtype(dt), gen);
+      break;
+    case 1:
+      m.mha =
+          std::make_shared<nn::MultiheadAttention>(nn::MultiheadAttentionOptions(c.d_model, c.heads)
+                                                       .bias(c.bias)
+                                                       .batch_first(true)
+                                                       .dtype(dt),
+                                                   gen);
+      break;
     case 2: {
       m.lstm = std::make_shared<nn::LSTM>(
           nn::LSTMOptions(c.d_model, c.hidden).num_layers(c.layers).batch_first(c.batch_first).bias(c.bias).dtype(dt),
@@ -104,7 +117,7 @@ Model build(const Config& c) {
       m.cell = std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(c.d_model, c.hidden).bias(c.bias).dtype(dt), gen);
       out_dim = c.hidden;
   }
-  m.readout = std::make_shared<nn::Linear>(out_dim, c.vocab, true, dt, gen);
+  m.readout = std::make_shared<nn::Linear>(nn::LinearOptions(out_dim, c.vocab).dtype(dt), gen);
   std::vector<std::shared_ptr<nn::Module>> mods{m.embed, m.readout};
   if (m.self_att) mods.push_back(m.self_att);
   if (m.mha) mods.push_back(m.mha);
@@ -121,11 +134,16 @@ Model build(const Config& c) {
 
 Tensor attention_mask(const Config& c) {
   switch (c.mask_kind) {
-    case 1: return nn::causal_mask(c.steps);                                       // [T, T]
-    case 2: return nn::padding_mask(c.lengths, c.steps).reshape({c.batch, 1, c.steps});  // [B, 1, T]
-    case 3: return c.random_mask;                                                 // [B, T, T]
-    case 4: return minigrad::Tensor::zeros({c.steps + 1, c.steps}, DType::Bool);  // wrong
-    default: return Tensor();
+    case 1:
+      return nn::causal_mask(c.steps);  // [T, T]
+    case 2:
+      return nn::padding_mask(c.lengths, c.steps).reshape({c.batch, 1, c.steps});  // [B, 1, T]
+    case 3:
+      return c.random_mask;  // [B, T, T]
+    case 4:
+      return minigrad::Tensor::zeros({c.steps + 1, c.steps}, DType::Bool);  // wrong
+    default:
+      return Tensor();
   }
 }
 
@@ -133,17 +151,22 @@ Variable forward_loss(Model& m, const Config& c) {
   const Variable x = m.embed->forward(c.tokens);  // [B, T, d]
   Variable h;
   if (m.self_att) {
-    h = m.self_att->forward_attention(x, attention_mask(c)).context;
+    h = (*m.self_att)(x, attention_mask(c)).context;
   } else if (m.mha) {
     Tensor padding;
     if (c.mask_kind == 2) padding = nn::padding_mask(c.lengths, c.steps);
-    const Tensor causal = c.mask_kind == 1 ? nn::causal_mask(c.steps) : c.mask_kind == 4 ? attention_mask(c) : Tensor();
-    const nn::MultiHeadOutput out = m.mha->forward(x, x, x, padding, causal, true);
+    const Tensor causal = c.mask_kind == 1   ? nn::causal_mask(c.steps)
+                          : c.mask_kind == 4 ? attention_mask(c)
+                                             : Tensor();
+    const nn::MultiheadOutput out = (*m.mha)(
+        x, x, x,
+        nn::MultiheadAttentionForwardOptions().key_padding_mask(padding).attn_mask(causal));
     h = out.output;
     // The average weights: each row sums to 1, or to 0 for a query that sees no key.
-    const std::vector<double> w = minigrad::sum(out.average_weights.data(), {-1}).to_vector<double>();
+    const std::vector<double> w = minigrad::sum(out.weights.data(), {-1}).to_vector<double>();
     for (double s : w)
-      if (!(std::abs(s - 1) < 1e-4 || s == 0)) fail("attention weights do not sum to 1 or 0: " + std::to_string(s));
+      if (!(std::abs(s - 1) < 1e-4 || s == 0))
+        fail("attention weights do not sum to 1 or 0: " + std::to_string(s));
   } else if (m.lstm) {
     const Variable in = c.batch_first ? x : x.transpose(0, 1);
     const auto [out, state] = (*m.lstm)(in, {m.h0, m.c0});
@@ -199,32 +222,40 @@ Config draw(FuzzedDataProvider& in) {
   c.state_kind = in.ConsumeIntegralInRange<int>(0, 2);
 
   // Which error, if any, the pass must raise -- in the order the model meets them.
-  if (c.kind == 1 && c.d_model % c.heads != 0) c.expected = Outcome::InvalidArgument;  // construction
+  if (c.kind == 1 && c.d_model % c.heads != 0)
+    c.expected = Outcome::InvalidArgument;  // construction
 
   std::vector<int64_t> tokens(static_cast<size_t>(c.batch * c.steps));
   bool bad_token = false;
   for (int64_t& t : tokens) {
-    t = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegralInRange<int64_t>(-3, c.vocab + 3)
-                                                   : in.ConsumeIntegralInRange<int64_t>(0, c.vocab - 1);
+    t = in.ConsumeIntegralInRange<int>(0, 15) == 0
+            ? in.ConsumeIntegralInRange<int64_t>(-3, c.vocab + 3)
+            : in.ConsumeIntegralInRange<int64_t>(0, c.vocab - 1);
     bad_token |= t < 0 || t >= c.vocab;
   }
   c.tokens = Tensor::from_vector(tokens, {c.batch, c.steps});
   if (c.expected == Outcome::Ok && bad_token) c.expected = Outcome::OutOfRange;  // Embedding
 
-  for (int64_t b = 0; b < c.batch; ++b) c.lengths.push_back(in.ConsumeIntegralInRange<int64_t>(0, c.steps));
+  for (int64_t b = 0; b < c.batch; ++b)
+    c.lengths.push_back(in.ConsumeIntegralInRange<int64_t>(0, c.steps));
   std::vector<int64_t> mask_bits(static_cast<size_t>(c.batch * c.steps * c.steps));
   for (int64_t& v : mask_bits) v = in.ConsumeIntegralInRange<int>(0, 2) == 0;
-  c.random_mask = minigrad::gt(Tensor::from_vector(mask_bits, {c.batch, c.steps, c.steps}), Tensor::scalar(0, DType::Int64));
+  c.random_mask = minigrad::gt(Tensor::from_vector(mask_bits, {c.batch, c.steps, c.steps}),
+                               Tensor::scalar(0, DType::Int64));
   if (c.kind >= 2) c.mask_kind = 0;
-  if (c.expected == Outcome::Ok && c.mask_kind == 4) c.expected = Outcome::InvalidArgument;  // attention
+  if (c.expected == Outcome::Ok && c.mask_kind == 4)
+    c.expected = Outcome::InvalidArgument;  // attention
   if (c.kind != 2) c.state_kind = 0;
-  if (c.expected == Outcome::Ok && c.state_kind == 2) c.expected = Outcome::InvalidArgument;  // LSTM
+  if (c.expected == Outcome::Ok && c.state_kind == 2)
+    c.expected = Outcome::InvalidArgument;  // LSTM
 
   std::vector<int64_t> targets(static_cast<size_t>(c.batch * c.steps));
   bool bad_target = false;
   for (int64_t& t : targets) {
     const int r = in.ConsumeIntegralInRange<int>(0, 15);
-    t = r == 0 ? in.ConsumeIntegralInRange<int64_t>(-3, c.vocab + 3) : r == 1 ? -100 : in.ConsumeIntegralInRange<int64_t>(0, c.vocab - 1);
+    t = r == 0   ? in.ConsumeIntegralInRange<int64_t>(-3, c.vocab + 3)
+        : r == 1 ? -100
+                 : in.ConsumeIntegralInRange<int64_t>(0, c.vocab - 1);
     if (t != -100) {
       c.all_ignored = false;
       bad_target |= t < 0 || t >= c.vocab;
@@ -254,9 +285,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       },
       &what);
   if (got != c.expected) {
-    fail(std::string("expected ") + name(c.expected) + ", got " + name(got) + (what.empty() ? "" : ": " + what) +
-         " (kind " + std::to_string(c.kind) + ", B " + std::to_string(c.batch) + ", T " + std::to_string(c.steps) +
-         ", V " + std::to_string(c.vocab) + ", d " + std::to_string(c.d_model) + ", heads " + std::to_string(c.heads) + ")");
+    fail(std::string("expected ") + name(c.expected) + ", got " + name(got) +
+         (what.empty() ? "" : ": " + what) + " (kind " + std::to_string(c.kind) + ", B " +
+         std::to_string(c.batch) + ", T " + std::to_string(c.steps) + ", V " +
+         std::to_string(c.vocab) + ", d " + std::to_string(c.d_model) + ", heads " +
+         std::to_string(c.heads) + ")");
   }
   if (got != Outcome::Ok) return 0;
 
@@ -265,7 +298,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (c.all_ignored ? !std::isnan(l) : !std::isfinite(l)) fail("loss " + std::to_string(l));
   // Every gradient that arrived is finite.
   for (const Variable& p : m.params) {
-    if (p.has_grad() && !finite(p.grad())) fail("a gradient is not finite (shape " + p.shape().str() + ")");
+    if (p.has_grad() && !finite(p.grad()))
+      fail("a gradient is not finite (shape " + p.shape().str() + ")");
     if (p.has_grad() && p.grad().shape() != p.shape()) fail("a gradient has the wrong shape");
   }
   if (!c.f64 || c.all_ignored || c.scale != 1.0) return 0;
@@ -296,8 +330,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   const double numeric = (shifted(1) - shifted(-1)) / (2 * eps);
   if (!(std::abs(numeric - analytic) <= 1e-5 + 1e-4 * std::abs(analytic))) {
-    fail("gradient check: numeric " + std::to_string(numeric) + ", analytic " + std::to_string(analytic) + " (kind " +
-         std::to_string(c.kind) + ")");
+    fail("gradient check: numeric " + std::to_string(numeric) + ", analytic " +
+         std::to_string(analytic) + " (kind " + std::to_string(c.kind) + ")");
   }
   return 0;
 }

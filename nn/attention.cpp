@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
+#include "minigrad/nn/init.h"
 #include "minigrad/tensor/check.h"
 
 namespace minigrad::nn {
@@ -29,19 +31,20 @@ bool fits(const Shape& mask, const Shape& target, MaskFit fit) {
 }
 
 // The one check of a mask, for every op and module that takes one: bool (true =
-// blocked) and fitting `target`, whose layout is spelled in `layout`. An undefined
-// mask passes. The message names the op, the mask, its dtype when that is what is
-// wrong, its shape and what was expected:
-//   MultiHeadAttention: key_padding_mask float32[2,4], expected bool [B, Tk] = [2,4] (true =
-//   blocked)
+// blocked) or float of `dtype` (added to the scores), fitting `target`, whose layout
+// is spelled in `layout`. An undefined mask passes. The message names the op, the
+// mask, its dtype and shape, and what was expected:
+//   MultiheadAttention: key_padding_mask int64[2,4], expected bool (true = blocked) or
+//   float32 (added to the scores) [B, S] = [2,4]
 void check_mask(const std::string& op, const char* name, const Tensor& mask, MaskFit fit,
-                const char* layout, const Shape& target) {
+                const char* layout, const Shape& target, DType dtype) {
   if (!mask.defined()) return;
-  const bool is_bool = mask.dtype() == DType::Bool;
-  MINIGRAD_CHECK(is_bool && fits(mask.shape(), target, fit))
-      << op << ": " << name << " " << (is_bool ? "" : dtype_name(mask.dtype())) << mask.shape()
-      << ", expected bool" << (fit == MaskFit::Exactly ? " " : ", broadcastable to the scores ")
-      << layout << " = " << target << " (true = blocked)";
+  const bool dtype_ok = mask.dtype() == DType::Bool || mask.dtype() == dtype;
+  MINIGRAD_CHECK(dtype_ok && fits(mask.shape(), target, fit))
+      << op << ": " << name << " " << dtype_name(mask.dtype()) << mask.shape()
+      << ", expected bool (true = blocked) or " << dtype_name(dtype) << " (added to the scores)"
+      << (fit == MaskFit::Exactly ? " " : ", broadcastable to the scores ") << layout << " = "
+      << target;
 }
 
 // Checks q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv] and the mask, and resolves the scale.
@@ -57,18 +60,28 @@ double check_attention(const Variable& q, const Variable& k, const Variable& v, 
                                     Shape(k.shape().begin(), k.shape().end() - 2), op);
     scores.push_back(q.size(-2));
     scores.push_back(k.size(-2));
-    check_mask(op, "mask", mask, MaskFit::Broadcasts, "[..., Tq, Tk]", scores);
+    check_mask(op, "mask", mask, MaskFit::Broadcasts, "[..., Tq, Tk]", scores, q.dtype());
   }
   const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   MINIGRAD_CHECK(std::isfinite(s)) << op << ": scale must be finite";
   return s;
 }
 
-// The scores with the mask applied, expanded to the full scores shape.
+// The scores with the mask applied, expanded to the full scores shape: a bool
+// mask sets −∞ where true, a float mask is added.
 Tensor apply_mask(const Tensor& scores, const Tensor& mask) {
   if (!mask.defined()) return scores;
+  if (mask.dtype() != DType::Bool) return add(scores, mask);
   const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
   return masked_fill(scores.expand(full), mask, -kInf);
+}
+
+// The same on the graph, for the composed forms.
+Variable apply_mask(const Variable& scores, const Tensor& mask) {
+  if (!mask.defined()) return scores;
+  if (mask.dtype() != DType::Bool) return scores + Variable(mask);  // S + M
+  const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
+  return masked_fill(expand(scores, full), mask, -kInf);  // blocked keys: −∞ → weight 0
 }
 
 }  // namespace
@@ -77,13 +90,9 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
                                                       const Variable& v, const Tensor& mask,
                                                       std::optional<double> scale) {
   const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
-  Variable scores = q.matmul(k.mT()) * s;  // S = Q·Kᵀ·scale
-  if (mask.defined()) {
-    const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
-    scores = masked_fill(expand(scores, full), mask, -kInf);  // blocked keys: -∞ → weight 0
-  }
-  const Variable weights = softmax(scores, -1);  // A = softmax(S)
-  const Variable context = weights.matmul(v);    // C = A·V
+  const Variable scores = apply_mask(q.matmul(k.mT()) * s, mask);  // S = Q·Kᵀ·scale + M
+  const Variable weights = softmax(scores, -1);                             // A = softmax(S)
+  const Variable context = weights.matmul(v);                              // C = A·V
   return {context, weights};
 }
 
@@ -154,10 +163,10 @@ AttentionOutput DotProductAttention::forward(const Variable& query, const Variab
   const bool one_step = query.dim() == 2;
   const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d]
   check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
-             {keys.size(0), keys.size(1)});
+             {keys.size(0), keys.size(1)}, query.dtype());
   // [B, 1, Tk]: the same keys blocked for every query
   const Tensor mask = key_mask.defined() ? key_mask.unsqueeze(1) : Tensor();
-  const std::optional<double> scale = scaled ? std::nullopt : std::optional<double>(1.0);
+  const std::optional<double> scale = options.scaled() ? std::nullopt : std::optional<double>(1.0);
   AttentionOutput out = scaled_dot_product_attention(q, keys, vals, mask, scale);
   if (one_step) out = {out.context.squeeze(1), out.weights.squeeze(1)};
   return out;
@@ -165,120 +174,223 @@ AttentionOutput DotProductAttention::forward(const Variable& query, const Variab
 
 // ---- SelfAttention -----------------------------------------------------------------------------
 
-SelfAttention::SelfAttention(int64_t model_dim, int64_t key_dim, bool bias, bool scaled_,
-                             DType dtype, Generator& gen)
-    : d_model(model_dim), d_k(key_dim > 0 ? key_dim : model_dim), scaled(scaled_) {
-  MINIGRAD_CHECK(model_dim > 0 && key_dim >= 0)
-      << "SelfAttention: d_model must be positive and d_k non-negative, got " << model_dim
-      << " and " << key_dim;
-  w_q = register_module("w_q", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
-  w_k = register_module("w_k", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
-  w_v = register_module("w_v", std::make_shared<Linear>(d_model, d_k, bias, dtype, gen));
+SelfAttention::SelfAttention(const SelfAttentionOptions& opts, Generator& gen) : options(opts) {
+  const int64_t d_model = options.d_model(), d_k = options.d_k();
+  MINIGRAD_CHECK(d_model > 0 && d_k >= 0)
+      << "SelfAttention: d_model must be positive and d_k non-negative, got " << d_model << " and "
+      << d_k;
+  if (d_k == 0) options.d_k(d_model);
+  const LinearOptions proj =
+      LinearOptions(d_model, options.d_k()).bias(options.bias()).dtype(options.dtype());
+  w_q = register_module("w_q", std::make_shared<Linear>(proj, gen));
+  w_k = register_module("w_k", std::make_shared<Linear>(proj, gen));
+  w_v = register_module("w_v", std::make_shared<Linear>(proj, gen));
 }
 
-AttentionOutput SelfAttention::forward_attention(const Variable& x, const Tensor& mask) {
-  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == d_model)
-      << "SelfAttention: input " << x.shape() << ", expected [B, T, " << d_model << "]";
-  const Variable q = w_q->forward(x), k = w_k->forward(x), v = w_v->forward(x);  // Q = X·W_Qᵀ ...
+AttentionOutput SelfAttention::forward(const Variable& x, const Tensor& mask) {
+  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == options.d_model())
+      << "SelfAttention: input " << x.shape() << ", expected [B, T, " << options.d_model() << "]";
+  const Variable q = (*w_q)(x), k = (*w_k)(x), v = (*w_v)(x);  // Q = X·W_Qᵀ ...
   return scaled_dot_product_attention(q, k, v, mask,
-                                      scaled ? std::nullopt : std::optional<double>(1.0));
+                                      options.scaled() ? std::nullopt : std::optional<double>(1.0));
 }
 
 std::string SelfAttention::extra_repr() const {
-  return "d_model=" + std::to_string(d_model) + ", d_k=" + std::to_string(d_k) +
-         (scaled ? "" : ", scaled=false");
+  return "d_model=" + std::to_string(options.d_model()) + ", d_k=" + std::to_string(options.d_k()) +
+         (options.bias() ? ", bias=true" : "") + (options.scaled() ? "" : ", scaled=false");
 }
 
-// ---- MultiHeadAttention ------------------------------------------------------------------------
+// ---- MultiheadAttention ------------------------------------------------------------------------
 
-MultiHeadAttention::MultiHeadAttention(int64_t e, int64_t heads, bool bias, bool batch_first_,
-                                       DType dtype, Generator& gen)
-    : embed_dim(e),
-      num_heads(heads),
-      head_dim(heads > 0 ? e / heads : 0),
-      batch_first(batch_first_) {
+MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& opts, Generator& gen)
+    : options(opts) {
+  const int64_t e = options.embed_dim(), heads = options.num_heads();
   MINIGRAD_CHECK(e > 0 && heads > 0 && e % heads == 0)
-      << "MultiHeadAttention: embed_dim " << e << " must be positive and divisible by num_heads "
+      << "MultiheadAttention: embed_dim " << e << " must be positive and divisible by num_heads "
       << heads;
-  q_proj = register_module("q_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
-  k_proj = register_module("k_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
-  v_proj = register_module("v_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
-  out_proj = register_module("out_proj", std::make_shared<Linear>(e, e, bias, dtype, gen));
+  MINIGRAD_CHECK(options.kdim() > 0 && options.vdim() > 0)
+      << "MultiheadAttention: kdim " << options.kdim() << " and vdim " << options.vdim()
+      << " must be positive";
+  MINIGRAD_CHECK(options.dropout() >= 0.0 && options.dropout() < 1.0)
+      << "MultiheadAttention: dropout must be in [0, 1), got " << std::to_string(options.dropout());
+  head_dim = e / heads;
+  const DType dtype = options.dtype();
+  // PyTorch's parameters, in its order, then its _reset_parameters: xavier_uniform_
+  // on the in-projection, zeros for both biases (out_proj.weight keeps Linear's init).
+  auto xavier = [&](const Shape& shape) {
+    Tensor w = Tensor::zeros(shape, dtype);
+    init::xavier_uniform_(w, 1.0, gen);
+    return w;
+  };
+  if (options.kdim() == e && options.vdim() == e) {
+    register_parameter("in_proj_weight", &in_proj_weight, xavier({3 * e, e}));
+  } else {
+    register_parameter("q_proj_weight", &q_proj_weight, xavier({e, e}));
+    register_parameter("k_proj_weight", &k_proj_weight, xavier({e, options.kdim()}));
+    register_parameter("v_proj_weight", &v_proj_weight, xavier({e, options.vdim()}));
+  }
+  if (options.bias())
+    register_parameter("in_proj_bias", &in_proj_bias, Tensor::zeros({3 * e}, dtype));
+  out_proj = register_module(
+      "out_proj",
+      std::make_shared<Linear>(LinearOptions(e, e).bias(options.bias()).dtype(dtype), gen));
+  if (options.bias()) out_proj->bias.mutable_data().zero_();
+  if (options.dropout() > 0.0) dropout_generator.seed(gen.next_u64());
 }
 
-MultiHeadOutput MultiHeadAttention::forward(const Variable& query_in, const Variable& key_in,
-                                            const Variable& value_in,
-                                            const Tensor& key_padding_mask, const Tensor& attn_mask,
-                                            bool need_weights) {
-  for (const Variable* x : {&query_in, &key_in, &value_in}) {
-    MINIGRAD_CHECK(x->dim() == 3 && x->size(2) == embed_dim)
-        << "MultiHeadAttention: input " << x->shape() << ", expected ["
-        << (batch_first ? "B, T, " : "T, B, ") << embed_dim << "]";
-  }
-  const Variable query = batch_first ? query_in : query_in.transpose(0, 1);  // [B, Tq, E]
-  const Variable key = batch_first ? key_in : key_in.transpose(0, 1);
-  const Variable value = batch_first ? value_in : value_in.transpose(0, 1);
-  const int64_t b = query.size(0), tq = query.size(1), tk = key.size(1);
-  MINIGRAD_CHECK(key.size(0) == b && value.size(0) == b && value.size(1) == tk)
-      << "MultiHeadAttention: query " << query_in.shape() << ", key " << key_in.shape()
-      << ", value " << value_in.shape() << ": batch sizes and key/value lengths must agree";
-  // [B, T, E] → [B, h, T, d_k]: each head sees its own slice of the projection.
-  auto heads = [&](const Variable& x, int64_t t) {
-    return x.reshape({b, t, num_heads, head_dim}).permute({0, 2, 1, 3});
-  };
-  const Variable q = heads(q_proj->forward(query), tq);
-  const Variable k = heads(k_proj->forward(key), tk);
-  const Variable v = heads(v_proj->forward(value), tk);
+namespace {
 
-  check_mask(type_name(), "key_padding_mask", key_padding_mask, MaskFit::Exactly, "[B, Tk]",
-             {b, tk});
-  check_mask(type_name(), "attn_mask", attn_mask, MaskFit::Broadcasts, "[B, h, Tq, Tk]",
-             {b, num_heads, tq, tk});
-  Tensor mask = key_padding_mask.defined() ? key_padding_mask.reshape({b, 1, 1, tk}) : Tensor();
-  if (attn_mask.defined()) {
-    // blocked if either mask blocks: (a + b) > 0 on 0/1 values
-    mask = mask.defined() ? gt(add(mask.to(DType::Float32), attn_mask.to(DType::Float32)), 0.0)
-                          : attn_mask;
+// A mask as an additive float mask of `dtype`: bool true → −∞, false → 0.
+Tensor additive(const Tensor& mask, DType dtype) {
+  if (mask.dtype() != DType::Bool) return mask;
+  return masked_fill(Tensor::zeros(mask.shape(), dtype), mask, -kInf);
+}
+
+// key_padding_mask [B, S] → [B, 1, 1, S] and attn_mask [T, S] or [B·h, T, S] →
+// [T, S] or [B, h, T, S], joined into one mask broadcasting against the scores
+// [B, h, T, S]: "blocked by either" when both are bool, their sum otherwise (a
+// bool one counting −∞ where true).
+Tensor join_masks(const Tensor& key_padding_mask, const Tensor& attn_mask, int64_t b, int64_t h,
+                  DType dtype) {
+  Tensor kpm = key_padding_mask, am = attn_mask;
+  if (kpm.defined()) kpm = kpm.reshape({b, 1, 1, kpm.size(-1)});
+  if (am.defined() && am.dim() == 3) am = am.reshape({b, h, am.size(1), am.size(2)});
+  if (!kpm.defined() || !am.defined()) return kpm.defined() ? kpm : am;
+  if (kpm.dtype() == DType::Bool && am.dtype() == DType::Bool) {
+    return gt(add(kpm.to(DType::Float32), am.to(DType::Float32)), 0.0);  // a ∨ b on 0/1 values
   }
-  const AttentionOutput att = scaled_dot_product_attention(q, k, v, mask);
-  // [B, h, Tq, d_k] → [B, Tq, h·d_k]: the heads side by side, then mixed by W_O.
-  const Variable concat_heads = att.context.permute({0, 2, 1, 3}).reshape({b, tq, embed_dim});
-  Variable out = out_proj->forward(concat_heads);
-  if (!batch_first) out = out.transpose(0, 1);
-  MultiHeadOutput result{out, {}, {}};
-  if (need_weights) {
-    result.weights = att.weights;
-    result.average_weights = mean(att.weights, {1});
+  return add(additive(kpm, dtype), additive(am, dtype));
+}
+
+}  // namespace
+
+// Every head at once: the projections are [B, T, E] (all heads side by side), viewed
+// as [B, h, T, d_h] for the attention and back to [B, T, E] for W_O.
+MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variable& key,
+                                            const Variable& value,
+                                            const MultiheadAttentionForwardOptions& opts) {
+  const int64_t e = options.embed_dim(), h = options.num_heads();
+  const bool batched = query.dim() == 3;
+  const int64_t rank = batched ? 3 : 2;
+  const char* layout = !batched ? "[T, E], [S, kdim], [S, vdim] (unbatched)"
+                       : options.batch_first()
+                           ? "[B, T, E], [B, S, kdim], [B, S, vdim] (batch_first)"
+                           : "[T, B, E], [S, B, kdim], [S, B, vdim]";
+  MINIGRAD_CHECK((query.dim() == 2 || query.dim() == 3) && key.dim() == rank &&
+                 value.dim() == rank && query.size(-1) == e && key.size(-1) == options.kdim() &&
+                 value.size(-1) == options.vdim())
+      << "MultiheadAttention: query " << query.shape() << ", key " << key.shape() << ", value "
+      << value.shape() << ": expected " << layout << " with E=" << e << ", kdim=" << options.kdim()
+      << ", vdim=" << options.vdim();
+  // Every input as [B, T, ·]
+  auto batch_major = [&](const Variable& x) {
+    if (!batched) return x.unsqueeze(0);
+    return options.batch_first() ? x : x.transpose(0, 1);
+  };
+  const Variable q_in = batch_major(query), k_in = batch_major(key), v_in = batch_major(value);
+  const int64_t b = q_in.size(0), t = q_in.size(1), s = k_in.size(1);
+  MINIGRAD_CHECK(k_in.size(0) == b && v_in.size(0) == b && v_in.size(1) == s)
+      << "MultiheadAttention: query " << query.shape() << ", key " << key.shape() << ", value "
+      << value.shape() << ": batch sizes and key/value lengths must agree";
+
+  const Tensor& kpm = opts.key_padding_mask();
+  const Tensor& am = opts.attn_mask();
+  const DType dtype = query.dtype();
+  if (batched) {
+    check_mask(type_name(), "key_padding_mask", kpm, MaskFit::Exactly, "[B, S]", {b, s}, dtype);
+  } else {
+    check_mask(type_name(), "key_padding_mask", kpm, MaskFit::Exactly, "[S]", {s}, dtype);
+  }
+  if (am.defined() && am.dim() == 3) {
+    check_mask(type_name(), "attn_mask", am, MaskFit::Exactly, "[B·num_heads, T, S]", {b * h, t, s},
+               dtype);
+  } else {
+    check_mask(type_name(), "attn_mask", am, MaskFit::Exactly, "[T, S]", {t, s}, dtype);
+  }
+  const Tensor mask = join_masks(kpm, am, b, h, dtype);
+
+  // Q = query·W_Qᵀ + b_Q, K = key·W_Kᵀ + b_K, V = value·W_Vᵀ + b_V
+  const bool packed = in_proj_weight.defined();
+  auto bias_part = [&](int64_t i) {
+    return in_proj_bias.defined() ? in_proj_bias.narrow(0, i * e, e) : Variable();
+  };
+  const Variable wq = packed ? in_proj_weight.narrow(0, 0, e) : q_proj_weight;
+  const Variable wk = packed ? in_proj_weight.narrow(0, e, e) : k_proj_weight;
+  const Variable wv = packed ? in_proj_weight.narrow(0, 2 * e, e) : v_proj_weight;
+  // [B, T, E] → [B, h, T, d_h]: each head sees its own slice of the projection.
+  auto heads = [&](const Variable& x, int64_t len) {
+    return x.reshape({b, len, h, head_dim}).permute({0, 2, 1, 3});
+  };
+  const Variable q = heads(linear(q_in, wq, bias_part(0)), t);
+  const Variable k = heads(linear(k_in, wk, bias_part(1)), s);
+  const Variable v = heads(linear(v_in, wv, bias_part(2)), s);
+
+  AttentionOutput att;
+  if (is_training() && options.dropout() > 0.0) {
+    // The composed form, with the weights dropped before they mix V.
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    const Variable weights =
+        dropout(softmax(apply_mask(q.matmul(k.mT()) * scale, mask), -1), options.dropout(),
+                true, dropout_generator);
+    att = {matmul(weights, v), weights};
+  } else {
+    att = scaled_dot_product_attention(q, k, v, mask);  // one fused node
+  }
+  // [B, h, T, d_h] → [B, T, h·d_h]: the heads side by side, then mixed by W_O.
+  Variable out = (*out_proj)(att.context.permute({0, 2, 1, 3}).reshape({b, t, e}));
+  if (!batched) {
+    out = out.squeeze(0);
+  } else if (!options.batch_first()) {
+    out = out.transpose(0, 1);
+  }
+  MultiheadOutput result{out, {}};
+  if (opts.need_weights()) {
+    result.weights = opts.average_attn_weights() ? mean(att.weights, {1}) : att.weights;
+    if (!batched) result.weights = result.weights.squeeze(0);
   }
   return result;
 }
 
-std::string MultiHeadAttention::extra_repr() const {
-  return "embed_dim=" + std::to_string(embed_dim) + ", num_heads=" + std::to_string(num_heads) +
-         (batch_first ? "" : ", batch_first=false");
+std::string MultiheadAttention::extra_repr() const {
+  std::string s = "embed_dim=" + std::to_string(options.embed_dim()) +
+                  ", num_heads=" + std::to_string(options.num_heads());
+  if (options.dropout() > 0.0) {
+    std::ostringstream os;
+    os << options.dropout();
+    s += ", dropout=" + os.str();
+  }
+  if (!options.bias()) s += ", bias=false";
+  if (options.kdim() != options.embed_dim()) s += ", kdim=" + std::to_string(options.kdim());
+  if (options.vdim() != options.embed_dim()) s += ", vdim=" + std::to_string(options.vdim());
+  if (options.batch_first()) s += ", batch_first=true";
+  return s;
 }
 
 // ---- positional encodings ----------------------------------------------------------------------
 
-PositionalEncoding::PositionalEncoding(const char* name, int64_t len, int64_t d)
-    : max_len(len), d_model(d) {
-  MINIGRAD_CHECK(len > 0 && d > 0) << name << ": sizes must be positive";
+PositionalEncoding::PositionalEncoding(const char* name, const PositionalEncodingOptions& opts)
+    : options(opts) {
+  MINIGRAD_CHECK(options.max_len() > 0 && options.d_model() > 0)
+      << name << ": sizes must be positive, got max_len=" << options.max_len()
+      << ", d_model=" << options.d_model();
 }
 
 void PositionalEncoding::check_input(const Variable& x) const {
-  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == d_model && x.size(1) <= max_len)
-      << type_name() << ": input " << x.shape() << ", expected [B, T ≤ " << max_len << ", "
-      << d_model << "]";
+  MINIGRAD_CHECK(x.dim() == 3 && x.size(2) == options.d_model() && x.size(1) <= options.max_len())
+      << type_name() << ": input " << x.shape() << ", expected [B, T ≤ " << options.max_len()
+      << ", " << options.d_model() << "]";
 }
 
 std::string PositionalEncoding::extra_repr() const {
-  return "max_len=" + std::to_string(max_len) + ", d_model=" + std::to_string(d_model);
+  return "max_len=" + std::to_string(options.max_len()) +
+         ", d_model=" + std::to_string(options.d_model());
 }
 
-LearnedPositionalEncoding::LearnedPositionalEncoding(int64_t len, int64_t d, DType dtype,
+LearnedPositionalEncoding::LearnedPositionalEncoding(const PositionalEncodingOptions& opts,
                                                      Generator& gen)
-    : PositionalEncoding("LearnedPositionalEncoding", len, d) {
-  register_parameter("weight", &weight, randn({len, d}, 0.0, 1.0, dtype, gen));
+    : PositionalEncoding("LearnedPositionalEncoding", opts) {
+  register_parameter("weight", &weight,
+                     randn({options.max_len(), options.d_model()}, 0.0, 1.0, options.dtype(), gen));
 }
 
 Variable LearnedPositionalEncoding::forward(const Variable& x) {
@@ -286,8 +398,9 @@ Variable LearnedPositionalEncoding::forward(const Variable& x) {
   return x + weight.narrow(0, 0, x.size(1));  // [B, T, d] + [T, d]
 }
 
-SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t d, DType dtype)
-    : PositionalEncoding("SinusoidalPositionalEncoding", len, d) {
+SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(const PositionalEncodingOptions& opts)
+    : PositionalEncoding("SinusoidalPositionalEncoding", opts) {
+  const int64_t len = options.max_len(), d = options.d_model();
   Tensor t = Tensor::empty({len, d}, DType::Float64);
   double* p = t.data<double>();
   for (int64_t pos = 0; pos < len; ++pos) {
@@ -298,7 +411,7 @@ SinusoidalPositionalEncoding::SinusoidalPositionalEncoding(int64_t len, int64_t 
                                   : std::cos(static_cast<double>(pos) * freq);
     }
   }
-  table = t.to(dtype);
+  table = t.to(options.dtype());
 }
 
 Variable SinusoidalPositionalEncoding::forward(const Variable& x) {
@@ -309,15 +422,20 @@ Variable SinusoidalPositionalEncoding::forward(const Variable& x) {
 // ---- AdditiveAttention ------------------------------------------------------------------------
 
 // [extending:additive-attention-module]
-AdditiveAttention::AdditiveAttention(int64_t q_dim, int64_t k_dim, int64_t a_dim, DType dtype,
-                                     Generator& gen)
-    : query_dim(q_dim), key_dim(k_dim), attn_dim(a_dim > 0 ? a_dim : q_dim) {
-  MINIGRAD_CHECK(q_dim > 0 && k_dim > 0 && a_dim >= 0)
+AdditiveAttention::AdditiveAttention(const AdditiveAttentionOptions& opts, Generator& gen)
+    : options(opts) {
+  const int64_t q_dim = options.query_dim(), k_dim = options.key_dim();
+  MINIGRAD_CHECK(q_dim > 0 && k_dim > 0 && options.attn_dim() >= 0)
       << "AdditiveAttention: query_dim and key_dim must be positive and attn_dim non-negative, got "
-      << q_dim << ", " << k_dim << " and " << a_dim;
-  w_q = register_module("w_q", std::make_shared<Linear>(query_dim, attn_dim, false, dtype, gen));
-  w_k = register_module("w_k", std::make_shared<Linear>(key_dim, attn_dim, false, dtype, gen));
-  v = register_module("v", std::make_shared<Linear>(attn_dim, 1, false, dtype, gen));
+      << q_dim << ", " << k_dim << " and " << options.attn_dim();
+  if (options.attn_dim() == 0) options.attn_dim(q_dim);
+  const int64_t a_dim = options.attn_dim();
+  auto no_bias = [&](int64_t in, int64_t out) {
+    return LinearOptions(in, out).bias(false).dtype(options.dtype());
+  };
+  w_q = register_module("w_q", std::make_shared<Linear>(no_bias(q_dim, a_dim), gen));
+  w_k = register_module("w_k", std::make_shared<Linear>(no_bias(k_dim, a_dim), gen));
+  v = register_module("v", std::make_shared<Linear>(no_bias(a_dim, 1), gen));
 }
 // [/extending:additive-attention-module]
 
@@ -336,24 +454,25 @@ AdditiveAttention::AdditiveAttention(int64_t q_dim, int64_t k_dim, int64_t a_dim
 AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable& keys,
                                            const Variable& values, const Tensor& key_mask) {
   const Variable& vals = values.defined() ? values : keys;
-  const bool shapes_ok = (query.dim() == 2 || query.dim() == 3) && query.size(-1) == query_dim &&
-                         keys.dim() == 3 && keys.size(2) == key_dim &&
+  const int64_t q_dim = options.query_dim(), k_dim = options.key_dim();
+  const bool shapes_ok = (query.dim() == 2 || query.dim() == 3) && query.size(-1) == q_dim &&
+                         keys.dim() == 3 && keys.size(2) == k_dim &&
                          query.size(0) == keys.size(0) && vals.dim() == 3 &&
                          vals.size(0) == keys.size(0) && vals.size(1) == keys.size(1);
   MINIGRAD_CHECK(shapes_ok) << "AdditiveAttention: query " << query.shape() << ", keys "
                             << keys.shape() << ", values " << vals.shape()
-                            << ": expected query [B, " << query_dim << "] or [B, Tq, " << query_dim
-                            << "], keys [B, Tk, " << key_dim << "], values [B, Tk, dv]";
+                            << ": expected query [B, " << q_dim << "] or [B, Tq, " << q_dim
+                            << "], keys [B, Tk, " << k_dim << "], values [B, Tk, dv]";
   check_mask(type_name(), "key_mask", key_mask, MaskFit::Exactly, "[B, Tk]",
-             {keys.size(0), keys.size(1)});
+             {keys.size(0), keys.size(1)}, query.dtype());
   const bool one_step = query.dim() == 2;
   const Variable q = one_step ? query.unsqueeze(1) : query;  // [B, Tq, d_q]
-  const Variable qp = w_q->forward(q).unsqueeze(2);          // [B, Tq, 1, A]   W_q q
-  const Variable kp = w_k->forward(keys).unsqueeze(1);       // [B, 1, Tk, A]   W_k k_j
-  Variable scores = v->forward(tanh(qp + kp)).squeeze(3);    // [B, Tq, Tk]     vᵀ tanh(…)
+  const Variable qp = (*w_q)(q).unsqueeze(2);                // [B, Tq, 1, A]   W_q q
+  const Variable kp = (*w_k)(keys).unsqueeze(1);             // [B, 1, Tk, A]   W_k k_j
+  Variable scores = (*v)(tanh(qp + kp)).squeeze(3);          // [B, Tq, Tk]     vᵀ tanh(…)
   if (key_mask.defined()) {
     // [B, 1, Tk]: the same keys blocked for every query; −∞ → weight 0
-    scores = masked_fill(scores, key_mask.unsqueeze(1), -kInf);
+    scores = apply_mask(scores, key_mask.unsqueeze(1));
   }
   const Variable weights = softmax(scores, -1);    // a = softmax_j(score); all blocked: zeros
   const Variable context = weights.matmul(vals);  // [B, Tq, dv]  Σ_j a_j v_j
@@ -363,8 +482,9 @@ AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable
 // [/extending:additive-attention]
 
 std::string AdditiveAttention::extra_repr() const {
-  return "query_dim=" + std::to_string(query_dim) + ", key_dim=" + std::to_string(key_dim) +
-         ", attn_dim=" + std::to_string(attn_dim);
+  return "query_dim=" + std::to_string(options.query_dim()) +
+         ", key_dim=" + std::to_string(options.key_dim()) +
+         ", attn_dim=" + std::to_string(options.attn_dim());
 }
 
 }  // namespace minigrad::nn

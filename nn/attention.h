@@ -12,14 +12,15 @@
 /// and softmax saturates (one weight near 1, the rest near 0, gradients near 0).
 /// Dividing by √d_k brings the variance back to 1.
 ///
-/// MASKS — one convention everywhere in minigrad: a bool tensor where TRUE means
-/// "BLOCKED: this query may not attend to this key". It broadcasts against the
-/// scores [..., Tq, Tk]. (PyTorch uses True = blocked for key_padding_mask but
-/// True = allowed for a bool attn_mask in scaled_dot_product_attention; minigrad
-/// has only the first meaning.) A query whose keys are ALL blocked gets all-zero
-/// weights and a zero context, with finite (zero) gradients, not NaN. A mask of
-/// another dtype, or one that does not fit, throws std::invalid_argument naming
-/// the op, the mask's shape and the shape expected.
+/// MASKS. A bool mask: TRUE means "BLOCKED: this query may not attend to this
+/// key", everywhere in minigrad (PyTorch's nn.MultiheadAttention means the same by
+/// a bool key_padding_mask and attn_mask). A float mask (the dtype of the query) is
+/// ADDED to the scores, as PyTorch's float masks are: 0 lets a key through, −∞
+/// blocks it, anything else biases it. A mask broadcasts against the scores
+/// [..., Tq, Tk]. A query whose keys are ALL blocked gets all-zero weights and a
+/// zero context, with finite (zero) gradients, not NaN (PyTorch gives NaN). A mask
+/// of another dtype, or one that does not fit, throws std::invalid_argument naming
+/// the op, the mask's dtype and shape and the shape expected.
 #pragma once
 
 #include <cstdint>
@@ -36,12 +37,13 @@ struct AttentionOutput {
   Variable weights;  ///< [..., Tq, Tk]
 };
 
-/// C = softmax(Q·Kᵀ·scale, blocked keys −∞)·V as one op with a hand-written backward.
+/// C = softmax(Q·Kᵀ·scale + M)·V as one op with a hand-written backward, M the
+/// mask (bool: −∞ where true; float: itself).
 /// \param q     [..., Tq, d]
 /// \param k     [..., Tk, d]
 /// \param v     [..., Tk, dv]; the batch axes of q, k and v broadcast
-/// \param mask  bool, broadcastable to the scores [..., Tq, Tk], true = blocked
-///              (may be undefined)
+/// \param mask  bool (true = blocked) or float of q's dtype (added to the scores),
+///              broadcastable to the scores [..., Tq, Tk]; may be undefined
 /// \param scale default 1/√d
 /// \throws std::invalid_argument naming the shapes when q, k, v or the mask do not fit
 AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& k,
@@ -60,14 +62,22 @@ Tensor causal_mask(int64_t steps);
 /// \throws std::invalid_argument unless steps ≥ 0 and every length is in [0, steps]
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps);
 
+/// The settings of a DotProductAttention.
+struct DotProductAttentionOptions {
+  /// divide the scores by √d (ScaledDotProductAttention sets it)
+  MINIGRAD_ARG(bool, scaled) = false;
+};
+
 /// Luong attention for an encoder-decoder: the decoder's hidden state is the
 /// query, the encoder's hidden states are the keys and the values. No parameters.
 ///
 ///     score(q, k_j) = q·k_j (· 1/√d if scaled)    a = softmax_j(score)    context = Σ_j a_j v_j
+///
+/// Call it: `auto [context, weights] = attn(query, keys)`.
 class DotProductAttention : public Module {
  public:
-  /// \param scale_by_sqrt_d divide the scores by √d
-  explicit DotProductAttention(bool scale_by_sqrt_d = false) : scaled(scale_by_sqrt_d) {}
+  /// \param opts whether the scores are divided by √d
+  explicit DotProductAttention(const DotProductAttentionOptions& opts = {}) : options(opts) {}
   /// \param query    [B, d] (one decoder step) or [B, Tq, d]
   /// \param keys     [B, Tk, d]
   /// \param values   [B, Tk, dv]; undefined: the keys
@@ -75,97 +85,191 @@ class DotProductAttention : public Module {
   /// \return context [B, dv] (or [B, Tq, dv]) and weights [B, Tk] (or [B, Tq, Tk])
   AttentionOutput forward(const Variable& query, const Variable& keys, const Variable& values = {},
                           const Tensor& key_mask = {});
-  std::string type_name() const override {
-    return scaled ? "ScaledDotProductAttention" : "DotProductAttention";
+  /// forward(query, keys, values, key_mask)
+  AttentionOutput operator()(const Variable& query, const Variable& keys,
+                             const Variable& values = {}, const Tensor& key_mask = {}) {
+    return forward(query, keys, values, key_mask);
   }
-  bool scaled;  ///< divide the scores by √d
+  std::string type_name() const override {
+    return options.scaled() ? "ScaledDotProductAttention" : "DotProductAttention";
+  }
+  DotProductAttentionOptions options;  ///< the settings it was built with
 };
 
 /// DotProductAttention with the scores divided by √d_k.
 class ScaledDotProductAttention : public DotProductAttention {
  public:
-  ScaledDotProductAttention() : DotProductAttention(true) {}
+  ScaledDotProductAttention() : DotProductAttention(DotProductAttentionOptions().scaled(true)) {}
 };
 
-/// Self-attention: queries, keys and values all come from the same sequence,
-/// through learned projections (가중치 행렬) W_Q, W_K, W_V:
+/// The settings of a SelfAttention.
+struct SelfAttentionOptions {
+  /// \param d_model width of x
+  explicit SelfAttentionOptions(int64_t d_model) : d_model_(d_model) {}
+  /// width of x
+  MINIGRAD_ARG(int64_t, d_model);
+  /// width of the projections Q, K, V and of the context; 0 means d_model
+  MINIGRAD_ARG(int64_t, d_k) = 0;
+  /// whether w_q, w_k and w_v have biases
+  MINIGRAD_ARG(bool, bias) = false;
+  /// divide the scores by √d_k
+  MINIGRAD_ARG(bool, scaled) = true;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
+/// Single-head self-attention: every position of x attends to every position of x.
 ///
-///     Q = X·W_Qᵀ,  K = X·W_Kᵀ,  V = X·W_Vᵀ,  C = softmax(Q·Kᵀ/√d_k)·V
+///     Q = X·W_Qᵀ   K = X·W_Kᵀ   V = X·W_Vᵀ   context = softmax(Q·Kᵀ/√d_k)·V
 ///
 /// x [B, T, d_model] → context [B, T, d_k], weights [B, T, T].
+/// Call it: `auto [context, weights] = attn(x)` or `attn(x, causal_mask(T))`.
 class SelfAttention : public Module {
  public:
-  /// \param d_model width of x
-  /// \param d_k     width of the projections; 0 means d_model
-  /// \param bias    whether w_q, w_k and w_v have biases
-  /// \param scaled  divide the scores by √d_k
-  /// \param dtype   of the parameters
-  /// \param gen     draws the initial weights
+  /// SelfAttentionOptions(d_model): d_k = d_model, no biases, scaled.
+  explicit SelfAttention(int64_t d_model) : SelfAttention(SelfAttentionOptions(d_model)) {}
+  /// \param gen draws the initial weights (w_q, then w_k, then w_v)
   /// \throws std::invalid_argument unless d_model > 0 and d_k ≥ 0
-  SelfAttention(int64_t d_model, int64_t d_k = 0, bool bias = false, bool scaled = true,
-                DType dtype = DType::Float32, Generator& gen = default_generator());
+  explicit SelfAttention(const SelfAttentionOptions& opts, Generator& gen = default_generator());
   /// \param x    [B, T, d_model]
-  /// \param mask bool, broadcastable to the scores [B, T, T], true = blocked (e.g.
-  ///             causal_mask(T)); may be undefined
-  AttentionOutput forward_attention(const Variable& x, const Tensor& mask = {});
-  /// The context alone, unmasked.
-  Variable forward(const Variable& x) override { return forward_attention(x).context; }
+  /// \param mask bool (true = blocked) or float (added), broadcastable to the scores
+  ///             [B, T, T] (e.g. causal_mask(T)); may be undefined
+  AttentionOutput forward(const Variable& x, const Tensor& mask = {});
+  /// forward(x, mask)
+  AttentionOutput operator()(const Variable& x, const Tensor& mask = {}) {
+    return forward(x, mask);
+  }
   std::string type_name() const override { return "SelfAttention"; }
   std::string extra_repr() const override;
 
-  int64_t d_model;              ///< width of x
-  int64_t d_k;                  ///< width of Q, K, V and the context
-  bool scaled;                  ///< divide the scores by √d_k
-  std::shared_ptr<Linear> w_q;  ///< W_Q, d_model → d_k
-  std::shared_ptr<Linear> w_k;  ///< W_K, d_model → d_k
-  std::shared_ptr<Linear> w_v;  ///< W_V, d_model → d_k
+  SelfAttentionOptions options;  ///< the settings it was built with; d_k() resolved (never 0)
+  std::shared_ptr<Linear> w_q;   ///< W_Q, d_model → d_k
+  std::shared_ptr<Linear> w_k;   ///< W_K, d_model → d_k
+  std::shared_ptr<Linear> w_v;   ///< W_V, d_model → d_k
 };
 
-/// What MultiHeadAttention::forward returns.
-struct MultiHeadOutput {
-  Variable output;           ///< [B, Tq, E] (batch_first) or [Tq, B, E]
-  Variable weights;          ///< per head [B, h, Tq, Tk]; undefined unless need_weights
-  Variable average_weights;  ///< [B, Tq, Tk], the mean over heads; undefined unless need_weights
+/// The settings of a MultiheadAttention, as libtorch's MultiheadAttentionOptions.
+/// libtorch's add_bias_kv and add_zero_attn are not supported.
+struct MultiheadAttentionOptions {
+  /// \param embed_dim E, the width of the query and of the output
+  /// \param num_heads h; must divide E
+  MultiheadAttentionOptions(int64_t embed_dim, int64_t num_heads)
+      : embed_dim_(embed_dim), num_heads_(num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
+  /// E, the width of the query and of the output
+  MINIGRAD_ARG(int64_t, embed_dim);
+  /// h, the number of heads
+  MINIGRAD_ARG(int64_t, num_heads);
+  /// probability of zeroing an attention weight in training mode
+  MINIGRAD_ARG(double, dropout) = 0.0;
+  /// whether the in- and out-projections have biases
+  MINIGRAD_ARG(bool, bias) = true;
+  /// width of the key (default E)
+  MINIGRAD_ARG(int64_t, kdim);
+  /// width of the value (default E)
+  MINIGRAD_ARG(int64_t, vdim);
+  /// inputs and output are [B, T, E]; false (PyTorch's default): [T, B, E]
+  MINIGRAD_ARG(bool, batch_first) = false;
+  /// of the parameters
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
 };
 
-/// h heads, each attending in its own d_k = E/h dimensional subspace:
+/// The settings of one call of a MultiheadAttention (libtorch passes them as
+/// positional arguments; minigrad names them).
+struct MultiheadAttentionForwardOptions {
+  /// [B, S] (unbatched: [S]): bool, true = that key is padding; or float, added to
+  /// every query's scores of that key. May be undefined.
+  MINIGRAD_ARG(Tensor, key_padding_mask);
+  /// return the attention weights
+  MINIGRAD_ARG(bool, need_weights) = true;
+  /// [T, S] (the same for every batch element and head) or [B·h, T, S] (row
+  /// b·h + i for batch element b, head i); bool, true = blocked (e.g.
+  /// causal_mask(T)), or float, added to the scores. May be undefined.
+  MINIGRAD_ARG(Tensor, attn_mask);
+  /// the weights averaged over the heads ([B, T, S]); false: per head ([B, h, T, S])
+  MINIGRAD_ARG(bool, average_attn_weights) = true;
+};
+
+/// What MultiheadAttention returns: `auto [output, weights] = mha(q, k, v)`.
+struct MultiheadOutput {
+  Variable output;   ///< [T, B, E], [B, T, E] with batch_first, [T, E] unbatched
+  Variable weights;  ///< [B, T, S] ([B, h, T, S] per head; unbatched without B); undefined
+                     ///< unless need_weights
+};
+
+/// h heads, each attending in its own d_h = E/h dimensional subspace:
 ///
-///     head_i = softmax(Q_i·K_iᵀ/√d_k)·V_i,   Q_i = X W_Q,i  etc.
-///     output = concat(head_1, …, head_h)·W_Oᵀ
+///     Q = query·W_Qᵀ + b_Q    K = key·W_Kᵀ + b_K    V = value·W_Vᵀ + b_V    (all heads at once)
+///     head_i = softmax(Q_i·K_iᵀ/√d_h + M)·V_i          Q_i = columns i·d_h … (i+1)·d_h of Q
+///     output = concat(head_1, …, head_h)·W_Oᵀ + b_O
 ///
-/// One head makes one choice per query; several heads can make several.
-/// Parameters: q_proj, k_proj, v_proj, out_proj (each a Linear E→E). PyTorch packs
-/// the first three into one in_proj_weight [3E, E] in that order.
-class MultiHeadAttention : public Module {
+/// One head makes one choice per query; several heads can make several. M is the
+/// sum of the masks (bool masks become −∞ where true). In training mode with
+/// dropout p > 0, each weight is zeroed with probability p and the rest scaled by
+/// 1/(1−p) before it mixes V (the returned weights are the dropped ones, as
+/// PyTorch's).
+///
+/// Parameters, by PyTorch's state-dict names: in_proj_weight [3E, E] = W_Q, W_K, W_V
+/// stacked in that order (when kdim = vdim = E; otherwise q_proj_weight [E, E],
+/// k_proj_weight [E, kdim], v_proj_weight [E, vdim]), in_proj_bias [3E] = b_Q, b_K,
+/// b_V, and out_proj (a Linear E → E: out_proj.weight, out_proj.bias). A PyTorch
+/// nn.MultiheadAttention's state_dict loads into it by name. Init, PyTorch's:
+/// xavier_uniform_ on in_proj_weight (or each of q/k/v_proj_weight), zeros for
+/// in_proj_bias and out_proj.bias, Linear's U(−1/√E, 1/√E) for out_proj.weight.
+///
+///     nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(64, 4).batch_first(true), gen);
+///     auto [y, weights] = mha(x, x, x, nn::MultiheadAttentionForwardOptions().attn_mask(causal));
+class MultiheadAttention : public Module {
  public:
-  /// \throws std::invalid_argument unless embed_dim > 0, num_heads > 0 and num_heads
-  ///         divides embed_dim
-  MultiHeadAttention(int64_t embed_dim, int64_t num_heads, bool bias = true,
-                     bool batch_first = true, DType dtype = DType::Float32,
-                     Generator& gen = default_generator());
-  /// \param query            [B, Tq, E] (batch_first; else [Tq, B, E])
-  /// \param key              [B, Tk, E] (or [Tk, B, E])
-  /// \param value            [B, Tk, E] (or [Tk, B, E])
-  /// \param key_padding_mask [B, Tk] bool, true = blocked (may be undefined)
-  /// \param attn_mask        bool, broadcastable to [B, h, Tq, Tk] (e.g. causal_mask(T),
-  ///                         [Tq, Tk]), true = blocked (may be undefined)
-  /// \param need_weights     whether to return the weights
-  MultiHeadOutput forward(const Variable& query, const Variable& key, const Variable& value,
-                          const Tensor& key_padding_mask = {}, const Tensor& attn_mask = {},
-                          bool need_weights = true);
-  /// Unmasked self-attention of x: the output alone.
-  Variable forward(const Variable& x) override { return forward(x, x, x, {}, {}, false).output; }
-  std::string type_name() const override { return "MultiHeadAttention"; }
+  /// MultiheadAttentionOptions(embed_dim, num_heads): libtorch's short form.
+  MultiheadAttention(int64_t embed_dim, int64_t num_heads)
+      : MultiheadAttention(MultiheadAttentionOptions(embed_dim, num_heads)) {}
+  /// \param gen draws the initial weights (in_proj_weight or q, k, v_proj_weight,
+  ///            then out_proj.weight); with dropout > 0, then one number that seeds
+  ///            dropout_generator
+  /// \throws std::invalid_argument unless embed_dim, num_heads, kdim, vdim > 0,
+  ///         num_heads divides embed_dim and 0 ≤ dropout < 1
+  explicit MultiheadAttention(const MultiheadAttentionOptions& opts,
+                              Generator& gen = default_generator());
+  /// \param query [T, B, E] ([B, T, E] with batch_first; [T, E] unbatched)
+  /// \param key   [S, B, kdim] (or [B, S, kdim]; [S, kdim] unbatched)
+  /// \param value [S, B, vdim] (or [B, S, vdim]; [S, vdim] unbatched)
+  /// \param opts  masks, need_weights, average_attn_weights
+  /// \throws std::invalid_argument naming the shapes when the inputs or masks do not fit
+  MultiheadOutput forward(const Variable& query, const Variable& key, const Variable& value,
+                          const MultiheadAttentionForwardOptions& opts = {});
+  /// forward(query, key, value, opts)
+  MultiheadOutput operator()(const Variable& query, const Variable& key, const Variable& value,
+                             const MultiheadAttentionForwardOptions& opts = {}) {
+    return forward(query, key, value, opts);
+  }
+  std::string type_name() const override { return "MultiheadAttention"; }
   std::string extra_repr() const override;
 
-  int64_t embed_dim;                 ///< E
-  int64_t num_heads;                 ///< h
-  int64_t head_dim;                  ///< d_k = E/h
-  bool batch_first;                  ///< inputs and output are [B, T, E] instead of [T, B, E]
-  std::shared_ptr<Linear> q_proj;    ///< W_Q of all heads side by side, E → E
-  std::shared_ptr<Linear> k_proj;    ///< W_K of all heads, E → E
-  std::shared_ptr<Linear> v_proj;    ///< W_V of all heads, E → E
-  std::shared_ptr<Linear> out_proj;  ///< W_O, E → E
+  MultiheadAttentionOptions options;  ///< the settings it was built with
+  int64_t head_dim;                   ///< d_h = E/h
+  Variable in_proj_weight;            ///< [3E, E]: W_Q, W_K, W_V; undefined unless kdim = vdim = E
+  Variable q_proj_weight;             ///< W_Q [E, E]; defined only when kdim or vdim ≠ E
+  Variable k_proj_weight;             ///< W_K [E, kdim]; defined only when kdim or vdim ≠ E
+  Variable v_proj_weight;             ///< W_V [E, vdim]; defined only when kdim or vdim ≠ E
+  Variable in_proj_bias;              ///< [3E]: b_Q, b_K, b_V; undefined without bias
+  std::shared_ptr<Linear> out_proj;   ///< W_O, b_O: E → E
+  /// Draws the attention dropout's masks; seeded from the constructor's gen (only
+  /// when dropout > 0). A training checkpoint can save its state().
+  Generator dropout_generator;
+};
+
+/// The settings of a positional encoding.
+struct PositionalEncodingOptions {
+  /// \param max_len the longest sequence it has positions for
+  /// \param d_model width of x
+  PositionalEncodingOptions(int64_t max_len, int64_t d_model)
+      : max_len_(max_len), d_model_(d_model) {}
+  /// the longest sequence it has positions for
+  MINIGRAD_ARG(int64_t, max_len);
+  /// width of x
+  MINIGRAD_ARG(int64_t, d_model);
+  /// of the table
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
 };
 
 /// What both positional encodings share: x [B, T ≤ max_len, d_model] → x + P[0:T]
@@ -174,15 +278,13 @@ class PositionalEncoding : public Module {
  public:
   /// "max_len=…, d_model=…"
   std::string extra_repr() const override;
-  int64_t max_len;  ///< the longest sequence it has positions for
-  int64_t d_model;  ///< width of x
+  PositionalEncodingOptions options;  ///< the settings it was built with
 
  protected:
   /// \param name the module's type name, first in the error message
-  /// \param max_len the longest sequence it has positions for
-  /// \param d_model width of x
+  /// \param opts the sizes and dtype
   /// \throws std::invalid_argument unless both sizes are positive
-  PositionalEncoding(const char* name, int64_t max_len, int64_t d_model);
+  PositionalEncoding(const char* name, const PositionalEncodingOptions& opts);
   /// Refuses an x that is not [B, T ≤ max_len, d_model], naming type_name() and the shapes.
   void check_input(const Variable& x) const;
 };
@@ -190,9 +292,13 @@ class PositionalEncoding : public Module {
 /// Learned positions: x [B, T, d] + P[0:T], P a [max_len, d] parameter (N(0,1) init).
 class LearnedPositionalEncoding : public PositionalEncoding {
  public:
+  /// PositionalEncodingOptions(max_len, d_model)
+  LearnedPositionalEncoding(int64_t max_len, int64_t d_model)
+      : LearnedPositionalEncoding(PositionalEncodingOptions(max_len, d_model)) {}
+  /// \param gen draws the initial table
   /// \throws std::invalid_argument unless both sizes are positive
-  LearnedPositionalEncoding(int64_t max_len, int64_t d_model, DType dtype = DType::Float32,
-                            Generator& gen = default_generator());
+  explicit LearnedPositionalEncoding(const PositionalEncodingOptions& opts,
+                                     Generator& gen = default_generator());
   /// x [B, T ≤ max_len, d_model] → x + P[0:T]
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "LearnedPositionalEncoding"; }
@@ -205,8 +311,11 @@ class LearnedPositionalEncoding : public PositionalEncoding {
 ///     output = x + P[0:T]                 x [B, T, d]
 class SinusoidalPositionalEncoding : public PositionalEncoding {
  public:
+  /// PositionalEncodingOptions(max_len, d_model)
+  SinusoidalPositionalEncoding(int64_t max_len, int64_t d_model)
+      : SinusoidalPositionalEncoding(PositionalEncodingOptions(max_len, d_model)) {}
   /// \throws std::invalid_argument unless both sizes are positive
-  SinusoidalPositionalEncoding(int64_t max_len, int64_t d_model, DType dtype = DType::Float32);
+  explicit SinusoidalPositionalEncoding(const PositionalEncodingOptions& opts);
   /// x [B, T ≤ max_len, d_model] → x + P[0:T]
   Variable forward(const Variable& x) override;
   std::string type_name() const override { return "SinusoidalPositionalEncoding"; }
@@ -214,6 +323,22 @@ class SinusoidalPositionalEncoding : public PositionalEncoding {
 };
 
 // [extending:additive-attention-header]
+/// The settings of an AdditiveAttention.
+struct AdditiveAttentionOptions {
+  /// \param query_dim width d_q of a query
+  /// \param key_dim   width d_k of a key
+  AdditiveAttentionOptions(int64_t query_dim, int64_t key_dim)
+      : query_dim_(query_dim), key_dim_(key_dim) {}
+  /// width d_q of a query
+  MINIGRAD_ARG(int64_t, query_dim);
+  /// width d_k of a key
+  MINIGRAD_ARG(int64_t, key_dim);
+  /// width of the hidden layer inside the score; 0 means query_dim
+  MINIGRAD_ARG(int64_t, attn_dim) = 0;
+  /// of the three weights
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
 /// Additive (Bahdanau) attention: the score is a small learned network instead
 /// of a dot product (Bahdanau, Cho & Bengio 2015, "concat" in Luong et al.):
 ///
@@ -235,28 +360,30 @@ class SinusoidalPositionalEncoding : public PositionalEncoding {
 /// keys are all blocked gets zero weights, a zero context and zero gradients.
 class AdditiveAttention : public Module {
  public:
-  /// \param query_dim width d_q of a query
-  /// \param key_dim   width d_k of a key
-  /// \param attn_dim  width of the hidden layer inside the score; 0 means query_dim
-  /// \param dtype     of the three weights
-  /// \param gen       draws the initial weights (w_q, then w_k, then v)
+  /// AdditiveAttentionOptions(query_dim, key_dim): attn_dim = query_dim.
+  AdditiveAttention(int64_t query_dim, int64_t key_dim)
+      : AdditiveAttention(AdditiveAttentionOptions(query_dim, key_dim)) {}
+  /// \param gen draws the initial weights (w_q, then w_k, then v)
   /// \throws std::invalid_argument unless query_dim, key_dim > 0 and attn_dim ≥ 0
-  AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t attn_dim = 0,
-                    DType dtype = DType::Float32, Generator& gen = default_generator());
+  explicit AdditiveAttention(const AdditiveAttentionOptions& opts,
+                             Generator& gen = default_generator());
   /// Arguments and results as DotProductAttention::forward; query's width is query_dim,
   /// the keys' key_dim.
   /// \throws std::invalid_argument naming the shapes when they or the mask do not fit
   AttentionOutput forward(const Variable& query, const Variable& keys, const Variable& values = {},
                           const Tensor& key_mask = {});
+  /// forward(query, keys, values, key_mask)
+  AttentionOutput operator()(const Variable& query, const Variable& keys,
+                             const Variable& values = {}, const Tensor& key_mask = {}) {
+    return forward(query, keys, values, key_mask);
+  }
   std::string type_name() const override { return "AdditiveAttention"; }
   std::string extra_repr() const override;
 
-  int64_t query_dim;            ///< d_q
-  int64_t key_dim;              ///< d_k
-  int64_t attn_dim;             ///< A, the width of tanh(W_q q + W_k k_j)
-  std::shared_ptr<Linear> w_q;  ///< W_q, query_dim → attn_dim
-  std::shared_ptr<Linear> w_k;  ///< W_k, key_dim → attn_dim
-  std::shared_ptr<Linear> v;    ///< v, attn_dim → 1
+  AdditiveAttentionOptions options;  ///< the settings it was built with; attn_dim() resolved
+  std::shared_ptr<Linear> w_q;       ///< W_q, query_dim → attn_dim
+  std::shared_ptr<Linear> w_k;       ///< W_k, key_dim → attn_dim
+  std::shared_ptr<Linear> v;         ///< v, attn_dim → 1
 };
 // [/extending:additive-attention-header]
 

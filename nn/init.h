@@ -4,8 +4,8 @@
 ///     fan_in, fan_out of a [out, in, ...] weight: in·receptive, out·receptive
 ///     xavier_uniform:  U(-a, a), a = gain·√(6 / (fan_in + fan_out))
 ///     xavier_normal:   N(0, gain·√(2 / (fan_in + fan_out)))
-///     kaiming_uniform: U(-b, b), b = gain·√(3 / fan_in),  gain = √(2 / (1 + a²)) for leaky ReLU slope a
-///     kaiming_normal:  N(0, gain / √fan_in)
+///     kaiming_uniform: U(-b, b), b = gain·√(3 / fan_in),  gain = √(2 / (1 + a²)) for leaky ReLU
+///     slope a kaiming_normal:  N(0, gain / √fan_in)
 #pragma once
 
 #include "minigrad/tensor/random.h"

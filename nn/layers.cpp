@@ -17,86 +17,131 @@ void check_positive(int64_t v, const char* what, const char* layer) {
 
 // ---- Linear -------------------------------------------------------------------------
 
-Linear::Linear(int64_t in, int64_t out, bool with_bias, DType dtype, Generator& gen)
-    : in_features(in), out_features(out) {
+Linear::Linear(const LinearOptions& opts, Generator& gen) : options(opts) {
+  const int64_t in = options.in_features(), out = options.out_features();
   check_positive(in, "in_features", "Linear");
   check_positive(out, "out_features", "Linear");
   // kaiming_uniform(a=√5) on [out, in] is U(-1/√in, 1/√in): PyTorch's default.
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  register_parameter("weight", &weight, rand({out, in}, -bound, bound, dtype, gen));
-  if (with_bias) register_parameter("bias", &bias, rand({out}, -bound, bound, dtype, gen));
+  register_parameter("weight", &weight, rand({out, in}, -bound, bound, options.dtype(), gen));
+  if (options.bias()) {
+    register_parameter("bias", &bias, rand({out}, -bound, bound, options.dtype(), gen));
+  }
 }
 
 // y = x·Wᵀ + b. Leading axes are folded into one, so the product is a single
 // GEMM and dW = dyᵀ·x sums over every position at once.
-Variable Linear::forward(const Variable& x) {
-  MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == in_features)
-      << "Linear: input of shape " << x.shape() << " does not end in in_features=" << in_features;
-  MINIGRAD_CHECK(x.dtype() == weight.dtype())
-      << "Linear: input is " << dtype_name(x.dtype()) << ", the layer's weights are "
-      << dtype_name(weight.dtype());
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
+  const int64_t in = weight.size(1);
+  MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == in)
+      << "linear: input of shape " << x.shape() << " does not end in in_features=" << in
+      << " (weight " << weight.shape() << ")";
+  MINIGRAD_CHECK(x.dtype() == weight.dtype()) << "linear: input is " << dtype_name(x.dtype())
+                                              << ", the weight is " << dtype_name(weight.dtype());
   Shape out_shape = x.shape();
-  out_shape[out_shape.size() - 1] = out_features;
-  Variable y = x.reshape({-1, in_features}).matmul(weight.mT());
+  out_shape[out_shape.size() - 1] = weight.size(0);
+  Variable y = x.reshape({-1, in}).matmul(weight.mT());
   if (bias.defined()) y = y + bias;
   return y.reshape(out_shape);
 }
 
+Variable Linear::forward(const Variable& x) {
+  MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == options.in_features())
+      << "Linear: input of shape " << x.shape()
+      << " does not end in in_features=" << options.in_features();
+  MINIGRAD_CHECK(x.dtype() == weight.dtype())
+      << "Linear: input is " << dtype_name(x.dtype()) << ", the layer's weights are "
+      << dtype_name(weight.dtype());
+  return linear(x, weight, bias);
+}
+
 std::string Linear::extra_repr() const {
-  return "in_features=" + std::to_string(in_features) +
-         ", out_features=" + std::to_string(out_features) +
-         ", bias=" + (bias.defined() ? "true" : "false");
+  return "in_features=" + std::to_string(options.in_features()) +
+         ", out_features=" + std::to_string(options.out_features()) +
+         ", bias=" + (options.bias() ? "true" : "false");
 }
 
 // ---- Embedding -------------------------------------------------------------------------
 
-Embedding::Embedding(int64_t n, int64_t dim, DType dtype, Generator& gen)
-    : num_embeddings(n), embedding_dim(dim) {
+Embedding::Embedding(const EmbeddingOptions& opts, Generator& gen) : options(opts) {
+  const int64_t n = options.num_embeddings(), dim = options.embedding_dim();
   check_positive(n, "num_embeddings", "Embedding");
   check_positive(dim, "embedding_dim", "Embedding");
-  register_parameter("weight", &weight, randn({n, dim}, 0.0, 1.0, dtype, gen));
+  if (options.padding_idx()) {
+    const int64_t pad = *options.padding_idx();
+    MINIGRAD_CHECK(pad >= -n && pad < n) << "Embedding: padding_idx " << pad << " must be in ["
+                                         << -n << ", " << n << ") for num_embeddings=" << n;
+    options.padding_idx(pad < 0 ? pad + n : pad);
+  }
+  Tensor table = randn({n, dim}, 0.0, 1.0, options.dtype(), gen);
+  if (options.padding_idx()) table.narrow(0, *options.padding_idx(), 1).fill_(0.0);
+  register_parameter("weight", &weight, std::move(table));
 }
 
+// out[p, :] = W[ids[p], :]        ∂L/∂W[r] = Σ_{p: ids[p] = r, r ≠ padding_idx} ∂L/∂out[p]
+// The lookup is index_select's; its own backward would send the padding row a
+// gradient, so the padding positions' rows of ∂L/∂out are zeroed first.
 Variable Embedding::forward(const Tensor& ids) {
   MINIGRAD_CHECK(ids.defined() && ids.dtype() == DType::Int64)
       << "Embedding: ids must be an int64 tensor, got "
       << (ids.defined() ? dtype_name(ids.dtype()) : "undefined");
+  const int64_t n = options.num_embeddings();
   const Tensor flat = ids.contiguous().reshape({-1});
   const int64_t* p = flat.data<int64_t>();
   for (int64_t i = 0; i < flat.numel(); ++i) {
-    MINIGRAD_CHECK_INDEX(p[i] >= 0 && p[i] < num_embeddings)
+    MINIGRAD_CHECK_INDEX(p[i] >= 0 && p[i] < n)
         << "Embedding: id " << p[i] << " (at flat position " << i << " of ids " << ids.shape()
-        << ") is outside the vocabulary of " << num_embeddings;
+        << ") is outside the vocabulary of " << n;
   }
   Shape out_shape = ids.shape();
-  out_shape.push_back(embedding_dim);
-  return index_select(weight, 0, flat).reshape(out_shape);
+  out_shape.push_back(options.embedding_dim());
+  if (!options.padding_idx()) return index_select(weight, 0, flat).reshape(out_shape);
+  // [N, 1]: true where the id is the padding token
+  Tensor is_pad = Tensor::empty({flat.numel(), 1}, DType::Bool);
+  for (int64_t i = 0; i < flat.numel(); ++i)
+    is_pad.data<bool>()[i] = p[i] == *options.padding_idx();
+  const Tensor rows = index_select(weight.data(), 0, flat);  // [N, d]
+  const Shape table_shape = weight.shape();
+  return record("embedding", rows, {weight},
+                [flat, is_pad, table_shape](const std::vector<Tensor>& gy, Grads& g) {
+                  g[0] = index_add(table_shape, 0, flat, masked_fill(gy[0], is_pad, 0.0));
+                })
+      .reshape(out_shape);
 }
 
 std::string Embedding::extra_repr() const {
-  return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+  std::string s =
+      std::to_string(options.num_embeddings()) + ", " + std::to_string(options.embedding_dim());
+  if (options.padding_idx()) s += ", padding_idx=" + std::to_string(*options.padding_idx());
+  return s;
 }
 
 // ---- Dropout ---------------------------------------------------------------------------
 
-Dropout::Dropout(double prob, Generator& gen) : p(prob), gen_(&gen) {
+Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts), gen_(&gen) {
+  const double prob = options.p();
   MINIGRAD_CHECK(prob >= 0.0 && prob < 1.0)
       << "Dropout: p must be in [0, 1), got " << std::to_string(prob);
 }
 
 // y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
-Variable Dropout::forward(const Variable& x) {
-  if (!is_training() || p == 0.0) return x;
-  Tensor keep = rand(x.shape(), 0.0, 1.0, x.dtype(), *gen_);
+Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
+  MINIGRAD_CHECK(p >= 0.0 && p < 1.0) << "dropout: p must be in [0, 1), got " << std::to_string(p);
+  if (!training || p == 0.0) return x;
+  const Tensor keep = rand(x.shape(), 0.0, 1.0, x.dtype(), gen);
   const Tensor mask = div(where(ge(keep, Tensor::scalar(p, x.dtype())),
                                 Tensor::scalar(1.0, x.dtype()), Tensor::scalar(0.0, x.dtype())),
                           1.0 - p);
   return x * Variable(mask);
 }
 
+Variable Dropout::forward(const Variable& x) {
+  return dropout(x, options.p(), is_training(), *gen_);
+}
+
 std::string Dropout::extra_repr() const {
   std::ostringstream os;
-  os << "p=" << p;
+  os << "p=" << options.p();
   return os.str();
 }
 

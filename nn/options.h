@@ -23,18 +23,18 @@
 /// returns the options object, a getter `name()`, and the private member `name_`
 /// that holds it. Write the default after the macro: `MINIGRAD_ARG(double, eps) = 1e-5;`.
 /// A type with a comma in it needs an alias first: `using betas_t = std::array<double, 2>;`.
-#define MINIGRAD_ARG(T, name)                                     \
- public:                                                          \
-  auto name(const T& new_##name)->decltype(*this) {               \
-    this->name##_ = new_##name;                                   \
-    return *this;                                                 \
-  }                                                               \
-  auto name(T&& new_##name)->decltype(*this) {                    \
-    this->name##_ = std::move(new_##name);                        \
-    return *this;                                                 \
-  }                                                               \
-  const T& name() const noexcept { return this->name##_; }        \
-  T& name() noexcept { return this->name##_; }                    \
-                                                                  \
- private:                                                         \
+#define MINIGRAD_ARG(T, name)                              \
+ public:                                                   \
+  auto name(const T& new_##name)->decltype(*this) {        \
+    this->name##_ = new_##name;                            \
+    return *this;                                          \
+  }                                                        \
+  auto name(T&& new_##name)->decltype(*this) {             \
+    this->name##_ = std::move(new_##name);                 \
+    return *this;                                          \
+  }                                                        \
+  const T& name() const noexcept { return this->name##_; } \
+  T& name() noexcept { return this->name##_; }             \
+                                                           \
+ private:                                                  \
   T name##_ /* NOLINT */

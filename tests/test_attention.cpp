@@ -5,7 +5,7 @@
 // the positional encodings; and clear errors for bad inputs. PyTorch parity is in
 // test_parity_attention.cpp.
 //
-// Masks: bool, TRUE = BLOCKED (minigrad's one convention).
+// Masks: bool, TRUE = BLOCKED (minigrad's one convention), or float, added to the scores.
 #include "minigrad/nn/attention.h"
 
 #include <gtest/gtest.h>
@@ -121,6 +121,34 @@ TEST(ScaledDotProductAttention, GradcheckMasked) {
         },
         {input({2, 4, 3}, 9), input({2, 4, 3}, 10), input({2, 4, 3}, 11)}))
         << p.name << ", causal";
+  }
+}
+
+// A float mask is added to the scores: −∞ where a bool mask is true means the same,
+// and finite values bias the weights (the mask itself gets no gradient).
+TEST(ScaledDotProductAttention, FloatMaskIsAddedToTheScores) {
+  const std::vector<Tensor> qkv{input({2, 3, 4}, 4), input({2, 5, 4}, 5), input({2, 5, 3}, 6)};
+  const Tensor blocked = random_mask({2, 3, 5}, 7);
+  const Tensor as_float = masked_fill(Tensor::zeros({2, 3, 5}, DType::Float64), blocked, -INFINITY);
+  const Tensor bias = input({3, 5}, 12);  // broadcast over the batch
+  for (const Path& p : kPaths) {
+    const Variable q(qkv[0]), k(qkv[1]), v(qkv[2]);
+    const nn::AttentionOutput a = p.fn(q, k, v, blocked, std::nullopt);
+    const nn::AttentionOutput b = p.fn(q, k, v, as_float, std::nullopt);
+    EXPECT_EQ(max_abs_diff(a.weights.data(), b.weights.data()), 0.0) << p.name;
+    EXPECT_EQ(max_abs_diff(a.context.data(), b.context.data()), 0.0) << p.name;
+    // softmax(S + M) row by row, the long way
+    const nn::AttentionOutput c = p.fn(q, k, v, bias, 0.5);
+    const Tensor scores = add(mul(matmul(qkv[0], qkv[1].mT()), 0.5), bias);
+    EXPECT_LT(max_abs_diff(c.weights.data(), softmax(scores, -1)), 1e-15) << p.name;
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& x) { return both_outputs(p.fn(x[0], x[1], x[2], bias, std::nullopt)); },
+        qkv))
+        << p.name;
+    EXPECT_TRUE(grad_ok(
+        [&](const Vars& x) { return both_outputs(p.fn(x[0], x[1], x[2], as_float, std::nullopt)); },
+        qkv))
+        << p.name << ", float −∞ mask";
   }
 }
 
@@ -372,7 +400,7 @@ TEST(DotProductAttention, OneStepQueryAndUnscaledScores) {
                values = input({2, 5, 3}, 72);
   nn::DotProductAttention att;
   EXPECT_EQ(att.type_name(), "DotProductAttention");
-  const nn::AttentionOutput out = att.forward(Variable(query), Variable(keys), Variable(values));
+  const nn::AttentionOutput out = att(Variable(query), Variable(keys), Variable(values));
   ASSERT_EQ(out.context.shape(), (Shape{2, 3}));
   ASSERT_EQ(out.weights.shape(), (Shape{2, 5}));
   for (int64_t b = 0; b < 2; ++b) {
@@ -385,11 +413,10 @@ TEST(DotProductAttention, OneStepQueryAndUnscaledScores) {
       EXPECT_NEAR(out.context.data().at({b, e}), r.context[static_cast<size_t>(e)], 1e-14);
   }
   // Without values, the keys are the values.
-  const nn::AttentionOutput self = att.forward(Variable(query), Variable(keys));
-  EXPECT_EQ(
-      max_abs_diff(self.context.data(),
-                   att.forward(Variable(query), Variable(keys), Variable(keys)).context.data()),
-      0.0);
+  const nn::AttentionOutput self = att(Variable(query), Variable(keys));
+  EXPECT_EQ(max_abs_diff(self.context.data(),
+                         att(Variable(query), Variable(keys), Variable(keys)).context.data()),
+            0.0);
 }
 
 TEST(DotProductAttention, ScaledDividesTheScoresBySqrtD) {
@@ -397,8 +424,8 @@ TEST(DotProductAttention, ScaledDividesTheScoresBySqrtD) {
   nn::DotProductAttention plain;
   nn::ScaledDotProductAttention scaled;
   EXPECT_EQ(scaled.type_name(), "ScaledDotProductAttention");
-  const Tensor w_plain = plain.forward(Variable(query), Variable(keys)).weights.data();
-  const Tensor w_scaled = scaled.forward(Variable(query), Variable(keys)).weights.data();
+  const Tensor w_plain = plain(Variable(query), Variable(keys)).weights.data();
+  const Tensor w_scaled = scaled(Variable(query), Variable(keys)).weights.data();
   ASSERT_EQ(w_scaled.shape(), (Shape{2, 3, 5}));
   // log-weight differences are score differences: log(a_j/a_0) = (s_j - s_0)·scale,
   // so the scaled ones are exactly 1/√9 = 1/3 of the unscaled ones.
@@ -423,52 +450,51 @@ TEST(DotProductAttention, KeyMaskAndErrors) {
   const Tensor query = input({2, 4}, 75), keys = input({2, 5, 4}, 76);
   nn::DotProductAttention att;
   const Tensor key_mask = nn::padding_mask({5, 2}, 5);
-  const nn::AttentionOutput out = att.forward(Variable(query), Variable(keys), {}, key_mask);
+  const nn::AttentionOutput out = att(Variable(query), Variable(keys), {}, key_mask);
   for (int64_t j = 2; j < 5; ++j) EXPECT_EQ(out.weights.data().at({1, j}), 0.0);
   EXPECT_NEAR(out.weights.data().at({1, 0}) + out.weights.data().at({1, 1}), 1.0, 1e-15);
-  EXPECT_TRUE(
-      grad_ok([&](const Vars& v) { return both_outputs(att.forward(v[0], v[1], v[2], key_mask)); },
-              {query, keys, input({2, 5, 3}, 77)}));
+  EXPECT_TRUE(grad_ok([&](const Vars& v) { return both_outputs(att(v[0], v[1], v[2], key_mask)); },
+                      {query, keys, input({2, 5, 3}, 77)}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(Variable(query), Variable(keys), {}, nn::padding_mask({5, 2, 1}, 5));
+        att(Variable(query), Variable(keys), {}, nn::padding_mask({5, 2, 1}, 5));
       },
-      {"DotProductAttention", "key_mask [3,5]", "[2,5]"}));
-  EXPECT_TRUE(
-      throws_with<std::invalid_argument>([&] { att.forward(Variable(query), Variable(query)); },
-                                         {"DotProductAttention", "keys [2,4]"}));
+      {"DotProductAttention", "key_mask bool[3,5]", "[2,5]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { att(Variable(query), Variable(query)); },
+                                                 {"DotProductAttention", "keys [2,4]"}));
 }
 
 // ---- SelfAttention --------------------------------------------------------------------------
 
 TEST(SelfAttention, IsAttentionOverProjections) {
   Generator gen(1);
-  nn::SelfAttention att(6, 4, /*bias=*/false, /*scaled=*/true, DType::Float64, gen);
+  nn::SelfAttention att(nn::SelfAttentionOptions(6).d_k(4).dtype(DType::Float64), gen);
   EXPECT_EQ(att.named_parameters().size(), 3u);  // w_q.weight, w_k.weight, w_v.weight
   const Variable x(input({2, 5, 6}, 80));
-  const nn::AttentionOutput out = att.forward_attention(x);
+  const nn::AttentionOutput out = att(x);
   EXPECT_EQ(out.context.shape(), (Shape{2, 5, 4}));
   EXPECT_EQ(out.weights.shape(), (Shape{2, 5, 5}));
   const nn::AttentionOutput want =
       nn::scaled_dot_product_attention_composed((*att.w_q)(x), (*att.w_k)(x), (*att.w_v)(x));
   EXPECT_LT(max_abs_diff(out.context.data(), want.context.data()), 1e-14);
-  EXPECT_EQ(max_abs_diff(att(x).data(), out.context.data()), 0.0);
+  EXPECT_EQ(max_abs_diff(att(x, {}).context.data(), out.context.data()), 0.0);
   // unscaled
-  nn::SelfAttention plain(6, 4, false, /*scaled=*/false, DType::Float64, gen);
-  const nn::AttentionOutput p = plain.forward_attention(x, nn::causal_mask(5));
+  nn::SelfAttention plain(nn::SelfAttentionOptions(6).d_k(4).scaled(false).dtype(DType::Float64),
+                          gen);
+  const nn::AttentionOutput p = plain(x, nn::causal_mask(5));
   const nn::AttentionOutput pw = nn::scaled_dot_product_attention_composed(
       (*plain.w_q)(x), (*plain.w_k)(x), (*plain.w_v)(x), nn::causal_mask(5), 1.0);
   EXPECT_LT(max_abs_diff(p.weights.data(), pw.weights.data()), 1e-15);
   EXPECT_EQ(p.weights.data().at({0, 0, 1}), 0.0);  // causal
   EXPECT_EQ(plain.extra_repr(), "d_model=6, d_k=4, scaled=false");
-  EXPECT_EQ(nn::SelfAttention(6).d_k, 6);
+  EXPECT_EQ(nn::SelfAttention(6).options.d_k(), 6);
 }
 
 TEST(SelfAttention, GradientsReachWQWKWV) {
   Generator gen(2);
-  nn::SelfAttention att(4, 4, /*bias=*/true, true, DType::Float64, gen);
+  nn::SelfAttention att(nn::SelfAttentionOptions(4).d_k(4).bias(true).dtype(DType::Float64), gen);
   const Variable x(input({2, 3, 4}, 81));
-  const nn::AttentionOutput out = att.forward_attention(x);
+  const nn::AttentionOutput out = att(x);
   sum(out.context * Variable(input({2, 3, 4}, 82))).backward();
   for (const auto& [name, p] : att.named_parameters()) {
     ASSERT_TRUE(p.has_grad()) << name;
@@ -485,7 +511,7 @@ TEST(SelfAttention, GradientsReachWQWKWV) {
         att.w_q->weight = v[1];
         att.w_k->weight = v[2];
         att.w_v->weight = v[3];
-        return att.forward_attention(v[0]).context;
+        return att(v[0]).context;
       },
       {input({2, 3, 4}, 83), att.w_q->weight.data(), att.w_k->weight.data(),
        att.w_v->weight.data()}));
@@ -496,59 +522,118 @@ TEST(SelfAttention, GradientsReachWQWKWV) {
       {"SelfAttention", "[2,3,5]", "[B, T, 4]"}));
 }
 
-// ---- MultiHeadAttention ---------------------------------------------------------------------
+// ---- MultiheadAttention ---------------------------------------------------------------------
 
-// output and per-head weights, flattened side by side.
-Variable mha_outputs(nn::MultiHeadAttention& m, const Vars& v, const Tensor& kpm,
-                     const Tensor& am) {
-  m.q_proj->weight = v[3], m.q_proj->bias = v[4];
-  m.k_proj->weight = v[5], m.k_proj->bias = v[6];
-  m.v_proj->weight = v[7], m.v_proj->bias = v[8];
-  m.out_proj->weight = v[9], m.out_proj->bias = v[10];
-  const nn::MultiHeadOutput out = m.forward(v[0], v[1], v[2], kpm, am);
-  return concat({out.output.reshape({-1}), out.weights.reshape({-1})}, 0);
+using Fwd = nn::MultiheadAttentionForwardOptions;
+
+// output and per-head weights, flattened side by side; v = {query, key, value, then
+// the parameters in named_parameters() order}.
+Variable mha_outputs(nn::MultiheadAttention& m, const Vars& v, Fwd opts) {
+  size_t i = 3;
+  for (Variable* slot : {&m.in_proj_weight, &m.q_proj_weight, &m.k_proj_weight, &m.v_proj_weight,
+                         &m.in_proj_bias, &m.out_proj->weight, &m.out_proj->bias}) {
+    if (slot->defined()) *slot = v[i++];
+  }
+  auto [output, weights] = m(v[0], v[1], v[2], opts.average_attn_weights(false));
+  return concat({output.reshape({-1}), weights.reshape({-1})}, 0);
 }
 
-std::vector<Tensor> mha_inputs(nn::MultiHeadAttention& m, const Tensor& q, const Tensor& k,
+std::vector<Tensor> mha_inputs(nn::MultiheadAttention& m, const Tensor& q, const Tensor& k,
                                const Tensor& v) {
   std::vector<Tensor> in{q, k, v};
   for (const auto& [name, p] : m.named_parameters()) in.push_back(p.data());
   return in;
 }
 
-TEST(MultiHeadAttention, Gradcheck) {
+nn::MultiheadAttentionOptions f64_options(int64_t e, int64_t h) {
+  return nn::MultiheadAttentionOptions(e, h).batch_first(true).dtype(DType::Float64);
+}
+
+TEST(MultiheadAttention, PyTorchsParameterNamesShapesAndInit) {
   Generator gen(3);
-  nn::MultiHeadAttention m(4, 2, true, true, DType::Float64, gen);
-  ASSERT_EQ(m.named_parameters().size(), 8u);
+  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(64, 4), gen);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : m.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"in_proj_weight", "in_proj_bias", "out_proj.weight",
+                                             "out_proj.bias"}));
+  EXPECT_EQ(m.in_proj_weight.shape(), (Shape{192, 64}));
+  EXPECT_EQ(m.in_proj_bias.shape(), (Shape{192}));
+  EXPECT_FALSE(m.options.batch_first());  // PyTorch's default
+  // xavier_uniform_ on [3E, E]: U(−a, a), a = √(6 / (E + 3E)); biases zero;
+  // out_proj.weight Linear's U(−1/√E, 1/√E).
+  const double a = std::sqrt(6.0 / (64 + 192));
+  EXPECT_LE(amax(abs(m.in_proj_weight.data())).item(), a);
+  EXPECT_GT(amax(abs(m.in_proj_weight.data())).item(), 0.95 * a);
+  EXPECT_EQ(amax(abs(m.in_proj_bias.data())).item(), 0.0);
+  EXPECT_EQ(amax(abs(m.out_proj->bias.data())).item(), 0.0);
+  EXPECT_LE(amax(abs(m.out_proj->weight.data())).item(), 1.0 / 8);
+  EXPECT_GT(amax(abs(m.out_proj->weight.data())).item(), 0.95 / 8);
+  // kdim / vdim ≠ E: separate q, k, v weights, as PyTorch's.
+  nn::MultiheadAttention kv(nn::MultiheadAttentionOptions(8, 2).kdim(5).vdim(3).bias(false), gen);
+  names.clear();
+  for (const auto& [name, p] : kv.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"q_proj_weight", "k_proj_weight", "v_proj_weight",
+                                             "out_proj.weight"}));
+  EXPECT_EQ(kv.k_proj_weight.shape(), (Shape{8, 5}));
+  EXPECT_EQ(kv.v_proj_weight.shape(), (Shape{8, 3}));
+  EXPECT_EQ(kv.extra_repr(), "embed_dim=8, num_heads=2, bias=false, kdim=5, vdim=3");
+  EXPECT_EQ(m.type_name(), "MultiheadAttention");
+}
+
+TEST(MultiheadAttention, Gradcheck) {
+  Generator gen(3);
+  nn::MultiheadAttention m(f64_options(4, 2), gen);
+  ASSERT_EQ(m.named_parameters().size(), 4u);
   const Tensor q = input({2, 2, 4}, 90), k = input({2, 3, 4}, 91), v = input({2, 3, 4}, 92);
   EXPECT_TRUE(
-      grad_ok([&](const Vars& x) { return mha_outputs(m, x, {}, {}); }, mha_inputs(m, q, k, v)));
+      grad_ok([&](const Vars& x) { return mha_outputs(m, x, Fwd()); }, mha_inputs(m, q, k, v)));
   EXPECT_TRUE(grad_ok(
       [&](const Vars& x) {
-        return mha_outputs(m, x, nn::padding_mask({3, 1}, 3), {});
+        return mha_outputs(m, x, Fwd().key_padding_mask(nn::padding_mask({3, 1}, 3)));
       },
       mha_inputs(m, q, k, v)))
       << "key padding";
   const Tensor s = input({2, 3, 4}, 93);
   EXPECT_TRUE(grad_ok(
       [&](const Vars& x) {
-        return mha_outputs(m, x, nn::padding_mask({3, 2}, 3), nn::causal_mask(3));
+        return mha_outputs(
+            m, x,
+            Fwd().key_padding_mask(nn::padding_mask({3, 2}, 3)).attn_mask(nn::causal_mask(3)));
       },
       mha_inputs(m, s, input({2, 3, 4}, 94), input({2, 3, 4}, 95))))
       << "key padding and causal";
+  // float masks, [B·h, T, S]
+  const Tensor float_mask = input({4, 2, 3}, 96);
+  EXPECT_TRUE(grad_ok([&](const Vars& x) { return mha_outputs(m, x, Fwd().attn_mask(float_mask)); },
+                      mha_inputs(m, q, k, v)))
+      << "float attn_mask [B·h, T, S]";
+  // kdim, vdim, sequence-first, unbatched
+  nn::MultiheadAttention kv(
+      nn::MultiheadAttentionOptions(4, 2).kdim(3).vdim(5).dtype(DType::Float64), gen);
+  ASSERT_EQ(kv.named_parameters().size(), 6u);
+  EXPECT_TRUE(
+      grad_ok([&](const Vars& x) { return mha_outputs(kv, x, Fwd()); },
+              mha_inputs(kv, input({2, 2, 4}, 97), input({3, 2, 3}, 98), input({3, 2, 5}, 99))))
+      << "kdim, vdim, [T, B, E]";
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& x) {
+        return mha_outputs(kv, x, Fwd().key_padding_mask(nn::padding_mask({2}, 3).reshape({3})));
+      },
+      mha_inputs(kv, input({2, 4}, 100), input({3, 3}, 101), input({3, 5}, 102))))
+      << "unbatched";
 }
 
-TEST(MultiHeadAttention, HeadWeightsSumToOneAndAverageIsTheirMean) {
+TEST(MultiheadAttention, HeadWeightsSumToOneAndAverageIsTheirMean) {
   Generator gen(4);
-  nn::MultiHeadAttention m(8, 4, true, true, DType::Float64, gen);
+  nn::MultiheadAttention m(f64_options(8, 4), gen);
   EXPECT_EQ(m.head_dim, 2);
-  const nn::MultiHeadOutput out =
-      m.forward(Variable(input({2, 3, 8}, 96)), Variable(input({2, 5, 8}, 97)),
-                Variable(input({2, 5, 8}, 98)));
-  ASSERT_EQ(out.output.shape(), (Shape{2, 3, 8}));
-  ASSERT_EQ(out.weights.shape(), (Shape{2, 4, 3, 5}));
-  ASSERT_EQ(out.average_weights.shape(), (Shape{2, 3, 5}));
-  const Tensor w = out.weights.data(), a = out.average_weights.data();
+  const Variable q(input({2, 3, 8}, 96)), k(input({2, 5, 8}, 97)), v(input({2, 5, 8}, 98));
+  auto [output, weights] = m(q, k, v, Fwd().average_attn_weights(false));
+  const Variable average = m(q, k, v).weights;  // averaged: the default
+  ASSERT_EQ(output.shape(), (Shape{2, 3, 8}));
+  ASSERT_EQ(weights.shape(), (Shape{2, 4, 3, 5}));
+  ASSERT_EQ(average.shape(), (Shape{2, 3, 5}));
+  const Tensor w = weights.data(), a = average.data();
   for (int64_t b = 0; b < 2; ++b) {
     for (int64_t i = 0; i < 3; ++i) {
       for (int64_t h = 0; h < 4; ++h) {
@@ -563,22 +648,20 @@ TEST(MultiHeadAttention, HeadWeightsSumToOneAndAverageIsTheirMean) {
       }
     }
   }
-  // need_weights = false: no weights at all
-  const nn::MultiHeadOutput lean =
-      m.forward(Variable(input({2, 3, 8}, 96)), Variable(input({2, 5, 8}, 97)),
-                Variable(input({2, 5, 8}, 98)), {}, {}, /*need_weights=*/false);
+  // need_weights = false: no weights at all, the same output
+  const nn::MultiheadOutput lean = m(q, k, v, Fwd().need_weights(false));
   EXPECT_FALSE(lean.weights.defined());
-  EXPECT_FALSE(lean.average_weights.defined());
-  EXPECT_EQ(max_abs_diff(lean.output.data(), out.output.data()), 0.0);
+  EXPECT_EQ(max_abs_diff(lean.output.data(), output.data()), 0.0);
 }
 
 // A padded key has weight 0 in every head, and what it holds cannot change the output.
-TEST(MultiHeadAttention, KeyPaddingMaskIsRespected) {
+TEST(MultiheadAttention, KeyPaddingMaskIsRespected) {
   Generator gen(5);
-  nn::MultiHeadAttention m(8, 2, true, true, DType::Float64, gen);
+  nn::MultiheadAttention m(f64_options(8, 2), gen);
   const Tensor kpm = nn::padding_mask({4, 2}, 4);
   const Tensor q = input({2, 3, 8}, 100), k = input({2, 4, 8}, 101), v = input({2, 4, 8}, 102);
-  const nn::MultiHeadOutput out = m.forward(Variable(q), Variable(k), Variable(v), kpm);
+  const auto opts = Fwd().key_padding_mask(kpm).average_attn_weights(false);
+  const nn::MultiheadOutput out = m(Variable(q), Variable(k), Variable(v), opts);
   for (int64_t h = 0; h < 2; ++h)
     for (int64_t i = 0; i < 3; ++i)
       for (int64_t j = 2; j < 4; ++j) EXPECT_EQ(out.weights.data().at({1, h, i, j}), 0.0);
@@ -586,31 +669,37 @@ TEST(MultiHeadAttention, KeyPaddingMaskIsRespected) {
   Tensor k2 = k.clone(), v2 = v.clone();
   k2.narrow(0, 1, 1).narrow(1, 2, 2).fill_(100.0);
   v2.narrow(0, 1, 1).narrow(1, 2, 2).fill_(-100.0);
-  const nn::MultiHeadOutput out2 = m.forward(Variable(q), Variable(k2), Variable(v2), kpm);
+  const nn::MultiheadOutput out2 = m(Variable(q), Variable(k2), Variable(v2), opts);
   EXPECT_LT(max_abs_diff(out2.output.data(), out.output.data()), 1e-14);
   // ... which does change it without the mask.
-  EXPECT_GT(max_abs_diff(m.forward(Variable(q), Variable(k2), Variable(v2)).output.data(),
-                         m.forward(Variable(q), Variable(k), Variable(v)).output.data()),
+  EXPECT_GT(max_abs_diff(m(Variable(q), Variable(k2), Variable(v2)).output.data(),
+                         m(Variable(q), Variable(k), Variable(v)).output.data()),
             0.1);
+  // A float key_padding_mask of 0 and −∞ means what the bool one does.
+  const Tensor float_kpm = masked_fill(Tensor::zeros({2, 4}, DType::Float64), kpm, -INFINITY);
+  const nn::MultiheadOutput out3 =
+      m(Variable(q), Variable(k), Variable(v), Fwd().key_padding_mask(float_kpm));
+  EXPECT_LT(max_abs_diff(out3.output.data(), out.output.data()), 1e-15);
 }
 
 // With a causal mask, changing the last step cannot change the outputs of the earlier ones.
-TEST(MultiHeadAttention, CausalMaskIsRespected) {
+TEST(MultiheadAttention, CausalMaskIsRespected) {
   Generator gen(6);
-  nn::MultiHeadAttention m(8, 2, true, true, DType::Float64, gen);
+  nn::MultiheadAttention m(f64_options(8, 2), gen);
   const Tensor x = input({2, 4, 8}, 103);
   Tensor x2 = x.clone();
   x2.narrow(1, 3, 1).fill_(5.0);
-  const Tensor causal = nn::causal_mask(4);
-  const nn::MultiHeadOutput a = m.forward(Variable(x), Variable(x), Variable(x), {}, causal);
-  const nn::MultiHeadOutput b = m.forward(Variable(x2), Variable(x2), Variable(x2), {}, causal);
+  const auto causal = Fwd().attn_mask(nn::causal_mask(4)).average_attn_weights(false);
+  const nn::MultiheadOutput a = m(Variable(x), Variable(x), Variable(x), causal);
+  const nn::MultiheadOutput b = m(Variable(x2), Variable(x2), Variable(x2), causal);
   EXPECT_LT(max_abs_diff(a.output.data().narrow(1, 0, 3), b.output.data().narrow(1, 0, 3)), 1e-14);
   EXPECT_GT(max_abs_diff(a.output.data().narrow(1, 3, 1), b.output.data().narrow(1, 3, 1)), 0.1);
   for (int64_t i = 0; i < 4; ++i)
     for (int64_t j = i + 1; j < 4; ++j) EXPECT_EQ(a.weights.data().at({0, 1, i, j}), 0.0);
   // Both masks together: blocked where either blocks.
-  const nn::MultiHeadOutput c =
-      m.forward(Variable(x), Variable(x), Variable(x), nn::padding_mask({4, 2}, 4), causal);
+  auto both = causal;
+  both.key_padding_mask(nn::padding_mask({4, 2}, 4));
+  const nn::MultiheadOutput c = m(Variable(x), Variable(x), Variable(x), both);
   for (int64_t h = 0; h < 2; ++h) {
     for (int64_t i = 0; i < 4; ++i) {
       for (int64_t j = 0; j < 4; ++j) {
@@ -623,71 +712,156 @@ TEST(MultiHeadAttention, CausalMaskIsRespected) {
       }
     }
   }
+  // The same causal mask per batch element and head, [B·h, T, S], means the same.
+  const Tensor per_head = nn::causal_mask(4).reshape({1, 4, 4}).expand({4, 4, 4}).contiguous();
+  const nn::MultiheadOutput d = m(Variable(x), Variable(x), Variable(x),
+                                  Fwd().attn_mask(per_head).average_attn_weights(false));
+  EXPECT_EQ(max_abs_diff(d.output.data(), a.output.data()), 0.0);
 }
 
-TEST(MultiHeadAttention, TimeFirstLayout) {
-  Generator g1(7), g2(7);
-  nn::MultiHeadAttention bf(8, 2, true, /*batch_first=*/true, DType::Float64, g1);
-  nn::MultiHeadAttention tf(8, 2, true, /*batch_first=*/false, DType::Float64, g2);
-  EXPECT_EQ(tf.extra_repr(), "embed_dim=8, num_heads=2, batch_first=false");
+TEST(MultiheadAttention, SequenceFirstAndUnbatchedLayouts) {
+  Generator g1(7), g2(7), g3(7);
+  nn::MultiheadAttention bf(f64_options(8, 2), g1);
+  nn::MultiheadAttention tf(nn::MultiheadAttentionOptions(8, 2).dtype(DType::Float64), g2);
+  EXPECT_EQ(tf.extra_repr(), "embed_dim=8, num_heads=2");
+  EXPECT_EQ(bf.extra_repr(), "embed_dim=8, num_heads=2, batch_first=true");
   const Tensor q = input({2, 3, 8}, 104), k = input({2, 5, 8}, 105), v = input({2, 5, 8}, 106);
-  const nn::MultiHeadOutput a =
-      bf.forward(Variable(q), Variable(k), Variable(v), nn::padding_mask({5, 3}, 5));
-  const nn::MultiHeadOutput b =
-      tf.forward(Variable(q.transpose(0, 1)), Variable(k.transpose(0, 1)),
-                 Variable(v.transpose(0, 1)), nn::padding_mask({5, 3}, 5));
+  const auto opts = Fwd().key_padding_mask(nn::padding_mask({5, 3}, 5));
+  const nn::MultiheadOutput a = bf(Variable(q), Variable(k), Variable(v), opts);
+  const nn::MultiheadOutput b = tf(Variable(q.transpose(0, 1)), Variable(k.transpose(0, 1)),
+                                   Variable(v.transpose(0, 1)), opts);
   ASSERT_EQ(b.output.shape(), (Shape{3, 2, 8}));
   EXPECT_LT(max_abs_diff(b.output.data().transpose(0, 1), a.output.data()), 1e-14);
-  EXPECT_LT(max_abs_diff(b.weights.data(), a.weights.data()),
-            1e-14);  // weights are always [B, h, Tq, Tk]
-  // the single-input forward is self-attention
-  const Variable x(q.transpose(0, 1));
-  EXPECT_EQ(max_abs_diff(tf(x).data(), tf.forward(x, x, x).output.data()), 0.0);
+  EXPECT_LT(max_abs_diff(b.weights.data(), a.weights.data()), 1e-14);  // weights are [B, T, S]
+  // Unbatched [T, E] is the batch of one, without the batch axis.
+  nn::MultiheadAttention un(nn::MultiheadAttentionOptions(8, 2).dtype(DType::Float64), g3);
+  const Variable q1(q.select(0, 1)), k1(k.select(0, 1)), v1(v.select(0, 1));
+  const Tensor kpm1 = nn::padding_mask({3}, 5).reshape({5});
+  const nn::MultiheadOutput c =
+      un(q1, k1, v1, Fwd().key_padding_mask(kpm1).average_attn_weights(false));
+  ASSERT_EQ(c.output.shape(), (Shape{3, 8}));
+  ASSERT_EQ(c.weights.shape(), (Shape{2, 3, 5}));
+  EXPECT_LT(max_abs_diff(c.output.data(), a.output.data().select(0, 1)), 1e-14);
+  EXPECT_EQ(un(q1, k1, v1).weights.shape(), (Shape{3, 5}));
 }
 
-TEST(MultiHeadAttention, BadInputsThrowClearly) {
+// Dropout on the attention weights cannot be checked against torch's random numbers;
+// what can: p = 0 and eval mode are the dropout-free module, and in training each
+// weight is either 0 or its undropped value / (1 − p), the output mixing V by them.
+TEST(MultiheadAttention, DropoutOnTheWeightsInTrainingOnly) {
+  Generator g1(8), g2(8), g3(8);
+  nn::MultiheadAttention plain(f64_options(8, 2), g1);
+  nn::MultiheadAttention zero(f64_options(8, 2).dropout(0.0), g2);
+  nn::MultiheadAttention drop(f64_options(8, 2).dropout(0.5), g3);
+  EXPECT_EQ(drop.extra_repr(), "embed_dim=8, num_heads=2, dropout=0.5, batch_first=true");
+  // The weights are drawn first, the dropout generator's seed after: same weights.
+  EXPECT_EQ(max_abs_diff(drop.in_proj_weight.data(), plain.in_proj_weight.data()), 0.0);
+  const Variable q(input({2, 3, 8}, 110)), k(input({2, 6, 8}, 111)), v(input({2, 6, 8}, 112));
+  const auto per_head = Fwd().average_attn_weights(false);
+  const nn::MultiheadOutput want = plain(q, k, v, per_head);
+  EXPECT_EQ(max_abs_diff(zero(q, k, v, per_head).output.data(), want.output.data()), 0.0);
+  drop.eval();
+  EXPECT_EQ(max_abs_diff(drop(q, k, v, per_head).output.data(), want.output.data()), 0.0);
+  drop.train();
+  const nn::MultiheadOutput got = drop(q, k, v, per_head);
+  const Tensor w = got.weights.data(), w0 = want.weights.data();
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    const Shape at = {i / 36, i / 18 % 2, i / 6 % 3, i % 6};
+    if (w.at(at) == 0.0) {
+      ++zeros;
+    } else {
+      EXPECT_NEAR(w.at(at), w0.at(at) / 0.5, 1e-15);
+    }
+  }
+  EXPECT_GT(zeros, 20);  // of 72, p = 0.5
+  EXPECT_LT(zeros, 52);
+  // The output is W_O·(dropped weights · V) + b_O: recompute it from the returned weights.
+  const int64_t e = 8;
+  const Variable vp =
+      nn::linear(v, drop.in_proj_weight.narrow(0, 2 * e, e), drop.in_proj_bias.narrow(0, 2 * e, e))
+          .reshape({2, 6, 2, 4})
+          .permute({0, 2, 1, 3});
+  const Variable mixed = matmul(got.weights, vp).permute({0, 2, 1, 3}).reshape({2, 3, 8});
+  EXPECT_LT(max_abs_diff((*drop.out_proj)(mixed).data(), got.output.data()), 1e-14);
+  // A new mask each call, from the module's own generator.
+  EXPECT_GT(max_abs_diff(drop(q, k, v, per_head).weights.data(), w), 0.0);
+  // The gradient flows through the kept weights only: gradcheck with a fixed mask
+  // (the generator's state restored before every evaluation).
+  const Tensor state = drop.dropout_generator.state();
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& x) {
+        drop.dropout_generator.set_state(state);
+        return mha_outputs(drop, x, Fwd());
+      },
+      mha_inputs(drop, input({2, 2, 8}, 113), input({2, 3, 8}, 114), input({2, 3, 8}, 115))));
+}
+
+TEST(MultiheadAttention, BadInputsThrowClearly) {
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [] { nn::MultiHeadAttention(6, 4); },
-      {"MultiHeadAttention", "embed_dim 6", "divisible", "num_heads 4"}));
+      [] { nn::MultiheadAttention(6, 4); },
+      {"MultiheadAttention", "embed_dim 6", "divisible", "num_heads 4"}));
   EXPECT_TRUE(
-      throws_with<std::invalid_argument>([] { nn::MultiHeadAttention(8, 0); }, {"num_heads 0"}));
-  nn::MultiHeadAttention m(8, 2);
+      throws_with<std::invalid_argument>([] { nn::MultiheadAttention(8, 0); }, {"num_heads 0"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::MultiheadAttention(nn::MultiheadAttentionOptions(8, 2).dropout(1.0)); },
+      {"MultiheadAttention", "dropout", "[0, 1)"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::MultiheadAttention(nn::MultiheadAttentionOptions(8, 2).kdim(0)); },
+      {"MultiheadAttention", "kdim 0"}));
+  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
   const Variable x(Tensor::zeros({2, 3, 8})), kv(Tensor::zeros({2, 4, 8}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        m.forward(Variable(Tensor::zeros({2, 3, 6})), kv, kv);
+        m(Variable(Tensor::zeros({2, 3, 6})), kv, kv);
       },
-      {"MultiHeadAttention", "[2,3,6]", "[B, T, 8]"}));
+      {"MultiheadAttention", "[2,3,6]", "[B, T, E]", "E=8"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        m.forward(x, kv, Variable(Tensor::zeros({2, 5, 8})));
+        m(x, kv, Variable(Tensor::zeros({2, 5, 8})));
       },
-      {"MultiHeadAttention", "value [2,5,8]", "must agree"}));
+      {"MultiheadAttention", "value [2,5,8]", "must agree"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        m.forward(x, kv, kv, Tensor::zeros({2, 4}));
+        m(x, kv, Variable(Tensor::zeros({4, 8})));
       },
-      {"key_padding_mask", "bool", "[2,4]", "float32"}));
+      {"MultiheadAttention", "value [4,8]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        m.forward(x, kv, kv, nn::padding_mask({1, 2, 3}, 4));
+        m(x, kv, kv, Fwd().key_padding_mask(testing::i64({0, 0, 0, 0, 0, 0, 0, 0}, {2, 4})));
       },
-      {"key_padding_mask", "[3,4]"}));
+      {"key_padding_mask", "int64[2,4]", "bool", "float32"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        m.forward(x, kv, kv, {}, Tensor::zeros({3, 4}));
+        m(x, kv, kv, Fwd().key_padding_mask(Tensor::zeros({2, 4}, DType::Float64)));
       },
-      {"attn_mask", "bool", "true = blocked"}));
-  // an attn_mask of the wrong size: [4,4] against the scores [2,2,3,4]
+      {"key_padding_mask", "float64[2,4]", "float32 (added to the scores)"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { m.forward(x, kv, kv, {}, nn::causal_mask(4)); }, {"[4,4]", "[2,2,3,4]"}));
+      [&] {
+        m(x, kv, kv, Fwd().key_padding_mask(nn::padding_mask({1, 2, 3}, 4)));
+      },
+      {"key_padding_mask", "[3,4]", "[B, S] = [2,4]"}));
+  // attn_mask: [T, S] or [B·h, T, S], nothing else (PyTorch's two shapes)
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([&] { m(x, kv, kv, Fwd().attn_mask(nn::causal_mask(4))); },
+                                         {"attn_mask", "[4,4]", "[T, S] = [3,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({2, 3, 4})));
+      },
+      {"attn_mask", "[2,3,4]", "[B·num_heads, T, S] = [4,3,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m(x, kv, kv, Fwd().attn_mask(Tensor::zeros({1, 2, 3, 4})));
+      },
+      {"attn_mask", "[1,2,3,4]", "[T, S]"}));
 }
 
 // ---- positional encodings -------------------------------------------------------------------
 
 TEST(PositionalEncoding, LearnedAddsTheFirstTRows) {
   Generator gen(8);
-  nn::LearnedPositionalEncoding pe(6, 4, DType::Float64, gen);
+  nn::LearnedPositionalEncoding pe(nn::PositionalEncodingOptions(6, 4).dtype(DType::Float64), gen);
   EXPECT_EQ(pe.num_parameters(), 24);
   Variable x(input({2, 3, 4}, 110), true);
   const Variable y = pe(x);
@@ -718,7 +892,7 @@ TEST(PositionalEncoding, LearnedAddsTheFirstTRows) {
 }
 
 TEST(PositionalEncoding, SinusoidTableValues) {
-  nn::SinusoidalPositionalEncoding pe(50, 8, DType::Float64);
+  nn::SinusoidalPositionalEncoding pe(nn::PositionalEncodingOptions(50, 8).dtype(DType::Float64));
   EXPECT_EQ(pe.num_parameters(), 0);
   ASSERT_EQ(pe.table.shape(), (Shape{50, 8}));
   // P[t, 2i] = sin(t / 10000^(2i/d)), P[t, 2i+1] = cos(t / 10000^(2i/d)); d = 8: 10000^(2i/8) =
@@ -756,10 +930,10 @@ std::vector<double> additive_scores_by_hand(const nn::AdditiveAttention& att, co
   std::vector<double> scores;
   for (int64_t j = 0; j < keys.size(0); ++j) {
     double s = 0;
-    for (int64_t a = 0; a < att.attn_dim; ++a) {
+    for (int64_t a = 0; a < att.options.attn_dim(); ++a) {
       double u = 0;
-      for (int64_t e = 0; e < att.query_dim; ++e) u += wq.at({a, e}) * q_row.at({e});
-      for (int64_t e = 0; e < att.key_dim; ++e) u += wk.at({a, e}) * keys.at({j, e});
+      for (int64_t e = 0; e < att.options.query_dim(); ++e) u += wq.at({a, e}) * q_row.at({e});
+      for (int64_t e = 0; e < att.options.key_dim(); ++e) u += wk.at({a, e}) * keys.at({j, e});
       s += v.at({0, a}) * std::tanh(u);
     }
     scores.push_back(s);
@@ -769,18 +943,18 @@ std::vector<double> additive_scores_by_hand(const nn::AdditiveAttention& att, co
 
 TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
   Generator gen(4);
-  nn::AdditiveAttention att(/*query_dim=*/3, /*key_dim=*/5, /*attn_dim=*/4, DType::Float64, gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 5).attn_dim(4).dtype(DType::Float64),
+                            gen);
   EXPECT_EQ(testing::parameter_names(att),
             (std::vector<std::string>{"w_q.weight", "w_k.weight", "v.weight"}));
   EXPECT_EQ(att.v->weight.shape(), (Shape{1, 4}));
   EXPECT_EQ(att.extra_repr(), "query_dim=3, key_dim=5, attn_dim=4");
-  EXPECT_EQ(nn::AdditiveAttention(6, 2).attn_dim, 6);  // 0: the query's width
+  EXPECT_EQ(nn::AdditiveAttention(6, 2).options.attn_dim(), 6);  // 0: the query's width
 
   const Tensor query = input({2, 3}, 80), keys = input({2, 6, 5}, 81),
                values = input({2, 6, 2}, 82);
   const Tensor key_mask = nn::padding_mask({6, 4}, 6);  // batch 1: keys 4 and 5 are padding
-  const nn::AttentionOutput out =
-      att.forward(Variable(query), Variable(keys), Variable(values), key_mask);
+  const nn::AttentionOutput out = att(Variable(query), Variable(keys), Variable(values), key_mask);
   ASSERT_EQ(out.weights.shape(), (Shape{2, 6}));  // one decoder step: [B, Tk]
   ASSERT_EQ(out.context.shape(), (Shape{2, 2}));
   for (int64_t b = 0; b < 2; ++b) {
@@ -805,7 +979,7 @@ TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
       EXPECT_NEAR(out.context.data().at({b, e}), context[static_cast<size_t>(e)], 1e-14);
   }
   // [B, Tq, d] queries give [B, Tq, Tk] weights; values default to the keys.
-  const nn::AttentionOutput many = att.forward(Variable(input({2, 3, 3}, 83)), Variable(keys));
+  const nn::AttentionOutput many = att(Variable(input({2, 3, 3}, 83)), Variable(keys));
   EXPECT_EQ(many.weights.shape(), (Shape{2, 3, 6}));
   EXPECT_EQ(many.context.shape(), (Shape{2, 3, 5}));
 }
@@ -815,7 +989,8 @@ TEST(AdditiveAttention, ScoresAreVTanhOfTheProjections) {
 // with a random mask, and with a fully masked row.
 TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
   Generator gen(5);
-  nn::AdditiveAttention att(3, 4, 2, DType::Float64, gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 4).attn_dim(2).dtype(DType::Float64),
+                            gen);
   Tensor mask = random_mask({2, 5}, 84);
   mask.select(0, 1).fill_(1.0);  // batch 1 may see no key at all
   for (const Tensor& key_mask : {Tensor(), random_mask({2, 5}, 85), mask}) {
@@ -825,7 +1000,7 @@ TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
             att.w_q->weight = v[3];
             att.w_k->weight = v[4];
             att.v->weight = v[5];
-            return both_outputs(att.forward(v[0], v[1], v[2], key_mask));
+            return both_outputs(att(v[0], v[1], v[2], key_mask));
           },
           {input(q_shape, 86), input({2, 5, 4}, 87), input({2, 5, 3}, 88), input({2, 3}, 89),
            input({2, 4}, 90), input({1, 2}, 91)}))
@@ -837,11 +1012,12 @@ TEST(AdditiveAttention, GradcheckMaskedAndUnmasked) {
 
 TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
   Generator gen(6);
-  nn::AdditiveAttention att(4, 4, 3, DType::Float64, gen);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(4, 4).attn_dim(3).dtype(DType::Float64),
+                            gen);
   const Tensor key_mask = bool_mask({0, 1, 0, 0, 1, 1, 1, 1}, {2, 4});  // batch 1: all blocked
   Variable q(input({2, 3, 4}, 92), true), k(input({2, 4, 4}, 93), true),
       v(input({2, 4, 2}, 94), true);
-  const nn::AttentionOutput out = att.forward(q, k, v, key_mask);
+  const nn::AttentionOutput out = att(q, k, v, key_mask);
   const Tensor w = out.weights.data(), c = out.context.data();
   ASSERT_TRUE(all_finite(w) && all_finite(c));
   for (int64_t i = 0; i < 3; ++i) {
@@ -864,38 +1040,38 @@ TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
 }
 
 TEST(AdditiveAttention, BadInputsThrowClearly) {
-  nn::AdditiveAttention att(3, 4, 2);
+  nn::AdditiveAttention att(nn::AdditiveAttentionOptions(3, 4).attn_dim(2));
   const Variable query(Tensor::zeros({2, 3})), keys(Tensor::zeros({2, 5, 4}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(Variable(Tensor::zeros({2, 4})), keys);
+        att(Variable(Tensor::zeros({2, 4})), keys);
       },
       {"AdditiveAttention", "query [2,4]", "[B, 3]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(query, Variable(Tensor::zeros({2, 5, 3})));
+        att(query, Variable(Tensor::zeros({2, 5, 3})));
       },
       {"AdditiveAttention", "keys [2,5,3]", "[B, Tk, 4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(query, Variable(Tensor::zeros({3, 5, 4})));
+        att(query, Variable(Tensor::zeros({3, 5, 4})));
       },
       {"AdditiveAttention", "[3,5,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(query, keys, Variable(Tensor::zeros({2, 6, 2})));
+        att(query, keys, Variable(Tensor::zeros({2, 6, 2})));
       },
       {"AdditiveAttention", "values [2,6,2]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(query, keys, {}, nn::padding_mask({5, 2, 1}, 5));
+        att(query, keys, {}, nn::padding_mask({5, 2, 1}, 5));
       },
       {"AdditiveAttention", "key_mask", "[3,5]", "[2,5]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
-        att.forward(query, keys, {}, Tensor::zeros({2, 5}));
+        att(query, keys, {}, Tensor::zeros({2, 5}, DType::Int64));
       },
-      {"AdditiveAttention", "key_mask float32", "bool"}));
+      {"AdditiveAttention", "key_mask int64", "bool"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::AdditiveAttention(0, 4); },
                                                  {"AdditiveAttention", "0, 4 and 0"}));
 }

@@ -34,7 +34,7 @@ Tensor linear_reference(const Tensor& x2d, const Tensor& w, const Tensor& b) {
 
 TEST(Linear, TwoDimensionalInput) {
   Generator gen(1);
-  nn::Linear lin(4, 3, true, DType::Float64, gen);
+  nn::Linear lin(nn::LinearOptions(4, 3).dtype(DType::Float64), gen);
   const Tensor x = input({5, 4}, 2);
   const Variable y = lin(Variable(x));
   EXPECT_EQ(y.shape(), (Shape{5, 3}));
@@ -43,7 +43,7 @@ TEST(Linear, TwoDimensionalInput) {
 
 TEST(Linear, LeadingAxesAreKept) {
   Generator gen(1);
-  nn::Linear lin(4, 3, true, DType::Float64, gen);
+  nn::Linear lin(nn::LinearOptions(4, 3).dtype(DType::Float64), gen);
   const Tensor x = input({2, 5, 4}, 3);
   const Variable y = lin(Variable(x));
   ASSERT_EQ(y.shape(), (Shape{2, 5, 3}));
@@ -59,7 +59,7 @@ TEST(Linear, LeadingAxesAreKept) {
 
 TEST(Linear, WithoutBias) {
   Generator gen(1);
-  nn::Linear lin(4, 3, /*bias=*/false, DType::Float64, gen);
+  nn::Linear lin(nn::LinearOptions(4, 3).bias(false).dtype(DType::Float64), gen);
   EXPECT_FALSE(lin.bias.defined());
   const Tensor x = input({5, 4}, 4);
   EXPECT_LT(max_abs_diff(lin(Variable(x)).data(), linear_reference(x, lin.weight.data(), Tensor())),
@@ -97,7 +97,7 @@ TEST(Linear, BadInputShapeNamesTheShapes) {
 
 TEST(Linear, Gradcheck) {
   Generator gen(2);
-  nn::Linear lin(3, 2, true, DType::Float64, gen);
+  nn::Linear lin(nn::LinearOptions(3, 2).dtype(DType::Float64), gen);
   auto f = [&lin](const Vars& v) {
     lin.weight = v[1];  // the registry reads the member: gradcheck's leaves become the parameters
     lin.bias = v[2];
@@ -105,7 +105,7 @@ TEST(Linear, Gradcheck) {
   };
   EXPECT_TRUE(grad_ok(f, {input({4, 3}, 1), lin.weight.data(), lin.bias.data()}));
   EXPECT_TRUE(grad_ok(f, {input({2, 3, 3}, 2), lin.weight.data(), lin.bias.data()}));
-  nn::Linear nobias(3, 2, false, DType::Float64, gen);
+  nn::Linear nobias(nn::LinearOptions(3, 2).bias(false).dtype(DType::Float64), gen);
   EXPECT_TRUE(grad_ok(
       [&nobias](const Vars& v) {
         nobias.weight = v[1];
@@ -114,11 +114,36 @@ TEST(Linear, Gradcheck) {
       {input({4, 3}, 3), nobias.weight.data()}));
 }
 
+TEST(Linear, OptionsAreKeptAndTheFunctionalFormAgrees) {
+  Generator gen(5);
+  nn::Linear lin(nn::LinearOptions(3, 2).dtype(DType::Float64), gen);
+  EXPECT_EQ(lin.options.in_features(), 3);
+  EXPECT_EQ(lin.options.out_features(), 2);
+  EXPECT_TRUE(lin.options.bias());
+  EXPECT_EQ(lin.options.dtype(), DType::Float64);
+  const Variable x(input({4, 3}, 12));
+  EXPECT_EQ(max_abs_diff(lin(x).data(), nn::linear(x, lin.weight, lin.bias).data()), 0.0);
+  EXPECT_EQ(
+      max_abs_diff(x.matmul(lin.weight.mT()).data(), nn::linear(x, lin.weight).data()),
+      0.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        nn::linear(Variable(Tensor::zeros({4, 2}, DType::Float64)), lin.weight);
+      },
+      {"linear", "[4,2]", "in_features=3"}));
+  // Linear(in, out) is LinearOptions(in, out): float32, with a bias.
+  Generator g1(9);
+  nn::Linear a(nn::LinearOptions(3, 2), g1);
+  EXPECT_EQ(a.weight.dtype(), DType::Float32);
+  EXPECT_EQ(nn::Linear(3, 2).named_parameters().size(), 2u);
+  EXPECT_EQ(nn::Linear(nn::LinearOptions(3, 2).bias(false)).named_parameters().size(), 1u);
+}
+
 // ---- Embedding ------------------------------------------------------------------------------
 
 TEST(Embedding, LooksUpRows) {
   Generator gen(3);
-  nn::Embedding emb(6, 3, DType::Float64, gen);
+  nn::Embedding emb(nn::EmbeddingOptions(6, 3).dtype(DType::Float64), gen);
   const Tensor ids = testing::i64({1, 3, 1, 5, 0, 3, 3, 2}, {2, 4});
   const Variable y = emb.forward(ids);
   ASSERT_EQ(y.shape(), (Shape{2, 4, 3}));
@@ -150,7 +175,7 @@ TEST(Embedding, OutOfRangeIdNamesTheIdAndTheVocabulary) {
 }
 
 TEST(Embedding, RepeatedIdsAccumulateGradients) {
-  nn::Embedding emb(5, 2, DType::Float64);
+  nn::Embedding emb(nn::EmbeddingOptions(5, 2).dtype(DType::Float64));
   // id 1 three times, id 3 once, the others never
   const Variable y = emb.forward(testing::i64({1, 3, 1, 1}, {4}));
   const Tensor gy = testing::f64({1, 2, 10, 20, 100, 200, 1000, 2000}, {4, 2});
@@ -160,7 +185,7 @@ TEST(Embedding, RepeatedIdsAccumulateGradients) {
 }
 
 TEST(Embedding, Gradcheck) {
-  nn::Embedding emb(4, 3, DType::Float64);
+  nn::Embedding emb(nn::EmbeddingOptions(4, 3).dtype(DType::Float64));
   const Tensor ids = testing::i64({2, 0, 2, 3, 2, 1}, {2, 3});
   EXPECT_TRUE(grad_ok(
       [&](const Vars& v) {
@@ -168,6 +193,52 @@ TEST(Embedding, Gradcheck) {
         return emb.forward(ids);
       },
       {input({4, 3}, 9)}));
+}
+
+TEST(Embedding, PaddingIdxRowStartsAtZeroAndGetsNoGradient) {
+  Generator gen(11);
+  // -1 counts from the end, as PyTorch's: row 4 of 5, stored non-negative in options.
+  nn::Embedding emb(nn::EmbeddingOptions(5, 2).padding_idx(-1).dtype(DType::Float64), gen);
+  ASSERT_TRUE(emb.options.padding_idx().has_value());
+  EXPECT_EQ(*emb.options.padding_idx(), 4);
+  EXPECT_EQ(emb.extra_repr(), "5, 2, padding_idx=4");
+  EXPECT_EQ(max_abs_diff(emb.weight.data().narrow(0, 4, 1), Tensor::zeros({1, 2}, DType::Float64)),
+            0.0);
+  // The padding row is looked up like any other (a value set later shows in the output)...
+  {
+    NoGradGuard no_grad;
+    emb.weight.mutable_data().narrow(0, 4, 1).fill_(7.0);
+  }
+  const Variable y = emb(testing::i64({4, 1, 4, 1}, {2, 2}));
+  EXPECT_EQ(y.data().at({0, 0, 0}), 7.0);
+  // ...but its gradient stays zero while the other rows' add up.
+  y.backward(testing::f64({1, 2, 10, 20, 100, 200, 1000, 2000}, {2, 2, 2}));
+  const Tensor want = testing::f64({0, 0, 1010, 2020, 0, 0, 0, 0, 0, 0}, {5, 2});
+  EXPECT_EQ(max_abs_diff(emb.weight.grad(), want), 0.0);
+  // Gradcheck through a lookup that hits the padding row: rows 0-3 are the
+  // variables, row 4 a constant (its analytic gradient is zero by definition, while
+  // the output does depend on it, so central differences would see 1 there).
+  const Tensor ids = testing::i64({2, 4, 2, 3, 4, 1}, {2, 3});
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        emb.weight = concat({v[0], Variable(Tensor::full({1, 2}, 0.5, DType::Float64))}, 0);
+        return emb(ids);
+      },
+      {input({4, 2}, 19)}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::Embedding(nn::EmbeddingOptions(5, 2).padding_idx(5)); },
+      {"Embedding", "padding_idx 5", "[-5, 5)"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::Embedding(nn::EmbeddingOptions(5, 2).padding_idx(-6)); }, {"padding_idx -6"}));
+}
+
+TEST(Embedding, OptionsAndTheShortFormAgree) {
+  Generator g1(3), g2(3);
+  nn::Embedding a(nn::EmbeddingOptions(7, 4), g1);
+  nn::Embedding b(nn::EmbeddingOptions(7, 4), g2);
+  EXPECT_EQ(max_abs_diff(a.weight.data(), b.weight.data()), 0.0);
+  EXPECT_EQ(nn::Embedding(7, 4).options.embedding_dim(), 4);
+  EXPECT_FALSE(nn::Embedding(7, 4).options.padding_idx().has_value());
 }
 
 // ---- Softmax / LogSoftmax -------------------------------------------------------------------

@@ -31,13 +31,13 @@ class Net : public nn::Module {
     Generator gen(seed);
     register_parameter("scale", &scale, rand({3}, -1, 1, DType::Float32, gen));
     encoder =
-        register_module("encoder", std::make_shared<nn::Linear>(4, 3, true, DType::Float32, gen));
+        register_module("encoder", std::make_shared<nn::Linear>(nn::LinearOptions(4, 3), gen));
     decoder = register_module(
         "decoder",
         std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-            std::make_shared<nn::Linear>(3, 5, true, DType::Float32, gen),
+            std::make_shared<nn::Linear>(nn::LinearOptions(3, 5), gen),
             std::make_shared<nn::Dropout>(0.5),
-            std::make_shared<nn::Linear>(5, 2, true, DType::Float32, gen)}));
+            std::make_shared<nn::Linear>(nn::LinearOptions(5, 2), gen)}));
   }
   Variable forward(const Variable& x) override { return (*decoder)(tanh((*encoder)(x)*scale)); }
   std::string type_name() const override { return "Net"; }
@@ -104,7 +104,7 @@ TEST(Module, UnknownParameterNameListsTheKnownOnes) {
 }
 
 TEST(Module, LinearWithoutBiasHasNoBiasEntry) {
-  nn::Linear lin(4, 3, /*bias=*/false);
+  nn::Linear lin(nn::LinearOptions(4, 3).bias(false));
   EXPECT_EQ(names_of(lin), std::vector<std::string>{"weight"});
   EXPECT_EQ(lin.num_parameters(), 12);
   EXPECT_EQ(lin.state_dict().count("bias"), 0u);
@@ -245,12 +245,12 @@ TEST(Module, PrintingShowsTheTreeAndTheShapes) {
 }
 
 // A module with settings and children puts the settings on their own line, as
-// PyTorch does: "MultiheadAttention(\n  embed_dim=8, num_heads=2\n  (q_proj): ...".
+// PyTorch does: "MultiheadAttention(\n  embed_dim=8, num_heads=2\n  (out_proj): ...".
 TEST(Module, PrintingPutsTheSettingsOfAModuleWithChildrenOnTheirOwnLine) {
-  nn::MultiHeadAttention mha(8, 2);
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(8, 2).batch_first(true));
   const std::string s = mha.str();
-  const std::string first_lines = s.substr(0, s.find("(q_proj)"));
-  EXPECT_EQ(first_lines, "MultiHeadAttention(\n  " + mha.extra_repr() + "\n  ") << s;
+  const std::string first_lines = s.substr(0, s.find("(out_proj)"));
+  EXPECT_EQ(first_lines, "MultiheadAttention(\n  " + mha.extra_repr() + "\n  ") << s;
   EXPECT_FALSE(mha.extra_repr().empty());
 }
 

@@ -56,8 +56,9 @@ TEST_P(ParityLinear, ValuesAndGradients) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::Linear m(meta_int(f, "in_features"), meta_int(f, "out_features"), meta_int(f, "bias") != 0,
-               dtype);
+  nn::Linear m(nn::LinearOptions(meta_int(f, "in_features"), meta_int(f, "out_features"))
+                   .bias(meta_int(f, "bias") != 0)
+                   .dtype(dtype));
   m.load_state_dict(params_from(f, m));
   Variable x(f.at("input"), true);
   const Variable y = m(x);
@@ -82,19 +83,33 @@ TEST_P(ParityEmbedding, ValuesAndGradientsWithRepeatedIds) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const DType dtype = dtype_of_variant(variant);
-  nn::Embedding m(meta_int(f, "num_embeddings"), meta_int(f, "embedding_dim"), dtype);
+  nn::EmbeddingOptions options(meta_int(f, "num_embeddings"), meta_int(f, "embedding_dim"));
+  const bool padded = f.metadata.count("padding_idx") != 0;
+  if (padded) options.padding_idx(meta_int(f, "padding_idx"));
+  nn::Embedding m(options.dtype(dtype));
+  if (padded) {
+    // The padding row starts at zero, as torch's does (the fixture's weight has it zero too).
+    const int64_t row = *m.options.padding_idx();
+    EXPECT_EQ(row, meta_int(f, "num_embeddings") + meta_int(f, "padding_idx"));
+    EXPECT_EQ(amax(abs(m.weight.data().narrow(0, row, 1).to(DType::Float64))).item(), 0.0);
+  }
   m.load_state_dict(params_from(f, m));
   ASSERT_EQ(f.at("ids").dtype(), DType::Int64);
-  const Variable y = m.forward(f.at("ids"));
+  const Variable y = m(f.at("ids"));
   y.backward(f.at("grad_output"));
 
   Parity p(name + "_" + variant, dtype);
   p.check("output", y.data(), f.at("output"));
-  // Repeated ids: their rows' gradients must add up.
+  // Repeated ids: their rows' gradients must add up; the padding row's stays zero.
   p.check("grad_weight", m.weight.grad(), f.at("grad_weight"));
+  if (padded) {
+    const Tensor pad_grad = m.weight.grad().narrow(0, *m.options.padding_idx(), 1);
+    EXPECT_EQ(amax(abs(pad_grad.to(DType::Float64))).item(), 0.0);
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Torch, ParityEmbedding, testing::fixture_cases("embedding"), case_name);
+INSTANTIATE_TEST_SUITE_P(Torch, ParityEmbedding,
+                         testing::fixture_cases("embedding", "embedding_padding_idx"), case_name);
 
 // ---- LSTMCell and LSTM: both cell implementations -------------------------------------------
 

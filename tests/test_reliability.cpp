@@ -103,7 +103,8 @@ Snapshot snapshot(const nn::Module& m) {
   for (const auto& [name, v] : m.named_parameters()) {
     const Tensor c = v.data().contiguous();
     std::string bytes = std::string(dtype_name(c.dtype())) + c.shape().str() + ":";
-    bytes.append(static_cast<const char*>(c.raw_data()), static_cast<size_t>(c.numel()) * dtype_size(c.dtype()));
+    bytes.append(static_cast<const char*>(c.raw_data()),
+                 static_cast<size_t>(c.numel()) * dtype_size(c.dtype()));
     out.emplace_back(name, std::move(bytes));
   }
   return out;
@@ -151,9 +152,11 @@ void run_on_small_stack(const std::function<void()>& f, size_t stack_bytes = siz
 struct Net : nn::Module {
   explicit Net(int64_t hidden = 3, DType dtype = DType::Float32) {
     Generator gen(5);
-    embed = register_module("embed", std::make_shared<nn::Embedding>(5, 4, dtype, gen));
+    embed = register_module(
+        "embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(5, 4).dtype(dtype), gen));
     lstm = register_module("lstm", std::make_shared<nn::LSTM>(nn::LSTMOptions(4, hidden).dtype(dtype), gen));
-    head = register_module("head", std::make_shared<nn::Linear>(hidden, 5, true, dtype, gen));
+    head = register_module(
+        "head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 5).dtype(dtype), gen));
   }
   std::string type_name() const override { return "Net"; }
   Variable logits(const Tensor& ids) {  // ids [T, B]
@@ -164,13 +167,15 @@ struct Net : nn::Module {
   std::shared_ptr<nn::Linear> head;
 };
 
-// ---- checkpoints: a failed or interrupted save loses nothing ---------------------------------------
+// ---- checkpoints: a failed or interrupted save loses nothing
+// ---------------------------------------
 
 TEST(CheckpointFaults, SaveIntoAMissingFolderFailsAndWritesNothing) {
   const ScratchDir dir;
   Net net;
   const std::string path = dir / "missing/sub/model.safetensors";
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { nn::save(net, path); }, {path, "No such file"}));
+  EXPECT_TRUE(
+      throws_with<std::runtime_error>([&] { nn::save(net, path); }, {path, "No such file"}));
   EXPECT_TRUE(dir.files().empty());
 }
 
@@ -222,10 +227,10 @@ TEST(CheckpointFaults, KilledInTheMiddleOfSavingLeavesACompleteCheckpoint) {
   const std::string path = dir / "big.safetensors";
   // ~4 MB of parameters, so that writing and fsyncing take a while.
   Generator gen(1);
-  nn::Sequential model{std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen),
-                       std::make_shared<nn::Linear>(512, 512, true, DType::Float32, gen)};
+  nn::Sequential model{std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen),
+                       std::make_shared<nn::Linear>(nn::LinearOptions(512, 512), gen)};
   fill_parameters(model, 0.0);
   nn::save(model, path);
 
@@ -251,14 +256,16 @@ TEST(CheckpointFaults, KilledInTheMiddleOfSavingLeavesACompleteCheckpoint) {
     ::kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the saving child stopped on its own (status " << status << ")";
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "the saving child stopped on its own (status " << status << ")";
     if (fs::exists(tmp)) {
       ++killed_mid_write;  // it died before its rename: the torn file is the temporary one
       fs::remove(tmp);
     }
     // The checkpoint loads, and it is one whole version: all parameters hold the same number.
-    nn::Sequential loaded{std::make_shared<nn::Linear>(512, 512), std::make_shared<nn::Linear>(512, 512),
-                          std::make_shared<nn::Linear>(512, 512), std::make_shared<nn::Linear>(512, 512)};
+    nn::Sequential loaded{
+        std::make_shared<nn::Linear>(512, 512), std::make_shared<nn::Linear>(512, 512),
+        std::make_shared<nn::Linear>(512, 512), std::make_shared<nn::Linear>(512, 512)};
     ASSERT_NO_THROW(nn::load(loaded, path)) << "round " << round;
     const double version = loaded.parameters()[0].data().at({0, 0});
     for (const Variable& p : loaded.parameters()) {
@@ -279,12 +286,13 @@ TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   nn::save(donor, good_path);
   const std::string good = testing::read_file(good_path);
   uint64_t header_len = 0;
-  for (int k = 7; k >= 0; --k) header_len = (header_len << 8) | static_cast<unsigned char>(good[static_cast<size_t>(k)]);
+  for (int k = 7; k >= 0; --k)
+    header_len = (header_len << 8) | static_cast<unsigned char>(good[static_cast<size_t>(k)]);
 
   // Variants of the good file, each wrong in one way.
   std::vector<std::pair<std::string, std::string>> bad;  // (what, bytes)
-  for (size_t n : {size_t{0}, size_t{7}, size_t{8}, size_t{20}, static_cast<size_t>(8 + header_len), good.size() / 2,
-                   good.size() - 1}) {
+  for (size_t n : {size_t{0}, size_t{7}, size_t{8}, size_t{20}, static_cast<size_t>(8 + header_len),
+                   good.size() / 2, good.size() - 1}) {
     bad.emplace_back("truncated to " + std::to_string(n) + " bytes", good.substr(0, n));
   }
   bad.emplace_back("one byte too many", good + '\0');
@@ -375,7 +383,8 @@ TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   EXPECT_EQ(snapshot(net), snapshot(donor));
 }
 
-// ---- memory: graphs are freed after backward ------------------------------------------------------
+// ---- memory: graphs are freed after backward
+// ------------------------------------------------------
 
 struct MemoryLevel {
   size_t bytes, buffers;
@@ -431,7 +440,8 @@ TEST(MemoryPerStep, SelfAttentionTrainingReturnsToTheSameLiveBytesAfterEveryStep
 // without the sanitizers, on an idle machine).
 TEST(MemoryPerStep, FiveThousandSteps) {
   const char* env = std::getenv("MINIGRAD_LONG_TESTS");
-  if (!env || std::string(env) != "1") GTEST_SKIP() << "set MINIGRAD_LONG_TESTS=1 to run 5,000 steps";
+  if (!env || std::string(env) != "1")
+    GTEST_SKIP() << "set MINIGRAD_LONG_TESTS=1 to run 5,000 steps";
   train_self_attention_checking_memory(5000);
 }
 
@@ -485,7 +495,8 @@ TEST(MemoryPerStep, GraphsWithoutBackwardWithRetainedGraphsOrFailedForwardsAreFr
   EXPECT_EQ(live(), level);
 }
 
-// ---- deep graphs: iterative backward and teardown ---------------------------------------------------
+// ---- deep graphs: iterative backward and teardown
+// ---------------------------------------------------
 
 TEST(DeepGraphs, AHundredThousandOpChainRunsBackwardAndIsDestroyed) {
   const MemoryLevel level = live();
@@ -547,13 +558,15 @@ TEST(DeepGraphs, AnLstmOverTenThousandStepsRunsBackward) {
   });
 }
 
-// ---- anomaly mode -------------------------------------------------------------------------------------
+// ---- anomaly mode
+// -------------------------------------------------------------------------------------
 
 TEST(AnomalyMode, CatchesLogOfZeroAndNamesTheOp) {
   const Variable x(testing::f32({1, 0}, {2}), true);
   EXPECT_FALSE(all_finite(log(x).data()));  // off: -inf flows on silently
   const AnomalyModeGuard on;
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { log(x); }, {"anomaly", "'log'", "forward", "[2]"}));
+  EXPECT_TRUE(
+      throws_with<std::runtime_error>([&] { log(x); }, {"anomaly", "'log'", "forward", "[2]"}));
 }
 
 TEST(AnomalyMode, CatchesDivisionByZeroAndNamesTheOp) {
@@ -576,7 +589,8 @@ TEST(AnomalyMode, CatchesAnInfiniteGradientInBackwardAndNamesTheOp) {
   const Variable x(testing::f64({0, 4}, {2}), true);
   const AnomalyModeGuard on;
   const Variable y = sum(sqrt(x));  // sqrt(0) = 0 is fine; its slope 1/(2·0) is not
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { y.backward(); }, {"anomaly", "backward of 'sqrt'", "input 0"}));
+  EXPECT_TRUE(throws_with<std::runtime_error>([&] { y.backward(); },
+                                              {"anomaly", "backward of 'sqrt'", "input 0"}));
 }
 
 TEST(AnomalyMode, TheGuardRestoresTheMode) {
@@ -588,21 +602,26 @@ TEST(AnomalyMode, TheGuardRestoresTheMode) {
   EXPECT_FALSE(anomaly_enabled());
 }
 
-// ---- numerics: huge logits and fully masked rows -------------------------------------------------------
+// ---- numerics: huge logits and fully masked rows
+// -------------------------------------------------------
 
 // Random weights for the backward passes, so that no gradient is trivially zero.
-Tensor weights_like(const Shape& s, DType dt, uint64_t seed) { return testing::uniform(s, seed, -1, 1, dt); }
+Tensor weights_like(const Shape& s, DType dt, uint64_t seed) {
+  return testing::uniform(s, seed, -1, 1, dt);
+}
 
 TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
   for (const DType dt : {DType::Float32, DType::Float64}) {
     SCOPED_TRACE(dtype_name(dt));
-    const Tensor logits = Tensor::from_list({1e4, -1e4, 0, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4, 1e4 - 1, -1e4}, {4, 3}, dt);
+    const Tensor logits = Tensor::from_list(
+        {1e4, -1e4, 0, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4, 1e4 - 1, -1e4}, {4, 3}, dt);
     const Variable x(logits, true);
     const Variable p = softmax(x, 1);
     EXPECT_TRUE(all_finite(p.data()));
-    EXPECT_TRUE(allclose(p.data(), Tensor::from_list({1, 0, 0, 1. / 3, 1. / 3, 1. / 3, 1. / 3, 1. / 3, 1. / 3,
-                                                      1 / (1 + std::exp(-1.0)), 1 / (1 + std::exp(1.0)), 0},
-                                                     {4, 3}, dt),
+    EXPECT_TRUE(allclose(p.data(),
+                         Tensor::from_list({1, 0, 0, 1. / 3, 1. / 3, 1. / 3, 1. / 3, 1. / 3, 1. / 3,
+                                            1 / (1 + std::exp(-1.0)), 1 / (1 + std::exp(1.0)), 0},
+                                           {4, 3}, dt),
                          1e-6, 1e-7));
     sum(p * Variable(weights_like({4, 3}, dt, 1))).backward();
     EXPECT_TRUE(all_finite(x.grad()));
@@ -610,7 +629,8 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
     const Variable x2(logits, true);
     const Variable lp = log_softmax(x2, 1);
     EXPECT_TRUE(all_finite(lp.data()));
-    EXPECT_NEAR(lp.data().at({0, 1}), -2e4, 1e-3);  // exact: x - max - log Σ = -2e4 - log(1 + e^-1e4 + e^-2e4)
+    EXPECT_NEAR(lp.data().at({0, 1}), -2e4,
+                1e-3);  // exact: x - max - log Σ = -2e4 - log(1 + e^-1e4 + e^-2e4)
     sum(lp * Variable(weights_like({4, 3}, dt, 2))).backward();
     EXPECT_TRUE(all_finite(x2.grad()));
 
@@ -631,18 +651,21 @@ TEST(Numerics, FullyMaskedRowsStayFiniteForwardAndBackward) {
   for (const DType dt : {DType::Float32, DType::Float64}) {
     SCOPED_TRACE(dtype_name(dt));
     // row 0 fully masked (-inf everywhere), row 1 partly, row 2 not at all
-    const Tensor logits = Tensor::from_list({-kInf, -kInf, -kInf, 2, -kInf, 1e4, 0.5, -1, 3}, {3, 3}, dt);
+    const Tensor logits =
+        Tensor::from_list({-kInf, -kInf, -kInf, 2, -kInf, 1e4, 0.5, -1, 3}, {3, 3}, dt);
     const Variable x(logits, true);
     const Variable p = softmax(x, 1);
     EXPECT_TRUE(all_finite(p.data()));
-    EXPECT_EQ(p.data().select(0, 0).to_vector<double>(), std::vector<double>(3, 0.0));  // attends to nothing
+    EXPECT_EQ(p.data().select(0, 0).to_vector<double>(),
+              std::vector<double>(3, 0.0));  // attends to nothing
     sum(p * Variable(weights_like({3, 3}, dt, 3))).backward();
     EXPECT_TRUE(all_finite(x.grad()));
     EXPECT_EQ(x.grad().select(0, 0).to_vector<double>(), std::vector<double>(3, 0.0));
 
     const Variable x2(logits, true);
     const Variable lp = log_softmax(x2, 1);
-    // log 0 = -inf is the documented answer for a fully masked row; the others are finite where unmasked
+    // log 0 = -inf is the documented answer for a fully masked row; the others are finite where
+    // unmasked
     EXPECT_EQ(lp.data().at({0, 0}), -kInf);
     EXPECT_TRUE(std::isfinite(lp.data().at({1, 0})) && std::isfinite(lp.data().at({2, 2})));
     sum(masked_fill(lp, eq(logits, Tensor::scalar(-kInf, dt)), 0.0)).backward();  // (a finite loss)
@@ -667,28 +690,34 @@ TEST(Numerics, AttentionWithFullyMaskedQueriesAndHugeScoresStaysFinite) {
     const Variable k(randn({2, 5, 8}, 0, 100, DType::Float32, gen), true);
     const Variable v(randn({2, 5, 3}, 0, 1, DType::Float32, gen), true);
     Tensor mask = Tensor::zeros({2, 4, 5}, DType::Bool);
-    mask.select(0, 0).select(0, 1).fill_(1);  // batch 0, query 1 sees no key
+    mask.select(0, 0).select(0, 1).fill_(1);     // batch 0, query 1 sees no key
     mask.select(0, 1).narrow(0, 2, 2).fill_(1);  // batch 1, queries 2 and 3 see no key
-    const nn::AttentionOutput out = fused ? nn::scaled_dot_product_attention(q, k, v, mask)
-                                          : nn::scaled_dot_product_attention_composed(q, k, v, mask);
+    const nn::AttentionOutput out = fused
+                                        ? nn::scaled_dot_product_attention(q, k, v, mask)
+                                        : nn::scaled_dot_product_attention_composed(q, k, v, mask);
     EXPECT_TRUE(all_finite(out.context.data()));
     EXPECT_TRUE(all_finite(out.weights.data()));
-    EXPECT_EQ(out.context.data().select(0, 0).select(0, 1).to_vector<double>(), std::vector<double>(3, 0.0));
+    EXPECT_EQ(out.context.data().select(0, 0).select(0, 1).to_vector<double>(),
+              std::vector<double>(3, 0.0));
     sum(out.context * Variable(weights_like({2, 4, 3}, DType::Float32, 7))).backward();
     for (const Variable* g : {&q, &k, &v}) EXPECT_TRUE(all_finite(g->grad()));
   }
-  // MultiHeadAttention: one sequence whose every key is padding
-  nn::MultiHeadAttention mha(8, 2, true, true, DType::Float32, gen);
+  // MultiheadAttention: one sequence whose every key is padding
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(8, 2).batch_first(true), gen);
   const Variable x(randn({2, 3, 8}, 0, 1e2, DType::Float32, gen), true);
   const Tensor padding = nn::padding_mask({3, 0}, 3);
-  const nn::MultiHeadOutput out = mha.forward(x, x, x, padding, nn::causal_mask(3), true);
+  const nn::MultiheadOutput out =
+      mha(x, x, x,
+          nn::MultiheadAttentionForwardOptions().key_padding_mask(padding).attn_mask(
+              nn::causal_mask(3)));
   EXPECT_TRUE(all_finite(out.output.data()));
   sum(out.output).backward();
   EXPECT_TRUE(all_finite(x.grad()));
   for (const Variable& p : mha.parameters()) EXPECT_TRUE(all_finite(p.grad()));
 }
 
-// ---- determinism ----------------------------------------------------------------------------------------
+// ---- determinism
+// ----------------------------------------------------------------------------------------
 
 struct TrainingRun {
   std::vector<float> losses;

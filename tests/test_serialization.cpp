@@ -35,12 +35,12 @@ class Model : public nn::Module {
  public:
   explicit Model(uint64_t seed, int64_t hidden = 4) {
     Generator gen(seed);
-    embed = register_module("embed", std::make_shared<nn::Embedding>(7, 3, DType::Float32, gen));
+    embed =
+        register_module("embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(7, 3), gen));
     lstm = register_module("lstm",
                            std::make_shared<nn::LSTM>(
                                nn::LSTMOptions(3, hidden).num_layers(2).batch_first(true), gen));
-    head =
-        register_module("head", std::make_shared<nn::Linear>(hidden, 7, true, DType::Float32, gen));
+    head = register_module("head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 7), gen));
   }
   std::string type_name() const override { return "Model"; }
   std::shared_ptr<nn::Embedding> embed;

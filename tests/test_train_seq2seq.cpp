@@ -147,7 +147,7 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
             "readout:Linear");
   EXPECT_EQ(model.parameter("decoder.weight_ih").shape(),
             (Shape{4 * 64, 32}));  // the embedding alone
-  EXPECT_EQ(model.readout->in_features, 64);
+  EXPECT_EQ(model.readout->options.in_features(), 64);
   const SequenceTask task(Task::Copy, 5);
   const Seq2SeqModel::Decoded d = model.greedy_decode(task.heldout().source.narrow(0, 0, 3), 5);
   EXPECT_EQ(d.tokens.shape(), (Shape{3, 5}));
@@ -158,7 +158,7 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
       {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, gen2);
   // [embedding; previous context]
   EXPECT_EQ(attending.parameter("decoder.weight_ih").shape(), (Shape{4 * 64, 32 + 64}));
-  EXPECT_EQ(attending.readout->in_features, 128);  // [h_t; c_t]
+  EXPECT_EQ(attending.readout->options.in_features(), 128);  // [h_t; c_t]
   const Seq2SeqModel::Decoded a = attending.greedy_decode(task.heldout().source.narrow(0, 0, 3), 5);
   ASSERT_TRUE(a.weights.defined());
   EXPECT_EQ(a.weights.shape(), (Shape{3, 5, 5}));

@@ -33,7 +33,9 @@ Cases:
   linear_2d, linear_3d, linear_nobias     nn.Linear(4, 3): input [5,4], [2,5,4], [5,4]
       input weight [bias] output grad_output grad_input grad_weight [grad_bias]
   embedding                               nn.Embedding(6, 3), ids [2,4] int64 with repeats
-      ids weight output grad_output grad_weight
+  embedding_padding_idx                   nn.Embedding(6, 3, padding_idx=-2): row 4 is zero
+                                          and gets no gradient; ids hold 4 once
+      ids weight output grad_output grad_weight; settings [padding_idx]
   lstmcell, lstmcell_nobias               nn.LSTMCell(3, 4), batch 2, from a given (h0, c0)
       input h0 c0 weight_ih weight_hh [bias_ih bias_hh] h1 c1 grad_h1 grad_c1
       grad_input grad_h0 grad_c0 grad_weight_ih ...
@@ -92,22 +94,30 @@ for one, minigrad defines it as zero weights (tests/test_attention.cpp checks th
       k [1,2,5,4], v [2,2,5,3] (batch axes broadcast).
       q k v [mask] context weights grad_context grad_weights grad_q grad_k grad_v;
       settings "scale" (repr of the float used) and "masked"
-  mha, mha_key_padding, mha_causal, mha_both
-      torch.nn.MultiheadAttention(8, 2, bias=True, batch_first=True): query [2,3,8],
-      key and value [2,4,8] (mha, mha_key_padding with key_padding_mask [2,4],
-      lengths 4 and 2); query, key, value [2,4,8] with a causal attn_mask [4,4]
-      (mha_causal) and with both masks (mha_both). Its packed in_proj_weight [3E,E]
-      and in_proj_bias [3E] are stored split under minigrad's names: rows [0:E] as
-      q_proj.weight, [E:2E] as k_proj.weight, [2E:3E] as v_proj.weight (biases
-      alike), and out_proj.weight, out_proj.bias; their gradients likewise
-      (grad_q_proj.weight, ...). weights are per head [2,2,Tq,Tk]
-      (average_attn_weights=False), average_weights [2,Tq,Tk] the mean over heads
-      (average_attn_weights=True); loss = Σ output·grad_output + Σ weights·grad_weights.
-      grad_k_proj.bias is zero in exact arithmetic (the key bias shifts a whole row of
-      scores, which softmax ignores): torch's values there are rounding noise.
-      query key value [key_padding_mask] [attn_mask] q_proj.weight ... out_proj.bias
-      output weights average_weights grad_output grad_weights grad_query grad_key
-      grad_value grad_q_proj.weight ...
+  mha, mha_key_padding, mha_causal, mha_both, mha_float_mask, mha_float_mask3d,
+  mha_bool_mask3d_key_padding, mha_float_key_padding, mha_float_mask_bool_key_padding,
+  mha_seq_first_kdim_vdim, mha_seq_first_nobias, mha_unbatched, mha_unbatched_kdim, mha_self
+      torch.nn.MultiheadAttention(E=8, num_heads=2), batch 2, T query steps and S keys
+      (3 and 4, or 4 and 4), batch_first unless "seq_first", kdim = vdim = E unless
+      "kdim" (5 and 3 batched, 6 and 6 unbatched). Masks: a bool key_padding_mask [B, S]
+      (lengths S and 2, True = padding) or a float one (-inf there, random biases
+      elsewhere); a bool attn_mask (True = blocked) or float one (-inf where blocked,
+      random values elsewhere), [T, S] or, for "mask3d", [B·h, T, S]. "unbatched":
+      query [T, E], key/value [S, kdim/vdim], key_padding_mask [S], attn_mask [h, T, S]
+      or [T, S]. "self": one tensor is query, key and value (its gradient sums all
+      three). torch 1.13 accepts a float key_padding_mask only without an attn_mask,
+      so no case joins one with an attn_mask. The parameters
+      carry torch's state-dict names (in_proj_weight, in_proj_bias or
+      q/k/v_proj_weight, out_proj.weight, out_proj.bias), so strict loading by name
+      takes them straight from the file; weights are per head (average_attn_weights
+      =False), average_weights the mean over heads; loss = Σ output·grad_output +
+      Σ weights·grad_weights. The key's part of grad_in_proj_bias is zero in exact
+      arithmetic (it shifts a whole row of scores, which softmax ignores): torch's
+      values there are rounding noise.
+      query [key value] [key_padding_mask] [attn_mask] <parameters> output weights
+      average_weights grad_output grad_weights grad_query [grad_key grad_value]
+      grad_<parameter>...; settings embed_dim num_heads batch_first bias kdim vdim
+      unbatched self_attention key_padding_mask attn_mask
   additive, additive_mask, additive_step_mask
       Additive (Bahdanau) attention, minigrad's nn::AdditiveAttention(query_dim 3,
       key_dim 4, attn_dim 6); torch has no module for it, so the reference is the
@@ -248,22 +258,33 @@ def linear(w, case, input_shape, bias):
 
 
 def embedding(w):
-    case = "embedding"
+    embedding_case(w, "embedding", None)
+    embedding_case(w, "embedding_padding_idx", -2)  # row 4 of 6: zero, and no gradient
+
+
+def embedding_case(w, case, padding_idx):
     seed_for(case)
     weight64 = randn(6, 3)
-    ids = torch.tensor([[1, 3, 1, 5], [0, 3, 3, 2]], dtype=torch.int64)  # 1 twice, 3 three times
+    if padding_idx is not None:  # torch zeroes the padding row when it initialises
+        weight64[padding_idx] = 0
+    ids = torch.tensor([[1, 3, 1, 5], [0, 3, 4, 2]], dtype=torch.int64)  # 1 twice, 3 three times
+    if padding_idx is None:
+        ids[1, 2] = 3
     gy64 = randn(2, 4, 3)
     for variant, dtype in VARIANTS:
-        m = torch.nn.Embedding(6, 3).to(dtype)
+        m = torch.nn.Embedding(6, 3, padding_idx=padding_idx).to(dtype)
         with torch.no_grad():
             m.weight.copy_(weight64.to(dtype))
         y = m(ids)
         gy = gy64.to(dtype)
         y.backward(gy)
+        settings = {"num_embeddings": 6, "embedding_dim": 3}
+        if padding_idx is not None:
+            settings["padding_idx"] = padding_idx
         w.write(case, variant,
                 [("ids", ids), ("weight", m.weight), ("output", y), ("grad_output", gy),
                  ("grad_weight", m.weight.grad)],
-                {"num_embeddings": 6, "embedding_dim": 3})
+                settings)
 
 
 def labelled(states, pattern, tensors):
@@ -748,60 +769,104 @@ def sdpa_cases(w):
     sdpa_case(w, "sdpa_broadcast", (2, 1, 3, 4), (1, 2, 5, 4), (2, 2, 5, 3), None, None)
 
 
-def mha_case(w, case, tq, tk, key_padding, causal):
+def mha_case(w, case, tq, tk, batch_first=True, bias=True, kdim=None, vdim=None,
+             key_padding=None, attn_mask=None, unbatched=False, self_attention=False):
+    """One torch.nn.MultiheadAttention(E=8, h=2) case. key_padding / attn_mask:
+    None, "bool" or "float" ("float" masks hold 0, random biases and some -inf);
+    attn_mask "bool3d"/"float3d" is [B·h, T, S] ([h, T, S] unbatched)."""
     seed_for(case)
     E, HEADS, B = 8, 2, 2
-    base = torch.nn.MultiheadAttention(E, HEADS, bias=True, batch_first=True).double()
-    with torch.no_grad():  # torch initialises the biases to zero; make them count
-        base.in_proj_bias.copy_(0.1 * randn(3 * E))
-        base.out_proj.bias.copy_(0.1 * randn(E))
-    q64, k64, v64 = randn(B, tq, E), randn(B, tk, E), randn(B, tk, E)
-    kpm = (torch.arange(tk) >= torch.tensor([[tk], [2]])) if key_padding else None  # lengths tk, 2
-    am = torch.ones(tq, tk, dtype=torch.bool).triu(1) if causal else None  # True = blocked
-    go64, gw64 = randn(B, tq, E), randn(B, HEADS, tq, tk)
+    kdim, vdim = kdim or E, vdim or E
+    base = torch.nn.MultiheadAttention(E, HEADS, bias=bias, kdim=kdim, vdim=vdim,
+                                       batch_first=batch_first).double()
+    if bias:
+        with torch.no_grad():  # torch initialises the biases to zero; make them count
+            base.in_proj_bias.copy_(0.1 * randn(3 * E))
+            base.out_proj.bias.copy_(0.1 * randn(E))
+
+    def layout(t, width):  # the shape torch takes for a sequence of length t
+        if unbatched:
+            return (t, width)
+        return (B, t, width) if batch_first else (t, B, width)
+
+    q64 = randn(*layout(tq, E))
+    k64 = q64 if self_attention else randn(*layout(tk, kdim))
+    v64 = q64 if self_attention else randn(*layout(tk, vdim))
+    lengths = torch.tensor([[tk], [2]])  # the second sequence has two keys, the rest padding
+    kpm = None
+    if key_padding is not None:
+        kpm = torch.arange(tk) >= lengths  # [B, S], True = padding
+        if unbatched:
+            kpm = kpm[1]
+        if key_padding == "float":
+            kpm = torch.zeros(kpm.shape, dtype=torch.float64).masked_fill(kpm, float("-inf"))
+            kpm += 0.5 * randn(*kpm.shape)  # a bias on the keys that are not blocked
+    am = None
+    if attn_mask is not None:
+        rows = (HEADS if unbatched else B * HEADS,) if attn_mask.endswith("3d") else ()
+        blocked = torch.rand(*rows, tq, tk) < 0.3
+        blocked[..., 0] = False  # key 0 is never padding, so no row is fully blocked
+        am = blocked
+        if attn_mask.startswith("float"):
+            am = torch.zeros(blocked.shape, dtype=torch.float64).masked_fill(blocked, float("-inf"))
+            am += randn(*blocked.shape)
+    shape_out = layout(tq, E)
+    w_shape = (HEADS, tq, tk) if unbatched else (B, HEADS, tq, tk)
+    go64, gw64 = randn(*shape_out), randn(*w_shape)
     for variant, dtype in VARIANTS:
-        m = torch.nn.MultiheadAttention(E, HEADS, bias=True, batch_first=True).to(dtype)
+        m = torch.nn.MultiheadAttention(E, HEADS, bias=bias, kdim=kdim, vdim=vdim,
+                                        batch_first=batch_first).to(dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
-        query, key, value = leaf(q64, dtype), leaf(k64, dtype), leaf(v64, dtype)
-        output, weights = m(query, key, value, key_padding_mask=kpm, attn_mask=am,
+        query = leaf(q64, dtype)
+        key = query if self_attention else leaf(k64, dtype)
+        value = query if self_attention else leaf(v64, dtype)
+        kpm_d = kpm if kpm is None or kpm.dtype == torch.bool else kpm.to(dtype)
+        am_d = am if am is None or am.dtype == torch.bool else am.to(dtype)
+        output, weights = m(query, key, value, key_padding_mask=kpm_d, attn_mask=am_d,
                             need_weights=True, average_attn_weights=False)
         with torch.no_grad():
-            _, average = m(query, key, value, key_padding_mask=kpm, attn_mask=am,
+            _, average = m(query, key, value, key_padding_mask=kpm_d, attn_mask=am_d,
                            need_weights=True, average_attn_weights=True)
+        assert not torch.isnan(weights).any(), f"{case}: a fully masked row"
         go, gw = go64.to(dtype), gw64.to(dtype)
         # loss = Σ output·grad_output + Σ weights·grad_weights
         torch.autograd.backward([output, weights], [go, gw])
-
-        def split(t):  # packed [3E, ...] → q, k, v parts
-            return t[0:E], t[E:2 * E], t[2 * E:3 * E]
-
-        params, grads = [], []
-        for proj, wt, bs, gwt, gbs in zip(("q_proj", "k_proj", "v_proj"),
-                                          split(m.in_proj_weight), split(m.in_proj_bias),
-                                          split(m.in_proj_weight.grad), split(m.in_proj_bias.grad)):
-            params += [(proj + ".weight", wt), (proj + ".bias", bs)]
-            grads += [("grad_" + proj + ".weight", gwt), ("grad_" + proj + ".bias", gbs)]
-        params += [("out_proj.weight", m.out_proj.weight), ("out_proj.bias", m.out_proj.bias)]
-        grads += [("grad_out_proj.weight", m.out_proj.weight.grad),
-                  ("grad_out_proj.bias", m.out_proj.bias.grad)]
-        tensors = [("query", query), ("key", key), ("value", value)]
-        if kpm is not None:
-            tensors.append(("key_padding_mask", kpm))
-        if am is not None:
-            tensors.append(("attn_mask", am))
-        tensors += params + [("output", output), ("weights", weights), ("average_weights", average),
-                             ("grad_output", go), ("grad_weights", gw), ("grad_query", query.grad),
-                             ("grad_key", key.grad), ("grad_value", value.grad)] + grads
+        named = params_of(m)
+        tensors = [("query", query)]
+        if not self_attention:
+            tensors += [("key", key), ("value", value)]
+        if kpm_d is not None:
+            tensors.append(("key_padding_mask", kpm_d))
+        if am_d is not None:
+            tensors.append(("attn_mask", am_d))
+        tensors += named + [("output", output), ("weights", weights), ("average_weights", average),
+                            ("grad_output", go), ("grad_weights", gw), ("grad_query", query.grad)]
+        if not self_attention:
+            tensors += [("grad_key", key.grad), ("grad_value", value.grad)]
+        tensors += grads_of(named)
         w.write(case, variant, tensors,
-                {"embed_dim": E, "num_heads": HEADS, "batch_first": 1, "bias": 1,
-                 "key_padding_mask": int(key_padding), "attn_mask": int(causal)})
+                {"embed_dim": E, "num_heads": HEADS, "batch_first": int(batch_first),
+                 "bias": int(bias), "kdim": kdim, "vdim": vdim, "unbatched": int(unbatched),
+                 "self_attention": int(self_attention),
+                 "key_padding_mask": int(kpm is not None), "attn_mask": int(am is not None)})
 
 
 def mha_cases(w):
-    mha_case(w, "mha", 3, 4, key_padding=False, causal=False)
-    mha_case(w, "mha_key_padding", 3, 4, key_padding=True, causal=False)
-    mha_case(w, "mha_causal", 4, 4, key_padding=False, causal=True)
-    mha_case(w, "mha_both", 4, 4, key_padding=True, causal=True)
+    mha_case(w, "mha", 3, 4)
+    mha_case(w, "mha_key_padding", 3, 4, key_padding="bool")
+    mha_case(w, "mha_causal", 4, 4, attn_mask="bool")
+    mha_case(w, "mha_both", 4, 4, key_padding="bool", attn_mask="bool")
+    mha_case(w, "mha_float_mask", 3, 4, attn_mask="float")
+    mha_case(w, "mha_float_mask3d", 3, 4, attn_mask="float3d")
+    mha_case(w, "mha_bool_mask3d_key_padding", 3, 4, key_padding="bool", attn_mask="bool3d")
+    mha_case(w, "mha_float_key_padding", 3, 4, key_padding="float")
+    mha_case(w, "mha_float_mask_bool_key_padding", 3, 4, key_padding="bool", attn_mask="float")
+    mha_case(w, "mha_seq_first_kdim_vdim", 3, 4, batch_first=False, kdim=5, vdim=3,
+             key_padding="bool")
+    mha_case(w, "mha_seq_first_nobias", 3, 4, batch_first=False, bias=False, attn_mask="bool")
+    mha_case(w, "mha_unbatched", 3, 4, key_padding="bool", attn_mask="float3d", unbatched=True)
+    mha_case(w, "mha_unbatched_kdim", 3, 4, kdim=6, vdim=6, attn_mask="bool", unbatched=True)
+    mha_case(w, "mha_self", 4, 4, batch_first=False, attn_mask="bool", self_attention=True)
 
 
 def additive_reference(query, keys, values, key_mask, wq, wk, v):

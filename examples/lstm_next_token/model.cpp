@@ -59,13 +59,13 @@ Accuracy scored_accuracy(const Tensor& predicted, const Tensor& target, int64_t 
 }
 
 NextTokenModel::NextTokenModel(const NextTokenConfig& c, Generator& gen) : config(c) {
-  embedding = register_module(
-      "embedding", std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
+  embedding = register_module("embedding", std::make_shared<nn::Embedding>(
+                                               nn::EmbeddingOptions(c.vocab, c.embedding), gen));
   lstm = register_module(
       "lstm",
       std::make_shared<nn::LSTM>(nn::LSTMOptions(c.embedding, c.hidden).batch_first(true), gen));
-  readout = register_module("readout", std::make_shared<nn::Linear>(
-                                           c.hidden, c.vocab, /*bias=*/true, DType::Float32, gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden, c.vocab), gen));
 }
 
 Variable NextTokenModel::forward_tokens(const Tensor& tokens) {

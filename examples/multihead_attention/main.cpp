@@ -7,7 +7,7 @@
 //
 //   y_i = (x_i + x_{T−1−i}) mod 16        output i needs its own token AND its mirror's
 //
-// The model: X = E[x] + P → nn::MultiHeadAttention (d = 64) → Linear to 16 logits.
+// The model: X = E[x] + P → nn::MultiheadAttention (d = 64) → Linear to 16 logits.
 // After the softmaxes everything is linear (W_V, W_O, the readout), so a sum mod 16
 // of two tokens cannot be read off one fixed mixture of their values. What is not
 // linear is the choice of weights: q_i carries x_i and k_j carries x_j, so how a
@@ -59,7 +59,7 @@ Options parse_options(int argc, char** argv) {
   Options o;
   ArgParser parser(
       kExample,
-      "nn::MultiHeadAttention learns y_i = (x_i + x_{T-1-i}) mod 16, which needs two\n"
+      "nn::MultiheadAttention learns y_i = (x_i + x_{T-1-i}) mod 16, which needs two\n"
       "inputs per output: one head makes one choice per query, several heads make several.");
   add_common_options(parser, o.common, /*with_task=*/false);
   parser.add_int("--heads", &o.heads, "attention heads (d must be divisible by it)", 1, 4096);

@@ -38,20 +38,24 @@ MultiHeadModel::MultiHeadModel(const MultiHeadConfig& c, Generator& gen) : confi
                                 " is not divisible by " + std::to_string(c.heads) + " heads");
   }
   token_embedding = register_module(
-      "token_embedding", std::make_shared<nn::Embedding>(c.vocab, c.d_model, DType::Float32, gen));
-  positions = register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(
-                                               c.length, c.d_model, DType::Float32, gen));
-  attention = register_module("attention", std::make_shared<nn::MultiHeadAttention>(
-                                               c.d_model, c.heads, /*bias=*/true,
-                                               /*batch_first=*/true, DType::Float32, gen));
-  readout = register_module("readout", std::make_shared<nn::Linear>(
-                                           c.d_model, c.vocab, /*bias=*/true, DType::Float32, gen));
+      "token_embedding",
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
+  positions =
+      register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(
+                                       nn::PositionalEncodingOptions(c.length, c.d_model), gen));
+  attention = register_module(
+      "attention", std::make_shared<nn::MultiheadAttention>(
+                       nn::MultiheadAttentionOptions(c.d_model, c.heads).batch_first(true), gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
 }
 
 MultiHeadModel::Output MultiHeadModel::forward_tokens(const Tensor& tokens) {
-  const Variable x = positions->forward(token_embedding->forward(tokens));  // X = E[x] + P
-  const nn::MultiHeadOutput att = attention->forward(x, x, x);              // every head, then W_O
-  return {readout->forward(att.output), att.weights};
+  const Variable x = (*positions)((*token_embedding)(tokens));  // X = E[x] + P
+  // every head, then W_O; the weights of each head, not their mean
+  auto [output, weights] =
+      (*attention)(x, x, x, nn::MultiheadAttentionForwardOptions().average_attn_weights(false));
+  return {(*readout)(output), weights};
 }
 
 Accuracy evaluate(MultiHeadModel& model, const Batch& data) {

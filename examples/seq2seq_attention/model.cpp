@@ -103,11 +103,11 @@ class NoAttention final : public Attention {
 // score_tj = h_t · h^enc_j, divided by √H if scaled (Luong).
 class DotAttention final : public Attention {
  public:
-  DotAttention(nn::Module& owner, bool scaled)
+  DotAttention(nn::Module& owner, const nn::DotProductAttentionOptions& options)
       : module_(owner.register_module("attention",
-                                      std::make_shared<nn::DotProductAttention>(scaled))) {}
+                                      std::make_shared<nn::DotProductAttention>(options))) {}
   nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
-    return module_->forward(query, keys);
+    return (*module_)(query, keys);
   }
 
  private:
@@ -119,11 +119,11 @@ class AdditiveAttention final : public Attention {
  public:
   AdditiveAttention(nn::Module& owner, int64_t hidden, Generator& gen)
       : module_(owner.register_module(
-            "attention",
-            std::make_shared<nn::AdditiveAttention>(hidden, hidden, hidden, DType::Float32, gen))) {
+            "attention", std::make_shared<nn::AdditiveAttention>(
+                             nn::AdditiveAttentionOptions(hidden, hidden).attn_dim(hidden), gen))) {
   }
   nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
-    return module_->forward(query, keys);
+    return (*module_)(query, keys);
   }
 
  private:
@@ -146,9 +146,9 @@ std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind,
     case AttentionKind::None:
       return std::make_unique<NoAttention>();
     case AttentionKind::Dot:
-      return std::make_unique<DotAttention>(owner, false);
+      return std::make_unique<DotAttention>(owner, nn::DotProductAttentionOptions());
     case AttentionKind::Scaled:
-      return std::make_unique<DotAttention>(owner, true);
+      return std::make_unique<DotAttention>(owner, nn::DotProductAttentionOptions().scaled(true));
     case AttentionKind::Additive:
       return std::make_unique<AdditiveAttention>(owner, hidden, gen);
   }
@@ -160,16 +160,16 @@ std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind,
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
   // With attention the context c_t [B, H] goes in beside the token and beside h_t.
   const int64_t context = c.attention == AttentionKind::None ? 0 : c.hidden;
-  source_embedding =
-      register_module("source_embedding",
-                      std::make_shared<nn::Embedding>(c.vocab, c.embedding, DType::Float32, gen));
+  source_embedding = register_module(
+      "source_embedding",
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.embedding), gen));
   target_embedding = register_module(
       "target_embedding",
-      std::make_shared<nn::Embedding>(c.vocab + 1, c.embedding, DType::Float32, gen));
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab + 1, c.embedding), gen));
   recurrence = make_recurrence(*this, c.cell, c.embedding, c.embedding + context, c.hidden, gen);
   attention = make_attention(*this, c.attention, c.hidden, gen);
-  readout = register_module("readout", std::make_shared<nn::Linear>(c.hidden + context, c.vocab,
-                                                                    true, DType::Float32, gen));
+  readout = register_module(
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden + context, c.vocab), gen));
 }
 
 Recurrence::Encoded Seq2SeqModel::encode(const Tensor& source) {
