@@ -136,7 +136,7 @@ class Seq2SeqModel : public nn::Module {
         "encoder", std::make_shared<nn::LSTM>(nn::LSTMOptions(S::embed, S::hidden).batch_first(true), gen));
     decoder = register_module("decoder",
                               std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(S::embed + S::hidden, S::hidden), gen));
-    attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
+    attention = register_module("attention", std::make_shared<nn::DotProductAttention>());
     out = register_module(
         "out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
   }
