@@ -8,6 +8,7 @@
 /// index out of range throws std::out_of_range.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "minigrad/tensor/tensor.h"
@@ -37,11 +38,15 @@ Tensor neg(const Tensor& a);
 Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
+Tensor rsqrt(const Tensor& a);  ///< 1/√x
 Tensor tanh(const Tensor& a);
 Tensor sigmoid(const Tensor& a);
 Tensor relu(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor sign(const Tensor& a);  ///< -1, 0 or 1
+/// min(max(x, min), max) element-wise, as torch.clamp: either bound may be absent
+/// (not both), min > max gives max everywhere, and NaN (in x or a bound) propagates.
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max = std::nullopt);
 
 // ---- comparisons: bool masks -------------------------------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -72,8 +77,16 @@ double max_abs_diff(const Tensor& a, const Tensor& b);
 Tensor sum(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 ///@}
-Tensor amax(const Tensor& a, int64_t axis, bool keepdim = false);  ///< max values
-Tensor amax(const Tensor& a);                                      ///< max of all elements
+///@{
+/// The largest (amax) or smallest (amin) value over the listed axes (all axes when
+/// empty), as torch.amax / torch.amin: NaN wins, and reducing zero elements throws.
+Tensor amax(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
+Tensor amax(const Tensor& a, int64_t axis, bool keepdim = false);
+Tensor amax(const Tensor& a);
+Tensor amin(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
+Tensor amin(const Tensor& a, int64_t axis, bool keepdim = false);
+Tensor amin(const Tensor& a);
+///@}
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);  ///< int64 indices
 
 /// Sums a broadcast result back to `shape`: the inverse of expand(), the one place
@@ -97,8 +110,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis);
 /// C = op(A) · op(B), op(X) = Xᵀ when its flag is set (the transpose is read through
 /// the strides; nothing is copied). A and B are 2-D, or batched [..., m, k] with the
 /// batch axes broadcasting numpy-style. 1-D operands are not promoted; reshape them.
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 /// The textbook triple loop, kept as the reference the fast kernel is tested against.
 Tensor matmul_reference(const Tensor& a, const Tensor& b, bool transpose_a = false,
                         bool transpose_b = false);

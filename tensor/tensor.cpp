@@ -331,6 +331,25 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return contiguous().view(target);
 }
 
+Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  if (dim() == 0) {
+    normalize_axis(start_dim, 1, "flatten");  // a 0-d tensor takes dims 0 and -1 only
+    normalize_axis(end_dim, 1, "flatten");
+    return reshape({1});
+  }
+  const int s = normalize_axis(start_dim, dim(), "flatten");
+  const int e = normalize_axis(end_dim, dim(), "flatten");
+  MINIGRAD_CHECK(s <= e) << "flatten: start_dim " << start_dim << " comes after end_dim " << end_dim
+                         << " for shape " << shape_;
+  Shape out;
+  for (int i = 0; i < s; ++i) out.push_back(shape_[i]);
+  int64_t merged = 1;
+  for (int i = s; i <= e; ++i) merged *= shape_[i];
+  out.push_back(merged);
+  for (int i = e + 1; i < dim(); ++i) out.push_back(shape_[i]);
+  return reshape(out);
+}
+
 Tensor Tensor::transpose(int64_t axis0, int64_t axis1) const {
   const int a = normalize_axis(axis0, dim(), "transpose");
   const int b = normalize_axis(axis1, dim(), "transpose");
@@ -363,6 +382,10 @@ Tensor Tensor::permute(const std::vector<int64_t>& order) const {
 
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   const int a = normalize_axis(axis, dim(), "narrow");
+  // as torch.narrow: start in [-size, size], negative counting from the end
+  MINIGRAD_CHECK_INDEX(start >= -shape_[a])
+      << "narrow: start " << start << " is out of range for axis " << a << " of shape " << shape_;
+  if (start < 0) start += shape_[a];
   int64_t end = 0;
   const bool overflow = __builtin_add_overflow(start, length, &end);
   // past int64, the end is written as the sum it could not hold

@@ -124,11 +124,13 @@ class Tensor {
   Tensor reshape(const Shape& shape) const;
   Tensor view(const Shape& shape) const;
   ///@}
-  Tensor flatten() const { return reshape({-1}); }
+  /// Axes start_dim..end_dim merged into one (a view when the strides allow, as
+  /// reshape), as torch.flatten; a 0-d tensor becomes shape [1].
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor transpose(int64_t axis0, int64_t axis1) const;
   Tensor t() const;  ///< 2-D transpose
   Tensor permute(const std::vector<int64_t>& order) const;
-  /// Elements [start, start+length) along axis.
+  /// Elements [start, start+length) along axis; a negative start counts from the end.
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;
   /// Python-style slice start:end:step along axis (negative start/end count from the end).
   Tensor slice(int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
