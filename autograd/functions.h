@@ -15,6 +15,7 @@
 #pragma once
 
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/autograd/variable.h"
@@ -64,11 +65,14 @@ Variable mean(const Variable& x, const std::vector<int64_t>& axes = {}, bool kee
 /// torch.amax / torch.amin: tied extrema share the gradient evenly.
 Variable amax(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Variable amin(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdim = false);
-inline Variable amax(const Variable& x, int64_t axis, bool keepdim = false) {
-  return amax(x, std::vector<int64_t>{axis}, keepdim);
+/// One axis (a template so that `amax(x, {})` still means every axis, not axis 0).
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Variable amax(const Variable& x, Int axis, bool keepdim = false) {
+  return amax(x, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
 }
-inline Variable amin(const Variable& x, int64_t axis, bool keepdim = false) {
-  return amin(x, std::vector<int64_t>{axis}, keepdim);
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Variable amin(const Variable& x, Int axis, bool keepdim = false) {
+  return amin(x, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
 }
 ///@}
 Variable sum_to(const Variable& x, const Shape& shape);

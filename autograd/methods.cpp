@@ -10,24 +10,14 @@ using Dims = std::vector<int64_t>;
 Variable Variable::sum(const Dims& d, bool keepdim) const {
   return minigrad::sum(*this, d, keepdim);
 }
-Variable Variable::sum(int64_t d, bool keepdim) const { return minigrad::sum(*this, {d}, keepdim); }
 Variable Variable::mean(const Dims& d, bool keepdim) const {
   return minigrad::mean(*this, d, keepdim);
-}
-Variable Variable::mean(int64_t d, bool keepdim) const {
-  return minigrad::mean(*this, {d}, keepdim);
 }
 Variable Variable::amax(const Dims& d, bool keepdim) const {
   return minigrad::amax(*this, d, keepdim);
 }
-Variable Variable::amax(int64_t d, bool keepdim) const {
-  return minigrad::amax(*this, Dims{d}, keepdim);
-}
 Variable Variable::amin(const Dims& d, bool keepdim) const {
   return minigrad::amin(*this, d, keepdim);
-}
-Variable Variable::amin(int64_t d, bool keepdim) const {
-  return minigrad::amin(*this, Dims{d}, keepdim);
 }
 
 // ---- views -------------------------------------------------------------------------------------

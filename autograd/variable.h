@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/ops.h"
@@ -147,14 +148,29 @@ class Variable {
   ///@{
   /// Reductions over every element, one dim, or several dims; keepdim leaves each
   /// reduced dim as size 1. amax / amin split the gradient evenly among tied extrema.
+  ///
+  /// The one-dim forms are templates on purpose: `x.sum({})` must mean "all dims"
+  /// (the list form), and an empty brace list would otherwise pick an int64_t 0.
   Variable sum(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
-  Variable sum(int64_t dim, bool keepdim = false) const;
   Variable mean(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
-  Variable mean(int64_t dim, bool keepdim = false) const;
   Variable amax(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
-  Variable amax(int64_t dim, bool keepdim = false) const;
   Variable amin(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
-  Variable amin(int64_t dim, bool keepdim = false) const;
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable sum(Int dim, bool keepdim = false) const {
+    return sum(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable mean(Int dim, bool keepdim = false) const {
+    return mean(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable amax(Int dim, bool keepdim = false) const {
+    return amax(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable amin(Int dim, bool keepdim = false) const {
+    return amin(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
   ///@}
 
   ///@{

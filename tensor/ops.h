@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/tensor.h"
@@ -80,12 +81,19 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim
 ///@{
 /// The largest (amax) or smallest (amin) value over the listed axes (all axes when
 /// empty), as torch.amax / torch.amin: NaN wins, and reducing zero elements throws.
+/// The one-axis forms are templates so that `amax(a, {})` means every axis, not axis 0.
 Tensor amax(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
-Tensor amax(const Tensor& a, int64_t axis, bool keepdim = false);
 Tensor amax(const Tensor& a);
 Tensor amin(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
-Tensor amin(const Tensor& a, int64_t axis, bool keepdim = false);
 Tensor amin(const Tensor& a);
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Tensor amax(const Tensor& a, Int axis, bool keepdim = false) {
+  return amax(a, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
+}
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Tensor amin(const Tensor& a, Int axis, bool keepdim = false) {
+  return amin(a, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
+}
 ///@}
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);  ///< int64 indices
 

@@ -163,16 +163,10 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor amax(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   return extremum(a, axes, keepdim, true, "amax");
 }
-Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
-  return extremum(a, {axis}, keepdim, true, "amax");
-}
 Tensor amax(const Tensor& a) { return extremum(a, {}, false, true, "amax"); }
 
 Tensor amin(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   return extremum(a, axes, keepdim, false, "amin");
-}
-Tensor amin(const Tensor& a, int64_t axis, bool keepdim) {
-  return extremum(a, {axis}, keepdim, false, "amin");
 }
 Tensor amin(const Tensor& a) { return extremum(a, {}, false, false, "amin"); }
 

@@ -133,6 +133,11 @@ TEST(VariableMethods, AmaxAmin) {
                 [](const Variable& v) { return amin(v, 1); }, "amin(1)")
                 .shape(),
             (Shape{2, 4}));
+  // an empty list means every dim, for the methods and the free functions alike
+  EXPECT_EQ(Variable(x).sum({}).dim(), 0);
+  EXPECT_EQ(Variable(x).amin({}, true).shape(), (Shape{1, 1, 1}));
+  EXPECT_EQ(amax(Variable(x), {}).dim(), 0);
+  EXPECT_EQ(amax(x, {}).item(), amax(x).item());
   const Variable s(f64({1, 7, 3, -5}, {2, 2}));
   EXPECT_EQ(s.amax(1).data().to_vector<double>(), (std::vector<double>{7, 3}));
   EXPECT_EQ(s.amin(0).data().to_vector<double>(), (std::vector<double>{1, -5}));
