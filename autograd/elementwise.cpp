@@ -25,7 +25,7 @@ Variable add(const Variable& a, const Variable& b) {
 Variable sub(const Variable& a, const Variable& b) {
   return record("sub", sub(a.data(), b.data()), {a, b}, [](const Gs& gy, Grads& g) {
     if (g.needs(0)) g[0] = gy[0];
-    if (g.needs(1)) g[1] = neg(gy[0]);
+    if (g.needs(1)) g[1] = -gy[0];
   });
 }
 
@@ -33,8 +33,8 @@ Variable sub(const Variable& a, const Variable& b) {
 Variable mul(const Variable& a, const Variable& b) {
   Tensor ad = a.data(), bd = b.data();
   return record("mul", mul(ad, bd), {a, b}, [ad, bd](const Gs& gy, Grads& g) {
-    if (g.needs(0)) g[0] = mul(gy[0], bd);
-    if (g.needs(1)) g[1] = mul(gy[0], ad);
+    if (g.needs(0)) g[0] = gy[0] * bd;
+    if (g.needs(1)) g[1] = gy[0] * ad;
   });
 }
 
@@ -43,8 +43,8 @@ Variable div(const Variable& a, const Variable& b) {
   Tensor bd = b.data();
   Tensor y = div(a.data(), bd);
   return record("div", y, {a, b}, [y, bd](const Gs& gy, Grads& g) {
-    if (g.needs(0)) g[0] = div(gy[0], bd);
-    if (g.needs(1)) g[1] = neg(div(mul(gy[0], y), bd));
+    if (g.needs(0)) g[0] = gy[0] / bd;
+    if (g.needs(1)) g[1] = -(gy[0] * y / bd);
   });
 }
 
@@ -103,24 +103,21 @@ Variable sub(const Variable& a, double s) {
 }
 // y = s - b            ∂y/∂b = -1
 Variable rsub(double s, const Variable& b) {
-  return record("rsub", rsub(s, b.data()), {b}, [](const Gs& gy, Grads& g) { g[0] = neg(gy[0]); });
+  return record("rsub", rsub(s, b.data()), {b}, [](const Gs& gy, Grads& g) { g[0] = -gy[0]; });
 }
 // y = a · s            ∂y/∂a = s
 Variable mul(const Variable& a, double s) {
-  return record("mul", mul(a.data(), s), {a},
-                [s](const Gs& gy, Grads& g) { g[0] = mul(gy[0], s); });
+  return record("mul", mul(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = gy[0] * s; });
 }
 // y = a / s            ∂y/∂a = 1/s
 Variable div(const Variable& a, double s) {
-  return record("div", div(a.data(), s), {a},
-                [s](const Gs& gy, Grads& g) { g[0] = div(gy[0], s); });
+  return record("div", div(a.data(), s), {a}, [s](const Gs& gy, Grads& g) { g[0] = gy[0] / s; });
 }
 // y = s / b            ∂y/∂b = -s/b² = -y/b
 Variable rdiv(double s, const Variable& b) {
   Tensor bd = b.data();
   Tensor y = rdiv(s, bd);
-  return record("rdiv", y, {b},
-                [y, bd](const Gs& gy, Grads& g) { g[0] = neg(div(mul(gy[0], y), bd)); });
+  return record("rdiv", y, {b}, [y, bd](const Gs& gy, Grads& g) { g[0] = -(gy[0] * y / bd); });
 }
 // y = a^p              ∂y/∂a = p·a^(p-1), and 0 for p = 0 (a⁰ = 1 is constant; the
 //                      formula would give 0·0⁻¹ = NaN at a = 0), as PyTorch
@@ -136,39 +133,44 @@ Variable pow(const Variable& a, double p) {
 
 // y = -x               ∂y/∂x = -1
 Variable neg(const Variable& x) {
-  return record("neg", neg(x.data()), {x}, [](const Gs& gy, Grads& g) { g[0] = neg(gy[0]); });
+  return record("neg", neg(x.data()), {x}, [](const Gs& gy, Grads& g) { g[0] = -gy[0]; });
 }
 
 // y = eˣ               ∂y/∂x = eˣ = y
 Variable exp(const Variable& x) {
   Tensor y = exp(x.data());
-  return record("exp", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], y); });
+  return record("exp", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = gy[0] * y; });
 }
 
 // y = ln x             ∂y/∂x = 1/x
 Variable log(const Variable& x) {
   Tensor xd = x.data();
-  return record("log", log(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = div(gy[0], xd); });
+  return record("log", log(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = gy[0] / xd; });
 }
 
 // y = √x               ∂y/∂x = 1/(2√x) = 1/(2y)
 Variable sqrt(const Variable& x) {
   Tensor y = sqrt(x.data());
-  return record("sqrt", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = div(gy[0], mul(y, 2.0)); });
+  return record("sqrt", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = gy[0] / (y * 2.0); });
+}
+
+// y = 1/√x = x^(-1/2)  ∂y/∂x = -½·x^(-3/2) = -½·y³
+Variable rsqrt(const Variable& x) {
+  Tensor y = rsqrt(x.data());
+  return record("rsqrt", y, {x},
+                [y](const Gs& gy, Grads& g) { g[0] = gy[0] * (-0.5 * y * y * y); });
 }
 
 // y = tanh x           ∂y/∂x = 1 - y²
 Variable tanh(const Variable& x) {
   Tensor y = tanh(x.data());
-  return record("tanh", y, {x},
-                [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], rsub(1.0, mul(y, y))); });
+  return record("tanh", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = gy[0] * (1.0 - y * y); });
 }
 
 // y = σ(x) = 1/(1+e⁻ˣ) ∂y/∂x = y(1 - y)
 Variable sigmoid(const Variable& x) {
   Tensor y = sigmoid(x.data());
-  return record("sigmoid", y, {x},
-                [y](const Gs& gy, Grads& g) { g[0] = mul(gy[0], mul(y, rsub(1.0, y))); });
+  return record("sigmoid", y, {x}, [y](const Gs& gy, Grads& g) { g[0] = gy[0] * (y * (1.0 - y)); });
 }
 
 // y = max(x, 0)        ∂y/∂x = [not x ≤ 0]: 1 for x > 0 and for NaN (relu(NaN) = NaN
@@ -183,7 +185,20 @@ Variable relu(const Variable& x) {
 // y = |x|              ∂y/∂x = sign(x)   (0 at x = 0)
 Variable abs(const Variable& x) {
   Tensor xd = x.data();
-  return record("abs", abs(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = mul(gy[0], sign(xd)); });
+  return record("abs", abs(xd), {x}, [xd](const Gs& gy, Grads& g) { g[0] = gy[0] * sign(xd); });
+}
+
+// y = min(max(x, lo), hi)   ∂y/∂x = [lo ≤ x ≤ hi]  (1 on the bounds themselves, as
+// torch.clamp; 0 where x is NaN)
+Variable clamp(const Variable& x, std::optional<double> min, std::optional<double> max) {
+  Tensor xd = x.data();
+  return record("clamp", clamp(xd, min, max), {x}, [xd, min, max](const Gs& gy, Grads& g) {
+    const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
+    Tensor gx = gy[0];
+    if (min) gx = where(ge(xd, Tensor::scalar(*min, xd.dtype())), gx, zero);
+    if (max) gx = where(le(xd, Tensor::scalar(*max, xd.dtype())), gx, zero);
+    g[0] = gx;
+  });
 }
 
 // ---- selection ----------------------------------------------------------------------------

@@ -39,6 +39,8 @@ Variable matmul(const Variable& a, const Variable& b) {
                 });
 }
 
-Variable Variable::matmul(const Variable& other) const { return minigrad::matmul(*this, other); }
+Variable Variable::matmul(const Variable& other) const {
+  return minigrad::matmul(*this, other);
+}
 
 }  // namespace minigrad

@@ -24,15 +24,24 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& axes) {
   return out;
 }
 
+// The shape a reduction's output has with keepdim=false: the reduced axes removed.
+Shape dropped_shape(const Shape& in, const std::vector<int64_t>& axes, const char* op) {
+  std::vector<bool> reduced(static_cast<size_t>(in.size()), axes.empty());
+  for (int64_t a : axes) reduced[static_cast<size_t>(normalize_axis(a, in.size(), op))] = true;
+  Shape out;
+  for (int i = 0; i < in.size(); ++i)
+    if (!reduced[static_cast<size_t>(i)]) out.push_back(in[i]);
+  return out;
+}
+
 }  // namespace
 
 // y = Σ_{reduced axes} x       ∂y/∂x_i = 1: every input gets its output's gradient
 Variable sum(const Variable& x, const std::vector<int64_t>& axes, bool keepdim) {
   const Shape in = x.shape();
   const Shape kept = keepdim_shape(in, axes);
-  return record("sum", sum(x.data(), axes, keepdim), {x}, [in, kept](const Gs& gy, Grads& g) {
-    g[0] = gy[0].reshape(kept).expand(in);
-  });
+  return record("sum", sum(x.data(), axes, keepdim), {x},
+                [in, kept](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(kept).expand(in); });
 }
 
 // y = (1/N) Σ x                ∂y/∂x_i = 1/N
@@ -41,28 +50,40 @@ Variable mean(const Variable& x, const std::vector<int64_t>& axes, bool keepdim)
   const Shape kept = keepdim_shape(in, axes);
   const double n = static_cast<double>(in.numel() / std::max<int64_t>(kept.numel(), 1));
   return record("mean", mean(x.data(), axes, keepdim), {x}, [in, kept, n](const Gs& gy, Grads& g) {
-    g[0] = div(gy[0].reshape(kept), n).expand(in);
+    g[0] = (gy[0].reshape(kept) / n).expand(in);
   });
 }
 
-// y = max_j x_j               ∂y/∂x_i = [x_i = y] / #{j : x_j = y}  (ties share evenly)
-Variable amax(const Variable& x, int64_t axis, bool keepdim) {
+// y = max (or min) of x over the axes    ∂y/∂x_i = [x_i = y] / #{j : x_j = y}
+// Tied extrema share the gradient evenly, as torch.amax / torch.amin do (torch.max(x, dim)
+// instead gives it all to the one index it returns).
+static Variable extremum(const char* op, const Variable& x, const std::vector<int64_t>& axes,
+                         bool keepdim,
+                         Tensor (*f)(const Tensor&, const std::vector<int64_t>&, bool)) {
   Tensor xd = x.data();
-  Tensor y = amax(xd, axis, true);
-  Tensor out = keepdim ? y : y.squeeze(axis);
-  return record("amax", out, {x}, [xd, y, axis](const Gs& gy, Grads& g) {
-    const Tensor hit = where(eq(xd, y), Tensor::scalar(1.0, xd.dtype()), Tensor::scalar(0.0, xd.dtype()));
-    const Tensor count = sum(hit, {axis}, true);
-    g[0] = mul(hit, div(gy[0].reshape(y.shape()), count));
+  Tensor y = f(xd, axes, true);
+  Tensor out = keepdim ? y : y.reshape(dropped_shape(xd.shape(), axes, op));
+  return record(op, out, {x}, [xd, y, axes](const Gs& gy, Grads& g) {
+    const Tensor hit =
+        where(eq(xd, y), Tensor::scalar(1.0, xd.dtype()), Tensor::scalar(0.0, xd.dtype()));
+    const Tensor count = sum(hit, axes, true);
+    g[0] = hit * (gy[0].reshape(y.shape()) / count);
   });
+}
+
+Variable amax(const Variable& x, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum("amax", x, axes, keepdim, minigrad::amax);
+}
+
+Variable amin(const Variable& x, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum("amin", x, axes, keepdim, minigrad::amin);
 }
 
 // y = sum_to(x, shape)         the adjoint of expand: ∂y/∂x broadcasts the gradient back
 Variable sum_to(const Variable& x, const Shape& shape) {
   const Shape in = x.shape();
-  return record("sum_to", sum_to(x.data(), shape), {x}, [in](const Gs& gy, Grads& g) {
-    g[0] = gy[0].expand(in);
-  });
+  return record("sum_to", sum_to(x.data(), shape), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].expand(in); });
 }
 
 // y = softmax(x)               ∂y_i/∂x_j = y_i(δ_ij - y_j), so the vector-Jacobian product is
@@ -80,7 +101,7 @@ Variable softmax(const Variable& x, int64_t axis) {
 Variable log_softmax(const Variable& x, int64_t axis) {
   Tensor y = log_softmax(x.data(), axis);
   return record("log_softmax", y, {x}, [y, axis](const Gs& gy, Grads& g) {
-    g[0] = sub(gy[0], mul(exp(y), sum(gy[0], {axis}, true)));
+    g[0] = gy[0] - exp(y) * sum(gy[0], {axis}, true);
   });
 }
 

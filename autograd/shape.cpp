@@ -1,5 +1,7 @@
 // Views, joins and indexing: forward and backward side by side. A view moves no
 // numbers, so its backward moves the gradient back to where each element came from.
+#include <limits>
+
 #include "minigrad/autograd/functions.h"
 
 namespace minigrad {
@@ -9,9 +11,23 @@ using Gs = std::vector<Tensor>;
 // y = x viewed as `shape`     gx = gy viewed as x's shape
 Variable reshape(const Variable& x, const Shape& shape) {
   const Shape in = x.shape();
-  return record("reshape", x.data().reshape(shape), {x}, [in](const Gs& gy, Grads& g) {
-    g[0] = gy[0].reshape(in);
-  });
+  return record("reshape", x.data().reshape(shape), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
+}
+
+// y = x viewed as `shape`, never copied (throws where Tensor::view would)
+//                              gx = gy viewed as x's shape
+Variable view(const Variable& x, const Shape& shape) {
+  const Shape in = x.shape();
+  return record("view", x.data().view(shape), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
+}
+
+// y = x with axes start_dim..end_dim merged into one    gx = gy in x's shape
+Variable flatten(const Variable& x, int64_t start_dim, int64_t end_dim) {
+  const Shape in = x.shape();
+  return record("flatten", x.data().flatten(start_dim, end_dim), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
 }
 
 // y = x with two axes swapped  gx = gy with the same axes swapped back
@@ -25,9 +41,11 @@ Variable permute(const Variable& x, const std::vector<int64_t>& order) {
   Tensor y = x.data().permute(order);
   std::vector<int64_t> inverse(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
-    inverse[static_cast<size_t>(normalize_axis(order[i], x.dim(), "permute"))] = static_cast<int64_t>(i);
+    inverse[static_cast<size_t>(normalize_axis(order[i], x.dim(), "permute"))] =
+        static_cast<int64_t>(i);
   }
-  return record("permute", y, {x}, [inverse](const Gs& gy, Grads& g) { g[0] = gy[0].permute(inverse); });
+  return record("permute", y, {x},
+                [inverse](const Gs& gy, Grads& g) { g[0] = gy[0].permute(inverse); });
 }
 
 // y = x[start : start+length] along axis    gx = zeros with gy placed back in that window
@@ -52,26 +70,45 @@ Variable select(const Variable& x, int64_t axis, int64_t index) {
                 });
 }
 
-Variable squeeze(const Variable& x, int64_t axis) {
+// y = x[start : end : step] along axis (a view: the stride grows by step)
+//                              gx = zeros with gy placed back at every step-th element
+Variable slice(const Variable& x, int64_t axis, std::optional<int64_t> start,
+               std::optional<int64_t> end, int64_t step) {
   const Shape in = x.shape();
-  return record("squeeze", x.data().squeeze(axis), {x}, [in](const Gs& gy, Grads& g) {
-    g[0] = gy[0].reshape(in);
-  });
+  const int64_t s = start.value_or(0), e = end.value_or(std::numeric_limits<int64_t>::max());
+  return record("slice", x.data().slice(axis, s, e, step), {x},
+                [in, axis, s, e, step](const Gs& gy, Grads& g) {
+                  Tensor gx = Tensor::zeros(in, gy[0].dtype());
+                  gx.slice(axis, s, e, step).copy_(gy[0]);
+                  g[0] = gx;
+                });
 }
 
+// y = x without its size-1 axes (or without the one given)    gx = gy in x's shape
+Variable squeeze(const Variable& x) {
+  const Shape in = x.shape();
+  return record("squeeze", x.data().squeeze(), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
+}
+
+Variable squeeze(const Variable& x, int64_t axis) {
+  const Shape in = x.shape();
+  return record("squeeze", x.data().squeeze(axis), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
+}
+
+// y = x with a size-1 axis inserted    gx = gy in x's shape
 Variable unsqueeze(const Variable& x, int64_t axis) {
   const Shape in = x.shape();
-  return record("unsqueeze", x.data().unsqueeze(axis), {x}, [in](const Gs& gy, Grads& g) {
-    g[0] = gy[0].reshape(in);
-  });
+  return record("unsqueeze", x.data().unsqueeze(axis), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = gy[0].reshape(in); });
 }
 
 // y = x broadcast to `shape`   gx = gy summed over the broadcast axes
 Variable expand(const Variable& x, const Shape& shape) {
   const Shape in = x.shape();
-  return record("expand", x.data().expand(shape), {x}, [in](const Gs& gy, Grads& g) {
-    g[0] = sum_to(gy[0], in);
-  });
+  return record("expand", x.data().expand(shape), {x},
+                [in](const Gs& gy, Grads& g) { g[0] = sum_to(gy[0], in); });
 }
 
 // y = [x₀ x₁ …] along axis     gxᵢ = the slice of gy where xᵢ landed
@@ -124,42 +161,25 @@ std::vector<Variable> unbind(const Variable& x, int64_t axis) {
   const int ax = normalize_axis(axis, x.dim(), "unbind");
   std::vector<Tensor> slices;
   for (int64_t i = 0; i < x.size(ax); ++i) slices.push_back(x.data().select(ax, i));
-  return record_multi("unbind", std::move(slices), {x}, [ax](const Gs& gy, Grads& g) {
-    g[0] = stack(gy, ax);
-  });
+  return record_multi("unbind", std::move(slices), {x},
+                      [ax](const Gs& gy, Grads& g) { g[0] = stack(gy, ax); });
 }
 
 // y[..j..] = x[..index[j]..]   gx[..i..] = Σ_{j: index[j] = i} gy[..j..]
 // (an embedding row used twice in a batch gets both gradients)
 Variable index_select(const Variable& x, int64_t axis, const Tensor& index) {
   const Shape in = x.shape();
-  return record("index_select", index_select(x.data(), axis, index), {x},
-                [in, axis, index](const Gs& gy, Grads& g) { g[0] = index_add(in, axis, index, gy[0]); });
+  return record(
+      "index_select", index_select(x.data(), axis, index), {x},
+      [in, axis, index](const Gs& gy, Grads& g) { g[0] = index_add(in, axis, index, gy[0]); });
 }
 
 // y[i][j] = x[i][index[i][j]] (axis 1)   gx[i][index[i][j]] += gy[i][j]
 Variable gather(const Variable& x, int64_t axis, const Tensor& index) {
   const Shape in = x.shape();
-  return record("gather", gather(x.data(), axis, index), {x},
-                [in, axis, index](const Gs& gy, Grads& g) { g[0] = scatter_add(in, axis, index, gy[0]); });
+  return record(
+      "gather", gather(x.data(), axis, index), {x},
+      [in, axis, index](const Gs& gy, Grads& g) { g[0] = scatter_add(in, axis, index, gy[0]); });
 }
-
-// ---- Variable's view methods ---------------------------------------------------------------
-Variable Variable::reshape(const Shape& s) const { return minigrad::reshape(*this, s); }
-Variable Variable::transpose(int64_t a, int64_t b) const { return minigrad::transpose(*this, a, b); }
-Variable Variable::t() const {
-  if (dim() != 2) data().t();  // throws the 2-D message
-  return minigrad::transpose(*this, 0, 1);
-}
-Variable Variable::mT() const {
-  if (dim() < 2) data().mT();  // throws the message naming the shape
-  return minigrad::transpose(*this, -2, -1);
-}
-Variable Variable::permute(const std::vector<int64_t>& o) const { return minigrad::permute(*this, o); }
-Variable Variable::narrow(int64_t a, int64_t s, int64_t l) const { return minigrad::narrow(*this, a, s, l); }
-Variable Variable::select(int64_t a, int64_t i) const { return minigrad::select(*this, a, i); }
-Variable Variable::squeeze(int64_t a) const { return minigrad::squeeze(*this, a); }
-Variable Variable::unsqueeze(int64_t a) const { return minigrad::unsqueeze(*this, a); }
-Variable Variable::expand(const Shape& s) const { return minigrad::expand(*this, s); }
 
 }  // namespace minigrad

@@ -293,7 +293,7 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
       Node* m = e.node.get();
       if (g.defined()) {
         Tensor& buf = m->grad_buffer[e.output_nr];
-        buf = buf.defined() ? add(buf, g) : g;
+        buf = buf.defined() ? buf + g : g;
       }
       if (--m->dependencies == 0) ready.push_back(m);
     }

@@ -19,7 +19,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/ops.h"
@@ -142,16 +144,51 @@ class Variable {
   double item() const { return data().item(); }
   ///@}
 
+  // ---- methods, as on a PyTorch tensor ------------------------------------------------
+  // Each is differentiable and is one call of the free function of the same name
+  // (autograd/functions.h), where its forward and backward are written. A dim may be
+  // negative, counting from the end.
+
   ///@{
-  /// Differentiable views (autograd/functions.h has the free-function forms).
+  /// Reductions over every element, one dim, or several dims; keepdim leaves each
+  /// reduced dim as size 1. amax / amin split the gradient evenly among tied extrema.
+  ///
+  /// The one-dim forms are templates on purpose: `x.sum({})` must mean "all dims"
+  /// (the list form), and an empty brace list would otherwise pick an int64_t 0.
+  Variable sum(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
+  Variable mean(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
+  Variable amax(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
+  Variable amin(const std::vector<int64_t>& dim = {}, bool keepdim = false) const;
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable sum(Int dim, bool keepdim = false) const {
+    return sum(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable mean(Int dim, bool keepdim = false) const {
+    return mean(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable amax(Int dim, bool keepdim = false) const {
+    return amax(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+  Variable amin(Int dim, bool keepdim = false) const {
+    return amin(std::vector<int64_t>{static_cast<int64_t>(dim)}, keepdim);
+  }
+  ///@}
+
+  ///@{
+  /// Views and reshapes. reshape copies when the strides do not allow a view; view
+  /// never copies and throws instead.
   Variable reshape(const Shape& shape) const;
-  Variable transpose(int64_t axis0, int64_t axis1) const;
-  Variable t() const;
-  Variable permute(const std::vector<int64_t>& order) const;
-  Variable narrow(int64_t axis, int64_t start, int64_t length) const;
-  Variable select(int64_t axis, int64_t index) const;
-  Variable squeeze(int64_t axis) const;
-  Variable unsqueeze(int64_t axis) const;
+  Variable view(const Shape& shape) const;
+  Variable transpose(int64_t dim0, int64_t dim1) const;
+  Variable t() const;  ///< 2-D transpose
+  Variable permute(const std::vector<int64_t>& dims) const;
+  Variable unsqueeze(int64_t dim) const;
+  Variable squeeze() const;  ///< every size-1 dim removed
+  Variable squeeze(int64_t dim) const;
+  Variable flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Variable expand(const Shape& shape) const;
   ///@}
   /// The last two axes swapped, a differentiable view (torch's `mT`); throws
@@ -159,6 +196,42 @@ class Variable {
   Variable mT() const;
   /// matmul(*this, other) with torch.matmul's rules: `x.matmul(w.mT())`.
   Variable matmul(const Variable& other) const;
+
+  ///@{
+  /// Element-wise math.
+  Variable exp() const;
+  Variable log() const;
+  Variable tanh() const;
+  Variable sigmoid() const;
+  Variable relu() const;
+  Variable sqrt() const;
+  Variable rsqrt() const;  ///< 1/√x
+  Variable abs() const;
+  Variable pow(double exponent) const;
+  Variable pow(const Variable& exponent) const;
+  /// min(max(x, min), max); either bound may be std::nullopt (not both), as torch.clamp.
+  Variable clamp(std::optional<double> min, std::optional<double> max = std::nullopt) const;
+  /// mask ? value : x (the mask broadcasts to x and gets no gradient)
+  Variable masked_fill(const Tensor& mask, double value) const;
+  ///@}
+
+  ///@{
+  /// Softmax and its log along one dim.
+  Variable softmax(int64_t dim) const;
+  Variable log_softmax(int64_t dim) const;
+  ///@}
+
+  ///@{
+  /// Indexing. slice is x[start:end:step] along dim (a view; start and end may be
+  /// negative or absent); narrow takes `length` elements from start (negative counts
+  /// from the end); select drops the dim at `index` (negative counts from the end).
+  Variable slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt,
+                 std::optional<int64_t> end = std::nullopt, int64_t step = 1) const;
+  Variable narrow(int64_t dim, int64_t start, int64_t length) const;
+  Variable select(int64_t dim, int64_t index) const;
+  Variable index_select(int64_t dim, const Tensor& index) const;
+  Variable gather(int64_t dim, const Tensor& index) const;
+  ///@}
 
   const std::shared_ptr<VariableImpl>& impl() const { return impl_; }
 

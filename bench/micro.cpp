@@ -197,7 +197,7 @@ void BM_GRUCell(benchmark::State& state) {
   const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
   const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
   for (auto _ : state) {
-    sum(cell(x, h)).backward();  // gradients accumulate; the time is the same
+    cell(x, h).sum().backward();  // gradients accumulate; the time is the same
   }
 }
 BENCHMARK(BM_GRUCell<true>)->Name("BM_GRUCell/fused")->Apply(cell_sizes);

@@ -118,7 +118,7 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
       [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
         const Tensor& gc = gy[0];
         // Without the sum_to, gA would be added once per broadcast copy of A.
-        const Tensor da = add(gy[1], sum_to(matmul(gc, vd.mT()), weights.shape()));
+        const Tensor da = gy[1] + sum_to(matmul(gc, vd.mT()), weights.shape());
         if (g.needs(2)) g[2] = matmul(weights.mT(), gc);
         if (!g.needs(0) && !g.needs(1)) return;
         Tensor ds = softmax_backward(weights, da.contiguous(), -1);  // A ⊙ (dA − Σ_j dA_j A_j)

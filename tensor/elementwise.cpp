@@ -399,6 +399,9 @@ Tensor log(const Tensor& a) {
 Tensor sqrt(const Tensor& a) {
   return map_floating("sqrt", a, [](auto x) { return std::sqrt(x); });
 }
+Tensor rsqrt(const Tensor& a) {
+  return map("rsqrt", a, [](auto x) { return decltype(x)(1) / std::sqrt(x); });
+}
 Tensor tanh(const Tensor& a) {
   return map_floating("tanh", a, [](auto x) { return fast::tanh(x); });
 }
@@ -416,6 +419,24 @@ Tensor abs(const Tensor& a) {
 Tensor sign(const Tensor& a) {
   return map<kFloat | kInt>("sign", a,
                             [](auto x) { return static_cast<decltype(x)>((x > 0) - (x < 0)); });
+}
+
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max) {
+  MINIGRAD_CHECK(min || max) << "clamp: at least one of min and max must be given (shape "
+                             << a.shape() << ")";
+  return map("clamp", a, [min, max](auto x) {
+    using T = decltype(x);
+    // x < lo and x > hi are false for a NaN x, so it passes through; a NaN bound wins.
+    if (min) {
+      const T lo = static_cast<T>(*min);
+      if (x < lo || lo != lo) x = lo;
+    }
+    if (max) {
+      const T hi = static_cast<T>(*max);
+      if (x > hi || hi != hi) x = hi;
+    }
+    return x;
+  });
 }
 
 // ---- comparisons -------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -88,12 +89,16 @@ Tensor neg(const Tensor& a);
 Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
+Tensor rsqrt(const Tensor& a);  ///< 1/√x
 Tensor tanh(const Tensor& a);
 Tensor sigmoid(const Tensor& a);
 /// max(x, 0), with NaN staying NaN (PyTorch's clamp_min); −0 stays −0.
 Tensor relu(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor sign(const Tensor& a);  ///< -1, 0 or 1
+/// min(max(x, min), max) element-wise, as torch.clamp: either bound may be absent
+/// (not both), min > max gives max everywhere, and NaN (in x or a bound) propagates.
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max = std::nullopt);
 
 // ---- comparisons: bool masks -------------------------------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -129,8 +134,23 @@ double max_abs_diff(const Tensor& a, const Tensor& b);
 Tensor sum(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 ///@}
-Tensor amax(const Tensor& a, int64_t axis, bool keepdim = false);  ///< max values
-Tensor amax(const Tensor& a);                                      ///< max of all elements
+///@{
+/// The largest (amax) or smallest (amin) value over the listed axes (all axes when
+/// empty), as torch.amax / torch.amin: NaN wins, and reducing zero elements throws.
+/// The one-axis forms are templates so that `amax(a, {})` means every axis, not axis 0.
+Tensor amax(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
+Tensor amax(const Tensor& a);
+Tensor amin(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim = false);
+Tensor amin(const Tensor& a);
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Tensor amax(const Tensor& a, Int axis, bool keepdim = false) {
+  return amax(a, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
+}
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+Tensor amin(const Tensor& a, Int axis, bool keepdim = false) {
+  return amin(a, std::vector<int64_t>{static_cast<int64_t>(axis)}, keepdim);
+}
+///@}
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);  ///< int64 indices
 
 /// Sums a broadcast result back to `shape`: the inverse of expand(), the one place

@@ -78,41 +78,72 @@ void sum_into(const Tensor& a, const std::array<bool, kMaxDims>& r, T* out) {
   });
 }
 
-// Moves `axis` last and makes the result contiguous: rows of length size(axis).
-Tensor rows_along(const Tensor& a, int axis) {
-  if (axis == a.dim() - 1) return a.contiguous();
+// Moves the reduced axes last (in order) and makes the result contiguous: rows of
+// the reduced elements, one row per output value.
+Tensor rows_along(const Tensor& a, const std::array<bool, kMaxDims>& r) {
   std::vector<int64_t> order;
   for (int i = 0; i < a.dim(); ++i)
-    if (i != axis) order.push_back(i);
-  order.push_back(axis);
-  return a.permute(order).contiguous();
+    if (!r[static_cast<size_t>(i)]) order.push_back(i);
+  for (int i = 0; i < a.dim(); ++i)
+    if (r[static_cast<size_t>(i)]) order.push_back(i);
+  bool identity = true;
+  for (size_t i = 0; i < order.size(); ++i)
+    identity = identity && order[i] == static_cast<int64_t>(i);
+  return identity ? a.contiguous() : a.permute(order).contiguous();
 }
 
-// One axis reduced to one value per row (amax, argmax): the rows [nrows, len]
+// Axes reduced to one value per row (amax, amin, argmax): the rows [nrows, len]
 // contiguous, and the shape of the result.
 struct AxisRows {
-  Tensor rows;    // the axis last, contiguous: row i is rows[i·len, (i+1)·len)
-  int64_t len;    // the axis' size, never 0
+  Tensor rows;    // the reduced axes last, contiguous: row i is rows[i·len, (i+1)·len)
+  int64_t len;    // how many elements each value is taken from, never 0
   int64_t nrows;  // how many values the result holds
   Shape shape;    // the result's shape
 };
 
-AxisRows axis_rows(const Tensor& a, int64_t axis, bool keepdim, const char* op) {
-  if (a.dim() == 0) {  // PyTorch: a 0-d tensor is one row of one element (axis 0 or -1)
-    wrap_dim(axis, 0, op);
-    return {a.reshape({1}), 1, 1, Shape{}};
-  }
-  const int ax = normalize_axis(axis, a.dim(), op);
-  const int64_t len = a.shape()[ax];
+AxisRows axis_rows(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim,
+                   const char* op) {
+  const auto r = reduced_axes(a, axes, op);
+  int64_t len = 1;
+  for (int i = 0; i < a.dim(); ++i)
+    if (r[static_cast<size_t>(i)]) len *= a.shape()[i];
   // PyTorch's words (an IndexError there)
-  MINIGRAD_CHECK(len != 0) << op << "(): Expected reduction dim " << ax
-                           << " to have non-zero size: axis " << ax << " of shape " << a.shape()
-                           << " is empty";
-  std::array<bool, kMaxDims> r{};
-  r[static_cast<size_t>(ax)] = true;
-  Tensor rows = rows_along(a, ax);
+  MINIGRAD_CHECK(len != 0) << op << "(): Expected reduction dim to have non-zero size: shape "
+                           << a.shape() << " is empty along the reduced axes";
+  Tensor rows = rows_along(a, r);
   const int64_t nrows = rows.numel() / len;
   return {std::move(rows), len, nrows, reduced_shape(a, r, keepdim)};
+}
+
+// The dtypes amax, amin and argmax take: floats and int64 (bool is refused, as by
+// torch.argmax).
+template <class F>
+decltype(auto) dispatch_ordered(DType dt, const char* op, F&& f) {
+  if (dt == DType::Int64) return f(int64_t{});
+  return dispatch_floating(dt, op, std::forward<F>(f));
+}
+
+// The largest (max = true) or smallest value of each row. NaN wins outright, as in
+// torch.amax / torch.amin.
+Tensor extremum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim, bool max,
+                const char* op) {
+  const AxisRows ar = axis_rows(a, axes, keepdim, op);
+  const int64_t len = ar.len, nrows = ar.nrows;
+  return dispatch_ordered(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    Tensor out = Tensor::empty(ar.shape, a.dtype());
+    const T* p = ar.rows.data<T>();
+    T* o = out.data<T>();
+    for (int64_t i = 0; i < nrows; ++i) {
+      T m = p[i * len];
+      for (int64_t j = 1; j < len && m == m; ++j) {
+        const T v = p[i * len + j];
+        if ((max ? v > m : v < m) || v != v) m = v;
+      }
+      o[i] = m;
+    }
+    return out;
+  });
 }
 
 }  // namespace
@@ -151,48 +182,18 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   return s;
 }
 
-namespace {
-
-// The dtypes amax and argmax take: floats and int64 (bool is refused, as by torch.argmax).
-template <class F>
-decltype(auto) dispatch_ordered(DType dt, const char* op, F&& f) {
-  if (dt == DType::Int64) return f(int64_t{});
-  return dispatch_floating(dt, op, std::forward<F>(f));
+Tensor amax(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum(a, axes, keepdim, true, "amax");
 }
+Tensor amax(const Tensor& a) { return extremum(a, {}, false, true, "amax"); }
 
-}  // namespace
-
-Tensor amax(const Tensor& a, int64_t axis, bool keepdim) {
-  const AxisRows ar = axis_rows(a, axis, keepdim, "amax");
-  const int64_t len = ar.len, nrows = ar.nrows;
-  return dispatch_ordered(a.dtype(), "amax", [&](auto tag) {
-    using T = decltype(tag);
-    Tensor out = Tensor::empty(ar.shape, a.dtype());
-    const T* p = ar.rows.data<T>();
-    T* o = out.data<T>();
-    for (int64_t i = 0; i < nrows; ++i) {
-      T m = p[i * len];
-      for (int64_t j = 1; j < len; ++j) {
-        const T v = p[i * len + j];
-        if (v > m || v != v) m = v;
-        if (m != m) break;
-      }
-      o[i] = m;
-    }
-    return out;
-  });
+Tensor amin(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum(a, axes, keepdim, false, "amin");
 }
-
-Tensor amax(const Tensor& a) {
-  MINIGRAD_CHECK(a.numel() != 0)
-      << "amax(): Expected reduction dim to be specified for input.numel() == 0: the tensor of "
-         "shape "
-      << a.shape() << " is empty";
-  return amax(a.reshape({-1}), 0, false);
-}
+Tensor amin(const Tensor& a) { return extremum(a, {}, false, false, "amin"); }
 
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
-  const AxisRows ar = axis_rows(a, axis, keepdim, "argmax");
+  const AxisRows ar = axis_rows(a, {axis}, keepdim, "argmax");
   const int64_t len = ar.len, nrows = ar.nrows;
   Tensor out = Tensor::empty(ar.shape, DType::Int64);
   dispatch_ordered(a.dtype(), "argmax", [&](auto tag) {

@@ -348,6 +348,25 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return contiguous().view(target);
 }
 
+Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  if (dim() == 0) {
+    normalize_axis(start_dim, 1, "flatten");  // a 0-d tensor takes dims 0 and -1 only
+    normalize_axis(end_dim, 1, "flatten");
+    return reshape({1});
+  }
+  const int s = normalize_axis(start_dim, dim(), "flatten");
+  const int e = normalize_axis(end_dim, dim(), "flatten");
+  MINIGRAD_CHECK(s <= e) << "flatten: start_dim " << start_dim << " comes after end_dim " << end_dim
+                         << " for shape " << shape_;
+  Shape out;
+  for (int i = 0; i < s; ++i) out.push_back(shape_[i]);
+  int64_t merged = 1;
+  for (int i = s; i <= e; ++i) merged *= shape_[i];
+  out.push_back(merged);
+  for (int i = e + 1; i < dim(); ++i) out.push_back(shape_[i]);
+  return reshape(out);
+}
+
 Tensor Tensor::transpose(int64_t axis0, int64_t axis1) const {
   const int a = wrap_dim(axis0, dim(), "transpose");
   const int b = wrap_dim(axis1, dim(), "transpose");

@@ -129,7 +129,9 @@ class Tensor {
   Tensor reshape(const Shape& shape) const;
   Tensor view(const Shape& shape) const;
   ///@}
-  Tensor flatten() const { return reshape({-1}); }
+  /// Axes start_dim..end_dim merged into one (a view when the strides allow, as
+  /// reshape), as torch.flatten; a 0-d tensor becomes shape [1].
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   /// Swaps two axes (a 0-d tensor takes 0 or -1 and is returned as it is).
   Tensor transpose(int64_t axis0, int64_t axis1) const;
   Tensor t() const;  ///< 2-D transpose

@@ -110,6 +110,37 @@ TEST(AutogradElementwise, Unary) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(v[0]); }, {f64({-30, -5, -1e-3, 1e-3, 5, 30}, {6})}));
 }
 
+TEST(AutogradElementwise, Rsqrt) {
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return rsqrt(v[0]); }, {input({3, 4}, 20, 0.2, 3)}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return rsqrt(v[0].t()); }, {input({3, 4}, 21, 0.2, 3)}));
+  // the value: 1/√x
+  const Variable x(f64({0.25, 4, 16}, {3}), true);
+  EXPECT_EQ(rsqrt(x).data().to_vector<double>(), (std::vector<double>{2, 0.5, 0.25}));
+}
+
+TEST(AutogradElementwise, Clamp) {
+  // inputs kept 0.05 away from the bounds ±0.5, where clamp is not differentiable
+  const Tensor x = f64({-0.9, -0.7, -0.45, -0.3, -0.1, 0.05, 0.2, 0.4, 0.6, 0.8, -0.6, 0.95}, {3, 4});
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], -0.5, 0.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], std::nullopt, 0.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], -0.5); }, {x}));
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return v[0].t().clamp(-0.5, 0.5); }, {x}));
+  // values and gradients against torch.clamp (PyTorch 1.13): the bounds themselves
+  // pass the gradient, NaN passes through with gradient 0, min > max gives max
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Variable c(f64({-2, -1, 0, 1, 2, nan}, {6}), true);
+  const Variable y = clamp(c, -1.0, 1.0);
+  y.sum().backward();
+  const std::vector<double> v = y.data().to_vector<double>();
+  EXPECT_EQ(std::vector<double>(v.begin(), v.end() - 1), (std::vector<double>{-1, -1, 0, 1, 1}));
+  EXPECT_TRUE(std::isnan(v.back()));
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0, 1, 1, 1, 0, 0}));
+  EXPECT_EQ(clamp(c, 2.0, 1.0).data().narrow(0, 0, 5).to_vector<double>(),
+            (std::vector<double>{1, 1, 1, 1, 1}));
+  EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { clamp(c, std::nullopt); },
+                                                           {"clamp", "at least one"}));
+}
+
 TEST(AutogradElementwise, WhereAndMaskedFill) {
   const Tensor cond = Tensor::from_list({1, 0}, {2, 1}, DType::Bool);
   EXPECT_TRUE(grad_ok([cond](const Vars& v) { return where(cond, v[0], v[1]); },

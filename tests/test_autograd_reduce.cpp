@@ -66,6 +66,34 @@ TEST(AutogradReduce, AmaxTiesShareTheGradient) {
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 0.5, 0, 1, 0}));
 }
 
+TEST(AutogradReduce, AmaxAminOverSeveralAxes) {
+  // random inputs have no ties, so both are differentiable there
+  const Tensor x = input({2, 3, 4}, 14);
+  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes, bool keepdim) {
+    return amax(v, axes, keepdim);
+  });
+  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes, bool keepdim) {
+    return amin(v, axes, keepdim);
+  });
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return amin(v[0].t(), 1); }, {input({4, 3}, 15)}));
+}
+
+TEST(AutogradReduce, AmaxAminTiesShareTheGradientAcrossAxes) {
+  // torch.amax / torch.amin split the gradient evenly among all tied extrema of the
+  // reduced elements, whichever axis they sit on (PyTorch 1.13 gives the same numbers).
+  // x[:, 0, :] = {5, 5, 5, 0} has three maxima, x[:, 1, :] = {1, 2, 2, 2} three too
+  const Variable x(f64({5, 5, 1, 2, 5, 0, 2, 2}, {2, 2, 2}), true);
+  x.amax({0, 2}).backward(f64({1, 10}, {2}));
+  const double a = 1.0 / 3, b = 10.0 / 3;
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{a, a, 0, b, a, 0, b, b}));
+  const Variable y(f64({0, 4, 0, 0}, {2, 2}), true);
+  y.amin().backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{1.0 / 3, 0, 1.0 / 3, 1.0 / 3}));
+  const Variable z(f64({3, 1, 1, 2}, {2, 2}), true);
+  z.amin(-1, true).backward(f64({2, 4}, {2, 1}));
+  EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 2, 4, 0}));
+}
+
 TEST(AutogradReduce, SumTo) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {3, 1}); }, {input({2, 3, 4}, 8)}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sum_to(v[0], {}); }, {input({2, 3}, 9)}));

@@ -339,6 +339,35 @@ void expect_compare(const char* op, const Tensor& r, const Tensor& a, const Tens
   });
 }
 
+TEST(Elementwise, Rsqrt) {
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor x = f64({0.25, 1, 4, 0, -1}, {5}).to(dt);
+    const std::vector<double> y = rsqrt(x).to_vector<double>();
+    EXPECT_EQ(std::vector<double>(y.begin(), y.begin() + 3), (std::vector<double>{2, 1, 0.5}));
+    EXPECT_EQ(y[3], std::numeric_limits<double>::infinity());  // as torch.rsqrt(0)
+    EXPECT_TRUE(std::isnan(y[4]));
+  }
+}
+
+TEST(Elementwise, ClampAsTorchClamp) {
+  const double nan = std::nan("");
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor x = f64({-2, -1, 0, 1, 2}, {5}).to(dt);
+    EXPECT_EQ(clamp(x, -1.0, 1.0).to_vector<double>(), (std::vector<double>{-1, -1, 0, 1, 1}));
+    EXPECT_EQ(clamp(x, 0.5).to_vector<double>(), (std::vector<double>{0.5, 0.5, 0.5, 1, 2}));
+    EXPECT_EQ(clamp(x, std::nullopt, 0.5).to_vector<double>(),
+              (std::vector<double>{-2, -1, 0, 0.5, 0.5}));
+    // min > max: every element is max (torch.clamp's documented rule)
+    EXPECT_EQ(clamp(x, 1.0, -1.0).to_vector<double>(), (std::vector<double>{-1, -1, -1, -1, -1}));
+    // NaN in x passes through; a NaN bound makes every element NaN
+    EXPECT_TRUE(std::isnan(clamp(f64({nan}, {1}).to(dt), -1.0, 1.0).item()));
+    EXPECT_TRUE(std::isnan(clamp(x, nan).to_vector<double>()[4]));
+    EXPECT_EQ(clamp(x.narrow(0, 1, 3).expand({2, 3}), 0.0).shape(), (Shape{2, 3}));
+  }
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { clamp(Tensor::zeros({2}), std::nullopt); },
+                                                 {"clamp", "at least one"}));
+}
+
 TEST(Elementwise, Comparisons) {
   const Tensor a = f32({1, 2, 3, 4, 5, 6}, {2, 3}), b = f32({2, 2, 7}, {3});
   const Tensor at = a.t(), bt = f32({3, 3, 3, 0, 0, 0}, {3, 2});  // transposed and strided

@@ -222,6 +222,67 @@ TEST(Reduce, NaNIsTheMaximum) {
   }
 }
 
+// Naive max (or min) over `axes` (all when empty), as a keepdim=false/true result.
+Tensor naive_extremum(const Tensor& a, std::vector<int64_t> axes, bool keepdim, bool max) {
+  std::vector<bool> r(static_cast<size_t>(a.dim()), axes.empty());
+  for (int64_t ax : axes) r[static_cast<size_t>(normalize_axis(ax, a.dim(), "test"))] = true;
+  Shape kept;
+  for (int d = 0; d < a.dim(); ++d) kept.push_back(r[static_cast<size_t>(d)] ? 1 : a.shape()[d]);
+  std::vector<double> acc(static_cast<size_t>(kept.numel()),
+                          max ? -std::numeric_limits<double>::infinity()
+                              : std::numeric_limits<double>::infinity());
+  const Shape ks = contiguous_strides(kept);
+  for_each_index(a.shape(), [&](const Shape& idx) {
+    int64_t o = 0;
+    for (int d = 0; d < a.dim(); ++d) o += (r[static_cast<size_t>(d)] ? 0 : idx[d]) * ks[d];
+    double& m = acc[static_cast<size_t>(o)];
+    m = max ? std::max(m, a.at(idx)) : std::min(m, a.at(idx));
+  });
+  Shape out;
+  for (int d = 0; d < a.dim(); ++d)
+    if (!r[static_cast<size_t>(d)] || keepdim) out.push_back(kept[d]);
+  return Tensor::from_vector(acc, out).to(a.dtype());
+}
+
+TEST(Reduce, AmaxAminOverAnyAxesMatchesNaive) {
+  const Tensor x = uniform({2, 3, 4}, 40, -5, 5, DType::Float64);
+  const Tensor xp = uniform({4, 2, 3}, 41, -5, 5).permute({1, 2, 0});  // [2,3,4], strided, float32
+  for (const Tensor& in : {x, xp}) {
+    for (const auto& axes : kAxisSets) {
+      for (bool keepdim : {false, true}) {
+        for (bool max : {true, false}) {
+          const Tensor got = max ? amax(in, axes, keepdim) : amin(in, axes, keepdim);
+          const Tensor want = naive_extremum(in, axes, keepdim, max);
+          ASSERT_EQ(got.shape(), want.shape()) << "axes " << Shape(axes) << " keepdim " << keepdim;
+          EXPECT_EQ(got.to_vector<double>(), want.to_vector<double>())
+              << (max ? "amax" : "amin") << " axes " << Shape(axes) << " keepdim " << keepdim;
+        }
+      }
+    }
+  }
+  // one axis and all axes: the same as the axis-list forms
+  EXPECT_EQ(amin(x, -2, true).to_vector<double>(), amin(x, {1}, true).to_vector<double>());
+  EXPECT_EQ(amin(x).item(), amin(x, {0, 1, 2}).item());
+  EXPECT_EQ(amin(x).dim(), 0);
+  EXPECT_EQ(amin(Tensor::scalar(3.0)).item(), 3.0);
+}
+
+TEST(Reduce, AminPropagatesNaNAndRefusesEmpty) {
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  const Tensor x = f64({1, nan, -3, 0,   inf, inf, 2, inf}, {2, 4});
+  const Tensor m = amin(x, 1);
+  EXPECT_TRUE(std::isnan(m.at({0})));
+  EXPECT_EQ(m.at({1}), 2.0);
+  EXPECT_TRUE(std::isnan(amin(x, {0, 1}).item()));
+  EXPECT_EQ(amin(x, 0).to_vector<double>().back(), 0.0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { amin(Tensor::zeros({2, 0, 3}), {0, 1}); },
+                                                 {"amin", "[2,0,3]", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { amax(Tensor::zeros({2, 3}), {1, -1}); },
+                                                 {"amax", "twice"}));
+  // reducing only the non-empty axis of an empty tensor gives an empty result
+  EXPECT_EQ(amax(Tensor::zeros({0, 3}), {1}).shape(), Shape{0});
+}
+
 // ---- sum_to -------------------------------------------------------------------------------------
 
 TEST(Reduce, SumToUndoesBroadcasting) {

@@ -127,6 +127,33 @@ TEST(TensorView, ReshapeSharesStorageAndInfersMinusOne) {
   EXPECT_EQ(x.at({1, 1}), 100.0);
 }
 
+TEST(TensorView, FlattenMergesARangeOfAxes) {
+  const Tensor x = Tensor::zeros({2, 3, 4, 5});
+  EXPECT_EQ(x.flatten().shape(), Shape{120});
+  EXPECT_EQ(x.flatten(1).shape(), (Shape{2, 60}));
+  EXPECT_EQ(x.flatten(1, 2).shape(), (Shape{2, 12, 5}));
+  EXPECT_EQ(x.flatten(-3, -2).shape(), (Shape{2, 12, 5}));
+  EXPECT_EQ(x.flatten(2, 2).shape(), x.shape());
+  EXPECT_TRUE(same_storage(x.flatten(0, 1), x));  // a view when the strides allow
+  EXPECT_EQ(Tensor::scalar(7.0).flatten().shape(), Shape{1});  // 0-d becomes [1], as torch
+  // the values follow row-major order, also from a transposed (copied) input
+  const Tensor t = iota34().t();  // [4,3]
+  EXPECT_EQ(t.flatten().to_vector<float>(), t.contiguous().reshape({12}).to_vector<float>());
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { x.flatten(2, 1); },
+                                                 {"flatten", "start_dim 2", "end_dim 1"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { x.flatten(4); }, {"flatten"}));
+}
+
+TEST(TensorView, NarrowWithANegativeStart) {
+  const Tensor x = iota34();
+  // as torch.narrow: start -3 of an axis of 4 is element 1
+  EXPECT_EQ(x.narrow(1, -3, 2).to_vector<float>(), x.narrow(1, 1, 2).to_vector<float>());
+  EXPECT_EQ(x.narrow(-1, -4, 4).to_vector<float>(), x.to_vector<float>());
+  EXPECT_EQ(x.narrow(0, -1, 1).to_vector<float>(), (std::vector<float>{8, 9, 10, 11}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { x.narrow(1, -5, 1); }, {"narrow", "start -5"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { x.narrow(1, -1, 2); }, {"narrow", "[3, 5)"}));
+}
+
 TEST(TensorView, ReshapeErrors) {
   const Tensor x = iota34();
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { x.reshape({-1, -1}); }, {"reshape", "-1"}));
