@@ -1,0 +1,55 @@
+// What the rows of docs/PYTORCH.md may use without declaring it (tests/pytorch_md_rows.cpp
+// turns each row into a test that starts with MINIGRAD_PYTORCH_MD_CONTEXT). Rows must
+// not declare these names again.
+//
+//   x       Variable [2, 3, 4], float32, requires grad
+//   a, b    Variable [2, 3] and [3, 4], requires grad
+//   q, k, v Variable [2, 5, 8]: batch 2, 5 steps, width 8 (batch first)
+//   seq     Variable [5, 2, 4]: 5 steps, batch 2, width 4 (time first)
+//   mask    bool Tensor [2, 5], true = padding
+//   ids     int64 Tensor [2, 3] of token ids below 10
+//   logits  Variable [6, 10], requires grad;  target: int64 Tensor [6] of classes below 10
+//   model   a small nn::Module (two Linears, 4 → 8 → 2) held by shared_ptr
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "minigrad/minigrad.h"
+
+namespace minigrad::testing {
+
+/// The model the rows train and save.
+class PytorchMdModel : public nn::Module {
+ public:
+  PytorchMdModel() {
+    fc1 = register_module("fc1", std::make_shared<nn::Linear>(4, 8));
+    fc2 = register_module("fc2", std::make_shared<nn::Linear>(8, 2));
+  }
+  Variable forward(const Variable& input) override { return (*fc2)(relu((*fc1)(input))); }
+  std::string type_name() const override { return "PytorchMdModel"; }
+  std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+}  // namespace minigrad::testing
+
+// The shared names, declared at the top of each row's test. Every row draws the
+// same values: the context is seeded.
+#define MINIGRAD_PYTORCH_MD_CONTEXT                                                          \
+  using namespace minigrad;                                                                  \
+  Generator context_gen(42);                                                                 \
+  [[maybe_unused]] Variable x(rand({2, 3, 4}, -1, 1, DType::Float32, context_gen), true);    \
+  [[maybe_unused]] Variable a(rand({2, 3}, -1, 1, DType::Float32, context_gen), true);       \
+  [[maybe_unused]] Variable b(rand({3, 4}, -1, 1, DType::Float32, context_gen), true);       \
+  [[maybe_unused]] Variable q(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen), true);    \
+  [[maybe_unused]] Variable k(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen), true);    \
+  [[maybe_unused]] Variable v(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen), true);    \
+  [[maybe_unused]] Variable seq(rand({5, 2, 4}, -1, 1, DType::Float32, context_gen), true);  \
+  [[maybe_unused]] Tensor mask = nn::padding_mask({5, 3}, 5);                                \
+  [[maybe_unused]] Tensor ids = randint(0, 10, {2, 3}, context_gen);                         \
+  [[maybe_unused]] Variable logits(rand({6, 10}, -1, 1, DType::Float32, context_gen), true); \
+  [[maybe_unused]] Tensor target = randint(0, 10, {6}, context_gen);                         \
+  [[maybe_unused]] auto model = std::make_shared<minigrad::testing::PytorchMdModel>();
