@@ -131,6 +131,13 @@ int norm_axis(int64_t axis, int rank) {
   if (rank == 0 || axis < -rank || axis >= rank) return -1;
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
+// PyTorch's rule for the ops that let a 0-d tensor take a dim (sum, mean, amax, argmax,
+// softmax, squeeze, transpose): it counts as one axis, so 0 and -1 are accepted (and
+// name no axis at all). Returns 0 for them, -1 when out of range.
+int wrap_axis(int64_t axis, int rank) {
+  if (rank == 0) return axis == 0 || axis == -1 ? 0 : -1;
+  return norm_axis(axis, rank);
+}
 bool same_value(double a, double b) { return a == b || (a != a && b != b); }
 
 Ints to_ints(const Shape& s) { return s.to_vector(); }
@@ -396,11 +403,15 @@ void op_transpose(State& s, Draw& dr) {
   g_op = "transpose";
   const int rank = static_cast<int>(s.shape.size());
   const int64_t a0 = dr.axis(rank), a1 = dr.axis(rank);
-  const int n0 = norm_axis(a0, rank), n1 = norm_axis(a1, rank);
+  const int n0 = wrap_axis(a0, rank), n1 = wrap_axis(a1, rank);
   Tensor out;
   expect_outcome(n0 < 0 || n1 < 0 ? Outcome::OutOfRange : Outcome::Ok, run([&] { out = s.cur.transpose(a0, a1); }),
                  "transpose");
   if (n0 < 0 || n1 < 0) return;
+  if (rank == 0) {  // a 0-d tensor is its own transpose
+    verify(s, out, s.shape, s.origin);
+    return;
+  }
   std::vector<int64_t> order(static_cast<size_t>(rank));
   std::iota(order.begin(), order.end(), 0);
   std::swap(order[static_cast<size_t>(n0)], order[static_cast<size_t>(n1)]);
@@ -449,11 +460,17 @@ void op_narrow(State& s, Draw& dr) {
   const int64_t axis = dr.axis(rank);
   const int a = norm_axis(axis, rank);
   const int64_t n = a >= 0 ? s.shape[static_cast<size_t>(a)] : 3;
-  const int64_t start = dr.index(n), length = dr.index(n);
+  const int64_t drawn = dr.index(n), length = dr.index(n);
+  // PyTorch: a start in [-n, 0) counts from the end
+  const int64_t start = drawn < 0 && drawn >= -n ? drawn + n : drawn;
   Outcome want = Outcome::Ok;
-  if (a < 0 || start < 0 || length < 0 || static_cast<__int128>(start) + length > n) want = Outcome::OutOfRange;
+  if (rank == 0) {
+    want = Outcome::InvalidArgument;  // "narrow() cannot be applied to a 0-dim tensor"
+  } else if (a < 0 || start < 0 || length < 0 || static_cast<__int128>(start) + length > n) {
+    want = Outcome::OutOfRange;
+  }
   Tensor out;
-  expect_outcome(want, run([&] { out = s.cur.narrow(axis, start, length); }),
+  expect_outcome(want, run([&] { out = s.cur.narrow(axis, drawn, length); }),
                  "narrow(" + std::to_string(axis) + ", " + std::to_string(start) + ", " + std::to_string(length) + ")");
   if (want != Outcome::Ok) return;
   std::vector<int64_t> pos(static_cast<size_t>(length));
@@ -515,12 +532,13 @@ void op_squeeze(State& s, Draw& dr) {
       if (d != 1) shape.push_back(d);
   } else {
     const int64_t axis = dr.axis(rank);
-    const int a = norm_axis(axis, rank);
-    const Outcome want = a < 0 ? Outcome::OutOfRange : s.shape[static_cast<size_t>(a)] != 1 ? Outcome::InvalidArgument : Outcome::Ok;
+    const int a = wrap_axis(axis, rank);
+    const Outcome want = a < 0 ? Outcome::OutOfRange : Outcome::Ok;
     expect_outcome(want, run([&] { out = s.cur.squeeze(axis); }), "squeeze(" + std::to_string(axis) + ") of " + str(s.shape));
     if (want != Outcome::Ok) return;
     shape = s.shape;
-    shape.erase(shape.begin() + a);
+    // PyTorch: an axis whose size is not 1 (and a 0-d tensor) is left as it is
+    if (rank > 0 && shape[static_cast<size_t>(a)] == 1) shape.erase(shape.begin() + a);
   }
   verify(s, out, shape, s.origin);
 }
@@ -553,9 +571,19 @@ void op_expand(State& s, Draw& dr) {
     target[static_cast<size_t>(d)] = v;
   }
   Outcome want = Outcome::Ok;
+  const Ints requested = target;
+  // PyTorch: -1 keeps an existing axis' size; in a new leading axis it is an error
+  for (int d = 0; d < out_rank && out_rank >= rank; ++d) {
+    if (target[static_cast<size_t>(d)] != -1) continue;
+    if (d < out_rank - rank) {
+      want = Outcome::InvalidArgument;
+      break;
+    }
+    target[static_cast<size_t>(d)] = s.shape[static_cast<size_t>(d - (out_rank - rank))];
+  }
   if (out_rank < rank) {
     want = Outcome::InvalidArgument;
-  } else if (target != s.shape) {
+  } else if (want == Outcome::Ok && target != s.shape) {
     __int128 p = 1;
     for (int64_t v : target) {
       if (v < 0) want = Outcome::InvalidArgument;
@@ -568,7 +596,7 @@ void op_expand(State& s, Draw& dr) {
     }
   }
   Tensor out;
-  expect_outcome(want, run([&] { out = s.cur.expand(to_shape(target)); }), "expand " + str(s.shape) + " to " + str(target));
+  expect_outcome(want, run([&] { out = s.cur.expand(to_shape(requested)); }), "expand " + str(s.shape) + " to " + str(requested));
   if (want != Outcome::Ok) return;
   expect(out.storage() == s.cur.storage(), "expand copied");
   const int64_t n = safe_numel(target);
@@ -753,17 +781,24 @@ void op_binary(State& s, Draw& dr) {
       default: out = minigrad::minimum(a, b); break;
     }
   });
-  expect_outcome(wrong_dtype || !ok ? Outcome::InvalidArgument : Outcome::Ok, got,
+  expect_outcome(!ok ? Outcome::InvalidArgument : Outcome::Ok, got,
                  std::string(names[which]) + " " + str(s.shape) + " and " + str(other_shape));
   if (got != Outcome::Ok) return;
+  // PyTorch's result_type: float32 with float64 computes in float64, unless only the
+  // float64 operand is 0-d (a tensor with axes outranks a 0-d one of its category)
+  const bool mine_0d = s.shape.empty(), other_0d = other_shape.empty();
+  const DType pdt = !wrong_dtype          ? s.dtype
+                    : mine_0d == other_0d ? DType::Float64
+                    : mine_0d             ? odt
+                                          : s.dtype;
   const std::vector<double> mine = s.values();
   std::vector<double> want(static_cast<size_t>(numel(out_shape)));
-  minigrad::dispatch_floating(s.dtype, "reference", [&](auto tag) {
+  minigrad::dispatch_floating(pdt, "reference", [&](auto tag) {
     using T = decltype(tag);
     for (int64_t i = 0; i < numel(out_shape); ++i) {
       const Ints idx = unravel(i, out_shape);
-      T x = static_cast<T>(mine[static_cast<size_t>(broadcast_source(idx, s.shape))]);
-      T y = static_cast<T>(other_vals[static_cast<size_t>(broadcast_source(idx, other_shape))]);
+      T x = static_cast<T>(in_type(s.dtype, mine[static_cast<size_t>(broadcast_source(idx, s.shape))]));
+      T y = static_cast<T>(in_type(odt, other_vals[static_cast<size_t>(broadcast_source(idx, other_shape))]));
       if (swap) std::swap(x, y);
       T r;
       switch (which) {
@@ -777,6 +812,7 @@ void op_binary(State& s, Draw& dr) {
     }
   });
   expect(to_ints(out.shape()) == out_shape, "broadcast shape " + out.shape().str() + " vs " + str(out_shape));
+  expect(out.dtype() == pdt, "promoted dtype");
   expect(out.storage() != s.cur.storage() && out.storage() != other.storage(), "a result shares an input's storage");
   expect(out.is_contiguous() && out.offset() == 0, "a fresh result must be contiguous");
   const std::vector<double> got_vals = out.to_vector<double>();
@@ -810,7 +846,7 @@ void op_unary(State& s, Draw& dr) {
       switch (which) {
         case 0: r = -x; break;
         case 1: r = std::abs(x); break;
-        case 2: r = x > 0 ? x : T(0); break;
+        case 2: r = x < 0 ? T(0) : x; break;  // NaN stays NaN, as torch.relu
         case 3: r = static_cast<T>((x > 0) - (x < 0)); break;
         case 4: r = x * static_cast<T>(c); break;
         default: r = x + static_cast<T>(c); break;
@@ -836,11 +872,12 @@ void op_reduce(State& s, Draw& dr) {
   Outcome want = Outcome::Ok;
   std::vector<bool> red(static_cast<size_t>(rank), axes.empty());
   for (int64_t ax : axes) {
-    const int a = norm_axis(ax, rank);
+    const int a = wrap_axis(ax, rank);
     if (a < 0) {
       want = Outcome::OutOfRange;
       break;
     }
+    if (rank == 0) continue;  // axis 0 or -1 of a 0-d tensor reduces nothing
     if (red[static_cast<size_t>(a)] && which < 2) {
       want = Outcome::InvalidArgument;
       break;
@@ -857,7 +894,8 @@ void op_reduce(State& s, Draw& dr) {
       out_shape.push_back(s.shape[static_cast<size_t>(d)]);
     }
   }
-  if (want == Outcome::Ok && which >= 1 && reduced_count == 0) want = Outcome::InvalidArgument;  // mean, amax, argmax of nothing
+  // amax and argmax of nothing have no answer; the mean of nothing is NaN (PyTorch)
+  if (want == Outcome::Ok && which >= 2 && reduced_count == 0) want = Outcome::InvalidArgument;
   static const char* names[] = {"sum", "mean", "amax", "argmax"};
   g_op = names[which];
   Tensor out;
@@ -884,7 +922,7 @@ void op_reduce(State& s, Draw& dr) {
     std::vector<int64_t> best(static_cast<size_t>(m), -1);
     for (int64_t i = 0; i < n; ++i) {
       Ints idx = unravel(i, s.shape);
-      const int64_t pos = idx.empty() ? 0 : idx[static_cast<size_t>(std::max(0, norm_axis(which >= 2 ? axes[0] : 0, rank)))];
+      const int64_t pos = idx.empty() ? 0 : idx[static_cast<size_t>(std::max(0, wrap_axis(which >= 2 ? axes[0] : 0, rank)))];
       for (int d = 0; d < rank; ++d)
         if (red[static_cast<size_t>(d)]) idx[static_cast<size_t>(d)] = 0;
       const auto o = static_cast<size_t>(ravel(idx, kept_shape));
@@ -919,12 +957,17 @@ void op_softmax(State& s, Draw& dr) {
   g_op = log ? "log_softmax" : "softmax";
   const int rank = static_cast<int>(s.shape.size());
   const int64_t axis = dr.axis(rank);
-  const int a = norm_axis(axis, rank);
+  const int a = wrap_axis(axis, rank);
   Tensor out;
   expect_outcome(a < 0 ? Outcome::OutOfRange : Outcome::Ok,
                  run([&] { out = log ? minigrad::log_softmax(s.cur, axis) : minigrad::softmax(s.cur, axis); }), g_op);
   if (a < 0) return;
   expect(to_ints(out.shape()) == s.shape, "softmax shape");
+  if (rank == 0) {  // one row of one element: 1, or 0 in log space (NaN stays NaN)
+    const double x = s.values()[0], y = out.to_vector<double>()[0];
+    expect(std::isnan(x) ? std::isnan(y) : same_value(y, log ? 0.0 : 1.0) || std::isinf(x), "0-d softmax");
+    return;
+  }
   const std::vector<double> x = s.values(), y = out.to_vector<double>();
   const int64_t len = s.shape[static_cast<size_t>(a)];
   if (len == 0) return;
@@ -1004,10 +1047,24 @@ void op_index(State& s, Draw& dr) {
       i = dr.in.ConsumeIntegralInRange<int>(0, 9) == 0 ? dr.index(n) : dr.small(0, std::max<int64_t>(n - 1, 0));
       bad |= i < 0 || i >= n;
     }
-    const Outcome want_o = a < 0 || bad ? Outcome::OutOfRange : Outcome::Ok;
+    Outcome want_o = a < 0 || bad ? Outcome::OutOfRange : Outcome::Ok;
+    if (rank == 0) {  // PyTorch: one element along axis 0 or -1, taken by a one-element index
+      const bool bad0 = !idx.empty() && idx[0] != 0;
+      want_o = wrap_axis(axis, 0) < 0 ? Outcome::OutOfRange
+               : idx.size() != 1      ? Outcome::InvalidArgument
+               : bad0                 ? Outcome::OutOfRange
+                                      : Outcome::Ok;
+    }
     expect_outcome(want_o, run([&] { out = minigrad::index_select(s.cur, axis, Tensor::from_vector(idx, {static_cast<int64_t>(idx.size())})); }),
                    "index_select " + str(idx) + " along " + std::to_string(axis) + " of " + str(s.shape));
     if (want_o != Outcome::Ok) return;
+    if (rank == 0) {
+      out_shape = {};
+      want.push_back(vals[0]);
+      expect(out.dim() == 0 && same_value(out.item(), vals[0]), "index_select of a 0-d tensor");
+      rebase(s, out, out_shape, want);
+      return;
+    }
     out_shape = s.shape;
     out_shape[static_cast<size_t>(a)] = static_cast<int64_t>(idx.size());
     for (int64_t i = 0; i < numel(out_shape); ++i) {

@@ -29,10 +29,23 @@ void check_defined(const Tensor& a, const char* op) {
 // Which dtypes an op's kernel runs in (a bit set); the others are refused by name.
 enum Allow : unsigned { kFloat = 1, kInt = 2, kBool = 4, kAll = 7 };
 
+// The dtypes an op was given, named only when it refuses them ("int64 and bool").
+struct Operands {
+  DType a, b;
+  bool binary;
+};
+std::ostream& operator<<(std::ostream& os, const Operands& o) {
+  os << dtype_name(o.a);
+  if (o.binary) os << " and " << dtype_name(o.b);
+  return os;
+}
+Operands names(const Tensor& a) { return {a.dtype(), a.dtype(), false}; }
+Operands names(const Tensor& a, const Tensor& b) { return {a.dtype(), b.dtype(), true}; }
+
 // Calls f(T{}) for the dtype `dt` the op computes in, when kAllow lists it; otherwise
-// throws naming the op and what it was given (`operands`, e.g. "int64 and bool").
+// throws naming the op and what it was given.
 template <unsigned kAllow, class F>
-decltype(auto) dispatch(DType dt, const char* op, const std::string& operands, F&& f) {
+decltype(auto) dispatch(DType dt, const char* op, const Operands& operands, F&& f) {
   const bool ok = is_floating(dt)      ? (kAllow & kFloat) != 0
                   : dt == DType::Int64 ? (kAllow & kInt) != 0
                                        : (kAllow & kBool) != 0;
@@ -49,11 +62,6 @@ decltype(auto) dispatch(DType dt, const char* op, const std::string& operands, F
     return f(float{});
   }
   throw std::logic_error("dispatch: unreachable");
-}
-
-std::string names(const Tensor& a) { return dtype_name(a.dtype()); }
-std::string names(const Tensor& a, const Tensor& b) {
-  return std::string(dtype_name(a.dtype())) + " and " + dtype_name(b.dtype());
 }
 
 Tensor as_dtype(const Tensor& a, DType dt) { return a.dtype() == dt ? a : a.to(dt); }
@@ -152,8 +160,10 @@ Tensor zip_in(const char* op, DType dt, const Tensor& a, const Tensor& b, F f) {
   return dispatch<kAllow>(dt, op, names(a, b), [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(shape, dt);
-    zip_into<T, T>(as_dtype(a, dt), as_dtype(b, dt), out,
-                   [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    Tensor ca, cb;  // converted operands, only when the dtype differs
+    const Tensor& x = a.dtype() == dt ? a : (ca = a.to(dt));
+    const Tensor& y = b.dtype() == dt ? b : (cb = b.to(dt));
+    zip_into<T, T>(x, y, out, [&](T u, T v) { return static_cast<T>(f(u, v)); });
     return out;
   });
 }
@@ -172,8 +182,10 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
   const DType dt = result_type(a, b);
   dispatch<kAll>(dt, op, names(a, b), [&](auto tag) {
     using T = decltype(tag);
-    zip_into<T, bool>(as_dtype(a, dt), as_dtype(b, dt), out,
-                      [&](T x, T y) { return static_cast<bool>(f(x, y)); });
+    Tensor ca, cb;
+    const Tensor& x = a.dtype() == dt ? a : (ca = a.to(dt));
+    const Tensor& y = b.dtype() == dt ? b : (cb = b.to(dt));
+    zip_into<T, bool>(x, y, out, [&](T u, T v) { return static_cast<bool>(f(u, v)); });
   });
   return out;
 }
