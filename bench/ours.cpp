@@ -135,7 +135,7 @@ class Seq2SeqModel : public nn::Module {
     decoder = register_module(
         "decoder",
         std::make_shared<nn::LSTMCell>(S::embed + S::hidden, S::hidden, true, DType::Float32, gen));
-    attention = register_module("attention", std::make_shared<nn::DotProductAttention>(false));
+    attention = register_module("attention", std::make_shared<nn::DotProductAttention>());
     out = register_module(
         "out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
   }
