@@ -133,7 +133,7 @@ TEST(ModuleDict, ModulesByKeyInInsertionOrder) {
   EXPECT_EQ(heads.keys(), (std::vector<std::string>{"tag", "cls", "act"}));
   EXPECT_EQ(parameter_names(heads),
             (std::vector<std::string>{"tag.weight", "tag.bias", "cls.weight", "cls.bias"}));
-  EXPECT_EQ(heads.at<nn::Linear>("cls").out_features, 3);
+  EXPECT_EQ(heads.at<nn::Linear>("cls").options.out_features(), 3);
   EXPECT_EQ(heads["act"]->type_name(), "Tanh");
   EXPECT_EQ(heads.values()[0], heads["tag"]);
   std::vector<std::string> seen;
