@@ -27,7 +27,11 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& axes) {
 // The shape a reduction's output has with keepdim=false: the reduced axes removed.
 Shape dropped_shape(const Shape& in, const std::vector<int64_t>& axes, const char* op) {
   std::vector<bool> reduced(static_cast<size_t>(in.size()), axes.empty());
-  for (int64_t a : axes) reduced[static_cast<size_t>(normalize_axis(a, in.size(), op))] = true;
+  // a 0-d input takes axis 0 or -1 and has no axis to drop (PyTorch's rule, tensor/)
+  for (int64_t a : axes) {
+    const int i = wrap_dim(a, in.size(), op);
+    if (in.size() > 0) reduced[static_cast<size_t>(i)] = true;
+  }
   Shape out;
   for (int i = 0; i < in.size(); ++i)
     if (!reduced[static_cast<size_t>(i)]) out.push_back(in[i]);

@@ -409,7 +409,10 @@ Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   MINIGRAD_CHECK(dim() > 0) << "narrow() cannot be applied to a 0-dim tensor";
   const int a = normalize_axis(axis, dim(), "narrow");
   // PyTorch: a negative start counts from the end (start in [-size, size])
-  if (start < 0 && start >= -shape_[a]) start += shape_[a];
+  MINIGRAD_CHECK_INDEX(start >= -shape_[a])
+      << "narrow: start " << start << " is out of range for axis " << a << " of shape " << shape_
+      << ": elements [" << start << ", " << start + std::max<int64_t>(length, 0) << ")";
+  if (start < 0) start += shape_[a];
   int64_t end = 0;
   const bool overflow = __builtin_add_overflow(start, length, &end);
   // past int64, the end is written as the sum it could not hold
