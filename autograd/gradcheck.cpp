@@ -27,7 +27,7 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
     MINIGRAD_CHECK(inputs[i].dtype() == DType::Float64)
         << "gradcheck: input " << i << " is " << dtype_name(inputs[i].dtype())
         << "; central differences need float64 inputs (use .to(DType::Float64))";
-    leaves.emplace_back(inputs[i].clone(), true);
+    leaves.push_back(Variable(inputs[i].clone()).requires_grad_());
   }
 
   const Variable out = f(leaves);

@@ -60,11 +60,8 @@ Node::~Node() {
 
 // ---- Variable --------------------------------------------------------------------------
 
-Variable::Variable(Tensor data, bool requires_grad) : impl_(std::make_shared<VariableImpl>()) {
-  MINIGRAD_CHECK(!requires_grad || is_floating(data.dtype()))
-      << "Variable: only floating tensors can require grad, got " << dtype_name(data.dtype());
+Variable::Variable(Tensor data) : impl_(std::make_shared<VariableImpl>()) {
   impl_->data = std::move(data);
-  impl_->requires_grad = requires_grad;
 }
 
 // The state behind v, or a logic_error naming the method called on an undefined one.
@@ -109,7 +106,7 @@ const char* Variable::op_name() const {
 
 Variable Variable::detach() const {
   check_defined(*this, "detach");
-  return Variable(impl_->data, false);
+  return Variable(impl_->data);
 }
 
 std::ostream& operator<<(std::ostream& os, const Variable& v) {

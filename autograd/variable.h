@@ -103,7 +103,10 @@ struct VariableImpl {
 class Variable {
  public:
   Variable() = default;  ///< undefined
-  explicit Variable(Tensor data, bool requires_grad = false);
+  /// A leaf holding `data`, wanting no gradient. A parameter or an input to
+  /// differentiate is made as in PyTorch, `Variable(t).requires_grad_()`: no
+  /// constructor takes the flag positionally.
+  explicit Variable(Tensor data);
   Variable(std::shared_ptr<VariableImpl> impl) : impl_(std::move(impl)) {}
 
   bool defined() const { return impl_ != nullptr; }
@@ -270,11 +273,11 @@ bool anomaly_enabled();
 void set_anomaly_enabled(bool enabled);
 ///@}
 
+/// Anomaly mode on for one scope (libtorch's DetectAnomalyGuard); the mode it found
+/// is restored when the guard goes.
 class AnomalyModeGuard {
  public:
-  explicit AnomalyModeGuard(bool enabled = true) : prev_(anomaly_enabled()) {
-    set_anomaly_enabled(enabled);
-  }
+  AnomalyModeGuard() : prev_(anomaly_enabled()) { set_anomaly_enabled(true); }
   ~AnomalyModeGuard() { set_anomaly_enabled(prev_); }
   AnomalyModeGuard(const AnomalyModeGuard&) = delete;
   AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;

@@ -45,7 +45,7 @@ BENCHMARK(BM_Add)->Arg(4)->Arg(1024)->ArgName("n");  // 4×4 and 1024×1024 (1M 
 // The same 4×4 add as an autograd op (records a Node), without backward.
 void BM_AddVariable4x4(benchmark::State& state) {
   Generator gen(1);
-  const Variable a(randn({4, 4}, 0, 1, DType::Float32, gen), true);
+  const Variable a = Variable(randn({4, 4}, 0, 1, DType::Float32, gen)).requires_grad_();
   const Variable b(randn({4, 4}, 0, 1, DType::Float32, gen));
   for (auto _ : state) benchmark::DoNotOptimize(a + b);
 }
@@ -161,12 +161,12 @@ void BM_LSTMCell(benchmark::State& state) {
   const int64_t batch = state.range(0), in = state.range(1), hidden = state.range(2);
   Generator gen(1);
   const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
-  const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
-  const Variable c(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
-  const Variable w_ih(randn({4 * hidden, in}, 0, 0.1, DType::Float32, gen), true);
-  const Variable w_hh(randn({4 * hidden, hidden}, 0, 0.1, DType::Float32, gen), true);
-  const Variable b_ih(randn({4 * hidden}, 0, 0.1, DType::Float32, gen), true);
-  const Variable b_hh(randn({4 * hidden}, 0, 0.1, DType::Float32, gen), true);
+  const Variable h = Variable(randn({batch, hidden}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable c = Variable(randn({batch, hidden}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable w_ih = Variable(randn({4 * hidden, in}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable w_hh = Variable(randn({4 * hidden, hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable b_ih = Variable(randn({4 * hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable b_hh = Variable(randn({4 * hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
     const nn::LSTMState s = kFused ? nn::lstm_cell_fused(x, {h, c}, w_ih, w_hh, b_ih, b_hh)
                                    : nn::lstm_cell_composed(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
@@ -195,7 +195,7 @@ void BM_GRUCell(benchmark::State& state) {
   nn::GRUCell cell(nn::GRUCellOptions(in, hidden), gen);
   cell.fused = kFused;
   const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
-  const Variable h(randn({batch, hidden}, 0, 1, DType::Float32, gen), true);
+  const Variable h = Variable(randn({batch, hidden}, 0, 1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
     cell(x, h).sum().backward();  // gradients accumulate; the time is the same
   }
@@ -211,8 +211,8 @@ void BM_AdditiveAttention(benchmark::State& state) {
   const int64_t batch = state.range(0), steps = state.range(1), d = state.range(2);
   Generator gen(1);
   nn::AdditiveAttention attention(nn::AdditiveAttentionOptions(d, d).attn_dim(d), gen);
-  const Variable query(randn({batch, d}, 0, 1, DType::Float32, gen), true);
-  const Variable keys(randn({batch, steps, d}, 0, 1, DType::Float32, gen), true);
+  const Variable query = Variable(randn({batch, d}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable keys = Variable(randn({batch, steps, d}, 0, 1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
     const nn::AttentionOutput out = attention.forward(query, keys);
     sum(out.context).backward();
@@ -230,9 +230,9 @@ template <bool kFused>
 void BM_Attention(benchmark::State& state) {
   const int64_t b = state.range(0), t = state.range(1), d = state.range(2);
   Generator gen(1);
-  const Variable q(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
-  const Variable k(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
-  const Variable v(randn({b, t, d}, 0, 1, DType::Float32, gen), true);
+  const Variable q = Variable(randn({b, t, d}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable k = Variable(randn({b, t, d}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable v = Variable(randn({b, t, d}, 0, 1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
     const nn::AttentionOutput o = kFused ? nn::scaled_dot_product_attention(q, k, v)
                                          : nn::scaled_dot_product_attention_composed(q, k, v);
@@ -257,7 +257,7 @@ BENCHMARK(BM_Attention<false>)->Name("BM_Attention/composed")->Apply(attention_s
 // y = x + c a hundred times on 4×4, then backward of Σy. Reported per op.
 void BM_Backward100AddChain(benchmark::State& state) {
   Generator gen(1);
-  Variable x(randn({4, 4}, 0, 1, DType::Float32, gen), true);
+  Variable x = Variable(randn({4, 4}, 0, 1, DType::Float32, gen)).requires_grad_();
   const Variable c(randn({4, 4}, 0, 1, DType::Float32, gen));
   for (auto _ : state) {
     x.zero_grad();

@@ -223,8 +223,7 @@ void set_threads(int threads) {
 }
 
 Job make_overhead(const std::vector<float>& values) {
-  Variable x(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4}),
-             /*requires_grad=*/true);
+  Variable x = Variable(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4})).requires_grad_();
   const Variable c(
       float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
   auto chain = [x, c] {

@@ -108,8 +108,8 @@ Model build(const Config& c) {
       const Shape right{c.layers, c.batch, c.hidden};
       const Shape wrong{c.layers, c.batch + 1, c.hidden};
       if (c.state_kind > 0) {
-        m.h0 = Variable(minigrad::randn(c.state_kind == 1 ? right : wrong, 0, 1, dt, gen), true);
-        m.c0 = Variable(minigrad::randn(right, 0, 1, dt, gen), true);
+        m.h0 = Variable(minigrad::randn(c.state_kind == 1 ? right : wrong, 0, 1, dt, gen)).requires_grad_();
+        m.c0 = Variable(minigrad::randn(right, 0, 1, dt, gen)).requires_grad_();
       }
       break;
     }

@@ -28,7 +28,7 @@ void Module::register_parameter(const std::string& name, Variable* slot, Tensor 
   for (const auto& [n, m] : children_) {
     MINIGRAD_CHECK(n != name) << type_name() << ": '" << name << "' is already a submodule";
   }
-  *slot = Variable(std::move(value), requires_grad);
+  *slot = Variable(std::move(value)).requires_grad_(requires_grad);
   params_.emplace_back(name, slot);
 }
 

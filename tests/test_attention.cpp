@@ -188,8 +188,8 @@ TEST(ScaledDotProductAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) 
                                  1, 0, 0, 1}, {2, 3, 4});
   // clang-format on
   for (const Path& p : kPaths) {
-    Variable q(input({2, 3, 5}, 20), true), k(input({2, 4, 5}, 21), true),
-        v(input({2, 4, 3}, 22), true);
+    Variable q = Variable(input({2, 3, 5}, 20)).requires_grad_(), k = Variable(input({2, 4, 5}, 21)).requires_grad_(),
+        v = Variable(input({2, 4, 3}, 22)).requires_grad_();
     const nn::AttentionOutput out = p.fn(q, k, v, mask, std::nullopt);
     const Tensor w = out.weights.data(), c = out.context.data();
     ASSERT_TRUE(all_finite(w) && all_finite(c)) << p.name;
@@ -222,8 +222,8 @@ TEST(ScaledDotProductAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) 
 // the fused path runs a fully masked row without complaint: the -∞ stays inside.
 TEST(ScaledDotProductAttention, FullyMaskedRowPassesAnomalyModeOnTheFusedPath) {
   const AnomalyModeGuard anomaly;
-  Variable q(input({1, 2, 3}, 25), true), k(input({1, 2, 3}, 26), true),
-      v(input({1, 2, 3}, 27), true);
+  Variable q = Variable(input({1, 2, 3}, 25)).requires_grad_(), k = Variable(input({1, 2, 3}, 26)).requires_grad_(),
+      v = Variable(input({1, 2, 3}, 27)).requires_grad_();
   const nn::AttentionOutput out =
       nn::scaled_dot_product_attention(q, k, v, bool_mask({1, 1, 0, 1}, {2, 2}));
   EXPECT_NO_THROW(sum(out.context).backward());
@@ -279,7 +279,7 @@ TEST(ScaledDotProductAttention, FusedAndComposedAgree) {
     std::vector<nn::AttentionOutput> outs;
     std::vector<std::vector<Tensor>> grads;
     for (const Path& p : kPaths) {
-      Variable vq(q, true), vk(k, true), vv(v, true);
+      Variable vq = Variable(q).requires_grad_(), vk = Variable(k).requires_grad_(), vv = Variable(v).requires_grad_();
       const nn::AttentionOutput out = p.fn(vq, vk, vv, c.mask, c.scale);
       const Tensor gc = input(out.context.shape(), 50), gw = input(out.weights.shape(), 51);
       // the weights are part of the loss, as when a model is trained to look somewhere
@@ -863,7 +863,7 @@ TEST(PositionalEncoding, LearnedAddsTheFirstTRows) {
   Generator gen(8);
   nn::LearnedPositionalEncoding pe(nn::PositionalEncodingOptions(6, 4).dtype(DType::Float64), gen);
   EXPECT_EQ(pe.num_parameters(), 24);
-  Variable x(input({2, 3, 4}, 110), true);
+  Variable x = Variable(input({2, 3, 4}, 110)).requires_grad_();
   const Variable y = pe(x);
   for (int64_t b = 0; b < 2; ++b)
     for (int64_t t = 0; t < 3; ++t)
@@ -908,7 +908,7 @@ TEST(PositionalEncoding, SinusoidTableValues) {
   EXPECT_EQ(pe.table.at({0, 1}), 1.0);
   EXPECT_NEAR(pe.table.at({1, 0}), 0.8414709848078965, 1e-16);  // sin 1
   EXPECT_NEAR(pe.table.at({1, 3}), 0.9950041652780258, 1e-16);  // cos 0.1
-  Variable x(input({2, 5, 8}, 112), true);
+  Variable x = Variable(input({2, 5, 8}, 112)).requires_grad_();
   const Variable y = pe(x);
   EXPECT_EQ(max_abs_diff(y.data(), add(x.data(), pe.table.narrow(0, 0, 5))), 0.0);
   sum(y).backward();
@@ -1015,8 +1015,8 @@ TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
   nn::AdditiveAttention att(nn::AdditiveAttentionOptions(4, 4).attn_dim(3).dtype(DType::Float64),
                             gen);
   const Tensor key_mask = bool_mask({0, 1, 0, 0, 1, 1, 1, 1}, {2, 4});  // batch 1: all blocked
-  Variable q(input({2, 3, 4}, 92), true), k(input({2, 4, 4}, 93), true),
-      v(input({2, 4, 2}, 94), true);
+  Variable q = Variable(input({2, 3, 4}, 92)).requires_grad_(), k = Variable(input({2, 4, 4}, 93)).requires_grad_(),
+      v = Variable(input({2, 4, 2}, 94)).requires_grad_();
   const nn::AttentionOutput out = att(q, k, v, key_mask);
   const Tensor w = out.weights.data(), c = out.context.data();
   ASSERT_TRUE(all_finite(w) && all_finite(c));

@@ -114,7 +114,7 @@ TEST(AutogradElementwise, Rsqrt) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return rsqrt(v[0]); }, {input({3, 4}, 20, 0.2, 3)}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return rsqrt(v[0].t()); }, {input({3, 4}, 21, 0.2, 3)}));
   // the value: 1/√x
-  const Variable x(f64({0.25, 4, 16}, {3}), true);
+  const Variable x = Variable(f64({0.25, 4, 16}, {3})).requires_grad_();
   EXPECT_EQ(rsqrt(x).data().to_vector<double>(), (std::vector<double>{2, 0.5, 0.25}));
 }
 
@@ -128,7 +128,7 @@ TEST(AutogradElementwise, Clamp) {
   // values and gradients against torch.clamp (PyTorch 1.13): the bounds themselves
   // pass the gradient, NaN passes through with gradient 0, min > max gives max
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const Variable c(f64({-2, -1, 0, 1, 2, nan}, {6}), true);
+  const Variable c = Variable(f64({-2, -1, 0, 1, 2, nan}, {6})).requires_grad_();
   const Variable y = clamp(c, -1.0, 1.0);
   y.sum().backward();
   const std::vector<double> v = y.data().to_vector<double>();
@@ -158,16 +158,16 @@ TEST(AutogradElementwise, WhereAndMaskedFill) {
 
 TEST(AutogradElementwise, MaximumSplitsTiesEvenly) {
   // At a tie neither input is the maximum alone; each gets half the gradient.
-  const Variable a(f64({1, 2, 3}, {3}), true), b(f64({1, 0, 5}, {3}), true);
+  const Variable a = Variable(f64({1, 2, 3}, {3})).requires_grad_(), b = Variable(f64({1, 0, 5}, {3})).requires_grad_();
   sum(maximum(a, b)).backward();
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
-  const Variable c(f64({1, 2, 3}, {3}), true), d(f64({1, 0, 5}, {3}), true);
+  const Variable c = Variable(f64({1, 2, 3}, {3})).requires_grad_(), d = Variable(f64({1, 0, 5}, {3})).requires_grad_();
   sum(minimum(c, d)).backward();
   EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
   EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
   // x used on both sides: max(x, x) = x, so the gradient is exactly 1
-  const Variable x(f64({4}, {1}), true);
+  const Variable x = Variable(f64({4}, {1})).requires_grad_();
   sum(maximum(x, x)).backward();
   EXPECT_EQ(x.grad().item(), 1.0);
 }
@@ -187,11 +187,11 @@ TEST(AutogradElementwise, PowAtZeroIsDifferentiable) {
                       {f64({0.5, 2.0}, {2}), f64({0.0, 0.0}, {2})}));
   // at a = b = 0 the exponent's gradient is 0 and the base's too (not differentiable in
   // b there: 0^(−h) = inf; these are PyTorch's values)
-  const Variable x(f64({0.0}, {1}), true), y(f64({0.0}, {1}), true);
+  const Variable x = Variable(f64({0.0}, {1})).requires_grad_(), y = Variable(f64({0.0}, {1})).requires_grad_();
   sum(pow(x, y)).backward();
   EXPECT_EQ(x.grad().item(), 0.0);
   EXPECT_EQ(y.grad().item(), 0.0);
-  const Variable z(f64({0.0, -0.0}, {2}), true);
+  const Variable z = Variable(f64({0.0, -0.0}, {2})).requires_grad_();
   sum(pow(z, 0.0)).backward();
   EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 0}));
 }
@@ -199,15 +199,15 @@ TEST(AutogradElementwise, PowAtZeroIsDifferentiable) {
 TEST(AutogradElementwise, NaNPassesTheGradientAsInPyTorch) {
   const double nan = std::nan("");
   // relu(NaN) = NaN, and its gradient passes (threshold_backward: 0 only where x ≤ 0)
-  const Variable x(f64({nan, -1, -0.0, 0.0, 2}, {5}), true);
+  const Variable x = Variable(f64({nan, -1, -0.0, 0.0, 2}, {5})).requires_grad_();
   sum(relu(x)).backward();
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 1}));
   // maximum/minimum with a NaN on either side give the whole gradient to both inputs
-  const Variable a(f64({nan, 1, nan, 3}, {4}), true), b(f64({1, nan, nan, 1}, {4}), true);
+  const Variable a = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(), b = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
   sum(maximum(a, b) * 2.0).backward();
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 2}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 0}));
-  const Variable c(f64({nan, 1, nan, 3}, {4}), true), d(f64({1, nan, nan, 1}, {4}), true);
+  const Variable c = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(), d = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
   sum(minimum(c, d)).backward();
   EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 0}));
   EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 1}));
@@ -228,8 +228,8 @@ TEST(AutogradElementwise, ZeroDimReductionsAreDifferentiable) {
 // float32 ⊕ float64 computes in float64 (PyTorch's promotion); each input still gets
 // its gradient in its own dtype, the engine converting it back as it undoes broadcasting.
 TEST(AutogradElementwise, MixedPrecisionGradientsKeepTheInputDtype) {
-  const Variable a(Tensor::from_list({1.5, -2.0, 0.25}, {3}, DType::Float32), true);
-  const Variable b(f64({3.0, 0.5, -4.0}, {1, 3}), true);
+  const Variable a = Variable(Tensor::from_list({1.5, -2.0, 0.25}, {3}, DType::Float32)).requires_grad_();
+  const Variable b = Variable(f64({3.0, 0.5, -4.0}, {1, 3})).requires_grad_();
   const Variable y = mul(a, b);
   EXPECT_EQ(y.dtype(), DType::Float64);
   sum(y).backward();

@@ -106,8 +106,8 @@ TEST(AutogradMatmul, InsideAnAttentionScore) {
 
 TEST(AutogradMatmul, GradientShapesAndValues) {
   // dot: ga = gc·b, gb = a·gc
-  const Variable a(Tensor::arange(1, 4, 1, DType::Float64), true);  // [1,2,3]
-  const Variable b(Tensor::arange(4, 7, 1, DType::Float64), true);  // [4,5,6]
+  const Variable a = Variable(Tensor::arange(1, 4, 1, DType::Float64)).requires_grad_();  // [1,2,3]
+  const Variable b = Variable(Tensor::arange(4, 7, 1, DType::Float64)).requires_grad_();  // [4,5,6]
   const Variable c = a.matmul(b);
   EXPECT_EQ(c.shape(), Shape{});
   EXPECT_EQ(c.item(), 32.0);
@@ -115,14 +115,14 @@ TEST(AutogradMatmul, GradientShapesAndValues) {
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{8, 10, 12}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{2, 4, 6}));
   // matrix·vector: gM = gy·vᵀ (an outer product), gv = Mᵀ·gy
-  const Variable m(Tensor::arange(0, 6, 1, DType::Float64).reshape({2, 3}), true);
-  const Variable v(Tensor::arange(1, 4, 1, DType::Float64), true);
+  const Variable m = Variable(Tensor::arange(0, 6, 1, DType::Float64).reshape({2, 3})).requires_grad_();
+  const Variable v = Variable(Tensor::arange(1, 4, 1, DType::Float64)).requires_grad_();
   m.matmul(v).backward(Tensor::arange(1, 3, 1, DType::Float64));  // gy = [1, 2]
   EXPECT_EQ(m.grad().to_vector<double>(), (std::vector<double>{1, 2, 3, 2, 4, 6}));
   EXPECT_EQ(v.grad().to_vector<double>(), (std::vector<double>{6, 9, 12}));
   // a weight used as W.mT() gets its gradient in its own shape: for L = Σ x·Wᵀ every row
   // of gW is the sum of the rows of x
-  const Variable w(input({5, 4}, 1), true);
+  const Variable w = Variable(input({5, 4}, 1)).requires_grad_();
   const Tensor x = input({2, 3, 4}, 2);
   sum(Variable(x).matmul(w.mT())).backward();
   ASSERT_EQ(w.grad().shape(), (Shape{5, 4}));
@@ -131,7 +131,7 @@ TEST(AutogradMatmul, GradientShapesAndValues) {
 }
 
 TEST(AutogradMatmul, MTIsADifferentiableView) {
-  const Variable x(input({2, 3, 4}, 1), true);
+  const Variable x = Variable(input({2, 3, 4}, 1)).requires_grad_();
   const Variable y = x.mT();
   EXPECT_EQ(y.shape(), (Shape{2, 4, 3}));
   EXPECT_EQ(y.data().raw_data(), x.data().raw_data());

@@ -61,7 +61,7 @@ TEST(AutogradReduce, Amax) {
 }
 
 TEST(AutogradReduce, AmaxTiesShareTheGradient) {
-  const Variable x(f64({3, 1, 3, 2, 5, 0}, {2, 3}), true);
+  const Variable x = Variable(f64({3, 1, 3, 2, 5, 0}, {2, 3})).requires_grad_();
   sum(amax(x, 1)).backward();
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 0.5, 0, 1, 0}));
 }
@@ -82,14 +82,14 @@ TEST(AutogradReduce, AmaxAminTiesShareTheGradientAcrossAxes) {
   // torch.amax / torch.amin split the gradient evenly among all tied extrema of the
   // reduced elements, whichever axis they sit on (PyTorch 1.13 gives the same numbers).
   // x[:, 0, :] = {5, 5, 5, 0} has three maxima, x[:, 1, :] = {1, 2, 2, 2} three too
-  const Variable x(f64({5, 5, 1, 2, 5, 0, 2, 2}, {2, 2, 2}), true);
+  const Variable x = Variable(f64({5, 5, 1, 2, 5, 0, 2, 2}, {2, 2, 2})).requires_grad_();
   x.amax({0, 2}).backward(f64({1, 10}, {2}));
   const double a = 1.0 / 3, b = 10.0 / 3;
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{a, a, 0, b, a, 0, b, b}));
-  const Variable y(f64({0, 4, 0, 0}, {2, 2}), true);
+  const Variable y = Variable(f64({0, 4, 0, 0}, {2, 2})).requires_grad_();
   y.amin().backward();
   EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{1.0 / 3, 0, 1.0 / 3, 1.0 / 3}));
-  const Variable z(f64({3, 1, 1, 2}, {2, 2}), true);
+  const Variable z = Variable(f64({3, 1, 1, 2}, {2, 2})).requires_grad_();
   z.amin(-1, true).backward(f64({2, 4}, {2, 1}));
   EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 2, 4, 0}));
 }
@@ -129,7 +129,7 @@ TEST(AutogradReduce, SoftmaxWithMaskedRows) {
               {input({2, 3}, 13)}));
   // log_softmax of a fully masked row is -inf; its gradient passes gy straight
   // through: gx = gy - softmax·Σgy with softmax = 0.
-  const Variable x(f64({-inf, -inf, 1, 2}, {2, 2}), true);
+  const Variable x = Variable(f64({-inf, -inf, 1, 2}, {2, 2})).requires_grad_();
   log_softmax(x, 1).backward(f64({0.25, 0.75, 1, 0}, {2, 2}));
   EXPECT_EQ(x.grad().at({0, 0}), 0.25);
   EXPECT_EQ(x.grad().at({0, 1}), 0.75);

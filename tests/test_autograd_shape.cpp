@@ -42,7 +42,7 @@ TEST(AutogradShape, ViewFlattenSqueeze) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return flatten(v[0]); }, {input({}, 31)}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return squeeze(v[0]); }, {input({1, 3, 1, 2}, 32)}));
   // view refuses what Tensor::view refuses: a transposed tensor cannot be merged
-  const Variable t(x, true);
+  const Variable t = Variable(x).requires_grad_();
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { t.transpose(0, 2).view({-1}); },
                                                  {"view", "without copying"}));
 }
@@ -119,7 +119,7 @@ TEST(AutogradShape, IndexSelectWithRepeatedIndices) {
   EXPECT_TRUE(grad_ok([ids](const Vars& v) { return index_select(v[0], 0, ids); }, {input({4, 3}, 25)}));
   EXPECT_TRUE(grad_ok([ids](const Vars& v) { return index_select(v[0], 1, ids); }, {input({2, 4}, 26)}));
   EXPECT_TRUE(grad_ok([ids](const Vars& v) { return index_select(v[0].t(), 0, ids); }, {input({3, 4}, 27)}));
-  const Variable w(f64({1, 2, 3, 4}, {2, 2}), true);
+  const Variable w = Variable(f64({1, 2, 3, 4}, {2, 2})).requires_grad_();
   sum(index_select(w, 0, i64({1, 1, 1}, {3}))).backward();
   EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{0, 0, 3, 3}));
 }

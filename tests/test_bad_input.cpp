@@ -121,7 +121,7 @@ std::string check_row(const Row& row) {
 
 Tensor zeros23() { return Tensor::zeros({2, 3}); }
 Variable param(const Shape& s, DType dtype = DType::Float32) {
-  return Variable(Tensor::zeros(s, dtype), true);
+  return Variable(Tensor::zeros(s, dtype)).requires_grad_();
 }
 Tensor bools(const Shape& s) { return Tensor::zeros(s, DType::Bool); }
 
@@ -504,8 +504,8 @@ std::vector<Row> rows() {
     const Variable x = param({});
     (x * 2.0).backward(Tensor());
   });
-  row("Autograd_IntegerRequiresGrad", W::InvalidArgument, {"Variable", "int64"},
-      [] { Variable(Tensor::zeros({2}, DType::Int64), true); });
+  row("Autograd_IntegerRequiresGrad", W::InvalidArgument, {"requires_grad_", "floating", "int64"},
+      [] { Variable(Tensor::zeros({2}, DType::Int64)).requires_grad_(); });
   row("Autograd_RequiresGradOnInterior", W::LogicError, {"requires_grad_", "'mul'", "detach"}, [] {
     Variable y = param({2}) * 2.0;
     y.requires_grad_(false);

@@ -28,8 +28,8 @@ using testing::Vars;
 // members, so the layer computes in float64 from then on).
 std::shared_ptr<nn::Linear> linear64(int64_t in, int64_t out, uint64_t seed) {
   auto l = std::make_shared<nn::Linear>(in, out);
-  l->weight = Variable(input({out, in}, seed), true);
-  l->bias = Variable(input({out}, seed + 1), true);
+  l->weight = Variable(input({out, in}, seed)).requires_grad_();
+  l->bias = Variable(input({out}, seed + 1)).requires_grad_();
   return l;
 }
 

@@ -20,8 +20,8 @@ struct Result {
 // matmul 200×200 + softmax + a weighted sum, forward and backward.
 Result forward_backward() {
   Generator gen(31);
-  const Variable a(randn({200, 200}, 0, 1, DType::Float32, gen), true);
-  const Variable b(randn({200, 200}, 0, 0.1, DType::Float32, gen), true);
+  const Variable a = Variable(randn({200, 200}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable b = Variable(randn({200, 200}, 0, 0.1, DType::Float32, gen)).requires_grad_();
   const Variable w(randn({200, 200}, 0, 1, DType::Float32, gen));
   const Variable p = softmax(matmul(a, b), -1);
   const Variable loss = sum(p * w);

@@ -81,7 +81,7 @@ TEST(GRUCell, FusedAndComposedAgreeOnValuesAndGradients) {
     const char* names[] = {"x", "h", "w_ih", "w_hh", "b_ih", "b_hh"};
     for (int path = 0; path < 2; ++path) {
       Vars v;
-      for (const Tensor& t : in) v.emplace_back(t.clone(), true);
+      for (const Tensor& t : in) v.push_back(Variable(t.clone()).requires_grad_());
       const Variable h = run_cell(path == 0 ? nn::gru_cell_fused : nn::gru_cell_composed, v, bias);
       sum(h * Variable(gy)).backward();  // loss = Σ h'·gy
       outs.push_back(h.data());
@@ -98,8 +98,8 @@ TEST(GRUCell, FusedAgreesInFloat32Too) {
   const std::vector<Tensor> in = cell_inputs(2, 3, 4, 40);
   Vars a, b;
   for (const Tensor& t : in) {
-    a.emplace_back(t.to(DType::Float32), true);
-    b.emplace_back(t.to(DType::Float32), true);
+    a.push_back(Variable(t.to(DType::Float32)).requires_grad_());
+    b.push_back(Variable(t.to(DType::Float32)).requires_grad_());
   }
   const Variable f = run_cell(nn::gru_cell_fused, a, true);
   const Variable c = run_cell(nn::gru_cell_composed, b, true);
@@ -126,7 +126,7 @@ TEST(GRUCell, SaturatedGatesStayFinite) {
   std::vector<Tensor> in = cell_inputs(2, 3, 2, 70);
   in[2] = mul(in[2], 400.0);  // |W_ih x| up to ~1000
   Vars a, b;
-  for (const Tensor& t : in) a.emplace_back(t.clone(), true), b.emplace_back(t.clone(), true);
+  for (const Tensor& t : in) a.push_back(Variable(t.clone()).requires_grad_()), b.push_back(Variable(t.clone()).requires_grad_());
   const Variable f = run_cell(nn::gru_cell_fused, a, true);
   const Variable c = run_cell(nn::gru_cell_composed, b, true);
   sum(f).backward();
@@ -203,8 +203,8 @@ struct GruRun {
 // Runs `m` on x (and h0 when given) with loss = Σ output·g + Σ h_n·gh.
 GruRun run_gru(nn::GRU& m, const Tensor& x, const Tensor& h0, uint64_t seed) {
   GruRun r;
-  r.x = Variable(x.clone(), true);
-  if (h0.defined()) r.h0 = Variable(h0.clone(), true);
+  r.x = Variable(x.clone()).requires_grad_();
+  if (h0.defined()) r.h0 = Variable(h0.clone()).requires_grad_();
   m.zero_grad();
   r.out = m(r.x, r.h0);
   (sum(r.out.output * Variable(input(r.out.output.shape(), seed))) +

@@ -266,7 +266,7 @@ TEST(SoftmaxModules, MatchTheFunctionsOverTheirDim) {
 TEST(Dropout, EvalIsTheIdentity) {
   nn::Dropout drop(0.5);
   drop.eval();
-  const Variable x(input({100}, 1), true);
+  const Variable x = Variable(input({100}, 1)).requires_grad_();
   const Variable y = drop(x);
   EXPECT_EQ(max_abs_diff(y.data(), x.data()), 0.0);
   sum(y).backward();
@@ -278,7 +278,7 @@ TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
   const double p = 0.25;
   nn::Dropout drop(p, gen);
   const int64_t n = 20000;
-  const Variable x(Tensor::ones({n}, DType::Float64), true);
+  const Variable x = Variable(Tensor::ones({n}, DType::Float64)).requires_grad_();
   const Variable y = drop(x);
   const std::vector<double> v = y.data().to_vector<double>();
   int64_t zeros = 0;

@@ -52,7 +52,7 @@ TEST(CrossEntropy, ValuesForEachReduction) {
 TEST(CrossEntropy, GradientIsSoftmaxMinusOneHot) {
   const Tensor x = input({3, 4}, 2, -2, 2);
   const Tensor t = i64({3, 0, 1}, {3});
-  Variable v(x, true);
+  Variable v = Variable(x).requires_grad_();
   nn::cross_entropy(v, t).backward();
   const Tensor want = div(sub(softmax(x, 1), one_hot(t, 4, DType::Float64)), 3.0);
   EXPECT_LT(max_abs_diff(v.grad(), want), 1e-15);
@@ -62,7 +62,7 @@ TEST(CrossEntropy, IgnoreIndexRowsCountForNothing) {
   const Tensor x = input({5, 3}, 3, -2, 2);
   const Tensor t = i64({2, 7, 1, 7, 0}, {5});  // rows 1 and 3 ignored (7 is outside [0, 3) too)
   const double kept = ce_row(x, 0, 2) + ce_row(x, 2, 1) + ce_row(x, 4, 0);
-  Variable v(x, true);
+  Variable v = Variable(x).requires_grad_();
   const Variable loss = nn::cross_entropy(v, t, nn::CrossEntropyOptions().ignore_index(7));
   EXPECT_NEAR(loss.item(), kept / 3, 1e-14);  // the mean over the 3 rows that count
   loss.backward();
@@ -90,7 +90,7 @@ TEST(CrossEntropy, IgnoreIndexRowsCountForNothing) {
 TEST(CrossEntropy, AllIgnoredMeanIsNaN) {
   const Tensor x = input({2, 3}, 4);
   const Tensor t = i64({-100, -100}, {2});
-  Variable v(x, true);
+  Variable v = Variable(x).requires_grad_();
   const Variable loss = nn::cross_entropy(v, t);
   EXPECT_TRUE(std::isnan(loss.item()));
   loss.backward();
@@ -106,7 +106,7 @@ TEST(CrossEntropy, AllIgnoredMeanIsNaN) {
 TEST(CrossEntropy, ClassAxisIsOneForSpatialLogits) {
   const Tensor x = input({2, 4, 4}, 5, -2, 2);  // N = 2, C = 4, d = 4
   const Tensor t = i64({0, 3, 2, 1, -100, 3, 0, 0}, {2, 4});
-  Variable v3(x, true), v2(x.permute({0, 2, 1}).contiguous().reshape({8, 4}), true);
+  Variable v3 = Variable(x).requires_grad_(), v2 = Variable(x.permute({0, 2, 1}).contiguous().reshape({8, 4})).requires_grad_();
   const Variable l3 = nn::cross_entropy(v3, t), l2 = nn::cross_entropy(v2, t.reshape({8}));
   EXPECT_NEAR(l3.item(), l2.item(), 1e-15);
   l3.backward();
@@ -167,7 +167,7 @@ TEST(CrossEntropy, LabelSmoothingIsASmoothedTarget) {
   const Tensor t = i64({3, 0, 1}, {3});
   const double eps = 0.2;
   const Tensor smoothed = add(mul(one_hot(t, 4, DType::Float64), 1 - eps), eps / 4);
-  Variable a(x, true), b(x, true);
+  Variable a = Variable(x).requires_grad_(), b = Variable(x).requires_grad_();
   const Variable by_index = nn::cross_entropy(a, t, nn::CrossEntropyOptions().label_smoothing(eps));
   const Variable by_probs = nn::cross_entropy(b, smoothed);
   EXPECT_NEAR(by_index.item(), by_probs.item(), 1e-15);
@@ -183,7 +183,7 @@ TEST(CrossEntropy, LabelSmoothingIsASmoothedTarget) {
   by_probs.backward();
   EXPECT_LT(max_abs_diff(a.grad(), b.grad()), 1e-16);
   // Probability targets smooth too: (1 − ε)·y + ε/C.
-  Variable c(x, true);
+  Variable c = Variable(x).requires_grad_();
   const Variable smoothed_probs = nn::cross_entropy(c, one_hot(t, 4, DType::Float64),
                                                     nn::CrossEntropyOptions().label_smoothing(eps));
   EXPECT_NEAR(smoothed_probs.item(), by_probs.item(), 1e-15);
@@ -195,7 +195,7 @@ TEST(CrossEntropy, ProbabilityTargets) {
   const Tensor x = input({2, 3, 2}, 20, -2, 2);  // [N, C, d]
   const Tensor y = softmax(input({2, 3, 2}, 21, -2, 2), 1);
   const Tensor w = f64({1.0, 2.0, 0.5}, {3});
-  Variable v(x, true);
+  Variable v = Variable(x).requires_grad_();
   const Variable loss = nn::cross_entropy(v, y, nn::CrossEntropyOptions().weight(w));
   const Tensor lp = log_softmax(x, 1);
   double want = 0;
@@ -215,7 +215,7 @@ TEST(CrossEntropy, ProbabilityTargets) {
 
 TEST(CrossEntropy, LargeLogitsStayFinite) {
   const Tensor x = f64({1000, 0, -1000, 500, 501, 502}, {2, 3});
-  Variable v(x, true);
+  Variable v = Variable(x).requires_grad_();
   const Variable loss =
       nn::cross_entropy(v, i64({1, 0}, {2}), nn::CrossEntropyOptions().reduction(nn::kNone));
   EXPECT_NEAR(loss.data().at({0}), 1000.0, 1e-9);
@@ -352,7 +352,7 @@ TEST(NllLoss, PicksMinusTheTargetLogProbability) {
   const Tensor lp = log_softmax(input({3, 4}, 11, -2, 2), 1);
   const Tensor t = i64({1, 3, 3}, {3});
   const double want = -(lp.at({0, 1}) + lp.at({1, 3}) + lp.at({2, 3})) / 3;
-  Variable v(lp, true);
+  Variable v = Variable(lp).requires_grad_();
   const Variable loss = nn::nll_loss(v, t);
   EXPECT_NEAR(loss.item(), want, 1e-15);
   loss.backward();
@@ -391,7 +391,7 @@ TEST(NllLoss, Gradcheck) {
 
 TEST(MseLoss, ValuesAndGradients) {
   const Tensor a = f64({1, 2, 3, 4}, {2, 2}), b = f64({0, 2, 5, 1}, {2, 2});
-  Variable va(a, true), vb(b, true);
+  Variable va = Variable(a).requires_grad_(), vb = Variable(b).requires_grad_();
   const Variable loss = nn::mse_loss(va, vb);
   EXPECT_DOUBLE_EQ(loss.item(), (1.0 + 0 + 4 + 9) / 4);
   loss.backward();
@@ -415,7 +415,7 @@ TEST(MseLoss, ValuesAndGradients) {
 
 TEST(L1Loss, ValuesGradientsAndTies) {
   const Tensor a = f64({1, 2, 3, 4}, {2, 2}), b = f64({0, 2, 5, 1}, {2, 2});
-  Variable va(a, true), vb(b, true);
+  Variable va = Variable(a).requires_grad_(), vb = Variable(b).requires_grad_();
   const Variable loss = nn::l1_loss(va, vb);
   EXPECT_DOUBLE_EQ(loss.item(), (1.0 + 0 + 2 + 3) / 4);
   loss.backward();
@@ -437,7 +437,7 @@ TEST(L1Loss, ValuesGradientsAndTies) {
 
 TEST(BinaryCrossEntropy, ValuesClampAndGradients) {
   const Tensor x = f64({0.2, 0.9, 0.5}, {3}), y = f64({0, 1, 0.25}, {3});
-  Variable vx(x, true), vy(y, true);
+  Variable vx = Variable(x).requires_grad_(), vy = Variable(y).requires_grad_();
   const Variable loss = nn::binary_cross_entropy(vx, vy, nn::BCELossOptions().reduction(nn::kSum));
   const double want =
       -std::log(0.8) - std::log(0.9) - (0.25 * std::log(0.5) + 0.75 * std::log(0.5));
@@ -448,7 +448,7 @@ TEST(BinaryCrossEntropy, ValuesClampAndGradients) {
   EXPECT_NEAR(vx.grad().at({2}), 0.25 / 0.25, 1e-14);
   EXPECT_NEAR(vy.grad().at({1}), std::log(0.1) - std::log(0.9), 1e-14);
   // x = 0 or 1: each log clamped at −100, the gradient finite (x(1 − x) clamped at 1e-12)
-  Variable edge(f64({0, 1}, {2}), true);
+  Variable edge = Variable(f64({0, 1}, {2})).requires_grad_();
   const Variable l = nn::binary_cross_entropy(edge, Variable(f64({1, 0}, {2})),
                                               nn::BCELossOptions().reduction(nn::kNone));
   EXPECT_EQ(l.data().at({0}), 100.0);
@@ -499,7 +499,7 @@ TEST(BinaryCrossEntropy, Gradcheck) {
 TEST(BinaryCrossEntropyWithLogits, IsBceOfTheSigmoidAndStableForLargeLogits) {
   const Tensor x = input({2, 3}, 60, -3, 3), y = input({2, 3}, 61, 0, 1);
   const Tensor w = f64({1, 2, 0.5}, {3});
-  Variable a(x, true), b(x, true);
+  Variable a = Variable(x).requires_grad_(), b = Variable(x).requires_grad_();
   const Variable fused = nn::binary_cross_entropy_with_logits(
       a, Variable(y), nn::BCEWithLogitsLossOptions().weight(w));
   const Variable composed =
@@ -522,7 +522,7 @@ TEST(BinaryCrossEntropyWithLogits, IsBceOfTheSigmoidAndStableForLargeLogits) {
     }
   EXPECT_NEAR(got, want, 1e-13);
   // logits of ±1000: finite loss (1000 where the label disagrees) and gradient
-  Variable big(f64({1000, -1000, 1000}, {3}), true);
+  Variable big = Variable(f64({1000, -1000, 1000}, {3})).requires_grad_();
   const Variable l = nn::binary_cross_entropy_with_logits(
       big, Variable(f64({0, 1, 1}, {3})), nn::BCEWithLogitsLossOptions().reduction(nn::kNone));
   EXPECT_EQ(l.data().at({0}), 1000.0);

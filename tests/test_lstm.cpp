@@ -53,7 +53,7 @@ TEST(LSTMCell, FusedAndComposedAgreeOnValuesAndGradients) {
     const char* names[] = {"x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh"};
     for (int path = 0; path < 2; ++path) {
       Vars v;
-      for (const Tensor& t : in.tensors) v.emplace_back(t.clone(), true);
+      for (const Tensor& t : in.tensors) v.push_back(Variable(t.clone()).requires_grad_());
       const CellFn cell = path == 0 ? nn::lstm_cell_fused : nn::lstm_cell_composed;
       const nn::LSTMState s =
           cell(v[0], {v[1], v[2]}, v[3], v[4], bias ? v[5] : Variable(), bias ? v[6] : Variable());
@@ -74,8 +74,8 @@ TEST(LSTMCell, FusedAgreesInFloat32Too) {
   const CellInputs in = cell_inputs(2, 3, 4, 40);
   Vars a, b;
   for (const Tensor& t : in.tensors) {
-    a.emplace_back(t.to(DType::Float32), true);
-    b.emplace_back(t.to(DType::Float32), true);
+    a.push_back(Variable(t.to(DType::Float32)).requires_grad_());
+    b.push_back(Variable(t.to(DType::Float32)).requires_grad_());
   }
   const nn::LSTMState f = nn::lstm_cell_fused(a[0], {a[1], a[2]}, a[3], a[4], a[5], a[6]);
   const nn::LSTMState c = nn::lstm_cell_composed(b[0], {b[1], b[2]}, b[3], b[4], b[5], b[6]);
@@ -107,7 +107,7 @@ TEST(LSTMCell, SaturatedGatesStayFinite) {
   in.tensors[3] = mul(in.tensors[3], 400.0);  // |z| up to ~1000
   Vars a, b;
   for (const Tensor& t : in.tensors)
-    a.emplace_back(t.clone(), true), b.emplace_back(t.clone(), true);
+    a.push_back(Variable(t.clone()).requires_grad_()), b.push_back(Variable(t.clone()).requires_grad_());
   const nn::LSTMState f = nn::lstm_cell_fused(a[0], {a[1], a[2]}, a[3], a[4], a[5], a[6]);
   const nn::LSTMState c = nn::lstm_cell_composed(b[0], {b[1], b[2]}, b[3], b[4], b[5], b[6]);
   (sum(f.h) + sum(f.c)).backward();
@@ -188,8 +188,8 @@ struct LstmRun {
 // Runs `m` on x (and h0, c0 when given) with loss = Σ out·g + Σ h_n·gh + Σ c_n·gc.
 LstmRun run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& h0, const Tensor& c0, uint64_t seed) {
   LstmRun r;
-  r.x = Variable(x.clone(), true);
-  if (h0.defined()) r.h0 = Variable(h0.clone(), true), r.c0 = Variable(c0.clone(), true);
+  r.x = Variable(x.clone()).requires_grad_();
+  if (h0.defined()) r.h0 = Variable(h0.clone()).requires_grad_(), r.c0 = Variable(c0.clone()).requires_grad_();
   m.zero_grad();
   r.out = m(r.x, {r.h0, r.c0});
   const auto& [h_n, c_n] = r.out.state;

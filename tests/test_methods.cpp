@@ -26,7 +26,7 @@ using UnaryFn = std::function<Variable(const Variable&)>;
 // Returns the method's result for further checks.
 Variable expect_same(const Tensor& x, const UnaryFn& method, const UnaryFn& free_fn,
                      const std::string& what) {
-  const Variable a(x, true), b(x, true);
+  const Variable a = Variable(x).requires_grad_(), b = Variable(x).requires_grad_();
   const Variable ya = method(a), yb = free_fn(b);
   EXPECT_EQ(ya.shape(), yb.shape()) << what;
   EXPECT_EQ(ya.data().to_vector<double>(), yb.data().to_vector<double>()) << what;
@@ -265,8 +265,8 @@ TEST(VariableMethods, PowScalarAndVariable) {
   expect_same(
       pos, [](const Variable& v) { return v.pow(3.0); },
       [](const Variable& v) { return pow(v, 3.0); }, "pow(3)");
-  const Variable e(input({4}, 7, 0.5, 1.5), true);
-  const Variable a(pos, true), b(pos, true);
+  const Variable e = Variable(input({4}, 7, 0.5, 1.5)).requires_grad_();
+  const Variable a = Variable(pos).requires_grad_(), b = Variable(pos).requires_grad_();
   const Variable ya = a.pow(e), yb = pow(b, e);
   EXPECT_EQ(ya.shape(), (Shape{3, 4}));
   EXPECT_EQ(ya.data().to_vector<double>(), yb.data().to_vector<double>());
@@ -332,7 +332,7 @@ TEST(VariableMethods, SliceWithStepAndNegativeBounds) {
   EXPECT_EQ(s.data().to_vector<double>(), (std::vector<double>{0, 3, 6}));
   EXPECT_TRUE(testing::same_storage(s.data(), r));
   // the gradient lands on every third element
-  const Variable leaf(r, true);
+  const Variable leaf = Variable(r).requires_grad_();
   leaf.slice(-1, 1, std::nullopt, 3).sum().backward();
   EXPECT_EQ(leaf.grad().to_vector<double>(), (std::vector<double>{0, 1, 0, 0, 1, 0, 0}));
 }
@@ -422,7 +422,7 @@ TEST(VariableOperators, EveryCombinationOfVariableTensorAndDouble) {
     same(op.vd(Variable(a), s), op.tt(a, sa), "Variable, double");
     same(op.dv(s, Variable(a)), op.tt(sa, a), "double, Variable");
     // gradients: the Variable side gets one, equal to the Variable-Variable form's
-    const Variable x(a, true), y(b, true), x2(a, true), y2(b, true);
+    const Variable x = Variable(a).requires_grad_(), y = Variable(b).requires_grad_(), x2 = Variable(a).requires_grad_(), y2 = Variable(b).requires_grad_();
     op.vv(x, y).sum().backward();
     op.vt(x2, b).sum().backward();
     op.tv(a, y2).sum().backward();
@@ -444,7 +444,7 @@ TEST(VariableOperators, EveryCombinationOfVariableTensorAndDouble) {
 
 TEST(VariableOperators, ATensorOperandIsAConstant) {
   const Tensor t = input({3}, 13);
-  const Variable x(input({2, 3}, 14), true);
+  const Variable x = Variable(input({2, 3}, 14)).requires_grad_();
   const Variable y = x * t + t;
   // the graph has no edge into either Tensor: mul's second input needs no gradient
   ASSERT_TRUE(y.grad_fn() != nullptr);
@@ -461,7 +461,7 @@ TEST(VariableOperators, ATensorOperandIsAConstant) {
 
 TEST(VariableOperators, CompoundAssignmentRebindsAndKeepsSavedValues) {
   const Tensor xv = f64({1, -2, 3}, {3});
-  const Variable x(xv, true);
+  const Variable x = Variable(xv).requires_grad_();
   Variable y = x * x;  // mul saved x; y's node is mul
   const Variable z = y;
   y += 1;  // y names a new node add(mul, 1); z still names the mul
@@ -473,7 +473,7 @@ TEST(VariableOperators, CompoundAssignmentRebindsAndKeepsSavedValues) {
 
   // every right-hand side, as the spelled-out expression
   const Tensor t = f64({0.5, 2, -1}, {3});
-  const Variable w(f64({2, 3, 4}, {3}), true);
+  const Variable w = Variable(f64({2, 3, 4}, {3})).requires_grad_();
   Variable h = w;
   h += w;    // 2w
   h *= t;    // 2w·t
@@ -483,7 +483,7 @@ TEST(VariableOperators, CompoundAssignmentRebindsAndKeepsSavedValues) {
   h -= t;
   h /= 2.0;
   h += t;
-  const Variable w2(w.data(), true);
+  const Variable w2 = Variable(w.data()).requires_grad_();
   const Variable want = (((2.0 * w2 * t - 0.5) / w2) * 3.0 - t) / 2.0 + t;
   // (w + w) and 2·w are the same number, so every bit agrees
   EXPECT_EQ(h.data().to_vector<double>(), want.data().to_vector<double>());
@@ -493,7 +493,7 @@ TEST(VariableOperators, CompoundAssignmentRebindsAndKeepsSavedValues) {
   EXPECT_EQ(w.data().to_vector<double>(), (std::vector<double>{2, 3, 4}));  // untouched
 
   // x op= x reads the old x on both sides
-  Variable q(f64({3}, {1}), true);
+  Variable q = Variable(f64({3}, {1})).requires_grad_();
   const Variable q0 = q;
   q *= q;
   q.backward();

@@ -123,7 +123,7 @@ TEST(Module, ReplacingAParameterMemberIsSeenEverywhere) {
   Net net;
   const Variable old_weight = net.encoder->weight;
   const Tensor old_values = old_weight.data().clone();
-  net.encoder->weight = Variable(Tensor::full({3, 4}, 0.25), true);
+  net.encoder->weight = Variable(Tensor::full({3, 4}, 0.25)).requires_grad_();
 
   EXPECT_EQ(net.parameter("encoder.weight").impl(), net.encoder->weight.impl());
   EXPECT_NE(net.parameter("encoder.weight").impl(), old_weight.impl());
@@ -143,7 +143,7 @@ TEST(Module, ReplacingAParameterMemberIsSeenEverywhere) {
   EXPECT_EQ(max_abs_diff(old_weight.data(), old_values), 0.0);
 
   // A replaced parameter of a different shape is what state_dict and printing show.
-  net.scale = Variable(Tensor::ones({1}), true);
+  net.scale = Variable(Tensor::ones({1})).requires_grad_();
   EXPECT_EQ(net.state_dict().at("scale").shape(), (Shape{1}));
   EXPECT_NE(net.str().find("scale: float32[1]"), std::string::npos) << net.str();
 }

@@ -39,7 +39,7 @@ void quadratic_backward(Variable& theta) {
 double distance(const Variable& theta) { return max_abs_diff(theta.data(), target()); }
 
 TEST(SGD, PlainStepIsMinusLrTimesGradient) {
-  Variable theta(f64({3, 0}, {2}), true);  // gradient (2, 2)
+  Variable theta = Variable(f64({3, 0}, {2})).requires_grad_();  // gradient (2, 2)
   nn::SGD opt({theta}, nn::SGDOptions(0.1));
   quadratic_backward(theta);
   opt.step();
@@ -53,7 +53,7 @@ TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
   for (const nn::SGDOptions& o :
        {nn::SGDOptions(0.1).momentum(0.9), nn::SGDOptions(0.1).momentum(0.9).nesterov(true),
         nn::SGDOptions(0.05).momentum(0.8).dampening(0.3).weight_decay(0.1)}) {
-    Variable theta(f64({3, 0}, {2}), true);
+    Variable theta = Variable(f64({3, 0}, {2})).requires_grad_();
     nn::SGD opt({theta}, o);
     // The same recurrence, written out in doubles.
     std::vector<double> th{3, 0}, v{0, 0};
@@ -71,14 +71,14 @@ TEST(SGD, MomentumNesterovDampeningAndWeightDecayByHand) {
 }
 
 TEST(SGD, MomentumConverges) {
-  Variable theta(f64({3, 0}, {2}), true);
+  Variable theta = Variable(f64({3, 0}, {2})).requires_grad_();
   nn::SGD opt({theta}, nn::SGDOptions(0.1).momentum(0.9).nesterov(true));
   for (int k = 0; k < 200; ++k) quadratic_backward(theta), opt.step();
   EXPECT_LT(distance(theta), 1e-6);
 }
 
 TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
-  Variable a(f64({1, 2}, {2}), true), b(f64({3}, {1}), true);
+  Variable a = Variable(f64({1, 2}, {2})).requires_grad_(), b = Variable(f64({3}, {1})).requires_grad_();
   nn::SGD opt({a, b}, nn::SGDOptions(0.1).momentum(0.9));
   sum(a * a).backward();  // b gets no gradient
   opt.step();
@@ -89,7 +89,7 @@ TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
 // Adam's first step: m̂ = g, v̂ = g², so θ moves by lr·g/(|g| + ε) ≈ lr·sign(g),
 // whatever the gradient's size.
 TEST(Adam, FirstStepMovesByLrInEachCoordinate) {
-  Variable theta(f64({101, -2.001}, {2}), true);  // gradients 100 and -0.001
+  Variable theta = Variable(f64({101, -2.001}, {2})).requires_grad_();  // gradients 100 and -0.001
   nn::Adam opt({theta}, nn::AdamOptions(0.01));
   quadratic_backward(theta);
   opt.step();
@@ -101,7 +101,7 @@ TEST(Adam, FirstStepMovesByLrInEachCoordinate) {
 TEST(Adam, TwoStepsByHandAndConvergence) {
   const double lr = 0.1, beta1 = 0.8, beta2 = 0.9, eps = 1e-6;
   const auto o = nn::AdamOptions(lr).betas({beta1, beta2}).eps(eps);
-  Variable theta(f64({3, 0}, {2}), true);
+  Variable theta = Variable(f64({3, 0}, {2})).requires_grad_();
   nn::Adam opt({theta}, o);
   std::vector<double> th{3, 0}, m{0, 0}, v{0, 0};
   for (int t = 1; t <= 3; ++t) {
@@ -127,7 +127,7 @@ TEST(Adam, TwoStepsByHandAndConvergence) {
 // With a zero gradient, AdamW only decays (θ ← θ(1 - lr·λ)); Adam's L2 term goes
 // through the moments instead and moves θ by ≈ lr·sign(θ).
 TEST(AdamW, WeightDecayIsDecoupled) {
-  Variable a(f64({2, -4}, {2}), true), b(f64({2, -4}, {2}), true);
+  Variable a = Variable(f64({2, -4}, {2})).requires_grad_(), b = Variable(f64({2, -4}, {2})).requires_grad_();
   nn::AdamW adamw({a}, nn::AdamWOptions(0.1).weight_decay(0.5));
   nn::Adam adam({b}, nn::AdamOptions(0.1).weight_decay(0.5));
   a.mutable_grad() = Tensor::zeros({2}, DType::Float64);
@@ -143,14 +143,14 @@ TEST(AdamW, WeightDecayIsDecoupled) {
 }
 
 TEST(AdamW, Converges) {
-  Variable theta(f64({3, 0}, {2}), true);
+  Variable theta = Variable(f64({3, 0}, {2})).requires_grad_();
   nn::AdamW opt({theta}, nn::AdamWOptions(0.05).weight_decay(0.0));
   for (int k = 0; k < 400; ++k) quadratic_backward(theta), opt.step();
   EXPECT_LT(distance(theta), 1e-3);
 }
 
 TEST(Optimizer, ZeroGradAndSetLr) {
-  Variable a(f64({1}, {1}), true);
+  Variable a = Variable(f64({1}, {1})).requires_grad_();
   nn::SGD opt({a}, nn::SGDOptions(0.1));
   sum(a).backward();
   opt.zero_grad();
@@ -181,7 +181,7 @@ TEST(Optimizer, OptionDefaultsArePyTorchs) {
   EXPECT_EQ(adamw.weight_decay(), 1e-2);
   EXPECT_FALSE(adamw.amsgrad());
   // Setters chain; the optimizer's lr is its options' lr.
-  Variable p(f64({1}, {1}), true);
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
   nn::Adam opt({p}, nn::AdamOptions(3e-4).betas({0.9, 0.98}).eps(1e-9).weight_decay(0));
   EXPECT_EQ(opt.options.betas(), std::make_tuple(0.9, 0.98));
   EXPECT_EQ(opt.options.eps(), 1e-9);
@@ -192,7 +192,7 @@ TEST(Optimizer, OptionDefaultsArePyTorchs) {
 // AMSGrad divides by the running maximum of v: after a large gradient and then small
 // ones, its steps stay smaller than Adam's.
 TEST(Adam, AmsgradDividesByTheRunningMaxOfV) {
-  Variable a(f64({0}, {1}), true), b(f64({0}, {1}), true);
+  Variable a = Variable(f64({0}, {1})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_();
   nn::Adam ams({a}, nn::AdamOptions(0.1).amsgrad(true));
   nn::Adam plain({b}, nn::AdamOptions(0.1));
   double m = 0, v = 0, v_max = 0, th = 0;
@@ -217,7 +217,7 @@ TEST(Adam, AmsgradDividesByTheRunningMaxOfV) {
 }
 
 TEST(Optimizer, HyperParametersAreValidated) {
-  Variable p(f64({1}, {1}), true);
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
   using E = std::invalid_argument;
   EXPECT_TRUE(
       throws_with<E>([&] { nn::SGD({p}, nn::SGDOptions(-0.1)); }, {"learning rate", "-0.1"}));
@@ -257,7 +257,7 @@ TEST(Optimizer, HyperParametersAreValidated) {
 // ---- clip_grad_norm -------------------------------------------------------------------------
 
 TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
-  Variable a(f64({0, 0}, {2}), true), b(f64({0}, {1}), true), none(f64({0}, {1}), true);
+  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_(), none = Variable(f64({0}, {1})).requires_grad_();
   a.mutable_grad() = f64({3, 0}, {2});
   b.mutable_grad() = f64({4}, {1});  // joint norm 5
   EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b, none}, 1.0), 5.0);
@@ -270,7 +270,7 @@ TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
   EXPECT_NEAR(nn::utils::clip_grad_norm_({a, b}, 2.0), 5 * scale, 1e-15);
   EXPECT_EQ(max_abs_diff(a.grad(), before), 0.0);
   // float32 gradients are scaled in float32.
-  Variable c(Tensor::zeros({2}), true);
+  Variable c = Variable(Tensor::zeros({2})).requires_grad_();
   c.mutable_grad() = Tensor::full({2}, 10.0);
   EXPECT_NEAR(nn::utils::clip_grad_norm_({c}, 2.0), std::sqrt(200.0), 1e-4);
   EXPECT_NEAR(std::sqrt(sum(mul(c.grad(), c.grad())).item()), 2.0, 1e-5);
@@ -280,7 +280,7 @@ TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
 
 // The other norms: ‖g‖_∞ = max |g_i| and ‖g‖_1 = Σ |g_i|, with the same clip.
 TEST(ClipGradNorm, InfinityAndOneNorms) {
-  Variable a(f64({0, 0}, {2}), true), b(f64({0}, {1}), true);
+  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_();
   a.mutable_grad() = f64({3, -6}, {2});
   b.mutable_grad() = f64({4}, {1});
   EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b}, 100.0, INFINITY), 6.0);
@@ -296,7 +296,7 @@ TEST(ClipGradNorm, InfinityAndOneNorms) {
 // ---- WarmupCosineSchedule -------------------------------------------------------------------
 
 TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
-  Variable p(f64({1}, {1}), true);
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
   nn::SGD opt({p}, nn::SGDOptions(1.0));
   nn::WarmupCosineSchedule s(opt, /*warmup=*/10, /*total=*/110, /*min_lr=*/0.1);
   EXPECT_DOUBLE_EQ(s.lr_at(0), 0.1);  // (t + 1)/warmup of the base
@@ -318,7 +318,7 @@ TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
 }
 
 TEST(WarmupCosineSchedule, NoWarmupAndValidation) {
-  Variable p(f64({1}, {1}), true);
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
   nn::Adam opt({p}, nn::AdamOptions(0.2));
   nn::WarmupCosineSchedule s(opt, 0, 4);
   EXPECT_DOUBLE_EQ(s.lr_at(0), 0.2);
@@ -341,7 +341,7 @@ std::map<std::string, Tensor> as_map(const std::vector<std::pair<std::string, Te
 // An optimizer restored from another's state_dict takes the same next steps.
 template <class Opt, class Options>
 void expect_resumes_exactly(Options options, const std::vector<std::string>& names) {
-  Variable a(f64({3, 3}, {2}), true), b(f64({3, 3}, {2}), true);
+  Variable a = Variable(f64({3, 3}, {2})).requires_grad_(), b = Variable(f64({3, 3}, {2})).requires_grad_();
   Opt first({a}, options);
   for (int i = 0; i < 3; ++i) {
     quadratic_backward(a);
@@ -381,7 +381,7 @@ TEST(OptimizerState, AdamAndAdamWResumeExactly) {
 // Before the first step there are no buffers; loading such a state into a used
 // optimizer takes them away again, as in a fresh one.
 TEST(OptimizerState, AbsentBuffersAreRestoredAsAbsent) {
-  Variable a(f64({3, 3}, {2}), true);
+  Variable a = Variable(f64({3, 3}, {2})).requires_grad_();
   nn::Adam fresh({a}, nn::AdamOptions(0.1));
   const auto empty = fresh.state_dict();
   EXPECT_EQ(empty.size(), 2u);  // lr and step only
@@ -394,7 +394,7 @@ TEST(OptimizerState, AbsentBuffersAreRestoredAsAbsent) {
 }
 
 TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
-  Variable a(f64({3, 3}, {2}), true);
+  Variable a = Variable(f64({3, 3}, {2})).requires_grad_();
   nn::Adam adam({a}, nn::AdamOptions(0.1));
   quadratic_backward(a);
   adam.step();
@@ -444,7 +444,7 @@ TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
 }
 
 TEST(WarmupCosineSchedule, SetStepsResumesTheCurve) {
-  Variable a(f64({1}, {1}), true);
+  Variable a = Variable(f64({1}, {1})).requires_grad_();
   nn::SGD one({a}, nn::SGDOptions(1.0)), two({a}, nn::SGDOptions(1.0));
   nn::WarmupCosineSchedule s1(one, 2, 10), s2(two, 2, 10);
   for (int i = 0; i < 4; ++i) s1.step();

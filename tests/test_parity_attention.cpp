@@ -41,7 +41,7 @@ class ParitySdpa : public ::testing::TestWithParam<PathParam> {};
 TEST_P(ParitySdpa, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
-  Variable q(f.at("q"), true), k(f.at("k"), true), v(f.at("v"), true);
+  Variable q = Variable(f.at("q")).requires_grad_(), k = Variable(f.at("k")).requires_grad_(), v = Variable(f.at("v")).requires_grad_();
   const Tensor mask = meta_int(f, "masked") != 0 ? f.at("mask") : Tensor();
   ASSERT_TRUE(!mask.defined() || mask.dtype() == DType::Bool);
   // The scale the fixture used, passed explicitly (torch computed it in double).
@@ -110,9 +110,9 @@ TEST_P(ParityMultihead, ValuesWeightsAndGradients) {
   EXPECT_EQ(state.size(), m.named_parameters().size());
 
   const bool self_attention = meta_int(f, "self_attention") != 0;
-  Variable query(f.at("query"), true);
-  Variable key = self_attention ? query : Variable(f.at("key"), true);
-  Variable value = self_attention ? query : Variable(f.at("value"), true);
+  Variable query = Variable(f.at("query")).requires_grad_();
+  Variable key = self_attention ? query : Variable(f.at("key")).requires_grad_();
+  Variable value = self_attention ? query : Variable(f.at("value")).requires_grad_();
   auto opts = nn::MultiheadAttentionForwardOptions().average_attn_weights(false);
   if (meta_int(f, "key_padding_mask") != 0) opts.key_padding_mask(f.at("key_padding_mask"));
   if (meta_int(f, "attn_mask") != 0) opts.attn_mask(f.at("attn_mask"));
@@ -163,8 +163,8 @@ TEST_P(ParityAdditive, ValuesAndGradients) {
           .dtype(dtype));
   m.load_state_dict(params_from(f, m));  // w_q.weight, w_k.weight, v.weight
   const bool values_are_keys = meta_int(f, "values_are_keys") != 0;
-  Variable query(f.at("query"), true), keys(f.at("keys"), true);
-  Variable values = values_are_keys ? Variable() : Variable(f.at("values"), true);
+  Variable query = Variable(f.at("query")).requires_grad_(), keys = Variable(f.at("keys")).requires_grad_();
+  Variable values = values_are_keys ? Variable() : Variable(f.at("values")).requires_grad_();
   const Tensor key_mask = meta_int(f, "masked") != 0 ? f.at("key_mask") : Tensor();
   const nn::AttentionOutput out = m(query, keys, values, key_mask);
   // loss = Σ context·grad_context + Σ weights·grad_weights

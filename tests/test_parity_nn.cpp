@@ -60,7 +60,7 @@ TEST_P(ParityLinear, ValuesAndGradients) {
                    .bias(meta_int(f, "bias") != 0)
                    .dtype(dtype));
   m.load_state_dict(params_from(f, m));
-  Variable x(f.at("input"), true);
+  Variable x = Variable(f.at("input")).requires_grad_();
   const Variable y = m(x);
   y.backward(f.at("grad_output"));
 
@@ -128,7 +128,7 @@ TEST_P(ParityLSTMCell, ValuesAndGradients) {
                      .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
-  Variable x(f.at("input"), true), h0(f.at("h0"), true), c0(f.at("c0"), true);
+  Variable x = Variable(f.at("input")).requires_grad_(), h0 = Variable(f.at("h0")).requires_grad_(), c0 = Variable(f.at("c0")).requires_grad_();
   const nn::LSTMState s = m(x, {h0, c0});
   // loss = Σ h1·grad_h1 + Σ c1·grad_c1
   (weighted_sum(s.h, f.at("grad_h1")) + weighted_sum(s.c, f.at("grad_c1"))).backward();
@@ -161,9 +161,9 @@ TEST_P(ParityLSTM, ValuesAndGradients) {
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
   const bool with_state = meta_int(f, "initial_state") != 0;
-  Variable x(f.at("input"), true);
+  Variable x = Variable(f.at("input")).requires_grad_();
   Variable h0, c0;  // undefined: the module starts from zeros
-  if (with_state) h0 = Variable(f.at("h0"), true), c0 = Variable(f.at("c0"), true);
+  if (with_state) h0 = Variable(f.at("h0")).requires_grad_(), c0 = Variable(f.at("c0")).requires_grad_();
   const auto [output, state] = m(x, {h0, c0});
   const auto [h_n, c_n] = state;
   // loss = Σ output·grad_output + Σ h_n·grad_h_n + Σ c_n·grad_c_n
@@ -221,7 +221,7 @@ TEST_P(ParityGRUCell, ValuesAndGradients) {
                     .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));  // PyTorch's names: weight_ih, weight_hh, ...
-  Variable x(f.at("input"), true), h0(f.at("h0"), true);
+  Variable x = Variable(f.at("input")).requires_grad_(), h0 = Variable(f.at("h0")).requires_grad_();
   const Variable h1 = m(x, h0);
   weighted_sum(h1, f.at("grad_h1")).backward();  // loss = Σ h1·grad_h1
 
@@ -254,9 +254,9 @@ TEST_P(ParityGRU, ValuesAndGradients) {
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
   const bool with_state = meta_int(f, "initial_state") != 0;
-  Variable x(f.at("input"), true);
+  Variable x = Variable(f.at("input")).requires_grad_();
   Variable h0;  // undefined: the module starts from zeros
-  if (with_state) h0 = Variable(f.at("h0"), true);
+  if (with_state) h0 = Variable(f.at("h0")).requires_grad_();
   const auto [output, h_n] = m(x, h0);
   // loss = Σ output·grad_output + Σ h_n·grad_h_n
   (weighted_sum(output, f.at("grad_output")) + weighted_sum(h_n, f.at("grad_h_n"))).backward();
@@ -302,7 +302,7 @@ TEST_P(ParityClassificationLoss, ValuesAndGradients) {
   const std::string input = is_ce ? "logits" : "log_probs";
   const nn::Reduction reduction = reduction_of(meta(f, "reduction"));
   const int64_t ignore_index = meta_int(f, "ignore_index");
-  Variable x(f.at(input), true);
+  Variable x = Variable(f.at(input)).requires_grad_();
   const Tensor& targets = f.at("targets");
   const Variable loss =
       is_ce ? nn::cross_entropy(
@@ -331,7 +331,7 @@ class ParityMseLoss : public ::testing::TestWithParam<CaseParam> {};
 TEST_P(ParityMseLoss, ValuesAndGradients) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
-  Variable a(f.at("a"), true), b(f.at("b"), true);
+  Variable a = Variable(f.at("a")).requires_grad_(), b = Variable(f.at("b")).requires_grad_();
   const Variable loss = nn::mse_loss(a, b, reduction_of(meta(f, "reduction")));
   loss.backward();
 
@@ -430,8 +430,8 @@ TEST_P(ParityLossGrid, ValuesAndGradientsOfEveryCase) {
     const std::map<std::string, std::string> s = parse_settings(meta(f, k));
     const bool grad_target = s.count("grad_target") != 0 && s.at("grad_target") == "1";
     const Tensor& target = f.at(k + ".target");
-    Variable x(f.at(k + ".input"), true);
-    Variable y(target, grad_target);
+    Variable x = Variable(f.at(k + ".input")).requires_grad_();
+    Variable y = Variable(target).requires_grad_(grad_target);
     const Variable loss = grid_loss(s, f, k, x, y);
     if (s.at("reduction") == "none") {
       loss.backward(f.at(k + ".grad_loss"));
@@ -465,7 +465,7 @@ TEST_P(ParitySoftmax, ValuesAndGradients) {
   } else {
     m = std::make_shared<nn::Softmax>(dim);
   }
-  Variable x(f.at("input"), true);
+  Variable x = Variable(f.at("input")).requires_grad_();
   const Variable y = (*m)(x);
   y.backward(f.at("grad_output"));
 
@@ -522,7 +522,7 @@ TEST_P(ParityOptimizer, FiveStepsOnLinearRegression) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const Variable X(f.at("X")), y(f.at("y"));
-  Variable w(f.at("w0").clone(), true), b(f.at("b0").clone(), true);
+  Variable w = Variable(f.at("w0").clone()).requires_grad_(), b = Variable(f.at("b0").clone()).requires_grad_();
   std::unique_ptr<nn::Optimizer> opt = make_optimizer(f, {w, b});
 
   Parity p(name + "_" + variant, dtype_of_variant(variant));

@@ -71,7 +71,7 @@ struct Replay {
 template <class F>
 Replay run(F f, const std::vector<Tensor>& inputs, const Tensor& upstream) {
   std::vector<Variable> xs;
-  for (const Tensor& t : inputs) xs.emplace_back(t.clone(), true);
+  for (const Tensor& t : inputs) xs.push_back(Variable(t.clone()).requires_grad_());
   const Variable y = f(xs);
   y.backward(upstream);
   Replay r{y.data(), {}};

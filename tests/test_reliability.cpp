@@ -501,7 +501,7 @@ TEST(MemoryPerStep, GraphsWithoutBackwardWithRetainedGraphsOrFailedForwardsAreFr
 TEST(DeepGraphs, AHundredThousandOpChainRunsBackwardAndIsDestroyed) {
   const MemoryLevel level = live();
   run_on_small_stack([] {
-    const Variable x(Tensor::full({1}, 1.0, DType::Float64), true);
+    const Variable x = Variable(Tensor::full({1}, 1.0, DType::Float64)).requires_grad_();
     Variable y = x;
     for (int i = 0; i < 50000; ++i) y = (y * 1.00001) + 0.0;  // 100,000 ops
     sum(y).backward();
@@ -514,7 +514,7 @@ TEST(DeepGraphs, AHundredThousandOpChainRunsBackwardAndIsDestroyed) {
 TEST(DeepGraphs, AHundredThousandOpChainIsDestroyedWithoutBackward) {
   const MemoryLevel level = live();
   run_on_small_stack([] {
-    const Variable x(Tensor::full({2}, 0.5), true);
+    const Variable x = Variable(Tensor::full({2}, 0.5)).requires_grad_();
     Variable y = x;
     for (int i = 0; i < 100000; ++i) y = tanh(y);
     EXPECT_STREQ(y.op_name(), "tanh");
@@ -550,7 +550,7 @@ TEST(DeepGraphs, AnLstmOverTenThousandStepsRunsBackward) {
   run_on_small_stack([] {
     Generator gen(4);
     nn::LSTM lstm(nn::LSTMOptions(2, 2), gen);
-    const Variable x(randn({10000, 1, 2}, 0, 1, DType::Float32, gen), true);
+    const Variable x = Variable(randn({10000, 1, 2}, 0, 1, DType::Float32, gen)).requires_grad_();
     const auto [out, state] = lstm(x);
     sum(out).backward();
     EXPECT_TRUE(all_finite(x.grad()));
@@ -562,7 +562,7 @@ TEST(DeepGraphs, AnLstmOverTenThousandStepsRunsBackward) {
 // -------------------------------------------------------------------------------------
 
 TEST(AnomalyMode, CatchesLogOfZeroAndNamesTheOp) {
-  const Variable x(testing::f32({1, 0}, {2}), true);
+  const Variable x = Variable(testing::f32({1, 0}, {2})).requires_grad_();
   EXPECT_FALSE(all_finite(log(x).data()));  // off: -inf flows on silently
   const AnomalyModeGuard on;
   EXPECT_TRUE(
@@ -570,8 +570,8 @@ TEST(AnomalyMode, CatchesLogOfZeroAndNamesTheOp) {
 }
 
 TEST(AnomalyMode, CatchesDivisionByZeroAndNamesTheOp) {
-  const Variable a(testing::f32({1, 2}, {2}), true);
-  const Variable b(testing::f32({1, 0}, {2}), true);
+  const Variable a = Variable(testing::f32({1, 2}, {2})).requires_grad_();
+  const Variable b = Variable(testing::f32({1, 0}, {2})).requires_grad_();
   const AnomalyModeGuard on;
   EXPECT_TRUE(throws_with<std::runtime_error>([&] { div(a, b); }, {"anomaly", "'div'"}));
   EXPECT_TRUE(throws_with<std::runtime_error>([&] { a / 0.0; }, {"anomaly", "'div'"}));
@@ -579,14 +579,14 @@ TEST(AnomalyMode, CatchesDivisionByZeroAndNamesTheOp) {
 }
 
 TEST(AnomalyMode, NamesTheFirstOpNotALaterOne) {
-  const Variable x(testing::f64({-1, 4}, {2}), true);
+  const Variable x = Variable(testing::f64({-1, 4}, {2})).requires_grad_();
   const AnomalyModeGuard on;
   // log(-1) is NaN; exp and sum would carry it on, but the error names log.
   EXPECT_TRUE(throws_with<std::runtime_error>([&] { sum(exp(log(x) * 2.0)); }, {"'log'"}));
 }
 
 TEST(AnomalyMode, CatchesAnInfiniteGradientInBackwardAndNamesTheOp) {
-  const Variable x(testing::f64({0, 4}, {2}), true);
+  const Variable x = Variable(testing::f64({0, 4}, {2})).requires_grad_();
   const AnomalyModeGuard on;
   const Variable y = sum(sqrt(x));  // sqrt(0) = 0 is fine; its slope 1/(2·0) is not
   EXPECT_TRUE(throws_with<std::runtime_error>([&] { y.backward(); },
@@ -615,7 +615,7 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
     SCOPED_TRACE(dtype_name(dt));
     const Tensor logits = Tensor::from_list(
         {1e4, -1e4, 0, -1e4, -1e4, -1e4, 1e4, 1e4, 1e4, 1e4, 1e4 - 1, -1e4}, {4, 3}, dt);
-    const Variable x(logits, true);
+    const Variable x = Variable(logits).requires_grad_();
     const Variable p = softmax(x, 1);
     EXPECT_TRUE(all_finite(p.data()));
     EXPECT_TRUE(allclose(p.data(),
@@ -626,7 +626,7 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
     sum(p * Variable(weights_like({4, 3}, dt, 1))).backward();
     EXPECT_TRUE(all_finite(x.grad()));
 
-    const Variable x2(logits, true);
+    const Variable x2 = Variable(logits).requires_grad_();
     const Variable lp = log_softmax(x2, 1);
     EXPECT_TRUE(all_finite(lp.data()));
     EXPECT_NEAR(lp.data().at({0, 1}), -2e4,
@@ -635,13 +635,13 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
     EXPECT_TRUE(all_finite(x2.grad()));
 
     for (const nn::Reduction r : {nn::kMean, nn::kSum, nn::kNone}) {
-      const Variable x3(logits, true);
+      const Variable x3 = Variable(logits).requires_grad_();
       const Variable loss = nn::cross_entropy(x3, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(r));
       EXPECT_TRUE(all_finite(loss.data()));
       sum(loss).backward();
       EXPECT_TRUE(all_finite(x3.grad()));
     }
-    const Variable x4(logits, true);
+    const Variable x4 = Variable(logits).requires_grad_();
     // row 0 with target 1: -log softmax = 2e4 (to float precision)
     EXPECT_NEAR(nn::cross_entropy(x4, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(nn::kNone)).data().at({0}), 2e4, 1e-2);
   }
@@ -653,7 +653,7 @@ TEST(Numerics, FullyMaskedRowsStayFiniteForwardAndBackward) {
     // row 0 fully masked (-inf everywhere), row 1 partly, row 2 not at all
     const Tensor logits =
         Tensor::from_list({-kInf, -kInf, -kInf, 2, -kInf, 1e4, 0.5, -1, 3}, {3, 3}, dt);
-    const Variable x(logits, true);
+    const Variable x = Variable(logits).requires_grad_();
     const Variable p = softmax(x, 1);
     EXPECT_TRUE(all_finite(p.data()));
     EXPECT_EQ(p.data().select(0, 0).to_vector<double>(),
@@ -662,7 +662,7 @@ TEST(Numerics, FullyMaskedRowsStayFiniteForwardAndBackward) {
     EXPECT_TRUE(all_finite(x.grad()));
     EXPECT_EQ(x.grad().select(0, 0).to_vector<double>(), std::vector<double>(3, 0.0));
 
-    const Variable x2(logits, true);
+    const Variable x2 = Variable(logits).requires_grad_();
     const Variable lp = log_softmax(x2, 1);
     // log 0 = -inf is the documented answer for a fully masked row; the others are finite where
     // unmasked
@@ -672,7 +672,7 @@ TEST(Numerics, FullyMaskedRowsStayFiniteForwardAndBackward) {
     EXPECT_TRUE(all_finite(x2.grad()));
 
     // cross_entropy: the fully masked row is ignored, the partly masked one has its target unmasked
-    const Variable x3(logits, true);
+    const Variable x3 = Variable(logits).requires_grad_();
     const Variable loss = nn::cross_entropy(x3, testing::i64({-100, 0, 2}, {3}));
     EXPECT_TRUE(all_finite(loss.data()));
     loss.backward();
@@ -686,9 +686,9 @@ TEST(Numerics, AttentionWithFullyMaskedQueriesAndHugeScoresStaysFinite) {
   for (const bool fused : {true, false}) {
     SCOPED_TRACE(fused ? "fused" : "composed");
     // q and k of size 100: scores of order 1e4 before scaling
-    const Variable q(randn({2, 4, 8}, 0, 100, DType::Float32, gen), true);
-    const Variable k(randn({2, 5, 8}, 0, 100, DType::Float32, gen), true);
-    const Variable v(randn({2, 5, 3}, 0, 1, DType::Float32, gen), true);
+    const Variable q = Variable(randn({2, 4, 8}, 0, 100, DType::Float32, gen)).requires_grad_();
+    const Variable k = Variable(randn({2, 5, 8}, 0, 100, DType::Float32, gen)).requires_grad_();
+    const Variable v = Variable(randn({2, 5, 3}, 0, 1, DType::Float32, gen)).requires_grad_();
     Tensor mask = Tensor::zeros({2, 4, 5}, DType::Bool);
     mask.select(0, 0).select(0, 1).fill_(1);     // batch 0, query 1 sees no key
     mask.select(0, 1).narrow(0, 2, 2).fill_(1);  // batch 1, queries 2 and 3 see no key
@@ -704,7 +704,7 @@ TEST(Numerics, AttentionWithFullyMaskedQueriesAndHugeScoresStaysFinite) {
   }
   // MultiheadAttention: one sequence whose every key is padding
   nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(8, 2).batch_first(true), gen);
-  const Variable x(randn({2, 3, 8}, 0, 1e2, DType::Float32, gen), true);
+  const Variable x = Variable(randn({2, 3, 8}, 0, 1e2, DType::Float32, gen)).requires_grad_();
   const Tensor padding = nn::padding_mask({3, 0}, 3);
   const nn::MultiheadOutput out =
       mha(x, x, x,

@@ -20,7 +20,7 @@ using testing::same_storage;
 using testing::throws_with;
 
 Variable leaf(std::initializer_list<double> values, const Shape& shape) {
-  return Variable(f64(values, shape), /*requires_grad=*/true);
+  return Variable(f64(values, shape)).requires_grad_();
 }
 
 std::vector<double> grad_of(const Variable& v) { return v.grad().to_vector<double>(); }
@@ -40,8 +40,8 @@ TEST(Variable, LeavesAndFlags) {
   std::ostringstream os;
   os << y;
   EXPECT_NE(os.str().find("grad_fn=mul"), std::string::npos) << os.str();
-  EXPECT_TRUE(throws_with<std::invalid_argument>([] { Variable(Tensor::zeros({2}, DType::Int64), true); },
-                                                 {"Variable", "floating", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { Variable(Tensor::zeros({2}, DType::Int64)).requires_grad_(); },
+                                                 {"requires_grad_", "floating", "int64"}));
   Variable ints(Tensor::zeros({2}, DType::Int64));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { ints.requires_grad_(); }, {"requires_grad_", "int64"}));
   Variable yy = y;
