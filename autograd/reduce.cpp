@@ -26,6 +26,7 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& axes) {
 
 // The shape a reduction's output has with keepdim=false: the reduced axes removed.
 Shape dropped_shape(const Shape& in, const std::vector<int64_t>& axes, const char* op) {
+  if (in.size() == 0) return in;  // a 0-d tensor reduced over axis 0 or -1 is itself
   std::vector<bool> reduced(static_cast<size_t>(in.size()), axes.empty());
   for (int64_t a : axes) reduced[static_cast<size_t>(normalize_axis(a, in.size(), op))] = true;
   Shape out;
