@@ -193,9 +193,11 @@ class Category:
 
     # ---- running a case ----
 
-    def add(self, op, fn, inputs, settings=None, differentiable=True):
+    def add(self, op, fn, inputs, settings=None, differentiable=True, constant=()):
         """inputs: [(role, stored tensor, view list)]; fn(args dict, dtype) returns the
-        outputs (a tensor or a list) or (outputs, [(role, leaf)]) for module parameters."""
+        outputs (a tensor or a list) or (outputs, [(role, leaf)]) for module parameters.
+        constant: floating roles that are data, not leaves (a loss's class weights,
+        which torch cannot differentiate, and its probability targets)."""
         case = f"{self.name}_{op}_{len(self.names):04d}"
         settings = dict(settings or {})
         meta = {"op": op, "in": ",".join(r for r, _, _ in inputs)}
@@ -209,7 +211,7 @@ class Category:
         gs = None
         for variant, dtype in VARIANTS:
             try:
-                outs, leaves = self.run(fn, inputs, dtype, differentiable)
+                outs, leaves = self.run(fn, inputs, dtype, differentiable, constant)
             except (RuntimeError, IndexError, ValueError) as e:
                 if variant == "f32":
                     raise AssertionError(f"{case}: f32 raised but f64 did not: {e}")
@@ -261,13 +263,14 @@ class Category:
         return case
 
     @staticmethod
-    def run(fn, inputs, dtype, differentiable):
+    def run(fn, inputs, dtype, differentiable, constant=()):
         args, leaves = {}, []
         for role, t, view in inputs:
             if t.is_floating_point():
                 t = t.to(dtype)
             t = apply_view(t, view)
-            if t.is_floating_point() and differentiable and not role.startswith("p."):
+            if (t.is_floating_point() and differentiable and not role.startswith("p.")
+                    and role not in constant):
                 t = t.detach().requires_grad_(True)  # keeps the view's strides
                 leaves.append((role, t))
             args[role] = t
@@ -713,13 +716,13 @@ def losses(c):
             if op == "cross_entropy":
                 return F.cross_entropy(t["x"], t["target"], weight=w, label_smoothing=ls, **kw)
             return F.nll_loss(t["x"], t["target"], weight=w, **kw)
-        c.add(op, fn, inputs, settings)
+        c.add(op, fn, inputs, settings, constant=("weight",))
     for _ in range(6):  # probability targets
         n, C = c.rng.randint(1, 4), c.rng.randint(2, 5)
         x = c.randn([n, C])
         p = torch.softmax(c.randn([n, C]), 1)
         c.add("cross_entropy_probs", lambda t, dt: F.cross_entropy(t["x"], t["target"]),
-              [("x", x, []), ("target", p, [])], {"reduction": "mean"})
+              [("x", x, []), ("target", p, [])], {"reduction": "mean"}, constant=("target",))
     for _ in range(24):
         s = c.shape(0, 4)
         a, va = c.viewed(s, SPECIALS_NONFINITE, p_case=0.2)
