@@ -258,7 +258,9 @@ Result call(const std::string& op, const Args& a) {
   if (op == "matmul") return one(a.v("a").matmul(a.v("b")));
 
   // losses
-  if (op == "cross_entropy") {
+  // a probability target ("cross_entropy_probs") is a Tensor: torch would differentiate
+  // it, minigrad does not (the generator stores it as data)
+  if (op == "cross_entropy" || op == "cross_entropy_probs") {
     auto o = nn::CrossEntropyOptions().reduction(reduction(c));
     if (c.has("ignore_index")) o.ignore_index(c.integer("ignore_index"));
     if (a.has("weight")) o.weight(a.t("weight"));
@@ -271,9 +273,6 @@ Result call(const std::string& op, const Args& a) {
     if (a.has("weight")) o.weight(a.t("weight"));
     return one(nn::nll_loss(a.v("x"), a.t("target"), o));
   }
-  if (op == "cross_entropy_probs")
-    return one(nn::cross_entropy(a.v("x"), a.t("target"),
-                                 nn::CrossEntropyOptions().reduction(reduction(c))));
   if (op == "mse_loss") return one(nn::mse_loss(a.v("a"), a.v("b"), reduction(c)));
 
   // modules, loaded from torch's state dicts by name, then called
