@@ -107,9 +107,14 @@ AxisRows axis_rows(const Tensor& a, const std::vector<int64_t>& axes, bool keepd
   int64_t len = 1;
   for (int i = 0; i < a.dim(); ++i)
     if (r[static_cast<size_t>(i)]) len *= a.shape()[i];
-  // PyTorch's words (an IndexError there)
-  MINIGRAD_CHECK(len != 0) << op << "(): Expected reduction dim to have non-zero size: shape "
-                           << a.shape() << " is empty along the reduced axes";
+  // PyTorch's words (an IndexError there), naming the first empty reduced axis
+  MINIGRAD_CHECK(!(axes.empty() && len == 0))
+      << op << "(): Expected reduction dim to be specified for input.numel() == 0: shape "
+      << a.shape() << " is empty";
+  for (int i = 0; i < a.dim(); ++i)
+    MINIGRAD_CHECK(!r[static_cast<size_t>(i)] || a.shape()[i] != 0)
+        << op << "(): Expected reduction dim " << i << " to have non-zero size: shape " << a.shape()
+        << " is empty along it";
   Tensor rows = rows_along(a, r);
   const int64_t nrows = rows.numel() / len;
   return {std::move(rows), len, nrows, reduced_shape(a, r, keepdim)};
