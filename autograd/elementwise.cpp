@@ -158,7 +158,8 @@ Variable sqrt(const Variable& x) {
 Variable rsqrt(const Variable& x) {
   Tensor y = rsqrt(x.data());
   return record("rsqrt", y, {x},
-                [y](const Gs& gy, Grads& g) { g[0] = gy[0] * (-0.5 * y * y * y); });
+                // torch's order, (−½·gy)·y³: y³ may be subnormal in float32 and rounds alike
+                [y](const Gs& gy, Grads& g) { g[0] = (-0.5 * gy[0]) * (y * y * y); });
 }
 
 // y = tanh x           ∂y/∂x = 1 - y²

@@ -108,15 +108,13 @@ AxisRows axis_rows(const Tensor& a, const std::vector<int64_t>& axes, bool keepd
   for (int i = 0; i < a.dim(); ++i)
     if (r[static_cast<size_t>(i)]) len *= a.shape()[i];
   // PyTorch's words (an IndexError there), naming the first empty reduced axis
-  MINIGRAD_CHECK(!(axes.empty() && a.numel() == 0))
-      << op << "(): Expected reduction dim to be specified for input.numel() == 0: the tensor of "
-      << "shape " << a.shape() << " is empty";
-  int empty_axis = 0;
-  while (len == 0 && !(r[static_cast<size_t>(empty_axis)] && a.shape()[empty_axis] == 0))
-    ++empty_axis;
-  MINIGRAD_CHECK(len != 0) << op << "(): Expected reduction dim " << empty_axis
-                           << " to have non-zero size: axis " << empty_axis << " of shape "
-                           << a.shape() << " is empty";
+  MINIGRAD_CHECK(!(axes.empty() && len == 0))
+      << op << "(): Expected reduction dim to be specified for input.numel() == 0: shape "
+      << a.shape() << " is empty";
+  for (int i = 0; i < a.dim(); ++i)
+    MINIGRAD_CHECK(!r[static_cast<size_t>(i)] || a.shape()[i] != 0)
+        << op << "(): Expected reduction dim " << i << " to have non-zero size: shape " << a.shape()
+        << " is empty along it";
   Tensor rows = rows_along(a, r);
   const int64_t nrows = rows.numel() / len;
   return {std::move(rows), len, nrows, reduced_shape(a, r, keepdim)};

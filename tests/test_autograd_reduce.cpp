@@ -69,12 +69,10 @@ TEST(AutogradReduce, AmaxTiesShareTheGradient) {
 TEST(AutogradReduce, AmaxAminOverSeveralAxes) {
   // random inputs have no ties, so both are differentiable there
   const Tensor x = input({2, 3, 4}, 14);
-  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes, bool keepdim) {
-    return amax(v, axes, keepdim);
-  });
-  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes, bool keepdim) {
-    return amin(v, axes, keepdim);
-  });
+  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes,
+                                 bool keepdim) { return amax(v, axes, keepdim); });
+  expect_every_axis_set_ok(x, [](const Variable& v, const std::vector<int64_t>& axes,
+                                 bool keepdim) { return amin(v, axes, keepdim); });
   EXPECT_TRUE(grad_ok([](const Vars& v) { return amin(v[0].t(), 1); }, {input({4, 3}, 15)}));
 }
 
@@ -92,6 +90,25 @@ TEST(AutogradReduce, AmaxAminTiesShareTheGradientAcrossAxes) {
   const Variable z = Variable(f64({3, 1, 1, 2}, {2, 2})).requires_grad_();
   z.amin(-1, true).backward(f64({2, 4}, {2, 1}));
   EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 2, 4, 0}));
+}
+
+TEST(AutogradReduce, AmaxAminOfA0dTensorOverAxis0OrMinus1IsItself) {
+  // torch.amax(torch.tensor(3.), 0) is tensor(3.) with gradient 1, as sum and mean;
+  // keepdim changes nothing for a 0-d tensor. Axis 1 is out of range.
+  for (const std::vector<int64_t>& axes : {std::vector<int64_t>{0}, std::vector<int64_t>{-1}}) {
+    for (bool keepdim : {false, true}) {
+      const Variable x(Tensor::scalar(3.0, DType::Float64), true);
+      const Variable y = x.amax(axes, keepdim);
+      EXPECT_EQ(y.shape(), Shape{});
+      EXPECT_EQ(y.data().item(), 3.0);
+      (y * 2.0).backward();
+      EXPECT_EQ(x.grad().item(), 2.0);
+      EXPECT_EQ(x.amin(axes, keepdim).shape(), Shape{});
+    }
+  }
+  const Variable x(Tensor::scalar(3.0, DType::Float64), true);
+  EXPECT_THROW(x.amax({1}), std::out_of_range);
+  EXPECT_THROW(x.amin(1), std::out_of_range);
 }
 
 TEST(AutogradReduce, SumTo) {

@@ -193,9 +193,11 @@ class Category:
 
     # ---- running a case ----
 
-    def add(self, op, fn, inputs, settings=None, differentiable=True):
+    def add(self, op, fn, inputs, settings=None, differentiable=True, constant=()):
         """inputs: [(role, stored tensor, view list)]; fn(args dict, dtype) returns the
-        outputs (a tensor or a list) or (outputs, [(role, leaf)]) for module parameters."""
+        outputs (a tensor or a list) or (outputs, [(role, leaf)]) for module parameters.
+        constant: floating roles that are data, not leaves (a loss's class weights,
+        which torch cannot differentiate, and its probability targets)."""
         case = f"{self.name}_{op}_{len(self.names):04d}"
         settings = dict(settings or {})
         meta = {"op": op, "in": ",".join(r for r, _, _ in inputs)}
@@ -209,7 +211,7 @@ class Category:
         gs = None
         for variant, dtype in VARIANTS:
             try:
-                outs, leaves = self.run(fn, inputs, dtype, differentiable)
+                outs, leaves = self.run(fn, inputs, dtype, differentiable, constant)
             except (RuntimeError, IndexError, ValueError) as e:
                 if variant == "f32":
                     raise AssertionError(f"{case}: f32 raised but f64 did not: {e}")
@@ -261,13 +263,14 @@ class Category:
         return case
 
     @staticmethod
-    def run(fn, inputs, dtype, differentiable):
+    def run(fn, inputs, dtype, differentiable, constant=()):
         args, leaves = {}, []
         for role, t, view in inputs:
             if t.is_floating_point():
                 t = t.to(dtype)
             t = apply_view(t, view)
-            if t.is_floating_point() and differentiable and not role.startswith("p."):
+            if (t.is_floating_point() and differentiable and not role.startswith("p.")
+                    and role not in constant):
                 t = t.detach().requires_grad_(True)  # keeps the view's strides
                 leaves.append((role, t))
             args[role] = t
@@ -713,13 +716,13 @@ def losses(c):
             if op == "cross_entropy":
                 return F.cross_entropy(t["x"], t["target"], weight=w, label_smoothing=ls, **kw)
             return F.nll_loss(t["x"], t["target"], weight=w, **kw)
-        c.add(op, fn, inputs, settings)
+        c.add(op, fn, inputs, settings, constant=("weight",))
     for _ in range(6):  # probability targets
         n, C = c.rng.randint(1, 4), c.rng.randint(2, 5)
         x = c.randn([n, C])
         p = torch.softmax(c.randn([n, C]), 1)
         c.add("cross_entropy_probs", lambda t, dt: F.cross_entropy(t["x"], t["target"]),
-              [("x", x, []), ("target", p, [])], {"reduction": "mean"})
+              [("x", x, []), ("target", p, [])], {"reduction": "mean"}, constant=("target",))
     for _ in range(24):
         s = c.shape(0, 4)
         a, va = c.viewed(s, SPECIALS_NONFINITE, p_case=0.2)
@@ -727,6 +730,58 @@ def losses(c):
         reduction = c.rng.choice(["mean", "sum", "none"])
         c.add("mse_loss", lambda t, dt, r=reduction: F.mse_loss(t["a"], t["b"], reduction=r),
               [("a", a, va), ("b", b, vb)], {"reduction": reduction})
+    # drawn last, so the cases above keep their numbers and values: class weights with
+    # ignore_index, label smoothing and [N, C, d...] inputs; probability targets with
+    # weights, label smoothing and [N, C, d...] inputs
+    for _ in range(16):
+        op = c.rng.choice(["cross_entropy", "cross_entropy", "nll_loss"])
+        n, C = c.rng.randint(1, 4), c.rng.randint(2, 5)
+        extra = [c.rng.randint(1, 3)] if c.rng.random() < 0.4 else []
+        xs, ts = ([C], []) if c.rng.random() < 0.15 else ([n, C] + extra, [n] + extra)
+        x, v = c.viewed(xs, [1e30, -1e30], p_case=0.1, frac=0.1, scale=2.0)
+        if op == "nll_loss":
+            x = torch.log_softmax(x, 0 if len(xs) == 1 else 1)
+            v = []
+        target = c.randint(0, C, ts)
+        ignore = -100
+        if c.rng.random() < 0.4 and target.numel() > 0:
+            ignore = c.rng.randrange(C)
+            target.view(-1)[0] = ignore
+        reduction = c.rng.choice(["mean", "mean", "sum", "none"])
+        w = c.randn([C]).abs() + 0.1
+        ls = c.rng.choice([0.0, 0.0, 0.1, 0.3]) if op == "cross_entropy" else 0.0
+        settings = {"reduction": reduction, "weighted": 1}
+        if ignore != -100:
+            settings["ignore_index"] = ignore
+        if ls:
+            settings["label_smoothing"] = repr(ls)
+
+        def fn(t, dt, op=op, ignore=ignore, reduction=reduction, ls=ls):
+            kw = {"weight": t["weight"], "ignore_index": ignore, "reduction": reduction}
+            if op == "cross_entropy":
+                return F.cross_entropy(t["x"], t["target"], label_smoothing=ls, **kw)
+            return F.nll_loss(t["x"], t["target"], **kw)
+        c.add(op, fn, [("x", x, v), ("target", target, []), ("weight", w, [])], settings,
+              constant=("weight",))
+    for _ in range(8):
+        n, C = c.rng.randint(1, 3), c.rng.randint(2, 4)
+        xs = [n, C] + ([c.rng.randint(1, 3)] if c.rng.random() < 0.4 else [])
+        x, v = c.viewed(xs)
+        p = torch.softmax(c.randn(xs), 1)
+        reduction = c.rng.choice(["mean", "sum", "none"])
+        ls = c.rng.choice([0.0, 0.2])
+        inputs = [("x", x, v), ("target", p, [])]
+        settings = {"reduction": reduction}
+        if c.rng.random() < 0.5:
+            inputs.append(("weight", c.randn([C]).abs() + 0.1, []))
+            settings["weighted"] = 1
+        if ls:
+            settings["label_smoothing"] = repr(ls)
+
+        def fn(t, dt, reduction=reduction, ls=ls):
+            return F.cross_entropy(t["x"], t["target"], weight=t.get("weight"),
+                                   reduction=reduction, label_smoothing=ls)
+        c.add("cross_entropy_probs", fn, inputs, settings, constant=("target", "weight"))
 
 
 def state_inputs(c, module):
