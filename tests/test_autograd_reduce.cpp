@@ -97,7 +97,7 @@ TEST(AutogradReduce, AmaxAminOfA0dTensorOverAxis0OrMinus1IsItself) {
   // keepdim changes nothing for a 0-d tensor. Axis 1 is out of range.
   for (const std::vector<int64_t>& axes : {std::vector<int64_t>{0}, std::vector<int64_t>{-1}}) {
     for (bool keepdim : {false, true}) {
-      const Variable x(Tensor::scalar(3.0, DType::Float64), true);
+      const Variable x = Variable(Tensor::scalar(3.0, DType::Float64)).requires_grad_();
       const Variable y = x.amax(axes, keepdim);
       EXPECT_EQ(y.shape(), Shape{});
       EXPECT_EQ(y.data().item(), 3.0);
@@ -106,7 +106,7 @@ TEST(AutogradReduce, AmaxAminOfA0dTensorOverAxis0OrMinus1IsItself) {
       EXPECT_EQ(x.amin(axes, keepdim).shape(), Shape{});
     }
   }
-  const Variable x(Tensor::scalar(3.0, DType::Float64), true);
+  const Variable x = Variable(Tensor::scalar(3.0, DType::Float64)).requires_grad_();
   EXPECT_THROW(x.amax({1}), std::out_of_range);
   EXPECT_THROW(x.amin(1), std::out_of_range);
 }

@@ -454,7 +454,7 @@ Outcome replay(const Category& cat, const Case& c, DType dtype) {
     if (is_floating(t.dtype())) t = t.to(dtype);
     if (c.has("view." + role)) t = apply_view(t, c.at("view." + role));
     const bool leaf = grad_roles.count(role) != 0 && role.rfind("p.", 0) != 0;
-    Variable v(t, leaf);
+    Variable v = Variable(t).requires_grad_(leaf);
     if (leaf) leaves[role] = v;
     args.var[role] = v;
   }
