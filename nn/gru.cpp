@@ -143,15 +143,7 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 namespace {
 
-RNNOptionsBase base_options(const GRUOptions& o) {
-  return RNNOptionsBase(o.input_size(), o.hidden_size())
-      .num_layers(o.num_layers())
-      .bias(o.bias())
-      .batch_first(o.batch_first())
-      .dropout(o.dropout())
-      .bidirectional(o.bidirectional())
-      .dtype(o.dtype());
-}
+RNNOptionsBase base_options(const GRUOptions& o) { return rnn_base_options(o); }
 
 }  // namespace
 

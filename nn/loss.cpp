@@ -355,7 +355,10 @@ void check_same_shape(const Variable& input, const Variable& target, const char*
       << " must have the same shape";
 }
 
-Variable reduce_elements(const Variable& loss, Reduction r) {
+// The per-element losses reduced as asked: a Variable (composed losses, whose
+// backward autograd derives) or a Tensor (the fused ones, which write their own).
+template <class T>
+T reduce_elements(const T& loss, Reduction r) {
   switch (r) {
     case Reduction::Mean:
       return mean(loss);
@@ -384,20 +387,7 @@ Tensor broadcast_weight(const Tensor& weight, const Variable& input, const char*
   return weight.expand(input.shape()).contiguous();
 }
 
-// The reduced per-element losses, and each element's ∂(reduced)/∂loss_i as a
-// contiguous tensor of the input's shape.
-Tensor reduce_loss(const Tensor& loss, Reduction r) {
-  switch (r) {
-    case Reduction::Mean:
-      return mean(loss);
-    case Reduction::Sum:
-      return sum(loss);
-    case Reduction::None:
-      return loss;
-  }
-  return loss;
-}
-
+// Each element's ∂(reduced)/∂loss_i, as a contiguous tensor of the input's shape.
 Tensor element_scales(const Tensor& gy, const Shape& shape, Reduction r) {
   if (r == Reduction::None) return gy.contiguous();
   const double g = gy.item();
@@ -445,7 +435,7 @@ Variable binary_cross_entropy(const Variable& input, const Variable& target,
     }
   });
   const Reduction reduction = options.reduction();
-  return record(op, reduce_loss(loss, reduction), {input, target},
+  return record(op, reduce_elements(loss, reduction), {input, target},
                 [x, y, w, reduction](const std::vector<Tensor>& gy, Grads& grads) {
                   const Tensor s = element_scales(gy[0], x.shape(), reduction);
                   Tensor gx = grads.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
@@ -499,7 +489,7 @@ Variable binary_cross_entropy_with_logits(const Variable& input, const Variable&
   });
   const Reduction reduction = options.reduction();
   return record(
-      op, reduce_loss(loss, reduction), {input, target},
+      op, reduce_elements(loss, reduction), {input, target},
       [x, y, w, pos, reduction](const std::vector<Tensor>& gy, Grads& grads) {
         const Tensor s = element_scales(gy[0], x.shape(), reduction);
         Tensor gx = grads.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();

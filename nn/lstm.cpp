@@ -247,13 +247,7 @@ RNNOptionsBase base_options(const LSTMOptions& o) {
   MINIGRAD_CHECK(o.proj_size() == 0)
       << "LSTM: proj_size=" << o.proj_size()
       << " (an LSTM with projections) is not implemented; use proj_size=0";
-  return RNNOptionsBase(o.input_size(), o.hidden_size())
-      .num_layers(o.num_layers())
-      .bias(o.bias())
-      .batch_first(o.batch_first())
-      .dropout(o.dropout())
-      .bidirectional(o.bidirectional())
-      .dtype(o.dtype());
+  return rnn_base_options(o);
 }
 
 }  // namespace

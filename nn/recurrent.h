@@ -136,6 +136,18 @@ struct RNNOptionsBase {
   MINIGRAD_ARG(DType, dtype) = DType::Float32;
 };
 
+/// The shared settings of an LSTMOptions or GRUOptions, as RNNBase takes them.
+template <class Options>
+RNNOptionsBase rnn_base_options(const Options& o) {
+  return RNNOptionsBase(o.input_size(), o.hidden_size())
+      .num_layers(o.num_layers())
+      .bias(o.bias())
+      .batch_first(o.batch_first())
+      .dropout(o.dropout())
+      .bidirectional(o.bidirectional())
+      .dtype(o.dtype());
+}
+
 /// A stack of recurrent layers over a whole sequence: the parameters of every
 /// layer and direction, the checks of the input and the initial states, the loop
 /// over layers and directions, and the dropout between layers.
