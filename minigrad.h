@@ -28,7 +28,7 @@
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/module.h"
-#include "minigrad/nn/options.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/options.h"
 #include "minigrad/nn/recurrent.h"
 #include "minigrad/nn/serialization.h"

@@ -39,8 +39,6 @@ Variable matmul(const Variable& a, const Variable& b) {
                 });
 }
 
-Variable Variable::matmul(const Variable& other) const {
-  return minigrad::matmul(*this, other);
-}
+Variable Variable::matmul(const Variable& other) const { return minigrad::matmul(*this, other); }
 
 }  // namespace minigrad

@@ -163,8 +163,10 @@ void BM_LSTMCell(benchmark::State& state) {
   const Variable x(randn({batch, in}, 0, 1, DType::Float32, gen));
   const Variable h = Variable(randn({batch, hidden}, 0, 1, DType::Float32, gen)).requires_grad_();
   const Variable c = Variable(randn({batch, hidden}, 0, 1, DType::Float32, gen)).requires_grad_();
-  const Variable w_ih = Variable(randn({4 * hidden, in}, 0, 0.1, DType::Float32, gen)).requires_grad_();
-  const Variable w_hh = Variable(randn({4 * hidden, hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable w_ih =
+      Variable(randn({4 * hidden, in}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable w_hh =
+      Variable(randn({4 * hidden, hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
   const Variable b_ih = Variable(randn({4 * hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
   const Variable b_hh = Variable(randn({4 * hidden}, 0, 0.1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
@@ -212,7 +214,8 @@ void BM_AdditiveAttention(benchmark::State& state) {
   Generator gen(1);
   nn::AdditiveAttention attention(nn::AdditiveAttentionOptions(d, d).attn_dim(d), gen);
   const Variable query = Variable(randn({batch, d}, 0, 1, DType::Float32, gen)).requires_grad_();
-  const Variable keys = Variable(randn({batch, steps, d}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable keys =
+      Variable(randn({batch, steps, d}, 0, 1, DType::Float32, gen)).requires_grad_();
   for (auto _ : state) {
     const nn::AttentionOutput out = attention.forward(query, keys);
     sum(out.context).backward();

@@ -133,9 +133,11 @@ class Seq2SeqModel : public nn::Module {
     tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(
                                              nn::EmbeddingOptions(S::vocab + 1, S::embed), gen));
     encoder = register_module(
-        "encoder", std::make_shared<nn::LSTM>(nn::LSTMOptions(S::embed, S::hidden).batch_first(true), gen));
-    decoder = register_module("decoder",
-                              std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(S::embed + S::hidden, S::hidden), gen));
+        "encoder",
+        std::make_shared<nn::LSTM>(nn::LSTMOptions(S::embed, S::hidden).batch_first(true), gen));
+    decoder = register_module(
+        "decoder",
+        std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(S::embed + S::hidden, S::hidden), gen));
     attention = register_module("attention", std::make_shared<nn::DotProductAttention>());
     out = register_module(
         "out", std::make_shared<nn::Linear>(nn::LinearOptions(2 * S::hidden, S::vocab), gen));
@@ -223,7 +225,9 @@ void set_threads(int threads) {
 }
 
 Job make_overhead(const std::vector<float>& values) {
-  Variable x = Variable(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4})).requires_grad_();
+  Variable x =
+      Variable(float_tensor(std::vector<float>(values.begin(), values.begin() + 16), {4, 4}))
+          .requires_grad_();
   const Variable c(
       float_tensor(std::vector<float>(values.begin() + 16, values.begin() + 32), {4, 4}));
   auto chain = [x, c] {
@@ -256,7 +260,8 @@ std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {
   using S = LstmSize;
   Generator gen(seed);
-  auto lstm = std::make_shared<nn::LSTM>(nn::LSTMOptions(S::input, S::hidden), gen);  // time-major [T, B, I]
+  auto lstm = std::make_shared<nn::LSTM>(nn::LSTMOptions(S::input, S::hidden),
+                                         gen);  // time-major [T, B, I]
   if (init) *init = export_params(*lstm);
   const Variable x(float_tensor(input, {S::steps, S::batch, S::input}));  // no gradient wanted
   Job job;

@@ -101,20 +101,25 @@ Model build(const Config& c) {
                                                    gen);
       break;
     case 2: {
-      m.lstm = std::make_shared<nn::LSTM>(
-          nn::LSTMOptions(c.d_model, c.hidden).num_layers(c.layers).batch_first(c.batch_first).bias(c.bias).dtype(dt),
-          gen);
+      m.lstm = std::make_shared<nn::LSTM>(nn::LSTMOptions(c.d_model, c.hidden)
+                                              .num_layers(c.layers)
+                                              .batch_first(c.batch_first)
+                                              .bias(c.bias)
+                                              .dtype(dt),
+                                          gen);
       out_dim = c.hidden;
       const Shape right{c.layers, c.batch, c.hidden};
       const Shape wrong{c.layers, c.batch + 1, c.hidden};
       if (c.state_kind > 0) {
-        m.h0 = Variable(minigrad::randn(c.state_kind == 1 ? right : wrong, 0, 1, dt, gen)).requires_grad_();
+        m.h0 = Variable(minigrad::randn(c.state_kind == 1 ? right : wrong, 0, 1, dt, gen))
+                   .requires_grad_();
         m.c0 = Variable(minigrad::randn(right, 0, 1, dt, gen)).requires_grad_();
       }
       break;
     }
     default:
-      m.cell = std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(c.d_model, c.hidden).bias(c.bias).dtype(dt), gen);
+      m.cell = std::make_shared<nn::LSTMCell>(
+          nn::LSTMCellOptions(c.d_model, c.hidden).bias(c.bias).dtype(dt), gen);
       out_dim = c.hidden;
   }
   m.readout = std::make_shared<nn::Linear>(nn::LinearOptions(out_dim, c.vocab).dtype(dt), gen);
@@ -171,7 +176,8 @@ Variable forward_loss(Model& m, const Config& c) {
     const Variable in = c.batch_first ? x : x.transpose(0, 1);
     const auto [out, state] = (*m.lstm)(in, {m.h0, m.c0});
     h = c.batch_first ? out : out.transpose(0, 1);  // [B, T, H]
-    if (state.h.shape() != Shape{c.layers, c.batch, c.hidden}) fail("h_n shape " + state.h.shape().str());
+    if (state.h.shape() != Shape{c.layers, c.batch, c.hidden})
+      fail("h_n shape " + state.h.shape().str());
   } else {
     nn::LSTMState s;
     std::vector<Variable> outs;

@@ -471,7 +471,8 @@ void op_narrow(State& s, Draw& dr) {
   }
   Tensor out;
   expect_outcome(want, run([&] { out = s.cur.narrow(axis, drawn, length); }),
-                 "narrow(" + std::to_string(axis) + ", " + std::to_string(start) + ", " + std::to_string(length) + ")");
+                 "narrow(" + std::to_string(axis) + ", " + std::to_string(start) + ", " +
+                     std::to_string(length) + ")");
   if (want != Outcome::Ok) return;
   std::vector<int64_t> pos(static_cast<size_t>(length));
   std::iota(pos.begin(), pos.end(), start);
@@ -596,7 +597,8 @@ void op_expand(State& s, Draw& dr) {
     }
   }
   Tensor out;
-  expect_outcome(want, run([&] { out = s.cur.expand(to_shape(requested)); }), "expand " + str(s.shape) + " to " + str(requested));
+  expect_outcome(want, run([&] { out = s.cur.expand(to_shape(requested)); }),
+                 "expand " + str(s.shape) + " to " + str(requested));
   if (want != Outcome::Ok) return;
   expect(out.storage() == s.cur.storage(), "expand copied");
   const int64_t n = safe_numel(target);
@@ -797,16 +799,28 @@ void op_binary(State& s, Draw& dr) {
     using T = decltype(tag);
     for (int64_t i = 0; i < numel(out_shape); ++i) {
       const Ints idx = unravel(i, out_shape);
-      T x = static_cast<T>(in_type(s.dtype, mine[static_cast<size_t>(broadcast_source(idx, s.shape))]));
-      T y = static_cast<T>(in_type(odt, other_vals[static_cast<size_t>(broadcast_source(idx, other_shape))]));
+      T x = static_cast<T>(
+          in_type(s.dtype, mine[static_cast<size_t>(broadcast_source(idx, s.shape))]));
+      T y = static_cast<T>(
+          in_type(odt, other_vals[static_cast<size_t>(broadcast_source(idx, other_shape))]));
       if (swap) std::swap(x, y);
       T r;
       switch (which) {
-        case 0: r = x + y; break;
-        case 1: r = x - y; break;
-        case 2: r = x * y; break;
-        case 3: r = (x != x || x > y) ? x : y; break;
-        default: r = (x != x || x < y) ? x : y; break;
+        case 0:
+          r = x + y;
+          break;
+        case 1:
+          r = x - y;
+          break;
+        case 2:
+          r = x * y;
+          break;
+        case 3:
+          r = (x != x || x > y) ? x : y;
+          break;
+        default:
+          r = (x != x || x < y) ? x : y;
+          break;
       }
       want[static_cast<size_t>(i)] = static_cast<double>(r);
     }
@@ -846,7 +860,9 @@ void op_unary(State& s, Draw& dr) {
       switch (which) {
         case 0: r = -x; break;
         case 1: r = std::abs(x); break;
-        case 2: r = x < 0 ? T(0) : x; break;  // NaN stays NaN, as torch.relu
+        case 2:
+          r = x < 0 ? T(0) : x;
+          break;  // NaN stays NaN, as torch.relu
         case 3: r = static_cast<T>((x > 0) - (x < 0)); break;
         case 4: r = x * static_cast<T>(c); break;
         default: r = x + static_cast<T>(c); break;
@@ -922,7 +938,10 @@ void op_reduce(State& s, Draw& dr) {
     std::vector<int64_t> best(static_cast<size_t>(m), -1);
     for (int64_t i = 0; i < n; ++i) {
       Ints idx = unravel(i, s.shape);
-      const int64_t pos = idx.empty() ? 0 : idx[static_cast<size_t>(std::max(0, wrap_axis(which >= 2 ? axes[0] : 0, rank)))];
+      const int64_t pos =
+          idx.empty()
+              ? 0
+              : idx[static_cast<size_t>(std::max(0, wrap_axis(which >= 2 ? axes[0] : 0, rank)))];
       for (int d = 0; d < rank; ++d)
         if (red[static_cast<size_t>(d)]) idx[static_cast<size_t>(d)] = 0;
       const auto o = static_cast<size_t>(ravel(idx, kept_shape));
@@ -965,7 +984,8 @@ void op_softmax(State& s, Draw& dr) {
   expect(to_ints(out.shape()) == s.shape, "softmax shape");
   if (rank == 0) {  // one row of one element: 1, or 0 in log space (NaN stays NaN)
     const double x = s.values()[0], y = out.to_vector<double>()[0];
-    expect(std::isnan(x) ? std::isnan(y) : same_value(y, log ? 0.0 : 1.0) || std::isinf(x), "0-d softmax");
+    expect(std::isnan(x) ? std::isnan(y) : same_value(y, log ? 0.0 : 1.0) || std::isinf(x),
+           "0-d softmax");
     return;
   }
   const std::vector<double> x = s.values(), y = out.to_vector<double>();

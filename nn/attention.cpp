@@ -91,8 +91,8 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
                                                       std::optional<double> scale) {
   const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
   const Variable scores = apply_mask(q.matmul(k.mT()) * s, mask);  // S = Q·Kᵀ·scale + M
-  const Variable weights = softmax(scores, -1);                             // A = softmax(S)
-  const Variable context = weights.matmul(v);                              // C = A·V
+  const Variable weights = softmax(scores, -1);                    // A = softmax(S)
+  const Variable context = weights.matmul(v);                      // C = A·V
   return {context, weights};
 }
 
@@ -329,9 +329,8 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variabl
   if (is_training() && options.dropout() > 0.0) {
     // The composed form, with the weights dropped before they mix V.
     const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-    const Variable weights =
-        dropout(softmax(apply_mask(q.matmul(k.mT()) * scale, mask), -1), options.dropout(),
-                true, dropout_generator);
+    const Variable weights = dropout(softmax(apply_mask(q.matmul(k.mT()) * scale, mask), -1),
+                                     options.dropout(), true, dropout_generator);
     att = {matmul(weights, v), weights};
   } else {
     att = scaled_dot_product_attention(q, k, v, mask);  // one fused node
@@ -475,7 +474,7 @@ AttentionOutput AdditiveAttention::forward(const Variable& query, const Variable
     scores = apply_mask(scores, key_mask.unsqueeze(1));
   }
   const Variable weights = softmax(scores, -1);    // a = softmax_j(score); all blocked: zeros
-  const Variable context = weights.matmul(vals);  // [B, Tq, dv]  Σ_j a_j v_j
+  const Variable context = weights.matmul(vals);   // [B, Tq, dv]  Σ_j a_j v_j
   if (one_step) return {context.squeeze(1), weights.squeeze(1)};
   return {context, weights};
 }

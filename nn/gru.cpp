@@ -180,8 +180,7 @@ GRUOutput GRU::forward(const Variable& x, const Variable& h0) {
         if (fused) {
           // x·W_ihᵀ for all steps in one GEMM; only h·W_hhᵀ must wait for the previous step.
           return over_steps(input_projection(input, k), [&](const Variable& gx) {
-            return h = gru_pointwise(gx, h.matmul(weight_hh[k].mT()), bias_ih[k],
-                                     bias_hh[k], h);
+            return h = gru_pointwise(gx, h.matmul(weight_hh[k].mT()), bias_ih[k], bias_hh[k], h);
           });
         }
         return over_steps(input, [&](const Variable& x_t) {

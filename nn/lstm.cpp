@@ -230,8 +230,8 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("lstm_cell_fused", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
                        b_ih, b_hh);
-  const auto hc = lstm_pointwise(x.matmul(w_ih.mT()), state.h.matmul(w_hh.mT()),
-                                 b_ih, b_hh, state.c);
+  const auto hc =
+      lstm_pointwise(x.matmul(w_ih.mT()), state.h.matmul(w_hh.mT()), b_ih, b_hh, state.c);
   return {hc[0], hc[1]};
 }
 

@@ -237,7 +237,8 @@ RNNBase::Run RNNBase::run_layers(const Variable& x_in, std::initializer_list<Var
 
 Variable RNNBase::input_projection(const Variable& input, size_t k) const {
   const int64_t steps = input.size(0), batch = input.size(1);
-  return input.reshape({steps * batch, input.size(2)}).matmul(weight_ih[k].mT())
+  return input.reshape({steps * batch, input.size(2)})
+      .matmul(weight_ih[k].mT())
       .reshape({steps, batch, weight_ih[k].size(0)});
 }
 

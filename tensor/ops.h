@@ -28,11 +28,11 @@ class Scalar {
  public:
   enum class Kind : uint8_t { Bool, Integral, Floating };
   template <class S>
-    requires std::is_arithmetic_v<S>
-  Scalar(S v)  // NOLINT(google-explicit-constructor): numbers convert, as in libtorch
+  requires std::is_arithmetic_v<S> Scalar(
+      S v)  // NOLINT(google-explicit-constructor): numbers convert, as in libtorch
       : d_(static_cast<double>(v)),
         i_(std::is_integral_v<S> ? static_cast<int64_t>(v) : 0),
-        kind_(std::is_same_v<S, bool>      ? Kind::Bool
+        kind_(std::is_same_v<S, bool> ? Kind::Bool
               : std::is_integral_v<S> ? Kind::Integral
                                       : Kind::Floating) {}
   double to_double() const { return d_; }

@@ -188,8 +188,9 @@ TEST(ScaledDotProductAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) 
                                  1, 0, 0, 1}, {2, 3, 4});
   // clang-format on
   for (const Path& p : kPaths) {
-    Variable q = Variable(input({2, 3, 5}, 20)).requires_grad_(), k = Variable(input({2, 4, 5}, 21)).requires_grad_(),
-        v = Variable(input({2, 4, 3}, 22)).requires_grad_();
+    Variable q = Variable(input({2, 3, 5}, 20)).requires_grad_(),
+             k = Variable(input({2, 4, 5}, 21)).requires_grad_(),
+             v = Variable(input({2, 4, 3}, 22)).requires_grad_();
     const nn::AttentionOutput out = p.fn(q, k, v, mask, std::nullopt);
     const Tensor w = out.weights.data(), c = out.context.data();
     ASSERT_TRUE(all_finite(w) && all_finite(c)) << p.name;
@@ -222,8 +223,9 @@ TEST(ScaledDotProductAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) 
 // the fused path runs a fully masked row without complaint: the -∞ stays inside.
 TEST(ScaledDotProductAttention, FullyMaskedRowPassesAnomalyModeOnTheFusedPath) {
   const AnomalyModeGuard anomaly;
-  Variable q = Variable(input({1, 2, 3}, 25)).requires_grad_(), k = Variable(input({1, 2, 3}, 26)).requires_grad_(),
-      v = Variable(input({1, 2, 3}, 27)).requires_grad_();
+  Variable q = Variable(input({1, 2, 3}, 25)).requires_grad_(),
+           k = Variable(input({1, 2, 3}, 26)).requires_grad_(),
+           v = Variable(input({1, 2, 3}, 27)).requires_grad_();
   const nn::AttentionOutput out =
       nn::scaled_dot_product_attention(q, k, v, bool_mask({1, 1, 0, 1}, {2, 2}));
   EXPECT_NO_THROW(sum(out.context).backward());
@@ -279,7 +281,8 @@ TEST(ScaledDotProductAttention, FusedAndComposedAgree) {
     std::vector<nn::AttentionOutput> outs;
     std::vector<std::vector<Tensor>> grads;
     for (const Path& p : kPaths) {
-      Variable vq = Variable(q).requires_grad_(), vk = Variable(k).requires_grad_(), vv = Variable(v).requires_grad_();
+      Variable vq = Variable(q).requires_grad_(), vk = Variable(k).requires_grad_(),
+               vv = Variable(v).requires_grad_();
       const nn::AttentionOutput out = p.fn(vq, vk, vv, c.mask, c.scale);
       const Tensor gc = input(out.context.shape(), 50), gw = input(out.weights.shape(), 51);
       // the weights are part of the loss, as when a model is trained to look somewhere
@@ -1015,8 +1018,9 @@ TEST(AdditiveAttention, FullyMaskedRowGivesZerosAndFiniteZeroGradients) {
   nn::AdditiveAttention att(nn::AdditiveAttentionOptions(4, 4).attn_dim(3).dtype(DType::Float64),
                             gen);
   const Tensor key_mask = bool_mask({0, 1, 0, 0, 1, 1, 1, 1}, {2, 4});  // batch 1: all blocked
-  Variable q = Variable(input({2, 3, 4}, 92)).requires_grad_(), k = Variable(input({2, 4, 4}, 93)).requires_grad_(),
-      v = Variable(input({2, 4, 2}, 94)).requires_grad_();
+  Variable q = Variable(input({2, 3, 4}, 92)).requires_grad_(),
+           k = Variable(input({2, 4, 4}, 93)).requires_grad_(),
+           v = Variable(input({2, 4, 2}, 94)).requires_grad_();
   const nn::AttentionOutput out = att(q, k, v, key_mask);
   const Tensor w = out.weights.data(), c = out.context.data();
   ASSERT_TRUE(all_finite(w) && all_finite(c));

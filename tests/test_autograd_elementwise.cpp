@@ -120,7 +120,8 @@ TEST(AutogradElementwise, Rsqrt) {
 
 TEST(AutogradElementwise, Clamp) {
   // inputs kept 0.05 away from the bounds ±0.5, where clamp is not differentiable
-  const Tensor x = f64({-0.9, -0.7, -0.45, -0.3, -0.1, 0.05, 0.2, 0.4, 0.6, 0.8, -0.6, 0.95}, {3, 4});
+  const Tensor x =
+      f64({-0.9, -0.7, -0.45, -0.3, -0.1, 0.05, 0.2, 0.4, 0.6, 0.8, -0.6, 0.95}, {3, 4});
   EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], -0.5, 0.5); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], std::nullopt, 0.5); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return clamp(v[0], -0.5); }, {x}));
@@ -138,7 +139,7 @@ TEST(AutogradElementwise, Clamp) {
   EXPECT_EQ(clamp(c, 2.0, 1.0).data().narrow(0, 0, 5).to_vector<double>(),
             (std::vector<double>{1, 1, 1, 1, 1}));
   EXPECT_TRUE(testing::throws_with<std::invalid_argument>([&] { clamp(c, std::nullopt); },
-                                                           {"clamp", "at least one"}));
+                                                          {"clamp", "at least one"}));
 }
 
 TEST(AutogradElementwise, WhereAndMaskedFill) {
@@ -158,11 +159,13 @@ TEST(AutogradElementwise, WhereAndMaskedFill) {
 
 TEST(AutogradElementwise, MaximumSplitsTiesEvenly) {
   // At a tie neither input is the maximum alone; each gets half the gradient.
-  const Variable a = Variable(f64({1, 2, 3}, {3})).requires_grad_(), b = Variable(f64({1, 0, 5}, {3})).requires_grad_();
+  const Variable a = Variable(f64({1, 2, 3}, {3})).requires_grad_(),
+                 b = Variable(f64({1, 0, 5}, {3})).requires_grad_();
   sum(maximum(a, b)).backward();
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
-  const Variable c = Variable(f64({1, 2, 3}, {3})).requires_grad_(), d = Variable(f64({1, 0, 5}, {3})).requires_grad_();
+  const Variable c = Variable(f64({1, 2, 3}, {3})).requires_grad_(),
+                 d = Variable(f64({1, 0, 5}, {3})).requires_grad_();
   sum(minimum(c, d)).backward();
   EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 1}));
   EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{0.5, 1, 0}));
@@ -187,7 +190,8 @@ TEST(AutogradElementwise, PowAtZeroIsDifferentiable) {
                       {f64({0.5, 2.0}, {2}), f64({0.0, 0.0}, {2})}));
   // at a = b = 0 the exponent's gradient is 0 and the base's too (not differentiable in
   // b there: 0^(−h) = inf; these are PyTorch's values)
-  const Variable x = Variable(f64({0.0}, {1})).requires_grad_(), y = Variable(f64({0.0}, {1})).requires_grad_();
+  const Variable x = Variable(f64({0.0}, {1})).requires_grad_(),
+                 y = Variable(f64({0.0}, {1})).requires_grad_();
   sum(pow(x, y)).backward();
   EXPECT_EQ(x.grad().item(), 0.0);
   EXPECT_EQ(y.grad().item(), 0.0);
@@ -203,11 +207,13 @@ TEST(AutogradElementwise, NaNPassesTheGradientAsInPyTorch) {
   sum(relu(x)).backward();
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 1}));
   // maximum/minimum with a NaN on either side give the whole gradient to both inputs
-  const Variable a = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(), b = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
+  const Variable a = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(),
+                 b = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
   sum(maximum(a, b) * 2.0).backward();
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 2}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{2, 2, 2, 0}));
-  const Variable c = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(), d = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
+  const Variable c = Variable(f64({nan, 1, nan, 3}, {4})).requires_grad_(),
+                 d = Variable(f64({1, nan, nan, 1}, {4})).requires_grad_();
   sum(minimum(c, d)).backward();
   EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 0}));
   EXPECT_EQ(d.grad().to_vector<double>(), (std::vector<double>{1, 1, 1, 1}));
@@ -228,7 +234,8 @@ TEST(AutogradElementwise, ZeroDimReductionsAreDifferentiable) {
 // float32 ⊕ float64 computes in float64 (PyTorch's promotion); each input still gets
 // its gradient in its own dtype, the engine converting it back as it undoes broadcasting.
 TEST(AutogradElementwise, MixedPrecisionGradientsKeepTheInputDtype) {
-  const Variable a = Variable(Tensor::from_list({1.5, -2.0, 0.25}, {3}, DType::Float32)).requires_grad_();
+  const Variable a =
+      Variable(Tensor::from_list({1.5, -2.0, 0.25}, {3}, DType::Float32)).requires_grad_();
   const Variable b = Variable(f64({3.0, 0.5, -4.0}, {1, 3})).requires_grad_();
   const Variable y = mul(a, b);
   EXPECT_EQ(y.dtype(), DType::Float64);

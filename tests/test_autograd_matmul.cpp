@@ -115,7 +115,8 @@ TEST(AutogradMatmul, GradientShapesAndValues) {
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{8, 10, 12}));
   EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{2, 4, 6}));
   // matrix·vector: gM = gy·vᵀ (an outer product), gv = Mᵀ·gy
-  const Variable m = Variable(Tensor::arange(0, 6, 1, DType::Float64).reshape({2, 3})).requires_grad_();
+  const Variable m =
+      Variable(Tensor::arange(0, 6, 1, DType::Float64).reshape({2, 3})).requires_grad_();
   const Variable v = Variable(Tensor::arange(1, 4, 1, DType::Float64)).requires_grad_();
   m.matmul(v).backward(Tensor::arange(1, 3, 1, DType::Float64));  // gy = [1, 2]
   EXPECT_EQ(m.grad().to_vector<double>(), (std::vector<double>{1, 2, 3, 2, 4, 6}));

@@ -38,7 +38,8 @@ TEST(AutogradShape, ViewFlattenSqueeze) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return flatten(v[0]); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return flatten(v[0], 1); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return flatten(v[0], 0, -2); }, {x}));
-  EXPECT_TRUE(grad_ok([](const Vars& v) { return v[0].transpose(0, 2).flatten(-2, -1); }, {x}));  // copies
+  EXPECT_TRUE(
+      grad_ok([](const Vars& v) { return v[0].transpose(0, 2).flatten(-2, -1); }, {x}));  // copies
   EXPECT_TRUE(grad_ok([](const Vars& v) { return flatten(v[0]); }, {input({}, 31)}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return squeeze(v[0]); }, {input({1, 3, 1, 2}, 32)}));
   // view refuses what Tensor::view refuses: a transposed tensor cannot be merged
@@ -51,11 +52,13 @@ TEST(AutogradShape, StridedSlice) {
   const Tensor x = input({5, 7}, 33);
   EXPECT_TRUE(grad_ok([](const Vars& v) { return slice(v[0], 1, 1, 6, 2); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return slice(v[0], -1, -5, -1, 3); }, {x}));
-  EXPECT_TRUE(grad_ok([](const Vars& v) { return slice(v[0], 0, std::nullopt, std::nullopt, 4); }, {x}));
+  EXPECT_TRUE(
+      grad_ok([](const Vars& v) { return slice(v[0], 0, std::nullopt, std::nullopt, 4); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return v[0].slice(0, -3).slice(1, 0, 100, 3); }, {x}));
   EXPECT_TRUE(grad_ok([](const Vars& v) { return v[0].t().slice(1, 1, 5, 2); }, {x}));
   // overlapping strided slices of one tensor: their gradients add
-  EXPECT_TRUE(grad_ok([](const Vars& v) { return v[0].slice(1, 0, 6, 2) * v[0].slice(1, 1, 7, 2); }, {x}));
+  EXPECT_TRUE(
+      grad_ok([](const Vars& v) { return v[0].slice(1, 0, 6, 2) * v[0].slice(1, 1, 7, 2); }, {x}));
 }
 
 TEST(AutogradShape, ViewsFeedingOtherOps) {

@@ -229,7 +229,8 @@ std::vector<Row> rows() {
   row("View_PermuteBadAxis", W::OutOfRange, {"permute", "axis 5"}, [] { zeros23().permute({5, 0}); });
   row("View_NarrowPastEnd", W::OutOfRange, {"narrow", "[2, 5)", "[2,3]"}, [] { zeros23().narrow(1, 2, 3); });
   // a negative start counts from the end (PyTorch), so only one below -size is out of range
-  row("View_NarrowNegativeStart", W::OutOfRange, {"narrow", "[-4, -2)"}, [] { zeros23().narrow(1, -4, 2); });
+  row("View_NarrowNegativeStart", W::OutOfRange, {"narrow", "[-4, -2)"},
+      [] { zeros23().narrow(1, -4, 2); });
   row("View_NarrowNegativeLength", W::OutOfRange, {"narrow"}, [] { zeros23().narrow(1, 1, -1); });
   // regression: start + length overflowed int64 (undefined behaviour) instead of failing the check
   row("View_NarrowHugeLength", W::OutOfRange, {"narrow", "9223372036854775807", "[2,3]"},
@@ -249,7 +250,8 @@ std::vector<Row> rows() {
       [] { zeros23().select(0, kMin); });
   row("View_SelectEmptyAxis", W::OutOfRange, {"select", "index 0", "size 0"},
       [] { Tensor::zeros({0, 2}).select(0, 0); });
-  row("View_SelectOfScalar", W::OutOfRange, {"select()", "0-dim"}, [] { Tensor::scalar(1).select(0, 0); });
+  row("View_SelectOfScalar", W::OutOfRange, {"select()", "0-dim"},
+      [] { Tensor::scalar(1).select(0, 0); });
   row("View_SqueezeBadAxis", W::OutOfRange, {"squeeze", "axis 2"}, [] { zeros23().squeeze(2); });
   row("View_UnsqueezeBadAxis", W::OutOfRange, {"unsqueeze", "axis 4", "rank 3"},
       [] { zeros23().unsqueeze(4); });
@@ -262,8 +264,9 @@ std::vector<Row> rows() {
   row("View_ExpandFewerAxes", W::InvalidArgument, {"expand", "[2,3]", "[3]"},
       [] { zeros23().expand({3}); });
   // regression: a negative size was accepted and gave a tensor with a negative numel()
-  row("View_ExpandNegativeSize", W::InvalidArgument, {"expand", "[-2,3]"},
-      [] { Tensor::zeros({1, 3}).expand({-2, 3}); });
+  row("View_ExpandNegativeSize", W::InvalidArgument, {"expand", "[-2,3]"}, [] {
+    Tensor::zeros({1, 3}).expand({-2, 3});
+  });
   // regression: numel() of the result overflowed int64
   row("View_ExpandTooManyElements", W::InvalidArgument, {"expand", "[1099511627776,1099511627776]"},
       [] {
@@ -302,8 +305,9 @@ std::vector<Row> rows() {
   row("Elementwise_AbsOfBool", W::InvalidArgument, {"abs", "bool"}, [] { abs(bools({2})); });
   row("Elementwise_PowOfIntNegative", W::InvalidArgument, {"pow", "int64", "negative"},
       [] { pow(Tensor::zeros({2}, DType::Int64), -1); });
-  row("Elementwise_SubIntBool", W::InvalidArgument, {"sub", "int64 and bool"},
-      [] { sub(Tensor::zeros({2, 3}, DType::Int64), bools({2, 3})); });
+  row("Elementwise_SubIntBool", W::InvalidArgument, {"sub", "int64 and bool"}, [] {
+    sub(Tensor::zeros({2, 3}, DType::Int64), bools({2, 3}));
+  });
   row("Elementwise_CompareShapes", W::InvalidArgument, {"lt", "[2,3]", "[2]"},
       [] { lt(zeros23(), Tensor::zeros({2})); });
   row("Elementwise_WhereFloatCondition", W::InvalidArgument, {"where", "bool", "float32"},
@@ -328,7 +332,8 @@ std::vector<Row> rows() {
   row("Reduce_SumBadAxis", W::OutOfRange, {"sum", "axis 2", "rank 2"}, [] { sum(zeros23(), {2}); });
   row("Reduce_SumRepeatedAxis", W::InvalidArgument, {"sum", "axis -1", "twice", "[2,3]"},
       [] { sum(zeros23(), {1, -1}); });
-  row("Reduce_MeanOfInt", W::InvalidArgument, {"mean", "int64"}, [] { mean(Tensor::zeros({2}, DType::Int64)); });
+  row("Reduce_MeanOfInt", W::InvalidArgument, {"mean", "int64"},
+      [] { mean(Tensor::zeros({2}, DType::Int64)); });
   row("Reduce_ArgmaxOfBool", W::InvalidArgument, {"argmax", "bool"}, [] { argmax(bools({2}), 0); });
   row("Reduce_MeanBadAxis", W::OutOfRange, {"mean", "axis -3"}, [] { mean(zeros23(), {-3}); });
   row("Reduce_AmaxEmptyAxis", W::InvalidArgument, {"amax", "[2,0]", "empty"}, [] {
@@ -344,7 +349,8 @@ std::vector<Row> rows() {
       [] { sum_to(zeros23(), {2}); });
   row("Reduce_SoftmaxBadAxis", W::OutOfRange, {"softmax", "axis 3", "rank 2"}, [] { softmax(zeros23(), 3); });
   // a 0-d tensor takes axis 0 or -1 (PyTorch), no other
-  row("Reduce_SoftmaxOfScalar", W::OutOfRange, {"softmax", "axis 1", "0-d"}, [] { softmax(Tensor::scalar(1), 1); });
+  row("Reduce_SoftmaxOfScalar", W::OutOfRange, {"softmax", "axis 1", "0-d"},
+      [] { softmax(Tensor::scalar(1), 1); });
   row("Reduce_LogSoftmaxOfInt", W::InvalidArgument, {"log_softmax", "int64"},
       [] { log_softmax(Tensor::zeros({2, 2}, DType::Int64), 1); });
 
@@ -352,10 +358,13 @@ std::vector<Row> rows() {
   // ---------------------------------------------------------------------------------
   row("Matmul_InnerSizes", W::InvalidArgument, {"matmul", "[2,3] @ [4,5]", "inner sizes 3 and 4"},
       [] { matmul(zeros23(), Tensor::zeros({4, 5})); });
-  row("Matmul_InnerSizesTransposed", W::InvalidArgument, {"matmul", "[2,3] @ [2,3]", "inner sizes 3 and 2"},
-      [] { matmul(zeros23(), Tensor::zeros({3, 2}).mT()); });
-  row("Matmul_ZeroDim", W::InvalidArgument, {"matmul", "[] @ [3,2]", "at least 1 dimension"},
-      [] { matmul(Tensor::scalar(3), Tensor::zeros({3, 2})); });
+  row("Matmul_InnerSizesTransposed", W::InvalidArgument,
+      {"matmul", "[2,3] @ [2,3]", "inner sizes 3 and 2"}, [] {
+        matmul(zeros23(), Tensor::zeros({3, 2}).mT());
+      });
+  row("Matmul_ZeroDim", W::InvalidArgument, {"matmul", "[] @ [3,2]", "at least 1 dimension"}, [] {
+    matmul(Tensor::scalar(3), Tensor::zeros({3, 2}));
+  });
   row("Matmul_Batch", W::InvalidArgument, {"matmul", "batch shapes [2] and [3]"},
       [] { matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4})); });
   row("Matmul_Dtypes", W::InvalidArgument, {"matmul", "float32", "float64"},
@@ -569,9 +578,8 @@ std::vector<Row> rows() {
   row("Sequential_IndexPastEnd", W::OutOfRange, {"Sequential", "index 2", "2 modules"}, [] {
     nn::Sequential{std::make_shared<nn::Tanh>(), std::make_shared<nn::ReLU>()}[2];
   });
-  row("Sequential_WrongType", W::InvalidArgument, {"Sequential", "Tanh"}, [] {
-    nn::Sequential{std::make_shared<nn::Tanh>()}.ptr<nn::ReLU>(0);
-  });
+  row("Sequential_WrongType", W::InvalidArgument, {"Sequential", "Tanh"},
+      [] { nn::Sequential{std::make_shared<nn::Tanh>()}.ptr<nn::ReLU>(0); });
   row("ModuleList_DuplicateName", W::InvalidArgument, {"ModuleList", "'1'", "already"}, [] {
     nn::ModuleList list;
     list.push_back("1", std::make_shared<nn::Tanh>());
@@ -580,9 +588,8 @@ std::vector<Row> rows() {
   row("ModuleDict_UnknownKey", W::OutOfRange, {"ModuleDict", "'dec'", "enc"}, [] {
     nn::ModuleDict({{"enc", std::make_shared<nn::Tanh>()}})["dec"];
   });
-  row("ModuleDict_DottedKey", W::InvalidArgument, {"ModuleDict", "'a.b'", "'.'"}, [] {
-    nn::ModuleDict().insert("a.b", std::make_shared<nn::Tanh>());
-  });
+  row("ModuleDict_DottedKey", W::InvalidArgument, {"ModuleDict", "'a.b'", "'.'"},
+      [] { nn::ModuleDict().insert("a.b", std::make_shared<nn::Tanh>()); });
 
   // ---- nn: LSTM
   // ----------------------------------------------------------------------------------------------------
@@ -632,32 +639,45 @@ std::vector<Row> rows() {
   row("LSTM_ZeroLayers", W::InvalidArgument, {"LSTM", "4, 8, 0"},
       [] { nn::LSTM(nn::LSTMOptions(4, 8).num_layers(0)); });
   row("LSTM_ZeroHidden", W::InvalidArgument, {"LSTM", "4, 0, 1"}, [] { nn::LSTM(4, 0); });
-  row("LSTM_TwoDimInput", W::InvalidArgument, {"LSTM", "[5,3]", "unbatched [time, 4]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 3})); });
-  row("LSTM_FourDimInput", W::InvalidArgument, {"LSTM", "[5,2,1,4]", "[time, batch, 4]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 1, 4})); });
-  row("LSTM_WrongFeatures", W::InvalidArgument, {"LSTM", "[5,2,3]", "[batch, time, 4]"},
-      [] { nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true)).forward(param({5, 2, 3})); });
-  row("LSTM_InitialStateShape", W::InvalidArgument, {"LSTM", "initial state", "[2,8]", "[1,2,8]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({2, 8}), param({2, 8})}); });
-  row("LSTM_InitialStateBatchFirstPitfall", W::InvalidArgument, {"LSTM", "[2,1,8]", "layer-first"}, [] {
-    nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true)).forward(param({2, 5, 4}), {param({2, 1, 8}), param({2, 1, 8})});
+  row("LSTM_TwoDimInput", W::InvalidArgument, {"LSTM", "[5,3]", "unbatched [time, 4]"}, [] {
+    nn::LSTM(4, 8).forward(param({5, 3}));
   });
-  row("LSTM_CellStateShape", W::InvalidArgument, {"LSTM", "[1,3,8]"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 3, 8})}); });
-  row("LSTM_HiddenWithoutCell", W::InvalidArgument, {"LSTM", "both h0 and c0", "c0 undefined"},
-      [] { nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), Variable()}); });
+  row("LSTM_FourDimInput", W::InvalidArgument, {"LSTM", "[5,2,1,4]", "[time, batch, 4]"}, [] {
+    nn::LSTM(4, 8).forward(param({5, 2, 1, 4}));
+  });
+  row("LSTM_WrongFeatures", W::InvalidArgument, {"LSTM", "[5,2,3]", "[batch, time, 4]"}, [] {
+    nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true)).forward(param({5, 2, 3}));
+  });
+  row("LSTM_InitialStateShape", W::InvalidArgument, {"LSTM", "initial state", "[2,8]", "[1,2,8]"},
+      [] {
+        nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({2, 8}), param({2, 8})});
+      });
+  row("LSTM_InitialStateBatchFirstPitfall", W::InvalidArgument, {"LSTM", "[2,1,8]", "layer-first"},
+      [] {
+        nn::LSTM(nn::LSTMOptions(4, 8).batch_first(true))
+            .forward(param({2, 5, 4}), {param({2, 1, 8}), param({2, 1, 8})});
+      });
+  row("LSTM_CellStateShape", W::InvalidArgument, {"LSTM", "[1,3,8]"}, [] {
+    nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 3, 8})});
+  });
+  row("LSTM_HiddenWithoutCell", W::InvalidArgument, {"LSTM", "both h0 and c0", "c0 undefined"}, [] {
+    nn::LSTM(4, 8).forward(param({5, 2, 4}), {param({1, 2, 8}), Variable()});
+  });
   row("LSTM_BidirectionalStateShape", W::InvalidArgument, {"LSTM", "[1,2,8]", "[2,2,8]"}, [] {
-    nn::LSTM(nn::LSTMOptions(4, 8).bidirectional(true)).forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 2, 8})});
+    nn::LSTM(nn::LSTMOptions(4, 8).bidirectional(true))
+        .forward(param({5, 2, 4}), {param({1, 2, 8}), param({1, 2, 8})});
   });
   row("LSTM_UnbatchedBatchedState", W::InvalidArgument, {"LSTM", "[1,1,8]", "[1,8]", "unbatched"},
-      [] { nn::LSTM(4, 8).forward(param({5, 4}), {param({1, 1, 8}), param({1, 1, 8})}); });
+      [] {
+        nn::LSTM(4, 8).forward(param({5, 4}), {param({1, 1, 8}), param({1, 1, 8})});
+      });
   row("LSTM_ProjSize", W::InvalidArgument, {"LSTM", "proj_size=4", "not implemented"},
       [] { nn::LSTM(nn::LSTMOptions(8, 16).proj_size(4)); });
   row("LSTM_DropoutAboveOne", W::InvalidArgument, {"LSTM", "dropout", "1.5"},
       [] { nn::LSTM(nn::LSTMOptions(8, 16).num_layers(2).dropout(1.5)); });
-  row("LSTMCell_UnbatchedBatchedState", W::InvalidArgument, {"LSTMCell", "unbatched", "[2,4]"},
-      [] { nn::LSTMCell(3, 4).forward(param({3}), {param({2, 4}), param({2, 4})}); });
+  row("LSTMCell_UnbatchedBatchedState", W::InvalidArgument, {"LSTMCell", "unbatched", "[2,4]"}, [] {
+    nn::LSTMCell(3, 4).forward(param({3}), {param({2, 4}), param({2, 4})});
+  });
   row("LSTM_EmptySequence", W::InvalidArgument, {"LSTM", "empty"}, [] { nn::LSTM(4, 8).forward(param({0, 2, 4})); });
 
   // ---- nn: GRU ---------------------------------------------------------------------------------
@@ -705,8 +725,9 @@ std::vector<Row> rows() {
   });
   row("GRU_DropoutNegative", W::InvalidArgument, {"GRU", "dropout", "-0.1"},
       [] { nn::GRU(nn::GRUOptions(4, 8).dropout(-0.1)); });
-  row("GRUCell_UnbatchedBatchedState", W::InvalidArgument, {"GRUCell", "unbatched", "[1,4]"},
-      [] { nn::GRUCell(3, 4).forward(param({3}), param({1, 4})); });
+  row("GRUCell_UnbatchedBatchedState", W::InvalidArgument, {"GRUCell", "unbatched", "[1,4]"}, [] {
+    nn::GRUCell(3, 4).forward(param({3}), param({1, 4}));
+  });
   row("GRU_InitialStateShape", W::InvalidArgument, {"GRU", "initial state", "[2,8]", "[1,2,8]"},
       [] {
         nn::GRU(4, 8).forward(param({5, 2, 4}), param({2, 8}));
@@ -721,57 +742,92 @@ std::vector<Row> rows() {
 
   // ---- nn: losses -----------------------------------------------------------------------------------------------------
   row("CrossEntropy_TargetPastEnd", W::OutOfRange, {"cross_entropy", "target[1] = 5", "[0, 5)"},
-      [] { nn::cross_entropy(param({2, 5}), i64({0, 5}, {2})); });
-  row("CrossEntropy_NegativeTarget", W::OutOfRange, {"cross_entropy", "target[1] = -3"},
-      [] { nn::cross_entropy(param({2, 5}), i64({0, -3}, {2})); });
-  row("CrossEntropy_FloatTargets", W::InvalidArgument, {"cross_entropy", "int64", "float32", "[2]", "[2,5]"},
-      [] { nn::cross_entropy(param({2, 5}), Tensor::zeros({2})); });
-  row("CrossEntropy_TargetShape", W::InvalidArgument, {"cross_entropy", "[2,5]", "class axis 1", "[2]", "[3]"},
-      [] { nn::cross_entropy(param({2, 5}), i64({0, 0, 0}, {3})); });
+      [] {
+        nn::cross_entropy(param({2, 5}), i64({0, 5}, {2}));
+      });
+  row("CrossEntropy_NegativeTarget", W::OutOfRange, {"cross_entropy", "target[1] = -3"}, [] {
+    nn::cross_entropy(param({2, 5}), i64({0, -3}, {2}));
+  });
+  row("CrossEntropy_FloatTargets", W::InvalidArgument,
+      {"cross_entropy", "int64", "float32", "[2]", "[2,5]"}, [] {
+        nn::cross_entropy(param({2, 5}), Tensor::zeros({2}));
+      });
+  row("CrossEntropy_TargetShape", W::InvalidArgument,
+      {"cross_entropy", "[2,5]", "class axis 1", "[2]", "[3]"}, [] {
+        nn::cross_entropy(param({2, 5}), i64({0, 0, 0}, {3}));
+      });
   row("CrossEntropy_ScalarLogits", W::InvalidArgument, {"cross_entropy", "scalar"},
       [] { nn::cross_entropy(param({}), i64({0}, {})); });
-  row("CrossEntropy_NoClasses", W::OutOfRange, {"cross_entropy", "target[0] = 0", "[0, 0)"},
-      [] { nn::cross_entropy(param({2, 0}), i64({0, 0}, {2})); });
-  row("NllLoss_TargetPastEnd", W::OutOfRange, {"nll_loss", "target[0] = 3"},
-      [] { nn::nll_loss(param({1, 3}), i64({3}, {1})); });
+  row("CrossEntropy_NoClasses", W::OutOfRange, {"cross_entropy", "target[0] = 0", "[0, 0)"}, [] {
+    nn::cross_entropy(param({2, 0}), i64({0, 0}, {2}));
+  });
+  row("NllLoss_TargetPastEnd", W::OutOfRange, {"nll_loss", "target[0] = 3"}, [] {
+    nn::nll_loss(param({1, 3}), i64({3}, {1}));
+  });
   row("MseLoss_Shapes", W::InvalidArgument, {"mse_loss", "[2,3]", "[3]"}, [] { nn::mse_loss(param({2, 3}), param({3})); });
   row("CrossEntropy_WeightShape", W::InvalidArgument, {"cross_entropy", "weight", "[5]", "[4]"},
-      [] { nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}), nn::CrossEntropyOptions().weight(Tensor::ones({4}))); });
-  row("CrossEntropy_LabelSmoothing", W::InvalidArgument, {"cross_entropy", "label_smoothing", "[0, 1]", "2"},
-      [] { nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}), nn::CrossEntropyOptions().label_smoothing(2)); });
-  row("CrossEntropy_ProbabilityShape", W::InvalidArgument, {"cross_entropy", "probabilities", "[2,5,3]", "[2,3,5]"},
-      [] { nn::cross_entropy(param({2, 5, 3}), Tensor::zeros({2, 3, 5})); });
-  row("L1Loss_Shapes", W::InvalidArgument, {"l1_loss", "[2,3]", "[3,2]"}, [] { nn::l1_loss(param({2, 3}), param({3, 2})); });
+      [] {
+        nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}),
+                          nn::CrossEntropyOptions().weight(Tensor::ones({4})));
+      });
+  row("CrossEntropy_LabelSmoothing", W::InvalidArgument,
+      {"cross_entropy", "label_smoothing", "[0, 1]", "2"}, [] {
+        nn::cross_entropy(param({2, 5}), i64({0, 1}, {2}),
+                          nn::CrossEntropyOptions().label_smoothing(2));
+      });
+  row("CrossEntropy_ProbabilityShape", W::InvalidArgument,
+      {"cross_entropy", "probabilities", "[2,5,3]", "[2,3,5]"}, [] {
+        nn::cross_entropy(param({2, 5, 3}), Tensor::zeros({2, 3, 5}));
+      });
+  row("L1Loss_Shapes", W::InvalidArgument, {"l1_loss", "[2,3]", "[3,2]"}, [] {
+    nn::l1_loss(param({2, 3}), param({3, 2}));
+  });
   row("Bce_InputOutOfRange", W::InvalidArgument, {"binary_cross_entropy", "input", "[0, 1]"},
       [] { nn::binary_cross_entropy(param({2}) + 2.0, param({2})); });
   row("Bce_Shapes", W::InvalidArgument, {"binary_cross_entropy", "[2]", "[3]"},
       [] { nn::binary_cross_entropy(param({2}), param({3})); });
-  row("BceWithLogits_PosWeightShape", W::InvalidArgument, {"binary_cross_entropy_with_logits", "pos_weight", "[3]", "[2,4]"},
-      [] { nn::binary_cross_entropy_with_logits(param({2, 4}), param({2, 4}), nn::BCEWithLogitsLossOptions().pos_weight(Tensor::ones({3}))); });
+  row("BceWithLogits_PosWeightShape", W::InvalidArgument,
+      {"binary_cross_entropy_with_logits", "pos_weight", "[3]", "[2,4]"}, [] {
+        nn::binary_cross_entropy_with_logits(
+            param({2, 4}), param({2, 4}),
+            nn::BCEWithLogitsLossOptions().pos_weight(Tensor::ones({3})));
+      });
 
   // ---- nn: optimizers
   // -------------------------------------------------------------------------------------------------
   row("SGD_NegativeLr", W::InvalidArgument, {"learning rate", "-0.1"},
       [] { nn::SGD({param({2})}, nn::SGDOptions(-0.1)); });
-  row("SGD_NaNLr", W::InvalidArgument, {"learning rate", "nan"}, [] { nn::SGD({param({2})}, nn::SGDOptions(kNaN)); });
-  row("SGD_InfiniteLr", W::InvalidArgument, {"learning rate", "inf"}, [] { nn::SGD({param({2})}, nn::SGDOptions(kInf)); });
+  row("SGD_NaNLr", W::InvalidArgument, {"learning rate", "nan"},
+      [] { nn::SGD({param({2})}, nn::SGDOptions(kNaN)); });
+  row("SGD_InfiniteLr", W::InvalidArgument, {"learning rate", "inf"},
+      [] { nn::SGD({param({2})}, nn::SGDOptions(kInf)); });
   row("SGD_NegativeMomentum", W::InvalidArgument, {"SGD", "momentum", "-0.5"},
       [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).momentum(-0.5)); });
   row("SGD_NesterovWithoutMomentum", W::InvalidArgument, {"SGD", "nesterov"},
       [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).nesterov(true)); });
   row("SGD_NegativeWeightDecay", W::InvalidArgument, {"SGD", "weight_decay", "-1"},
       [] { nn::SGD({param({2})}, nn::SGDOptions(0.1).weight_decay(-1)); });
-  row("Adam_BetaOne", W::InvalidArgument, {"Adam", "beta1", "[0, 1)", "1.0"},
-      [] { nn::Adam({param({2})}, nn::AdamOptions().betas({1.0, 0.999})); });
-  row("Adam_BetaAboveOne", W::InvalidArgument, {"Adam", "beta2", "1.5"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, 1.5})); });
-  row("Adam_NegativeBeta", W::InvalidArgument, {"Adam", "beta1", "-0.1"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({-0.1, 0.999})); });
-  row("Adam_NaNBeta", W::InvalidArgument, {"Adam", "beta2", "nan"}, [] { nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, kNaN})); });
-  row("Adam_NegativeEps", W::InvalidArgument, {"Adam", "eps", "-1"}, [] { nn::Adam({param({2})}, nn::AdamOptions().eps(-1)); });
-  row("Adam_NegativeLr", W::InvalidArgument, {"learning rate", "-0.001"}, [] { nn::Adam({param({2})}, nn::AdamOptions(-1e-3)); });
+  row("Adam_BetaOne", W::InvalidArgument, {"Adam", "beta1", "[0, 1)", "1.0"}, [] {
+    nn::Adam({param({2})}, nn::AdamOptions().betas({1.0, 0.999}));
+  });
+  row("Adam_BetaAboveOne", W::InvalidArgument, {"Adam", "beta2", "1.5"}, [] {
+    nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, 1.5}));
+  });
+  row("Adam_NegativeBeta", W::InvalidArgument, {"Adam", "beta1", "-0.1"}, [] {
+    nn::Adam({param({2})}, nn::AdamOptions().betas({-0.1, 0.999}));
+  });
+  row("Adam_NaNBeta", W::InvalidArgument, {"Adam", "beta2", "nan"}, [] {
+    nn::Adam({param({2})}, nn::AdamOptions().betas({0.9, kNaN}));
+  });
+  row("Adam_NegativeEps", W::InvalidArgument, {"Adam", "eps", "-1"},
+      [] { nn::Adam({param({2})}, nn::AdamOptions().eps(-1)); });
+  row("Adam_NegativeLr", W::InvalidArgument, {"learning rate", "-0.001"},
+      [] { nn::Adam({param({2})}, nn::AdamOptions(-1e-3)); });
   row("AdamW_NegativeWeightDecay", W::InvalidArgument, {"Adam", "weight_decay", "-0.01"},
       [] { nn::AdamW({param({2})}, nn::AdamWOptions().weight_decay(-0.01)); });
-  row("Optimizer_InteriorParameter", W::InvalidArgument, {"optimizer", "parameter 1", "leaf"},
-      [] { nn::SGD({param({2}), param({2}) * 2.0}, nn::SGDOptions(0.1)); });
+  row("Optimizer_InteriorParameter", W::InvalidArgument, {"optimizer", "parameter 1", "leaf"}, [] {
+    nn::SGD({param({2}), param({2}) * 2.0}, nn::SGDOptions(0.1));
+  });
   row("Optimizer_NoGradParameter", W::InvalidArgument, {"optimizer", "parameter 0"},
       [] { nn::Adam({Variable(Tensor::zeros({2}))}); });
   row("Optimizer_UndefinedParameter", W::InvalidArgument, {"optimizer", "parameter 0"},

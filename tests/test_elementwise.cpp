@@ -234,7 +234,8 @@ TEST(Elementwise, ResultTypeFollowsPyTorch) {
   EXPECT_EQ(result_type(i, zb), DType::Int64);
   EXPECT_EQ(result_type(b, zi), DType::Int64);
   EXPECT_EQ(result_type(zi, zd), DType::Float64);  // two 0-d tensors: promote_types
-  EXPECT_EQ(result_type(i, Scalar(2.5)), DType::Float32);  // a double is float32 (the default dtype)
+  EXPECT_EQ(result_type(i, Scalar(2.5)),
+            DType::Float32);  // a double is float32 (the default dtype)
   EXPECT_EQ(result_type(i, Scalar(2)), DType::Int64);
   EXPECT_EQ(result_type(b, Scalar(2)), DType::Int64);
   EXPECT_EQ(result_type(b, Scalar(true)), DType::Bool);
@@ -457,12 +458,18 @@ TEST(Elementwise, Errors) {
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mul(a, Tensor::zeros({3, 3})); }, {"mul", "[2,3]", "[3,3]"}));
   // What PyTorch refuses for bool and int64, refused naming the op and both dtypes
   const Tensor m = Tensor::from_list({1, 0}, {2}, DType::Bool);
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(m, m); }, {"sub", "bool and bool", "logical_not"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(i64({1, 2}, {2}), m); }, {"sub", "int64 and bool"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(m, m); },
+                                                 {"sub", "bool and bool", "logical_not"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        sub(i64({1, 2}, {2}), m);
+      },
+      {"sub", "int64 and bool"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { rsub(1, m); }, {"sub", "bool"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { neg(m); }, {"neg", "bool"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { abs(m); }, {"abs", "bool"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { pow(i64({2}, {1}), -1); }, {"pow", "int64", "negative integer powers"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { pow(i64({2}, {1}), -1); },
+                                                 {"pow", "int64", "negative integer powers"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sub(a, Tensor()); }, {"sub", "undefined"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { tanh(Tensor()); }, {"tanh", "undefined"}));
 }

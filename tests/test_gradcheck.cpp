@@ -75,8 +75,12 @@ TEST(Gradcheck, RejectsFloat32) {
   // an output that went through float32 is refused too
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [] {
-        gradcheck([](const Vars& v) { return Variable(v[0].data().to(DType::Float32)) * Variable(Tensor::ones({2})).requires_grad_(); },
-                  {input({2}, 4)});
+        gradcheck(
+            [](const Vars& v) {
+              return Variable(v[0].data().to(DType::Float32)) *
+                     Variable(Tensor::ones({2})).requires_grad_();
+            },
+            {input({2}, 4)});
       },
       {"gradcheck", "output", "float32"}));
 }

@@ -126,7 +126,9 @@ TEST(GRUCell, SaturatedGatesStayFinite) {
   std::vector<Tensor> in = cell_inputs(2, 3, 2, 70);
   in[2] = mul(in[2], 400.0);  // |W_ih x| up to ~1000
   Vars a, b;
-  for (const Tensor& t : in) a.push_back(Variable(t.clone()).requires_grad_()), b.push_back(Variable(t.clone()).requires_grad_());
+  for (const Tensor& t : in)
+    a.push_back(Variable(t.clone()).requires_grad_()),
+        b.push_back(Variable(t.clone()).requires_grad_());
   const Variable f = run_cell(nn::gru_cell_fused, a, true);
   const Variable c = run_cell(nn::gru_cell_composed, b, true);
   sum(f).backward();

@@ -197,7 +197,8 @@ TEST(Index, GatherScatterErrors) {
       {"scatter_add", "[1,1]", "[1,2]"}));
 }
 
-// ---- int64 and bool data --------------------------------------------------------------------------
+// ---- int64 and bool data
+// --------------------------------------------------------------------------
 
 // A data pipeline indexes token ids and masks: every indexing op moves int64 and bool
 // values as they are.
@@ -207,7 +208,8 @@ TEST(Index, IntegerAndBoolTensors) {
   const Tensor s = index_select(m, 1, idx);
   EXPECT_EQ(s.dtype(), DType::Int64);
   EXPECT_EQ(s.to_vector<int64_t>(), (std::vector<int64_t>{9, 4, 9, 3, 2, 3}));
-  EXPECT_EQ(index_select(m, 0, i64({1}, {1})).to_vector<int64_t>(), (std::vector<int64_t>{2, 8, 3}));
+  EXPECT_EQ(index_select(m, 0, i64({1}, {1})).to_vector<int64_t>(),
+            (std::vector<int64_t>{2, 8, 3}));
   const Tensor g = gather(m, 1, i64({2, 0, 1, 1}, {2, 2}));
   EXPECT_EQ(g.dtype(), DType::Int64);
   EXPECT_EQ(g.to_vector<int64_t>(), (std::vector<int64_t>{9, 4, 8, 8}));
@@ -216,8 +218,10 @@ TEST(Index, IntegerAndBoolTensors) {
   EXPECT_EQ(concat({m, m}, 0).dtype(), DType::Int64);
   const Tensor b = gt(m, 3);
   EXPECT_EQ(index_select(b, 1, idx).dtype(), DType::Bool);
-  EXPECT_EQ(index_select(b.t(), 0, idx).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 0, 1, 0}));
-  EXPECT_EQ(gather(b, 0, i64({1, 0, 1}, {1, 3})).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(index_select(b.t(), 0, idx).to_vector<int64_t>(),
+            (std::vector<int64_t>{1, 0, 1, 0, 1, 0}));
+  EXPECT_EQ(gather(b, 0, i64({1, 0, 1}, {1, 3})).to_vector<int64_t>(),
+            (std::vector<int64_t>{0, 0, 0}));
   EXPECT_EQ(argmax(m, 1).to_vector<int64_t>(), (std::vector<int64_t>{2, 1}));
   // one_hot of ids, summed per row: a bag of words in int64
   EXPECT_EQ(sum(one_hot(idx, 3), {0}).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 2}));
@@ -242,7 +246,8 @@ TEST(Index, OneHot) {
   EXPECT_EQ(inferred.shape(), (Shape{2, 4}));
   EXPECT_EQ(inferred.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 0, 0, 0, 0, 0, 1}));
   EXPECT_EQ(one_hot(i64({1}, {1}), 2, DType::Bool).dtype(), DType::Bool);
-  EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(i64({}, {0})); }, {"one_hot", "infer"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>([] { one_hot(i64({}, {0})); }, {"one_hot", "infer"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { one_hot(Tensor::zeros({1}), 2); }, {"one_hot", "int64"}));
 }
 

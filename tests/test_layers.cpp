@@ -123,9 +123,7 @@ TEST(Linear, OptionsAreKeptAndTheFunctionalFormAgrees) {
   EXPECT_EQ(lin.options.dtype(), DType::Float64);
   const Variable x(input({4, 3}, 12));
   EXPECT_EQ(max_abs_diff(lin(x).data(), nn::linear(x, lin.weight, lin.bias).data()), 0.0);
-  EXPECT_EQ(
-      max_abs_diff(x.matmul(lin.weight.mT()).data(), nn::linear(x, lin.weight).data()),
-      0.0);
+  EXPECT_EQ(max_abs_diff(x.matmul(lin.weight.mT()).data(), nn::linear(x, lin.weight).data()), 0.0);
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [&] {
         nn::linear(Variable(Tensor::zeros({4, 2}, DType::Float64)), lin.weight);

@@ -106,7 +106,8 @@ TEST(CrossEntropy, AllIgnoredMeanIsNaN) {
 TEST(CrossEntropy, ClassAxisIsOneForSpatialLogits) {
   const Tensor x = input({2, 4, 4}, 5, -2, 2);  // N = 2, C = 4, d = 4
   const Tensor t = i64({0, 3, 2, 1, -100, 3, 0, 0}, {2, 4});
-  Variable v3 = Variable(x).requires_grad_(), v2 = Variable(x.permute({0, 2, 1}).contiguous().reshape({8, 4})).requires_grad_();
+  Variable v3 = Variable(x).requires_grad_(),
+           v2 = Variable(x.permute({0, 2, 1}).contiguous().reshape({8, 4})).requires_grad_();
   const Variable l3 = nn::cross_entropy(v3, t), l2 = nn::cross_entropy(v2, t.reshape({8}));
   EXPECT_NEAR(l3.item(), l2.item(), 1e-15);
   l3.backward();

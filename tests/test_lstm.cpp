@@ -107,7 +107,8 @@ TEST(LSTMCell, SaturatedGatesStayFinite) {
   in.tensors[3] = mul(in.tensors[3], 400.0);  // |z| up to ~1000
   Vars a, b;
   for (const Tensor& t : in.tensors)
-    a.push_back(Variable(t.clone()).requires_grad_()), b.push_back(Variable(t.clone()).requires_grad_());
+    a.push_back(Variable(t.clone()).requires_grad_()),
+        b.push_back(Variable(t.clone()).requires_grad_());
   const nn::LSTMState f = nn::lstm_cell_fused(a[0], {a[1], a[2]}, a[3], a[4], a[5], a[6]);
   const nn::LSTMState c = nn::lstm_cell_composed(b[0], {b[1], b[2]}, b[3], b[4], b[5], b[6]);
   (sum(f.h) + sum(f.c)).backward();
@@ -189,7 +190,8 @@ struct LstmRun {
 LstmRun run_lstm(nn::LSTM& m, const Tensor& x, const Tensor& h0, const Tensor& c0, uint64_t seed) {
   LstmRun r;
   r.x = Variable(x.clone()).requires_grad_();
-  if (h0.defined()) r.h0 = Variable(h0.clone()).requires_grad_(), r.c0 = Variable(c0.clone()).requires_grad_();
+  if (h0.defined())
+    r.h0 = Variable(h0.clone()).requires_grad_(), r.c0 = Variable(c0.clone()).requires_grad_();
   m.zero_grad();
   r.out = m(r.x, {r.h0, r.c0});
   const auto& [h_n, c_n] = r.out.state;

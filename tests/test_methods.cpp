@@ -422,7 +422,8 @@ TEST(VariableOperators, EveryCombinationOfVariableTensorAndDouble) {
     same(op.vd(Variable(a), s), op.tt(a, sa), "Variable, double");
     same(op.dv(s, Variable(a)), op.tt(sa, a), "double, Variable");
     // gradients: the Variable side gets one, equal to the Variable-Variable form's
-    const Variable x = Variable(a).requires_grad_(), y = Variable(b).requires_grad_(), x2 = Variable(a).requires_grad_(), y2 = Variable(b).requires_grad_();
+    const Variable x = Variable(a).requires_grad_(), y = Variable(b).requires_grad_(),
+                   x2 = Variable(a).requires_grad_(), y2 = Variable(b).requires_grad_();
     op.vv(x, y).sum().backward();
     op.vt(x2, b).sum().backward();
     op.tv(a, y2).sum().backward();

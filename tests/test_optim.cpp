@@ -78,7 +78,8 @@ TEST(SGD, MomentumConverges) {
 }
 
 TEST(SGD, ParametersWithoutGradientsAreLeftAlone) {
-  Variable a = Variable(f64({1, 2}, {2})).requires_grad_(), b = Variable(f64({3}, {1})).requires_grad_();
+  Variable a = Variable(f64({1, 2}, {2})).requires_grad_(),
+           b = Variable(f64({3}, {1})).requires_grad_();
   nn::SGD opt({a, b}, nn::SGDOptions(0.1).momentum(0.9));
   sum(a * a).backward();  // b gets no gradient
   opt.step();
@@ -127,7 +128,8 @@ TEST(Adam, TwoStepsByHandAndConvergence) {
 // With a zero gradient, AdamW only decays (θ ← θ(1 - lr·λ)); Adam's L2 term goes
 // through the moments instead and moves θ by ≈ lr·sign(θ).
 TEST(AdamW, WeightDecayIsDecoupled) {
-  Variable a = Variable(f64({2, -4}, {2})).requires_grad_(), b = Variable(f64({2, -4}, {2})).requires_grad_();
+  Variable a = Variable(f64({2, -4}, {2})).requires_grad_(),
+           b = Variable(f64({2, -4}, {2})).requires_grad_();
   nn::AdamW adamw({a}, nn::AdamWOptions(0.1).weight_decay(0.5));
   nn::Adam adam({b}, nn::AdamOptions(0.1).weight_decay(0.5));
   a.mutable_grad() = Tensor::zeros({2}, DType::Float64);
@@ -192,7 +194,8 @@ TEST(Optimizer, OptionDefaultsArePyTorchs) {
 // AMSGrad divides by the running maximum of v: after a large gradient and then small
 // ones, its steps stay smaller than Adam's.
 TEST(Adam, AmsgradDividesByTheRunningMaxOfV) {
-  Variable a = Variable(f64({0}, {1})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_();
+  Variable a = Variable(f64({0}, {1})).requires_grad_(),
+           b = Variable(f64({0}, {1})).requires_grad_();
   nn::Adam ams({a}, nn::AdamOptions(0.1).amsgrad(true));
   nn::Adam plain({b}, nn::AdamOptions(0.1));
   double m = 0, v = 0, v_max = 0, th = 0;
@@ -257,7 +260,9 @@ TEST(Optimizer, HyperParametersAreValidated) {
 // ---- clip_grad_norm -------------------------------------------------------------------------
 
 TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
-  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_(), none = Variable(f64({0}, {1})).requires_grad_();
+  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(),
+           b = Variable(f64({0}, {1})).requires_grad_(),
+           none = Variable(f64({0}, {1})).requires_grad_();
   a.mutable_grad() = f64({3, 0}, {2});
   b.mutable_grad() = f64({4}, {1});  // joint norm 5
   EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b, none}, 1.0), 5.0);
@@ -280,7 +285,8 @@ TEST(ClipGradNorm, ReturnsThePreClipNormAndScales) {
 
 // The other norms: ‖g‖_∞ = max |g_i| and ‖g‖_1 = Σ |g_i|, with the same clip.
 TEST(ClipGradNorm, InfinityAndOneNorms) {
-  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(), b = Variable(f64({0}, {1})).requires_grad_();
+  Variable a = Variable(f64({0, 0}, {2})).requires_grad_(),
+           b = Variable(f64({0}, {1})).requires_grad_();
   a.mutable_grad() = f64({3, -6}, {2});
   b.mutable_grad() = f64({4}, {1});
   EXPECT_DOUBLE_EQ(nn::utils::clip_grad_norm_({a, b}, 100.0, INFINITY), 6.0);
@@ -341,7 +347,8 @@ std::map<std::string, Tensor> as_map(const std::vector<std::pair<std::string, Te
 // An optimizer restored from another's state_dict takes the same next steps.
 template <class Opt, class Options>
 void expect_resumes_exactly(Options options, const std::vector<std::string>& names) {
-  Variable a = Variable(f64({3, 3}, {2})).requires_grad_(), b = Variable(f64({3, 3}, {2})).requires_grad_();
+  Variable a = Variable(f64({3, 3}, {2})).requires_grad_(),
+           b = Variable(f64({3, 3}, {2})).requires_grad_();
   Opt first({a}, options);
   for (int i = 0; i < 3; ++i) {
     quadratic_backward(a);

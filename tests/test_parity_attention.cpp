@@ -41,7 +41,8 @@ class ParitySdpa : public ::testing::TestWithParam<PathParam> {};
 TEST_P(ParitySdpa, ValuesAndGradients) {
   const auto& [name, variant, fused] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
-  Variable q = Variable(f.at("q")).requires_grad_(), k = Variable(f.at("k")).requires_grad_(), v = Variable(f.at("v")).requires_grad_();
+  Variable q = Variable(f.at("q")).requires_grad_(), k = Variable(f.at("k")).requires_grad_(),
+           v = Variable(f.at("v")).requires_grad_();
   const Tensor mask = meta_int(f, "masked") != 0 ? f.at("mask") : Tensor();
   ASSERT_TRUE(!mask.defined() || mask.dtype() == DType::Bool);
   // The scale the fixture used, passed explicitly (torch computed it in double).
@@ -163,7 +164,8 @@ TEST_P(ParityAdditive, ValuesAndGradients) {
           .dtype(dtype));
   m.load_state_dict(params_from(f, m));  // w_q.weight, w_k.weight, v.weight
   const bool values_are_keys = meta_int(f, "values_are_keys") != 0;
-  Variable query = Variable(f.at("query")).requires_grad_(), keys = Variable(f.at("keys")).requires_grad_();
+  Variable query = Variable(f.at("query")).requires_grad_(),
+           keys = Variable(f.at("keys")).requires_grad_();
   Variable values = values_are_keys ? Variable() : Variable(f.at("values")).requires_grad_();
   const Tensor key_mask = meta_int(f, "masked") != 0 ? f.at("key_mask") : Tensor();
   const nn::AttentionOutput out = m(query, keys, values, key_mask);

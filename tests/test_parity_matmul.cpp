@@ -37,7 +37,8 @@ TEST_P(MatmulParity, EveryCase) {
   for (int64_t i = 0; i < cases; ++i) {
     const std::string p = std::to_string(i) + ".";
     const std::string va = meta(f, p + "view_a"), vb = meta(f, p + "view_b");
-    const Variable a = Variable(f.at(p + "a")).requires_grad_(), b = Variable(f.at(p + "b")).requires_grad_();
+    const Variable a = Variable(f.at(p + "a")).requires_grad_(),
+                   b = Variable(f.at(p + "b")).requires_grad_();
     const Variable out = view(a, va).matmul(view(b, vb));
     const std::string what = "case " + std::to_string(i) + " " + a.shape().str() + "." + va +
                              " @ " + b.shape().str() + "." + vb;

@@ -128,7 +128,8 @@ TEST_P(ParityLSTMCell, ValuesAndGradients) {
                      .dtype(dtype));
   m.fused = fused;
   m.load_state_dict(params_from(f, m));
-  Variable x = Variable(f.at("input")).requires_grad_(), h0 = Variable(f.at("h0")).requires_grad_(), c0 = Variable(f.at("c0")).requires_grad_();
+  Variable x = Variable(f.at("input")).requires_grad_(), h0 = Variable(f.at("h0")).requires_grad_(),
+           c0 = Variable(f.at("c0")).requires_grad_();
   const nn::LSTMState s = m(x, {h0, c0});
   // loss = Σ h1·grad_h1 + Σ c1·grad_c1
   (weighted_sum(s.h, f.at("grad_h1")) + weighted_sum(s.c, f.at("grad_c1"))).backward();
@@ -163,7 +164,8 @@ TEST_P(ParityLSTM, ValuesAndGradients) {
   const bool with_state = meta_int(f, "initial_state") != 0;
   Variable x = Variable(f.at("input")).requires_grad_();
   Variable h0, c0;  // undefined: the module starts from zeros
-  if (with_state) h0 = Variable(f.at("h0")).requires_grad_(), c0 = Variable(f.at("c0")).requires_grad_();
+  if (with_state)
+    h0 = Variable(f.at("h0")).requires_grad_(), c0 = Variable(f.at("c0")).requires_grad_();
   const auto [output, state] = m(x, {h0, c0});
   const auto [h_n, c_n] = state;
   // loss = Σ output·grad_output + Σ h_n·grad_h_n + Σ c_n·grad_c_n
@@ -522,7 +524,8 @@ TEST_P(ParityOptimizer, FiveStepsOnLinearRegression) {
   const auto& [name, variant] = GetParam();
   const SafetensorsFile f = load_fixture(name, variant);
   const Variable X(f.at("X")), y(f.at("y"));
-  Variable w = Variable(f.at("w0").clone()).requires_grad_(), b = Variable(f.at("b0").clone()).requires_grad_();
+  Variable w = Variable(f.at("w0").clone()).requires_grad_(),
+           b = Variable(f.at("b0").clone()).requires_grad_();
   std::unique_ptr<nn::Optimizer> opt = make_optimizer(f, {w, b});
 
   Parity p(name + "_" + variant, dtype_of_variant(variant));

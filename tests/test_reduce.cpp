@@ -144,16 +144,27 @@ TEST(Reduce, Errors) {
   const Tensor x = Tensor::zeros({2, 3});
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { sum(x, {2}); }, {"sum", "axis 2", "rank 2"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { mean(x, {-3}); }, {"mean", "axis -3"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { sum(x, {1, -1}); }, {"sum", "listed twice", "[2,3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        sum(x, {1, -1});
+      },
+      {"sum", "listed twice", "[2,3]"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { amax(x, 5); }, {"amax", "axis 5"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { argmax(x, -3); }, {"argmax", "axis -3"}));
   // PyTorch's words: "amax(): Expected reduction dim 1 to have non-zero size."
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({2, 0}), 1); },
-                                                 {"amax(): Expected reduction dim 1 to have non-zero size", "[2,0]", "empty"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { amax(Tensor::zeros({0})); },
-                                                 {"amax(): Expected reduction dim to be specified for input.numel() == 0", "empty"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { argmax(Tensor::zeros({0, 2}), 0); },
-                                                 {"argmax(): Expected reduction dim 0 to have non-zero size", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        amax(Tensor::zeros({2, 0}), 1);
+      },
+      {"amax(): Expected reduction dim 1 to have non-zero size", "[2,0]", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { amax(Tensor::zeros({0})); },
+      {"amax(): Expected reduction dim to be specified for input.numel() == 0", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        argmax(Tensor::zeros({0, 2}), 0);
+      },
+      {"argmax(): Expected reduction dim 0 to have non-zero size", "empty"}));
 }
 
 // ---- amax / argmax ----------------------------------------------------------------------------
@@ -228,9 +239,9 @@ Tensor naive_extremum(const Tensor& a, std::vector<int64_t> axes, bool keepdim, 
   for (int64_t ax : axes) r[static_cast<size_t>(normalize_axis(ax, a.dim(), "test"))] = true;
   Shape kept;
   for (int d = 0; d < a.dim(); ++d) kept.push_back(r[static_cast<size_t>(d)] ? 1 : a.shape()[d]);
-  std::vector<double> acc(static_cast<size_t>(kept.numel()),
-                          max ? -std::numeric_limits<double>::infinity()
-                              : std::numeric_limits<double>::infinity());
+  std::vector<double> acc(
+      static_cast<size_t>(kept.numel()),
+      max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity());
   const Shape ks = contiguous_strides(kept);
   for_each_index(a.shape(), [&](const Shape& idx) {
     int64_t o = 0;
@@ -269,16 +280,22 @@ TEST(Reduce, AmaxAminOverAnyAxesMatchesNaive) {
 
 TEST(Reduce, AminPropagatesNaNAndRefusesEmpty) {
   const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
-  const Tensor x = f64({1, nan, -3, 0,   inf, inf, 2, inf}, {2, 4});
+  const Tensor x = f64({1, nan, -3, 0, inf, inf, 2, inf}, {2, 4});
   const Tensor m = amin(x, 1);
   EXPECT_TRUE(std::isnan(m.at({0})));
   EXPECT_EQ(m.at({1}), 2.0);
   EXPECT_TRUE(std::isnan(amin(x, {0, 1}).item()));
   EXPECT_EQ(amin(x, 0).to_vector<double>().back(), 0.0);
-  EXPECT_TRUE(throws_with<std::invalid_argument>([] { amin(Tensor::zeros({2, 0, 3}), {0, 1}); },
-                                                 {"amin", "[2,0,3]", "empty"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([] { amax(Tensor::zeros({2, 3}), {1, -1}); },
-                                                 {"amax", "twice"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] {
+        amin(Tensor::zeros({2, 0, 3}), {0, 1});
+      },
+      {"amin", "[2,0,3]", "empty"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] {
+        amax(Tensor::zeros({2, 3}), {1, -1});
+      },
+      {"amax", "twice"}));
   // reducing only the non-empty axis of an empty tensor gives an empty result
   EXPECT_EQ(amax(Tensor::zeros({0, 3}), {1}).shape(), Shape{0});
 }

@@ -154,7 +154,8 @@ struct Net : nn::Module {
     Generator gen(5);
     embed = register_module(
         "embed", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(5, 4).dtype(dtype), gen));
-    lstm = register_module("lstm", std::make_shared<nn::LSTM>(nn::LSTMOptions(4, hidden).dtype(dtype), gen));
+    lstm = register_module(
+        "lstm", std::make_shared<nn::LSTM>(nn::LSTMOptions(4, hidden).dtype(dtype), gen));
     head = register_module(
         "head", std::make_shared<nn::Linear>(nn::LinearOptions(hidden, 5).dtype(dtype), gen));
   }
@@ -470,19 +471,22 @@ TEST(MemoryPerStep, GraphsWithoutBackwardWithRetainedGraphsOrFailedForwardsAreFr
   const Tensor ids = testing::i64({0, 1, 2, 3, 4, 0}, {3, 2});
   const MemoryLevel level = live();
   {  // a forward pass nobody differentiates
-    const Variable l = sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
+    const Variable l =
+        sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
     EXPECT_GT(live().bytes, level.bytes);
   }
   EXPECT_EQ(live(), level);
   {  // backward twice through a retained graph
-    const Variable l = sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
+    const Variable l =
+        sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 0}, {3, 2}));
     l.backward(/*retain_graph=*/true);
     l.backward();
     net.zero_grad();
   }
   EXPECT_EQ(live(), level);
   {  // a forward that throws halfway (a target out of range) leaks nothing
-    EXPECT_THROW(sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 9}, {3, 2})), std::out_of_range);
+    EXPECT_THROW(sequence_cross_entropy(net.logits(ids), testing::i64({0, 1, 2, 3, 4, 9}, {3, 2})),
+                 std::out_of_range);
   }
   EXPECT_EQ(live(), level);
   {  // retain_grad on an interior value, then everything goes out of scope
@@ -636,14 +640,19 @@ TEST(Numerics, SoftmaxLogSoftmaxAndCrossEntropyOfLogitsOfPlusMinus1e4) {
 
     for (const nn::Reduction r : {nn::kMean, nn::kSum, nn::kNone}) {
       const Variable x3 = Variable(logits).requires_grad_();
-      const Variable loss = nn::cross_entropy(x3, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(r));
+      const Variable loss = nn::cross_entropy(x3, testing::i64({1, 0, 2, 1}, {4}),
+                                              nn::CrossEntropyOptions().reduction(r));
       EXPECT_TRUE(all_finite(loss.data()));
       sum(loss).backward();
       EXPECT_TRUE(all_finite(x3.grad()));
     }
     const Variable x4 = Variable(logits).requires_grad_();
     // row 0 with target 1: -log softmax = 2e4 (to float precision)
-    EXPECT_NEAR(nn::cross_entropy(x4, testing::i64({1, 0, 2, 1}, {4}), nn::CrossEntropyOptions().reduction(nn::kNone)).data().at({0}), 2e4, 1e-2);
+    EXPECT_NEAR(nn::cross_entropy(x4, testing::i64({1, 0, 2, 1}, {4}),
+                                  nn::CrossEntropyOptions().reduction(nn::kNone))
+                    .data()
+                    .at({0}),
+                2e4, 1e-2);
   }
 }
 
@@ -738,7 +747,8 @@ TrainingRun train_self_attention(int threads) {
   TrainingRun run;
   for (int step = 0; step < 10; ++step) {
     const Batch batch = task.sample(128, data);
-    const Variable loss = sequence_cross_entropy(model.forward_tokens(batch.source).logits, batch.target);
+    const Variable loss =
+        sequence_cross_entropy(model.forward_tokens(batch.source).logits, batch.target);
     opt.zero_grad();
     loss.backward();
     opt.step();

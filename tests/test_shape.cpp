@@ -91,7 +91,8 @@ TEST(Shape, WrapDimTreatsRankZeroAsOneAxis) {
   EXPECT_EQ(wrap_dim(-2, 3, "sum"), 1);
   EXPECT_EQ(testing::message_of([] { wrap_dim(1, 0, "sum"); }),
             "sum: axis 1 is out of range for a 0-d tensor (expected -1 or 0)");
-  EXPECT_TRUE(throws_with<std::out_of_range>([] { wrap_dim(-2, 0, "softmax"); }, {"softmax", "-2"}));
+  EXPECT_TRUE(
+      throws_with<std::out_of_range>([] { wrap_dim(-2, 0, "softmax"); }, {"softmax", "-2"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([] { wrap_dim(3, 3, "sum"); }, {"sum", "rank 3"}));
 }
 
@@ -103,9 +104,16 @@ TEST(ShapeSemantics, ExpandMinusOneKeepsTheSize) {
   EXPECT_EQ(x.expand({4, -1}).shape(), (Shape{4, 3}));
   EXPECT_EQ(x.expand({-1, -1}).shape(), (Shape{1, 3}));
   // -1 in a new leading axis has no size to keep (PyTorch refuses it too)
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { x.expand({-1, 1, 3}); },
-                                                 {"expand", "-1", "new leading axis 0"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { x.expand({-1, 4}); }, {"expand", "[1,3]", "[1,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        x.expand({-1, 1, 3});
+      },
+      {"expand", "-1", "new leading axis 0"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        x.expand({-1, 4});
+      },
+      {"expand", "[1,3]", "[1,4]"}));
 }
 
 TEST(ShapeSemantics, SqueezeOfANonUnitAxisIsANoOp) {
@@ -139,7 +147,8 @@ TEST(ShapeSemantics, NegativeIndicesCountFromTheEnd) {
   EXPECT_EQ(argmax(x, -2).to_vector<int64_t>(), (std::vector<int64_t>{2, 2, 2, 2}));
   // index values themselves are not wrapped, as in PyTorch's index_select and gather
   EXPECT_TRUE(throws_with<std::out_of_range>(
-      [&] { index_select(x, 0, Tensor::from_vector<int64_t>({-1}, {1})); }, {"index_select", "-1"}));
+      [&] { index_select(x, 0, Tensor::from_vector<int64_t>({-1}, {1})); },
+      {"index_select", "-1"}));
   // narrow's start below -size is still out of range
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { x.narrow(1, -5, 1); }, {"narrow"}));
 }
@@ -164,8 +173,10 @@ TEST(ShapeSemantics, ZeroDimTensors) {
   EXPECT_EQ(softmax_backward(softmax(z, 0), Tensor::scalar(3.0, DType::Float64), -1).item(), 0.0);
   EXPECT_EQ(index_select(z, 0, Tensor::from_vector<int64_t>({0}, {1})).dim(), 0);
   // what PyTorch refuses for a 0-d tensor
-  EXPECT_TRUE(throws_with<std::out_of_range>([&] { z.select(0, 0); }, {"select() cannot be applied to a 0-dim tensor"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { z.narrow(0, 0, 1); }, {"narrow() cannot be applied to a 0-dim tensor"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([&] { z.select(0, 0); },
+                                             {"select() cannot be applied to a 0-dim tensor"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { z.narrow(0, 0, 1); },
+                                                 {"narrow() cannot be applied to a 0-dim tensor"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { z.size(0); }, {"size", "axis 0"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { z.unsqueeze(1); }, {"unsqueeze", "axis 1"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { softmax(z, 1); }, {"softmax", "axis 1"}));

@@ -139,7 +139,8 @@ TEST(Softmax, Errors) {
                                              {"softmax", "axis 2", "rank 2"}));
   // a 0-d tensor takes axis 0 or -1 (PyTorch), and no other
   EXPECT_EQ(log_softmax(Tensor::scalar(1), 0).item(), 0.0);
-  EXPECT_TRUE(throws_with<std::out_of_range>([] { log_softmax(Tensor::scalar(1), 1); }, {"log_softmax", "axis 1", "0-d"}));
+  EXPECT_TRUE(throws_with<std::out_of_range>([] { log_softmax(Tensor::scalar(1), 1); },
+                                             {"log_softmax", "axis 1", "0-d"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { softmax(Tensor::zeros({2}, DType::Int64), 0); },
                                                  {"softmax", "int64"}));
 }

@@ -134,7 +134,7 @@ TEST(TensorView, FlattenMergesARangeOfAxes) {
   EXPECT_EQ(x.flatten(1, 2).shape(), (Shape{2, 12, 5}));
   EXPECT_EQ(x.flatten(-3, -2).shape(), (Shape{2, 12, 5}));
   EXPECT_EQ(x.flatten(2, 2).shape(), x.shape());
-  EXPECT_TRUE(same_storage(x.flatten(0, 1), x));  // a view when the strides allow
+  EXPECT_TRUE(same_storage(x.flatten(0, 1), x));               // a view when the strides allow
   EXPECT_EQ(Tensor::scalar(7.0).flatten().shape(), Shape{1});  // 0-d becomes [1], as torch
   // the values follow row-major order, also from a transposed (copied) input
   const Tensor t = iota34().t();  // [4,3]

@@ -40,8 +40,9 @@ TEST(Variable, LeavesAndFlags) {
   std::ostringstream os;
   os << y;
   EXPECT_NE(os.str().find("grad_fn=mul"), std::string::npos) << os.str();
-  EXPECT_TRUE(throws_with<std::invalid_argument>([] { Variable(Tensor::zeros({2}, DType::Int64)).requires_grad_(); },
-                                                 {"requires_grad_", "floating", "int64"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { Variable(Tensor::zeros({2}, DType::Int64)).requires_grad_(); },
+      {"requires_grad_", "floating", "int64"}));
   Variable ints(Tensor::zeros({2}, DType::Int64));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { ints.requires_grad_(); }, {"requires_grad_", "int64"}));
   Variable yy = y;
@@ -341,8 +342,11 @@ TEST(Variable, ErrorsFromTheTensorOpPropagate) {
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { softmax(a, -3); }, {"softmax", "axis -3"}));
   EXPECT_TRUE(throws_with<std::out_of_range>([&] { index_select(a, 0, testing::i64({2}, {1})); },
                                              {"index_select", "index 2", "size 2"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { mul(a, Variable(Tensor::zeros({3, 2}))); },
-                                                 {"mul", "[2,3]", "[3,2]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        mul(a, Variable(Tensor::zeros({3, 2})));
+      },
+      {"mul", "[2,3]", "[3,2]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { concat({a, b}, 0); }, {"concat", "[2]", "[2,3]"}));
 }
 
