@@ -128,6 +128,7 @@ class SelfAttention : public Module {
  public:
   /// SelfAttentionOptions(d_model): d_k = d_model, no biases, scaled.
   explicit SelfAttention(int64_t d_model) : SelfAttention(SelfAttentionOptions(d_model)) {}
+  /// \param opts the settings (d_model, d_k, bias, scaled, dtype)
   /// \param gen draws the initial weights (w_q, then w_k, then w_v)
   /// \throws std::invalid_argument unless d_model > 0 and d_k ≥ 0
   explicit SelfAttention(const SelfAttentionOptions& opts, Generator& gen = default_generator());
@@ -223,6 +224,7 @@ class MultiheadAttention : public Module {
   /// MultiheadAttentionOptions(embed_dim, num_heads): libtorch's short form.
   MultiheadAttention(int64_t embed_dim, int64_t num_heads)
       : MultiheadAttention(MultiheadAttentionOptions(embed_dim, num_heads)) {}
+  /// \param opts the settings (embed_dim, num_heads, dropout, bias, kdim, vdim, ...)
   /// \param gen draws the initial weights (in_proj_weight or q, k, v_proj_weight,
   ///            then out_proj.weight); with dropout > 0, then one number that seeds
   ///            dropout_generator
@@ -295,6 +297,7 @@ class LearnedPositionalEncoding : public PositionalEncoding {
   /// PositionalEncodingOptions(max_len, d_model)
   LearnedPositionalEncoding(int64_t max_len, int64_t d_model)
       : LearnedPositionalEncoding(PositionalEncodingOptions(max_len, d_model)) {}
+  /// \param opts the settings (max_len, d_model, dtype)
   /// \param gen draws the initial table
   /// \throws std::invalid_argument unless both sizes are positive
   explicit LearnedPositionalEncoding(const PositionalEncodingOptions& opts,
@@ -363,6 +366,7 @@ class AdditiveAttention : public Module {
   /// AdditiveAttentionOptions(query_dim, key_dim): attn_dim = query_dim.
   AdditiveAttention(int64_t query_dim, int64_t key_dim)
       : AdditiveAttention(AdditiveAttentionOptions(query_dim, key_dim)) {}
+  /// \param opts the settings (query_dim, key_dim, attn_dim, dtype)
   /// \param gen draws the initial weights (w_q, then w_k, then v)
   /// \throws std::invalid_argument unless query_dim, key_dim > 0 and attn_dim ≥ 0
   explicit AdditiveAttention(const AdditiveAttentionOptions& opts,

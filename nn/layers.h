@@ -51,6 +51,7 @@ class Linear : public Module {
   /// LinearOptions(in_features, out_features): libtorch's short form.
   Linear(int64_t in_features, int64_t out_features)
       : Linear(LinearOptions(in_features, out_features)) {}
+  /// \param opts the settings (in_features, out_features, bias, dtype)
   /// \param gen draws the initial weight, then the bias
   /// \throws std::invalid_argument unless both widths are positive
   explicit Linear(const LinearOptions& opts, Generator& gen = default_generator());
@@ -94,6 +95,7 @@ class Embedding : public Module {
   /// EmbeddingOptions(num_embeddings, embedding_dim): libtorch's short form.
   Embedding(int64_t num_embeddings, int64_t embedding_dim)
       : Embedding(EmbeddingOptions(num_embeddings, embedding_dim)) {}
+  /// \param opts the settings (num_embeddings, embedding_dim, padding_idx, dtype)
   /// \param gen draws the initial table
   /// \throws std::invalid_argument unless both sizes are positive and padding_idx is
   ///         in [-num_embeddings, num_embeddings)
@@ -177,6 +179,7 @@ struct DropoutOptions {
 ///     y = x ⊙ m / (1-p),  m_i ~ Bernoulli(1-p)       ∂y/∂x = m / (1-p)
 class Dropout : public Module {
  public:
+  /// \param opts the settings (p)
   /// \param gen draws the masks, one number per element per call: held by
   ///            reference, so it must outlive the module
   /// \throws std::invalid_argument unless 0 ≤ p < 1

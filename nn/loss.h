@@ -74,6 +74,7 @@ struct CrossEntropyOptions {
 /// \param input   logits [N, C], [C] or [N, C, d1, ..., dk], float32 or float64
 /// \param target  int64 class indices [N], [] or [N, d1, ..., dk]; or probabilities
 ///                with the input's shape and dtype (no gradient reaches the target)
+/// \param options weight, ignore_index, reduction and label_smoothing
 /// \throws std::invalid_argument naming the shapes, dtypes or option at fault;
 ///         std::out_of_range naming a class index outside [0, C) and where it is
 Variable cross_entropy(const Variable& input, const Tensor& target,

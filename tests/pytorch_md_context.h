@@ -10,6 +10,7 @@
 //   ids     int64 Tensor [2, 3] of token ids below 10
 //   logits  Variable [6, 10], requires grad;  target: int64 Tensor [6] of classes below 10
 //   model   a small nn::Module (two Linears, 4 → 8 → 2) held by shared_ptr
+//   tmp     a scratch folder for files (GoogleTest's TempDir)
 #pragma once
 
 #include <gtest/gtest.h>
@@ -40,26 +41,27 @@ class PytorchMdModel : public nn::Module {
 
 // The shared names, declared at the top of each row's test. Every row draws the
 // same values: the context is seeded.
-#define MINIGRAD_PYTORCH_MD_CONTEXT                                                   \
-  using namespace minigrad;                                                           \
-  Generator context_gen(42);                                                          \
-  [[maybe_unused]] Variable x =                                                       \
-      Variable(rand({2, 3, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_(); \
-  [[maybe_unused]] Variable a =                                                       \
-      Variable(rand({2, 3}, -1, 1, DType::Float32, context_gen)).requires_grad_();    \
-  [[maybe_unused]] Variable b =                                                       \
-      Variable(rand({3, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_();    \
-  [[maybe_unused]] Variable q =                                                       \
-      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_(); \
-  [[maybe_unused]] Variable k =                                                       \
-      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_(); \
-  [[maybe_unused]] Variable v =                                                       \
-      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_(); \
-  [[maybe_unused]] Variable seq =                                                     \
-      Variable(rand({5, 2, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_(); \
-  [[maybe_unused]] Tensor mask = nn::padding_mask({5, 3}, 5);                         \
-  [[maybe_unused]] Tensor ids = randint(0, 10, {2, 3}, context_gen);                  \
-  [[maybe_unused]] Variable logits =                                                  \
-      Variable(rand({6, 10}, -1, 1, DType::Float32, context_gen)).requires_grad_();   \
-  [[maybe_unused]] Tensor target = randint(0, 10, {6}, context_gen);                  \
-  [[maybe_unused]] auto model = std::make_shared<minigrad::testing::PytorchMdModel>();
+#define MINIGRAD_PYTORCH_MD_CONTEXT                                                    \
+  using namespace minigrad;                                                            \
+  Generator context_gen(42);                                                           \
+  [[maybe_unused]] Variable x =                                                        \
+      Variable(rand({2, 3, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_();  \
+  [[maybe_unused]] Variable a =                                                        \
+      Variable(rand({2, 3}, -1, 1, DType::Float32, context_gen)).requires_grad_();     \
+  [[maybe_unused]] Variable b =                                                        \
+      Variable(rand({3, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_();     \
+  [[maybe_unused]] Variable q =                                                        \
+      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_();  \
+  [[maybe_unused]] Variable k =                                                        \
+      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_();  \
+  [[maybe_unused]] Variable v =                                                        \
+      Variable(rand({2, 5, 8}, -1, 1, DType::Float32, context_gen)).requires_grad_();  \
+  [[maybe_unused]] Variable seq =                                                      \
+      Variable(rand({5, 2, 4}, -1, 1, DType::Float32, context_gen)).requires_grad_();  \
+  [[maybe_unused]] Tensor mask = nn::padding_mask({5, 3}, 5);                          \
+  [[maybe_unused]] Tensor ids = randint(0, 10, {2, 3}, context_gen);                   \
+  [[maybe_unused]] Variable logits =                                                   \
+      Variable(rand({6, 10}, -1, 1, DType::Float32, context_gen)).requires_grad_();    \
+  [[maybe_unused]] Tensor target = randint(0, 10, {6}, context_gen);                   \
+  [[maybe_unused]] auto model = std::make_shared<minigrad::testing::PytorchMdModel>(); \
+  [[maybe_unused]] const std::string tmp = ::testing::TempDir();
