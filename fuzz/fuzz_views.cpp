@@ -1003,7 +1003,8 @@ void op_softmax(State& s, Draw& dr) {
       const int64_t k = ravel(idx, s.shape);
       finite &= std::isfinite(x[static_cast<size_t>(k)]);
       const double p = log ? std::exp(y[static_cast<size_t>(k)]) : y[static_cast<size_t>(k)];
-      if (std::isfinite(x[static_cast<size_t>(k)])) expect(p >= 0 && p <= 1 + tol, "a probability outside [0, 1]");
+      // NaN (and +inf) elsewhere in the row makes every entry NaN, as in PyTorch
+      if (!std::isnan(p)) expect(p >= 0 && p <= 1 + tol, "a probability outside [0, 1]");
       total += p;
     }
     if (finite) expect(std::abs(total - 1) <= tol * static_cast<double>(len + 1), "a softmax row does not sum to 1");
