@@ -48,7 +48,9 @@ inline float exp(float x) {
   constexpr float kC2 = -2.12194440e-4f;    // ln 2 − kC1
   constexpr float kHi = 88.7228391f;        // ln FLT_MAX: above it, inf
   constexpr float kLo = -103.972084f;       // ln of the smallest subnormal: below it, 0
-  const float xc = x > kHi ? kHi : (x < kLo ? kLo : x);  // NaN passes through both
+  // NaN fails both comparisons and becomes kLo: the steps below stay finite (a NaN
+  // converted to int32 would be undefined), and the last line returns the NaN itself
+  const float xc = x > kHi ? kHi : (x >= kLo ? x : kLo);
   // round to nearest: adding 1.5·2²³ pushes the fraction bits out of the mantissa
   // (|xc·log2e| < 2²²), and subtracting it back leaves the rounded value
   constexpr float kRound = 12582912.0f;
