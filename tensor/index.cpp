@@ -25,21 +25,6 @@ void check_index_tensor(const Tensor& index, const char* op) {
       << (index.defined() ? dtype_name(index.dtype()) : "undefined");
 }
 
-// Calls f(T{}) for any of the four dtypes (gather moves values; it needs no arithmetic).
-template <class F>
-void dispatch_any(DType dt, F&& f) {
-  switch (dt) {
-    case DType::Float32:
-      return f(float{});
-    case DType::Float64:
-      return f(double{});
-    case DType::Int64:
-      return f(int64_t{});
-    case DType::Bool:
-      return f(bool{});
-  }
-}
-
 }  // namespace
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
@@ -219,8 +204,8 @@ static void gather_scatter(Tensor& dst_or_src_full, const Tensor& index, Tensor&
   };
   if constexpr (kScatter) {
     dispatch_floating(small.dtype(), op, run);
-  } else {
-    dispatch_any(small.dtype(), run);
+  } else {  // gather moves values and needs no arithmetic: any dtype
+    dispatch_all(small.dtype(), run);
   }
 }
 
@@ -267,7 +252,7 @@ Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   Shape shape = index.shape();
   shape.push_back(num_classes);
   Tensor out = Tensor::zeros(shape, dtype);
-  dispatch_any(dtype, [&](auto tag) {
+  dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* po = out.data<T>();
     for (int64_t e = 0; e < idx.numel(); ++e) {

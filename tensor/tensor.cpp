@@ -63,22 +63,6 @@ DType promote_types(DType a, DType b) {
   return rank(a) >= rank(b) ? a : b;
 }
 
-// Calls f(T{}) for every dtype (bool as bool, int64 as int64_t).
-template <class F>
-static decltype(auto) dispatch_all(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::Float32:
-      return f(float{});
-    case DType::Float64:
-      return f(double{});
-    case DType::Int64:
-      return f(int64_t{});
-    case DType::Bool:
-      return f(bool{});
-  }
-  throw std::logic_error("unknown dtype");
-}
-
 // ---- storage ---------------------------------------------------------------------------
 
 Storage::Storage(size_t bytes) : data_(nullptr), bytes_(0) {

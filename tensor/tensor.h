@@ -15,6 +15,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -191,6 +192,9 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 /// std::invalid_argument naming `op` for int64 and bool.
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f);
+/// Calls f(T{}) with T the C++ type of any dtype (float, double, int64_t, bool).
+template <class F>
+decltype(auto) dispatch_all(DType dtype, F&& f);
 
 // ---- template definitions ---------------------------------------------------------
 
@@ -200,6 +204,21 @@ decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
       << op << ": expected float32 or float64, got " << dtype_name(dtype);
   if (dtype == DType::Float64) return f(double{});
   return f(float{});
+}
+
+template <class F>
+decltype(auto) dispatch_all(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      return f(double{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::Bool:
+      return f(bool{});
+  }
+  throw std::logic_error("unknown dtype");
 }
 
 template <class T>
