@@ -81,15 +81,14 @@ void sum_into(const Tensor& a, const std::array<bool, kMaxDims>& r, T* out) {
 // Moves the reduced axes last (in order) and makes the result contiguous: rows of
 // the reduced elements, one row per output value.
 Tensor rows_along(const Tensor& a, const std::array<bool, kMaxDims>& r) {
+  // false < true: sorted means the reduced axes are already the last ones
+  if (std::is_sorted(r.begin(), r.begin() + a.dim())) return a.contiguous();
   std::vector<int64_t> order;
   for (int i = 0; i < a.dim(); ++i)
     if (!r[static_cast<size_t>(i)]) order.push_back(i);
   for (int i = 0; i < a.dim(); ++i)
     if (r[static_cast<size_t>(i)]) order.push_back(i);
-  bool identity = true;
-  for (size_t i = 0; i < order.size(); ++i)
-    identity = identity && order[i] == static_cast<int64_t>(i);
-  return identity ? a.contiguous() : a.permute(order).contiguous();
+  return a.permute(order).contiguous();
 }
 
 // Axes reduced to one value per row (amax, amin, argmax): the rows [nrows, len]
