@@ -64,8 +64,6 @@ decltype(auto) dispatch(DType dt, const char* op, const Operands& operands, F&& 
   throw std::logic_error("dispatch: unreachable");
 }
 
-Tensor as_dtype(const Tensor& a, DType dt) { return a.dtype() == dt ? a : a.to(dt); }
-
 // out[i] = f(a[i]) over a contiguous result.
 template <class T, class R, class F>
 void map_into(const Tensor& a, R* out, F f) {
@@ -103,7 +101,8 @@ Tensor map(const char* op, const Tensor& a, F f) {
 template <class F>
 Tensor map_floating(const char* op, const Tensor& a, F f) {
   check_defined(a, op);
-  return map(op, is_floating(a.dtype()) ? a : a.to(DType::Float32), f);
+  if (is_floating(a.dtype())) return map(op, a, f);  // no copy of a on the float path
+  return map(op, a.to(DType::Float32), f);
 }
 
 // out = f(a, b) with broadcasting; R is the result's element type.
@@ -494,8 +493,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Shape shape =
       broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   const DType dt = result_type(a, b);
-  const Tensor c = cond.expand(shape), x = as_dtype(a, dt).expand(shape),
-               y = as_dtype(b, dt).expand(shape);
+  const Tensor c = cond.expand(shape), x = a.to(dt).expand(shape), y = b.to(dt).expand(shape);
   return dispatch<kAll>(dt, "where", names(a, b), [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(shape, dt);
