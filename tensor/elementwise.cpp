@@ -194,8 +194,7 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
 Tensor scalar_like(const Tensor& a, const Scalar& s, const char* op) {
   check_defined(a, op);
   const DType dt = result_type(a, s);
-  if (is_floating(dt) || s.kind() == Scalar::Kind::Floating)
-    return Tensor::scalar(s.to_double(), dt);
+  if (is_floating(dt)) return Tensor::scalar(s.to_double(), dt);  // a floating s always is
   Tensor t = Tensor::empty({}, dt);
   if (dt == DType::Int64) {
     *t.data<int64_t>() = s.to_int();
