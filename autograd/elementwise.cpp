@@ -196,8 +196,8 @@ Variable clamp(const Variable& x, std::optional<double> min, std::optional<doubl
   return record("clamp", clamp(xd, min, max), {x}, [xd, min, max](const Gs& gy, Grads& g) {
     const Tensor zero = Tensor::scalar(0.0, gy[0].dtype());
     Tensor gx = gy[0];
-    if (min) gx = where(ge(xd, Tensor::scalar(*min, xd.dtype())), gx, zero);
-    if (max) gx = where(le(xd, Tensor::scalar(*max, xd.dtype())), gx, zero);
+    if (min) gx = where(ge(xd, *min), gx, zero);
+    if (max) gx = where(le(xd, *max), gx, zero);
     g[0] = gx;
   });
 }

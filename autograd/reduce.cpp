@@ -24,20 +24,6 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& axes) {
   return out;
 }
 
-// The shape a reduction's output has with keepdim=false: the reduced axes removed.
-Shape dropped_shape(const Shape& in, const std::vector<int64_t>& axes, const char* op) {
-  std::vector<bool> reduced(static_cast<size_t>(in.size()), axes.empty());
-  // a 0-d input takes axis 0 or -1 and has no axis to drop (PyTorch's rule, tensor/)
-  for (int64_t a : axes) {
-    const int i = wrap_dim(a, in.size(), op);
-    if (in.size() > 0) reduced[static_cast<size_t>(i)] = true;
-  }
-  Shape out;
-  for (int i = 0; i < in.size(); ++i)
-    if (!reduced[static_cast<size_t>(i)]) out.push_back(in[i]);
-  return out;
-}
-
 }  // namespace
 
 // y = Σ_{reduced axes} x       ∂y/∂x_i = 1: every input gets its output's gradient
@@ -65,8 +51,8 @@ static Variable extremum(const char* op, const Variable& x, const std::vector<in
                          bool keepdim,
                          Tensor (*f)(const Tensor&, const std::vector<int64_t>&, bool)) {
   Tensor xd = x.data();
-  Tensor y = f(xd, axes, true);
-  Tensor out = keepdim ? y : y.reshape(dropped_shape(xd.shape(), axes, op));
+  Tensor out = f(xd, axes, keepdim);
+  Tensor y = out.reshape(keepdim_shape(xd.shape(), axes));  // a view: y broadcasts against x
   return record(op, out, {x}, [xd, y, axes](const Gs& gy, Grads& g) {
     const Tensor hit =
         where(eq(xd, y), Tensor::scalar(1.0, xd.dtype()), Tensor::scalar(0.0, xd.dtype()));
