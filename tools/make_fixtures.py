@@ -195,10 +195,13 @@ class Writer:
         self.checker = load_checker()
 
     def write(self, case, variant, tensors, settings):
-        name = f"{case}_{variant}.safetensors"
         metadata = {"case": case, "dtype": variant, "torch": torch.__version__,
                     "generator": "tools/make_fixtures.py"}
         metadata.update({k: str(v) for k, v in settings.items()})
+        self.write_file(f"{case}_{variant}.safetensors", tensors, metadata)
+
+    def write_file(self, name, tensors, metadata):
+        """Writes out_dir/name, reads it back, and returns (size, sha256 hex digest)."""
         data = serialize(tensors, metadata)
         path = os.path.join(self.out_dir, name)
         with open(path, "wb") as f:
@@ -208,7 +211,22 @@ class Writer:
         assert list(back) == [n for n, _ in tensors], name
         for n, t in tensors:
             assert back[n][1] == list(t.shape), (name, n)
-        self.written.append((name, len(data), hashlib.sha256(data).hexdigest()))
+        digest = hashlib.sha256(data).hexdigest()
+        self.written.append((name, len(data), digest))
+        return len(data), digest
+
+
+def start(description, default_out):
+    """The command line of the fixture scripts (--out DIR, created) and torch pinned
+    for bit-reproducible files: one thread (no reduction-order changes), deterministic
+    kernels."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default=default_out)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    return args
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -926,15 +944,7 @@ def additive_cases(w):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-
-    # Bit-reproducible: one thread (no reduction-order changes), deterministic kernels.
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
+    args = start(__doc__.split("\n\n")[0], os.path.join(HERE, "..", "tests", "fixtures"))
     w = Writer(args.out)
     linear(w, "linear_2d", (5, 4), bias=True)
     linear(w, "linear_3d", (2, 5, 4), bias=True)

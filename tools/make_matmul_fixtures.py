@@ -27,16 +27,12 @@ axes, the [..., m, k]·[k, n] fold, transposed and non-contiguous operands, and
 empty products (k = 0 gives zeros).
 """
 
-import argparse
-import importlib.util
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("make_fixtures",
-                                               os.path.join(HERE, "make_fixtures.py"))
-mf = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mf)  # sets OPENBLAS_CORETYPE before torch loads
+import make_fixtures as mf  # sets OPENBLAS_CORETYPE before torch loads
+
 torch = mf.torch
+HERE = mf.HERE
 
 # (shape of stored a, view of a, shape of stored b, view of b)
 CASES = [
@@ -115,12 +111,7 @@ def matmul_cases(w):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    args = mf.start(__doc__.split("\n\n")[0], os.path.join(HERE, "..", "tests", "fixtures"))
     w = mf.Writer(args.out)
     matmul_cases(w)
     for name, size, digest in w.written:

@@ -39,44 +39,20 @@ Values are standard normals with, where the op allows, specials mixed in: ±0, �
 NaN and large magnitudes (±1e30, and ±1e300, which is inf in float32).
 """
 
-import argparse
-import hashlib
-import json
 import math
 import os
 import random
-import struct
-import sys
 
-os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+import make_fixtures as mf  # sets OPENBLAS_CORETYPE before torch loads
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-DTYPE_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL"}
-VARIANTS = [("f64", torch.float64), ("f32", torch.float32)]
-HERE = os.path.dirname(os.path.abspath(__file__))
+VARIANTS = mf.VARIANTS
+HERE = mf.HERE
 
 SPECIALS_ALL = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e30, -1e30, 1e300, -1e300]
 SPECIALS_NONFINITE = [0.0, -0.0, math.inf, -math.inf, math.nan]
-
-
-def serialize(tensors, metadata):
-    """safetensors bytes: compact JSON header (metadata first), tensors in order,
-    header padded with spaces to a multiple of 8 (as tools/make_fixtures.py)."""
-    assert sys.byteorder == "little"
-    header = {"__metadata__": metadata}
-    chunks, offset = [], 0
-    for name, t in tensors:
-        assert name not in header, f"duplicate tensor {name}"
-        raw = t.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": DTYPE_CODES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
 
 
 def ints(xs):
@@ -284,15 +260,13 @@ class Category:
             outs = [outs]
         return list(outs), leaves
 
-    def write(self, out_dir):
+    def write(self, w):
+        """Writes <category>.safetensors with w (a make_fixtures.Writer); returns its size
+        and sha256."""
         metadata = {"category": self.name, "cases": ",".join(self.names),
                     "torch": torch.__version__, "generator": "tools/make_random_parity.py"}
         metadata.update(self.meta)
-        data = serialize(self.tensors, metadata)
-        path = os.path.join(out_dir, f"{self.name}.safetensors")
-        with open(path, "wb") as f:
-            f.write(data)
-        return path, len(data), hashlib.sha256(data).hexdigest()
+        return w.write_file(f"{self.name}.safetensors", self.tensors, metadata)
 
 
 # ---- broadcasting -------------------------------------------------------------------------------
@@ -972,17 +946,14 @@ CATEGORIES = [("unary", unary), ("binary", binary), ("compare", compare), ("redu
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures", "random"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    args = mf.start(__doc__.split("\n\n")[0],
+                    os.path.join(HERE, "..", "tests", "fixtures", "random"))
+    w = mf.Writer(args.out)
     total_bytes = total_cases = 0
     for i, (name, make) in enumerate(CATEGORIES):
         c = Category(name, 15_000 + i)
         make(c)
-        path, size, digest = c.write(args.out)
+        size, digest = c.write(w)
         total_bytes += size
         total_cases += len(c.names)
         ops = ", ".join(f"{k} {v}" for k, v in c.ops.items())

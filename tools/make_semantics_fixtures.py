@@ -34,35 +34,24 @@ Files (semantics_<what>.safetensors; "_f64"/"_f32" where the dtype matters):
       float32, grad_b in float64 (upstream ones)
 """
 
-import argparse
-import hashlib
 import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 import make_fixtures  # noqa: E402  (sets OPENBLAS_CORETYPE before torch loads)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 NAN = float("nan")
-GENERATOR = "tools/make_semantics_fixtures.py"
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class Writer:
-    def __init__(self, out_dir):
-        self.out_dir = out_dir
-        self.written = []
-
-    def write(self, name, tensors, errors=None):
-        metadata = {"case": name, "torch": torch.__version__, "generator": GENERATOR}
-        for k, v in (errors or {}).items():
-            metadata["error." + k] = v
-        data = make_fixtures.serialize(tensors, metadata)
-        with open(os.path.join(self.out_dir, name + ".safetensors"), "wb") as f:
-            f.write(data)
-        self.written.append((name, len(data), hashlib.sha256(data).hexdigest()))
+def write(w, name, tensors, errors=None):
+    """name.safetensors through make_fixtures' writer, with torch's error messages."""
+    metadata = {"case": name, "torch": torch.__version__,
+                "generator": "tools/make_semantics_fixtures.py"}
+    for k, v in (errors or {}).items():
+        metadata["error." + k] = v
+    w.write_file(name + ".safetensors", tensors, metadata)
 
 
 def error_of(fn):
@@ -92,7 +81,7 @@ def nan_cases(w):
         g2 = torch.tensor([3.0, 5.0, 7.0, 11.0, 13.0, 17.0, 19.0, 23.0], dtype=dt)
         mx, (gma, gmb) = grads(torch.maximum, a, b, upstream=g2)
         mn, (gna, gnb) = grads(torch.minimum, a, b, upstream=g2)
-        w.write(f"semantics_nan_{variant}", [
+        write(w, f"semantics_nan_{variant}", [
             ("x", x), ("g", g), ("relu", relu), ("grad_relu", grad_relu),
             ("a", a), ("b", b), ("g2", g2),
             ("maximum", mx), ("grad_maximum_a", gma), ("grad_maximum_b", gmb),
@@ -114,7 +103,7 @@ def pow_cases(w):
         for i, e in enumerate(exps):
             ys_, (gs,) = grads(lambda t: torch.pow(t, e), base_scalar)
             tensors += [(f"pow_scalar_{i}", ys_), (f"grad_pow_scalar_{i}", gs)]
-        w.write(f"semantics_pow_{variant}", tensors)
+        write(w, f"semantics_pow_{variant}", tensors)
 
 
 def reduce_cases(w):
@@ -138,7 +127,7 @@ def reduce_cases(w):
         "z_sum_1": error_of(lambda: z.sum(1)),
         "mean_int64": error_of(lambda: torch.tensor([1, 2]).mean()),
     }
-    w.write("semantics_reduce", tensors, errors)
+    write(w, "semantics_reduce", tensors, errors)
 
 
 def shape_cases(w):
@@ -161,7 +150,7 @@ def shape_cases(w):
         "expand_m1_new_axis": error_of(lambda: torch.zeros(3).expand(-1, 3)),
         "z_size_0": error_of(lambda: z.size(0)),
     }
-    w.write("semantics_shape", tensors, errors)
+    write(w, "semantics_shape", tensors, errors)
 
 
 def dtype_cases(w):
@@ -205,7 +194,7 @@ def dtype_cases(w):
         "i_pow_neg": error_of(lambda: i ** -1),
         "argmax_b": error_of(lambda: b.argmax()),
     }
-    w.write("semantics_dtype", tensors, errors)
+    write(w, "semantics_dtype", tensors, errors)
 
 
 def mixed_grad_case(w):
@@ -213,19 +202,15 @@ def mixed_grad_case(w):
     b = torch.tensor([3.0, 0.5, -4.0], dtype=torch.float64)
     y, (ga, gb) = grads(torch.mul, a, b)
     s, (sa, sb) = grads(torch.add, a, b)
-    w.write("semantics_mixed_grad", [("a", a), ("b", b), ("mul", y), ("grad_mul_a", ga),
-                                     ("grad_mul_b", gb), ("add", s), ("grad_add_a", sa),
-                                     ("grad_add_b", sb)])
+    write(w, "semantics_mixed_grad", [("a", a), ("b", b), ("mul", y), ("grad_mul_a", ga),
+                                      ("grad_mul_b", gb), ("add", s), ("grad_add_a", sa),
+                                      ("grad_add_b", sb)])
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures"))
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    w = Writer(args.out)
+    args = make_fixtures.start(__doc__.split("\n\n")[0],
+                               os.path.join(HERE, "..", "tests", "fixtures"))
+    w = make_fixtures.Writer(args.out)
     nan_cases(w)
     pow_cases(w)
     reduce_cases(w)
@@ -233,7 +218,7 @@ def main():
     dtype_cases(w)
     mixed_grad_case(w)
     for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}.safetensors")
+        print(f"{size:7d}  {digest[:16]}  {name}")
 
 
 if __name__ == "__main__":
