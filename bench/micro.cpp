@@ -187,8 +187,7 @@ BENCHMARK(BM_LSTMCell<true>)->Name("BM_LSTMCell/fused")->Apply(cell_sizes);
 BENCHMARK(BM_LSTMCell<false>)->Name("BM_LSTMCell/composed")->Apply(cell_sizes);
 
 // [extending:gru-bench]
-// ---- GRU cell (the module): fused vs composed, forward + backward
-// ---------------------------------
+// ---- GRU cell (the module): fused vs composed, forward + backward -------------------------------
 
 template <bool kFused>
 void BM_GRUCell(benchmark::State& state) {
@@ -206,8 +205,7 @@ BENCHMARK(BM_GRUCell<true>)->Name("BM_GRUCell/fused")->Apply(cell_sizes);
 BENCHMARK(BM_GRUCell<false>)->Name("BM_GRUCell/composed")->Apply(cell_sizes);
 // [/extending:gru-bench]
 
-// ---- additive attention: one decoder step over the encoder states, forward + backward
-// -------------
+// ---- additive attention: one decoder step over the encoder states, forward + backward -----------
 
 void BM_AdditiveAttention(benchmark::State& state) {
   const int64_t batch = state.range(0), steps = state.range(1), d = state.range(2);
@@ -226,8 +224,7 @@ BENCHMARK(BM_AdditiveAttention)
     ->ArgNames({"B", "Tk", "d"})
     ->Unit(benchmark::kMicrosecond);
 
-// ---- attention: fused vs composed, forward + backward
-// --------------------------------------------
+// ---- attention: fused vs composed, forward + backward -------------------------------------------
 
 template <bool kFused>
 void BM_Attention(benchmark::State& state) {

@@ -144,8 +144,7 @@ std::vector<Row> rows() {
     r.push_back({std::move(name), want, std::move(parts), std::move(f)});
   };
 
-  // ---- tensor: creation
-  // --------------------------------------------------------------------------
+  // ---- tensor: creation -------------------------------------------------------------------------
   row("Create_EmptyNegativeSize", W::InvalidArgument, {"empty", "negative", "[2,-1]"}, [] {
     Tensor::empty({2, -1});
   });
@@ -198,8 +197,7 @@ std::vector<Row> rows() {
   row("Access_FillUndefined", W::LogicError, {"undefined"}, [] { Tensor().fill_(1.0); });
   row("Access_SizeBadAxis", W::OutOfRange, {"size", "axis 2", "rank 2"}, [] { zeros23().size(2); });
 
-  // ---- tensor: views
-  // -----------------------------------------------------------------------------
+  // ---- tensor: views ----------------------------------------------------------------------------
   row("View_ReshapeWrongCount", W::InvalidArgument, {"reshape", "[2,3]", "[4]"},
       [] { zeros23().reshape({4}); });
   row("View_ReshapeTwoInferred", W::InvalidArgument, {"reshape", "-1", "[-1,-1]"}, [] {
@@ -273,8 +271,7 @@ std::vector<Row> rows() {
         Tensor::zeros({1, 1}).expand({int64_t{1} << 40, int64_t{1} << 40});
       });
 
-  // ---- tensor: copies and in place
-  // ----------------------------------------------------------------
+  // ---- tensor: copies and in place --------------------------------------------------------------
   row("InPlace_CopyDtype", W::InvalidArgument, {"copy_", "float64", "float32"}, [] {
     zeros23().copy_(Tensor::zeros({2, 3}, DType::Float64));
   });
@@ -292,8 +289,7 @@ std::vector<Row> rows() {
   });
   row("InPlace_MulScalarBool", W::InvalidArgument, {"mul_", "bool"}, [] { bools({2}).mul_(2.0); });
 
-  // ---- tensor: element-wise
-  // -----------------------------------------------------------------------
+  // ---- tensor: element-wise ---------------------------------------------------------------------
   row("Elementwise_AddShapes", W::InvalidArgument, {"add", "[2,3]", "[4]", "sizes 3 and 4"},
       [] { add(zeros23(), Tensor::zeros({4})); });
   row("Elementwise_MulShapes", W::InvalidArgument, {"mul", "[2,3]", "[3,2]"},
@@ -327,8 +323,7 @@ std::vector<Row> rows() {
     max_abs_diff(zeros23(), Tensor::zeros({3, 2}));
   });
 
-  // ---- tensor: reductions and softmax
-  // --------------------------------------------------------------
+  // ---- tensor: reductions and softmax -----------------------------------------------------------
   row("Reduce_SumBadAxis", W::OutOfRange, {"sum", "axis 2", "rank 2"}, [] { sum(zeros23(), {2}); });
   row("Reduce_SumRepeatedAxis", W::InvalidArgument, {"sum", "axis -1", "twice", "[2,3]"},
       [] { sum(zeros23(), {1, -1}); });
@@ -354,8 +349,7 @@ std::vector<Row> rows() {
   row("Reduce_LogSoftmaxOfInt", W::InvalidArgument, {"log_softmax", "int64"},
       [] { log_softmax(Tensor::zeros({2, 2}, DType::Int64), 1); });
 
-  // ---- tensor: matmul
-  // ---------------------------------------------------------------------------------
+  // ---- tensor: matmul ---------------------------------------------------------------------------
   row("Matmul_InnerSizes", W::InvalidArgument, {"matmul", "[2,3] @ [4,5]", "inner sizes 3 and 4"},
       [] { matmul(zeros23(), Tensor::zeros({4, 5})); });
   row("Matmul_InnerSizesTransposed", W::InvalidArgument,
@@ -373,8 +367,7 @@ std::vector<Row> rows() {
       [] { matmul(Tensor::zeros({2, 2}, DType::Int64), Tensor::zeros({2, 2}, DType::Int64)); });
   row("Matmul_Undefined", W::InvalidArgument, {"matmul", "undefined"}, [] { matmul(Tensor(), zeros23()); });
 
-  // ---- tensor: joining and indexing
-  // -----------------------------------------------------------------
+  // ---- tensor: joining and indexing -------------------------------------------------------------
   row("Join_ConcatNothing", W::InvalidArgument, {"concat", "no tensors"},
       [] { concat(std::vector<Tensor>{}, 0); });
   row("Join_ConcatShapes", W::InvalidArgument, {"concat", "tensor 1", "[3,3]", "[2,3]"}, [] {
@@ -447,8 +440,7 @@ std::vector<Row> rows() {
   row("Index_OneHotNoClasses", W::InvalidArgument, {"one_hot", "num_classes"},
       [] { one_hot(i64({0}, {1}), 0); });
 
-  // ---- safetensors
-  // ---------------------------------------------------------------------------------------
+  // ---- safetensors ------------------------------------------------------------------------------
   row("Safetensors_TooShort", W::RuntimeError, {"bytes.st", "byte 0", "3 bytes", "too short"},
       [] { parse_safetensors("abc", "bytes.st"); });
   row("Safetensors_HeaderPastEnd", W::RuntimeError, {"bytes.st", "header length 255", "runs past"},
@@ -482,8 +474,7 @@ std::vector<Row> rows() {
     f.at("b");
   });
 
-  // ---- autograd
-  // --------------------------------------------------------------------------------------------
+  // ---- autograd ---------------------------------------------------------------------------------
   row("Autograd_BackwardOfNonScalar", W::LogicError, {"backward", "[2,3]", "single-element"}, [] {
     const Variable x = param({2, 3});
     (x * 2.0).backward();
@@ -540,8 +531,7 @@ std::vector<Row> rows() {
   row("Autograd_GradcheckFloat32", W::InvalidArgument, {"gradcheck", "input 0", "float32"},
       [] { gradcheck([](const std::vector<Variable>& x) { return x[0]; }, {Tensor::zeros({2})}); });
 
-  // ---- nn: layers
-  // --------------------------------------------------------------------------------------------
+  // ---- nn: layers -------------------------------------------------------------------------------
   row("Linear_ZeroIn", W::InvalidArgument, {"Linear", "in_features", "0"},
       [] { nn::Linear(0, 3); });
   row("Linear_NegativeOut", W::InvalidArgument, {"Linear", "out_features", "-1"},
@@ -591,8 +581,7 @@ std::vector<Row> rows() {
   row("ModuleDict_DottedKey", W::InvalidArgument, {"ModuleDict", "'a.b'", "'.'"},
       [] { nn::ModuleDict().insert("a.b", std::make_shared<nn::Tanh>()); });
 
-  // ---- nn: LSTM
-  // ----------------------------------------------------------------------------------------------------
+  // ---- nn: LSTM ---------------------------------------------------------------------------------
   row("LSTMCell_ZeroInput", W::InvalidArgument, {"LSTMCell", "0 and 4"},
       [] { nn::LSTMCell(0, 4); });
   row("LSTMCell_NegativeHidden", W::InvalidArgument, {"LSTMCell", "3 and -2"},
@@ -793,8 +782,7 @@ std::vector<Row> rows() {
             nn::BCEWithLogitsLossOptions().pos_weight(Tensor::ones({3})));
       });
 
-  // ---- nn: optimizers
-  // -------------------------------------------------------------------------------------------------
+  // ---- nn: optimizers ---------------------------------------------------------------------------
   row("SGD_NegativeLr", W::InvalidArgument, {"learning rate", "-0.1"},
       [] { nn::SGD({param({2})}, nn::SGDOptions(-0.1)); });
   row("SGD_NaNLr", W::InvalidArgument, {"learning rate", "nan"},
@@ -847,8 +835,7 @@ std::vector<Row> rows() {
     nn::WarmupCosineSchedule(opt, 1, 5, 1.0);
   });
 
-  // ---- nn: attention
-  // -------------------------------------------------------------------------------------------------
+  // ---- nn: attention ----------------------------------------------------------------------------
   row("MultiHead_ZeroHeads", W::InvalidArgument, {"MultiheadAttention", "num_heads 0"},
       [] { nn::MultiheadAttention(nn::MultiheadAttentionOptions(8, 0)); });
   row("MultiHead_NegativeHeads", W::InvalidArgument, {"MultiheadAttention", "num_heads -2"},
@@ -1008,8 +995,7 @@ std::vector<Row> rows() {
         nn::SinusoidalPositionalEncoding(4, 4).forward(param({1, 2, 3}));
       });
 
-  // ---- nn: modules, state, checkpoints, init
-  // ------------------------------------------------------------------------
+  // ---- nn: modules, state, checkpoints, init ----------------------------------------------------
   row("Module_DuplicateParameter", W::InvalidArgument,
       {"OneParam", "'weight'", "already registered"}, [] {
         OneParam m;
@@ -1054,8 +1040,7 @@ std::vector<Row> rows() {
   return r;
 }
 
-// ---- one test per row
-// ------------------------------------------------------------------------------
+// ---- one test per row ---------------------------------------------------------------------------
 
 class Row_ : public ::testing::TestWithParam<Row> {};
 
@@ -1069,8 +1054,7 @@ INSTANTIATE_TEST_SUITE_P(BadInput, Row_, ::testing::ValuesIn(rows()),
                            return param_info.param.name;
                          });
 
-// ---- all rows in one process
-// ------------------------------------------------------------------------
+// ---- all rows in one process --------------------------------------------------------------------
 
 // A tiny training step: the library still works after all those errors.
 double train_step_loss() {
@@ -1118,8 +1102,7 @@ TEST(BadInput, TheTableCoversEveryLayer) {
   EXPECT_GE(nn_rows, 90);
 }
 
-// ---- large and edge arguments that are valid: right answers, no undefined behaviour
-// -----------------
+// ---- large and edge arguments that are valid: right answers, no undefined behaviour -------------
 
 TEST(BadInputEdges, HugeSliceStepGivesOneElement) {
   // regression: start·stride and the step arithmetic overflowed int64 for a huge step

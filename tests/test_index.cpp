@@ -197,8 +197,7 @@ TEST(Index, GatherScatterErrors) {
       {"scatter_add", "[1,1]", "[1,2]"}));
 }
 
-// ---- int64 and bool data
-// --------------------------------------------------------------------------
+// ---- int64 and bool data ------------------------------------------------------------------------
 
 // A data pipeline indexes token ids and masks: every indexing op moves int64 and bool
 // values as they are.

@@ -376,8 +376,7 @@ TEST(VariableMethods, ChainLikePyTorch) {
       {testing::away_from_zero({2, 3, 4}, 10)}));
 }
 
-// ---- operators
-// -----------------------------------------------------------------------------------
+// ---- operators ----------------------------------------------------------------------------------
 
 // The four ops as functions on Tensors, the reference for every operand combination.
 struct Op {

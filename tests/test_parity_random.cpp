@@ -48,8 +48,7 @@ const std::vector<std::string> kCategories = {"unary",   "binary",  "compare",  
                                               "softmax", "views",   "indexing", "matmul",
                                               "loss",    "modules", "dtypes"};
 
-// ---- a case as the fixture describes it
-// ----------------------------------------------------------
+// ---- a case as the fixture describes it ---------------------------------------------------------
 
 std::vector<std::string> split_on(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -352,8 +351,7 @@ Result call(const std::string& op, const Args& a) {
 
 }  // namespace adapter
 
-// ---- expected differences
-// ------------------------------------------------------------------------
+// ---- expected differences -----------------------------------------------------------------------
 //
 // Cases where minigrad (as it is on this branch) differs from torch or refuses what
 // torch accepts, grouped by reason. The test asserts each still differs in at least

@@ -168,8 +168,7 @@ struct Net : nn::Module {
   std::shared_ptr<nn::Linear> head;
 };
 
-// ---- checkpoints: a failed or interrupted save loses nothing
-// ---------------------------------------
+// ---- checkpoints: a failed or interrupted save loses nothing ------------------------------------
 
 TEST(CheckpointFaults, SaveIntoAMissingFolderFailsAndWritesNothing) {
   const ScratchDir dir;
@@ -384,8 +383,7 @@ TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   EXPECT_EQ(snapshot(net), snapshot(donor));
 }
 
-// ---- memory: graphs are freed after backward
-// ------------------------------------------------------
+// ---- memory: graphs are freed after backward ----------------------------------------------------
 
 struct MemoryLevel {
   size_t bytes, buffers;
@@ -499,8 +497,7 @@ TEST(MemoryPerStep, GraphsWithoutBackwardWithRetainedGraphsOrFailedForwardsAreFr
   EXPECT_EQ(live(), level);
 }
 
-// ---- deep graphs: iterative backward and teardown
-// ---------------------------------------------------
+// ---- deep graphs: iterative backward and teardown -----------------------------------------------
 
 TEST(DeepGraphs, AHundredThousandOpChainRunsBackwardAndIsDestroyed) {
   const MemoryLevel level = live();
@@ -562,8 +559,7 @@ TEST(DeepGraphs, AnLstmOverTenThousandStepsRunsBackward) {
   });
 }
 
-// ---- anomaly mode
-// -------------------------------------------------------------------------------------
+// ---- anomaly mode -------------------------------------------------------------------------------
 
 TEST(AnomalyMode, CatchesLogOfZeroAndNamesTheOp) {
   const Variable x = Variable(testing::f32({1, 0}, {2})).requires_grad_();
@@ -606,8 +602,7 @@ TEST(AnomalyMode, TheGuardRestoresTheMode) {
   EXPECT_FALSE(anomaly_enabled());
 }
 
-// ---- numerics: huge logits and fully masked rows
-// -------------------------------------------------------
+// ---- numerics: huge logits and fully masked rows ------------------------------------------------
 
 // Random weights for the backward passes, so that no gradient is trivially zero.
 Tensor weights_like(const Shape& s, DType dt, uint64_t seed) {
@@ -725,8 +720,7 @@ TEST(Numerics, AttentionWithFullyMaskedQueriesAndHugeScoresStaysFinite) {
   for (const Variable& p : mha.parameters()) EXPECT_TRUE(all_finite(p.grad()));
 }
 
-// ---- determinism
-// ----------------------------------------------------------------------------------------
+// ---- determinism --------------------------------------------------------------------------------
 
 struct TrainingRun {
   std::vector<float> losses;
