@@ -134,14 +134,9 @@ Tensor apply_view(Tensor t, const std::string& spec) {
 
 // ---- the adapter: op name → minigrad call ------------------------------------------------------
 //
-// The only part that knows minigrad's API. An op (or a setting) that today's API
-// cannot express throws Unsupported; such a case can only be an expected difference.
+// The only part that knows minigrad's API.
 
 namespace adapter {
-
-struct Unsupported : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// What a call gives back: its outputs, and the gradient of an input role.
 struct Result {
@@ -461,9 +456,6 @@ Outcome replay(const Category& cat, const Case& c, DType dtype) {
   adapter::Result r;
   try {
     r = adapter::call(c.at("op"), args);
-  } catch (const adapter::Unsupported& e) {
-    out.difference = std::string("not expressible: ") + e.what();
-    return out;
   } catch (const std::invalid_argument& e) {
     if (!c.has("raises")) out.difference = std::string("refused: ") + e.what();
     return out;
