@@ -52,7 +52,7 @@ TEST_P(MatmulParity, EveryCase) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(PyTorch, MatmulParity, ::testing::Values("f64", "f32"));
+INSTANTIATE_TEST_SUITE_P(PyTorch, MatmulParity, testing::kVariants);
 
 }  // namespace
 }  // namespace minigrad
