@@ -141,20 +141,9 @@ Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_
 
 // ---- GRUCell --------------------------------------------------------------------------------
 
-namespace {
-
-RNNOptionsBase base_options(const GRUOptions& o) { return rnn_base_options(o); }
-
-}  // namespace
-
 // [extending:gru-cell-module]
-// The settings RNNCellBase needs, taken from the cell's own options object.
-static RNNCellOptionsBase base_options(const GRUCellOptions& o) {
-  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
-}
-
-GRUCell::GRUCell(const GRUCellOptions& o, Generator& gen)
-    : RNNCellBase("GRUCell", 3, base_options(o), gen), options(o) {}
+// GRUCellOptions is RNNCellOptionsBase: the settings go to RNNCellBase as they are.
+GRUCell::GRUCell(const GRUCellOptions& o, Generator& gen) : RNNCellBase("GRUCell", 3, o, gen) {}
 
 Variable GRUCell::forward(const Variable& x, const Variable& h) {
   const bool batched = check_input(x);  // x [B, in], or unbatched [in]: a batch of one
@@ -170,8 +159,7 @@ Variable GRUCell::forward(const Variable& x, const Variable& h) {
 
 // ---- GRU ------------------------------------------------------------------------------------
 
-GRU::GRU(const GRUOptions& o, Generator& gen)
-    : RNNBase("GRU", 3, base_options(o), gen), options(o) {}
+GRU::GRU(const GRUOptions& o, Generator& gen) : RNNBase("GRU", 3, o, gen) {}
 
 GRUOutput GRU::forward(const Variable& x, const Variable& h0) {
   const Run run =

@@ -48,22 +48,10 @@ Variable gru_cell_composed(const Variable& x, const Variable& h, const Variable&
 Variable gru_cell_fused(const Variable& x, const Variable& h, const Variable& w_ih,
                         const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 
-/// The settings of a GRUCell (libtorch's GRUCellOptions):
+/// The settings of a GRUCell (libtorch's GRUCellOptions): input_size, hidden_size,
+/// bias, dtype, as every cell has them (RNNCellOptionsBase, recurrent.h).
 /// `nn::GRUCell cell(nn::GRUCellOptions(3, 4).bias(false))`.
-struct GRUCellOptions {
-  /// \param input_size  width of x
-  /// \param hidden_size H
-  GRUCellOptions(int64_t input_size, int64_t hidden_size)
-      : input_size_(input_size), hidden_size_(hidden_size) {}
-  /// width of x
-  MINIGRAD_ARG(int64_t, input_size);
-  /// H
-  MINIGRAD_ARG(int64_t, hidden_size);
-  /// whether the cell has bias_ih and bias_hh
-  MINIGRAD_ARG(bool, bias) = true;
-  /// of the parameters
-  MINIGRAD_ARG(DType, dtype) = DType::Float32;
-};
+using GRUCellOptions = RNNCellOptionsBase;
 
 /// One GRU step as a module. Parameters as in PyTorch's nn.GRUCell (see
 /// recurrent.h): weight_ih [3H, in], weight_hh [3H, H], bias_ih [3H], bias_hh [3H],
@@ -88,36 +76,14 @@ class GRUCell : public RNNCellBase {
   using Module::operator();
   /// forward(x, h).
   Variable operator()(const Variable& x, const Variable& h) { return forward(x, h); }
-
-  GRUCellOptions options;  ///< the settings the cell was built with
 };
 
-/// The settings of a GRU (libtorch's GRUOptions), PyTorch's defaults:
+/// The settings of a GRU (libtorch's GRUOptions), PyTorch's defaults: those of every
+/// stack of recurrent layers (RNNOptionsBase, recurrent.h); proj_size must stay 0.
 ///
 ///     nn::GRU gru(nn::GRUOptions(32, 64).num_layers(2).batch_first(true)
 ///                     .bidirectional(true).dropout(0.1));
-struct GRUOptions {
-  /// \param input_size  width of x
-  /// \param hidden_size H
-  GRUOptions(int64_t input_size, int64_t hidden_size)
-      : input_size_(input_size), hidden_size_(hidden_size) {}
-  /// width of x
-  MINIGRAD_ARG(int64_t, input_size);
-  /// H
-  MINIGRAD_ARG(int64_t, hidden_size);
-  /// L, stacked: layer l > 0 reads layer l − 1's outputs
-  MINIGRAD_ARG(int64_t, num_layers) = 1;
-  /// whether every layer has biases
-  MINIGRAD_ARG(bool, bias) = true;
-  /// x and the output are [B, T, ·] instead of [T, B, ·]; the state is not affected
-  MINIGRAD_ARG(bool, batch_first) = false;
-  /// probability of dropping an output of every layer but the last, in training mode
-  MINIGRAD_ARG(double, dropout) = 0.0;
-  /// D = 2: every layer also runs from the last step to the first
-  MINIGRAD_ARG(bool, bidirectional) = false;
-  /// of the parameters
-  MINIGRAD_ARG(DType, dtype) = DType::Float32;
-};
+using GRUOptions = RNNOptionsBase;
 
 /// What GRU::forward returns: `auto [out, h_n] = gru(x)`.
 struct GRUOutput {
@@ -140,7 +106,7 @@ struct GRUOutput {
 class GRU : public RNNBase {
  public:
   /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are
-  ///         positive and dropout is in [0, 1]
+  ///         positive, dropout is in [0, 1] and proj_size is 0
   explicit GRU(const GRUOptions& options, Generator& gen = default_generator());
   /// GRUOptions(input_size, hidden_size), libtorch's shorthand.
   GRU(int64_t input_size, int64_t hidden_size) : GRU(GRUOptions(input_size, hidden_size)) {}
@@ -152,8 +118,6 @@ class GRU : public RNNBase {
   GRUOutput forward(const Variable& x, const Variable& h0 = {});
   /// forward(x, h0).
   GRUOutput operator()(const Variable& x, const Variable& h0 = {}) { return forward(x, h0); }
-
-  GRUOptions options;  ///< the settings the module was built with
 };
 
 }  // namespace minigrad::nn

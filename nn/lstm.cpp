@@ -237,23 +237,8 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
 
 // ---- LSTMCell -------------------------------------------------------------------------------
 
-namespace {
-
-RNNCellOptionsBase base_options(const LSTMCellOptions& o) {
-  return RNNCellOptionsBase(o.input_size(), o.hidden_size()).bias(o.bias()).dtype(o.dtype());
-}
-
-RNNOptionsBase base_options(const LSTMOptions& o) {
-  MINIGRAD_CHECK(o.proj_size() == 0)
-      << "LSTM: proj_size=" << o.proj_size()
-      << " (an LSTM with projections) is not implemented; use proj_size=0";
-  return rnn_base_options(o);
-}
-
-}  // namespace
-
 LSTMCell::LSTMCell(const LSTMCellOptions& o, Generator& gen)
-    : RNNCellBase("LSTMCell", 4, base_options(o), gen), options(o) {}
+    : RNNCellBase("LSTMCell", 4, o, gen) {}
 
 LSTMState LSTMCell::forward(const Variable& x, const LSTMState& state) {
   const bool batched = check_input(x);
@@ -267,8 +252,7 @@ LSTMState LSTMCell::forward(const Variable& x, const LSTMState& state) {
 
 // ---- LSTM -----------------------------------------------------------------------------------
 
-LSTM::LSTM(const LSTMOptions& o, Generator& gen)
-    : RNNBase("LSTM", 4, base_options(o), gen), options(o) {}
+LSTM::LSTM(const LSTMOptions& o, Generator& gen) : RNNBase("LSTM", 4, o, gen) {}
 
 LSTMOutput LSTM::forward(const Variable& x, const LSTMState& initial) {
   MINIGRAD_CHECK(initial.h.defined() == initial.c.defined())

@@ -40,22 +40,10 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh);
 ///@}
 
-/// The settings of an LSTMCell (libtorch's LSTMCellOptions):
+/// The settings of an LSTMCell (libtorch's LSTMCellOptions): input_size, hidden_size,
+/// bias, dtype, as every cell has them (RNNCellOptionsBase, recurrent.h).
 /// `nn::LSTMCell cell(nn::LSTMCellOptions(3, 4).bias(false))`.
-struct LSTMCellOptions {
-  /// \param input_size  width of x
-  /// \param hidden_size H
-  LSTMCellOptions(int64_t input_size, int64_t hidden_size)
-      : input_size_(input_size), hidden_size_(hidden_size) {}
-  /// width of x
-  MINIGRAD_ARG(int64_t, input_size);
-  /// H
-  MINIGRAD_ARG(int64_t, hidden_size);
-  /// whether the cell has bias_ih and bias_hh
-  MINIGRAD_ARG(bool, bias) = true;
-  /// of the parameters
-  MINIGRAD_ARG(DType, dtype) = DType::Float32;
-};
+using LSTMCellOptions = RNNCellOptionsBase;
 
 /// One LSTM step as a module. Parameters as in PyTorch's nn.LSTMCell (see
 /// recurrent.h): weight_ih [4H, in], weight_hh [4H, H], bias_ih [4H], bias_hh [4H],
@@ -77,38 +65,14 @@ class LSTMCell : public RNNCellBase {
   LSTMState forward(const Variable& x, const LSTMState& state = {});
   /// forward(x, state).
   LSTMState operator()(const Variable& x, const LSTMState& state = {}) { return forward(x, state); }
-
-  LSTMCellOptions options;  ///< the settings the cell was built with
 };
 
-/// The settings of an LSTM (libtorch's LSTMOptions), PyTorch's defaults:
+/// The settings of an LSTM (libtorch's LSTMOptions), PyTorch's defaults: those of
+/// every stack of recurrent layers (RNNOptionsBase, recurrent.h), proj_size included.
 ///
 ///     nn::LSTM lstm(nn::LSTMOptions(32, 64).num_layers(2).batch_first(true)
 ///                       .bidirectional(true).dropout(0.1));
-struct LSTMOptions {
-  /// \param input_size  width of x
-  /// \param hidden_size H
-  LSTMOptions(int64_t input_size, int64_t hidden_size)
-      : input_size_(input_size), hidden_size_(hidden_size) {}
-  /// width of x
-  MINIGRAD_ARG(int64_t, input_size);
-  /// H
-  MINIGRAD_ARG(int64_t, hidden_size);
-  /// L, stacked: layer l > 0 reads layer l − 1's outputs
-  MINIGRAD_ARG(int64_t, num_layers) = 1;
-  /// whether every layer has biases
-  MINIGRAD_ARG(bool, bias) = true;
-  /// x and the output are [B, T, ·] instead of [T, B, ·]; the states are not affected
-  MINIGRAD_ARG(bool, batch_first) = false;
-  /// probability of dropping an output of every layer but the last, in training mode
-  MINIGRAD_ARG(double, dropout) = 0.0;
-  /// D = 2: every layer also runs from the last step to the first
-  MINIGRAD_ARG(bool, bidirectional) = false;
-  /// LSTM with projections (h = W_hr·h): refused unless 0, not implemented here
-  MINIGRAD_ARG(int64_t, proj_size) = 0;
-  /// of the parameters
-  MINIGRAD_ARG(DType, dtype) = DType::Float32;
-};
+using LSTMOptions = RNNOptionsBase;
 
 /// What LSTM::forward returns: `auto [out, state] = lstm(x)`, then
 /// `auto [h_n, c_n] = state`.
@@ -141,8 +105,6 @@ class LSTM : public RNNBase {
   LSTMOutput operator()(const Variable& x, const LSTMState& state = {}) {
     return forward(x, state);
   }
-
-  LSTMOptions options;  ///< the settings the module was built with
 };
 
 }  // namespace minigrad::nn

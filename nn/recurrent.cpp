@@ -105,9 +105,9 @@ void check_cell_arguments(const char* op, int64_t gates, const Variable& x, Name
 
 // ---- RNNCellBase ----------------------------------------------------------------------------
 
-RNNCellBase::RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBase& options,
+RNNCellBase::RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBase& opts,
                          Generator& gen)
-    : options_base(options), name_(name) {
+    : options(opts), name_(name) {
   const int64_t in = options.input_size(), hidden = options.hidden_size();
   MINIGRAD_CHECK(in > 0 && hidden > 0)
       << name << ": input_size and hidden_size must be positive, got " << in << " and " << hidden;
@@ -116,7 +116,7 @@ RNNCellBase::RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBa
 }
 
 bool RNNCellBase::check_input(const Variable& x) const {
-  const int64_t in = options_base.input_size();
+  const int64_t in = options.input_size();
   MINIGRAD_CHECK(x.defined() && (x.dim() == 1 || x.dim() == 2) && x.size(-1) == in)
       << type_name() << ": input of shape " << ShapeOf{x} << ", expected [batch, " << in
       << "] or unbatched [" << in << "]";
@@ -124,28 +124,31 @@ bool RNNCellBase::check_input(const Variable& x) const {
 }
 
 Variable RNNCellBase::zero_state(const Variable& x) const {
-  return Variable(Tensor::zeros({x.size(0), options_base.hidden_size()}, x.dtype()));
+  return Variable(Tensor::zeros({x.size(0), options.hidden_size()}, x.dtype()));
 }
 
 Variable RNNCellBase::batch_state(const Variable& s, const char* state_name) const {
   if (!s.defined()) return s;
-  MINIGRAD_CHECK(s.dim() == 1) << type_name() << ": unbatched input [" << options_base.input_size()
+  MINIGRAD_CHECK(s.dim() == 1) << type_name() << ": unbatched input [" << options.input_size()
                                << "] needs " << state_name << " of shape ["
-                               << options_base.hidden_size() << "], got " << s.shape();
+                               << options.hidden_size() << "], got " << s.shape();
   return s.unsqueeze(0);
 }
 
 std::string RNNCellBase::extra_repr() const {
   std::string s =
-      std::to_string(options_base.input_size()) + ", " + std::to_string(options_base.hidden_size());
-  if (!options_base.bias()) s += ", bias=false";
+      std::to_string(options.input_size()) + ", " + std::to_string(options.hidden_size());
+  if (!options.bias()) s += ", bias=false";
   return s;
 }
 
 // ---- RNNBase --------------------------------------------------------------------------------
 
-RNNBase::RNNBase(const char* name, int64_t gates, const RNNOptionsBase& options, Generator& gen)
-    : options_base(options), name_(name), gen_(&gen) {
+RNNBase::RNNBase(const char* name, int64_t gates, const RNNOptionsBase& opts, Generator& gen)
+    : options(opts), name_(name), gen_(&gen) {
+  MINIGRAD_CHECK(options.proj_size() == 0)
+      << name << ": proj_size=" << options.proj_size()
+      << " (an LSTM with projections) is not implemented; use proj_size=0";
   const int64_t in = options.input_size(), hidden = options.hidden_size(),
                 layers = options.num_layers();
   MINIGRAD_CHECK(in > 0 && hidden > 0 && layers > 0)
@@ -173,7 +176,7 @@ RNNBase::RNNBase(const char* name, int64_t gates, const RNNOptionsBase& options,
 
 RNNBase::Run RNNBase::run_layers(const Variable& x_in, std::initializer_list<Variable> initial,
                                  const Layer& layer) const {
-  const RNNOptionsBase& o = options_base;
+  const RNNOptionsBase& o = options;
   const int64_t in = o.input_size();
   MINIGRAD_CHECK(x_in.defined() && (x_in.dim() == 2 || x_in.dim() == 3) && x_in.size(-1) == in)
       << type_name() << ": input of shape " << ShapeOf{x_in} << ", expected "
@@ -250,7 +253,7 @@ Variable RNNBase::over_steps(const Variable& sequence,
 }
 
 std::string RNNBase::extra_repr() const {
-  const RNNOptionsBase& o = options_base;
+  const RNNOptionsBase& o = options;
   std::ostringstream s;
   s << o.input_size() << ", " << o.hidden_size();
   if (o.num_layers() != 1) s << ", num_layers=" << o.num_layers();

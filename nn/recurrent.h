@@ -53,8 +53,9 @@ void check_cell_arguments(const char* op, int64_t gates, const Variable& x,
                           const Variable& w_ih, const Variable& w_hh, const Variable& b_ih,
                           const Variable& b_hh);
 
-/// The settings every single-step module shares (libtorch's RNNCellOptionsBase):
-/// LSTMCellOptions and GRUCellOptions become one of these for RNNCellBase.
+/// The settings of a single-step module (libtorch's RNNCellOptionsBase):
+/// LSTMCellOptions and GRUCellOptions are this type,
+/// `nn::GRUCell cell(nn::GRUCellOptions(3, 4).bias(false))`.
 struct RNNCellOptionsBase {
   /// \param input_size  width of x
   /// \param hidden_size H
@@ -82,8 +83,8 @@ class RNNCellBase : public Module {
   /// "in, H", then ", bias=false" without biases.
   std::string extra_repr() const override;
 
-  RNNCellOptionsBase options_base;  ///< the settings the cell was built with
-  bool fused = true;                ///< false: the composed reference
+  RNNCellOptionsBase options;  ///< the settings the cell was built with
+  bool fused = true;           ///< false: the composed reference
   Variable weight_ih;               ///< [G·H, input_size]
   Variable weight_hh;               ///< [G·H, H]
   Variable bias_ih;                 ///< [G·H], undefined without biases
@@ -92,10 +93,10 @@ class RNNCellBase : public Module {
  protected:
   /// \param name    the module's type name, first in the error message
   /// \param gates   G, the number of gates stacked in each weight
-  /// \param options input_size, hidden_size, bias and dtype
+  /// \param opts    input_size, hidden_size, bias and dtype
   /// \param gen     draws the initial weights
   /// \throws std::invalid_argument unless input_size and hidden_size are positive
-  RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBase& options, Generator& gen);
+  RNNCellBase(const char* name, int64_t gates, const RNNCellOptionsBase& opts, Generator& gen);
 
   /// Refuses an x that is not [B, input_size] or [input_size], naming type_name() and
   /// the shapes. Returns whether x is batched (2-D).
@@ -111,8 +112,11 @@ class RNNCellBase : public Module {
   std::string name_;
 };
 
-/// The settings every stack of recurrent layers shares (libtorch's RNNOptionsBase):
-/// LSTMOptions and GRUOptions become one of these for RNNBase.
+/// The settings of a stack of recurrent layers (libtorch's RNNOptionsBase), PyTorch's
+/// defaults: LSTMOptions and GRUOptions are this type,
+///
+///     nn::LSTM lstm(nn::LSTMOptions(32, 64).num_layers(2).batch_first(true)
+///                       .bidirectional(true).dropout(0.1));
 struct RNNOptionsBase {
   /// \param input_size  width of x
   /// \param hidden_size H
@@ -126,27 +130,18 @@ struct RNNOptionsBase {
   MINIGRAD_ARG(int64_t, num_layers) = 1;
   /// whether every layer has biases
   MINIGRAD_ARG(bool, bias) = true;
-  /// x and the output are [B, T, ·] instead of [T, B, ·]
+  /// x and the output are [B, T, ·] instead of [T, B, ·]; the states are not affected
   MINIGRAD_ARG(bool, batch_first) = false;
   /// probability of dropping an output of every layer but the last, in training mode
   MINIGRAD_ARG(double, dropout) = 0.0;
   /// D = 2: every layer also runs from the last step to the first
   MINIGRAD_ARG(bool, bidirectional) = false;
+  /// LSTM with projections (h = W_hr·h): refused unless 0, not implemented here
+  /// (PyTorch's GRU refuses it too)
+  MINIGRAD_ARG(int64_t, proj_size) = 0;
   /// of the parameters
   MINIGRAD_ARG(DType, dtype) = DType::Float32;
 };
-
-/// The shared settings of an LSTMOptions or GRUOptions, as RNNBase takes them.
-template <class Options>
-RNNOptionsBase rnn_base_options(const Options& o) {
-  return RNNOptionsBase(o.input_size(), o.hidden_size())
-      .num_layers(o.num_layers())
-      .bias(o.bias())
-      .batch_first(o.batch_first())
-      .dropout(o.dropout())
-      .bidirectional(o.bidirectional())
-      .dtype(o.dtype());
-}
 
 /// A stack of recurrent layers over a whole sequence: the parameters of every
 /// layer and direction, the checks of the input and the initial states, the loop
@@ -169,8 +164,8 @@ class RNNBase : public Module {
   /// num_layers, bias, batch_first, dropout, bidirectional.
   std::string extra_repr() const override;
 
-  RNNOptionsBase options_base;  ///< the settings the module was built with
-  bool fused = true;            ///< false: every step through the composed cell
+  RNNOptionsBase options;  ///< the settings the module was built with
+  bool fused = true;       ///< false: every step through the composed cell
   /// Per layer l and direction d, at index k = l·D + d: weight_ih_l{l}[_reverse],
   /// [G·H, in] in layer 0, [G·H, D·H] above.
   std::vector<Variable> weight_ih;
@@ -181,16 +176,16 @@ class RNNBase : public Module {
       bias_hh;  ///< at k: bias_hh_l{l}[_reverse], [G·H] (undefined without biases)
 
   /// D: 2 if bidirectional, else 1.
-  int64_t num_directions() const { return options_base.bidirectional() ? 2 : 1; }
+  int64_t num_directions() const { return options.bidirectional() ? 2 : 1; }
 
  protected:
   /// \param name    the module's type name, first in the error message
   /// \param gates   G, the number of gates stacked in each weight
-  /// \param options the settings (input_size, hidden_size, num_layers, ...)
+  /// \param opts    the settings (input_size, hidden_size, num_layers, ...)
   /// \param gen     draws the initial weights and, in training, the dropout masks
-  /// \throws std::invalid_argument unless input_size, hidden_size and num_layers are
-  ///         positive and dropout is in [0, 1]
-  RNNBase(const char* name, int64_t gates, const RNNOptionsBase& options, Generator& gen);
+  /// \throws std::invalid_argument unless proj_size is 0, input_size, hidden_size and
+  ///         num_layers are positive and dropout is in [0, 1]
+  RNNBase(const char* name, int64_t gates, const RNNOptionsBase& opts, Generator& gen);
 
   /// Runs layer and direction k = l·D + d over the whole sequence. `input` is
   /// time-major, [T, B, in], and already reversed in time for d = 1; `state` holds
