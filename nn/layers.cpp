@@ -143,6 +143,8 @@ LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
 }
 
 Variable LayerNorm::forward(const Variable& x) {
+  check_layer_norm("LayerNorm", x.data(), options.normalized_shape(),
+                   weight.defined() ? weight.data() : Tensor(), bias.defined() ? bias.data() : Tensor());
   return layer_norm(x, options.normalized_shape(), weight, bias, options.eps());
 }
 
