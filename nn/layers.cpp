@@ -161,10 +161,11 @@ std::string LayerNorm::extra_repr() const {
 
 // ---- Dropout ---------------------------------------------------------------------------
 
-Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts), gen_(&gen) {
+Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts) {
   const double prob = options.p();
   MINIGRAD_CHECK(prob >= 0.0 && prob < 1.0)
       << "Dropout: p must be in [0, 1), got " << std::to_string(prob);
+  if (prob > 0.0) dropout_generator.seed(gen.next_u64());
 }
 
 // y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
@@ -179,7 +180,7 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
 }
 
 Variable Dropout::forward(const Variable& x) {
-  return dropout(x, options.p(), is_training(), *gen_);
+  return dropout(x, options.p(), is_training(), dropout_generator);
 }
 
 std::string Dropout::extra_repr() const {
