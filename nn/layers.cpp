@@ -116,12 +116,56 @@ std::string Embedding::extra_repr() const {
   return s;
 }
 
+// ---- GELU -------------------------------------------------------------------------------
+
+GELU::GELU(const GELUOptions& opts) : options(opts) {
+  MINIGRAD_CHECK(options.approximate() == "none" || options.approximate() == "tanh")
+      << "GELU: approximate must be \"none\" or \"tanh\", got \"" << options.approximate() << "\"";
+}
+
+std::string GELU::extra_repr() const { return "approximate='" + options.approximate() + "'"; }
+
+// ---- LayerNorm ---------------------------------------------------------------------------
+
+LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
+  const std::vector<int64_t>& shape = options.normalized_shape();
+  MINIGRAD_CHECK(!shape.empty()) << "LayerNorm: normalized_shape must name at least one dim";
+  for (int64_t d : shape) {
+    MINIGRAD_CHECK(d > 0) << "LayerNorm: normalized_shape " << Shape(shape)
+                          << " must have positive sizes";
+  }
+  MINIGRAD_CHECK(options.eps() >= 0.0) << "LayerNorm: eps must be >= 0, got " << options.eps();
+  if (options.elementwise_affine()) {
+    register_parameter("weight", &weight, Tensor::ones(Shape(shape), options.dtype()));
+    register_parameter("bias", &bias, Tensor::zeros(Shape(shape), options.dtype()));
+  }
+}
+
+Variable LayerNorm::forward(const Variable& x) {
+  check_layer_norm("LayerNorm", x.data(), options.normalized_shape(),
+                   weight.defined() ? weight.data() : Tensor(),
+                   bias.defined() ? bias.data() : Tensor());
+  return layer_norm(x, options.normalized_shape(), weight, bias, options.eps());
+}
+
+// PyTorch's "(64,), eps=1e-05, elementwise_affine=True" in libtorch's spelling
+std::string LayerNorm::extra_repr() const {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < options.normalized_shape().size(); ++i)
+    os << (i > 0 ? ", " : "") << options.normalized_shape()[i];
+  os << "], eps=" << options.eps()
+     << ", elementwise_affine=" << (options.elementwise_affine() ? "true" : "false");
+  return os.str();
+}
+
 // ---- Dropout ---------------------------------------------------------------------------
 
-Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts), gen_(&gen) {
+Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts) {
   const double prob = options.p();
   MINIGRAD_CHECK(prob >= 0.0 && prob < 1.0)
       << "Dropout: p must be in [0, 1), got " << std::to_string(prob);
+  if (prob > 0.0) dropout_generator.seed(gen.next_u64());
 }
 
 // y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
@@ -136,7 +180,7 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
 }
 
 Variable Dropout::forward(const Variable& x) {
-  return dropout(x, options.p(), is_training(), *gen_);
+  return dropout(x, options.p(), is_training(), dropout_generator);
 }
 
 std::string Dropout::extra_repr() const {

@@ -10,17 +10,13 @@
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/row_kernels.h"
 #include "minigrad/tensor/strided.h"
 
 namespace minigrad {
 namespace {
 
-// Large element-wise work is split across threads; below this many elements no OpenMP
-// region is opened. An element-wise op moves memory at ~1 ns per element, so 2^20
-// elements are ~1 ms of work: enough to pay for a team even on a busy machine, where
-// the barrier at the end of a region can wait a scheduler tick for a thread that is
-// not running (gemm.cpp, kParallelMinWork, has the measurement).
-constexpr int64_t kParallelGrain = 1 << 20;
+using detail::kParallelGrain;  // tensor/row_kernels.h has why 2^20
 
 void check_defined(const Tensor& a, const char* op) {
   MINIGRAD_CHECK(a.defined()) << op << ": the tensor is undefined";
@@ -558,6 +554,62 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
     if (!(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]))) return false;
   }
   return true;
+}
+
+// ---- GELU -----------------------------------------------------------------------------------
+//
+// The Gaussian error linear unit weighs x by the chance that a standard normal is below
+// it, Φ(x) = ½(1 + erf(x/√2)); "tanh" is the older approximation of Φ that GPT-2 used.
+//
+//   "none":  y = x·Φ(x)                    dy/dx = Φ(x) + x·φ(x),   φ(x) = e^(−x²/2)/√(2π)
+//   "tanh":  u = √(2/π)(x + 0.044715x³)    dy/dx = ½(1 + t) + ½x(1 − t²)·u′,
+//            t = tanh u,  y = ½x(1 + t)           u′ = √(2/π)(1 + 3·0.044715x²)
+namespace {
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1/√2
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1/√(2π)
+constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
+constexpr double kGeluCubic = 0.044715;
+
+// true for "tanh", false for "none"; anything else is refused
+bool gelu_uses_tanh(const std::string& approximate, const char* op) {
+  MINIGRAD_CHECK(approximate == "none" || approximate == "tanh")
+      << op << ": approximate must be \"none\" or \"tanh\", got \"" << approximate << "\"";
+  return approximate == "tanh";
+}
+
+}  // namespace
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  if (gelu_uses_tanh(approximate, "gelu")) {
+    return map("gelu", x, [](auto v) {
+      using T = decltype(v);
+      const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
+      return T(0.5) * v * (T(1) + fast::tanh(u));
+    });
+  }
+  return map("gelu", x, [](auto v) {
+    using T = decltype(v);
+    return T(0.5) * v * (T(1) + std::erf(v * T(kSqrt1_2)));
+  });
+}
+
+Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& approximate) {
+  if (gelu_uses_tanh(approximate, "gelu_backward")) {
+    return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
+      using T = decltype(v);
+      const T v2 = v * v;
+      const T t = fast::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v2 * v));
+      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v2);  // du/dx
+      return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
+    });
+  }
+  return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
+    using T = decltype(v);
+    const T cdf = T(0.5) * (T(1) + std::erf(v * T(kSqrt1_2)));  // Φ(x)
+    const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);   // φ(x)
+    return g * (cdf + v * pdf);
+  });
 }
 
 }  // namespace minigrad
