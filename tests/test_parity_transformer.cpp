@@ -56,8 +56,7 @@ nn::TransformerLayerOptions layer_options(const SafetensorsFile& f, DType dtype)
 
 // The mask of that name if the fixture has one, else undefined.
 Tensor mask(const SafetensorsFile& f, const std::string& name) {
-  const auto it = f.tensors.find(name);
-  return it == f.tensors.end() ? Tensor() : it->second;
+  return f.contains(name) ? f.at(name) : Tensor();
 }
 
 // torch's state_dict keys and shapes, as the fixture lists them ("name=8,8;name=24;...").
@@ -86,7 +85,7 @@ TEST_P(ParityTransformer, ValuesAndGradients) {
   // The inputs the fixture has, as leaves: src (and tgt), or tgt and memory.
   std::map<std::string, Variable> in;
   for (const std::string& input : kInputNames) {
-    if (f.tensors.count(input) != 0) in[input] = Variable(f.at(input)).requires_grad_();
+    if (f.contains(input)) in[input] = Variable(f.at(input)).requires_grad_();
   }
   std::shared_ptr<nn::Module> module;
   std::function<Variable()> run;
