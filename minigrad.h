@@ -22,6 +22,7 @@
 
 #include "minigrad/nn/attention.h"
 #include "minigrad/nn/container.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/layers.h"
