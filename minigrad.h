@@ -33,3 +33,4 @@
 #include "minigrad/nn/options.h"
 #include "minigrad/nn/recurrent.h"
 #include "minigrad/nn/serialization.h"
+#include "minigrad/nn/transformer.h"

@@ -219,4 +219,17 @@ Variable masked_fill(const Variable& x, const Tensor& mask, double value) {
                 [mask](const Gs& gy, Grads& g) { g[0] = masked_fill(gy[0], mask, 0.0); });
 }
 
+// ---- activations --------------------------------------------------------------------------
+
+// y = x·Φ(x)                          ∂y/∂x = Φ(x) + x·φ(x)      ("none")
+// y = ½x(1 + t), t = tanh u,          ∂y/∂x = ½(1 + t) + ½x(1 − t²)·u′,
+//     u = √(2/π)(x + 0.044715x³)              u′ = √(2/π)(1 + 3·0.044715x²)   ("tanh")
+// Both in one pass over x by tensor/elementwise.cpp's gelu_backward.
+Variable gelu(const Variable& x, const std::string& approximate) {
+  Tensor xd = x.data();
+  return record("gelu", gelu(xd, approximate), {x}, [xd, approximate](const Gs& gy, Grads& g) {
+    g[0] = gelu_backward(gy[0], xd, approximate);
+  });
+}
+
 }  // namespace minigrad

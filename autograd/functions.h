@@ -3,8 +3,9 @@
 /// (tensor/ops.h) plus its gradient, written side by side in
 ///
 ///     autograd/elementwise.cpp  + − × ÷ pow exp log sqrt rsqrt tanh sigmoid relu abs clamp
-///                               maximum minimum where masked_fill
+///                               maximum minimum where masked_fill gelu
 ///     autograd/reduce.cpp       sum mean amax amin softmax log_softmax
+///     autograd/layer_norm.cpp   layer_norm (fused) and layer_norm_composed
 ///     autograd/matmul.cpp       matmul
 ///     autograd/shape.cpp        views, slice, flatten, concat, stack, split, index_select, gather
 ///
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -78,6 +80,44 @@ Variable amin(const Variable& x, Int axis, bool keepdim = false) {
 Variable sum_to(const Variable& x, const Shape& shape);
 Variable softmax(const Variable& x, int64_t axis);
 Variable log_softmax(const Variable& x, int64_t axis);
+
+// ---- activations and normalisation ----------------------------------------------------------
+/// GELU, as torch.nn.functional.gelu (the Transformer's feed-forward activation):
+///
+///     "none":  y = x·Φ(x) = ½x(1 + erf(x/√2))              dy/dx = Φ(x) + x·φ(x)
+///     "tanh":  y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))    (the approximation GPT-2 used)
+///
+/// with Φ, φ the standard normal's distribution and density.
+/// \param x float32 or float64
+/// \param approximate "none" (exact) or "tanh"
+/// 	hrows std::invalid_argument naming gelu for any other approximate
+Variable gelu(const Variable& x, const std::string& approximate = "none");
+
+/// Layer normalisation over the trailing dims, as torch.nn.functional.layer_norm:
+/// each slice x[i, ...] over the last k = normalized_shape.size() dims is one row of
+/// N = Π normalized_shape numbers, and
+///
+///     μ = (1/N) Σ x             σ² = (1/N) Σ (x − μ)²   (biased, as PyTorch)
+///     x̂ = (x − μ) / √(σ² + eps)
+///     y = x̂ ⊙ weight + bias     (weight and bias of shape normalized_shape; either may
+///                               be undefined: no scale, no shift)
+///
+/// The fused kernel: one pass per row forward (μ and 1/√(σ² + eps) kept for backward),
+/// a hand-written backward (autograd/layer_norm.cpp has the derivation).
+/// \param x float32 or float64, of shape [*, normalized_shape...]
+/// \param normalized_shape the sizes of x's last dims, at least one
+/// \param weight the scale γ, of shape normalized_shape, or undefined
+/// \param bias the shift β, of shape normalized_shape, or undefined
+/// \param eps added to the variance, so a constant row divides by √eps, not by 0
+/// 	hrows std::invalid_argument naming layer_norm and the shapes when x does not end in
+///         normalized_shape or weight or bias has another shape or dtype
+Variable layer_norm(const Variable& x, const std::vector<int64_t>& normalized_shape,
+                    const Variable& weight = {}, const Variable& bias = {}, double eps = 1e-5);
+/// layer_norm built from mean, −, ×, rsqrt and +, one line per equation: the readable
+/// reference the fused layer_norm is tested against. Same arguments and checks.
+Variable layer_norm_composed(const Variable& x, const std::vector<int64_t>& normalized_shape,
+                             const Variable& weight = {}, const Variable& bias = {},
+                             double eps = 1e-5);
 
 // ---- matrix multiply -------------------------------------------------------------------------
 /// torch.matmul (tensor/ops.h has the shapes: 1-D operands, broadcast batch axes);

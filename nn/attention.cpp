@@ -36,7 +36,7 @@ bool fits(const Shape& mask, const Shape& target, MaskFit fit) {
 // mask, its dtype and shape, and what was expected:
 //   MultiheadAttention: key_padding_mask int64[2,4], expected bool (true = blocked) or
 //   float32 (added to the scores) [B, S] = [2,4]
-void check_mask(const std::string& op, const char* name, const Tensor& mask, MaskFit fit,
+void check_mask(const std::string& op, const std::string& name, const Tensor& mask, MaskFit fit,
                 const char* layout, const Shape& target, DType dtype) {
   if (!mask.defined()) return;
   const bool dtype_ok = mask.dtype() == DType::Bool || mask.dtype() == dtype;
@@ -150,6 +150,25 @@ Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
     for (int64_t t = 0; t < steps; ++t) p[b * steps + t] = t >= len;
   }
   return m;
+}
+
+void check_multihead_masks(const AttentionMaskNames& names, const Tensor& attn_mask,
+                           const Tensor& key_padding_mask, std::optional<int64_t> batch,
+                           int64_t num_heads, int64_t tgt_len, int64_t src_len, DType dtype) {
+  if (batch) {
+    check_mask(names.module, names.key_padding_mask, key_padding_mask, MaskFit::Exactly, "[B, S]",
+               {*batch, src_len}, dtype);
+  } else {
+    check_mask(names.module, names.key_padding_mask, key_padding_mask, MaskFit::Exactly, "[S]",
+               {src_len}, dtype);
+  }
+  if (attn_mask.defined() && attn_mask.dim() == 3) {
+    check_mask(names.module, names.attn_mask, attn_mask, MaskFit::Exactly, "[B·num_heads, T, S]",
+               {batch.value_or(1) * num_heads, tgt_len, src_len}, dtype);
+  } else {
+    check_mask(names.module, names.attn_mask, attn_mask, MaskFit::Exactly, "[T, S]",
+               {tgt_len, src_len}, dtype);
+  }
 }
 
 // ---- DotProductAttention -------------------------------------------------------------------
@@ -296,17 +315,8 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variabl
   const Tensor& kpm = opts.key_padding_mask();
   const Tensor& am = opts.attn_mask();
   const DType dtype = query.dtype();
-  if (batched) {
-    check_mask(type_name(), "key_padding_mask", kpm, MaskFit::Exactly, "[B, S]", {b, s}, dtype);
-  } else {
-    check_mask(type_name(), "key_padding_mask", kpm, MaskFit::Exactly, "[S]", {s}, dtype);
-  }
-  if (am.defined() && am.dim() == 3) {
-    check_mask(type_name(), "attn_mask", am, MaskFit::Exactly, "[B·num_heads, T, S]", {b * h, t, s},
-               dtype);
-  } else {
-    check_mask(type_name(), "attn_mask", am, MaskFit::Exactly, "[T, S]", {t, s}, dtype);
-  }
+  check_multihead_masks({type_name(), "attn_mask", "key_padding_mask"}, am, kpm,
+                        batched ? std::optional<int64_t>(b) : std::nullopt, h, t, s, dtype);
   const Tensor mask = join_masks(kpm, am, b, h, dtype);
 
   // Q = query·W_Qᵀ + b_Q, K = key·W_Kᵀ + b_K, V = value·W_Vᵀ + b_V

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "minigrad/nn/layers.h"
 
@@ -61,6 +62,35 @@ Tensor causal_mask(int64_t steps);
 /// [B, T] bool, true at positions ≥ lengths[b]: keys that are padding.
 /// \throws std::invalid_argument unless steps ≥ 0 and every length is in [0, steps]
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps);
+
+/// How a module names the masks it passes on to a MultiheadAttention, for the error
+/// messages of check_multihead_masks: MultiheadAttention's own are
+/// {"MultiheadAttention", "attn_mask", "key_padding_mask"}, a Transformer encoder
+/// layer's {"TransformerEncoderLayer", "src_mask", "src_key_padding_mask"}.
+struct AttentionMaskNames {
+  std::string module;            ///< the module, first in the message
+  std::string attn_mask;         ///< what it calls the [T, S] or [B·num_heads, T, S] mask
+  std::string key_padding_mask;  ///< what it calls the [B, S] mask
+};
+
+/// The masks of one MultiheadAttention call, checked as MultiheadAttention::forward
+/// checks them, for a module that hands its masks on to one (and wants the error in its
+/// own words): attn_mask [T, S] or [B·num_heads, T, S] ([num_heads, T, S] unbatched),
+/// key_padding_mask [B, S] ([S] unbatched), each bool (true = blocked) or float of
+/// `dtype` (added to the scores). An undefined mask passes.
+/// \param names     the module and the names it gives the two masks
+/// \param attn_mask the mask of query–key pairs; may be undefined
+/// \param key_padding_mask the mask of keys; may be undefined
+/// \param batch     B, or std::nullopt for unbatched input
+/// \param num_heads h
+/// \param tgt_len   T, the number of queries
+/// \param src_len   S, the number of keys
+/// \param dtype     the query's dtype: a float mask must have it
+/// 	hrows std::invalid_argument naming the module, the mask, its dtype and shape, and
+///         the shape expected
+void check_multihead_masks(const AttentionMaskNames& names, const Tensor& attn_mask,
+                           const Tensor& key_padding_mask, std::optional<int64_t> batch,
+                           int64_t num_heads, int64_t tgt_len, int64_t src_len, DType dtype);
 
 /// The settings of a DotProductAttention.
 struct DotProductAttentionOptions {

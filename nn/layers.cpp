@@ -116,6 +116,47 @@ std::string Embedding::extra_repr() const {
   return s;
 }
 
+// ---- GELU -------------------------------------------------------------------------------
+
+GELU::GELU(const GELUOptions& opts) : options(opts) {
+  MINIGRAD_CHECK(options.approximate() == "none" || options.approximate() == "tanh")
+      << "GELU: approximate must be \"none\" or \"tanh\", got \"" << options.approximate()
+      << "\"";
+}
+
+std::string GELU::extra_repr() const { return "approximate='" + options.approximate() + "'"; }
+
+// ---- LayerNorm ---------------------------------------------------------------------------
+
+LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
+  const std::vector<int64_t>& shape = options.normalized_shape();
+  MINIGRAD_CHECK(!shape.empty()) << "LayerNorm: normalized_shape must name at least one dim";
+  for (int64_t d : shape) {
+    MINIGRAD_CHECK(d > 0) << "LayerNorm: normalized_shape " << Shape(shape)
+                          << " must have positive sizes";
+  }
+  MINIGRAD_CHECK(options.eps() >= 0.0) << "LayerNorm: eps must be >= 0, got " << options.eps();
+  if (options.elementwise_affine()) {
+    register_parameter("weight", &weight, Tensor::ones(Shape(shape), options.dtype()));
+    register_parameter("bias", &bias, Tensor::zeros(Shape(shape), options.dtype()));
+  }
+}
+
+Variable LayerNorm::forward(const Variable& x) {
+  return layer_norm(x, options.normalized_shape(), weight, bias, options.eps());
+}
+
+// PyTorch's "(64,), eps=1e-05, elementwise_affine=True" in libtorch's spelling
+std::string LayerNorm::extra_repr() const {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < options.normalized_shape().size(); ++i)
+    os << (i > 0 ? ", " : "") << options.normalized_shape()[i];
+  os << "], eps=" << options.eps()
+     << ", elementwise_affine=" << (options.elementwise_affine() ? "true" : "false");
+  return os.str();
+}
+
 // ---- Dropout ---------------------------------------------------------------------------
 
 Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts), gen_(&gen) {

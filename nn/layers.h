@@ -1,11 +1,13 @@
 /// \file
-/// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Tanh, ReLU, Dropout.
+/// The basic layers: Linear, Embedding, Softmax, LogSoftmax, Tanh, ReLU, GELU, LayerNorm,
+/// Dropout.
 /// (Sequential and the other containers are in container.h.)
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "minigrad/nn/module.h"
@@ -162,6 +164,68 @@ class ReLU : public Module {
  public:
   Variable forward(const Variable& x) override { return relu(x); }
   std::string type_name() const override { return "ReLU"; }
+};
+
+/// The settings of a GELU, as libtorch's GELUOptions:
+/// `nn::GELU act(nn::GELUOptions().approximate("tanh"))`.
+struct GELUOptions {
+  /// "none": the exact x·Φ(x); "tanh": the tanh approximation (see gelu())
+  MINIGRAD_ARG(std::string, approximate) = "none";
+};
+
+/// y = gelu(x, options.approximate): x·Φ(x), the Transformer's feed-forward activation.
+class GELU : public Module {
+ public:
+  /// \param opts the settings (approximate)
+  /// 	hrows std::invalid_argument unless approximate is "none" or "tanh"
+  explicit GELU(const GELUOptions& opts = {});
+  /// gelu(x, options.approximate())
+  Variable forward(const Variable& x) override { return gelu(x, options.approximate()); }
+  std::string type_name() const override { return "GELU"; }
+  std::string extra_repr() const override;
+  GELUOptions options;  ///< the settings it was built with
+};
+
+/// The settings of a LayerNorm, as libtorch's LayerNormOptions:
+///
+///     nn::LayerNorm ln(nn::LayerNormOptions({64}).eps(1e-6).elementwise_affine(false));
+struct LayerNormOptions {
+  /// \param normalized_shape the trailing dims normalised together (a vector converts:
+  ///        `LayerNorm(std::vector<int64_t>{64})`)
+  LayerNormOptions(std::vector<int64_t> normalized_shape)  // NOLINT: implicit, as libtorch's
+      : normalized_shape_(std::move(normalized_shape)) {}
+  /// the sizes of the input's last dims, normalised together as one row
+  MINIGRAD_ARG(std::vector<int64_t>, normalized_shape);
+  /// added to the variance before the square root
+  MINIGRAD_ARG(double, eps) = 1e-5;
+  /// whether the module learns a scale (weight, init 1) and shift (bias, init 0)
+  MINIGRAD_ARG(bool, elementwise_affine) = true;
+  /// of the weight and bias
+  MINIGRAD_ARG(DType, dtype) = DType::Float32;
+};
+
+/// Layer normalisation (Ba et al., 2016) over the last dims, as PyTorch's nn.LayerNorm:
+///
+///     y = (x − μ) / √(σ² + eps) ⊙ weight + bias      μ, σ² over normalized_shape (biased σ²)
+///
+/// Each position of a sequence is normalised on its own, so unlike batch norm the
+/// result does not depend on the batch. Parameters (PyTorch's names and init):
+/// weight = 1 and bias = 0, both of shape normalized_shape, when elementwise_affine.
+/// Call it: `ln(x)` with x [*, normalized_shape...].
+class LayerNorm : public Module {
+ public:
+  /// \param opts the settings (normalized_shape, eps, elementwise_affine, dtype)
+  /// 	hrows std::invalid_argument unless normalized_shape is non-empty and positive
+  ///         and eps ≥ 0
+  explicit LayerNorm(const LayerNormOptions& opts);
+  /// layer_norm(x, normalized_shape, weight, bias, eps): the fused kernel
+  Variable forward(const Variable& x) override;
+  std::string type_name() const override { return "LayerNorm"; }
+  std::string extra_repr() const override;
+
+  LayerNormOptions options;  ///< the settings it was built with
+  Variable weight;           ///< γ, [normalized_shape]; undefined without elementwise_affine
+  Variable bias;             ///< β, [normalized_shape]; undefined without elementwise_affine
 };
 
 /// The settings of a Dropout. libtorch's `inplace` is not supported (minigrad's

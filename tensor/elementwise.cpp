@@ -560,4 +560,60 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   return true;
 }
 
+// ---- GELU -----------------------------------------------------------------------------------
+//
+// The Gaussian error linear unit weighs x by the chance that a standard normal is below
+// it, Φ(x) = ½(1 + erf(x/√2)); "tanh" is the older approximation of Φ that GPT-2 used.
+//
+//   "none":  y = x·Φ(x)                       dy/dx = Φ(x) + x·φ(x),   φ(x) = e^(−x²/2)/√(2π)
+//   "tanh":  u = √(2/π)(x + 0.044715x³)       dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+//            t = tanh u,  y = ½x(1 + t)
+namespace {
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;     // 1/√2
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/√(2π)
+constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
+constexpr double kGeluCubic = 0.044715;
+
+// true for "tanh", false for "none"; anything else is refused
+bool gelu_uses_tanh(const std::string& approximate, const char* op) {
+  MINIGRAD_CHECK(approximate == "none" || approximate == "tanh")
+      << op << ": approximate must be \"none\" or \"tanh\", got \"" << approximate << "\"";
+  return approximate == "tanh";
+}
+
+}  // namespace
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  if (gelu_uses_tanh(approximate, "gelu")) {
+    return map("gelu", x, [](auto v) {
+      using T = decltype(v);
+      const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
+      return T(0.5) * v * (T(1) + fast::tanh(u));
+    });
+  }
+  return map("gelu", x, [](auto v) {
+    using T = decltype(v);
+    return T(0.5) * v * (T(1) + std::erf(v * T(kSqrt1_2)));
+  });
+}
+
+Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& approximate) {
+  if (gelu_uses_tanh(approximate, "gelu_backward")) {
+    return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
+      using T = decltype(v);
+      const T v2 = v * v;
+      const T t = fast::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v2 * v));
+      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v2);  // du/dx
+      return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
+    });
+  }
+  return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
+    using T = decltype(v);
+    const T cdf = T(0.5) * (T(1) + std::erf(v * T(kSqrt1_2)));  // Φ(x)
+    const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);   // φ(x)
+    return g * (cdf + v * pdf);
+  });
+}
+
 }  // namespace minigrad

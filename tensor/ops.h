@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -169,6 +170,22 @@ Tensor log_softmax(const Tensor& x, int64_t axis);
 /// `axis` (∂y_i/∂x_j = y_i(δ_ij − y_j)), in one pass over each row. y and gy must have
 /// the same shape and dtype (std::invalid_argument otherwise).
 Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis);
+
+// ---- activations and normalisation ----------------------------------------------------------
+/// GELU, as torch.nn.functional.gelu: approximate = "none" is the exact
+/// x·Φ(x) = ½x(1 + erf(x/√2)), "tanh" is ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+/// Float dtypes only; any other approximate throws std::invalid_argument naming gelu.
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+/// gy · dGELU/dx at x, for the same approximate (the derivatives are in
+/// tensor/elementwise.cpp). gy and x broadcast together.
+Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& approximate = "none");
+
+/// The checks of layer_norm (the fused kernel below, and autograd's composed
+/// reference): normalized_shape is not empty, x ends in it, weight and bias (either
+/// may be undefined) have exactly its shape and x's dtype, x is float32 or float64.
+/// Throws std::invalid_argument naming `op` and the shapes.
+void check_layer_norm(const char* op, const Tensor& x, const std::vector<int64_t>& normalized_shape,
+                      const Tensor& weight, const Tensor& bias);
 
 // ---- matrix multiply -------------------------------------------------------------------------
 /// torch.matmul's product, by the operands' ranks:
