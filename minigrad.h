@@ -34,3 +34,4 @@
 #include "minigrad/nn/recurrent.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/nn/transformer.h"
+#include "minigrad/nn/transformer_decoding.h"
