@@ -318,7 +318,8 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variabl
   return forward(query, project_key_value(key, value), opts);
 }
 
-ProjectedKeyValue MultiheadAttention::project_key_value(const Variable& key, const Variable& value) {
+ProjectedKeyValue MultiheadAttention::project_key_value(const Variable& key,
+                                                        const Variable& value) {
   check_key_value(Variable(), key, value);
   // K = key·W_Kᵀ + b_K, V = value·W_Vᵀ + b_V
   return {project(*this, 1, batch_major(key, options.batch_first())),
@@ -335,8 +336,8 @@ void MultiheadAttention::check_key_value(const Variable& query, const Variable& 
                        : options.batch_first()
                            ? "[B, T, E], [B, S, kdim], [B, S, vdim] (batch_first)"
                            : "[T, B, E], [S, B, kdim], [S, B, vdim]";
-  const std::string got = (query.defined() ? "query " + query.shape().str() + ", " : "") +
-                          "key " + key.shape().str() + ", value " + value.shape().str();
+  const std::string got = (query.defined() ? "query " + query.shape().str() + ", " : "") + "key " +
+                          key.shape().str() + ", value " + value.shape().str();
   MINIGRAD_CHECK((rank == 2 || rank == 3) && key.dim() == rank && value.dim() == rank &&
                  (!query.defined() || query.size(-1) == e) && key.size(-1) == options.kdim() &&
                  value.size(-1) == options.vdim())
@@ -365,7 +366,7 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Project
       << "MultiheadAttention: query " << query.shape() << ", projected key "
       << (kv.key.defined() ? kv.key.shape().str() : "(undefined)") << " and value "
       << (kv.value.defined() ? kv.value.shape().str() : "(undefined)") << ": expected "
-      << (!batched                 ? "[T, E]"
+      << (!batched                ? "[T, E]"
           : options.batch_first() ? "[B, T, E]"
                                   : "[T, B, E]")
       << " with E=" << e << ", and K, V both [B, h, S, d_h] with B=" << b << ", h=" << h

@@ -75,11 +75,12 @@ struct Model {
   // source [B, S] → the memory, in the model's layout
   Variable memory(const Tensor& source, const Tensor& padding = {}) {
     NoGradGuard no_grad;
-    return (*transformer->encoder)(layout(embed(*src_embed, source, 0)),
-                                   nn::TransformerEncoderForwardOptions().src_key_padding_mask(
-                                       padding));
+    return (*transformer->encoder)(
+        layout(embed(*src_embed, source, 0)),
+        nn::TransformerEncoderForwardOptions().src_key_padding_mask(padding));
   }
-  nn::TransformerDecoding decoding(const Tensor& source, bool use_cache, const Tensor& padding = {}) {
+  nn::TransformerDecoding decoding(const Tensor& source, bool use_cache,
+                                   const Tensor& padding = {}) {
     return nn::TransformerDecoding(
         *transformer->decoder, memory(source, padding),
         [this](const Tensor& tokens, int64_t position) {
@@ -202,8 +203,9 @@ TEST(TransformerDecoding, LayerStepIsPositionTOfTheCausalForward) {
     nn::TransformerDecoderLayerCache cache = layer.init_cache(memory);
     for (int64_t t = 0; t < 5; ++t) {
       const Variable step = layer.forward_step(tgt.narrow(0, t, 1), cache);
-      const Variable full = layer(tgt.narrow(0, 0, t + 1), memory,
-                                  nn::TransformerDecoderForwardOptions().tgt_mask(nn::causal_mask(t + 1)));
+      const Variable full =
+          layer(tgt.narrow(0, 0, t + 1), memory,
+                nn::TransformerDecoderForwardOptions().tgt_mask(nn::causal_mask(t + 1)));
       EXPECT_LE(max_abs_diff(step.data(), full.data().narrow(0, t, 1)), 1e-12)
           << (norm_first ? "pre-norm" : "post-norm") << ", position " << t;
       EXPECT_EQ(cache.self_attn.key.shape(), Shape({1, 2, t + 1, 4}));  // [B, h, t + 1, d_h]
@@ -220,9 +222,9 @@ TEST(TransformerDecoding, BadInputNamesTheModuleAndTheShapes) {
   const Variable memory(randn({2, 4, 8}, 0, 1, DType::Float32, gen));
   nn::TransformerDecoderLayerCache cache = layer.init_cache(memory);
   const Variable two(randn({2, 2, 8}, 0, 1, DType::Float32, gen));
-  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { layer.forward_step(two, cache); },
-                                                 {"TransformerDecoderLayer", "forward_step",
-                                                  "[2,2,8]", "one position"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { layer.forward_step(two, cache); },
+      {"TransformerDecoderLayer", "forward_step", "[2,2,8]", "one position"}));
   const Variable three_rows(randn({3, 1, 8}, 0, 1, DType::Float32, gen));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { layer.forward_step(three_rows, cache); },
                                                  {"forward_step", "[3,1,8]", "[2,2,4,4]"}));
@@ -231,7 +233,9 @@ TEST(TransformerDecoding, BadInputNamesTheModuleAndTheShapes) {
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { layer.forward_step(one, empty); },
                                                  {"forward_step", "init_cache"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { layer.forward_step(one, cache, Tensor::zeros({2, 5}, DType::Bool)); },
+      [&] {
+        layer.forward_step(one, cache, Tensor::zeros({2, 5}, DType::Bool));
+      },
       {"TransformerDecoderLayer", "memory_key_padding_mask", "[2,5]"}));
 
   Model model({}, 8);
