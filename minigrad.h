@@ -22,6 +22,7 @@
 
 #include "minigrad/nn/attention.h"
 #include "minigrad/nn/container.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/layers.h"
@@ -33,3 +34,4 @@
 #include "minigrad/nn/recurrent.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/nn/transformer.h"
+#include "minigrad/nn/transformer_decoding.h"

@@ -166,6 +166,41 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   EXPECT_TRUE(allclose(sum(a.weights, {2}), Tensor::ones({3, 5}), 1e-5, 1e-5));
 }
 
+// The model's Decoder under nn::beam_search: reorder() keeps each hypothesis's
+// recurrent state, context and encoder states on its row, so every hypothesis
+// returned has the log P that teacher forcing gives its tokens (a row with another
+// row's state would not). Width 1 decodes as the model's greedy_decode.
+TEST(TrainSeq2Seq, BeamSearchDrivesTheModelsDecoder) {
+  Generator gen(3);
+  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot},
+                     gen);
+  const SequenceTask task(Task::Copy, 5);
+  const Tensor source = task.heldout().source.narrow(0, 0, 3);
+  Seq2SeqModel::Decoder decoder(model, source);
+  const nn::BeamSearchOutput out =
+      nn::beam_search(decoder, nn::BeamSearchOptions(4).start_symbol(model.bos()).max_length(5));
+  ASSERT_EQ(out.beams.size(), size_t{3});
+  NoGradGuard no_grad;
+  for (int64_t b = 0; b < 3; ++b) {
+    const std::vector<nn::Hypothesis>& beams = out.beams[static_cast<size_t>(b)];
+    ASSERT_EQ(beams.size(), size_t{4});
+    for (const nn::Hypothesis& h : beams) {
+      const Tensor tokens = Tensor::from_vector(h.tokens, {1, 5});
+      const Tensor logits =
+          model.forward_teacher_forcing(source.narrow(0, b, 1), tokens).data();  // [1, 5, 16]
+      const Tensor log_p = gather(log_softmax(logits, -1), 2, tokens.unsqueeze(2));
+      EXPECT_NEAR(h.log_prob, sum(log_p.to(DType::Float64)).item(), 1e-4) << "element " << b;
+    }
+    for (size_t i = 1; i < beams.size(); ++i) EXPECT_GE(beams[i - 1].score, beams[i].score);
+  }
+  Seq2SeqModel::Decoder single(model, source);
+  const Tensor width_one =
+      nn::beam_search(single, nn::BeamSearchOptions(1).start_symbol(model.bos()).max_length(5))
+          .tokens;
+  EXPECT_EQ(width_one.to_vector<int64_t>(),
+            model.greedy_decode(source, 5).tokens.to_vector<int64_t>());
+}
+
 // ---- GRU cells and additive (Bahdanau) attention ----------------------------------------------
 
 // `--cell gru --attention additive` of the example, seed 1: held-out token accuracy

@@ -213,20 +213,35 @@ Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tenso
   return stack(logits, 1);  // [B, T, vocab]
 }
 
-Seq2SeqModel::Decoded Seq2SeqModel::greedy_decode(const Tensor& source, int64_t steps) {
+Seq2SeqModel::Decoder::Decoder(Seq2SeqModel& model, const Tensor& source) : model_(model) {
   NoGradGuard no_grad;
-  const int64_t batch = source.size(0);
-  const Recurrence::Encoded encoded = encode(source);
-  DecoderState state = initial_state(encoded);
-  Tensor previous = Tensor::full({batch}, static_cast<double>(bos()), DType::Int64);
-  std::vector<Tensor> tokens, weights;
-  for (int64_t t = 0; t < steps; ++t) {
-    const StepOutput out = decode_step(target_embedding->forward(previous), state, encoded);
-    previous = argmax(out.logits.data(), -1);  // the model's own guess is the next input
-    tokens.push_back(previous);
-    if (out.weights.defined()) weights.push_back(out.weights.data());
-  }
-  return {stack(tokens, 1), weights.empty() ? Tensor() : stack(weights, 1)};
+  encoded_ = model.encode(source);
+  state_ = model.initial_state(encoded_);
+}
+
+Tensor Seq2SeqModel::Decoder::step(const Tensor& last_tokens) {
+  const StepOutput out =
+      model_.decode_step(model_.target_embedding->forward(last_tokens), state_, encoded_);
+  if (out.weights.defined()) weights.push_back(out.weights.data());
+  return out.logits.data();
+}
+
+void Seq2SeqModel::Decoder::reorder(const Tensor& index) {
+  // row i of everything a step reads becomes row index[i]
+  const auto rows = [&index](Variable& v) {
+    if (v.defined()) v = index_select(v, 0, index);
+  };
+  rows(state_.recurrent.h);
+  rows(state_.recurrent.c);
+  rows(state_.context);
+  rows(encoded_.outputs);
+}
+
+Seq2SeqModel::Decoded Seq2SeqModel::greedy_decode(const Tensor& source, int64_t steps) {
+  Decoder decoder(*this, source);
+  const Tensor tokens =
+      nn::greedy_decode(decoder, nn::GreedyDecodeOptions().start_symbol(bos()).max_length(steps));
+  return {tokens, decoder.weights.empty() ? Tensor() : stack(decoder.weights, 1)};
 }
 
 Accuracy evaluate(Seq2SeqModel& model, const Batch& data) {

@@ -35,6 +35,7 @@
 
 #include "examples/common/task.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/layers.h"
 
 namespace minigrad::examples {
@@ -125,8 +126,12 @@ class Seq2SeqModel : public nn::Module {
     Tensor tokens;   ///< int64 [B, steps]
     Tensor weights;  ///< [B, steps, T_source]; undefined without attention
   };
-  /// Evaluation: the decoder is fed its own previous prediction (greedy).
+  /// Evaluation: the decoder is fed its own previous prediction (nn::greedy_decode
+  /// driving a Decoder).
   Decoded greedy_decode(const Tensor& source, int64_t steps);
+
+  /// The decoder of one source, for nn::greedy_decode and nn::beam_search (below).
+  class Decoder;
 
   std::string type_name() const override { return "Seq2SeqModel"; }
   /// The decoder's first input token, one past the output vocabulary.
@@ -154,6 +159,28 @@ class Seq2SeqModel : public nn::Module {
   DecoderState initial_state(const Recurrence::Encoded& encoded) const;
   StepOutput decode_step(const Variable& previous_embedding, DecoderState& state,
                          const Recurrence::Encoded& encoded);
+};
+
+/// The model's decoder for one source, as nn::greedy_decode and nn::beam_search
+/// drive it: the source is encoded once, then each step feeds every row its last
+/// token (BOS = bos() first) and returns the logits of the next, [N, vocab]. A row's
+/// state is its recurrent state, its previous context and its copy of the
+/// encoder's states; reorder() selects those rows.
+class Seq2SeqModel::Decoder final : public nn::IncrementalDecoder {
+ public:
+  /// Encodes `source` (int64 [B, T]) without recording a graph.
+  Decoder(Seq2SeqModel& model, const Tensor& source);
+  int64_t batch_size() const override { return state_.recurrent.h.size(0); }
+  Tensor step(const Tensor& last_tokens) override;
+  void reorder(const Tensor& index) override;
+  /// each step's attention weights [N, T_source], for the rows of that step; none
+  /// without attention
+  std::vector<Tensor> weights;
+
+ private:
+  Seq2SeqModel& model_;
+  Recurrence::Encoded encoded_;
+  DecoderState state_;
 };
 
 /// Held-out accuracy with greedy decoding, without recording a graph.
