@@ -31,4 +31,5 @@
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/options.h"
 #include "minigrad/nn/recurrent.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
