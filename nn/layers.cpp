@@ -30,7 +30,8 @@ Linear::Linear(const LinearOptions& opts, Generator& gen) : options(opts) {
 }
 
 // y = x·Wᵀ + b. Leading axes are folded into one, so the product is a single
-// GEMM and dW = dyᵀ·x sums over every position at once.
+// GEMM and dW = dyᵀ·x sums over every position at once. A bias of one value is
+// broadcast; its gradient is summed back to it by the engine.
 Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
   const int64_t in = weight.size(1);
   MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == in)
@@ -38,11 +39,31 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
       << " (weight " << weight.shape() << ")";
   MINIGRAD_CHECK(x.dtype() == weight.dtype()) << "linear: input is " << dtype_name(x.dtype())
                                               << ", the weight is " << dtype_name(weight.dtype());
+  const int64_t out = weight.size(0);
+  MINIGRAD_CHECK(!bias.defined() || (bias.dtype() == weight.dtype() && bias.dim() <= 1 &&
+                                     (bias.numel() == out || bias.numel() == 1)))
+      << "linear: bias " << dtype_name(bias.dtype()) << bias.shape() << " does not fit the weight "
+      << dtype_name(weight.dtype()) << weight.shape() << ": expected [" << out
+      << "] (or one value) of the weight's dtype";
   Shape out_shape = x.shape();
-  out_shape[out_shape.size() - 1] = weight.size(0);
-  Variable y = x.reshape({-1, in}).matmul(weight.mT());
-  if (bias.defined()) y = y + bias;
-  return y.reshape(out_shape);
+  out_shape[out_shape.size() - 1] = out;
+  const Shape x_shape = x.shape();
+  const Tensor x2 = x.data().reshape({-1, in}), w = weight.data();  // x2 [N, in]
+  Tensor y = matmul(x2, w.mT());                                    // [N, out]
+  if (bias.defined()) y.add_(bias.data());
+  const bool has_bias = bias.defined();
+  // One node, its gradients written out so that each is one GEMM or one sum that
+  // lands in a fresh tensor of its input's layout (dW as dyᵀ·x, not as (xᵀ·dy)ᵀ,
+  // which would leave a transposed view to copy):
+  //   dx = dy·W    [N, out]·[out, in]      dW = dyᵀ·x    [out, N]·[N, in]
+  //   db = Σ_n dy[n]
+  return record("linear", y.reshape(out_shape), {x, weight, bias},
+                [x2, w, x_shape, out, has_bias](const std::vector<Tensor>& gy, Grads& g) {
+                  const Tensor dy = gy[0].reshape({-1, out});
+                  if (g.needs(0)) g[0] = matmul(dy, w).reshape(x_shape);
+                  if (g.needs(1)) g[1] = matmul(dy.mT(), x2);
+                  if (has_bias && g.needs(2)) g[2] = sum(dy, {0});
+                });
 }
 
 Variable Linear::forward(const Variable& x) {
