@@ -86,7 +86,7 @@ struct AttentionMaskNames {
 /// \param tgt_len   T, the number of queries
 /// \param src_len   S, the number of keys
 /// \param dtype     the query's dtype: a float mask must have it
-/// 	hrows std::invalid_argument naming the module, the mask, its dtype and shape, and
+/// \throws std::invalid_argument naming the module, the mask, its dtype and shape, and
 ///         the shape expected
 void check_multihead_masks(const AttentionMaskNames& names, const Tensor& attn_mask,
                            const Tensor& key_padding_mask, std::optional<int64_t> batch,
