@@ -90,7 +90,7 @@ Variable log_softmax(const Variable& x, int64_t axis);
 /// with Φ, φ the standard normal's distribution and density.
 /// \param x float32 or float64
 /// \param approximate "none" (exact) or "tanh"
-/// 	hrows std::invalid_argument naming gelu for any other approximate
+/// \throws std::invalid_argument naming gelu for any other approximate
 Variable gelu(const Variable& x, const std::string& approximate = "none");
 
 /// Layer normalisation over the trailing dims, as torch.nn.functional.layer_norm:
@@ -109,7 +109,7 @@ Variable gelu(const Variable& x, const std::string& approximate = "none");
 /// \param weight the scale γ, of shape normalized_shape, or undefined
 /// \param bias the shift β, of shape normalized_shape, or undefined
 /// \param eps added to the variance, so a constant row divides by √eps, not by 0
-/// 	hrows std::invalid_argument naming layer_norm and the shapes when x does not end in
+/// \throws std::invalid_argument naming layer_norm and the shapes when x does not end in
 ///         normalized_shape or weight or bias has another shape or dtype
 Variable layer_norm(const Variable& x, const std::vector<int64_t>& normalized_shape,
                     const Variable& weight = {}, const Variable& bias = {}, double eps = 1e-5);

@@ -42,12 +42,12 @@ Variable layer_norm_composed(const Variable& x, const std::vector<int64_t>& norm
   check_layer_norm("layer_norm_composed", x.data(), normalized_shape, data_or_none(weight),
                    data_or_none(bias));
   const std::vector<int64_t> axes = trailing_axes(normalized_shape.size());
-  const Variable mu = mean(x, axes, true);             // μ, one per row
-  const Variable centered = x - mu;                    // x − μ
+  const Variable mu = mean(x, axes, true);                     // μ, one per row
+  const Variable centered = x - mu;                            // x − μ
   const Variable var = mean(centered * centered, axes, true);  // σ², biased
-  Variable y = centered * rsqrt(var + eps);            // x̂ = (x − μ)/√(σ² + eps)
-  if (weight.defined()) y = y * weight;                // ⊙ w
-  if (bias.defined()) y = y + bias;                    // + b
+  Variable y = centered * rsqrt(var + eps);                    // x̂ = (x − μ)/√(σ² + eps)
+  if (weight.defined()) y = y * weight;                        // ⊙ w
+  if (bias.defined()) y = y + bias;                            // + b
   return y;
 }
 

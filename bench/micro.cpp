@@ -154,6 +154,30 @@ BENCHMARK(BM_SoftmaxRows)
     ->ArgNames({"rows", "cols"})
     ->Unit(benchmark::kMicrosecond);
 
+// ---- layer_norm: fused vs composed, forward + backward ------------------------------------------
+
+template <bool kFused>
+void BM_LayerNorm(benchmark::State& state) {
+  const int64_t rows = state.range(0), width = state.range(1);
+  Generator gen(1);
+  const Variable x = Variable(randn({rows, width}, 0, 1, DType::Float32, gen)).requires_grad_();
+  const Variable w = Variable(randn({width}, 1, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable b = Variable(randn({width}, 0, 0.1, DType::Float32, gen)).requires_grad_();
+  const Variable gy(randn({rows, width}, 0, 1, DType::Float32, gen));
+  for (auto _ : state) {
+    const Variable y =
+        kFused ? layer_norm(x, {width}, w, b) : layer_norm_composed(x, {width}, w, b);
+    sum(y * gy).backward();  // gradients accumulate; the time is the same
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+// [B·T, d]: a small Transformer's activations (64 sequences of 12, d = 64), and a larger one
+void layer_norm_sizes(benchmark::internal::Benchmark* b) {
+  b->Args({768, 64})->Args({4096, 512})->ArgNames({"rows", "d"})->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_LayerNorm<true>)->Name("BM_LayerNorm/fused")->Apply(layer_norm_sizes);
+BENCHMARK(BM_LayerNorm<false>)->Name("BM_LayerNorm/composed")->Apply(layer_norm_sizes);
+
 // ---- LSTM cell: fused vs composed, forward + backward ------------------------------------------
 
 template <bool kFused>

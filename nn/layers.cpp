@@ -141,8 +141,7 @@ std::string Embedding::extra_repr() const {
 
 GELU::GELU(const GELUOptions& opts) : options(opts) {
   MINIGRAD_CHECK(options.approximate() == "none" || options.approximate() == "tanh")
-      << "GELU: approximate must be \"none\" or \"tanh\", got \"" << options.approximate()
-      << "\"";
+      << "GELU: approximate must be \"none\" or \"tanh\", got \"" << options.approximate() << "\"";
 }
 
 std::string GELU::extra_repr() const { return "approximate='" + options.approximate() + "'"; }
@@ -165,7 +164,8 @@ LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
 
 Variable LayerNorm::forward(const Variable& x) {
   check_layer_norm("LayerNorm", x.data(), options.normalized_shape(),
-                   weight.defined() ? weight.data() : Tensor(), bias.defined() ? bias.data() : Tensor());
+                   weight.defined() ? weight.data() : Tensor(),
+                   bias.defined() ? bias.data() : Tensor());
   return layer_norm(x, options.normalized_shape(), weight, bias, options.eps());
 }
 

@@ -177,7 +177,7 @@ struct GELUOptions {
 class GELU : public Module {
  public:
   /// \param opts the settings (approximate)
-  /// 	hrows std::invalid_argument unless approximate is "none" or "tanh"
+  /// \throws std::invalid_argument unless approximate is "none" or "tanh"
   explicit GELU(const GELUOptions& opts = {});
   /// gelu(x, options.approximate())
   Variable forward(const Variable& x) override { return gelu(x, options.approximate()); }
@@ -215,7 +215,7 @@ struct LayerNormOptions {
 class LayerNorm : public Module {
  public:
   /// \param opts the settings (normalized_shape, eps, elementwise_affine, dtype)
-  /// 	hrows std::invalid_argument unless normalized_shape is non-empty and positive
+  /// \throws std::invalid_argument unless normalized_shape is non-empty and positive
   ///         and eps ≥ 0
   explicit LayerNorm(const LayerNormOptions& opts);
   /// layer_norm(x, normalized_shape, weight, bias, eps): the fused kernel

@@ -590,13 +590,13 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
 // The Gaussian error linear unit weighs x by the chance that a standard normal is below
 // it, Φ(x) = ½(1 + erf(x/√2)); "tanh" is the older approximation of Φ that GPT-2 used.
 //
-//   "none":  y = x·Φ(x)                       dy/dx = Φ(x) + x·φ(x),   φ(x) = e^(−x²/2)/√(2π)
-//   "tanh":  u = √(2/π)(x + 0.044715x³)       dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
-//            t = tanh u,  y = ½x(1 + t)
+//   "none":  y = x·Φ(x)                    dy/dx = Φ(x) + x·φ(x),   φ(x) = e^(−x²/2)/√(2π)
+//   "tanh":  u = √(2/π)(x + 0.044715x³)    dy/dx = ½(1 + t) + ½x(1 − t²)·u′,
+//            t = tanh u,  y = ½x(1 + t)           u′ = √(2/π)(1 + 3·0.044715x²)
 namespace {
 
-constexpr double kSqrt1_2 = 0.70710678118654752440;     // 1/√2
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/√(2π)
+constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1/√2
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1/√(2π)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
 constexpr double kGeluCubic = 0.044715;
 

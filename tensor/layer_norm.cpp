@@ -51,9 +51,8 @@ void check_layer_norm(const char* op, const Tensor& x, const std::vector<int64_t
     MINIGRAD_CHECK(t.shape() == norm)
         << op << ": " << name << " " << t.shape() << " must have the shape of normalized_shape "
         << norm << " (input " << x.shape() << ")";
-    MINIGRAD_CHECK(t.dtype() == x.dtype())
-        << op << ": " << name << " is " << dtype_name(t.dtype()) << ", the input "
-        << dtype_name(x.dtype());
+    MINIGRAD_CHECK(t.dtype() == x.dtype()) << op << ": " << name << " is " << dtype_name(t.dtype())
+                                           << ", the input " << dtype_name(x.dtype());
   }
 }
 
@@ -135,10 +134,9 @@ void layer_norm_dx(const T* px, const T* pg, const T* mean, const T* rstd, const
     };
     const T inv_n = T(1) / static_cast<T>(n);
     const T mean_g = row_sum_by<T>(n, g) * inv_n;  // mean(g)
-    const T mean_gx =                                // mean(g ⊙ x̂)
+    const T mean_gx =                              // mean(g ⊙ x̂)
         row_sum_by<T>(n, [&](int64_t j) { return g(j) * ((xr[j] - mu) * rs); }) * inv_n;
-    for (int64_t j = 0; j < n; ++j)
-      dxr[j] = rs * (g(j) - mean_g - ((xr[j] - mu) * rs) * mean_gx);
+    for (int64_t j = 0; j < n; ++j) dxr[j] = rs * (g(j) - mean_g - ((xr[j] - mu) * rs) * mean_gx);
   }
 }
 
@@ -170,8 +168,8 @@ LayerNormBackward layer_norm_backward(const Tensor& gy, const Tensor& x, const T
     const T* mu = mc.data<T>();
     const T* rs = rc.data<T>();
     if (!wc.defined()) {
-      layer_norm_dx<false>(px, pg, mu, rs, static_cast<const T*>(nullptr), out.dx.data<T>(),
-                           rows, n);
+      layer_norm_dx<false>(px, pg, mu, rs, static_cast<const T*>(nullptr), out.dx.data<T>(), rows,
+                           n);
       return;
     }
     layer_norm_dx<true>(px, pg, mu, rs, wc.data<T>(), out.dx.data<T>(), rows, n);

@@ -118,7 +118,8 @@ TEST(AutogradElementwise, Gelu) {
     const std::string a = approximate;
     EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0], a); }, {input({3, 4}, 22, -4, 4)}))
         << approximate;
-    EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0].t(), a); }, {input({3, 4}, 23, -1, 1)}))
+    EXPECT_TRUE(
+        grad_ok([a](const Vars& v) { return gelu(v[0].t(), a); }, {input({3, 4}, 23, -1, 1)}))
         << approximate;
     EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0], a); },
                         {f64({-30, -8, -1e-3, 0, 1e-3, 8, 30}, {7})}))

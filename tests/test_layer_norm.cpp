@@ -35,8 +35,8 @@ struct Case {
   std::vector<int64_t> normalized_shape;
   Shape x_shape;
 };
-const std::vector<Case> kCases = {{{4}, {2, 3, 4}}, {{3, 4}, {2, 3, 4}}, {{2, 3, 4}, {2, 3, 4}},
-                                  {{5}, {5}}};
+const std::vector<Case> kCases = {
+    {{4}, {2, 3, 4}}, {{3, 4}, {2, 3, 4}}, {{2, 3, 4}, {2, 3, 4}}, {{5}, {5}}};
 
 // Which of weight and bias a call gets.
 struct Affine {
@@ -232,17 +232,26 @@ TEST(LayerNormModule, ForwardIsTheFunctionAndTrainsItsParameters) {
 TEST(LayerNormModule, BadShapesThrowNamingThem) {
   nn::LayerNorm ln(nn::LayerNormOptions({3, 4}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { ln(Variable(Tensor::zeros({2, 4, 3}))); }, {"LayerNorm", "[2,4,3]", "[3,4]"}));
+      [&] {
+        ln(Variable(Tensor::zeros({2, 4, 3})));
+      },
+      {"LayerNorm", "[2,4,3]", "[3,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([&] { ln(Variable(Tensor::zeros({4}))); },
                                                  {"LayerNorm", "[4]", "[3,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { ln(Variable(Tensor::zeros({3, 4}, DType::Float64))); },
+      [&] {
+        ln(Variable(Tensor::zeros({3, 4}, DType::Float64)));
+      },
       {"LayerNorm", "weight", "float32", "float64"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [] { layer_norm(Variable(Tensor::zeros({2, 4, 3})), {3, 4}); },
+      [] {
+        layer_norm(Variable(Tensor::zeros({2, 4, 3})), {3, 4});
+      },
       {"layer_norm", "[2,4,3]", "[3,4]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [] { layer_norm(Variable(Tensor::zeros({3, 4}, DType::Int64)), {4}); },
+      [] {
+        layer_norm(Variable(Tensor::zeros({3, 4}, DType::Int64)), {4});
+      },
       {"layer_norm", "int64"}));
 }
 

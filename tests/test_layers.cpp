@@ -292,12 +292,13 @@ TEST(GELU, ValuesMatchTheFormulasInBothDtypes) {
     for (DType dt : {DType::Float64, DType::Float32}) {
       const Tensor y = act(Variable(x.to(dt))).data();
       ASSERT_EQ(y.dtype(), dt);
-      const Tensor want =
-          Tensor::from_vector([&] {
+      const Tensor want = Tensor::from_vector(
+          [&] {
             std::vector<double> v;
             for (double e : x.to(dt).to_vector<double>()) v.push_back(gelu_reference(e, tanh_form));
             return v;
-          }(), {64});
+          }(),
+          {64});
       // float64: a few ulps of libm; float32: a few ulps of values up to 6
       EXPECT_LT(rel_diff(y, want), dt == DType::Float64 ? 1e-15 : 1e-6)
           << approximate << " " << dtype_name(dt);

@@ -34,9 +34,9 @@ using testing::meta;
 using testing::meta_double;
 using testing::meta_int;
 using testing::params_from;
+using testing::Parity;
 using testing::path_case_name;
 using testing::PathParam;
-using testing::Parity;
 using testing::weighted_sum;
 
 // A setting the older recurrent fixtures do not write (bidirectional, unbatched): 0 there.
@@ -507,9 +507,8 @@ TEST_P(ParityLayerNorm, ValuesAndGradients) {
   nn::LayerNorm m(opts);
   m.load_state_dict(params_from(f, m));
   Variable x = Variable(f.at("input")).requires_grad_();
-  const Variable y = fused ? m(x)
-                           : layer_norm_composed(x, opts.normalized_shape(), m.weight, m.bias,
-                                                 opts.eps());
+  const Variable y =
+      fused ? m(x) : layer_norm_composed(x, opts.normalized_shape(), m.weight, m.bias, opts.eps());
   y.backward(f.at("grad_output"));
 
   Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype_of_variant(variant));

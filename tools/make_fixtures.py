@@ -271,6 +271,18 @@ def grads_of(named):
 # ---- cases ----------------------------------------------------------------------------------
 
 
+def one_input_module(w, case, variant, m, x, gy, settings):
+    """y = m(x), backward from gy, written as input, the parameters, output, grad_output,
+    grad_input and the parameters' gradients."""
+    y = m(x)
+    y.backward(gy)
+    named = params_of(m)
+    w.write(case, variant,
+            [("input", x)] + named + [("output", y), ("grad_output", gy), ("grad_input", x.grad)]
+            + grads_of(named),
+            settings)
+
+
 def linear(w, case, input_shape, bias):
     seed_for(case)
     base = torch.nn.Linear(4, 3, bias=bias).double()
@@ -279,15 +291,8 @@ def linear(w, case, input_shape, bias):
     for variant, dtype in VARIANTS:
         m = torch.nn.Linear(4, 3, bias=bias).to(dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in base.state_dict().items()})
-        x = leaf(x64, dtype)
-        y = m(x)
-        gy = gy64.to(dtype)
-        y.backward(gy)
-        named = params_of(m)
-        w.write(case, variant,
-                [("input", x)] + named + [("output", y), ("grad_output", gy), ("grad_input", x.grad)]
-                + grads_of(named),
-                {"in_features": 4, "out_features": 3, "bias": int(bias)})
+        one_input_module(w, case, variant, m, leaf(x64, dtype), gy64.to(dtype),
+                         {"in_features": 4, "out_features": 3, "bias": int(bias)})
 
 
 def embedding(w):
@@ -694,16 +699,9 @@ def layer_norm_case(w, case, x_shape, normalized_shape, affine, eps, edit=None):
             with torch.no_grad():
                 m.weight.copy_(w64.to(dtype))
                 m.bias.copy_(b64.to(dtype))
-        x = leaf(x64, dtype)
-        y = m(x)
-        gy = gy64.to(dtype)
-        y.backward(gy)
-        named = params_of(m)
-        w.write(case, variant,
-                [("input", x)] + named + [("output", y), ("grad_output", gy), ("grad_input", x.grad)]
-                + grads_of(named),
-                {"normalized_shape": ",".join(str(d) for d in normalized_shape), "eps": repr(eps),
-                 "elementwise_affine": int(affine)})
+        one_input_module(w, case, variant, m, leaf(x64, dtype), gy64.to(dtype),
+                         {"normalized_shape": ",".join(str(d) for d in normalized_shape),
+                          "eps": repr(eps), "elementwise_affine": int(affine)})
 
 
 def layer_norm_cases(w):
