@@ -30,8 +30,7 @@ Linear::Linear(const LinearOptions& opts, Generator& gen) : options(opts) {
 }
 
 // y = x·Wᵀ + b. Leading axes are folded into one, so the product is a single
-// GEMM and dW = dyᵀ·x sums over every position at once. A bias of one value is
-// broadcast; its gradient is summed back to it by the engine.
+// GEMM and dW = dyᵀ·x sums over every position at once.
 Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
   const int64_t in = weight.size(1);
   MINIGRAD_CHECK(x.dim() >= 1 && x.size(-1) == in)
@@ -40,13 +39,13 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
   MINIGRAD_CHECK(x.dtype() == weight.dtype()) << "linear: input is " << dtype_name(x.dtype())
                                               << ", the weight is " << dtype_name(weight.dtype());
   const int64_t out = weight.size(0);
-  MINIGRAD_CHECK(!bias.defined() || (bias.dtype() == weight.dtype() && bias.dim() <= 1 &&
-                                     (bias.numel() == out || bias.numel() == 1)))
-      << "linear: bias " << dtype_name(bias.dtype()) << bias.shape() << " does not fit the weight "
-      << dtype_name(weight.dtype()) << weight.shape() << ": expected [" << out
-      << "] (or one value) of the weight's dtype";
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out;
+  if (bias.defined() &&
+      !(bias.dim() == 1 && bias.size(0) == out && bias.dtype() == weight.dtype())) {
+    // Any other bias is added as PyTorch's addmm adds it: broadcast, with type promotion.
+    return (linear(x.reshape({-1, in}), weight) + bias).reshape(out_shape);
+  }
   const Shape x_shape = x.shape();
   const Tensor x2 = x.data().reshape({-1, in}), w = weight.data();  // x2 [N, in]
   Tensor y = matmul(x2, w.mT());                                    // [N, out]
