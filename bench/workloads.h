@@ -45,7 +45,7 @@ struct TransformerSize {
   static constexpr int64_t vocab = 11, tokens = 10, bos = 10 /* the last id */, steps = 10,
                            batch = 64, d_model = 128, heads = 4, feedforward = 512,
                            encoder_layers = 2, decoder_layers = 2;
-  // Adam (bench/WORKLOADS.md): lr 1e-3, betas (0.9, 0.98), eps 1e-9
+  // Adam (bench/README.md): lr 1e-3, betas (0.9, 0.98), eps 1e-9
   static constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
 };
 constexpr double kLearningRate = 3e-3;  // Adam, SELFATT and SEQ2SEQ
