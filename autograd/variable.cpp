@@ -22,6 +22,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 namespace minigrad {
 
@@ -200,10 +201,13 @@ std::vector<Variable> make_outputs(const char* op, std::vector<Tensor> results,
 namespace {
 
 // Adds g into an accumulator. The first gradient is copied, so that later in-place
-// accumulation never writes through into a tensor that someone else holds.
-void accumulate_leaf(VariableImpl& leaf, const Tensor& g) {
+// accumulation never writes through into a tensor that someone else holds, unless
+// nobody else can: g (taken by value) is the only handle on its buffer, and a plain
+// contiguous tensor from its start, as a fresh op result handed over by the engine is.
+void accumulate_leaf(VariableImpl& leaf, Tensor g) {
   if (!leaf.grad.defined()) {
-    leaf.grad = g.clone();
+    const bool sole = g.storage().use_count() == 1 && g.is_contiguous() && g.offset() == 0;
+    leaf.grad = sole ? std::move(g) : g.clone();
   } else {
     leaf.grad.add_(g);
   }
@@ -284,7 +288,7 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
         if (anomaly_enabled()) check_backward_anomaly(*n, i, g);
       }
       if (e.leaf) {
-        if (g.defined()) accumulate_leaf(*e.leaf, g);
+        if (g.defined()) accumulate_leaf(*e.leaf, std::move(g));
         continue;
       }
       Node* m = e.node.get();

@@ -1,6 +1,7 @@
 // The minigrad side of every workload, written the way a user of the library would
 // write it: nn modules, autograd ops, nn::Adam. Nothing here is bench-specific
 // tuning; if a workload is slow, the fix belongs in the library.
+#include <cmath>
 #include <stdexcept>
 
 #if defined(_OPENMP)
@@ -13,6 +14,7 @@
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/transformer.h"
 #include "minigrad/tensor/gemm.h"
 #include "workloads.h"
 
@@ -39,6 +41,17 @@ HostParams export_params(const nn::Module& m) {
     out[name] = std::move(h);
   }
   return out;
+}
+
+// The decoder's input under teacher forcing: BOS, y_0, ..., y_{T-2}, as [B, T].
+Tensor shifted_right(const Tokens& b, int64_t bos) {
+  std::vector<int64_t> in(b.tgt.size());
+  for (int64_t i = 0; i < b.batch; ++i) {
+    for (int64_t t = 0; t < b.steps; ++t) {
+      in[size_t(i * b.steps + t)] = t == 0 ? bos : b.tgt[size_t(i * b.steps + t - 1)];
+    }
+  }
+  return ids_tensor(in, b.batch, b.steps);
 }
 
 // Fraction of positions where argmax(logits) equals the target. logits [B, T, V].
@@ -79,15 +92,13 @@ class SelfAttModel : public nn::Module {
 };
 
 // Adam on the mean cross-entropy of the logits, the same for every sequence workload;
-// only the model differs. Model(gen) builds it, Model::logits(b) gives [B, T, V] and
-// Model::accuracy(b) scores it the workload's way.
+// only the model and Adam's settings differ. Model(gen) builds it, Model::logits(b)
+// gives [B, T, V] and Model::accuracy(b) scores it the workload's way.
 template <class Model>
 class Trained : public SeqModel {
  public:
-  explicit Trained(uint64_t seed)
-      : gen_(seed),
-        model_(std::make_shared<Model>(gen_)),
-        adam_(model_->parameters(), nn::AdamOptions(kLearningRate)) {}
+  Trained(uint64_t seed, const nn::AdamOptions& adam)
+      : gen_(seed), model_(std::make_shared<Model>(gen_)), adam_(model_->parameters(), adam) {}
 
   void train_step(const Tokens& b) override {
     adam_.zero_grad();
@@ -162,14 +173,7 @@ class Seq2SeqModel : public nn::Module {
   Variable logits(const Tokens& b) {
     using S = Seq2SeqSize;
     const Encoded enc = encode(ids_tensor(b.src, b.batch, b.steps));
-    std::vector<int64_t> dec_in(b.tgt.size());
-    for (int64_t i = 0; i < b.batch; ++i) {
-      for (int64_t t = 0; t < b.steps; ++t) {
-        dec_in[size_t(i * b.steps + t)] = t == 0 ? S::bos : b.tgt[size_t(i * b.steps + t - 1)];
-      }
-    }
-    const std::vector<Variable> embs =
-        unbind(tgt_emb->forward(ids_tensor(dec_in, b.batch, b.steps)), 1);
+    const std::vector<Variable> embs = unbind(tgt_emb->forward(shifted_right(b, S::bos)), 1);
     nn::LSTMState state = enc.last;
     Variable ctx(Tensor::zeros({b.batch, S::hidden}));
     std::vector<Variable> outs;
@@ -206,10 +210,54 @@ class Seq2SeqModel : public nn::Module {
   std::shared_ptr<nn::Linear> out;
 };
 
+// ---- TRANSFORMER -------------------------------------------------------------------------
+
+// The copy task on nn::Transformer, batch-first:
+//   x = src_emb(src)·√E + P,  y = tgt_emb(BOS, y_0, ..., y_{T-2})·√E + P   (P sinusoidal)
+//   logits = out(Transformer(x, y, causal mask on the decoder's self-attention))
+class TransformerModel : public nn::Module {
+ public:
+  using S = TransformerSize;
+  explicit TransformerModel(Generator& gen) {
+    src_emb = register_module("src_emb", std::make_shared<nn::Embedding>(
+                                             nn::EmbeddingOptions(S::vocab, S::d_model), gen));
+    tgt_emb = register_module("tgt_emb", std::make_shared<nn::Embedding>(
+                                             nn::EmbeddingOptions(S::vocab, S::d_model), gen));
+    pos = register_module("pos", std::make_shared<nn::SinusoidalPositionalEncoding>(
+                                     nn::PositionalEncodingOptions(S::steps, S::d_model)));
+    transformer = register_module(
+        "transformer",
+        std::make_shared<nn::Transformer>(
+            nn::TransformerOptions(S::d_model, S::heads, S::encoder_layers, S::decoder_layers)
+                .dim_feedforward(S::feedforward)
+                .dropout(0.0)
+                .batch_first(true),
+            gen));
+    out = register_module(
+        "out", std::make_shared<nn::Linear>(nn::LinearOptions(S::d_model, S::vocab), gen));
+    causal = nn::Transformer::generate_square_subsequent_mask(S::steps);
+  }
+  std::string type_name() const override { return "TransformerModel"; }
+  Variable logits(const Tokens& b) {
+    const double scale = std::sqrt(double(S::d_model));
+    const Variable x = (*pos)(src_emb->forward(ids_tensor(b.src, b.batch, b.steps)) * scale);
+    const Variable y = (*pos)(tgt_emb->forward(shifted_right(b, S::bos)) * scale);
+    return (*out)((*transformer)(x, y, nn::TransformerForwardOptions().tgt_mask(causal)));
+  }
+  double accuracy(const Tokens& b) { return token_accuracy(logits(b).data(), b.tgt); }
+
+  std::shared_ptr<nn::Embedding> src_emb, tgt_emb;
+  std::shared_ptr<nn::SinusoidalPositionalEncoding> pos;
+  std::shared_ptr<nn::Transformer> transformer;
+  std::shared_ptr<nn::Linear> out;
+  Tensor causal;  // [T, T]: −∞ above the diagonal
+};
+
 // The reference side starts from the same weights: they go out through `init`.
 template <class Model>
-std::unique_ptr<SeqModel> make_trained(uint64_t seed, HostParams* init) {
-  auto m = std::make_unique<Trained<Model>>(seed);
+std::unique_ptr<SeqModel> make_trained(
+    uint64_t seed, HostParams* init, const nn::AdamOptions& adam = nn::AdamOptions(kLearningRate)) {
+  auto m = std::make_unique<Trained<Model>>(seed, adam);
   if (init) *init = export_params(m->module());
   return m;
 }
@@ -255,6 +303,12 @@ std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init) {
 
 std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
   return make_trained<Seq2SeqModel>(seed, init);
+}
+
+std::unique_ptr<SeqModel> make_transformer(uint64_t seed, HostParams* init) {
+  using S = TransformerSize;
+  return make_trained<TransformerModel>(
+      seed, init, nn::AdamOptions(S::lr).betas(std::make_tuple(S::beta1, S::beta2)).eps(S::eps));
 }
 
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {

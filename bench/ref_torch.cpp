@@ -1,6 +1,6 @@
 // The libtorch side of every workload: the same models built from torch::nn modules
-// (Embedding, Linear, LSTM, LSTMCell, MultiheadAttention) and torch::optim::Adam, the
-// way a libtorch user would write them.
+// (Embedding, Linear, LSTM, LSTMCell, MultiheadAttention, Transformer) and
+// torch::optim::Adam, the way a libtorch user would write them.
 //
 // Both sides start from the same parameters: minigrad initialises its modules, and the
 // modules here are given the same names (nested modules "att.w_q", "encoder", ...) so
@@ -105,6 +105,12 @@ torch::Tensor mean_cross_entropy(const torch::Tensor& logits, const torch::Tenso
                                               targets.reshape({-1}));
 }
 
+// The decoder's input under teacher forcing: BOS, y_0, ..., y_{T-2}, as [B, T].
+torch::Tensor shifted_right(const torch::Tensor& tgt, int64_t bos) {
+  const int64_t batch = tgt.size(0), steps = tgt.size(1);
+  return torch::cat({torch::full({batch, 1}, bos, torch::kInt64), tgt.narrow(1, 0, steps - 1)}, 1);
+}
+
 double token_accuracy(const torch::Tensor& pred, const torch::Tensor& targets) {
   return pred.eq(targets).sum().item<double>() / static_cast<double>(targets.numel());
 }
@@ -167,11 +173,8 @@ struct Seq2SeqNet : nn::Module {
   }
   torch::Tensor logits(const Tokens& b) {  // teacher forcing
     State s = encode(ids(b.src, b.batch, b.steps));
-    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
-    const torch::Tensor dec_in = torch::cat(
-        {torch::full({b.batch, 1}, Seq2SeqSize::bos, torch::kInt64), tgt.narrow(1, 0, b.steps - 1)},
-        1);
-    const torch::Tensor embs = tgt_emb(dec_in);  // [B, T, E]
+    const torch::Tensor embs =
+        tgt_emb(shifted_right(ids(b.tgt, b.batch, b.steps), Seq2SeqSize::bos));  // [B, T, E]
     std::vector<torch::Tensor> outs;
     for (int64_t t = 0; t < b.steps; ++t) outs.push_back(step(embs.select(1, t), s));
     return torch::stack(outs, 1);
@@ -216,6 +219,80 @@ class Seq2Seq : public SeqModel {
   torch::optim::Adam adam_;
 };
 
+// ---- TRANSFORMER -------------------------------------------------------------------------
+
+// libtorch 1.13's Transformer is time-first only: it reads [S, B, E] and [T, B, E], so
+// the ids are transposed before the embeddings, and the logits come out [T, B, V].
+struct TransformerNet : nn::Module {
+  using S = TransformerSize;
+  TransformerNet() {
+    src_emb = register_module("src_emb", nn::Embedding(S::vocab, S::d_model));
+    tgt_emb = register_module("tgt_emb", nn::Embedding(S::vocab, S::d_model));
+    transformer = register_module(
+        "transformer", nn::Transformer(nn::TransformerOptions(S::d_model, S::heads,
+                                                              S::encoder_layers, S::decoder_layers)
+                                           .dim_feedforward(S::feedforward)
+                                           .dropout(0.0)));
+    out = register_module("out", nn::Linear(S::d_model, S::vocab));
+    // P[t, 2i] = sin(t / 10000^(2i/E)), P[t, 2i+1] = cos(t / 10000^(2i/E)), as [T, 1, E]
+    const torch::Tensor t = torch::arange(S::steps, torch::kFloat64).unsqueeze(1);
+    const torch::Tensor freq =
+        torch::pow(10000.0, -torch::arange(0, S::d_model, 2, torch::kFloat64) / double(S::d_model));
+    torch::Tensor p = torch::empty({S::steps, S::d_model}, torch::kFloat64);
+    p.slice(1, 0, S::d_model, 2).copy_(torch::sin(t * freq));
+    p.slice(1, 1, S::d_model, 2).copy_(torch::cos(t * freq));
+    positions = p.to(torch::kFloat32).unsqueeze(1);
+    causal = nn::TransformerImpl::generate_square_subsequent_mask(S::steps);
+  }
+  // [B, T] ids → [T, B, E]: embedding · √E + positions
+  torch::Tensor embed(nn::Embedding& emb, const torch::Tensor& x_ids) {
+    return emb(x_ids.t()) * std::sqrt(double(S::d_model)) + positions;
+  }
+  // ids [B, S] and [B, T] → logits [T, B, V]
+  torch::Tensor logits(const torch::Tensor& src, const torch::Tensor& tgt) {
+    return out(transformer->forward(embed(src_emb, src), embed(tgt_emb, shifted_right(tgt, S::bos)),
+                                    /*src_mask=*/torch::Tensor(), /*tgt_mask=*/causal));
+  }
+  nn::Embedding src_emb{nullptr}, tgt_emb{nullptr};
+  nn::Transformer transformer{nullptr};
+  nn::Linear out{nullptr};
+  torch::Tensor positions, causal;
+};
+
+class Transformer : public SeqModel {
+ public:
+  using S = TransformerSize;
+  explicit Transformer(const HostParams& init)
+      : net_(std::make_shared<TransformerNet>()),
+        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(S::lr)
+                                                  .betas(std::make_tuple(S::beta1, S::beta2))
+                                                  .eps(S::eps)) {}
+  void train_step(const Tokens& b) override {
+    adam_.zero_grad();
+    loss_of(b).backward();
+    adam_.step();
+  }
+  double loss(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return loss_of(b).item<double>();
+  }
+  double accuracy(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
+    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps), tgt).argmax(-1), tgt.t());
+  }
+
+ private:
+  // The logits are [T, B, V], so the targets are taken time-first too.
+  torch::Tensor loss_of(const Tokens& b) {
+    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
+    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps), tgt), tgt.t());
+  }
+
+  std::shared_ptr<TransformerNet> net_;
+  torch::optim::Adam adam_;
+};
+
 }  // namespace
 
 std::string version() { return TORCH_VERSION; }
@@ -251,6 +328,10 @@ std::unique_ptr<SeqModel> make_selfatt(const HostParams& init) {
 
 std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init) {
   return std::make_unique<Seq2Seq>(init);
+}
+
+std::unique_ptr<SeqModel> make_transformer(const HostParams& init) {
+  return std::make_unique<Transformer>(init);
 }
 
 Job make_lstm(const std::vector<float>& input, const HostParams& init) {

@@ -55,7 +55,8 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-const std::vector<std::string> kWorkloads = {"GEMM", "OVERHEAD", "SELFATT", "SEQ2SEQ", "LSTM", "MHA", "CONVERGE"};
+const std::vector<std::string> kWorkloads = {"GEMM",        "OVERHEAD", "SELFATT", "SEQ2SEQ",
+                                             "TRANSFORMER", "LSTM",     "MHA",     "CONVERGE"};
 
 struct Options {
   std::set<std::string> only;   // empty: all
@@ -85,7 +86,8 @@ struct Options {
                "workloads: %s\n"
                "usage: workloads [--only NAME[,NAME...]] [--threads 1|2] [--reps N] [--quick]\n"
                "                 [--cap STEPS] [--eval-every STEPS] [--side both|ours|ref]\n"
-               "  NAME: GEMM OVERHEAD SELFATT SEQ2SEQ LSTM MHA CONVERGE (default: all)\n"
+               "  NAME: GEMM OVERHEAD SELFATT SEQ2SEQ TRANSFORMER LSTM MHA CONVERGE\n"
+               "        (default: all)\n"
                "  --side: time one side only, e.g. to profile it with perf\n",
                msg);
   std::exit(2);
@@ -419,19 +421,21 @@ void run_job_workload(const std::string& name, const Options& o) {
   }
 }
 
-// ---- SELFATT and SEQ2SEQ ---------------------------------------------------------------------
+// ---- SELFATT, SEQ2SEQ and TRANSFORMER --------------------------------------------------------
 
 constexpr uint64_t kModelSeed = 2024, kTrainSeed = 1, kHeldoutSeed = 99;
 
 struct SeqWorkload {
   std::string name;
   Task task;
-  int64_t batch, steps, vocab;
+  int64_t batch, steps, vocab;  // vocab: the ids the data draws from
   double flops;
   std::unique_ptr<SeqModel> (*make_ours)(uint64_t, HostParams*);
 #ifdef MINIGRAD_HAVE_TORCH
   std::unique_ptr<SeqModel> (*make_ref)(const HostParams&);
-#endif
+#endif  // Also check the loss after this many training steps (0: the initial loss only), so
+  // that the backward and Adam's settings are compared too, not only the forward.
+  int check_steps = 0;
 };
 
 SeqWorkload selfatt_workload() {
@@ -449,6 +453,22 @@ SeqWorkload seq2seq_workload() {
           ref_torch::make_seq2seq
 #endif
   };
+}
+SeqWorkload transformer_workload() {
+  using S = TransformerSize;
+  SeqWorkload w{"TRANSFORMER",
+                Task::Copy,
+                S::batch,
+                S::steps,
+                S::tokens,
+                transformer_flops(),
+                ours::make_transformer,
+#ifdef MINIGRAD_HAVE_TORCH
+                ref_torch::make_transformer
+#endif
+  };
+  w.check_steps = 5;
+  return w;
 }
 
 // One training step per call, cycling through a few batches (one fixed batch would
@@ -470,6 +490,14 @@ void run_step_workload(const SeqWorkload& w, const Options& o) {
   // One reference model per configuration, so each trains at its own pace (same work).
   for (size_t i = 0; i < ref_configs(2).size(); ++i) ref_ms.push_back(w.make_ref(init));
   cross_check(w.name + " initial loss", ours_m->loss(batches[0]), ref_ms[0]->loss(batches[0]), 1e-4);
+  if (w.check_steps > 0) {
+    for (int i = 0; i < w.check_steps; ++i) {
+      ours_m->train_step(batches[size_t(i) % batches.size()]);
+      ref_ms[0]->train_step(batches[size_t(i) % batches.size()]);
+    }
+    cross_check(w.name + " loss after " + std::to_string(w.check_steps) + " steps",
+                ours_m->loss(batches[0]), ref_ms[0]->loss(batches[0]), 1e-3);
+  }
   for (auto& m : ref_ms) ref_jobs.push_back(step_job(*m, batches));
 #endif
   const Job ours_job = step_job(*ours_m, batches);
@@ -677,6 +705,7 @@ int main(int argc, char** argv) {
     if (o.wants("OVERHEAD")) run_overhead(o);
     if (o.wants("SELFATT")) run_step_workload(selfatt_workload(), o);
     if (o.wants("SEQ2SEQ")) run_step_workload(seq2seq_workload(), o);
+    if (o.wants("TRANSFORMER")) run_step_workload(transformer_workload(), o);
     if (o.wants("LSTM")) run_job_workload("LSTM", o);
     if (o.wants("MHA")) run_job_workload("MHA", o);
     if (o.wants("CONVERGE")) {

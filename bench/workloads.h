@@ -38,7 +38,17 @@ struct LstmSize {
 struct MhaSize {
   static constexpr int64_t batch = 16, steps = 128, d = 256, heads = 8;
 };
-constexpr double kLearningRate = 3e-3;  // Adam, both training workloads
+// TRANSFORMER: the copy task on torch.nn.Transformer's encoder-decoder. Source tokens
+// are 0..9; the decoder reads BOS, y_0, ..., y_{T-2} and predicts y_0, ..., y_{T-1}
+// (y = the source). vocab 11 = the ten tokens and BOS, for both embeddings and the output.
+struct TransformerSize {
+  static constexpr int64_t vocab = 11, tokens = 10, bos = 10 /* the last id */, steps = 10,
+                           batch = 64, d_model = 128, heads = 4, feedforward = 512,
+                           encoder_layers = 2, decoder_layers = 2;
+  // Adam (bench/README.md): lr 1e-3, betas (0.9, 0.98), eps 1e-9
+  static constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
+};
+constexpr double kLearningRate = 3e-3;  // Adam, SELFATT and SEQ2SEQ
 constexpr int kOverheadChain = 100;     // OVERHEAD: y = y + c, this many times
 
 // ---- FLOP counts (for peak_frac) -------------------------------------------------------
@@ -110,6 +120,27 @@ constexpr double mha_flops() {
   return 3 * proj * 2 + att * 3 + att * 3 + proj * 3;
 }
 
+// TRANSFORMER, N = B·S = B·T = 640 rows, E = 128, F = 512, h = 4 heads of d_h = 32;
+// every operand needs a gradient (the first layers read the embeddings, parameters):
+//   per attention block:  Q, K, V, out projections: 4 · 2·N·E·E        =  83.9 MFLOP
+//                         S = Q·Kᵀ and C = A·V:     2 · B·h · 2·T·T·d_h =   3.3
+//   per feed-forward:     2 · 2·N·E·F                                    = 167.8
+//   encoder layer (self-attention, feed-forward)                         = 254.9
+//   decoder layer (self-attention, cross-attention, feed-forward)        = 342.1
+//   logits:               2·N·E·V                                        =   1.8
+//   forward 2·254.9 + 2·342.1 + 1.8 ≈ 1196, step (forward + 2× backward) ≈ 3588 MFLOP
+constexpr double transformer_flops() {
+  using S = TransformerSize;
+  const double n = S::batch * S::steps, dh = double(S::d_model) / S::heads;
+  const double attention =
+      4 * mm(n, S::d_model, S::d_model) + 2 * S::batch * S::heads * mm(S::steps, S::steps, dh);
+  const double feedforward = 2 * mm(n, S::feedforward, S::d_model);
+  const double fwd = S::encoder_layers * (attention + feedforward) +
+                     S::decoder_layers * (2 * attention + feedforward) +
+                     mm(n, S::vocab, S::d_model);
+  return 3 * fwd;
+}
+
 // ---- data both sides share -----------------------------------------------------------
 
 // splitmix64: tiny, and the same numbers on every compiler (std::uniform_*_distribution
@@ -173,7 +204,7 @@ using HostParams = std::map<std::string, HostTensor>;
 
 // ---- what each side implements -------------------------------------------------------
 
-// One of the two training workloads (SELFATT or SEQ2SEQ) on one side.
+// One of the training workloads (SELFATT, SEQ2SEQ, TRANSFORMER) on one side.
 class SeqModel {
  public:
   virtual ~SeqModel() = default;
@@ -183,7 +214,8 @@ class SeqModel {
   // The mean cross-entropy at the current parameters, no gradients (a cross-check: both
   // sides start from the same parameters, so they must agree on it).
   virtual double loss(const Tokens& batch) = 0;
-  // Token accuracy in [0, 1], no gradients; SEQ2SEQ decodes greedily (free-running).
+  // Token accuracy in [0, 1], no gradients; SEQ2SEQ decodes greedily (free-running),
+  // TRANSFORMER scores its teacher-forced predictions.
   virtual double accuracy(const Tokens& heldout) = 0;
 };
 
@@ -203,6 +235,7 @@ void set_threads(int threads);
 Job make_overhead(const std::vector<float>& values);
 std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init);
 std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init);
+std::unique_ptr<SeqModel> make_transformer(uint64_t seed, HostParams* init);
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init);
 Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init);
 // C[m×n] = op(A)·op(B), row-major, C overwritten.
@@ -218,6 +251,7 @@ void set_threads(int threads);
 Job make_overhead(const std::vector<float>& values);
 std::unique_ptr<SeqModel> make_selfatt(const HostParams& init);
 std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init);
+std::unique_ptr<SeqModel> make_transformer(const HostParams& init);
 Job make_lstm(const std::vector<float>& input, const HostParams& init);
 Job make_mha(const std::vector<float>& input, const HostParams& init);
 }  // namespace ref_torch

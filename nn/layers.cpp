@@ -38,11 +38,31 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
       << " (weight " << weight.shape() << ")";
   MINIGRAD_CHECK(x.dtype() == weight.dtype()) << "linear: input is " << dtype_name(x.dtype())
                                               << ", the weight is " << dtype_name(weight.dtype());
+  const int64_t out = weight.size(0);
   Shape out_shape = x.shape();
-  out_shape[out_shape.size() - 1] = weight.size(0);
-  Variable y = x.reshape({-1, in}).matmul(weight.mT());
-  if (bias.defined()) y = y + bias;
-  return y.reshape(out_shape);
+  out_shape[out_shape.size() - 1] = out;
+  if (bias.defined() &&
+      !(bias.dim() == 1 && bias.size(0) == out && bias.dtype() == weight.dtype())) {
+    // Any other bias is added as PyTorch's addmm adds it: broadcast, with type promotion.
+    return (linear(x.reshape({-1, in}), weight) + bias).reshape(out_shape);
+  }
+  const Shape x_shape = x.shape();
+  const Tensor x2 = x.data().reshape({-1, in}), w = weight.data();  // x2 [N, in]
+  Tensor y = matmul(x2, w.mT());                                    // [N, out]
+  if (bias.defined()) y.add_(bias.data());
+  const bool has_bias = bias.defined();
+  // One node, its gradients written out so that each is one GEMM or one sum that
+  // lands in a fresh tensor of its input's layout (dW as dyᵀ·x, not as (xᵀ·dy)ᵀ,
+  // which would leave a transposed view to copy):
+  //   dx = dy·W    [N, out]·[out, in]      dW = dyᵀ·x    [out, N]·[N, in]
+  //   db = Σ_n dy[n]
+  return record("linear", y.reshape(out_shape), {x, weight, bias},
+                [x2, w, x_shape, out, has_bias](const std::vector<Tensor>& gy, Grads& g) {
+                  const Tensor dy = gy[0].reshape({-1, out});
+                  if (g.needs(0)) g[0] = matmul(dy, w).reshape(x_shape);
+                  if (g.needs(1)) g[1] = matmul(dy.mT(), x2);
+                  if (has_bias && g.needs(2)) g[2] = sum(dy, {0});
+                });
 }
 
 Variable Linear::forward(const Variable& x) {

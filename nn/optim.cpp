@@ -200,13 +200,45 @@ AdamHyper check_adam(const Options& o, bool decoupled, const char* op) {
   return {o.lr(), b1, b2, o.eps(), o.weight_decay(), o.amsgrad(), decoupled};
 }
 
+// One Adam update of n contiguous elements (the math is adam_step's). The variant is a
+// template argument, so the loop has no branch and no aliasing (every array is its own
+// buffer): it vectorises, 16 floats at a time with AVX-512. optim.cpp is compiled with
+// -fno-math-errno for this loop: otherwise std::sqrt is a call that may set errno, which
+// no vector instruction does (the result, correctly rounded either way, is the same).
+template <bool kDecoupled, bool kAmsgrad, class T>
+void adam_update(int64_t n, T* __restrict theta, const T* __restrict grad, T* __restrict m,
+                 T* __restrict v, T* __restrict v_max, const AdamHyper& h, double bc1, double bc2) {
+  const T b1 = static_cast<T>(h.beta1), c1 = static_cast<T>(1 - h.beta1);
+  const T b2 = static_cast<T>(h.beta2), c2 = static_cast<T>(1 - h.beta2);
+  const T wd = static_cast<T>(h.weight_decay), shrink = static_cast<T>(1 - h.lr * h.weight_decay);
+  const T step = static_cast<T>(h.lr / bc1), bc2_t = static_cast<T>(bc2);
+  const T eps = static_cast<T>(h.eps);
+  for (int64_t i = 0; i < n; ++i) {
+    T th = theta[i], g = grad[i];
+    if constexpr (kDecoupled) {
+      th *= shrink;  // θ ← θ(1 - lr·λ)
+    } else {
+      g += wd * th;  // g ← ∇ + λθ
+    }
+    const T mi = b1 * m[i] + c1 * g;      // m ← β₁m + (1-β₁)g
+    const T vi = b2 * v[i] + c2 * g * g;  // v ← β₂v + (1-β₂)g²
+    m[i] = mi;
+    v[i] = vi;
+    T vh = vi;
+    if constexpr (kAmsgrad) {
+      vh = std::max(v_max[i], vi);  // v_max ← max(v_max, v)
+      v_max[i] = vh;
+    }
+    theta[i] = th - step * mi / (std::sqrt(vh / bc2_t) + eps);  // θ ← θ - lr·m̂/(√v̂ + ε)
+  }
+}
+
 void adam_step(std::vector<Variable>& params, detail::AdamState& s, const AdamHyper& h) {
   NoGradGuard no_grad;
   const int64_t t = ++s.step;
-  const double b1 = h.beta1, b2 = h.beta2, eps = h.eps, wd = h.weight_decay, lr = h.lr;
-  const double bc1 = 1 - std::pow(b1, static_cast<double>(t));  // bias corrections: m and v
+  const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(t));  // bias corrections: m and v
   const double bc2 =
-      1 - std::pow(b2, static_cast<double>(t));  // start at 0, so early means are too small
+      1 - std::pow(h.beta2, static_cast<double>(t));  // start at 0, so early means are too small
   for (size_t k = 0; k < params.size(); ++k) {
     const Tensor grad = grad_of(params[k]);
     if (!grad.defined()) continue;
@@ -217,24 +249,22 @@ void adam_step(std::vector<Variable>& params, detail::AdamState& s, const AdamHy
     }
     if (h.amsgrad && !s.max_exp_avg_sq[k].defined())
       s.max_exp_avg_sq[k] = Tensor::zeros(p.shape(), p.dtype());
-    std::vector<Tensor*> state{&s.exp_avg[k], &s.exp_avg_sq[k]};
-    if (h.amsgrad) state.push_back(&s.max_exp_avg_sq[k]);
-    const bool decoupled = h.decoupled, amsgrad = h.amsgrad;
-    for_each_element(
-        p, grad, state, "Adam", [&](auto& theta, auto g, auto& m, auto& v, auto& v_max) {
-          using T = std::remove_reference_t<decltype(theta)>;
-          if (decoupled) {
-            theta *= static_cast<T>(1 - lr * wd);  // θ ← θ(1 - lr·λ)
-          } else {
-            g += static_cast<T>(wd) * theta;  // g ← ∇ + λθ
-          }
-          m = static_cast<T>(b1) * m + static_cast<T>(1 - b1) * g;      // m ← β₁m + (1-β₁)g
-          v = static_cast<T>(b2) * v + static_cast<T>(1 - b2) * g * g;  // v ← β₂v + (1-β₂)g²
-          if (amsgrad) v_max = std::max(v_max, v);                      // v_max ← max(v_max, v)
-          const T denom =
-              std::sqrt((amsgrad ? v_max : v) / static_cast<T>(bc2)) + static_cast<T>(eps);
-          theta -= static_cast<T>(lr / bc1) * m / denom;  // θ ← θ - lr·m̂/(√v̂ + ε)
-        });
+    dispatch_floating(p.dtype(), "Adam", [&](auto tag) {
+      using T = decltype(tag);
+      T* theta = p.data<T>();
+      const T* g = grad.data<T>();
+      T* m = s.exp_avg[k].data<T>();
+      T* v = s.exp_avg_sq[k].data<T>();
+      T* v_max = h.amsgrad ? s.max_exp_avg_sq[k].data<T>() : nullptr;
+      const int64_t n = p.numel();
+      if (h.decoupled) {
+        h.amsgrad ? adam_update<true, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
+                  : adam_update<true, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
+      } else {
+        h.amsgrad ? adam_update<false, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
+                  : adam_update<false, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
+      }
+    });
   }
 }
 

@@ -117,6 +117,10 @@ TEST(Linear, Gradcheck) {
         return nobias(v[0]);
       },
       {input({4, 3}, 3), nobias.weight.data()}));
+  // the functional form with a bias of one value, broadcast over the outputs as PyTorch's
+  // addmm broadcasts it (its gradient summed back)
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return nn::linear(v[0], v[1], v[2]); },
+                      {input({4, 3}, 4), input({2, 3}, 5), input({1}, 6)}));
 }
 
 TEST(Linear, OptionsAreKeptAndTheFunctionalFormAgrees) {
@@ -134,6 +138,9 @@ TEST(Linear, OptionsAreKeptAndTheFunctionalFormAgrees) {
         nn::linear(Variable(Tensor::zeros({4, 2}, DType::Float64)), lin.weight);
       },
       {"linear", "[4,2]", "in_features=3"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { nn::linear(x, lin.weight, Variable(Tensor::zeros({3}, DType::Float64))); },
+      {"[4,2]", "[3]"}));
   // Linear(in, out) is LinearOptions(in, out): float32, with a bias.
   Generator g1(9);
   nn::Linear a(nn::LinearOptions(3, 2), g1);
