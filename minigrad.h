@@ -32,5 +32,6 @@
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/options.h"
 #include "minigrad/nn/recurrent.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/nn/transformer.h"

@@ -315,34 +315,4 @@ double utils::clip_grad_norm_(const std::vector<Variable>& parameters, double ma
   return norm;
 }
 
-// ---- schedule ---------------------------------------------------------------------------------
-
-WarmupCosineSchedule::WarmupCosineSchedule(Optimizer& optimizer, int64_t warmup_steps,
-                                           int64_t total_steps, double min_lr)
-    : opt_(optimizer),
-      base_lr_(optimizer.lr()),
-      min_lr_(min_lr),
-      warmup_(warmup_steps),
-      total_(total_steps) {
-  MINIGRAD_CHECK(warmup_steps >= 0 && total_steps > warmup_steps)
-      << "WarmupCosineSchedule: needs 0 ≤ warmup_steps < total_steps, got " << warmup_steps
-      << " and " << total_steps;
-  MINIGRAD_CHECK(min_lr >= 0 && min_lr <= base_lr_)
-      << "WarmupCosineSchedule: min_lr must be in [0, lr]";
-}
-
-double WarmupCosineSchedule::lr_at(int64_t t) const {
-  if (t < warmup_) return base_lr_ * static_cast<double>(t + 1) / static_cast<double>(warmup_);
-  if (t >= total_) return min_lr_;
-  const double progress = static_cast<double>(t - warmup_) / static_cast<double>(total_ - warmup_);
-  return min_lr_ + 0.5 * (base_lr_ - min_lr_) * (1 + std::cos(M_PI * progress));
-}
-
-void WarmupCosineSchedule::step() { opt_.set_lr(lr_at(t_++)); }
-
-void WarmupCosineSchedule::set_steps(int64_t steps) {
-  MINIGRAD_CHECK(steps >= 0) << "WarmupCosineSchedule: set_steps needs steps ≥ 0, got " << steps;
-  t_ = steps;
-}
-
 }  // namespace minigrad::nn

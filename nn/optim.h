@@ -30,7 +30,8 @@ class Optimizer {
   void zero_grad();
   /// The learning rate of the next step.
   double lr() const;
-  /// Sets the learning rate of the next steps (a schedule calls it once per step).
+  /// Sets the learning rate of the next steps (a scheduler of nn/scheduler.h calls it once
+  /// per step).
   void set_lr(double lr);
   const std::vector<Variable>& params() const { return params_; }
   /// "SGD", "Adam", "AdamW": what a checkpoint records and checks on loading.
@@ -193,24 +194,5 @@ namespace utils {
 double clip_grad_norm_(const std::vector<Variable>& parameters, double max_norm,
                        double norm_type = 2.0);
 }  // namespace utils
-
-/// Linear warm-up from 0 to the base lr over warmup_steps, then cosine decay to
-/// min_lr at total_steps:  lr(t) = min + ½(base - min)(1 + cos(π·(t-w)/(T-w))).
-class WarmupCosineSchedule {
- public:
-  WarmupCosineSchedule(Optimizer& optimizer, int64_t warmup_steps, int64_t total_steps,
-                       double min_lr = 0.0);
-  /// Sets the optimizer's lr for the next step and advances.
-  void step();
-  double lr_at(int64_t step) const;
-  /// How many times step() was called; a resumed run sets it back to where it was.
-  int64_t steps() const { return t_; }
-  void set_steps(int64_t steps);
-
- private:
-  Optimizer& opt_;
-  double base_lr_, min_lr_;
-  int64_t warmup_, total_, t_ = 0;
-};
 
 }  // namespace minigrad::nn

@@ -12,6 +12,7 @@ namespace minigrad::nn {
 namespace {
 
 constexpr const char* kOptimizerPrefix = "optimizer/";
+constexpr const char* kSchedulerPrefix = "scheduler/";
 constexpr const char* kStepName = "training/step";
 constexpr const char* kGeneratorPrefix = "training/generator/";
 
@@ -27,7 +28,7 @@ std::vector<std::pair<std::string, Tensor>> weights_of(const Module& module) {
 
 // The entries of a file split by what they belong to.
 struct Sections {
-  std::map<std::string, Tensor> weights, optimizer, generators;
+  std::map<std::string, Tensor> weights, optimizer, scheduler, generators;
   const Tensor* step = nullptr;
 };
 
@@ -36,6 +37,8 @@ Sections split(const SafetensorsFile& file) {
   for (const auto& [name, t] : file.tensors) {
     if (starts_with(name, kOptimizerPrefix)) {
       s.optimizer.emplace(name.substr(std::string(kOptimizerPrefix).size()), t);
+    } else if (starts_with(name, kSchedulerPrefix)) {
+      s.scheduler.emplace(name.substr(std::string(kSchedulerPrefix).size()), t);
     } else if (starts_with(name, kGeneratorPrefix)) {
       s.generators.emplace(name.substr(std::string(kGeneratorPrefix).size()), t);
     } else if (name == kStepName) {
@@ -69,7 +72,8 @@ void load(Module& module, const std::string& path) {
 }
 
 void save_checkpoint(const std::string& path, const Module& module, const Optimizer& optimizer,
-                     int64_t step, const std::map<std::string, const Generator*>& generators) {
+                     int64_t step, const std::map<std::string, const Generator*>& generators,
+                     const LRScheduler* scheduler) {
   MINIGRAD_CHECK(step >= 0) << "save_checkpoint: step must be ≥ 0, got " << step;
   std::vector<std::pair<std::string, Tensor>> tensors = weights_of(module);
   for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back(kOptimizerPrefix + name, t);
@@ -78,14 +82,19 @@ void save_checkpoint(const std::string& path, const Module& module, const Optimi
     MINIGRAD_CHECK(gen != nullptr) << "save_checkpoint: generator '" << name << "' is null";
     tensors.emplace_back(kGeneratorPrefix + name, gen->state());
   }
-  write_safetensors(path, tensors,
-                    {{"format", "minigrad"},
-                     {"model", module.type_name()},
-                     {"optimizer", optimizer.type_name()}});
+  std::map<std::string, std::string> metadata{
+      {"format", "minigrad"}, {"model", module.type_name()}, {"optimizer", optimizer.type_name()}};
+  if (scheduler != nullptr) {
+    for (auto& [name, t] : scheduler->state_dict())
+      tensors.emplace_back(kSchedulerPrefix + name, t);
+    metadata.emplace("scheduler", scheduler->type_name());
+  }
+  write_safetensors(path, tensors, metadata);
 }
 
 int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& optimizer,
-                        const std::map<std::string, Generator*>& generators) {
+                        const std::map<std::string, Generator*>& generators,
+                        LRScheduler* scheduler) {
   const SafetensorsFile file = read_safetensors(path);  // validates the whole file first
   const std::string where = "load_checkpoint: " + path + ": ";
   Sections s;
@@ -99,6 +108,21 @@ int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& opti
         << "its optimizer is " << kind->second << ", this run uses " << optimizer.type_name();
     module.check_state_dict(s.weights, /*strict=*/true);
     optimizer.check_state_dict(s.optimizer);
+    const auto scheduler_kind = file.metadata.find("scheduler");
+    const bool file_has_scheduler = scheduler_kind != file.metadata.end();
+    if (scheduler == nullptr) {
+      MINIGRAD_CHECK_AS(std::runtime_error, !file_has_scheduler && s.scheduler.empty())
+          << "holds the state of a learning-rate scheduler"
+          << (file_has_scheduler ? " (" + scheduler_kind->second + ")" : "")
+          << ", this run has none";
+    } else {
+      MINIGRAD_CHECK_AS(std::runtime_error, file_has_scheduler)
+          << "holds no learning-rate scheduler's state, this run uses " << scheduler->type_name();
+      MINIGRAD_CHECK_AS(std::runtime_error, scheduler_kind->second == scheduler->type_name())
+          << "its scheduler is " << scheduler_kind->second << ", this run uses "
+          << scheduler->type_name();
+      scheduler->check_state_dict(s.scheduler);
+    }
     MINIGRAD_CHECK_AS(std::runtime_error,
                       s.step->dtype() == DType::Int64 && s.step->shape() == Shape{1})
         << "'" << kStepName << "' is not int64 [1]";
@@ -118,9 +142,11 @@ int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& opti
   } catch (const std::exception& e) {
     throw std::runtime_error(where + e.what());
   }
-  // Everything fits: only now change the module, the optimizer and the generators.
+  // Everything fits: only now change the module, the optimizer, the scheduler and the
+  // generators.
   module.load_state_dict(s.weights, /*strict=*/true);
   optimizer.load_state_dict(s.optimizer);
+  if (scheduler != nullptr) scheduler->load_state_dict(s.scheduler);
   for (const auto& [name, gen] : generators) gen->set_state(s.generators.at(name));
   return step;
 }

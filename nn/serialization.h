@@ -9,6 +9,7 @@
 /// same bits as one that never stopped:
 ///
 ///     "optimizer/<entry>"        Optimizer::state_dict(): lr, step, Adam's moments, ...
+///     "scheduler/<entry>"        LRScheduler::state_dict(), when the run has a scheduler
 ///     "training/step"            int64 [1], the steps taken
 ///     "training/generator/<n>"   int64 [6], Generator::state() of each named generator
 ///
@@ -22,6 +23,7 @@
 
 #include "minigrad/nn/module.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/tensor/random.h"
 
 namespace minigrad::nn {
@@ -35,15 +37,19 @@ void save(const Module& module, const std::string& path);
 /// file written by save_checkpoint is skipped.
 void load(Module& module, const std::string& path);
 
-/// The weights, the optimizer's state, the step count and the generators' states, in
-/// one atomic write.
+/// The weights, the optimizer's state, the step count, the generators' states and,
+/// if `scheduler` is not null, the scheduler's state, in one atomic write.
 void save_checkpoint(const std::string& path, const Module& module, const Optimizer& optimizer,
-                     int64_t step, const std::map<std::string, const Generator*>& generators = {});
+                     int64_t step, const std::map<std::string, const Generator*>& generators = {},
+                     const LRScheduler* scheduler = nullptr);
 /// Checks everything (the file, the weights against the module, the optimizer state
-/// against the optimizer, every named generator's state) before it changes any of
-/// them; then restores all and returns the step count. Errors throw
-/// std::runtime_error naming the file and the problem, and change nothing.
+/// against the optimizer, every named generator's state, the scheduler's state
+/// against `scheduler`) before it changes any of them; then restores all and returns
+/// the step count. A file with a scheduler's state needs a scheduler of the same
+/// type, and one without refuses a scheduler. Errors throw std::runtime_error naming
+/// the file and the problem, and change nothing.
 int64_t load_checkpoint(const std::string& path, Module& module, Optimizer& optimizer,
-                        const std::map<std::string, Generator*>& generators = {});
+                        const std::map<std::string, Generator*>& generators = {},
+                        LRScheduler* scheduler = nullptr);
 
 }  // namespace minigrad::nn

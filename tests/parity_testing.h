@@ -20,6 +20,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,7 @@
 
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/module.h"
+#include "minigrad/nn/optim.h"
 #include "minigrad/tensor/safetensors.h"
 
 namespace minigrad::testing {
@@ -58,6 +60,40 @@ inline std::map<std::string, Tensor> params_from(const SafetensorsFile& f, const
   std::map<std::string, Tensor> state;
   for (const auto& [name, p] : m.named_parameters()) state[name] = f.at(name);
   return state;
+}
+
+// The optimizer a fixture's metadata describes ("optimizer": sgd | adam | adamw, "lr" and
+// every other setting spelled out, as tools/make_fixtures.py's optimizer_metadata writes).
+inline std::unique_ptr<nn::Optimizer> make_optimizer(const SafetensorsFile& f,
+                                                     std::vector<Variable> params) {
+  const std::string kind = meta(f, "optimizer");
+  if (kind == "sgd") {
+    return std::make_unique<nn::SGD>(std::move(params),
+                                     nn::SGDOptions(meta_double(f, "lr"))
+                                         .momentum(meta_double(f, "momentum"))
+                                         .dampening(meta_double(f, "dampening"))
+                                         .weight_decay(meta_double(f, "weight_decay"))
+                                         .nesterov(meta_int(f, "nesterov") != 0));
+  }
+  const nn::betas_t betas{meta_double(f, "beta1"), meta_double(f, "beta2")};
+  const bool amsgrad = f.metadata.count("amsgrad") != 0 && meta_int(f, "amsgrad") != 0;
+  if (kind == "adam") {
+    return std::make_unique<nn::Adam>(std::move(params),
+                                      nn::AdamOptions(meta_double(f, "lr"))
+                                          .betas(betas)
+                                          .eps(meta_double(f, "eps"))
+                                          .weight_decay(meta_double(f, "weight_decay"))
+                                          .amsgrad(amsgrad));
+  }
+  if (kind == "adamw") {
+    return std::make_unique<nn::AdamW>(std::move(params),
+                                       nn::AdamWOptions(meta_double(f, "lr"))
+                                           .betas(betas)
+                                           .eps(meta_double(f, "eps"))
+                                           .weight_decay(meta_double(f, "weight_decay"))
+                                           .amsgrad(amsgrad));
+  }
+  throw std::invalid_argument("unknown optimizer " + kind);
 }
 
 // Compares tensors with the fixture and keeps the worst error of the case.

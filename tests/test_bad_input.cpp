@@ -39,6 +39,7 @@
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/module.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/tensor/allocator.h"
 #include "minigrad/tensor/ops.h"
@@ -826,13 +827,53 @@ std::vector<Row> rows() {
   });
   row("ClipGradNorm_ZeroMax", W::InvalidArgument, {"clip_grad_norm_", "max_norm", "0"},
       [] { nn::utils::clip_grad_norm_({param({2})}, 0.0); });
-  row("Schedule_WarmupPastTotal", W::InvalidArgument, {"WarmupCosineSchedule", "10 and 5"}, [] {
+  row("WarmupCosineLR_WarmupPastTotal", W::InvalidArgument,
+      {"WarmupCosineLR", "warmup_steps 10", "total_steps 5"}, [] {
+        nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+        nn::WarmupCosineLR(opt, nn::WarmupCosineLROptions(5).warmup_steps(10));
+      });
+  row("WarmupCosineLR_TotalEqualsWarmup", W::InvalidArgument,
+      {"WarmupCosineLR", "warmup_steps 5", "total_steps 5"}, [] {
+        nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+        nn::WarmupCosineLR(opt, nn::WarmupCosineLROptions(5).warmup_steps(5));
+      });
+  row("WarmupCosineLR_NegativeWarmup", W::InvalidArgument, {"WarmupCosineLR", "warmup_steps -1"},
+      [] {
+        nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+        nn::WarmupCosineLR(opt, nn::WarmupCosineLROptions(5).warmup_steps(-1));
+      });
+  row("WarmupCosineLR_EtaMinAboveLr", W::InvalidArgument, {"WarmupCosineLR", "eta_min", "0.5"}, [] {
     nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
-    nn::WarmupCosineSchedule(opt, 10, 5);
+    nn::WarmupCosineLR(opt, nn::WarmupCosineLROptions(5).eta_min(0.5));
   });
-  row("Schedule_MinLrAboveLr", W::InvalidArgument, {"WarmupCosineSchedule", "min_lr"}, [] {
+  row("WarmupCosineLR_NegativeEtaMin", W::InvalidArgument, {"WarmupCosineLR", "eta_min", "-0.01"},
+      [] {
+        nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+        nn::WarmupCosineLR(opt, nn::WarmupCosineLROptions(5).eta_min(-0.01));
+      });
+  row("NoamLR_ZeroDModel", W::InvalidArgument, {"NoamLR", "d_model", "0"}, [] {
+    nn::Adam opt({param({2})}, nn::AdamOptions(1.0));
+    nn::NoamLR(opt, nn::NoamLROptions(0, 4000));
+  });
+  row("NoamLR_ZeroWarmup", W::InvalidArgument, {"NoamLR", "warmup_steps", "0"}, [] {
+    nn::Adam opt({param({2})}, nn::AdamOptions(1.0));
+    nn::NoamLR(opt, nn::NoamLROptions(512, 0));
+  });
+  row("StepLR_ZeroStepSize", W::InvalidArgument, {"StepLR", "step_size", "0"}, [] {
     nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
-    nn::WarmupCosineSchedule(opt, 1, 5, 1.0);
+    nn::StepLR(opt, 0);
+  });
+  row("StepLR_NaNGamma", W::InvalidArgument, {"StepLR", "gamma", "nan"}, [] {
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+    nn::StepLR(opt, 3, kNaN);
+  });
+  row("LambdaLR_EmptyLambda", W::InvalidArgument, {"LambdaLR", "lr_lambda"}, [] {
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+    nn::LambdaLR(opt, nullptr);
+  });
+  row("LambdaLR_NegativeRate", W::InvalidArgument, {"LambdaLR", "step 0", "-0.1"}, [] {
+    nn::SGD opt({param({2})}, nn::SGDOptions(0.1));
+    nn::LambdaLR(opt, [](int64_t) { return -1.0; });
   });
 
   // ---- nn: attention ----------------------------------------------------------------------------

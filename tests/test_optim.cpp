@@ -1,7 +1,7 @@
 // Optimizers (nn/optim.cpp): SGD (momentum, Nesterov, dampening, weight decay),
-// Adam and AdamW step by step on a tiny quadratic, hyper-parameter checks,
-// gradient clipping and the warm-up + cosine schedule. Multi-step parity with
-// torch.optim is in test_parity_nn.cpp.
+// Adam and AdamW step by step on a tiny quadratic, hyper-parameter checks and
+// gradient clipping. Multi-step parity with torch.optim is in test_parity_nn.cpp;
+// the learning-rate schedulers are in test_scheduler.cpp.
 #include "minigrad/nn/optim.h"
 
 #include <gtest/gtest.h>
@@ -299,44 +299,6 @@ TEST(ClipGradNorm, InfinityAndOneNorms) {
                                                  {"clip_grad_norm_", "norm_type"}));
 }
 
-// ---- WarmupCosineSchedule -------------------------------------------------------------------
-
-TEST(WarmupCosineSchedule, ValuesAtKeySteps) {
-  Variable p = Variable(f64({1}, {1})).requires_grad_();
-  nn::SGD opt({p}, nn::SGDOptions(1.0));
-  nn::WarmupCosineSchedule s(opt, /*warmup=*/10, /*total=*/110, /*min_lr=*/0.1);
-  EXPECT_DOUBLE_EQ(s.lr_at(0), 0.1);  // (t + 1)/warmup of the base
-  EXPECT_DOUBLE_EQ(s.lr_at(4), 0.5);
-  EXPECT_DOUBLE_EQ(s.lr_at(9), 1.0);            // warm-up ends at the base lr
-  EXPECT_DOUBLE_EQ(s.lr_at(10), 1.0);           // the cosine starts at the top
-  EXPECT_NEAR(s.lr_at(60), 0.1 + 0.45, 1e-15);  // halfway: cos(π/2) = 0
-  EXPECT_NEAR(s.lr_at(35), 0.1 + 0.45 * (1 + std::cos(M_PI / 4)), 1e-15);          // a quarter
-  EXPECT_NEAR(s.lr_at(109), 0.1 + 0.45 * (1 + std::cos(M_PI * 99 / 100)), 1e-15);  // nearly the end
-  EXPECT_DOUBLE_EQ(s.lr_at(110), 0.1);
-  EXPECT_DOUBLE_EQ(s.lr_at(10000), 0.1);
-  // Never increasing after the warm-up.
-  for (int64_t t = 10; t < 120; ++t) EXPECT_LE(s.lr_at(t + 1), s.lr_at(t)) << t;
-  // step() sets the optimizer's lr for steps 0, 1, 2, ...
-  for (int64_t t = 0; t < 12; ++t) {
-    s.step();
-    EXPECT_DOUBLE_EQ(opt.lr(), s.lr_at(t)) << t;
-  }
-}
-
-TEST(WarmupCosineSchedule, NoWarmupAndValidation) {
-  Variable p = Variable(f64({1}, {1})).requires_grad_();
-  nn::Adam opt({p}, nn::AdamOptions(0.2));
-  nn::WarmupCosineSchedule s(opt, 0, 4);
-  EXPECT_DOUBLE_EQ(s.lr_at(0), 0.2);
-  EXPECT_NEAR(s.lr_at(2), 0.1, 1e-16);
-  EXPECT_DOUBLE_EQ(s.lr_at(4), 0.0);
-  using E = std::invalid_argument;
-  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, 5, 5); },
-                             {"WarmupCosineSchedule", "warmup_steps"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, -1, 5); }, {"warmup_steps"}));
-  EXPECT_TRUE(throws_with<E>([&] { nn::WarmupCosineSchedule(opt, 0, 5, 0.5); }, {"min_lr"}));
-}
-
 }  // namespace
 // ---- state_dict / load_state_dict ------------------------------------------------------
 
@@ -448,19 +410,6 @@ TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
           << after[k].first;
     }
   }
-}
-
-TEST(WarmupCosineSchedule, SetStepsResumesTheCurve) {
-  Variable a = Variable(f64({1}, {1})).requires_grad_();
-  nn::SGD one({a}, nn::SGDOptions(1.0)), two({a}, nn::SGDOptions(1.0));
-  nn::WarmupCosineSchedule s1(one, 2, 10), s2(two, 2, 10);
-  for (int i = 0; i < 4; ++i) s1.step();
-  s2.set_steps(4);
-  s1.step();
-  s2.step();
-  EXPECT_EQ(one.lr(), two.lr());
-  EXPECT_EQ(s2.steps(), 5);
-  EXPECT_THROW(s2.set_steps(-1), std::invalid_argument);
 }
 
 }  // namespace minigrad

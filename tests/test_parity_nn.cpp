@@ -29,6 +29,7 @@ using testing::CaseParam;
 using testing::dtype_of_variant;
 using testing::kVariants;
 using testing::load_fixture;
+using testing::make_optimizer;
 using testing::meta;
 using testing::meta_double;
 using testing::meta_int;
@@ -482,38 +483,6 @@ INSTANTIATE_TEST_SUITE_P(Torch, ParitySoftmax,
                          case_name);
 
 // ---- optimizers ---------------------------------------------------------------------------
-
-std::unique_ptr<nn::Optimizer> make_optimizer(const SafetensorsFile& f,
-                                              std::vector<Variable> params) {
-  const std::string kind = meta(f, "optimizer");
-  if (kind == "sgd") {
-    return std::make_unique<nn::SGD>(std::move(params),
-                                     nn::SGDOptions(meta_double(f, "lr"))
-                                         .momentum(meta_double(f, "momentum"))
-                                         .dampening(meta_double(f, "dampening"))
-                                         .weight_decay(meta_double(f, "weight_decay"))
-                                         .nesterov(meta_int(f, "nesterov") != 0));
-  }
-  const nn::betas_t betas{meta_double(f, "beta1"), meta_double(f, "beta2")};
-  const bool amsgrad = f.metadata.count("amsgrad") != 0 && meta_int(f, "amsgrad") != 0;
-  if (kind == "adam") {
-    return std::make_unique<nn::Adam>(std::move(params),
-                                      nn::AdamOptions(meta_double(f, "lr"))
-                                          .betas(betas)
-                                          .eps(meta_double(f, "eps"))
-                                          .weight_decay(meta_double(f, "weight_decay"))
-                                          .amsgrad(amsgrad));
-  }
-  if (kind == "adamw") {
-    return std::make_unique<nn::AdamW>(std::move(params),
-                                       nn::AdamWOptions(meta_double(f, "lr"))
-                                           .betas(betas)
-                                           .eps(meta_double(f, "eps"))
-                                           .weight_decay(meta_double(f, "weight_decay"))
-                                           .amsgrad(amsgrad));
-  }
-  throw std::invalid_argument("unknown optimizer " + kind);
-}
 
 class ParityOptimizer : public ::testing::TestWithParam<CaseParam> {};
 

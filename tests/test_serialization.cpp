@@ -21,6 +21,7 @@
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/tensor/safetensors.h"
 #include "testing.h"
 
@@ -224,6 +225,82 @@ TEST_F(Checkpoint, TrainingCheckpointThatDoesNotFitChangesNothing) {
         nn::load_checkpoint(truncated, b, opt_b, {{"data", &data_b}});
       },
       {truncated}));
+  unchanged();
+}
+
+// The scheduler's state goes into the checkpoint beside the optimizer's: the resumed
+// run sets the learning rates of the run that never stopped.
+TEST_F(Checkpoint, TrainingCheckpointWithASchedulerResumesBitForBit) {
+  Model a(1);
+  nn::Adam opt_a(a.parameters(), nn::AdamOptions(0.01));
+  nn::WarmupCosineLR sched_a(opt_a, nn::WarmupCosineLROptions(8).warmup_steps(2).eta_min(1e-3));
+  Generator data_a(5);
+  auto step = [](Model& m, nn::Adam& opt, nn::LRScheduler& sched, Generator& data) {
+    train_step(m, opt, data);
+    sched.step();
+  };
+  for (int i = 0; i < 3; ++i) step(a, opt_a, sched_a, data_a);
+  const std::string file = path("train.safetensors");
+  nn::save_checkpoint(file, a, opt_a, 3, {{"data", &data_a}}, &sched_a);
+
+  Model b(2);
+  nn::Adam opt_b(b.parameters(), nn::AdamOptions(0.01));
+  nn::WarmupCosineLR sched_b(opt_b, nn::WarmupCosineLROptions(8).warmup_steps(2).eta_min(1e-3));
+  Generator data_b(6);
+  EXPECT_EQ(nn::load_checkpoint(file, b, opt_b, {{"data", &data_b}}, &sched_b), 3);
+  EXPECT_EQ(sched_b.last_epoch(), 3);
+  for (int i = 0; i < 5; ++i) {
+    step(a, opt_a, sched_a, data_a);
+    step(b, opt_b, sched_b, data_b);
+    EXPECT_EQ(opt_b.lr(), opt_a.lr());
+  }
+  EXPECT_EQ(snapshot(a), snapshot(b));
+  const SafetensorsFile f = read_safetensors(file);
+  EXPECT_EQ(f.metadata.at("scheduler"), "WarmupCosineLR");
+  EXPECT_EQ(f.at("scheduler/last_epoch").to_vector<int64_t>(), std::vector<int64_t>{3});
+}
+
+TEST_F(Checkpoint, ASchedulerThatDoesNotFitChangesNothing) {
+  Model a(1);
+  nn::Adam opt_a(a.parameters(), nn::AdamOptions(0.01));
+  nn::StepLR sched_a(opt_a, 2);
+  Generator data_a(5);
+  train_step(a, opt_a, data_a);
+  sched_a.step();
+  const std::string with = path("with.safetensors"), without = path("without.safetensors");
+  nn::save_checkpoint(with, a, opt_a, 1, {{"data", &data_a}}, &sched_a);
+  nn::save_checkpoint(without, a, opt_a, 1, {{"data", &data_a}});
+
+  Model b(2);
+  nn::Adam opt_b(b.parameters(), nn::AdamOptions(0.02));
+  nn::StepLR step_b(opt_b, 2);
+  nn::LambdaLR lambda_b(opt_b, [](int64_t) { return 1.0; });
+  Generator data_b(6);
+  const auto model_before = snapshot(b);
+  auto unchanged = [&] {
+    EXPECT_EQ(snapshot(b), model_before);
+    EXPECT_EQ(opt_b.lr(), 0.02);
+    EXPECT_EQ(opt_b.steps(), 0);
+    EXPECT_EQ(step_b.last_epoch(), 0);
+    EXPECT_EQ(lambda_b.last_epoch(), 0);
+  };
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(with, b, opt_b, {{"data", &data_b}});
+      },
+      {with, "scheduler (StepLR)", "this run has none"}));
+  unchanged();
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(without, b, opt_b, {{"data", &data_b}}, &step_b);
+      },
+      {without, "no learning-rate scheduler", "uses StepLR"}));
+  unchanged();
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(with, b, opt_b, {{"data", &data_b}}, &lambda_b);
+      },
+      {with, "scheduler is StepLR", "uses LambdaLR"}));
   unchanged();
 }
 

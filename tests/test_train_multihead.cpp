@@ -15,6 +15,7 @@
 #include "examples/multihead_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/scheduler.h"
 
 namespace {
 
@@ -37,7 +38,8 @@ TEST(TrainMultiHead, FourHeadsSolveMirrorSum) {
   Generator init_gen(1), data_gen(1 ^ 0x9e3779b97f4a7c15u);  // the example's seeds (--seed 1)
   MultiHeadModel model(MultiHeadConfig{16, kLength, 64, 4}, init_gen);
   nn::Adam optimizer(model.parameters(), nn::AdamOptions(3e-3));
-  nn::WarmupCosineSchedule schedule(optimizer, 0, kDefaultSteps);  // the example's --schedule cosine
+  nn::WarmupCosineLR scheduler(optimizer,
+                               nn::WarmupCosineLROptions(kDefaultSteps));  // --schedule cosine
   const Accuracy before = evaluate(model, task.heldout());
   for (int64_t step = 0; step < kDefaultSteps; ++step) {
     const Batch batch = task.sample(64, data_gen);
@@ -45,8 +47,8 @@ TEST(TrainMultiHead, FourHeadsSolveMirrorSum) {
     const Variable loss = nn::cross_entropy(logits.reshape({-1, 16}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();
-    schedule.step();
     optimizer.step();
+    scheduler.step();
   }
   const Accuracy after = evaluate(model, task.heldout());
   EXPECT_LT(before.token, 0.2) << "the untrained model should be near chance (1/16)";

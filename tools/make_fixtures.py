@@ -689,8 +689,40 @@ def optimizer_case(w, case, make, settings):
         w.write(case, variant, tensors, dict(settings, steps=OPTIMIZER_STEPS))
 
 
+def torch_optimizer(params, s):
+    """The torch optimizer of settings s ({"optimizer": "sgd" | "adam" | "adamw", "lr": ...,
+    and any of momentum, dampening, weight_decay, nesterov, betas, eps, amsgrad})."""
+    if s["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=s["lr"], momentum=s.get("momentum", 0),
+                               dampening=s.get("dampening", 0),
+                               weight_decay=s.get("weight_decay", 0),
+                               nesterov=bool(s.get("nesterov", 0)))
+    cls = torch.optim.Adam if s["optimizer"] == "adam" else torch.optim.AdamW
+    return cls(params, lr=s["lr"], betas=s.get("betas", (0.9, 0.999)),
+               eps=s.get("eps", 1e-8), weight_decay=s.get("weight_decay", 0),
+               amsgrad=bool(s.get("amsgrad", 0)))
+
+
+def optimizer_metadata(s):
+    """Every setting of torch_optimizer(params, s) spelled out, defaults included, so the
+    C++ test reads them all from the file instead of assuming torch's defaults."""
+    full = {"optimizer": s["optimizer"], "lr": repr(s["lr"])}
+    if s["optimizer"] == "sgd":
+        full.update(momentum=repr(float(s.get("momentum", 0))),
+                    dampening=repr(float(s.get("dampening", 0))),
+                    weight_decay=repr(float(s.get("weight_decay", 0))),
+                    nesterov=int(s.get("nesterov", 0)))
+    else:
+        b1, b2 = s.get("betas", (0.9, 0.999))
+        full.update(beta1=repr(b1), beta2=repr(b2), eps=repr(s.get("eps", 1e-8)),
+                    weight_decay=repr(float(s.get("weight_decay",
+                                                  0.01 if s["optimizer"] == "adamw" else 0))))
+        if s.get("amsgrad"):
+            full.update(amsgrad=1)
+    return full
+
+
 def optimizers(w):
-    S = torch.optim.SGD
     cases = [
         ("sgd", {"optimizer": "sgd", "lr": 0.1}),
         ("sgd_momentum", {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}),
@@ -706,32 +738,8 @@ def optimizers(w):
         ("adamw_amsgrad", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2, "amsgrad": 1}),
     ]
     for case, s in cases:
-        def make(params, s=s):
-            if s["optimizer"] == "sgd":
-                return S(params, lr=s["lr"], momentum=s.get("momentum", 0),
-                         dampening=s.get("dampening", 0), weight_decay=s.get("weight_decay", 0),
-                         nesterov=bool(s.get("nesterov", 0)))
-            cls = torch.optim.Adam if s["optimizer"] == "adam" else torch.optim.AdamW
-            return cls(params, lr=s["lr"], betas=s.get("betas", (0.9, 0.999)),
-                       eps=s.get("eps", 1e-8), weight_decay=s.get("weight_decay", 0),
-                       amsgrad=bool(s.get("amsgrad", 0)))
-
-        # Every setting is spelled out, defaults included, so the C++ test reads them
-        # all from the file instead of assuming torch's defaults.
-        full = {"optimizer": s["optimizer"], "lr": repr(s["lr"])}
-        if s["optimizer"] == "sgd":
-            full.update(momentum=repr(float(s.get("momentum", 0))),
-                        dampening=repr(float(s.get("dampening", 0))),
-                        weight_decay=repr(float(s.get("weight_decay", 0))),
-                        nesterov=int(s.get("nesterov", 0)))
-        else:
-            b1, b2 = s.get("betas", (0.9, 0.999))
-            full.update(beta1=repr(b1), beta2=repr(b2), eps=repr(s.get("eps", 1e-8)),
-                        weight_decay=repr(float(s.get("weight_decay",
-                                                      0.01 if s["optimizer"] == "adamw" else 0))))
-            if s.get("amsgrad"):
-                full.update(amsgrad=1)
-        optimizer_case(w, case, make, full)
+        optimizer_case(w, case, lambda params, s=s: torch_optimizer(params, s),
+                       optimizer_metadata(s))
 
 
 # ---- attention ------------------------------------------------------------------------------

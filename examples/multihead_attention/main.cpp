@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@
 #include "examples/multihead_attention/model.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
 
 using namespace minigrad;
@@ -124,11 +126,15 @@ int run(const Options& o) {
   nn::Adam optimizer(model.parameters(), nn::AdamOptions(o.lr));
   // At a constant 3e-3, Adam keeps the held-out accuracy of a solved model
   // jittering between about 0.98 and 0.998 from step to step; decaying the rate,
-  //   lr(t) = ½·lr·(1 + cos(π t / steps)),
+  //   lr(t) = ½·lr·(1 + cos(π t / steps))   (step t + 1 trains with lr(t)),
   // lets the last steps settle instead.
-  nn::WarmupCosineSchedule schedule(optimizer, 0, std::max<int64_t>(1, o.common.steps));
-  const int64_t first_step = restore_checkpoint(o.common, model, optimizer, data_gen) + 1;
-  schedule.set_steps(first_step - 1);
+  std::unique_ptr<nn::LRScheduler> scheduler;
+  if (o.schedule == "cosine") {
+    scheduler = std::make_unique<nn::WarmupCosineLR>(
+        optimizer, nn::WarmupCosineLROptions(std::max<int64_t>(1, o.common.steps)));
+  }
+  const int64_t first_step =
+      restore_checkpoint(o.common, model, optimizer, data_gen, scheduler.get()) + 1;
   TrainingLog log(o.common, o.common.steps, first_step - 1, evaluate(model, task.heldout()));
   for (int64_t step = first_step; step <= o.common.steps; ++step) {
     const Batch batch = task.sample(o.batch, data_gen);
@@ -138,8 +144,8 @@ int run(const Options& o) {
         nn::cross_entropy(out.logits.reshape({-1, task.vocab()}), batch.target.reshape({-1}));
     optimizer.zero_grad();
     loss.backward();
-    if (o.schedule == "cosine") schedule.step();
     optimizer.step();
+    if (scheduler) scheduler->step();
 
     if (log.record(step, loss.item(), accuracy(predict_tokens(out.logits), batch.target).token,
                    [&] { return evaluate(model, task.heldout()); }))
@@ -176,7 +182,7 @@ int run(const Options& o) {
   for (const std::string& path : written) std::cout << "wrote " << path << "\n";
   report_loss_curve(o.common.out_dir, stem, log.curve(),
                     std::string(kExample) + " (" + kTask + ")");
-  save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen);
+  save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen, scheduler.get());
   std::cout << result_line(kExample, kTask, log.heldout(), log.steps_done(), wall.seconds(),
                            "heads=" + std::to_string(o.heads))
             << std::endl;

@@ -1,0 +1,331 @@
+// Learning-rate schedulers (nn/scheduler.cpp): PyTorch's learning rates step by step,
+// driving SGD and Adam (fixtures from tools/make_scheduler_fixtures.py), the
+// constructor's lr(0) and the step count, state saved and restored mid-run, refused
+// learning rates and states, and the shapes of the curves. Bad settings are rows of
+// test_bad_input.cpp.
+#include "minigrad/nn/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "minigrad/autograd/functions.h"
+#include "parity_testing.h"
+#include "testing.h"
+
+namespace minigrad {
+namespace {
+
+using testing::f64;
+using testing::load_fixture;
+using testing::make_optimizer;
+using testing::meta;
+using testing::meta_double;
+using testing::meta_int;
+using testing::Parity;
+using testing::throws_with;
+
+// The λ of the fixtures' "lambda" cases: LAMBDAS in tools/make_scheduler_fixtures.py.
+std::function<double(int64_t)> fixture_lambda(const std::string& name) {
+  if (name == "exponential") return [](int64_t t) { return std::pow(0.9, static_cast<double>(t)); };
+  if (name == "linear_warmup")
+    return [](int64_t t) { return std::min(1.0, static_cast<double>(t + 1) / 4); };
+  throw std::invalid_argument("unknown lambda " + name);
+}
+
+// The minigrad scheduler a fixture's metadata describes.
+std::unique_ptr<nn::LRScheduler> make_scheduler(const SafetensorsFile& f, nn::Optimizer& opt) {
+  const std::string kind = meta(f, "scheduler");
+  if (kind == "lambda")
+    return std::make_unique<nn::LambdaLR>(opt, fixture_lambda(meta(f, "lambda")));
+  if (kind == "noam") {
+    return std::make_unique<nn::NoamLR>(
+        opt, nn::NoamLROptions(meta_int(f, "d_model"), meta_int(f, "warmup_steps")));
+  }
+  if (kind == "step")
+    return std::make_unique<nn::StepLR>(opt, meta_int(f, "step_size"), meta_double(f, "gamma"));
+  if (kind == "warmup_cosine") {
+    return std::make_unique<nn::WarmupCosineLR>(
+        opt, nn::WarmupCosineLROptions(meta_int(f, "total_steps"))
+                 .warmup_steps(meta_int(f, "warmup_steps"))
+                 .eta_min(meta_double(f, "eta_min")));
+  }
+  throw std::invalid_argument("unknown scheduler " + kind);
+}
+
+// ½ Σ (θ − c)², c = (1, −2): the fixtures' loss.
+void quadratic_backward(Variable& theta) {
+  const Variable d = theta - Variable(f64({1, -2}, {2}));
+  (sum(d * d) * 0.5).backward();
+}
+
+class ParityScheduler : public ::testing::TestWithParam<std::string> {};
+
+// Construction sets lr(0), and each optimizer.step(); scheduler.step() moves to the
+// next rate: the lr the optimizer holds before step k + 1 is PyTorch's lr[k]. LambdaLR,
+// NoamLR and StepLR do PyTorch's operations in its order, so their rates agree to the
+// last bits (4 ulps allowed, for libm's pow); PyTorch's LinearLR and CosineAnnealingLR
+// chain factors from step to step where WarmupCosineLR uses the closed form, so those
+// agree up to rounding. θ after each step checks that the optimizer used the rate.
+TEST_P(ParityScheduler, LearningRatesAndParametersStepByStep) {
+  const std::string name = "sched_" + GetParam();
+  const SafetensorsFile f = load_fixture(name, "f64");
+  Variable theta = Variable(f.at("theta0").clone()).requires_grad_();
+  const std::unique_ptr<nn::Optimizer> opt = make_optimizer(f, {theta});
+  const std::unique_ptr<nn::LRScheduler> sched = make_scheduler(f, *opt);
+  const std::vector<double> want = f.at("lr").to_vector<double>();
+  const Tensor thetas = f.at("theta");
+  const int64_t steps = meta_int(f, "steps");
+  ASSERT_EQ(static_cast<int64_t>(want.size()), steps + 1);
+  const bool chained = meta(f, "scheduler") == "warmup_cosine";
+
+  double worst = 0;
+  auto check_lr = [&](int64_t k) {
+    EXPECT_EQ(sched->last_epoch(), k);
+    EXPECT_EQ(opt->lr(), sched->get_last_lr()) << "step " << k;
+    const double got = sched->get_last_lr(), w = want[static_cast<size_t>(k)];
+    worst = std::max(worst, std::abs(got - w) / want[0]);
+    if (chained) {
+      EXPECT_NEAR(got, w, 1e-15 * std::max(want[0], sched->base_lr())) << "step " << k;
+    } else {
+      EXPECT_DOUBLE_EQ(got, w) << "step " << k;
+    }
+  };
+  Parity p(name, DType::Float64);
+  check_lr(0);
+  for (int64_t k = 1; k <= steps; ++k) {
+    opt->zero_grad();
+    quadratic_backward(theta);
+    opt->step();
+    sched->step();
+    check_lr(k);
+    p.check("theta_" + std::to_string(k), theta.data(), thetas.select(0, k - 1));
+  }
+  std::ostringstream text;
+  text << std::scientific << std::setprecision(2) << worst;
+  RecordProperty("worst_lr_error", text.str());
+  std::cout << "[  parity  ] " << name << ": worst lr error " << text.str()
+            << " (relative to lr(0))\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityScheduler,
+                         ::testing::Values("lambda_exponential_sgd", "lambda_warmup_adam",
+                                           "noam_adam", "noam_sgd_base_half", "step_sgd",
+                                           "step_adam", "warmup_cosine_adam", "cosine_sgd"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// ---- the base class -------------------------------------------------------------------------
+
+TEST(LRScheduler, ConstructionSetsTheFirstRateAndStepAdvances) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(0.8));
+  nn::LambdaLR sched(opt, [](int64_t t) { return 1.0 / static_cast<double>(t + 2); });
+  EXPECT_EQ(sched.last_epoch(), 0);
+  EXPECT_EQ(sched.base_lr(), 0.8);
+  EXPECT_EQ(opt.lr(), 0.8 / 2);  // λ(0) = ½, already set
+  EXPECT_EQ(sched.get_last_lr(), opt.lr());
+  for (int64_t t = 1; t <= 3; ++t) {
+    sched.step();
+    EXPECT_EQ(sched.last_epoch(), t);
+    EXPECT_EQ(opt.lr(), 0.8 * (1.0 / static_cast<double>(t + 2)));
+    EXPECT_EQ(sched.get_last_lr(), opt.lr());
+    EXPECT_EQ(sched.base_lr(), 0.8);  // the base stays, whatever the lr
+  }
+}
+
+TEST(LRScheduler, AnInvalidRateThrowsNamingTheStepAndChangesNothing) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(0.5));
+  nn::LambdaLR sched(opt, [](int64_t t) {
+    if (t == 3) throw std::runtime_error("λ refuses step 3");
+    return t < 2 ? 1.0 : -1.0;
+  });
+  sched.step();
+  using E = std::invalid_argument;
+  EXPECT_TRUE(throws_with<E>([&] { sched.step(); }, {"LambdaLR", "step 2", "-0.5", "≥ 0"}));
+  EXPECT_EQ(sched.last_epoch(), 1);
+  EXPECT_EQ(opt.lr(), 0.5);
+  EXPECT_EQ(sched.get_last_lr(), 0.5);
+  // The constructor's lr(0) is checked too, and so is a rate that is not finite.
+  EXPECT_TRUE(throws_with<E>([&] { nn::LambdaLR(opt, [](int64_t) { return NAN; }); },
+                             {"LambdaLR", "step 0", "nan"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::LambdaLR(opt, [](int64_t) { return INFINITY; }); },
+                             {"LambdaLR", "step 0", "inf"}));
+  EXPECT_EQ(opt.lr(), 0.5);
+}
+
+TEST(LRScheduler, AnExceptionFromTheLambdaChangesNothing) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(0.5));
+  nn::LambdaLR sched(opt, [](int64_t t) {
+    if (t == 1) throw std::runtime_error("λ refuses step 1");
+    return 1.0;
+  });
+  EXPECT_THROW(sched.step(), std::runtime_error);
+  EXPECT_EQ(sched.last_epoch(), 0);
+  EXPECT_EQ(opt.lr(), 0.5);
+}
+
+// ---- state ----------------------------------------------------------------------------------
+
+std::map<std::string, Tensor> as_map(const std::vector<std::pair<std::string, Tensor>>& entries) {
+  return {entries.begin(), entries.end()};
+}
+
+using SchedulerFactory = std::function<std::unique_ptr<nn::LRScheduler>(nn::Optimizer&)>;
+
+// Every scheduler, on Adam: 4 steps, the optimizer's and the scheduler's state into a
+// fresh pair made with another lr (its constructor has set its own lr(0) by then),
+// 6 more steps: the rates and the parameters are those of 10 steps without a stop,
+// bit for bit.
+TEST(LRSchedulerState, EverySchedulerResumesBitForBitMidRun) {
+  const std::vector<std::pair<std::string, SchedulerFactory>> schedulers = {
+      {"LambdaLR",
+       [](nn::Optimizer& o) {
+         return std::make_unique<nn::LambdaLR>(
+             o, [](int64_t t) { return 1.0 / std::sqrt(static_cast<double>(t + 1)); });
+       }},
+      {"StepLR", [](nn::Optimizer& o) { return std::make_unique<nn::StepLR>(o, 3, 0.3); }},
+      {"NoamLR",
+       [](nn::Optimizer& o) { return std::make_unique<nn::NoamLR>(o, nn::NoamLROptions(8, 3)); }},
+      {"WarmupCosineLR", [](nn::Optimizer& o) {
+         return std::make_unique<nn::WarmupCosineLR>(
+             o, nn::WarmupCosineLROptions(9).warmup_steps(2).eta_min(0.01));
+       }}};
+  for (const auto& [type, make] : schedulers) {
+    SCOPED_TRACE(type);
+    Variable a = Variable(f64({1.5, -0.5}, {2})).requires_grad_();
+    nn::Adam opt_a({a}, nn::AdamOptions(0.1));
+    const std::unique_ptr<nn::LRScheduler> sched_a = make(opt_a);
+    EXPECT_EQ(sched_a->type_name(), type);
+    auto train = [](Variable& theta, nn::Optimizer& opt, nn::LRScheduler& sched) {
+      opt.zero_grad();
+      quadratic_backward(theta);
+      opt.step();
+      sched.step();
+    };
+    for (int i = 0; i < 4; ++i) train(a, opt_a, *sched_a);
+    const auto opt_state = opt_a.state_dict();
+    const auto sched_state = sched_a->state_dict();
+    std::vector<std::string> names;
+    for (const auto& [name, t] : sched_state) names.push_back(name);
+    EXPECT_EQ(names, (std::vector<std::string>{"last_epoch", "base_lr", "last_lr"}));
+
+    Variable b = Variable(a.data().clone()).requires_grad_();
+    nn::Adam opt_b({b}, nn::AdamOptions(0.7));
+    const std::unique_ptr<nn::LRScheduler> sched_b = make(opt_b);
+    opt_b.load_state_dict(as_map(opt_state));
+    sched_b->load_state_dict(as_map(sched_state));
+    EXPECT_EQ(sched_b->last_epoch(), 4);
+    EXPECT_EQ(sched_b->base_lr(), 0.1);
+    for (int i = 0; i < 6; ++i) {
+      train(a, opt_a, *sched_a);
+      train(b, opt_b, *sched_b);
+      EXPECT_EQ(opt_b.lr(), opt_a.lr()) << "step " << 5 + i;
+      EXPECT_EQ(sched_b->get_last_lr(), sched_a->get_last_lr());
+      EXPECT_EQ(b.data().to_vector<double>(), a.data().to_vector<double>()) << "step " << 5 + i;
+    }
+  }
+}
+
+TEST(LRSchedulerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(0.5));
+  nn::StepLR sched(opt, 2, 0.5);
+  sched.step();
+  const auto good = as_map(sched.state_dict());
+  auto with = [&](const std::string& name, const Tensor& t) {
+    auto state = good;
+    state[name] = t;
+    return state;
+  };
+  auto without = [&](const std::string& name) {
+    auto state = good;
+    state.erase(name);
+    return state;
+  };
+  const std::vector<std::pair<std::map<std::string, Tensor>, std::vector<std::string>>> bad = {
+      {without("last_epoch"), {"StepLR.load_state_dict", "missing 'last_epoch'"}},
+      {without("base_lr"), {"StepLR.load_state_dict", "missing 'base_lr'"}},
+      {with("last_epoch", Tensor::from_vector<int64_t>({-1}, {1})), {"'last_epoch' is -1"}},
+      {with("last_epoch", f64({3}, {1})), {"'last_epoch' is float64[1]", "int64[1]"}},
+      {with("last_lr", f64({0.1, 0.2}, {2})), {"'last_lr' is float64[2]"}},
+      {with("base_lr", f64({NAN}, {1})), {"'base_lr' is nan"}},
+      {with("last_lr", f64({-1}, {1})), {"'last_lr' is -1"}},
+      {with("step_size", f64({1}, {1})), {"StepLR.load_state_dict", "unexpected 'step_size'"}},
+  };
+  for (const auto& [state, parts] : bad) {
+    EXPECT_THROW(sched.load_state_dict(state), std::invalid_argument);
+    const std::string message = testing::message_of([&] { sched.load_state_dict(state); });
+    for (const std::string& part : parts)
+      EXPECT_NE(message.find(part), std::string::npos) << message;
+    EXPECT_EQ(sched.last_epoch(), 1);
+    EXPECT_EQ(sched.get_last_lr(), 0.5);
+    EXPECT_EQ(sched.base_lr(), 0.5);
+  }
+}
+
+// ---- the curves -----------------------------------------------------------------------------
+
+// PyTorch's StepLR is chainable: it multiplies the lr the optimizer holds, so a
+// change from outside carries on through the later decays.
+TEST(StepLR, DecaysWhateverLrTheOptimizerHolds) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(0.4));
+  nn::StepLR sched(opt, 2, 0.5);
+  sched.step();  // t = 1: no decay
+  EXPECT_EQ(opt.lr(), 0.4);
+  opt.set_lr(1.0);
+  sched.step();  // t = 2: decays the lr set from outside
+  EXPECT_EQ(opt.lr(), 0.5);
+  sched.step();
+  sched.step();  // t = 4
+  EXPECT_EQ(opt.lr(), 0.25);
+  EXPECT_EQ(sched.step_size(), 2);
+  EXPECT_EQ(sched.gamma(), 0.5);
+}
+
+TEST(NoamLR, RisesLinearlyPeaksAtWarmupThenFallsAsOneOverRootT) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::Adam opt({p}, nn::AdamOptions(2.0));
+  const int64_t d = 64, w = 10;
+  nn::NoamLR sched(opt, nn::NoamLROptions(d, w));
+  std::vector<double> lr{opt.lr()};
+  for (int64_t t = 1; t <= 4 * w; ++t) sched.step(), lr.push_back(opt.lr());
+  EXPECT_EQ(lr[0], lr[1]);                                          // step 0 takes step 1's rate
+  const double peak = 2.0 / std::sqrt(static_cast<double>(d * w));  // base · (d·w)^−½
+  EXPECT_DOUBLE_EQ(*std::max_element(lr.begin(), lr.end()), peak);
+  EXPECT_DOUBLE_EQ(lr[w], peak);
+  for (int64_t t = 1; t < w; ++t) EXPECT_DOUBLE_EQ(lr[t], peak * static_cast<double>(t) / w);
+  EXPECT_DOUBLE_EQ(lr[4 * w], peak / 2);  // 1/√t: four times the steps, half the rate
+}
+
+TEST(WarmupCosineLR, WarmsUpToTheBaseDecaysToEtaMinAndStaysThere) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD opt({p}, nn::SGDOptions(1.0));
+  nn::WarmupCosineLR sched(opt, nn::WarmupCosineLROptions(110).warmup_steps(10).eta_min(0.1));
+  std::vector<double> lr{opt.lr()};
+  for (int t = 1; t < 130; ++t) sched.step(), lr.push_back(opt.lr());
+  EXPECT_DOUBLE_EQ(lr[0], 0.1);  // (t + 1)/w of the base: the first step trains
+  EXPECT_DOUBLE_EQ(lr[4], 0.5);
+  EXPECT_DOUBLE_EQ(lr[9], 1.0);            // the warm-up ends at the base
+  EXPECT_DOUBLE_EQ(lr[10], 1.0);           // where the cosine starts
+  EXPECT_NEAR(lr[60], 0.1 + 0.45, 1e-15);  // halfway: cos(π/2) = 0
+  EXPECT_NEAR(lr[35], 0.1 + 0.45 * (1 + std::cos(M_PI / 4)), 1e-15);  // a quarter
+  for (int t = 10; t < 129; ++t) EXPECT_LE(lr[t + 1], lr[t]) << t;    // never rises again
+  for (int t = 110; t < 130; ++t) EXPECT_EQ(lr[t], 0.1) << t;         // η_min from T on
+}
+
+}  // namespace
+}  // namespace minigrad
