@@ -143,6 +143,8 @@ LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
 }
 
 Variable LayerNorm::forward(const Variable& x) {
+  check_layer_norm("LayerNorm", x.data(), options.normalized_shape(),
+                   weight.defined() ? weight.data() : Tensor(), bias.defined() ? bias.data() : Tensor());
   return layer_norm(x, options.normalized_shape(), weight, bias, options.eps());
 }
 
@@ -159,10 +161,11 @@ std::string LayerNorm::extra_repr() const {
 
 // ---- Dropout ---------------------------------------------------------------------------
 
-Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts), gen_(&gen) {
+Dropout::Dropout(const DropoutOptions& opts, Generator& gen) : options(opts) {
   const double prob = options.p();
   MINIGRAD_CHECK(prob >= 0.0 && prob < 1.0)
       << "Dropout: p must be in [0, 1), got " << std::to_string(prob);
+  if (prob > 0.0) dropout_generator.seed(gen.next_u64());
 }
 
 // y = x ⊙ m / (1-p), m_i ~ Bernoulli(1-p)     ∂y/∂x = m / (1-p)
@@ -177,7 +180,7 @@ Variable dropout(const Variable& x, double p, bool training, Generator& gen) {
 }
 
 Variable Dropout::forward(const Variable& x) {
-  return dropout(x, options.p(), is_training(), *gen_);
+  return dropout(x, options.p(), is_training(), dropout_generator);
 }
 
 std::string Dropout::extra_repr() const {

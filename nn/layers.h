@@ -241,11 +241,15 @@ struct DropoutOptions {
 /// 1/(1-p) so the expected value is unchanged; in eval mode, the identity.
 ///
 ///     y = x ⊙ m / (1-p),  m_i ~ Bernoulli(1-p)       ∂y/∂x = m / (1-p)
+///
+/// The masks come from the module's own dropout_generator (as MultiheadAttention's),
+/// so a model's dropouts draw independent streams that no other use of the
+/// constructor's generator shifts, and a checkpoint can save and restore each.
 class Dropout : public Module {
  public:
   /// \param opts the settings (p)
-  /// \param gen draws the masks, one number per element per call: held by
-  ///            reference, so it must outlive the module
+  /// \param gen when p > 0, one number is drawn from it to seed dropout_generator
+  ///            (gen is not kept)
   /// \throws std::invalid_argument unless 0 ≤ p < 1
   explicit Dropout(const DropoutOptions& opts = {}, Generator& gen = default_generator());
   /// x in training mode with a fresh mask; x itself in eval mode or when p = 0
@@ -253,9 +257,9 @@ class Dropout : public Module {
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override;
   DropoutOptions options;  ///< the settings it was built with
-
- private:
-  Generator* gen_;
+  /// Draws the masks, one number per element per call in training; seeded from the
+  /// constructor's gen (only when p > 0). Its state() goes into a training checkpoint.
+  Generator dropout_generator;
 };
 
 }  // namespace minigrad::nn

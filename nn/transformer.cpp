@@ -113,9 +113,11 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
   // PyTorch's modules, in PyTorch's order (and so its state-dict order).
   self_attn = register_module(
       "self_attn", std::make_shared<MultiheadAttention>(attention_options(options), gen));
-  linear1 = register_module("linear1", std::make_shared<Linear>(linear_options(options, d, ff), gen));
+  linear1 =
+      register_module("linear1", std::make_shared<Linear>(linear_options(options, d, ff), gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(drop, gen));
-  linear2 = register_module("linear2", std::make_shared<Linear>(linear_options(options, ff, d), gen));
+  linear2 =
+      register_module("linear2", std::make_shared<Linear>(linear_options(options, ff, d), gen));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(norm_options(options)));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(norm_options(options)));
   dropout1 = register_module("dropout1", std::make_shared<Dropout>(drop, gen));
@@ -167,9 +169,11 @@ TransformerDecoderLayer::TransformerDecoderLayer(const TransformerDecoderLayerOp
       "self_attn", std::make_shared<MultiheadAttention>(attention_options(options), gen));
   multihead_attn = register_module(
       "multihead_attn", std::make_shared<MultiheadAttention>(attention_options(options), gen));
-  linear1 = register_module("linear1", std::make_shared<Linear>(linear_options(options, d, ff), gen));
+  linear1 =
+      register_module("linear1", std::make_shared<Linear>(linear_options(options, d, ff), gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(drop, gen));
-  linear2 = register_module("linear2", std::make_shared<Linear>(linear_options(options, ff, d), gen));
+  linear2 =
+      register_module("linear2", std::make_shared<Linear>(linear_options(options, ff, d), gen));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(norm_options(options)));
   norm2 = register_module("norm2", std::make_shared<LayerNorm>(norm_options(options)));
   norm3 = register_module("norm3", std::make_shared<LayerNorm>(norm_options(options)));
@@ -186,23 +190,21 @@ Variable TransformerDecoderLayer::forward(const Variable& tgt, const Variable& m
   MINIGRAD_CHECK(tgt.dim() == memory.dim() && batch == memory_batch)
       << name << ": tgt " << tgt.shape() << " and memory " << memory.shape()
       << ": expected the same batch, " << layout(options, "T") << " and " << layout(options, "S");
-  check_multihead_masks({name, "tgt_mask", "tgt_key_padding_mask"}, opts.tgt_mask(),
-                        opts.tgt_key_padding_mask(), batch, options.nhead(), tgt_len, tgt_len,
-                        tgt.dtype());
-  check_multihead_masks({name, "memory_mask", "memory_key_padding_mask"}, opts.memory_mask(),
-                        opts.memory_key_padding_mask(), batch, options.nhead(), tgt_len, src_len,
-                        tgt.dtype());
   const Tensor &self_mask = opts.tgt_mask(), &self_padding = opts.tgt_key_padding_mask();
   const Tensor &cross_mask = opts.memory_mask(), &cross_padding = opts.memory_key_padding_mask();
+  check_multihead_masks({name, "tgt_mask", "tgt_key_padding_mask"}, self_mask, self_padding, batch,
+                        options.nhead(), tgt_len, tgt_len, tgt.dtype());
+  check_multihead_masks({name, "memory_mask", "memory_key_padding_mask"}, cross_mask, cross_padding,
+                        batch, options.nhead(), tgt_len, src_len, tgt.dtype());
   Variable x = tgt;
   if (options.norm_first()) {
-    x = x + sa_block((*norm1)(x), self_mask, self_padding);                 // x + SelfAttn(LN₁(x))
-    x = x + mha_block((*norm2)(x), memory, cross_mask, cross_padding);      // x + CrossAttn(LN₂(x), m)
-    x = x + ff_block((*norm3)(x));                                          // x + FFN(LN₃(x))
+    x = x + sa_block((*norm1)(x), self_mask, self_padding);             // x + SelfAttn(LN₁(x))
+    x = x + mha_block((*norm2)(x), memory, cross_mask, cross_padding);  // x + CrossAttn(LN₂(x), m)
+    x = x + ff_block((*norm3)(x));                                      // x + FFN(LN₃(x))
   } else {
-    x = (*norm1)(x + sa_block(x, self_mask, self_padding));                 // LN₁(x + SelfAttn(x))
-    x = (*norm2)(x + mha_block(x, memory, cross_mask, cross_padding));      // LN₂(x + CrossAttn(x, m))
-    x = (*norm3)(x + ff_block(x));                                          // LN₃(x + FFN(x))
+    x = (*norm1)(x + sa_block(x, self_mask, self_padding));             // LN₁(x + SelfAttn(x))
+    x = (*norm2)(x + mha_block(x, memory, cross_mask, cross_padding));  // LN₂(x + CrossAttn(x, m))
+    x = (*norm3)(x + ff_block(x));                                      // LN₃(x + FFN(x))
   }
   return x;
 }
@@ -244,7 +246,8 @@ TransformerEncoder::TransformerEncoder(const TransformerEncoderOptions& opts, Ge
 Variable TransformerEncoder::forward(const Variable& src,
                                      const TransformerEncoderForwardOptions& opts) {
   Variable x = src;
-  for (int64_t i = 0; i < options.num_layers(); ++i) x = layers->at<TransformerEncoderLayer>(i)(x, opts);
+  for (int64_t i = 0; i < options.num_layers(); ++i)
+    x = layers->at<TransformerEncoderLayer>(i)(x, opts);
   return norm ? (*norm)(x) : x;
 }
 
@@ -282,16 +285,16 @@ Transformer::Transformer(const TransformerOptions& opts, Generator& gen) : optio
   MINIGRAD_CHECK(options.num_encoder_layers() > 0 && options.num_decoder_layers() > 0)
       << "Transformer: num_encoder_layers " << options.num_encoder_layers()
       << " and num_decoder_layers " << options.num_decoder_layers() << " must be positive";
-  encoder = register_module(
-      "encoder", std::make_shared<TransformerEncoder>(
-                     TransformerEncoderOptions(layer, options.num_encoder_layers())
-                         .norm(std::make_shared<LayerNorm>(norm_options(layer))),
-                     gen));
-  decoder = register_module(
-      "decoder", std::make_shared<TransformerDecoder>(
-                     TransformerDecoderOptions(layer, options.num_decoder_layers())
-                         .norm(std::make_shared<LayerNorm>(norm_options(layer))),
-                     gen));
+  encoder =
+      register_module("encoder", std::make_shared<TransformerEncoder>(
+                                     TransformerEncoderOptions(layer, options.num_encoder_layers())
+                                         .norm(std::make_shared<LayerNorm>(norm_options(layer))),
+                                     gen));
+  decoder =
+      register_module("decoder", std::make_shared<TransformerDecoder>(
+                                     TransformerDecoderOptions(layer, options.num_decoder_layers())
+                                         .norm(std::make_shared<LayerNorm>(norm_options(layer))),
+                                     gen));
   // PyTorch's _reset_parameters: every matrix drawn again, Glorot-uniform.
   for (Variable p : parameters()) {
     if (p.dim() > 1) init::xavier_uniform_(p.mutable_data(), 1.0, gen);
@@ -308,10 +311,9 @@ Variable Transformer::forward(const Variable& src, const Variable& tgt,
       << "Transformer: src " << src.shape() << " and tgt " << tgt.shape() << ": expected "
       << (options.batch_first() ? "[B, S, E] and [B, T, E]" : "[S, B, E] and [T, B, E]")
       << " with the same batch B (or [S, E] and [T, E] unbatched), E = d_model = " << e;
-  const Variable memory =
-      (*encoder)(src, TransformerEncoderForwardOptions()
-                          .src_mask(opts.src_mask())
-                          .src_key_padding_mask(opts.src_key_padding_mask()));
+  const Variable memory = (*encoder)(src, TransformerEncoderForwardOptions()
+                                              .src_mask(opts.src_mask())
+                                              .src_key_padding_mask(opts.src_key_padding_mask()));
   return (*decoder)(tgt, memory,
                     TransformerDecoderForwardOptions()
                         .tgt_mask(opts.tgt_mask())

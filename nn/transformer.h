@@ -39,8 +39,8 @@
 /// encoder.layers.0.linear1.weight, decoder.layers.1.multihead_attn.out_proj.bias,
 /// decoder.norm.weight, ...), so a torch.nn.Transformer's state_dict loads by name.
 ///
-///     nn::Transformer model(nn::TransformerOptions(64, 4).num_encoder_layers(2)
-///                               .num_decoder_layers(2).dim_feedforward(128).batch_first(true), gen);
+///     nn::Transformer model(nn::TransformerOptions(64, 4, 2, 2).dim_feedforward(128)
+///                               .batch_first(true), gen);
 ///     const Tensor causal = nn::Transformer::generate_square_subsequent_mask(T);
 ///     Variable y = model(src, tgt, nn::TransformerForwardOptions().tgt_mask(causal));
 #pragma once
@@ -184,7 +184,7 @@ class TransformerEncoderLayer : public Module {
   /// "activation=relu", then ", norm_first=true" for a pre-norm layer
   std::string extra_repr() const override;
 
-  TransformerEncoderLayerOptions options;        ///< the settings it was built with
+  TransformerEncoderLayerOptions options;         ///< the settings it was built with
   std::shared_ptr<MultiheadAttention> self_attn;  ///< nhead heads, d_model wide
   std::shared_ptr<Linear> linear1;                ///< W₁, b₁: d_model → dim_feedforward
   std::shared_ptr<Dropout> dropout;               ///< inside the feed-forward block
@@ -256,7 +256,7 @@ class TransformerDecoderLayer : public Module {
   /// "activation=relu", then ", norm_first=true" for a pre-norm layer
   std::string extra_repr() const override;
 
-  TransformerDecoderLayerOptions options;             ///< the settings it was built with
+  TransformerDecoderLayerOptions options;              ///< the settings it was built with
   std::shared_ptr<MultiheadAttention> self_attn;       ///< over the target
   std::shared_ptr<MultiheadAttention> multihead_attn;  ///< target queries, memory keys and values
   std::shared_ptr<Linear> linear1;                     ///< W₁, b₁: d_model → dim_feedforward
@@ -292,7 +292,8 @@ struct TransformerEncoderOptions {
 ///
 ///     nn::TransformerEncoder encoder(nn::TransformerEncoderOptions(
 ///         nn::TransformerEncoderLayerOptions(64, 4).batch_first(true), 3), gen);
-///     Variable memory = encoder(src, nn::TransformerEncoderForwardOptions().src_key_padding_mask(pad));
+///     auto pad = nn::TransformerEncoderForwardOptions().src_key_padding_mask(lengths_mask);
+///     Variable memory = encoder(src, pad);
 class TransformerEncoder : public Module {
  public:
   /// \param opts the layers' settings, their number and the final norm
@@ -430,8 +431,8 @@ struct TransformerForwardOptions {
 /// xavier_uniform_, in named_parameters() order; biases and LayerNorms keep theirs.
 ///
 ///     nn::Transformer model(nn::TransformerOptions(64, 4).dim_feedforward(128), gen);
-///     Variable y = model(src, tgt, nn::TransformerForwardOptions()
-///                                      .tgt_mask(nn::Transformer::generate_square_subsequent_mask(T))
+///     const Tensor causal = nn::Transformer::generate_square_subsequent_mask(T);
+///     Variable y = model(src, tgt, nn::TransformerForwardOptions().tgt_mask(causal)
 ///                                      .src_key_padding_mask(pad).memory_key_padding_mask(pad));
 class Transformer : public Module {
  public:

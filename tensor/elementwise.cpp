@@ -10,17 +10,13 @@
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/row_kernels.h"
 #include "minigrad/tensor/strided.h"
 
 namespace minigrad {
 namespace {
 
-// Large element-wise work is split across threads; below this many elements no OpenMP
-// region is opened. An element-wise op moves memory at ~1 ns per element, so 2^20
-// elements are ~1 ms of work: enough to pay for a team even on a busy machine, where
-// the barrier at the end of a region can wait a scheduler tick for a thread that is
-// not running (gemm.cpp, kParallelMinWork, has the measurement).
-constexpr int64_t kParallelGrain = 1 << 20;
+using detail::kParallelGrain;  // tensor/row_kernels.h has why 2^20
 
 void check_defined(const Tensor& a, const char* op) {
   MINIGRAD_CHECK(a.defined()) << op << ": the tensor is undefined";

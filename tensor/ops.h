@@ -180,7 +180,33 @@ Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 /// tensor/elementwise.cpp). gy and x broadcast together.
 Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& approximate = "none");
 
-/// The checks of layer_norm (the fused kernel below, and autograd's composed
+/// What layer_norm_forward returns: y, and per row (the leading dims of x, flattened)
+/// the mean μ and r = 1/√(σ² + eps), which layer_norm_backward reuses.
+struct LayerNormForward {
+  Tensor y;     ///< x's shape
+  Tensor mean;  ///< μ, [rows]
+  Tensor rstd;  ///< r = 1/√(σ² + eps), [rows]
+};
+/// Layer normalisation over the trailing dims normalized_shape, one pass per row:
+/// y = (x − μ)·r ⊙ weight + bias with μ, σ² (biased) the row's mean and variance and
+/// r = 1/√(σ² + eps). weight and bias may be undefined. Checks as check_layer_norm.
+LayerNormForward layer_norm_forward(const Tensor& x, const std::vector<int64_t>& normalized_shape,
+                                    const Tensor& weight, const Tensor& bias, double eps);
+/// The gradients of layer_norm_forward: dx always; dweight and dbias (of shape
+/// normalized_shape) when the weight was defined, undefined otherwise.
+struct LayerNormBackward {
+  Tensor dx;       ///< x's shape
+  Tensor dweight;  ///< Σ over rows of dy ⊙ x̂
+  Tensor dbias;    ///< Σ over rows of dy
+};
+/// The vector-Jacobian product of layer_norm_forward, with x̂ = (x − μ)·r and g = dy ⊙ weight:
+/// dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)) per row (tensor/layer_norm.cpp has the derivation).
+/// \param gy the gradient of y (x's shape)
+/// \param x, mean, rstd the forward's input and what it returned
+/// \param weight the forward's weight, or undefined
+LayerNormBackward layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& mean,
+                                      const Tensor& rstd, const Tensor& weight);
+/// The checks of layer_norm (the fused kernel above, and autograd's composed
 /// reference): normalized_shape is not empty, x ends in it, weight and bias (either
 /// may be undefined) have exactly its shape and x's dtype, x is float32 or float64.
 /// Throws std::invalid_argument naming `op` and the shapes.

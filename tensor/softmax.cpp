@@ -13,44 +13,14 @@
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/row_kernels.h"
 
 namespace minigrad {
 namespace {
 
-// Row reductions in kLanes independent accumulators. A single running sum or max is a
-// chain in which every step waits for the previous one (4 cycles per add): a row of
-// 128 takes 512 cycles. Lane l accumulates elements l, l + kLanes, ...; the loop over
-// the lanes becomes one vector instruction per kLanes elements, and the lanes are
-// combined in a fixed order at the end, so the result is the same on every run and
-// thread count (though not bit-equal to a left-to-right sum).
-constexpr int kLanes = 16;
-
-template <class T>
-T combine_sum(const T (&lane)[kLanes]) {
-  T s = 0;
-  for (int l = 0; l < kLanes; ++l) s += lane[l];
-  return s;
-}
-
-template <class T>
-T row_sum(const T* x, int64_t n) {
-  T lane[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] += x[j + l];
-  for (int l = 0; j < n; ++j, ++l) lane[l] += x[j];
-  return combine_sum(lane);
-}
-
-template <class T>
-T row_dot(const T* a, const T* b, int64_t n) {
-  T lane[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] += a[j + l] * b[j + l];
-  for (int l = 0; j < n; ++j, ++l) lane[l] += a[j] * b[j];
-  return combine_sum(lane);
-}
+using detail::kLanes;
+using detail::row_dot;
+using detail::row_sum;
 
 // max_j x_j, or NaN if any x_j is NaN (a NaN must reach the output, not be mistaken
 // for a fully masked row). The comparisons skip NaNs; a count of them decides.

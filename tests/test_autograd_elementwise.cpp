@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "autograd_testing.h"
 
@@ -108,6 +109,21 @@ TEST(AutogradElementwise, Unary) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(exp(v[0]) * log(v[1])); }, {x, pos}));
   // sigmoid far out on both sides, where the two branches of the kernel meet
   EXPECT_TRUE(grad_ok([](const Vars& v) { return sigmoid(v[0]); }, {f64({-30, -5, -1e-3, 1e-3, 5, 30}, {6})}));
+}
+
+// Both forms of GELU, over [-4, 4] (both tails and the bend near 0), on a transposed
+// view, and far out where Φ(x) is 0 or 1 and the gradient tends to 0 and 1.
+TEST(AutogradElementwise, Gelu) {
+  for (const char* approximate : {"none", "tanh"}) {
+    const std::string a = approximate;
+    EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0], a); }, {input({3, 4}, 22, -4, 4)}))
+        << approximate;
+    EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0].t(), a); }, {input({3, 4}, 23, -1, 1)}))
+        << approximate;
+    EXPECT_TRUE(grad_ok([a](const Vars& v) { return gelu(v[0], a); },
+                        {f64({-30, -8, -1e-3, 0, 1e-3, 8, 30}, {7})}))
+        << approximate;
+  }
 }
 
 TEST(AutogradElementwise, Rsqrt) {

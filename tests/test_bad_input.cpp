@@ -529,6 +529,21 @@ std::vector<Row> rows() {
   row("Autograd_SplitSizes", W::InvalidArgument, {"split", "add up to 2"}, [] {
     split(param({2, 3}), {1, 1}, 1);
   });
+  row("Autograd_LayerNormShape", W::InvalidArgument, {"layer_norm", "[2,3]", "[4]"}, [] {
+    layer_norm(param({2, 3}), {4});
+  });
+  row("Autograd_LayerNormEmptyShape", W::InvalidArgument, {"layer_norm", "normalized_shape", "[2,3]"},
+      [] { layer_norm(param({2, 3}), {}); });
+  row("Autograd_LayerNormWeightShape", W::InvalidArgument, {"layer_norm", "weight [4]", "[3]"}, [] {
+    layer_norm(param({2, 3}), {3}, param({4}));
+  });
+  row("Autograd_LayerNormBiasShape", W::InvalidArgument, {"layer_norm_composed", "bias [1,3]", "[3]"},
+      [] { layer_norm_composed(param({2, 3}), {3}, param({3}), param({1, 3})); });
+  row("Autograd_LayerNormWeightDtype", W::InvalidArgument, {"layer_norm", "float64", "float32"}, [] {
+    layer_norm(param({2, 3}), {3}, param({3}, DType::Float64));
+  });
+  row("Autograd_GeluApproximate", W::InvalidArgument, {"gelu", "\"erf\""},
+      [] { gelu(param({2}), "erf"); });
   row("Autograd_GradcheckFloat32", W::InvalidArgument, {"gradcheck", "input 0", "float32"},
       [] { gradcheck([](const std::vector<Variable>& x) { return x[0]; }, {Tensor::zeros({2})}); });
 
@@ -559,6 +574,16 @@ std::vector<Row> rows() {
       [] { nn::Embedding(10, 4).forward(Tensor::zeros({2})); });
   row("Embedding_UndefinedIds", W::InvalidArgument, {"Embedding", "undefined"},
       [] { nn::Embedding(10, 4).forward(Tensor()); });
+  row("LayerNorm_EmptyShape", W::InvalidArgument, {"LayerNorm", "normalized_shape"},
+      [] { nn::LayerNorm(nn::LayerNormOptions({})); });
+  row("LayerNorm_ZeroSize", W::InvalidArgument, {"LayerNorm", "[4,0]"},
+      [] { nn::LayerNorm(nn::LayerNormOptions({4, 0})); });
+  row("LayerNorm_NegativeEps", W::InvalidArgument, {"LayerNorm", "eps", "-1"},
+      [] { nn::LayerNorm(nn::LayerNormOptions({4}).eps(-1.0)); });
+  row("LayerNorm_WrongInput", W::InvalidArgument, {"LayerNorm", "[2,3]", "[4]"},
+      [] { nn::LayerNorm(nn::LayerNormOptions({4})).forward(param({2, 3})); });
+  row("GELU_Approximate", W::InvalidArgument, {"GELU", "\"sigmoid\""},
+      [] { nn::GELU(nn::GELUOptions().approximate("sigmoid")); });
   row("Dropout_Negative", W::InvalidArgument, {"Dropout", "p", "-0.1"}, [] { nn::Dropout(-0.1); });
   row("Dropout_One", W::InvalidArgument, {"Dropout", "[0, 1)", "1.0"}, [] { nn::Dropout(1.0); });
   row("Dropout_NaN", W::InvalidArgument, {"Dropout", "nan"}, [] { nn::Dropout d(kNaN); });

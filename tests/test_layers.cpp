@@ -1,5 +1,6 @@
-// The basic layers (nn/layers.cpp): Linear, Embedding, Softmax/LogSoftmax,
-// Dropout — values against hand-written loops, errors, and gradcheck.
+// The basic layers (nn/layers.cpp): Linear, Embedding, Softmax/LogSoftmax, GELU,
+// Dropout — values against hand-written loops, errors, and gradcheck. LayerNorm has
+// its own file (test_layer_norm.cpp).
 #include "minigrad/nn/layers.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,10 @@
 #include <limits>
 #include <memory>
 #include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "autograd_testing.h"
 
@@ -259,6 +264,54 @@ TEST(SoftmaxModules, MatchTheFunctionsOverTheirDim) {
   EXPECT_TRUE(grad_ok([](const Vars& v) { return nn::LogSoftmax(0)(v[0]); }, {input({2, 3}, 7)}));
 }
 
+// ---- GELU -----------------------------------------------------------------------------------
+
+// The formulas of PyTorch's documentation, in double, one element at a time.
+double gelu_reference(double x, bool tanh_form) {
+  if (tanh_form) {
+    const double kPi = 3.14159265358979323846;
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2 / kPi) * (x + 0.044715 * x * x * x)));
+  }
+  return x * 0.5 * std::erfc(-x / std::sqrt(2.0));  // Φ(x) = ½ erfc(−x/√2)
+}
+
+TEST(GELU, ValuesMatchTheFormulasInBothDtypes) {
+  const Tensor x = input({64}, 40, -6, 6);
+  for (const char* approximate : {"none", "tanh"}) {
+    const bool tanh_form = std::string(approximate) == "tanh";
+    nn::GELU act(nn::GELUOptions().approximate(approximate));
+    for (DType dt : {DType::Float64, DType::Float32}) {
+      const Tensor y = act(Variable(x.to(dt))).data();
+      ASSERT_EQ(y.dtype(), dt);
+      const Tensor want =
+          Tensor::from_vector([&] {
+            std::vector<double> v;
+            for (double e : x.to(dt).to_vector<double>()) v.push_back(gelu_reference(e, tanh_form));
+            return v;
+          }(), {64});
+      // float64: a few ulps of libm; float32: a few ulps of values up to 6
+      EXPECT_LT(rel_diff(y, want), dt == DType::Float64 ? 1e-15 : 1e-6)
+          << approximate << " " << dtype_name(dt);
+    }
+  }
+  // the two forms differ, by at most about 5e-4 (where the tanh fit is worst)
+  const double gap = max_abs_diff(gelu(Variable(x)).data(), gelu(Variable(x), "tanh").data());
+  EXPECT_GT(gap, 1e-5);
+  EXPECT_LT(gap, 1e-3);
+}
+
+TEST(GELU, ModuleOptionsReprAndGradcheck) {
+  EXPECT_EQ(nn::GELUOptions().approximate(), "none");
+  EXPECT_EQ(nn::GELU().extra_repr(), "approximate='none'");
+  EXPECT_EQ(nn::GELU(nn::GELUOptions().approximate("tanh")).extra_repr(), "approximate='tanh'");
+  EXPECT_EQ(nn::GELU().type_name(), "GELU");
+  EXPECT_TRUE(grad_ok([](const Vars& v) { return nn::GELU()(v[0]); }, {input({2, 3}, 41, -3, 3)}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [] { nn::GELU(nn::GELUOptions().approximate("Tanh")); }, {"GELU", "\"Tanh\""}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { gelu(Variable(Tensor::zeros({2})), ""); },
+                                                 {"gelu", "\"none\" or \"tanh\""}));
+}
+
 // ---- Dropout --------------------------------------------------------------------------------
 
 TEST(Dropout, EvalIsTheIdentity) {
@@ -271,6 +324,10 @@ TEST(Dropout, EvalIsTheIdentity) {
   EXPECT_EQ(max_abs_diff(x.grad(), Tensor::ones({100}, DType::Float64)), 0.0);
 }
 
+// The statistics of one mask over n elements, against what Bernoulli(1 − p) promises.
+// Each bound is 5 standard deviations of the statistic (a false alarm about once in
+// 1.7 million runs, and the seed is fixed anyway): wide enough never to flag a correct
+// kernel, narrow enough to catch a keep probability off by 2% at these sizes.
 TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
   Generator gen(11);
   const double p = 0.25;
@@ -287,8 +344,13 @@ TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
       EXPECT_DOUBLE_EQ(e, 1.0 / (1.0 - p));
     }
   }
-  // The dropped fraction has standard deviation √(p(1-p)/n) ≈ 0.003.
-  EXPECT_NEAR(static_cast<double>(zeros) / n, p, 0.02);
+  // The dropped fraction is a binomial count over n: standard deviation √(p(1−p)/n).
+  const double sd_fraction = std::sqrt(p * (1 - p) / static_cast<double>(n));
+  EXPECT_NEAR(static_cast<double>(zeros) / static_cast<double>(n), p, 5 * sd_fraction);
+  // The mean of y: each y_i is 0 or 1/(1−p), mean 1, variance p/(1−p); over n elements
+  // its standard deviation is √(p/((1−p)n)).
+  const double sd_mean = std::sqrt(p / ((1 - p) * static_cast<double>(n)));
+  EXPECT_NEAR(mean(y.data()).item(), 1.0, 5 * sd_mean);
   // ∂y/∂x = mask/(1-p): the gradient is the output itself for x = 1.
   sum(y).backward();
   EXPECT_EQ(max_abs_diff(x.grad(), y.data()), 0.0);
@@ -300,6 +362,81 @@ TEST(Dropout, TrainingZeroesAboutPAndScalesTheRest) {
   EXPECT_FLOAT_EQ(static_cast<float>(amax(y32).item()), static_cast<float>(1.0 / (1.0 - p)));
 }
 
+// The mean of x is kept for any x, not only ones: Σ y over n elements of a random x.
+TEST(Dropout, PreservesTheMeanOfARandomInput) {
+  Generator gen(12);
+  const double p = 0.4;
+  nn::Dropout drop(p, gen);
+  const int64_t n = 50000;
+  const Tensor x = input({n}, 13, 1, 3);  // E x = 2, E x² = 13/3
+  const double got = mean(drop(Variable(x)).data()).item();
+  // y_i = x_i·m_i/(1−p): E y_i = E x_i, and Var y_i = E x²/(1−p) − (E x)², so the sample
+  // mean of y differs from that of x by at most 5 standard deviations of the mask's part,
+  // √(E x²·p/((1−p)n)) (the spread of x itself is shared by both means and cancels).
+  const double sd = std::sqrt((13.0 / 3.0) * p / ((1 - p) * static_cast<double>(n)));
+  EXPECT_NEAR(got, mean(x).item(), 5 * sd);
+}
+
+// The gradient is mask/(1−p) for any upstream gradient, not only ones.
+TEST(Dropout, GradientIsTheMaskOverOneMinusP) {
+  Generator gen(14);
+  const double p = 0.3;
+  nn::Dropout drop(p, gen);
+  const Variable x = Variable(input({500}, 15, 0.5, 1.5)).requires_grad_();
+  const Variable y = drop(x);
+  const Tensor g = input({500}, 16);
+  sum(y * Variable(g)).backward();
+  // the mask divided by (1 − p), read off the output: y/x
+  const Tensor scaled_mask = div(y.data(), x.data());
+  EXPECT_LT(max_abs_diff(x.grad(), mul(scaled_mask, g)), 1e-15);
+  const Tensor kept = ne(scaled_mask, 0.0);
+  EXPECT_LT(max_abs_diff(where(kept, scaled_mask, Tensor::scalar(1 / (1 - p), DType::Float64)),
+                         Tensor::full({500}, 1 / (1 - p), DType::Float64)),
+            1e-15);
+}
+
+// The mask is the dropout's own stream: the same seed gives the same bits (at any thread
+// count: the mask is drawn by one thread), another seed another mask, and restoring the
+// generator's state replays the mask.
+TEST(Dropout, OwnGeneratorSameSeedSameBitsAndStateRestoresTheMask) {
+  const Variable x(input({4096}, 17));
+  const auto mask_of = [&](uint64_t seed) {
+    Generator gen(seed);
+    nn::Dropout drop(0.5, gen);
+    return drop(x).data();
+  };
+  EXPECT_EQ(max_abs_diff(mask_of(5), mask_of(5)), 0.0);
+  EXPECT_GT(max_abs_diff(mask_of(5), mask_of(6)), 0.0);
+
+  // Drawing from the constructor's generator afterwards does not touch the masks.
+  Generator g1(7), g2(7);
+  nn::Dropout d1(0.5, g1), d2(0.5, g2);
+  (void)randn({100}, 0, 1, DType::Float32, g2);
+  EXPECT_EQ(max_abs_diff(d1(x).data(), d2(x).data()), 0.0);
+
+  const Tensor saved = d1.dropout_generator.state();
+  const Tensor first = d1(x).data();
+  EXPECT_GT(max_abs_diff(d1(x).data(), first), 0.0);  // the stream moved on
+  d1.dropout_generator.set_state(saved);
+  EXPECT_EQ(max_abs_diff(d1(x).data(), first), 0.0);
+}
+
+#ifdef _OPENMP
+TEST(Dropout, SameBitsAtOneAndTwoThreads) {
+  const Variable x(input({1 << 20}, 18).to(DType::Float32));  // large enough to split
+  const auto run = [&](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    Generator gen(19);
+    nn::Dropout drop(0.1, gen);
+    const Tensor y = drop(x).data();
+    omp_set_num_threads(saved);
+    return y;
+  };
+  EXPECT_EQ(max_abs_diff(run(1), run(2)), 0.0);
+}
+#endif
+
 TEST(Dropout, PZeroIsTheIdentityAndPOutOfRangeThrows) {
   nn::Dropout none(0.0);
   const Variable x(input({10}, 2));
@@ -310,6 +447,18 @@ TEST(Dropout, PZeroIsTheIdentityAndPOutOfRangeThrows) {
         << p;
   }
   EXPECT_EQ(nn::Dropout(0.5).extra_repr(), "p=0.5");
+}
+
+// A Dropout with p = 0 draws nothing from the constructor's generator; one with p > 0
+// draws exactly one number (its seed), so the weights drawn after it move by one draw.
+TEST(Dropout, ConstructorDrawsOneNumberOnlyWhenItDrops) {
+  Generator a(20), untouched(20);
+  nn::Dropout keep_all(0.0, a);
+  EXPECT_EQ(a.next_u64(), untouched.next_u64());
+  Generator c(21), reference(21);
+  nn::Dropout drops(0.1, c);
+  (void)reference.next_u64();  // the seed drops took
+  EXPECT_EQ(c.next_u64(), reference.next_u64());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -34,6 +35,8 @@ using testing::meta;
 using testing::meta_double;
 using testing::meta_int;
 using testing::params_from;
+using testing::path_case_name;
+using testing::PathParam;
 using testing::Parity;
 using testing::weighted_sum;
 
@@ -480,6 +483,64 @@ TEST_P(ParitySoftmax, ValuesAndGradients) {
 INSTANTIATE_TEST_SUITE_P(Torch, ParitySoftmax,
                          testing::fixture_cases("softmax_last", "softmax_dim1", "log_softmax_last",
                                                 "log_softmax_dim0"),
+                         case_name);
+
+// ---- LayerNorm, GELU ----------------------------------------------------------------------
+
+// "3,4" → {3, 4}
+std::vector<int64_t> int_list(const std::string& text) {
+  std::vector<int64_t> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoll(item));
+  return out;
+}
+
+// The module (the fused kernel), or layer_norm_composed with the module's parameters.
+class ParityLayerNorm : public ::testing::TestWithParam<PathParam> {};
+
+TEST_P(ParityLayerNorm, ValuesAndGradients) {
+  const auto& [name, variant, fused] = GetParam();
+  const SafetensorsFile f = load_fixture(name, variant);
+  const nn::LayerNormOptions opts = nn::LayerNormOptions(int_list(meta(f, "normalized_shape")))
+                                        .eps(meta_double(f, "eps"))
+                                        .elementwise_affine(meta_int(f, "elementwise_affine") != 0)
+                                        .dtype(dtype_of_variant(variant));
+  nn::LayerNorm m(opts);
+  m.load_state_dict(params_from(f, m));
+  Variable x = Variable(f.at("input")).requires_grad_();
+  const Variable y = fused ? m(x)
+                           : layer_norm_composed(x, opts.normalized_shape(), m.weight, m.bias,
+                                                 opts.eps());
+  y.backward(f.at("grad_output"));
+
+  Parity p(name + "_" + variant + (fused ? "_fused" : "_composed"), dtype_of_variant(variant));
+  p.check("output", y.data(), f.at("output"));
+  p.check("grad_input", x.grad(), f.at("grad_input"));
+  p.check_param_grads(m, f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityLayerNorm,
+                         testing::fixture_path_cases("layer_norm_last", "layer_norm_2d",
+                                                     "layer_norm_3d_noaffine",
+                                                     "layer_norm_noaffine_eps", "layer_norm_eps"),
+                         path_case_name);
+
+class ParityGELU : public ::testing::TestWithParam<CaseParam> {};
+
+TEST_P(ParityGELU, ValuesAndGradients) {
+  const auto& [name, variant] = GetParam();
+  const SafetensorsFile f = load_fixture(name, variant);
+  nn::GELU m(nn::GELUOptions().approximate(meta(f, "approximate")));
+  Variable x = Variable(f.at("input")).requires_grad_();
+  const Variable y = m(x);
+  y.backward(f.at("grad_output"));
+
+  Parity p(name + "_" + variant, dtype_of_variant(variant));
+  p.check("output", y.data(), f.at("output"));
+  p.check("grad_input", x.grad(), f.at("grad_input"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, ParityGELU, testing::fixture_cases("gelu_none", "gelu_tanh"),
                          case_name);
 
 // ---- optimizers ---------------------------------------------------------------------------

@@ -38,9 +38,12 @@ using testing::meta_int;
 using testing::Parity;
 using testing::weighted_sum;
 
-const std::set<std::string> kMaskNames = {
-    "src_mask",  "tgt_mask", "memory_mask", "src_key_padding_mask", "tgt_key_padding_mask",
-    "memory_key_padding_mask"};
+const std::set<std::string> kMaskNames = {"src_mask",
+                                          "tgt_mask",
+                                          "memory_mask",
+                                          "src_key_padding_mask",
+                                          "tgt_key_padding_mask",
+                                          "memory_key_padding_mask"};
 const std::set<std::string> kInputNames = {"src", "tgt", "memory"};
 
 nn::TransformerLayerOptions layer_options(const SafetensorsFile& f, DType dtype) {
@@ -113,17 +116,17 @@ TEST_P(ParityTransformer, ValuesAndGradients) {
     module = layer;
   } else {
     ASSERT_EQ(kind, "transformer");
-    auto model = std::make_shared<nn::Transformer>(
-        nn::TransformerOptions(opts.d_model(), opts.nhead())
-            .num_encoder_layers(meta_int(f, "num_encoder_layers"))
-            .num_decoder_layers(meta_int(f, "num_decoder_layers"))
-            .dim_feedforward(opts.dim_feedforward())
-            .dropout(0.0)
-            .activation(opts.activation())
-            .layer_norm_eps(opts.layer_norm_eps())
-            .batch_first(opts.batch_first())
-            .norm_first(opts.norm_first())
-            .dtype(dtype));
+    auto model =
+        std::make_shared<nn::Transformer>(nn::TransformerOptions(opts.d_model(), opts.nhead())
+                                              .num_encoder_layers(meta_int(f, "num_encoder_layers"))
+                                              .num_decoder_layers(meta_int(f, "num_decoder_layers"))
+                                              .dim_feedforward(opts.dim_feedforward())
+                                              .dropout(0.0)
+                                              .activation(opts.activation())
+                                              .layer_norm_eps(opts.layer_norm_eps())
+                                              .batch_first(opts.batch_first())
+                                              .norm_first(opts.norm_first())
+                                              .dtype(dtype));
     run = [&, model] {
       return (*model)(in.at("src"), in.at("tgt"),
                       nn::TransformerForwardOptions()
@@ -169,16 +172,14 @@ TEST_P(ParityTransformer, ValuesAndGradients) {
   p.check_param_grads(*module, f);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torch, ParityTransformer,
-                         testing::fixture_cases("encoder_layer_post_relu",
-                                                "encoder_layer_pre_gelu_seq_first",
-                                                "encoder_layer_float_padding",
-                                                "decoder_layer_post_relu",
-                                                "decoder_layer_pre_gelu_seq_first",
-                                                "transformer_post_relu_seq_first",
-                                                "transformer_pre_gelu_batch_first",
-                                                "transformer_unbatched_float_padding"),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(
+    Torch, ParityTransformer,
+    testing::fixture_cases("encoder_layer_post_relu", "encoder_layer_pre_gelu_seq_first",
+                           "encoder_layer_float_padding", "decoder_layer_post_relu",
+                           "decoder_layer_pre_gelu_seq_first", "transformer_post_relu_seq_first",
+                           "transformer_pre_gelu_batch_first",
+                           "transformer_unbatched_float_padding"),
+    case_name);
 
 }  // namespace
 }  // namespace minigrad

@@ -50,28 +50,29 @@ double diff(const Variable& a, const Variable& b) { return max_abs_diff(a.data()
 
 TEST(Transformer, LayersHavePyTorchsParameterNamesInPyTorchsOrder) {
   Generator gen(1);
-  nn::TransformerEncoderLayer enc(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16), gen);
+  nn::TransformerEncoderLayer enc(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16),
+                                  gen);
   EXPECT_EQ(parameter_names(enc),
-            (std::vector<std::string>{"self_attn.in_proj_weight", "self_attn.in_proj_bias",
-                                      "self_attn.out_proj.weight", "self_attn.out_proj.bias",
-                                      "linear1.weight", "linear1.bias", "linear2.weight",
-                                      "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight",
-                                      "norm2.bias"}));
+            (std::vector<std::string>{
+                "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
+                "self_attn.out_proj.bias", "linear1.weight", "linear1.bias", "linear2.weight",
+                "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"}));
   EXPECT_EQ(enc.linear1->weight.shape(), (Shape{16, 8}));
   EXPECT_EQ(enc.linear2->weight.shape(), (Shape{8, 16}));
   std::vector<std::string> children;
   for (const auto& [name, m] : enc.named_children()) children.push_back(name);
-  EXPECT_EQ(children, (std::vector<std::string>{"self_attn", "linear1", "dropout", "linear2", "norm1",
-                                                "norm2", "dropout1", "dropout2"}));
-  nn::TransformerDecoderLayer dec(nn::TransformerDecoderLayerOptions(8, 2).dim_feedforward(16), gen);
-  EXPECT_EQ(parameter_names(dec),
-            (std::vector<std::string>{
-                "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
-                "self_attn.out_proj.bias", "multihead_attn.in_proj_weight",
-                "multihead_attn.in_proj_bias", "multihead_attn.out_proj.weight",
-                "multihead_attn.out_proj.bias", "linear1.weight", "linear1.bias", "linear2.weight",
-                "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias",
-                "norm3.weight", "norm3.bias"}));
+  EXPECT_EQ(children, (std::vector<std::string>{"self_attn", "linear1", "dropout", "linear2",
+                                                "norm1", "norm2", "dropout1", "dropout2"}));
+  nn::TransformerDecoderLayer dec(nn::TransformerDecoderLayerOptions(8, 2).dim_feedforward(16),
+                                  gen);
+  EXPECT_EQ(
+      parameter_names(dec),
+      (std::vector<std::string>{
+          "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
+          "self_attn.out_proj.bias", "multihead_attn.in_proj_weight", "multihead_attn.in_proj_bias",
+          "multihead_attn.out_proj.weight", "multihead_attn.out_proj.bias", "linear1.weight",
+          "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias",
+          "norm2.weight", "norm2.bias", "norm3.weight", "norm3.bias"}));
   // PyTorch's defaults
   const nn::TransformerEncoderLayerOptions d(512, 8);
   EXPECT_EQ(d.dim_feedforward(), 2048);
@@ -104,9 +105,9 @@ TEST(Transformer, StacksNameLayersAndFinalNormsAsPyTorch) {
   EXPECT_EQ(model.encoder->layers->size(), 2u);
   EXPECT_EQ(model.decoder->layers->size(), 1u);
   // A stack without a norm has none.
-  nn::TransformerEncoder bare(
-      nn::TransformerEncoderOptions(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16), 1),
-      gen);
+  nn::TransformerEncoder bare(nn::TransformerEncoderOptions(
+                                  nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(16), 1),
+                              gen);
   EXPECT_EQ(bare.norm, nullptr);
   EXPECT_EQ(parameter_names(bare).size(), 12u);
   EXPECT_EQ(parameter_names(bare).front(), "layers.0.self_attn.in_proj_weight");
@@ -305,7 +306,8 @@ TEST(Transformer, DropoutIsWherePyTorchPutsIt) {
   only(layer.dropout1);
   EXPECT_TRUE(is_dropped(layer.sa_block(x, {}, {}), plain.sa_block(x, {}, {}), 0.5));
   only(layer.dropout2);
-  EXPECT_TRUE(is_dropped(layer.mha_block(x, memory, {}, {}), plain.mha_block(x, memory, {}, {}), 0.5));
+  EXPECT_TRUE(
+      is_dropped(layer.mha_block(x, memory, {}, {}), plain.mha_block(x, memory, {}, {}), 0.5));
   only(layer.dropout3);
   EXPECT_TRUE(is_dropped(layer.ff_block(x), plain.ff_block(x), 0.5));
   only(layer.dropout);
@@ -363,7 +365,8 @@ TEST(Transformer, KeyPaddingAndCausalMasksHideWhatTheyBlock) {
   EXPECT_EQ(diff(a.narrow(1, 0, 2), b.narrow(1, 0, 2)), 0.0);
   EXPECT_GT(diff(a.narrow(1, 2, 1), b.narrow(1, 2, 1)), 1e-3);
   // tgt_key_padding_mask hides target keys from every later query too.
-  const auto tgt_pad = nn::TransformerForwardOptions().tgt_key_padding_mask(nn::padding_mask({3, 2}, 3));
+  const auto tgt_pad =
+      nn::TransformerForwardOptions().tgt_key_padding_mask(nn::padding_mask({3, 2}, 3));
   const Variable c = model(src, tgt, tgt_pad), d = model(src, changed_at(tgt, 1, 2), tgt_pad);
   EXPECT_EQ(diff(c.narrow(1, 0, 2), d.narrow(1, 0, 2)), 0.0);
 
@@ -428,9 +431,9 @@ TEST(Transformer, GradcheckEncoderLayer) {
                           : EncFwd()
                                 .src_mask(nn::causal_mask(3))
                                 .src_key_padding_mask(nn::padding_mask({3, 2}, 3));
-    EXPECT_TRUE(module_grad_ok(l, slots, {input({2, 3, 4}, 61)},
-                               [&](const Vars& v) { return l(v[0], opts); }))
-        << (pre ? "pre-norm, gelu, float src_mask" : "post-norm, relu, causal and padding");
+    EXPECT_TRUE(module_grad_ok(l, slots, {input({2, 3, 4}, 61)}, [&](const Vars& v) {
+      return l(v[0], opts);
+    })) << (pre ? "pre-norm, gelu, float src_mask" : "post-norm, relu, causal and padding");
   }
 }
 
@@ -438,8 +441,8 @@ TEST(Transformer, GradcheckDecoderLayer) {
   Generator gen(14);
   for (const bool pre : {false, true}) {
     nn::TransformerDecoderLayer l(small(pre, pre ? nn::kReLU : nn::kGELU), gen);
-    const auto slots =
-        joined(*l.self_attn, *l.multihead_attn, *l.linear1, *l.linear2, *l.norm1, *l.norm2, *l.norm3);
+    const auto slots = joined(*l.self_attn, *l.multihead_attn, *l.linear1, *l.linear2, *l.norm1,
+                              *l.norm2, *l.norm3);
     const auto opts =
         DecFwd()
             .tgt_mask(nn::Transformer::generate_square_subsequent_mask(2, DType::Float64))
@@ -504,14 +507,16 @@ TEST(TransformerBadInput, Settings) {
   EXPECT_TRUE(throws_with<E>([] { nn::Transformer(nn::TransformerOptions(10, 4)); },
                              {"Transformer", "d_model 10", "nhead 4"}));
   EXPECT_TRUE(throws_with<E>(
-      [] { nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(0)); },
+      [] {
+        nn::TransformerEncoderLayer(nn::TransformerEncoderLayerOptions(8, 2).dim_feedforward(0));
+      },
       {"TransformerEncoderLayer", "dim_feedforward", "0"}));
   EXPECT_TRUE(throws_with<E>(
       [] { nn::TransformerDecoderLayer(nn::TransformerDecoderLayerOptions(8, 2).dropout(1.0)); },
       {"TransformerDecoderLayer", "dropout", "1.0"}));
-  EXPECT_TRUE(throws_with<E>(
-      [] { nn::Transformer(nn::TransformerOptions(8, 2, 0, 1).dim_feedforward(4)); },
-      {"Transformer", "num_encoder_layers 0"}));
+  EXPECT_TRUE(
+      throws_with<E>([] { nn::Transformer(nn::TransformerOptions(8, 2, 0, 1).dim_feedforward(4)); },
+                     {"Transformer", "num_encoder_layers 0"}));
   EXPECT_TRUE(throws_with<E>(
       [] {
         nn::TransformerEncoder(
@@ -520,9 +525,9 @@ TEST(TransformerBadInput, Settings) {
       {"TransformerEncoder", "num_layers", "0"}));
   EXPECT_TRUE(throws_with<E>([] { nn::Transformer::generate_square_subsequent_mask(-1); },
                              {"generate_square_subsequent_mask", "sz -1"}));
-  EXPECT_TRUE(throws_with<E>(
-      [] { nn::Transformer::generate_square_subsequent_mask(3, DType::Int64); },
-      {"generate_square_subsequent_mask", "int64"}));
+  EXPECT_TRUE(
+      throws_with<E>([] { nn::Transformer::generate_square_subsequent_mask(3, DType::Int64); },
+                     {"generate_square_subsequent_mask", "int64"}));
 }
 
 TEST(TransformerBadInput, ShapesAndMasks) {
@@ -533,33 +538,64 @@ TEST(TransformerBadInput, ShapesAndMasks) {
   nn::Transformer model(small_model(1, 1), gen);
   const Variable src(input({2, 5, 4}, 90)), tgt(input({2, 3, 4}, 91));
   // widths, ranks, dtypes
-  EXPECT_TRUE(throws_with<E>([&] { enc(Variable(input({2, 5, 3}, 92))); },
-                             {"TransformerEncoderLayer", "src [2,5,3]", "[B, S, E=4]"}));
-  EXPECT_TRUE(throws_with<E>([&] { enc(Variable(input({1, 2, 5, 4}, 93))); },
-                             {"TransformerEncoderLayer", "src [1,2,5,4]"}));
-  EXPECT_TRUE(throws_with<E>([&] { enc(Variable(input({2, 5, 4}, 94).to(DType::Float32))); },
-                             {"TransformerEncoderLayer", "src is float32", "float64"}));
-  EXPECT_TRUE(throws_with<E>([&] { dec(tgt, Variable(input({2, 5, 6}, 95))); },
-                             {"TransformerDecoderLayer", "memory [2,5,6]", "[B, S, E=4]"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        enc(Variable(input({2, 5, 3}, 92)));
+      },
+      {"TransformerEncoderLayer", "src [2,5,3]", "[B, S, E=4]"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        enc(Variable(input({1, 2, 5, 4}, 93)));
+      },
+      {"TransformerEncoderLayer", "src [1,2,5,4]"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        enc(Variable(input({2, 5, 4}, 94).to(DType::Float32)));
+      },
+      {"TransformerEncoderLayer", "src is float32", "float64"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        dec(tgt, Variable(input({2, 5, 6}, 95)));
+      },
+      {"TransformerDecoderLayer", "memory [2,5,6]", "[B, S, E=4]"}));
   // batch sizes that differ
-  EXPECT_TRUE(throws_with<E>([&] { dec(tgt, Variable(input({3, 5, 4}, 96))); },
-                             {"TransformerDecoderLayer", "tgt [2,3,4]", "memory [3,5,4]", "batch"}));
-  EXPECT_TRUE(throws_with<E>([&] { dec(tgt, Variable(input({5, 4}, 97))); },
-                             {"TransformerDecoderLayer", "memory [5,4]"}));
-  EXPECT_TRUE(throws_with<E>([&] { model(src, Variable(input({3, 3, 4}, 98))); },
-                             {"Transformer", "src [2,5,4]", "tgt [3,3,4]", "same batch"}));
-  EXPECT_TRUE(throws_with<E>([&] { model(src, Variable(input({2, 3, 5}, 99))); },
-                             {"Transformer", "tgt [2,3,5]", "d_model = 4"}));
-  EXPECT_TRUE(throws_with<E>([&] { model(src, Variable(input({3, 4}, 100))); },
-                             {"Transformer", "tgt [3,4]"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        dec(tgt, Variable(input({3, 5, 4}, 96)));
+      },
+      {"TransformerDecoderLayer", "tgt [2,3,4]", "memory [3,5,4]", "batch"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        dec(tgt, Variable(input({5, 4}, 97)));
+      },
+      {"TransformerDecoderLayer", "memory [5,4]"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        model(src, Variable(input({3, 3, 4}, 98)));
+      },
+      {"Transformer", "src [2,5,4]", "tgt [3,3,4]", "same batch"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        model(src, Variable(input({2, 3, 5}, 99)));
+      },
+      {"Transformer", "tgt [2,3,5]", "d_model = 4"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        model(src, Variable(input({3, 4}, 100)));
+      },
+      {"Transformer", "tgt [3,4]"}));
   // masks of the wrong shape or dtype, named as the module names them
   EXPECT_TRUE(throws_with<E>([&] { enc(src, EncFwd().src_mask(nn::causal_mask(4))); },
                              {"TransformerEncoderLayer", "src_mask bool[4,4]", "[5,5]"}));
   EXPECT_TRUE(throws_with<E>(
-      [&] { enc(src, EncFwd().src_key_padding_mask(nn::padding_mask({5, 5, 5}, 5))); },
+      [&] {
+        enc(src, EncFwd().src_key_padding_mask(nn::padding_mask({5, 5, 5}, 5)));
+      },
       {"TransformerEncoderLayer", "src_key_padding_mask bool[3,5]", "[B, S] = [2,5]"}));
   EXPECT_TRUE(throws_with<E>(
-      [&] { enc(src, EncFwd().src_mask(Tensor::zeros({5, 5}, DType::Int64))); },
+      [&] {
+        enc(src, EncFwd().src_mask(Tensor::zeros({5, 5}, DType::Int64)));
+      },
       {"TransformerEncoderLayer", "src_mask int64[5,5]"}));
   EXPECT_TRUE(throws_with<E>(
       [&] { enc(src, EncFwd().src_mask(nn::Transformer::generate_square_subsequent_mask(5))); },
@@ -569,10 +605,14 @@ TEST(TransformerBadInput, ShapesAndMasks) {
   EXPECT_TRUE(throws_with<E>([&] { dec(tgt, src, DecFwd().memory_mask(nn::causal_mask(3))); },
                              {"TransformerDecoderLayer", "memory_mask bool[3,3]", "[3,5]"}));
   EXPECT_TRUE(throws_with<E>(
-      [&] { dec(tgt, src, DecFwd().memory_key_padding_mask(nn::padding_mask({3, 3}, 3))); },
+      [&] {
+        dec(tgt, src, DecFwd().memory_key_padding_mask(nn::padding_mask({3, 3}, 3)));
+      },
       {"TransformerDecoderLayer", "memory_key_padding_mask bool[2,3]", "[2,5]"}));
   EXPECT_TRUE(throws_with<E>(
-      [&] { dec(tgt, src, DecFwd().tgt_key_padding_mask(nn::padding_mask({5, 5}, 5))); },
+      [&] {
+        dec(tgt, src, DecFwd().tgt_key_padding_mask(nn::padding_mask({5, 5}, 5)));
+      },
       {"TransformerDecoderLayer", "tgt_key_padding_mask bool[2,5]", "[2,3]"}));
   EXPECT_TRUE(throws_with<E>(
       [&] { model(src, tgt, nn::TransformerForwardOptions().src_mask(nn::causal_mask(3))); },
@@ -580,7 +620,9 @@ TEST(TransformerBadInput, ShapesAndMasks) {
   // [B·nhead, T, T] masks are taken; [B, T, T] is not
   EXPECT_NO_THROW(dec(tgt, src, DecFwd().tgt_mask(Tensor::zeros({4, 3, 3}, DType::Bool))));
   EXPECT_TRUE(throws_with<E>(
-      [&] { dec(tgt, src, DecFwd().tgt_mask(Tensor::zeros({2, 3, 3}, DType::Bool))); },
+      [&] {
+        dec(tgt, src, DecFwd().tgt_mask(Tensor::zeros({2, 3, 3}, DType::Bool)));
+      },
       {"TransformerDecoderLayer", "tgt_mask bool[2,3,3]", "[B·num_heads, T, S] = [4,3,3]"}));
 }
 

@@ -73,6 +73,21 @@ Cases:
   softmax_last, softmax_dim1, log_softmax_last, log_softmax_dim0   x [2,3,5] (one row
                                           shifted by +40 to test the max subtraction)
       input output grad_output grad_input
+  layer_norm_last, layer_norm_2d, layer_norm_3d_noaffine, layer_norm_noaffine_eps,
+  layer_norm_eps                          nn.LayerNorm: x [2,3,5] over (5,) (one row shifted
+                                          by +40 and one scaled by 1e-3, so the mean and a
+                                          small variance are tested), x [2,3,4] over (3,4),
+                                          x [2,2,3,4] over (2,3,4) without affine, x [4,6]
+                                          over (6,) without affine and eps 1e-3, x [3,8]
+                                          over (8,) with eps 0.1 and a nearly constant row
+                                          (eps dominates its variance). Weight and bias are
+                                          random (not torch's ones and zeros), so a path that
+                                          ignored them would fail.
+      input [weight bias] output grad_output grad_input [grad_weight grad_bias];
+      settings normalized_shape ("3,4"), eps (repr), elementwise_affine
+  gelu_none, gelu_tanh                    F.gelu(x, approximate=...), x [4,8] in [-6, 6)
+                                          with 0, ±1e-4 and ±10 among them
+      input output grad_output grad_input; settings approximate
   sgd, sgd_momentum, sgd_dampening_wd, sgd_nesterov_wd, adam, adam_wd, adamw,
   adam_amsgrad, adamw_amsgrad
       Five steps on linear regression: loss = mean((X·w + b - y)²), X [8,3], w [3,1], b [1].
@@ -665,6 +680,62 @@ def softmax_case(w, case, log, dim):
                 {"dim": dim, "log": int(log)})
 
 
+def layer_norm_case(w, case, x_shape, normalized_shape, affine, eps, edit=None):
+    seed_for(case)
+    x64 = randn(*x_shape)
+    if edit is not None:
+        edit(x64)
+    w64 = 1 + 0.5 * randn(*normalized_shape)
+    b64 = randn(*normalized_shape)
+    gy64 = randn(*x_shape)
+    for variant, dtype in VARIANTS:
+        m = torch.nn.LayerNorm(normalized_shape, eps=eps, elementwise_affine=affine).to(dtype)
+        if affine:
+            with torch.no_grad():
+                m.weight.copy_(w64.to(dtype))
+                m.bias.copy_(b64.to(dtype))
+        x = leaf(x64, dtype)
+        y = m(x)
+        gy = gy64.to(dtype)
+        y.backward(gy)
+        named = params_of(m)
+        w.write(case, variant,
+                [("input", x)] + named + [("output", y), ("grad_output", gy), ("grad_input", x.grad)]
+                + grads_of(named),
+                {"normalized_shape": ",".join(str(d) for d in normalized_shape), "eps": repr(eps),
+                 "elementwise_affine": int(affine)})
+
+
+def layer_norm_cases(w):
+    def shift_and_squeeze(x):
+        x[1, 0] += 40.0  # a large mean: subtracted before the variance is taken
+        x[0, 2] *= 1e-3  # a small variance, still well above eps
+
+    def nearly_constant(x):
+        x[1] = 0.5 + 1e-3 * x[1]  # variance ~1e-6, far below eps = 0.1
+
+    layer_norm_case(w, "layer_norm_last", (2, 3, 5), (5,), True, 1e-5, shift_and_squeeze)
+    layer_norm_case(w, "layer_norm_2d", (2, 3, 4), (3, 4), True, 1e-5)
+    layer_norm_case(w, "layer_norm_3d_noaffine", (2, 2, 3, 4), (2, 3, 4), False, 1e-5)
+    layer_norm_case(w, "layer_norm_noaffine_eps", (4, 6), (6,), False, 1e-3)
+    layer_norm_case(w, "layer_norm_eps", (3, 8), (8,), True, 0.1, nearly_constant)
+
+
+def gelu_case(w, case, approximate):
+    seed_for(case)
+    x64 = torch.rand(4, 8, dtype=torch.float64) * 12 - 6
+    x64.view(-1)[:5] = torch.tensor([0.0, 1e-4, -1e-4, 10.0, -10.0], dtype=torch.float64)
+    gy64 = randn(4, 8)
+    for variant, dtype in VARIANTS:
+        x = leaf(x64, dtype)
+        y = F.gelu(x, approximate=approximate)
+        gy = gy64.to(dtype)
+        y.backward(gy)
+        w.write(case, variant,
+                [("input", x), ("output", y), ("grad_output", gy), ("grad_input", x.grad)],
+                {"approximate": approximate})
+
+
 OPTIMIZER_STEPS = 5
 
 
@@ -992,6 +1063,9 @@ def main():
     softmax_case(w, "softmax_dim1", log=False, dim=1)
     softmax_case(w, "log_softmax_last", log=True, dim=-1)
     softmax_case(w, "log_softmax_dim0", log=True, dim=0)
+    layer_norm_cases(w)
+    gelu_case(w, "gelu_none", "none")
+    gelu_case(w, "gelu_tanh", "tanh")
     optimizers(w)
     sdpa_cases(w)
     mha_cases(w)
