@@ -229,10 +229,10 @@ TEST_P(TrainTransformerCopySeeds, SolvesCopyExactly) {
 INSTANTIATE_TEST_SUITE_P(Seeds1To4, TrainTransformerCopySeeds, ::testing::Values(1, 2, 3, 4));
 
 // A model stopped early (some sequences wrong) decodes through nn::greedy_decode and
-// the model's Decoder exactly as teacher forcing predicts: fed its own decoded prefix,
+// the key/value cache exactly as teacher forcing predicts: fed its own decoded prefix,
 // the full forward's argmax at every position is the token decoding chose; fed the
 // true prefix, it agrees wherever decoding's prefix was right. Beam search of width 1
-// is greedy decoding; wider beams run the same Decoder through reorder().
+// is greedy decoding; wider beams reorder the cache's rows.
 TEST(TrainTransformerCopy, GreedyDecodingIsTheTeacherForcedArgmax) {
   Generator init_gen(1);
   TransformerCopyModel model(small_config(), init_gen);
@@ -268,6 +268,13 @@ TEST(TrainTransformerCopy, GreedyDecodingIsTheTeacherForcedArgmax) {
   }
   EXPECT_GT(wrong_rows, 0);
   EXPECT_GT(compared, 1000);
+  // Without the key/value cache (the whole prefix at every step): the same tokens.
+  nn::TransformerDecoding uncached =
+      model.decoding(source, nn::TransformerDecodingOptions().use_cache(false));
+  EXPECT_EQ(nn::greedy_decode(uncached, nn::GreedyDecodeOptions().start_symbol(1).max_length(
+                                            kLength - 1))
+                .to_vector<int64_t>(),
+            decoded.narrow(1, 1, kLength - 1).contiguous().to_vector<int64_t>());
 
   model.train();
   EXPECT_EQ(model.beam_search(source, kLength, 1).to_vector<int64_t>(), decoded.to_vector<int64_t>());

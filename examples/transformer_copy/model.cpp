@@ -127,9 +127,24 @@ Variable TransformerCopyModel::forward_teacher_forcing(const Tensor& source, con
   return decode(encode(source), target.narrow(1, 0, target.size(1) - 1));
 }
 
+nn::TransformerDecoding TransformerCopyModel::decoding(const Tensor& source,
+                                                       const nn::TransformerDecodingOptions& options) {
+  Variable memory;
+  {
+    NoGradGuard no_grad;
+    memory = encode(source);
+  }
+  return nn::TransformerDecoding(
+      *transformer->decoder, memory,
+      [this](const Tensor& tokens, int64_t position) {
+        return embed(*target_embedding, *target_dropout, tokens, position);
+      },
+      [this](const Variable& x) { return (*readout)(x); }, options);
+}
+
 Tensor TransformerCopyModel::greedy_decode(const Tensor& source, int64_t length) {
   const EvalMode eval(*this);
-  Decoder decoder(*this, source);
+  nn::TransformerDecoding decoder = decoding(source);
   return after_start_symbol(
       config.start_symbol,
       nn::greedy_decode(decoder, nn::GreedyDecodeOptions()
@@ -140,7 +155,7 @@ Tensor TransformerCopyModel::greedy_decode(const Tensor& source, int64_t length)
 Tensor TransformerCopyModel::beam_search(const Tensor& source, int64_t length,
                                          int64_t beam_width) {
   const EvalMode eval(*this);
-  Decoder decoder(*this, source);
+  nn::TransformerDecoding decoder = decoding(source);
   return after_start_symbol(config.start_symbol,
                             nn::beam_search(decoder, nn::BeamSearchOptions(beam_width)
                                                          .start_symbol(config.start_symbol)
@@ -172,28 +187,6 @@ TransformerAttention TransformerCopyModel::attention(const Tensor& source,
     out.cross.push_back(layer.multihead_attn_weights);
   }
   return out;
-}
-
-// ---- the decoder --------------------------------------------------------------------
-
-TransformerCopyModel::Decoder::Decoder(TransformerCopyModel& model, const Tensor& source)
-    : model_(model) {
-  NoGradGuard no_grad;
-  memory_ = model.encode(source);
-}
-
-Tensor TransformerCopyModel::Decoder::step(const Tensor& last_tokens) {
-  const Tensor last = last_tokens.reshape({-1, 1});
-  prefix_ = prefix_.defined() ? concat({prefix_, last}, 1) : last;
-  // the whole prefix again; the last position's logits are the next token's
-  const Tensor logits = model_.decode(memory_, prefix_).data();  // [N, t, V]
-  return logits.select(1, prefix_.size(1) - 1).contiguous();
-}
-
-void TransformerCopyModel::Decoder::reorder(const Tensor& index) {
-  // row i of everything a step reads becomes row index[i]
-  memory_ = index_select(memory_, 0, index);
-  if (prefix_.defined()) prefix_ = index_select(prefix_, 0, index);
 }
 
 double linear_warmup(int64_t t, int64_t warmup) {

@@ -21,7 +21,8 @@
 // Annotated Transformer's Batch: decoder input = target[:, :-1], labels = target[:, 1:]),
 // so one forward pass scores all 9 predictions. Evaluation decodes greedily from the
 // start symbol, 9 tokens (max_len = 10 in the Annotated Transformer's count, which
-// includes the start symbol), through nn::greedy_decode and the Decoder below.
+// includes the start symbol), through nn::greedy_decode driving the decoder stack
+// with its key/value cache (nn::TransformerDecoding).
 //
 // Init, PyTorch's modules' own: Embedding N(0, 1), Linear U(−1/√in, 1/√in), and the
 // Transformer's every matrix xavier_uniform_ (its _reset_parameters).
@@ -34,9 +35,9 @@
 
 #include "examples/common/task.h"
 #include "minigrad/nn/attention.h"
-#include "minigrad/nn/decode.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/transformer.h"
+#include "minigrad/nn/transformer_decoding.h"
 
 namespace minigrad::examples {
 
@@ -119,8 +120,14 @@ class TransformerCopyModel : public nn::Module {
   /// decoded sequence without its last token) against `source`, in eval mode.
   TransformerAttention attention(const Tensor& source, const Tensor& decoder_input);
 
-  /// The decoder of one source, for nn::greedy_decode and nn::beam_search (below).
-  class Decoder;
+  /// The decoder of one source as nn::greedy_decode and nn::beam_search drive it:
+  /// the source encoded once (without a graph), then each step embeds every row's
+  /// last token at its position, runs the decoder stack on that position alone
+  /// against the key/value cache (nn::TransformerDecoding; use_cache(false) runs the
+  /// whole prefix instead) and reads out the logits of the next token, [N, V].
+  /// Build it in eval mode (greedy_decode and beam_search above do).
+  nn::TransformerDecoding decoding(const Tensor& source,
+                                   const nn::TransformerDecodingOptions& options = {});
 
   std::string type_name() const override { return "TransformerCopyModel"; }
 
@@ -137,25 +144,6 @@ class TransformerCopyModel : public nn::Module {
   // dropout(E[tokens]·√d + P[first, first + t)): tokens int64 [B, t] → [B, t, d]
   Variable embed(nn::Embedding& embedding, nn::Dropout& dropout, const Tensor& tokens,
                  int64_t first_position);
-};
-
-/// The model's decoder for one source, as nn::greedy_decode and nn::beam_search
-/// drive it: the source is encoded once; each step appends every row's last token
-/// to its prefix and returns the logits of the next, [N, V]. A row's state is its
-/// prefix and its copy of the memory; reorder() selects those rows. Build it in
-/// eval mode (greedy_decode and beam_search above do).
-class TransformerCopyModel::Decoder final : public nn::IncrementalDecoder {
- public:
-  /// Encodes `source` (int64 [B, S]) without recording a graph.
-  Decoder(TransformerCopyModel& model, const Tensor& source);
-  int64_t batch_size() const override { return memory_.size(0); }
-  Tensor step(const Tensor& last_tokens) override;
-  void reorder(const Tensor& index) override;
-
- private:
-  TransformerCopyModel& model_;
-  Variable memory_;  // [N, S, d]
-  Tensor prefix_;    // int64 [N, t]: the tokens fed so far
 };
 
 /// The factor of a constant learning rate after a linear warm-up of `warmup` steps,
