@@ -323,7 +323,8 @@ class TransformerDecoderLayer : public Module {
 
   /// Keep every head's attention weights of the last forward in self_attn_weights and
   /// multihead_attn_weights, for pictures (the Annotated Transformer keeps them as
-  /// `attn`). Off by default: a layer then asks its attentions for no weights at all
+  /// `attn`); forward_step, one position against the cache, keeps none. Off by
+  /// default: a layer then asks its attentions for no weights at all
   /// (need_weights=False), as PyTorch's.
   bool keep_attention_weights = false;
   /// With keep_attention_weights, self_attn's weights of the last forward, per head:

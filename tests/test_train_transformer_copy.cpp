@@ -174,10 +174,9 @@ TEST(TrainTransformerCopy, ModelIsEmbeddingsTransformerReadout) {
     EXPECT_LE(largest, bound) << name;
     EXPECT_GT(largest, 0.9 * bound) << name;
   }
-  EXPECT_EQ(
-      amax(abs(model.parameter("transformer.encoder.layers.0.self_attn.in_proj_bias").data()))
-          .item(),
-      0.0);
+  EXPECT_EQ(amax(abs(model.parameter("transformer.encoder.layers.0.self_attn.in_proj_bias").data()))
+                .item(),
+            0.0);
 
   // Teacher forcing reads y_0 … y_{T−2} and scores y_1 … y_{T−1}.
   const StartSymbolCopyTask task;
@@ -271,13 +270,14 @@ TEST(TrainTransformerCopy, GreedyDecodingIsTheTeacherForcedArgmax) {
   // Without the key/value cache (the whole prefix at every step): the same tokens.
   nn::TransformerDecoding uncached =
       model.decoding(source, nn::TransformerDecodingOptions().use_cache(false));
-  EXPECT_EQ(nn::greedy_decode(uncached, nn::GreedyDecodeOptions().start_symbol(1).max_length(
-                                            kLength - 1))
-                .to_vector<int64_t>(),
-            decoded.narrow(1, 1, kLength - 1).contiguous().to_vector<int64_t>());
+  EXPECT_EQ(
+      nn::greedy_decode(uncached, nn::GreedyDecodeOptions().start_symbol(1).max_length(kLength - 1))
+          .to_vector<int64_t>(),
+      decoded.narrow(1, 1, kLength - 1).contiguous().to_vector<int64_t>());
 
   model.train();
-  EXPECT_EQ(model.beam_search(source, kLength, 1).to_vector<int64_t>(), decoded.to_vector<int64_t>());
+  EXPECT_EQ(model.beam_search(source, kLength, 1).to_vector<int64_t>(),
+            decoded.to_vector<int64_t>());
   const Accuracy beam = evaluate(model, task.heldout(), 3);
   EXPECT_GE(beam.sequence, run.heldout.sequence - 0.05)
       << "beam search of width 3 scores each sequence by its whole log-probability";
@@ -356,12 +356,13 @@ TEST(TrainTransformerCopy, CheckpointRoundTrip) {
   std::vector<std::string> names;
   for (const auto& [name, g] : dropout_generators(model)) names.push_back(name);
   const std::string enc = "transformer.encoder.layers.0.", dec = "transformer.decoder.layers.0.";
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "source_dropout", "target_dropout", dec + "dropout", dec + "dropout1",
-                       dec + "dropout2", dec + "dropout3", dec + "multihead_attn",
-                       dec + "self_attn", enc + "dropout", enc + "dropout1", enc + "dropout2",
-                       enc + "self_attn"}));
-  EXPECT_EQ(dropout_generators(model).at("source_dropout"), &model.source_dropout->dropout_generator);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"source_dropout", "target_dropout", dec + "dropout",
+                                      dec + "dropout1", dec + "dropout2", dec + "dropout3",
+                                      dec + "multihead_attn", dec + "self_attn", enc + "dropout",
+                                      enc + "dropout1", enc + "dropout2", enc + "self_attn"}));
+  EXPECT_EQ(dropout_generators(model).at("source_dropout"),
+            &model.source_dropout->dropout_generator);
   Generator third(1);
   TransformerCopyModel without(small_config(), third);  // dropout 0: nothing to save
   EXPECT_TRUE(dropout_generators(without).empty());

@@ -79,9 +79,10 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  ArgParser parser(kExample,
-                   "An encoder-decoder Transformer learns to copy 10 tokens (the copy task of The\n"
-                   "Annotated Transformer); every layer's and head's attention is drawn at the end.");
+  ArgParser parser(
+      kExample,
+      "An encoder-decoder Transformer learns to copy 10 tokens (the copy task of The\n"
+      "Annotated Transformer); every layer's and head's attention is drawn at the end.");
   add_common_options(parser, o.common, /*with_task=*/false);
   parser.add_int("--length", &o.length, "tokens per sequence, the start symbol included", 2, 1000);
   parser.add_int("--d", &o.d_model, "model width d_model (each head gets d / heads)", 1, 4096);
@@ -158,9 +159,9 @@ void draw_heads(const std::vector<Tensor>& layers, const std::string& kind, cons
     for (int64_t h = 0; h < heads; ++h) {
       const std::string where =
           "layer " + std::to_string(l + 1) + ", head " + std::to_string(h + 1);
-      const HeatmapLabels labels{std::string(kExample) + ": " + what + ", " + where +
-                                     " (a held-out sequence)",
-                                 row_axis, column_axis, rows, columns};
+      const HeatmapLabels labels{
+          std::string(kExample) + ": " + what + ", " + where + " (a held-out sequence)", row_axis,
+          column_axis, rows, columns};
       const Tensor weights = layers[l].select(0, 0).select(0, h);  // [rows, columns]
       std::cout << terminal_heatmap(weights, labels) << "\n";
       const std::string path = out_dir + "/" + kExample + "_" + kind + "_layer" +
@@ -197,8 +198,8 @@ int run(const Options& o) {
       restore_checkpoint(o.common, model, optimizer, data_gen, scheduler.get()) + 1;
   std::cerr << kExample << ": d = " << o.d_model << ", " << o.heads << " heads, ff "
             << o.dim_feedforward << ", " << o.encoder_layers << "+" << o.decoder_layers
-            << " layers, " << (o.norm_first ? "pre-norm" : "post-norm") << ", dropout "
-            << o.dropout << ", batch " << o.batch << ", " << settings_text(o) << ", " << threads
+            << " layers, " << (o.norm_first ? "pre-norm" : "post-norm") << ", dropout " << o.dropout
+            << ", batch " << o.batch << ", " << settings_text(o) << ", " << threads
             << " thread(s), " << model.num_parameters() << " parameters\n";
 
   const auto loss_options = nn::CrossEntropyOptions().label_smoothing(o.label_smoothing);
@@ -214,8 +215,8 @@ int run(const Options& o) {
     const Variable logits = model.forward_teacher_forcing(batch.source, batch.target);
     const Tensor labels = batch.target.narrow(1, 1, task.length() - 1);  // y_1 … y_{T−1}
     // mean over the B·(T − 1) predictions of −log p(next token)
-    const Variable loss = nn::cross_entropy(logits.reshape({-1, task.vocab()}),
-                                            labels.reshape({-1}), loss_options);
+    const Variable loss =
+        nn::cross_entropy(logits.reshape({-1, task.vocab()}), labels.reshape({-1}), loss_options);
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
@@ -259,7 +260,8 @@ int run(const Options& o) {
              "output token at step t (query)", "source token at position j (key)", written_labels,
              source_labels, o.common.out_dir, written);
   for (const std::string& path : written) std::cout << "wrote " << path << "\n";
-  report_loss_curve(o.common.out_dir, kExample, log.curve(), std::string(kExample) + " (" + kTask + ")");
+  report_loss_curve(o.common.out_dir, kExample, log.curve(),
+                    std::string(kExample) + " (" + kTask + ")");
   save_checkpoint_if_asked(o.common, model, optimizer, log.steps_done(), data_gen, scheduler.get());
   std::cout << result_line(kExample, kTask, log.heldout(), log.steps_done(), wall.seconds(),
                            settings_text(o))

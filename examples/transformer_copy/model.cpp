@@ -37,9 +37,9 @@ class EvalMode {
 
 // [B, 1] of the start symbol, then `tokens` [B, L].
 Tensor after_start_symbol(int64_t start_symbol, const Tensor& tokens) {
-  return concat({Tensor::full({tokens.size(0), 1}, static_cast<double>(start_symbol), DType::Int64),
-                 tokens},
-                1);
+  return concat(
+      {Tensor::full({tokens.size(0), 1}, static_cast<double>(start_symbol), DType::Int64), tokens},
+      1);
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ Batch StartSymbolCopyTask::with_start_symbol(const Tensor& body) const {
   const int64_t* in = b.data<int64_t>();
   int64_t* out = source.data<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    out[i * L] = kStartSymbol;                                              // src[:, 0] = 1
+    out[i * L] = kStartSymbol;                                                     // src[:, 0] = 1
     for (int64_t t = 1; t < L; ++t) out[i * L + t] = in[i * (L - 1) + t - 1] + 1;  // 1..10
   }
   return {source, source};  // the target is the source
@@ -78,20 +78,22 @@ TransformerCopyModel::TransformerCopyModel(const TransformerCopyConfig& c, Gener
   target_embedding = register_module(
       "target_embedding",
       std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
-  positions = register_module("positions", std::make_shared<nn::SinusoidalPositionalEncoding>(
-                                               nn::PositionalEncodingOptions(c.max_len, c.d_model)));
-  source_dropout = register_module("source_dropout",
-                                   std::make_shared<nn::Dropout>(nn::DropoutOptions(c.dropout), gen));
-  target_dropout = register_module("target_dropout",
-                                   std::make_shared<nn::Dropout>(nn::DropoutOptions(c.dropout), gen));
+  positions =
+      register_module("positions", std::make_shared<nn::SinusoidalPositionalEncoding>(
+                                       nn::PositionalEncodingOptions(c.max_len, c.d_model)));
+  source_dropout = register_module(
+      "source_dropout", std::make_shared<nn::Dropout>(nn::DropoutOptions(c.dropout), gen));
+  target_dropout = register_module(
+      "target_dropout", std::make_shared<nn::Dropout>(nn::DropoutOptions(c.dropout), gen));
   transformer = register_module(
-      "transformer", std::make_shared<nn::Transformer>(
-                         nn::TransformerOptions(c.d_model, c.heads, c.encoder_layers, c.decoder_layers)
-                             .dim_feedforward(c.dim_feedforward)
-                             .dropout(c.dropout)
-                             .norm_first(c.norm_first)
-                             .batch_first(true),
-                         gen));
+      "transformer",
+      std::make_shared<nn::Transformer>(
+          nn::TransformerOptions(c.d_model, c.heads, c.encoder_layers, c.decoder_layers)
+              .dim_feedforward(c.dim_feedforward)
+              .dropout(c.dropout)
+              .norm_first(c.norm_first)
+              .batch_first(true),
+          gen));
   readout = register_module(
       "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
   // The Annotated Transformer's make_model: every matrix of the whole model drawn
@@ -118,8 +120,8 @@ Variable TransformerCopyModel::decode(const Variable& memory, const Tensor& deco
   const Variable y = embed(*target_embedding, *target_dropout, decoder_input, 0);
   // −∞ above the diagonal: position i attends to positions ≤ i only
   const Tensor causal = nn::Transformer::generate_square_subsequent_mask(decoder_input.size(1));
-  return (*readout)((*transformer->decoder)(
-      y, memory, nn::TransformerDecoderForwardOptions().tgt_mask(causal)));
+  return (*readout)(
+      (*transformer->decoder)(y, memory, nn::TransformerDecoderForwardOptions().tgt_mask(causal)));
 }
 
 Variable TransformerCopyModel::forward_teacher_forcing(const Tensor& source, const Tensor& target) {
@@ -127,8 +129,8 @@ Variable TransformerCopyModel::forward_teacher_forcing(const Tensor& source, con
   return decode(encode(source), target.narrow(1, 0, target.size(1) - 1));
 }
 
-nn::TransformerDecoding TransformerCopyModel::decoding(const Tensor& source,
-                                                       const nn::TransformerDecodingOptions& options) {
+nn::TransformerDecoding TransformerCopyModel::decoding(
+    const Tensor& source, const nn::TransformerDecodingOptions& options) {
   Variable memory;
   {
     NoGradGuard no_grad;
@@ -147,13 +149,12 @@ Tensor TransformerCopyModel::greedy_decode(const Tensor& source, int64_t length)
   nn::TransformerDecoding decoder = decoding(source);
   return after_start_symbol(
       config.start_symbol,
-      nn::greedy_decode(decoder, nn::GreedyDecodeOptions()
-                                     .start_symbol(config.start_symbol)
-                                     .max_length(length - 1)));
+      nn::greedy_decode(
+          decoder,
+          nn::GreedyDecodeOptions().start_symbol(config.start_symbol).max_length(length - 1)));
 }
 
-Tensor TransformerCopyModel::beam_search(const Tensor& source, int64_t length,
-                                         int64_t beam_width) {
+Tensor TransformerCopyModel::beam_search(const Tensor& source, int64_t length, int64_t beam_width) {
   const EvalMode eval(*this);
   nn::TransformerDecoding decoder = decoding(source);
   return after_start_symbol(config.start_symbol,

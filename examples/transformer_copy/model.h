@@ -47,9 +47,9 @@ namespace minigrad::examples {
 /// sequences come from a fixed generator of their own and are never drawn for training.
 class StartSymbolCopyTask {
  public:
-  static constexpr int64_t kVocab = 11;        ///< tokens 0..10
-  static constexpr int64_t kPad = 0;           ///< padding: never drawn
-  static constexpr int64_t kStartSymbol = 1;   ///< every sequence's first token
+  static constexpr int64_t kVocab = 11;       ///< tokens 0..10
+  static constexpr int64_t kPad = 0;          ///< padding: never drawn
+  static constexpr int64_t kStartSymbol = 1;  ///< every sequence's first token
   static constexpr int64_t kDefaultLength = 10;
 
   /// Sequences of `length` ≥ 2 tokens (the start symbol and length − 1 others).
