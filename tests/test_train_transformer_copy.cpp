@@ -31,11 +31,13 @@
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
+#include "testing.h"
 
 namespace {
 
 using namespace minigrad;
 using namespace minigrad::examples;
+using minigrad::testing::child_modules;
 
 constexpr int64_t kLength = 6, kEvalEvery = 25, kWarmup = 30;
 constexpr double kLr = 3e-3;
@@ -139,19 +141,10 @@ TEST(TrainTransformerCopy, LinearWarmupRisesToOneAndStays) {
 
 // ---- the model -----------------------------------------------------------------------------
 
-// "name:Type" of every child module, in registration order.
-std::string children(const nn::Module& model) {
-  std::string out;
-  for (const auto& [name, child] : model.named_children()) {
-    out += (out.empty() ? "" : " ") + name + ":" + child->type_name();
-  }
-  return out;
-}
-
 TEST(TrainTransformerCopy, ModelIsEmbeddingsTransformerReadout) {
   Generator gen(1);
   TransformerCopyModel model(TransformerCopyConfig{}, gen);  // the example's sizes
-  EXPECT_EQ(children(model),
+  EXPECT_EQ(child_modules(model),
             "source_embedding:Embedding target_embedding:Embedding "
             "positions:SinusoidalPositionalEncoding source_dropout:Dropout target_dropout:Dropout "
             "transformer:Transformer readout:Linear");
