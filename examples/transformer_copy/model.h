@@ -76,11 +76,11 @@ struct TransformerCopyConfig {
   int64_t d_model = 128;                        ///< d
   int64_t heads = 4;                            ///< each head works in d / heads
   int64_t dim_feedforward = 512;                ///< the feed-forward blocks' hidden width
-  int64_t encoder_layers = 2;
-  int64_t decoder_layers = 2;
+  int64_t encoder_layers = 2;                   ///< encoder layers
+  int64_t decoder_layers = 2;                   ///< decoder layers
   double dropout = 0.1;     ///< after the positions, and every dropout of the Transformer
   bool norm_first = false;  ///< pre-norm layers; false: post-norm (the paper's)
-  int64_t start_symbol = StartSymbolCopyTask::kStartSymbol;
+  int64_t start_symbol = StartSymbolCopyTask::kStartSymbol;  ///< the decoder's first input
 };
 
 /// Every head's attention weights of one forward pass, layer by layer (index = layer).
@@ -131,7 +131,7 @@ class TransformerCopyModel : public nn::Module {
 
   std::string type_name() const override { return "TransformerCopyModel"; }
 
-  TransformerCopyConfig config;
+  TransformerCopyConfig config;  ///< the sizes and settings it was built with
   std::shared_ptr<nn::Embedding> source_embedding;              ///< E_src [V, d]
   std::shared_ptr<nn::Embedding> target_embedding;              ///< E_tgt [V, d]
   std::shared_ptr<nn::SinusoidalPositionalEncoding> positions;  ///< P [max_len, d], fixed
