@@ -99,6 +99,18 @@ std::string message_of(F&& f) {
 
 inline bool same_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
 
+// "name:Type" of every child module of `model` (an nn::Module), in registration
+// order: what a model is built of, in one line. A template, so that this header does
+// not bring autograd's overloads (concat, stack) into the tensor tests.
+template <class Module>
+std::string child_modules(const Module& model) {
+  std::string out;
+  for (const auto& [name, child] : model.named_children()) {
+    out += (out.empty() ? "" : " ") + name + ":" + child->type_name();
+  }
+  return out;
+}
+
 // The whole content of a file, byte for byte ("" when it cannot be opened).
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
