@@ -35,3 +35,4 @@
 #include "minigrad/nn/scheduler.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/nn/transformer.h"
+#include "minigrad/nn/transformer_decoding.h"

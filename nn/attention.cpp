@@ -281,6 +281,32 @@ Tensor join_masks(const Tensor& key_padding_mask, const Tensor& attn_mask, int64
   return add(additive(kpm, dtype), additive(am, dtype));
 }
 
+// A sequence in the module's layout ([T, B, ·], [B, T, ·] with batch_first, [T, ·]
+// unbatched) as [B, T, ·].
+Variable batch_major(const Variable& x, bool batch_first) {
+  if (x.dim() == 2) return x.unsqueeze(0);
+  return batch_first ? x : x.transpose(0, 1);
+}
+
+// x [B, L, E] (all heads side by side) → [B, h, L, d_h]: each head sees its own slice.
+Variable split_heads(const Variable& x, int64_t heads) {
+  const int64_t b = x.size(0), len = x.size(1), e = x.size(2);
+  return x.reshape({b, len, heads, e / heads}).permute({0, 2, 1, 3});
+}
+
+// Part i of the in-projection (0: W_Q, b_Q; 1: W_K, b_K; 2: W_V, b_V) applied to x,
+// split into heads: x·Wᵀ + b as [B, h, L, d_h].
+Variable project(const MultiheadAttention& m, int i, const Variable& x) {
+  const int64_t e = m.options.embed_dim();
+  const Variable bias = m.in_proj_bias.defined() ? m.in_proj_bias.narrow(0, i * e, e) : Variable();
+  const Variable packed = m.in_proj_weight;
+  const Variable weight = packed.defined() ? packed.narrow(0, i * e, e)
+                          : i == 0         ? m.q_proj_weight
+                          : i == 1         ? m.k_proj_weight
+                                           : m.v_proj_weight;
+  return split_heads(linear(x, weight, bias), m.options.num_heads());
+}
+
 }  // namespace
 
 // Every head at once: the projections are [B, T, E] (all heads side by side), viewed
@@ -288,29 +314,64 @@ Tensor join_masks(const Tensor& key_padding_mask, const Tensor& attn_mask, int64
 MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variable& key,
                                             const Variable& value,
                                             const MultiheadAttentionForwardOptions& opts) {
-  const int64_t e = options.embed_dim(), h = options.num_heads();
-  const bool batched = query.dim() == 3;
-  const int64_t rank = batched ? 3 : 2;
+  check_key_value(query, key, value);
+  return forward(query, project_key_value(key, value), opts);
+}
+
+ProjectedKeyValue MultiheadAttention::project_key_value(const Variable& key,
+                                                        const Variable& value) {
+  check_key_value(Variable(), key, value);
+  // K = key·W_Kᵀ + b_K, V = value·W_Vᵀ + b_V
+  return {project(*this, 1, batch_major(key, options.batch_first())),
+          project(*this, 2, batch_major(value, options.batch_first()))};
+}
+
+void MultiheadAttention::check_key_value(const Variable& query, const Variable& key,
+                                         const Variable& value) const {
+  const int64_t e = options.embed_dim();
+  // the rank of the call: the query's, or the key's when there is no query
+  const int64_t rank = query.defined() ? query.dim() : key.dim();
+  const bool batched = rank == 3;
   const char* layout = !batched ? "[T, E], [S, kdim], [S, vdim] (unbatched)"
                        : options.batch_first()
                            ? "[B, T, E], [B, S, kdim], [B, S, vdim] (batch_first)"
                            : "[T, B, E], [S, B, kdim], [S, B, vdim]";
-  MINIGRAD_CHECK((query.dim() == 2 || query.dim() == 3) && key.dim() == rank &&
-                 value.dim() == rank && query.size(-1) == e && key.size(-1) == options.kdim() &&
+  const std::string got = (query.defined() ? "query " + query.shape().str() + ", " : "") + "key " +
+                          key.shape().str() + ", value " + value.shape().str();
+  MINIGRAD_CHECK((rank == 2 || rank == 3) && key.dim() == rank && value.dim() == rank &&
+                 (!query.defined() || query.size(-1) == e) && key.size(-1) == options.kdim() &&
                  value.size(-1) == options.vdim())
-      << "MultiheadAttention: query " << query.shape() << ", key " << key.shape() << ", value "
-      << value.shape() << ": expected " << layout << " with E=" << e << ", kdim=" << options.kdim()
-      << ", vdim=" << options.vdim();
-  // Every input as [B, T, ·]
-  auto batch_major = [&](const Variable& x) {
-    if (!batched) return x.unsqueeze(0);
-    return options.batch_first() ? x : x.transpose(0, 1);
-  };
-  const Variable q_in = batch_major(query), k_in = batch_major(key), v_in = batch_major(value);
-  const int64_t b = q_in.size(0), t = q_in.size(1), s = k_in.size(1);
-  MINIGRAD_CHECK(k_in.size(0) == b && v_in.size(0) == b && v_in.size(1) == s)
-      << "MultiheadAttention: query " << query.shape() << ", key " << key.shape() << ", value "
-      << value.shape() << ": batch sizes and key/value lengths must agree";
+      << "MultiheadAttention: " << got << ": expected " << layout << " with E=" << e
+      << ", kdim=" << options.kdim() << ", vdim=" << options.vdim();
+  const int batch_axis = batched && !options.batch_first() ? 1 : 0;
+  const int length_axis = batched && options.batch_first() ? 1 : 0;
+  const bool batches_agree =
+      !batched || (key.size(batch_axis) == value.size(batch_axis) &&
+                   (!query.defined() || query.size(batch_axis) == key.size(batch_axis)));
+  MINIGRAD_CHECK(batches_agree && key.size(length_axis) == value.size(length_axis))
+      << "MultiheadAttention: " << got << ": batch sizes and key/value lengths must agree";
+}
+
+// With K and V projected already: Q = query·W_Qᵀ + b_Q, then the heads attend.
+MultiheadOutput MultiheadAttention::forward(const Variable& query, const ProjectedKeyValue& kv,
+                                            const MultiheadAttentionForwardOptions& opts) {
+  const int64_t e = options.embed_dim(), h = options.num_heads();
+  const bool batched = query.dim() == 3;
+  const Variable q_in = batch_major(query, options.batch_first());
+  const int64_t b = q_in.size(0), t = q_in.size(1);
+  MINIGRAD_CHECK((query.dim() == 2 || query.dim() == 3) && query.size(-1) == e &&
+                 kv.key.defined() && kv.value.defined() && kv.key.dim() == 4 &&
+                 kv.key.size(0) == b && kv.key.size(1) == h && kv.key.size(3) == head_dim &&
+                 kv.value.shape() == kv.key.shape())
+      << "MultiheadAttention: query " << query.shape() << ", projected key "
+      << (kv.key.defined() ? kv.key.shape().str() : "(undefined)") << " and value "
+      << (kv.value.defined() ? kv.value.shape().str() : "(undefined)") << ": expected "
+      << (!batched                ? "[T, E]"
+          : options.batch_first() ? "[B, T, E]"
+                                  : "[T, B, E]")
+      << " with E=" << e << ", and K, V both [B, h, S, d_h] with B=" << b << ", h=" << h
+      << ", d_h=" << head_dim;
+  const int64_t s = kv.key.size(2);
 
   const Tensor& kpm = opts.key_padding_mask();
   const Tensor& am = opts.attn_mask();
@@ -319,21 +380,8 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Variabl
                         batched ? std::optional<int64_t>(b) : std::nullopt, h, t, s, dtype);
   const Tensor mask = join_masks(kpm, am, b, h, dtype);
 
-  // Q = query·W_Qᵀ + b_Q, K = key·W_Kᵀ + b_K, V = value·W_Vᵀ + b_V
-  const bool packed = in_proj_weight.defined();
-  auto bias_part = [&](int64_t i) {
-    return in_proj_bias.defined() ? in_proj_bias.narrow(0, i * e, e) : Variable();
-  };
-  const Variable wq = packed ? in_proj_weight.narrow(0, 0, e) : q_proj_weight;
-  const Variable wk = packed ? in_proj_weight.narrow(0, e, e) : k_proj_weight;
-  const Variable wv = packed ? in_proj_weight.narrow(0, 2 * e, e) : v_proj_weight;
-  // [B, T, E] → [B, h, T, d_h]: each head sees its own slice of the projection.
-  auto heads = [&](const Variable& x, int64_t len) {
-    return x.reshape({b, len, h, head_dim}).permute({0, 2, 1, 3});
-  };
-  const Variable q = heads(linear(q_in, wq, bias_part(0)), t);
-  const Variable k = heads(linear(k_in, wk, bias_part(1)), s);
-  const Variable v = heads(linear(v_in, wv, bias_part(2)), s);
+  const Variable q = project(*this, 0, q_in);  // Q = query·W_Qᵀ + b_Q, [B, h, T, d_h]
+  const Variable &k = kv.key, &v = kv.value;
 
   AttentionOutput att;
   if (is_training() && options.dropout() > 0.0) {

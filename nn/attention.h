@@ -86,7 +86,7 @@ struct AttentionMaskNames {
 /// \param tgt_len   T, the number of queries
 /// \param src_len   S, the number of keys
 /// \param dtype     the query's dtype: a float mask must have it
-/// 	hrows std::invalid_argument naming the module, the mask, its dtype and shape, and
+/// \throws std::invalid_argument naming the module, the mask, its dtype and shape, and
 ///         the shape expected
 void check_multihead_masks(const AttentionMaskNames& names, const Tensor& attn_mask,
                            const Tensor& key_padding_mask, std::optional<int64_t> batch,
@@ -227,6 +227,20 @@ struct MultiheadOutput {
                      ///< unless need_weights
 };
 
+/// A MultiheadAttention's keys and values as its scores use them: projected and
+/// split into h heads of d_h = E/h,
+///
+///     K = key·W_Kᵀ + b_K      V = value·W_Vᵀ + b_V      each [B, h, S, d_h]
+///
+/// What a key/value cache holds. A decoder that produces one position per step would
+/// otherwise project every earlier position's key and value again at every step: it
+/// projects each once (MultiheadAttention::project_key_value), keeps them, appends
+/// the new position's along S, and attends with the forward that takes them.
+struct ProjectedKeyValue {
+  Variable key;    ///< K, [B, h, S, d_h] (B = 1 for unbatched input)
+  Variable value;  ///< V, [B, h, S, d_h]
+};
+
 /// h heads, each attending in its own d_h = E/h dimensional subspace:
 ///
 ///     Q = query·W_Qᵀ + b_Q    K = key·W_Kᵀ + b_K    V = value·W_Vᵀ + b_V    (all heads at once)
@@ -274,6 +288,22 @@ class MultiheadAttention : public Module {
                              const MultiheadAttentionForwardOptions& opts = {}) {
     return forward(query, key, value, opts);
   }
+  /// The K and V that forward(query, key, value) attends to, for a key/value cache.
+  /// \param key   [S, B, kdim] ([B, S, kdim] with batch_first; [S, kdim] unbatched)
+  /// \param value [S, B, vdim] (likewise)
+  /// \return K = key·W_Kᵀ + b_K and V = value·W_Vᵀ + b_V, each [B, h, S, d_h]
+  /// \throws std::invalid_argument naming the shapes when key or value does not fit
+  ProjectedKeyValue project_key_value(const Variable& key, const Variable& value);
+  /// forward(query, key, value, opts) with K and V projected already: kv is
+  /// project_key_value(key, value), or several such concatenated along S (axis 2),
+  /// as a cache grows. Masks, need_weights and the result as the other forward's,
+  /// with S = the length of kv.
+  /// \param query [T, B, E] ([B, T, E] with batch_first; [T, E] unbatched)
+  /// \param kv    K and V, each [B, h, S, d_h]
+  /// \param opts  masks, need_weights, average_attn_weights
+  /// \throws std::invalid_argument naming the shapes when query, kv or the masks do not fit
+  MultiheadOutput forward(const Variable& query, const ProjectedKeyValue& kv,
+                          const MultiheadAttentionForwardOptions& opts = {});
   std::string type_name() const override { return "MultiheadAttention"; }
   std::string extra_repr() const override;
 
@@ -288,6 +318,11 @@ class MultiheadAttention : public Module {
   /// Draws the attention dropout's masks; seeded from the constructor's gen (only
   /// when dropout > 0). A training checkpoint can save its state().
   Generator dropout_generator;
+
+ private:
+  // Refuses key and value (and the query, when defined) that do not fit the settings
+  // or each other, naming the shapes.
+  void check_key_value(const Variable& query, const Variable& key, const Variable& value) const;
 };
 
 /// The settings of a positional encoding.

@@ -104,6 +104,24 @@ std::shared_ptr<Module> register_norm(Module& stack, const std::shared_ptr<Modul
   return norm ? stack.register_module("norm", norm) : nullptr;
 }
 
+// A decoder layer's three residual sublayers around the two attention blocks given:
+// the one structure of forward (whole sequences) and forward_step (one position,
+// cached).
+template <class SelfAttention, class CrossAttention>
+Variable decoder_sublayers(TransformerDecoderLayer& layer, Variable x, SelfAttention sa,
+                           CrossAttention mha) {
+  if (layer.options.norm_first()) {
+    x = x + sa((*layer.norm1)(x));              // x + SelfAttn(LN₁(x))
+    x = x + mha((*layer.norm2)(x));             // x + CrossAttn(LN₂(x), m)
+    x = x + layer.ff_block((*layer.norm3)(x));  // x + FFN(LN₃(x))
+  } else {
+    x = (*layer.norm1)(x + sa(x));              // LN₁(x + SelfAttn(x))
+    x = (*layer.norm2)(x + mha(x));             // LN₂(x + CrossAttn(x, m))
+    x = (*layer.norm3)(x + layer.ff_block(x));  // LN₃(x + FFN(x))
+  }
+  return x;
+}
+
 }  // namespace
 
 // ---- TransformerEncoderLayer -------------------------------------------------------------------
@@ -201,17 +219,36 @@ Variable TransformerDecoderLayer::forward(const Variable& tgt, const Variable& m
                         options.nhead(), tgt_len, tgt_len, tgt.dtype());
   check_multihead_masks({name, "memory_mask", "memory_key_padding_mask"}, cross_mask, cross_padding,
                         batch, options.nhead(), tgt_len, src_len, tgt.dtype());
-  Variable x = tgt;
-  if (options.norm_first()) {
-    x = x + sa_block((*norm1)(x), self_mask, self_padding);             // x + SelfAttn(LN₁(x))
-    x = x + mha_block((*norm2)(x), memory, cross_mask, cross_padding);  // x + CrossAttn(LN₂(x), m)
-    x = x + ff_block((*norm3)(x));                                      // x + FFN(LN₃(x))
-  } else {
-    x = (*norm1)(x + sa_block(x, self_mask, self_padding));             // LN₁(x + SelfAttn(x))
-    x = (*norm2)(x + mha_block(x, memory, cross_mask, cross_padding));  // LN₂(x + CrossAttn(x, m))
-    x = (*norm3)(x + ff_block(x));                                      // LN₃(x + FFN(x))
-  }
-  return x;
+  return decoder_sublayers(
+      *this, tgt, [&](const Variable& x) { return sa_block(x, self_mask, self_padding); },
+      [&](const Variable& x) { return mha_block(x, memory, cross_mask, cross_padding); });
+}
+
+TransformerDecoderLayerCache TransformerDecoderLayer::init_cache(const Variable& memory) {
+  check_sequence(type_name().c_str(), "memory", "S", memory, options);
+  return {{}, multihead_attn->project_key_value(memory, memory)};
+}
+
+Variable TransformerDecoderLayer::forward_step(const Variable& tgt,
+                                               TransformerDecoderLayerCache& cache,
+                                               const Tensor& memory_key_padding_mask) {
+  const std::string name = type_name();
+  const auto [batch, len] = check_sequence(name.c_str(), "tgt", "1", tgt, options);
+  const Variable& memory_k = cache.multihead_attn.key;
+  const Variable& self_k = cache.self_attn.key;
+  MINIGRAD_CHECK(len == 1 && memory_k.defined() && memory_k.size(0) == batch.value_or(1) &&
+                 (!self_k.defined() || self_k.size(0) == memory_k.size(0)))
+      << name << ": forward_step: tgt " << tgt.shape() << " and a cache of memory K "
+      << (memory_k.defined() ? memory_k.shape().str() : "(none: call init_cache)")
+      << ": expected one position, " << layout(options, "1") << ", of the cache's batch";
+  check_multihead_masks({name, "memory_mask", "memory_key_padding_mask"}, Tensor(),
+                        memory_key_padding_mask, batch, options.nhead(), 1, memory_k.size(2),
+                        tgt.dtype());
+  return decoder_sublayers(
+      *this, tgt, [&](const Variable& x) { return sa_block(x, cache.self_attn); },
+      [&](const Variable& x) {
+        return mha_block(x, cache.multihead_attn, memory_key_padding_mask);
+      });
 }
 
 Variable TransformerDecoderLayer::sa_block(const Variable& x, const Tensor& attn_mask,
@@ -225,6 +262,24 @@ Variable TransformerDecoderLayer::mha_block(const Variable& x, const Variable& m
                                             const Tensor& key_padding_mask) {
   return (*dropout2)(attend(*multihead_attn, x, memory, attn_mask, key_padding_mask,
                             keep_attention_weights ? &multihead_attn_weights : nullptr));
+}
+
+// K_0…t = [K_0…t−1 ; x·W_Kᵀ + b_K] (likewise V), and x attends to all of it: no mask,
+// for every cached position is one the causal mask would let x see.
+Variable TransformerDecoderLayer::sa_block(const Variable& x, ProjectedKeyValue& cache) {
+  const ProjectedKeyValue now = self_attn->project_key_value(x, x);
+  cache = cache.key.defined() ? ProjectedKeyValue{concat({cache.key, now.key}, 2),
+                                                  concat({cache.value, now.value}, 2)}
+                              : now;
+  const auto fwd = MultiheadAttentionForwardOptions().need_weights(false);
+  return (*dropout1)(self_attn->forward(x, cache, fwd).output);
+}
+
+Variable TransformerDecoderLayer::mha_block(const Variable& x, const ProjectedKeyValue& memory,
+                                            const Tensor& key_padding_mask) {
+  const auto fwd =
+      MultiheadAttentionForwardOptions().key_padding_mask(key_padding_mask).need_weights(false);
+  return (*dropout2)(multihead_attn->forward(x, memory, fwd).output);
 }
 
 // FFN(x) = W₂·act(W₁·x + b₁) + b₂, at every position alike.
@@ -273,6 +328,40 @@ Variable TransformerDecoder::forward(const Variable& tgt, const Variable& memory
   Variable x = tgt;
   for (int64_t i = 0; i < options.num_layers(); ++i) {
     x = layers->at<TransformerDecoderLayer>(i)(x, memory, opts);
+  }
+  return norm ? (*norm)(x) : x;
+}
+
+void TransformerDecoderCache::reorder(const Tensor& index) {
+  const auto rows = [&index](Variable& v) {
+    if (v.defined()) v = index_select(v, 0, index);
+  };
+  for (TransformerDecoderLayerCache& layer : layers) {
+    rows(layer.self_attn.key);
+    rows(layer.self_attn.value);
+    rows(layer.multihead_attn.key);
+    rows(layer.multihead_attn.value);
+  }
+  if (memory_key_padding_mask.defined())
+    memory_key_padding_mask = index_select(memory_key_padding_mask, 0, index);
+}
+
+TransformerDecoderCache TransformerDecoder::init_cache(const Variable& memory,
+                                                       const Tensor& memory_key_padding_mask) {
+  TransformerDecoderCache cache{{}, memory_key_padding_mask};
+  for (int64_t i = 0; i < options.num_layers(); ++i)
+    cache.layers.push_back(layers->at<TransformerDecoderLayer>(i).init_cache(memory));
+  return cache;
+}
+
+Variable TransformerDecoder::forward_step(const Variable& tgt, TransformerDecoderCache& cache) {
+  MINIGRAD_CHECK(static_cast<int64_t>(cache.layers.size()) == options.num_layers())
+      << "TransformerDecoder: forward_step: a cache of " << cache.layers.size()
+      << " layers for a decoder of " << options.num_layers() << " (call init_cache)";
+  Variable x = tgt;
+  for (int64_t i = 0; i < options.num_layers(); ++i) {
+    x = layers->at<TransformerDecoderLayer>(i).forward_step(x, cache.layers[static_cast<size_t>(i)],
+                                                            cache.memory_key_padding_mask);
   }
   return norm ? (*norm)(x) : x;
 }

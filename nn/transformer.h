@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "minigrad/nn/attention.h"
 #include "minigrad/nn/container.h"
@@ -203,6 +204,22 @@ class TransformerEncoderLayer : public Module {
   Tensor self_attn_weights;
 };
 
+/// What one decoder layer keeps between the steps of incremental decoding: its
+/// key/value cache. At step t the layer sees one new target position x_t:
+///
+///     self_attn       K, V of positions 0 … t: x_t's own are appended, and x_t attends
+///                     to all of them, which are the keys the causal mask lets position
+///                     t see in a full forward
+///     multihead_attn  K, V of the memory, projected once, when decoding starts
+///
+/// The rest of the layer (LayerNorms, feed-forward block, residual adds) works on
+/// each position alone, so the layer run on x_t alone gives position t of the full
+/// forward: one position per layer per step instead of t + 1.
+struct TransformerDecoderLayerCache {
+  ProjectedKeyValue self_attn;       ///< [B, h, t, d_h]; undefined before the first step
+  ProjectedKeyValue multihead_attn;  ///< [B, h, S, d_h]
+};
+
 /// Self-attention over the target, cross-attention to the memory (the encoder's
 /// output) and a feed-forward block, each with a residual connection and a LayerNorm:
 ///
@@ -247,6 +264,11 @@ class TransformerDecoderLayer : public Module {
   /// \param attn_mask        tgt_mask; may be undefined
   /// \param key_padding_mask tgt_key_padding_mask; may be undefined
   Variable sa_block(const Variable& x, const Tensor& attn_mask, const Tensor& key_padding_mask);
+  /// sa_block for one new position, with the key/value cache: x's K and V are
+  /// appended to `cache` (along S), and x attends to every position in it.
+  /// \param x     one position, [1, B, E] ([B, 1, E] with batch_first; [1, E] unbatched)
+  /// \param cache K and V of the positions before x (undefined before the first)
+  Variable sa_block(const Variable& x, ProjectedKeyValue& cache);
   /// The cross-attention block: dropout2(Attention(x, memory, memory)), queries from
   /// the target, keys and values from the memory. PyTorch's _mha_block.
   /// \param x                the (normalised, with norm_first) input of the sublayer
@@ -255,10 +277,32 @@ class TransformerDecoderLayer : public Module {
   /// \param key_padding_mask memory_key_padding_mask; may be undefined
   Variable mha_block(const Variable& x, const Variable& memory, const Tensor& attn_mask,
                      const Tensor& key_padding_mask);
+  /// mha_block with the memory's K and V projected already (init_cache).
+  /// \param x                the (normalised, with norm_first) input of the sublayer
+  /// \param memory           K and V of the memory, [B, h, S, d_h]
+  /// \param key_padding_mask memory_key_padding_mask; may be undefined
+  Variable mha_block(const Variable& x, const ProjectedKeyValue& memory,
+                     const Tensor& key_padding_mask);
   /// The position-wise feed-forward block, the same at every position:
   /// dropout3(linear2(dropout(act(linear1(x))))) = W₂·act(W₁·x + b₁) + b₂. PyTorch's _ff_block.
   /// \param x the (normalised, with norm_first) input of the sublayer, [..., d_model]
   Variable ff_block(const Variable& x);
+
+  /// The cache for decoding against `memory`: the cross-attention's K and V of it,
+  /// and no target position yet.
+  /// \param memory [S, B, E] ([B, S, E] with batch_first; [S, E] unbatched)
+  /// \throws std::invalid_argument naming the shape when memory does not fit
+  TransformerDecoderLayerCache init_cache(const Variable& memory);
+  /// One step of incremental decoding: the layer on the next target position alone,
+  /// reading and extending `cache`. In eval mode the result is position t of
+  /// forward(tgt_0 … tgt_t, memory) with the causal tgt_mask, up to rounding.
+  /// \param tgt   position t, [1, B, E] ([B, 1, E] with batch_first; [1, E] unbatched)
+  /// \param cache init_cache(memory), after the steps of positions 0 … t − 1
+  /// \param memory_key_padding_mask [B, S] ([S] unbatched); may be undefined
+  /// \return the same shape as tgt
+  /// \throws std::invalid_argument naming the shapes when tgt, the cache or the mask do not fit
+  Variable forward_step(const Variable& tgt, TransformerDecoderLayerCache& cache,
+                        const Tensor& memory_key_padding_mask = {});
 
   std::string type_name() const override { return "TransformerDecoderLayer"; }
   /// "activation=relu", then ", norm_first=true" for a pre-norm layer
@@ -279,7 +323,8 @@ class TransformerDecoderLayer : public Module {
 
   /// Keep every head's attention weights of the last forward in self_attn_weights and
   /// multihead_attn_weights, for pictures (the Annotated Transformer keeps them as
-  /// `attn`). Off by default: a layer then asks its attentions for no weights at all
+  /// `attn`); forward_step, one position against the cache, keeps none. Off by
+  /// default: a layer then asks its attentions for no weights at all
   /// (need_weights=False), as PyTorch's.
   bool keep_attention_weights = false;
   /// With keep_attention_weights, self_attn's weights of the last forward, per head:
@@ -356,6 +401,18 @@ struct TransformerDecoderOptions {
   MINIGRAD_ARG(std::shared_ptr<Module>, norm);
 };
 
+/// What a TransformerDecoder keeps between the steps of incremental decoding: each
+/// layer's key/value cache and the memory's padding mask. TransformerDecoder::init_cache
+/// makes one; each forward_step adds a position to it.
+struct TransformerDecoderCache {
+  std::vector<TransformerDecoderLayerCache> layers;  ///< layers[i]: layer i's
+  Tensor memory_key_padding_mask;  ///< [B, S] ([S] unbatched); undefined: no padding
+  /// Keeps the batch rows `index` of everything cached, in that order (a row may
+  /// repeat or go): what beam search asks of a decoder's state.
+  /// \param index int64 [B'], each in [0, B)
+  void reorder(const Tensor& index);
+};
+
 /// num_layers decoder layers, each reading the same memory, then `norm` (if any).
 /// Parameters: layers.0.self_attn.in_proj_weight, layers.0.multihead_attn..., norm.weight, ...
 class TransformerDecoder : public Module {
@@ -377,6 +434,19 @@ class TransformerDecoder : public Module {
                       const TransformerDecoderForwardOptions& opts = {}) {
     return forward(tgt, memory, opts);
   }
+  /// The cache for decoding against `memory`: every layer's cross-attention K and V,
+  /// projected once.
+  /// \param memory [S, B, E] ([B, S, E] with batch_first; [S, E] unbatched)
+  /// \param memory_key_padding_mask [B, S] ([S] unbatched); may be undefined
+  TransformerDecoderCache init_cache(const Variable& memory,
+                                     const Tensor& memory_key_padding_mask = {});
+  /// One step of incremental decoding: every layer's forward_step on the next target
+  /// position, then `norm`. In eval mode, position t of forward(tgt_0 … tgt_t,
+  /// memory) with the causal tgt_mask, up to rounding.
+  /// \param tgt   position t, [1, B, E] ([B, 1, E] with batch_first; [1, E] unbatched)
+  /// \param cache init_cache(memory, …) after the steps of positions 0 … t − 1
+  /// \return the same shape as tgt
+  Variable forward_step(const Variable& tgt, TransformerDecoderCache& cache);
   std::string type_name() const override { return "TransformerDecoder"; }
 
   TransformerDecoderOptions options;   ///< the settings it was built with

@@ -748,6 +748,61 @@ TEST(MultiheadAttention, SequenceFirstAndUnbatchedLayouts) {
   EXPECT_EQ(un(q1, k1, v1).weights.shape(), (Shape{3, 5}));
 }
 
+// forward(query, key, value) is forward(query, project_key_value(key, value)): the
+// same ops, the same bits, masks and weights included. K and V projected in two
+// pieces and concatenated along S attend as the whole (a key/value cache's use).
+TEST(MultiheadAttention, ProjectedKeyValueIsWhatForwardAttendsTo) {
+  for (bool batch_first : {true, false}) {
+    Generator gen(12);
+    nn::MultiheadAttention m(f64_options(8, 2).batch_first(batch_first), gen);
+    const auto layout = [&](const Tensor& t) {
+      return Variable(batch_first ? t : t.transpose(0, 1));
+    };
+    const Variable q = layout(input({2, 3, 8}, 110)), kv = layout(input({2, 5, 8}, 111));
+    const auto opts =
+        Fwd().key_padding_mask(nn::padding_mask({5, 3}, 5)).average_attn_weights(false);
+    const nn::ProjectedKeyValue projected = m.project_key_value(kv, kv);
+    ASSERT_EQ(projected.key.shape(), (Shape{2, 2, 5, 4}));  // [B, h, S, d_h]
+    const nn::MultiheadOutput a = m(q, kv, kv, opts), b = m.forward(q, projected, opts);
+    EXPECT_EQ(max_abs_diff(a.output.data(), b.output.data()), 0.0);
+    EXPECT_EQ(max_abs_diff(a.weights.data(), b.weights.data()), 0.0);
+
+    const int axis = batch_first ? 1 : 0;  // the sequence axis of kv
+    const nn::ProjectedKeyValue first =
+        m.project_key_value(kv.narrow(axis, 0, 2), kv.narrow(axis, 0, 2));
+    const nn::ProjectedKeyValue rest =
+        m.project_key_value(kv.narrow(axis, 2, 3), kv.narrow(axis, 2, 3));
+    const nn::ProjectedKeyValue joined{concat({first.key, rest.key}, 2),
+                                       concat({first.value, rest.value}, 2)};
+    EXPECT_LT(max_abs_diff(m.forward(q, joined, opts).output.data(), a.output.data()), 1e-14);
+  }
+  Generator gen(13);
+  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(8, 2).batch_first(true), gen);
+  const Variable q(Tensor::zeros({2, 3, 8}));
+  const nn::ProjectedKeyValue kv =
+      m.project_key_value(Variable(Tensor::zeros({2, 4, 8})), Variable(Tensor::zeros({2, 4, 8})));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(Variable(Tensor::zeros({3, 3, 8})), kv);
+      },
+      {"MultiheadAttention", "query [3,3,8]", "projected key [2,2,4,4]", "B=3"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(q, nn::ProjectedKeyValue{kv.key, Variable()});
+      },
+      {"MultiheadAttention", "value (undefined)"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.project_key_value(Variable(Tensor::zeros({2, 4, 8})), Variable(Tensor::zeros({2, 3, 8})));
+      },
+      {"MultiheadAttention", "key [2,4,8], value [2,3,8]", "must agree"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward(q, kv, Fwd().key_padding_mask(nn::padding_mask({1, 2}, 3)));
+      },
+      {"key_padding_mask", "[2,3]", "[B, S] = [2,4]"}));
+}
+
 // Dropout on the attention weights cannot be checked against torch's random numbers;
 // what can: p = 0 and eval mode are the dropout-free module, and in training each
 // weight is either 0 or its undropped value / (1 − p), the output mixing V by them.

@@ -266,7 +266,8 @@ TEST(Transformer, LayersKeepEveryHeadsAttentionWeightsWhenAsked) {
   const Variable x(input({2, 3, 4}, 25)), m(input({2, 5, 4}, 26));
   const Tensor causal = nn::Transformer::generate_square_subsequent_mask(3, DType::Float64);
   const auto per_head = nn::MultiheadAttentionForwardOptions().average_attn_weights(false);
-  const auto masked = nn::MultiheadAttentionForwardOptions().average_attn_weights(false).attn_mask(causal);
+  const auto masked =
+      nn::MultiheadAttentionForwardOptions().average_attn_weights(false).attn_mask(causal);
   for (const bool pre : {false, true}) {
     nn::TransformerEncoderLayer enc(small(pre), gen);
     const Variable plain = enc(x);
@@ -275,8 +276,9 @@ TEST(Transformer, LayersKeepEveryHeadsAttentionWeightsWhenAsked) {
     EXPECT_EQ(diff(enc(x), plain), 0.0);
     const Variable q = pre ? ln(x, *enc.norm1) : x;
     EXPECT_EQ(enc.self_attn_weights.shape(), (Shape{2, 2, 3, 3}));
-    EXPECT_EQ(max_abs_diff(enc.self_attn_weights, (*enc.self_attn)(q, q, q, per_head).weights.data()),
-              0.0);
+    EXPECT_EQ(
+        max_abs_diff(enc.self_attn_weights, (*enc.self_attn)(q, q, q, per_head).weights.data()),
+        0.0);
 
     nn::TransformerDecoderLayer dec(small(pre), gen);
     const Variable plain_dec = dec(x, m, DecFwd().tgt_mask(causal));
@@ -286,8 +288,7 @@ TEST(Transformer, LayersKeepEveryHeadsAttentionWeightsWhenAsked) {
     EXPECT_EQ(diff(dec(x, m, DecFwd().tgt_mask(causal)), plain_dec), 0.0);
     const Variable y = pre ? ln(x, *dec.norm1) : x;
     const Tensor self = dec.self_attn_weights;
-    EXPECT_EQ(max_abs_diff(self, (*dec.self_attn)(y, y, y, masked).weights.data()),
-              0.0);
+    EXPECT_EQ(max_abs_diff(self, (*dec.self_attn)(y, y, y, masked).weights.data()), 0.0);
     for (int64_t i = 0; i < 3; ++i)
       for (int64_t j = i + 1; j < 3; ++j)
         EXPECT_EQ(self.at({1, 1, i, j}), 0.0) << "query " << i << " sees the future key " << j;
