@@ -9,16 +9,20 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <cmath>
 #include <initializer_list>
 #include <vector>
 
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/gru.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
+#include "minigrad/nn/transformer.h"
+#include "minigrad/nn/transformer_decoding.h"
 #include "minigrad/tensor/allocator.h"
 #include "minigrad/tensor/gemm.h"
 #include "minigrad/tensor/ops.h"
@@ -308,6 +312,48 @@ void BM_SelfAttentionStepMemory(benchmark::State& state) {
   state.counters["live_KiB"] = static_cast<double>(pool.live_bytes) / 1024.0;
 }
 BENCHMARK(BM_SelfAttentionStepMemory)->Unit(benchmark::kMicrosecond);
+
+// ---- decoding: a Transformer with and without its key/value cache ------------------------------
+
+// Greedy decoding of 64 tokens with the copy-task model of bench/README.md's TRANSFORMER
+// (vocab 11, d_model 128, 4 heads, feed-forward 512, 2 + 2 layers, post-norm; token
+// embeddings × √d_model + sinusoidal positions; Linear readout), eval mode, from a
+// source of 10 tokens encoded once. Arguments: batch, cache (1: each step runs every
+// layer on the new position against the cached keys and values; 0: on the whole
+// prefix again, with the causal mask). Reports tokens/s, batch × 64 per second.
+void BM_TransformerGreedyDecode(benchmark::State& state) {
+  const int64_t batch = state.range(0), vocab = 11, d = 128, steps = 64;
+  const bool use_cache = state.range(1) != 0;
+  Generator gen(1);
+  nn::Embedding src_embed(nn::EmbeddingOptions(vocab, d), gen);
+  nn::Embedding tgt_embed(nn::EmbeddingOptions(vocab, d), gen);
+  nn::SinusoidalPositionalEncoding positions(nn::PositionalEncodingOptions(steps, d));
+  nn::Transformer model(nn::TransformerOptions(d, 4, 2, 2).dim_feedforward(512).batch_first(true),
+                        gen);
+  nn::Linear readout(nn::LinearOptions(d, vocab), gen);
+  model.eval();
+  const auto embed = [&](nn::Embedding& table, const Tensor& tokens, int64_t position) {
+    return table(tokens) * std::sqrt(static_cast<double>(d)) +
+           positions.table.narrow(0, position, tokens.size(1));
+  };
+  NoGradGuard no_grad;
+  const Variable memory =
+      (*model.encoder)(embed(src_embed, randint(0, vocab, {batch, 10}, gen), 0));
+  for (auto _ : state) {
+    nn::TransformerDecoding decoding(
+        *model.decoder, memory,
+        [&](const Tensor& tokens, int64_t position) { return embed(tgt_embed, tokens, position); },
+        [&](const Variable& x) { return readout(x); },
+        nn::TransformerDecodingOptions().use_cache(use_cache));
+    benchmark::DoNotOptimize(
+        nn::greedy_decode(decoding, nn::GreedyDecodeOptions().start_symbol(1).max_length(steps)));
+  }
+  state.SetItemsProcessed(state.iterations() * batch * steps);
+}
+BENCHMARK(BM_TransformerGreedyDecode)
+    ->ArgsProduct({{1, 64}, {1, 0}})
+    ->ArgNames({"batch", "cache"})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -64,11 +64,14 @@ class TransformerDecoding final : public IncrementalDecoder {
   ///         does not fit the decoder
   TransformerDecoding(TransformerDecoder& decoder, const Variable& memory, Embed embed,
                       Readout readout, const TransformerDecodingOptions& options = {});
+  /// The rows: the memory's batch at first, then as many as the last reorder kept.
   int64_t batch_size() const override { return batch_; }
   /// Embeds the new tokens, runs the stack (on them alone, or on the whole prefix),
   /// and reads out the newest position, without recording a graph.
   /// \throws std::invalid_argument naming the shapes when embed returns anything but [N, L, E]
   Tensor step(const Tensor& last_tokens) override;
+  /// Keeps the rows `index` of the cache (or of the memory, its padding mask and the
+  /// tokens so far).
   void reorder(const Tensor& index) override;
 
  private:

@@ -281,7 +281,8 @@ void add_common_options(ArgParser& parser, CommonOptions& o, bool with_task) {
                     "start from the weights of a checkpoint written by --save");
   parser.add_string(
       "--resume", &o.resume_path,
-      "continue the run saved by --save (weights, optimizer, data stream, step) up to --steps");
+      "continue the run saved by --save (weights, optimizer, lr schedule, data stream, step) up "
+      "to --steps");
   parser.add_string("--out", &o.out_dir, "folder for the SVG pictures and the CSV loss curve",
                     "DIR");
 }
