@@ -1,4 +1,4 @@
-// What the rows of docs/PYTORCH.md may use without declaring it (tests/pytorch_md_rows.cpp
+// What the rows of docs/PYTORCH.md may use without declaring it (tests/doc_snippets.cpp
 // turns each row into a test that starts with MINIGRAD_PYTORCH_MD_CONTEXT). Rows must
 // not declare these names again.
 //
