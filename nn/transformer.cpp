@@ -29,14 +29,18 @@ Variable activate(const Variable& x, Activation activation) {
 }
 
 // Attention(query, keys = values = kv) with the masks, its output alone (PyTorch's
-// blocks call it with need_weights=False).
+// blocks call it with need_weights=False), unless `kept` is given: then every head's
+// weights too, stored there without their graph.
 Variable attend(MultiheadAttention& attention, const Variable& query, const Variable& kv,
-                const Tensor& attn_mask, const Tensor& key_padding_mask) {
+                const Tensor& attn_mask, const Tensor& key_padding_mask, Tensor* kept = nullptr) {
   const auto fwd = MultiheadAttentionForwardOptions()
                        .attn_mask(attn_mask)
                        .key_padding_mask(key_padding_mask)
-                       .need_weights(false);
-  return attention(query, kv, kv, fwd).output;
+                       .need_weights(kept != nullptr)
+                       .average_attn_weights(false);
+  MultiheadOutput out = attention(query, kv, kv, fwd);
+  if (kept != nullptr) *kept = out.weights.data();
+  return out.output;
 }
 
 // The settings every layer (and the Transformer) refuses, with `module` first in the message.
@@ -161,7 +165,8 @@ Variable TransformerEncoderLayer::forward(const Variable& src,
 
 Variable TransformerEncoderLayer::sa_block(const Variable& x, const Tensor& attn_mask,
                                            const Tensor& key_padding_mask) {
-  return (*dropout1)(attend(*self_attn, x, x, attn_mask, key_padding_mask));
+  return (*dropout1)(attend(*self_attn, x, x, attn_mask, key_padding_mask,
+                            keep_attention_weights ? &self_attn_weights : nullptr));
 }
 
 // FFN(x) = W₂·act(W₁·x + b₁) + b₂, at every position alike.
@@ -248,13 +253,15 @@ Variable TransformerDecoderLayer::forward_step(const Variable& tgt,
 
 Variable TransformerDecoderLayer::sa_block(const Variable& x, const Tensor& attn_mask,
                                            const Tensor& key_padding_mask) {
-  return (*dropout1)(attend(*self_attn, x, x, attn_mask, key_padding_mask));
+  return (*dropout1)(attend(*self_attn, x, x, attn_mask, key_padding_mask,
+                            keep_attention_weights ? &self_attn_weights : nullptr));
 }
 
 Variable TransformerDecoderLayer::mha_block(const Variable& x, const Variable& memory,
                                             const Tensor& attn_mask,
                                             const Tensor& key_padding_mask) {
-  return (*dropout2)(attend(*multihead_attn, x, memory, attn_mask, key_padding_mask));
+  return (*dropout2)(attend(*multihead_attn, x, memory, attn_mask, key_padding_mask,
+                            keep_attention_weights ? &multihead_attn_weights : nullptr));
 }
 
 // K_0…t = [K_0…t−1 ; x·W_Kᵀ + b_K] (likewise V), and x attends to all of it: no mask,

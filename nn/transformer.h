@@ -194,6 +194,14 @@ class TransformerEncoderLayer : public Module {
   std::shared_ptr<LayerNorm> norm2;               ///< around the feed-forward block
   std::shared_ptr<Dropout> dropout1;              ///< on the self-attention block's output
   std::shared_ptr<Dropout> dropout2;              ///< on the feed-forward block's output
+
+  /// Keep every head's attention weights of the last forward in self_attn_weights,
+  /// for pictures (the Annotated Transformer keeps them as `attn`). Off by default: a
+  /// layer then asks its attention for no weights at all (need_weights=False), as PyTorch's.
+  bool keep_attention_weights = false;
+  /// With keep_attention_weights, self_attn's weights of the last forward, per head:
+  /// [B, nhead, S, S] ([nhead, S, S] unbatched), without their graph. Undefined until then.
+  Tensor self_attn_weights;
 };
 
 /// What one decoder layer keeps between the steps of incremental decoding: its
@@ -312,6 +320,21 @@ class TransformerDecoderLayer : public Module {
   std::shared_ptr<Dropout> dropout1;                   ///< on the self-attention block's output
   std::shared_ptr<Dropout> dropout2;                   ///< on the cross-attention block's output
   std::shared_ptr<Dropout> dropout3;                   ///< on the feed-forward block's output
+
+  /// Keep every head's attention weights of the last forward in self_attn_weights and
+  /// multihead_attn_weights, for pictures (the Annotated Transformer keeps them as
+  /// `attn`); forward_step, one position against the cache, keeps none. Off by
+  /// default: a layer then asks its attentions for no weights at all
+  /// (need_weights=False), as PyTorch's.
+  bool keep_attention_weights = false;
+  /// With keep_attention_weights, self_attn's weights of the last forward, per head:
+  /// [B, nhead, T, T] ([nhead, T, T] unbatched), without their graph; zero above the
+  /// diagonal under a causal tgt_mask. Undefined until then.
+  Tensor self_attn_weights;
+  /// With keep_attention_weights, multihead_attn's weights of the last forward (each
+  /// target position over the memory), per head: [B, nhead, T, S] ([nhead, T, S]
+  /// unbatched), without their graph. Undefined until then.
+  Tensor multihead_attn_weights;
 };
 
 /// The settings of a TransformerEncoder (libtorch's TransformerEncoderOptions): the

@@ -20,11 +20,13 @@
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/serialization.h"
+#include "testing.h"
 
 namespace {
 
 using namespace minigrad;
 using namespace minigrad::examples;
+using minigrad::testing::child_modules;
 
 constexpr int64_t kEvalEvery = 50;
 // The example's --steps, --lr, --clip and --decay-from: every run here follows the
@@ -127,22 +129,13 @@ TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
   expect_solved(run);
 }
 
-// "name:Type" of every child module, in registration order.
-std::string children(const nn::Module& model) {
-  std::string out;
-  for (const auto& [name, child] : model.named_children()) {
-    out += (out.empty() ? "" : " ") + name + ":" + child->type_name();
-  }
-  return out;
-}
-
 // Without attention the decoder takes only the embedding (no context) and the
 // readout sees only h_t: the "none" baseline of the sweep is the plain model.
 TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   Generator gen(1);
   Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::None},
                      gen);
-  EXPECT_EQ(children(model),
+  EXPECT_EQ(child_modules(model),
             "source_embedding:Embedding target_embedding:Embedding encoder:LSTM decoder:LSTMCell "
             "readout:Linear");
   EXPECT_EQ(model.parameter("decoder.weight_ih").shape(),
@@ -227,7 +220,7 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
                              .attention = AttentionKind::Additive,
                              .cell = CellKind::GRU};
   Seq2SeqModel model(config, gen);
-  EXPECT_EQ(children(model),
+  EXPECT_EQ(child_modules(model),
             "source_embedding:Embedding target_embedding:Embedding encoder:GRU decoder:GRUCell "
             "attention:AdditiveAttention readout:Linear");
   // [embedding; previous context]

@@ -258,6 +258,51 @@ TEST(Transformer, IsEncoderThenDecoderWithFinalNorms) {
   EXPECT_EQ(diff((*model.encoder->norm)(seq(src)), (*model.encoder)(src)), 0.0);
 }
 
+// With keep_attention_weights, a layer keeps every head's weights of its last forward:
+// those of its MultiheadAttention called on the sublayer's input, per head, and the
+// layer's output is the same bits as without. Off (the default), it keeps none.
+TEST(Transformer, LayersKeepEveryHeadsAttentionWeightsWhenAsked) {
+  Generator gen(9);
+  const Variable x(input({2, 3, 4}, 25)), m(input({2, 5, 4}, 26));
+  const Tensor causal = nn::Transformer::generate_square_subsequent_mask(3, DType::Float64);
+  const auto per_head = nn::MultiheadAttentionForwardOptions().average_attn_weights(false);
+  const auto masked =
+      nn::MultiheadAttentionForwardOptions().average_attn_weights(false).attn_mask(causal);
+  for (const bool pre : {false, true}) {
+    nn::TransformerEncoderLayer enc(small(pre), gen);
+    const Variable plain = enc(x);
+    EXPECT_FALSE(enc.self_attn_weights.defined());
+    enc.keep_attention_weights = true;
+    EXPECT_EQ(diff(enc(x), plain), 0.0);
+    const Variable q = pre ? ln(x, *enc.norm1) : x;
+    EXPECT_EQ(enc.self_attn_weights.shape(), (Shape{2, 2, 3, 3}));
+    EXPECT_EQ(
+        max_abs_diff(enc.self_attn_weights, (*enc.self_attn)(q, q, q, per_head).weights.data()),
+        0.0);
+
+    nn::TransformerDecoderLayer dec(small(pre), gen);
+    const Variable plain_dec = dec(x, m, DecFwd().tgt_mask(causal));
+    EXPECT_FALSE(dec.self_attn_weights.defined());
+    EXPECT_FALSE(dec.multihead_attn_weights.defined());
+    dec.keep_attention_weights = true;
+    EXPECT_EQ(diff(dec(x, m, DecFwd().tgt_mask(causal)), plain_dec), 0.0);
+    const Variable y = pre ? ln(x, *dec.norm1) : x;
+    const Tensor self = dec.self_attn_weights;
+    EXPECT_EQ(max_abs_diff(self, (*dec.self_attn)(y, y, y, masked).weights.data()), 0.0);
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = i + 1; j < 3; ++j)
+        EXPECT_EQ(self.at({1, 1, i, j}), 0.0) << "query " << i << " sees the future key " << j;
+    // the cross-attention's query: the target after the self-attention sublayer
+    const Variable h = pre ? x + dec.sa_block(ln(x, *dec.norm1), causal, {})
+                           : ln(x + dec.sa_block(x, causal, {}), *dec.norm1);
+    const Variable c = pre ? ln(h, *dec.norm2) : h;
+    EXPECT_EQ(dec.multihead_attn_weights.shape(), (Shape{2, 2, 3, 5}));
+    EXPECT_LT(max_abs_diff(dec.multihead_attn_weights,
+                           (*dec.multihead_attn)(c, m, m, per_head).weights.data()),
+              1e-15);
+  }
+}
+
 // ---- dropout -------------------------------------------------------------------------------
 
 // Whether y is z with dropout applied: every element 0 or z/(1 − p), some of each.

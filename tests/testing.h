@@ -18,6 +18,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "minigrad/nn/module.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
 
@@ -98,6 +99,16 @@ std::string message_of(F&& f) {
 }
 
 inline bool same_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
+
+// "name:Type" of every child module of `model`, in registration order: what a
+// model is built of, in one line.
+inline std::string child_modules(const nn::Module& model) {
+  std::string out;
+  for (const auto& [name, child] : model.named_children()) {
+    out += (out.empty() ? "" : " ") + name + ":" + child->type_name();
+  }
+  return out;
+}
 
 // The whole content of a file, byte for byte ("" when it cannot be opened).
 inline std::string read_file(const std::filesystem::path& path) {
