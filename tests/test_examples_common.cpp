@@ -482,6 +482,11 @@ TEST(ExamplesPlot, TerminalHeatmapAlignsWideAndMultiByteLabels) {
     if (line.find("│") != std::string::npos) widths.push_back(display_width(line));
   }
   EXPECT_EQ(widths, (std::vector<int64_t>{17, 17}));
+  // The SVG carries the characters as they are, UTF-8 as its header says.
+  const std::string svg = heatmap_svg(w, korean);
+  EXPECT_TRUE(well_formed_xml(svg)) << svg;
+  EXPECT_NE(svg.find("encoding=\"UTF-8\""), std::string::npos);
+  EXPECT_NE(svg.find(">월</text>"), std::string::npos) << svg;
   // A label wider than a cell widens every cell.
   const std::string wide = terminal_heatmap(w, {"", "", "", {"a", "b"}, {"<pad>", "x", "y"}});
   EXPECT_NE(wide.find("a │█████          │"), std::string::npos) << wide;
