@@ -18,7 +18,6 @@
 #include <typeinfo>
 #include <vector>
 
-#include "minigrad/nn/module.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/random.h"
 
@@ -100,9 +99,11 @@ std::string message_of(F&& f) {
 
 inline bool same_storage(const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); }
 
-// "name:Type" of every child module of `model`, in registration order: what a
-// model is built of, in one line.
-inline std::string child_modules(const nn::Module& model) {
+// "name:Type" of every child module of `model` (an nn::Module), in registration
+// order: what a model is built of, in one line. A template, so that this header does
+// not bring autograd's overloads (concat, stack) into the tensor tests.
+template <class Module>
+std::string child_modules(const Module& model) {
   std::string out;
   for (const auto& [name, child] : model.named_children()) {
     out += (out.empty() ? "" : " ") + name + ":" + child->type_name();

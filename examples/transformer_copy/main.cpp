@@ -27,6 +27,11 @@
 // training stops at the first evaluation where every one of them comes back exactly
 // (--stop-at 1), or after --steps.
 //
+// Measured (1 thread, the defaults): every held-out sequence right at step 750, —,
+// 700, 850, 900, 800, 700, 800 for seeds 1–8. Seed 2 holds at 999 of 1,000 from step
+// 650 to the end; the one it misses repeats a token (1 7 7 4 4 5 1 8 6 7 comes back
+// as 1 7 7 4 5 5 1 8 6 7: after the first 4 it looks up the token that follows a 4).
+//
 // Output: a progress bar on stderr; for the first held-out sequence, every layer's
 // and every head's attention (encoder self-attention, the decoder's masked
 // self-attention, its cross-attention) in the terminal and as SVG; the loss curve;
