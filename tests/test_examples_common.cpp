@@ -18,11 +18,14 @@
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
 #include "examples/common/task.h"
+#include "examples/common/utf8.h"
+#include "testing.h"
 
 namespace {
 
 using namespace minigrad;
 using namespace minigrad::examples;
+using minigrad::testing::throws_with;
 
 // ---- flags ------------------------------------------------------------------------------
 
@@ -462,6 +465,41 @@ TEST(ExamplesPlot, TerminalHeatmapShadesEachWeight) {
   EXPECT_NE(text.find("7 │   ░░░▒▒▒│"), std::string::npos) << text;
   EXPECT_NE(text.find("1 │▓▓▓███   │"), std::string::npos) << text;
   EXPECT_NE(text.find("  1<s>  7"), std::string::npos) << text;  // column labels, 3 wide
+}
+
+// A Hangul syllable is three bytes and two terminal columns: the labels are padded by
+// columns, so every line of the grid takes as many columns as the others.
+TEST(ExamplesPlot, TerminalHeatmapAlignsWideAndMultiByteLabels) {
+  const Tensor w = Tensor::from_list({1.0, 0.0, 0.0, 0.0, 1.0, 0.0}, {2, 3});
+  const HeatmapLabels korean{"", "", "", {"<end>", "1"}, {"5", "월", "␣"}};
+  const std::string text = terminal_heatmap(w, korean);
+  EXPECT_NE(text.find("\n         5 월  ␣\n"), std::string::npos) << text;  // 3 columns each
+  EXPECT_NE(text.find("<end> │███      │"), std::string::npos) << text;
+  EXPECT_NE(text.find("    1 │   ███   │"), std::string::npos) << text;
+  std::istringstream lines(text);
+  std::vector<int64_t> widths;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("│") != std::string::npos) widths.push_back(display_width(line));
+  }
+  EXPECT_EQ(widths, (std::vector<int64_t>{17, 17}));
+  // The SVG carries the characters as they are, UTF-8 as its header says.
+  const std::string svg = heatmap_svg(w, korean);
+  EXPECT_TRUE(well_formed_xml(svg)) << svg;
+  EXPECT_NE(svg.find("encoding=\"UTF-8\""), std::string::npos);
+  EXPECT_NE(svg.find(">월</text>"), std::string::npos) << svg;
+  // A label wider than a cell widens every cell.
+  const std::string wide = terminal_heatmap(w, {"", "", "", {"a", "b"}, {"<pad>", "x", "y"}});
+  EXPECT_NE(wide.find("a │█████          │"), std::string::npos) << wide;
+}
+
+TEST(ExamplesUtf8, SymbolsAreCodePointsAndWidthsAreColumns) {
+  EXPECT_EQ(utf8_symbols("3일 é😀"), (std::vector<std::string>{"3", "일", " ", "é", "😀"}));
+  EXPECT_EQ(display_width("1979년 5월"), 4 + 2 + 1 + 1 + 2);
+  EXPECT_EQ(display_width("é␣│"), 3);  // Latin, symbols, box drawing: one column each
+  EXPECT_EQ(display_width("😀"), 2);
+  EXPECT_EQ(display_width(""), 0);
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { display_width("ab\xff"); },
+                                                 {"utf8_symbols", "byte 2"}));
 }
 
 TEST(ExamplesPlot, LineChartIsWellFormedAndChecksItsInput) {

@@ -62,9 +62,13 @@ CopyRun train_copy(int64_t max_steps, double stop_at, const RunOptions& o = {}) 
   const ScopedThreads one_thread(1);
   const SequenceTask task(o.task, 12);
   Generator init_gen(o.seed), data_gen(o.seed ^ 0x9e3779b97f4a7c15u);
-  Seq2SeqModel model(
-      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = o.attention, .cell = o.cell},
-      init_gen);
+  Seq2SeqModel model({.source_vocab = 16,
+                      .target_vocab = 16,
+                      .embedding = 32,
+                      .hidden = 64,
+                      .attention = o.attention,
+                      .cell = o.cell},
+                     init_gen);
   nn::Adam optimizer(model.parameters(), nn::AdamOptions(kLr));
   CopyRun run;
   run.before = evaluate(model, task.heldout());
@@ -133,7 +137,11 @@ TEST(TrainSeq2Seq, DotAttentionSolvesCopyAtLength12) {
 // readout sees only h_t: the "none" baseline of the sweep is the plain model.
 TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   Generator gen(1);
-  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::None},
+  Seq2SeqModel model({.source_vocab = 16,
+                      .target_vocab = 16,
+                      .embedding = 32,
+                      .hidden = 64,
+                      .attention = AttentionKind::None},
                      gen);
   EXPECT_EQ(child_modules(model),
             "source_embedding:Embedding target_embedding:Embedding encoder:LSTM decoder:LSTMCell "
@@ -147,8 +155,12 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
   EXPECT_FALSE(d.weights.defined());
 
   Generator gen2(1);
-  Seq2SeqModel attending(
-      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot}, gen2);
+  Seq2SeqModel attending({.source_vocab = 16,
+                          .target_vocab = 16,
+                          .embedding = 32,
+                          .hidden = 64,
+                          .attention = AttentionKind::Dot},
+                         gen2);
   // [embedding; previous context]
   EXPECT_EQ(attending.parameter("decoder.weight_ih").shape(), (Shape{4 * 64, 32 + 64}));
   EXPECT_EQ(attending.readout->options.in_features(), 128);  // [h_t; c_t]
@@ -165,7 +177,11 @@ TEST(TrainSeq2Seq, NoAttentionModelFeedsNoContext) {
 // row's state would not). Width 1 decodes as the model's greedy_decode.
 TEST(TrainSeq2Seq, BeamSearchDrivesTheModelsDecoder) {
   Generator gen(3);
-  Seq2SeqModel model({.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Dot},
+  Seq2SeqModel model({.source_vocab = 16,
+                      .target_vocab = 16,
+                      .embedding = 32,
+                      .hidden = 64,
+                      .attention = AttentionKind::Dot},
                      gen);
   const SequenceTask task(Task::Copy, 5);
   const Tensor source = task.heldout().source.narrow(0, 0, 3);
@@ -214,7 +230,8 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionSolvesCopyAtLength12) {
 // training steps (the code paths the sanitizers check), and a checkpoint round trip.
 TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
   Generator gen(1);
-  const Seq2SeqConfig config{.vocab = 16,
+  const Seq2SeqConfig config{.source_vocab = 16,
+                             .target_vocab = 16,
                              .embedding = 32,
                              .hidden = 64,
                              .attention = AttentionKind::Additive,
@@ -262,8 +279,12 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
   EXPECT_EQ(max_abs_diff(d.tokens.to(DType::Float64), e.tokens.to(DType::Float64)), 0.0);
   // A GRU checkpoint does not fit the LSTM model: [3H, …] weights where it needs [4H, …].
   Generator third(1);
-  Seq2SeqModel lstm_model(
-      {.vocab = 16, .embedding = 32, .hidden = 64, .attention = AttentionKind::Additive}, third);
+  Seq2SeqModel lstm_model({.source_vocab = 16,
+                           .target_vocab = 16,
+                           .embedding = 32,
+                           .hidden = 64,
+                           .attention = AttentionKind::Additive},
+                          third);
   EXPECT_ANY_THROW(nn::load(lstm_model, path));
   std::remove(path.c_str());
 }
@@ -273,8 +294,13 @@ TEST(TrainSeq2Seq, GruWithAdditiveAttentionModel) {
 TEST(TrainSeq2Seq, ParameterNamesAndOrder) {
   const auto names = [](CellKind cell, AttentionKind attention) {
     Generator gen(1);
-    Seq2SeqModel model(
-        {.vocab = 16, .embedding = 8, .hidden = 8, .attention = attention, .cell = cell}, gen);
+    Seq2SeqModel model({.source_vocab = 16,
+                        .target_vocab = 16,
+                        .embedding = 8,
+                        .hidden = 8,
+                        .attention = attention,
+                        .cell = cell},
+                       gen);
     std::string out;
     for (const auto& [name, value] : model.named_parameters())
       out += (out.empty() ? "" : " ") + name;

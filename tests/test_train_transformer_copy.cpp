@@ -43,7 +43,8 @@ constexpr int64_t kLength = 6, kEvalEvery = 25, kWarmup = 30;
 constexpr double kLr = 3e-3;
 
 TransformerCopyConfig small_config() {
-  return {.vocab = StartSymbolCopyTask::kVocab,
+  return {.source_vocab = StartSymbolCopyTask::kVocab,
+          .target_vocab = StartSymbolCopyTask::kVocab,
           .max_len = kLength,
           .d_model = 32,
           .heads = 2,

@@ -44,5 +44,6 @@ run seq2seq_attention --steps 2 --eval-every 2 --length 6
 run lstm_next_token --steps 4 --eval-every 2
 run multihead_attention --steps 4 --eval-every 2
 run transformer_copy --steps 2 --eval-every 2 --length 6 --d 16 --heads 2 --ff 32 --beam 2
+run date_translation --steps 2 --eval-every 2 --hidden 16 --d 16 --heads 2 --ff 32
 run scaling_experiment --dims 4,16 --trials 50 --d 32 --seeds 1 --steps 2 --eval-every 2
 exit $failed

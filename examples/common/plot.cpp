@@ -1,5 +1,6 @@
 #include "examples/common/plot.h"
 
+#include "examples/common/utf8.h"
 #include "minigrad/tensor/atomic_file.h"
 
 #include <algorithm>
@@ -171,26 +172,30 @@ std::string terminal_heatmap(const Tensor& weights, const HeatmapLabels& labels)
   const std::vector<double> w = heatmap_values(weights, labels, "terminal_heatmap");
   const auto rows = static_cast<size_t>(weights.size(0)), cols = static_cast<size_t>(weights.size(1));
   static const char* const kShades[] = {" ", "░", "▒", "▓", "█"};
-  constexpr int kCell = 3;  // characters per cell, enough for a two-digit label
-  size_t label_width = 0;
-  for (const std::string& r : labels.rows) label_width = std::max(label_width, r.size());
+  // Labels are padded by the columns they take on screen, not by their bytes: "목" is
+  // three bytes and two columns, "7" one and one.
+  const auto spaces = [](int64_t n) {
+    return std::string(static_cast<size_t>(std::max<int64_t>(0, n)), ' ');
+  };
+  int64_t cell = 3;  // characters per cell: a two-digit label, or a wider one if any
+  for (const std::string& c : labels.columns) cell = std::max(cell, display_width(c));
+  int64_t label_width = 0;
+  for (const std::string& r : labels.rows) label_width = std::max(label_width, display_width(r));
 
   std::ostringstream out;
   out << labels.title << "\n"
       << "rows: " << labels.row_axis << "; columns: " << labels.column_axis << "\n";
-  const std::string indent(label_width + 2, ' ');
+  const std::string indent = spaces(label_width + 2);
   out << indent;
-  for (const std::string& c : labels.columns) {
-    out << std::string(static_cast<size_t>(std::max<int>(0, kCell - static_cast<int>(c.size()))), ' ') << c;
-  }
+  for (const std::string& c : labels.columns) out << spaces(cell - display_width(c)) << c;
   out << "\n";
   for (size_t i = 0; i < rows; ++i) {
     const std::string& label = labels.rows[i];
-    out << std::string(label_width - label.size(), ' ') << label << " │";
+    out << spaces(label_width - display_width(label)) << label << " │";
     for (size_t j = 0; j < cols; ++j) {
       const double v = std::clamp(w[i * cols + j], 0.0, 1.0);
       const auto shade = static_cast<size_t>(std::lround(v * 4.0));  // 0..4
-      for (int k = 0; k < kCell; ++k) out << kShades[shade];
+      for (int64_t k = 0; k < cell; ++k) out << kShades[shade];
     }
     out << "│\n";
   }

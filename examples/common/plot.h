@@ -40,6 +40,9 @@ std::string heatmap_svg(const Tensor& weights, const HeatmapLabels& labels);
 
 // The same in the terminal, one cell per weight, darker = more weight:
 //   ' ' < 0.125 ≤ '░' < 0.375 ≤ '▒' < 0.625 ≤ '▓' < 0.875 ≤ '█'
+// A cell is 3 columns wide, or as wide as the widest column label; labels line up
+// by the columns they take on screen (display_width in utf8.h), so Korean labels,
+// two columns each, keep the grid straight.
 std::string terminal_heatmap(const Tensor& weights, const HeatmapLabels& labels);
 
 struct LineSeries {

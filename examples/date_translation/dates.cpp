@@ -230,25 +230,6 @@ std::string format_date(const Date& d, DateFormat format) {
 
 // ---- characters and vocabularies ---------------------------------------------------------------
 
-std::vector<std::string> utf8_symbols(const std::string& text) {
-  std::vector<std::string> symbols;
-  for (size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    const size_t n = lead < 0x80           ? 1
-                     : (lead >> 5) == 0x6  ? 2
-                     : (lead >> 4) == 0xe  ? 3
-                     : (lead >> 3) == 0x1e ? 4
-                                           : 0;
-    bool ok = n != 0 && i + n <= text.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
-    MINIGRAD_CHECK(ok) << "utf8_symbols: byte " << i << " of \"" << text
-                       << "\" does not start a UTF-8 character";
-    symbols.push_back(text.substr(i, n));
-    i += n;
-  }
-  return symbols;
-}
-
 CharVocabulary::CharVocabulary(std::vector<std::string> specials, std::vector<std::string> symbols)
     : symbols_(std::move(specials)) {
   symbols_.insert(symbols_.end(), symbols.begin(), symbols.end());

@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/common/utf8.h"
 #include "minigrad/tensor/random.h"
 #include "minigrad/tensor/tensor.h"
 
@@ -114,9 +115,7 @@ std::string format_date(const Date& date, DateFormat format);
 
 // ---- characters and vocabularies ------------------------------------------------------------
 
-// The UTF-8 code points of `text`, each as its bytes: "3일" → {"3", "일"}. Throws
-// std::invalid_argument naming the byte offset for text that is not UTF-8.
-std::vector<std::string> utf8_symbols(const std::string& text);
+// A text's characters are utf8_symbols (examples/common/utf8.h): "3일" → {"3", "일"}.
 
 // Symbols ↔ ids: the special symbols first (ids 0, 1, ...), then the others in the
 // order given.

@@ -175,7 +175,8 @@ int run_single(const Options& o) {
   Generator init_gen(seed);
   Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);
 
-  Seq2SeqModel model({.vocab = task.vocab(),
+  Seq2SeqModel model({.source_vocab = task.vocab(),
+                      .target_vocab = task.vocab(),
                       .embedding = o.embedding,
                       .hidden = o.hidden,
                       .attention = kind,
@@ -247,7 +248,8 @@ int run_sweep(const Options& o) {
       const SequenceTask task(task_kind, length);
       Generator init_gen(seed);
       Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);
-      Seq2SeqModel model({.vocab = task.vocab(),
+      Seq2SeqModel model({.source_vocab = task.vocab(),
+                          .target_vocab = task.vocab(),
                           .embedding = o.embedding,
                           .hidden = o.hidden,
                           .attention = kSweepKinds[k],

@@ -1,6 +1,7 @@
 #include "examples/seq2seq_attention/model.h"
 
 #include <cmath>
+#include <functional>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,30 @@ namespace {
 
 // ---- the cells --------------------------------------------------------------------
 
+// The encoder over a padded source, one step at a time: `cell` takes x_t [B, E] and
+// the state, and where padding[:, t] is true the row keeps the state it had,
+//
+//   s_t = padding_t ? s_{t−1} : cell(x_t, s_{t−1})        s_0 = zeros
+//
+// so each row's last state is the one after its own last token. A cell without a
+// cell state (the GRU's) returns c undefined.
+Recurrence::Encoded encode_holding_padding(
+    const Variable& embedded, const Tensor& padding, int64_t hidden,
+    const std::function<RecurrentState(const Variable&, const RecurrentState&)>& cell) {
+  const Variable zeros(Tensor::zeros({embedded.size(0), hidden}, embedded.dtype()));
+  RecurrentState state{zeros, zeros};
+  std::vector<Variable> outputs;
+  const std::vector<Variable> steps = unbind(embedded, 1);  // T × [B, E]
+  for (size_t t = 0; t < steps.size(); ++t) {
+    const RecurrentState next = cell(steps[t], state);
+    const Tensor hold = padding.select(1, static_cast<int64_t>(t)).unsqueeze(1);  // [B, 1]
+    state.h = where(hold, state.h, next.h);
+    state.c = next.c.defined() ? where(hold, state.c, next.c) : Variable();
+    outputs.push_back(state.h);
+  }
+  return {stack(outputs, 1), state};  // [B, T, H]
+}
+
 // nn::LSTM over the source, nn::LSTMCell for the decoder: the state is (h, c).
 class LSTMRecurrence final : public Recurrence {
  public:
@@ -51,7 +76,17 @@ class LSTMRecurrence final : public Recurrence {
     decoder_ = owner.register_module(
         "decoder", std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions(decoder_input, hidden), gen));
   }
-  Encoded encode(const Variable& embedded) override {
+  Encoded encode(const Variable& embedded, const Tensor& padding) override {
+    if (padding.defined()) {  // the encoder's own cell, one step at a time
+      const nn::LSTM& e = *encoder_;
+      return encode_holding_padding(embedded, padding, e.options.hidden_size(),
+                                    [&e](const Variable& x, const RecurrentState& s) {
+                                      const auto [h, c] = nn::lstm_cell_fused(
+                                          x, {s.h, s.c}, e.weight_ih[0], e.weight_hh[0],
+                                          e.bias_ih[0], e.bias_hh[0]);
+                                      return RecurrentState{h, c};
+                                    });
+    }
     const auto [out, state] = (*encoder_)(embedded);             // out [B, T, H]
     return {out, {state.h.select(0, 0), state.c.select(0, 0)}};  // layer 0's final (h, c)
   }
@@ -78,7 +113,17 @@ class GRURecurrence final : public Recurrence {
         "decoder", std::make_shared<nn::GRUCell>(nn::GRUCellOptions(decoder_input, hidden), gen));
     // [/extending:seq2seq-gru]
   }
-  Encoded encode(const Variable& embedded) override {
+  Encoded encode(const Variable& embedded, const Tensor& padding) override {
+    if (padding.defined()) {  // the encoder's own cell, one step at a time
+      const nn::GRU& e = *encoder_;
+      return encode_holding_padding(embedded, padding, e.options.hidden_size(),
+                                    [&e](const Variable& x, const RecurrentState& s) {
+                                      return RecurrentState{
+                                          nn::gru_cell_fused(x, s.h, e.weight_ih[0], e.weight_hh[0],
+                                                             e.bias_ih[0], e.bias_hh[0]),
+                                          Variable()};
+                                    });
+    }
     const auto [out, h_n] = (*encoder_)(embedded);  // out [B, T, H]
     return {out, {h_n.select(0, 0), Variable()}};   // layer 0's final h
   }
@@ -97,7 +142,9 @@ class GRURecurrence final : public Recurrence {
 // the encoder's final state.
 class NoAttention final : public Attention {
  public:
-  nn::AttentionOutput attend(const Variable&, const Variable&) override { return {}; }
+  nn::AttentionOutput attend(const Variable&, const Variable&, const Tensor&) override {
+    return {};
+  }
 };
 
 // score_tj = h_t · h^enc_j, divided by √H if scaled (Luong).
@@ -106,8 +153,9 @@ class DotAttention final : public Attention {
   DotAttention(nn::Module& owner, const nn::DotProductAttentionOptions& options)
       : module_(owner.register_module("attention",
                                       std::make_shared<nn::DotProductAttention>(options))) {}
-  nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
-    return (*module_)(query, keys);
+  nn::AttentionOutput attend(const Variable& query, const Variable& keys,
+                             const Tensor& key_mask) override {
+    return (*module_)(query, keys, {}, key_mask);
   }
 
  private:
@@ -122,8 +170,9 @@ class AdditiveAttention final : public Attention {
             "attention", std::make_shared<nn::AdditiveAttention>(
                              nn::AdditiveAttentionOptions(hidden, hidden).attn_dim(hidden), gen))) {
   }
-  nn::AttentionOutput attend(const Variable& query, const Variable& keys) override {
-    return (*module_)(query, keys);
+  nn::AttentionOutput attend(const Variable& query, const Variable& keys,
+                             const Tensor& key_mask) override {
+    return (*module_)(query, keys, {}, key_mask);
   }
 
  private:
@@ -160,38 +209,47 @@ std::unique_ptr<Attention> make_attention(nn::Module& owner, AttentionKind kind,
 Seq2SeqModel::Seq2SeqModel(const Seq2SeqConfig& c, Generator& gen) : config(c) {
   // With attention the context c_t [B, H] goes in beside the token and beside h_t.
   const int64_t context = c.attention == AttentionKind::None ? 0 : c.hidden;
+  // BOS needs a row of its own unless it is one of the output tokens.
+  const int64_t decoder_inputs = c.target_vocab + (c.start_symbol ? 0 : 1);
   source_embedding = register_module(
       "source_embedding",
-      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.embedding), gen));
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.source_vocab, c.embedding), gen));
   target_embedding = register_module(
       "target_embedding",
-      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab + 1, c.embedding), gen));
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(decoder_inputs, c.embedding), gen));
   recurrence = make_recurrence(*this, c.cell, c.embedding, c.embedding + context, c.hidden, gen);
   attention = make_attention(*this, c.attention, c.hidden, gen);
   readout = register_module(
-      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden + context, c.vocab), gen));
+      "readout",
+      std::make_shared<nn::Linear>(nn::LinearOptions(c.hidden + context, c.target_vocab), gen));
 }
 
-Recurrence::Encoded Seq2SeqModel::encode(const Tensor& source) {
-  return recurrence->encode(source_embedding->forward(source));
+Tensor Seq2SeqModel::source_padding_mask(const Tensor& source) const {
+  if (!config.source_padding) return {};
+  return eq(source, Scalar(*config.source_padding));
 }
 
-Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Recurrence::Encoded& encoded) const {
+Seq2SeqModel::Source Seq2SeqModel::encode(const Tensor& source) {
+  const Tensor padding = source_padding_mask(source);
+  return {recurrence->encode(source_embedding->forward(source), padding), padding};
+}
+
+Seq2SeqModel::DecoderState Seq2SeqModel::initial_state(const Source& source) const {
+  const Recurrence::Encoded& encoded = source.encoded;
   if (config.attention == AttentionKind::None) return {encoded.final, Variable()};
   const int64_t batch = encoded.outputs.size(0);
   return {encoded.final, Variable(Tensor::zeros({batch, config.hidden}))};
 }
 
 Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embedding,
-                                                   DecoderState& state,
-                                                   const Recurrence::Encoded& encoded) {
+                                                   DecoderState& state, const Source& source) {
   // input feeding: the previous context goes in beside the previous token
   const Variable input =
       state.context.defined() ? concat({previous_embedding, state.context}, 1) : previous_embedding;
   state.recurrent = recurrence->step(input, state.recurrent);
   // the decoder state is the query; the encoder states are the keys and the values
   const Variable& h = state.recurrent.h;
-  const nn::AttentionOutput att = attention->attend(h, encoded.outputs);
+  const nn::AttentionOutput att = attention->attend(h, source.encoded.outputs, source.padding);
   if (!att.context.defined()) return {readout->forward(h), {}};         // none: W_out h + b
   state.context = att.context;                                          // [B, H]
   return {readout->forward(concat({h, att.context}, 1)), att.weights};  // W_out [h; c] + b
@@ -199,7 +257,7 @@ Seq2SeqModel::StepOutput Seq2SeqModel::decode_step(const Variable& previous_embe
 
 Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tensor& target) {
   const int64_t batch = target.size(0), steps = target.size(1);
-  const Recurrence::Encoded encoded = encode(source);
+  const Source encoded = encode(source);
   DecoderState state = initial_state(encoded);
   // The decoder's inputs are the targets shifted right by one: BOS, y_0, …, y_{T-2}.
   const Tensor first = Tensor::full({batch, 1}, static_cast<double>(bos()), DType::Int64);
@@ -210,18 +268,18 @@ Variable Seq2SeqModel::forward_teacher_forcing(const Tensor& source, const Tenso
   for (int64_t t = 0; t < steps; ++t) {
     logits.push_back(decode_step(embedded[static_cast<size_t>(t)], state, encoded).logits);
   }
-  return stack(logits, 1);  // [B, T, vocab]
+  return stack(logits, 1);  // [B, T, target_vocab]
 }
 
 Seq2SeqModel::Decoder::Decoder(Seq2SeqModel& model, const Tensor& source) : model_(model) {
   NoGradGuard no_grad;
-  encoded_ = model.encode(source);
-  state_ = model.initial_state(encoded_);
+  source_ = model.encode(source);
+  state_ = model.initial_state(source_);
 }
 
 Tensor Seq2SeqModel::Decoder::step(const Tensor& last_tokens) {
   const StepOutput out =
-      model_.decode_step(model_.target_embedding->forward(last_tokens), state_, encoded_);
+      model_.decode_step(model_.target_embedding->forward(last_tokens), state_, source_);
   if (out.weights.defined()) weights.push_back(out.weights.data());
   return out.logits.data();
 }
@@ -234,13 +292,15 @@ void Seq2SeqModel::Decoder::reorder(const Tensor& index) {
   rows(state_.recurrent.h);
   rows(state_.recurrent.c);
   rows(state_.context);
-  rows(encoded_.outputs);
+  rows(source_.encoded.outputs);
+  if (source_.padding.defined()) source_.padding = index_select(source_.padding, 0, index);
 }
 
 Seq2SeqModel::Decoded Seq2SeqModel::greedy_decode(const Tensor& source, int64_t steps) {
   Decoder decoder(*this, source);
-  const Tensor tokens =
-      nn::greedy_decode(decoder, nn::GreedyDecodeOptions().start_symbol(bos()).max_length(steps));
+  const Tensor tokens = nn::greedy_decode(
+      decoder, nn::GreedyDecodeOptions().start_symbol(bos()).max_length(steps).end_symbol(
+                   config.end_symbol));
   return {tokens, decoder.weights.empty() ? Tensor() : stack(decoder.weights, 1)};
 }
 

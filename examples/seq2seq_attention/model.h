@@ -27,10 +27,17 @@
 // The model is written once for every cell and every attention: it talks to the
 // cell through Recurrence (encode the source, take one decoder step) and to the
 // attention through Attention (a context and its weights for one query).
+//
+// Sources of different lengths (date_translation's) are padded at the end. With
+// source_padding set, the attention never looks at a padding position (a key mask:
+// its weight is 0) and the encoder holds each row's state through its padding, so
+// the decoder starts from the state after the source's own last token, as PyTorch's
+// pack_padded_sequence gives it: a source decodes the same however far it is padded.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "examples/common/task.h"
@@ -59,7 +66,16 @@ CellKind cell_from_name(const std::string& name);
 
 /// The sizes and kinds of the model.
 struct Seq2SeqConfig {
-  int64_t vocab = 16;      ///< output tokens 0..15; the decoder's input vocabulary adds BOS = 16
+  int64_t source_vocab = 16;  ///< source tokens 0..source_vocab − 1
+  int64_t target_vocab = 16;  ///< output tokens 0..target_vocab − 1
+  /// the decoder's first input; none: BOS = target_vocab, a token of its own (the
+  /// target embedding gets a row for it), as the copy task's tokens are all data
+  std::optional<int64_t> start_symbol = std::nullopt;
+  /// decoding ends a row at this output token; none: every row runs all its steps
+  std::optional<int64_t> end_symbol = std::nullopt;
+  /// the source token that pads sources to one length: masked out of the attention
+  /// and held over by the encoder (see the top of this file); none: no padding
+  std::optional<int64_t> source_padding = std::nullopt;
   int64_t embedding = 32;  ///< E
   int64_t hidden = 64;     ///< H
   AttentionKind attention = AttentionKind::Dot;
@@ -84,8 +100,11 @@ class Recurrence {
     Variable outputs;      ///< [B, T, H]: every step's h, the keys and the values
     RecurrentState final;  ///< the last step's state, where the decoder starts
   };
-  /// embedded source [B, T, E] → every step's h and the final state.
-  virtual Encoded encode(const Variable& embedded) = 0;
+  /// embedded source [B, T, E] → every step's h and the final state. With
+  /// `padding` ([B, T] bool, true at padding; may be undefined) a row's state stays
+  /// as it was at its padding positions, so `final` is its state after its own last
+  /// token; `outputs` at padding positions are that held state.
+  virtual Encoded encode(const Variable& embedded, const Tensor& padding) = 0;
   /// One decoder step: input [B, in] and the state after step t − 1 → the state after step t.
   virtual RecurrentState step(const Variable& input, const RecurrentState& state) = 0;
 };
@@ -103,7 +122,9 @@ class Attention {
   virtual ~Attention() = default;
   /// query h_t [B, H], keys = values h^enc [B, T, H] → context c_t [B, H] and
   /// weights a_t [B, T]; both undefined for "none", which has no context.
-  virtual nn::AttentionOutput attend(const Variable& query, const Variable& keys) = 0;
+  /// `key_mask` [B, T] bool (true = padding, weight 0) may be undefined.
+  virtual nn::AttentionOutput attend(const Variable& query, const Variable& keys,
+                                     const Tensor& key_mask) = 0;
 };
 
 /// The attention of `kind` for states of width `hidden`, registered on `owner`
@@ -117,8 +138,8 @@ class Seq2SeqModel : public nn::Module {
  public:
   explicit Seq2SeqModel(const Seq2SeqConfig& config, Generator& gen = default_generator());
 
-  /// Training: the decoder is fed the true previous token (teacher forcing).
-  /// source, target: int64 [B, T] → logits [B, T, vocab].
+  /// Training: the decoder is fed the true previous token (teacher forcing), BOS
+  /// first. source int64 [B, S], target int64 [B, T] → logits [B, T, target_vocab].
   Variable forward_teacher_forcing(const Tensor& source, const Tensor& target);
 
   /// What greedy_decode returns.
@@ -127,24 +148,30 @@ class Seq2SeqModel : public nn::Module {
     Tensor weights;  ///< [B, steps, T_source]; undefined without attention
   };
   /// Evaluation: the decoder is fed its own previous prediction (nn::greedy_decode
-  /// driving a Decoder).
+  /// driving a Decoder), for `steps` tokens or until every row has written the end
+  /// symbol (after which a row repeats it).
   Decoded greedy_decode(const Tensor& source, int64_t steps);
 
   /// The decoder of one source, for nn::greedy_decode and nn::beam_search (below).
   class Decoder;
 
   std::string type_name() const override { return "Seq2SeqModel"; }
-  /// The decoder's first input token, one past the output vocabulary.
-  int64_t bos() const { return config.vocab; }
+  /// The decoder's first input token: the start symbol, or one past the output
+  /// vocabulary.
+  int64_t bos() const { return config.start_symbol.value_or(config.target_vocab); }
+  /// [B, S] bool, true where `source` holds the padding token; undefined without
+  /// source_padding.
+  Tensor source_padding_mask(const Tensor& source) const;
 
   Seq2SeqConfig config;
-  std::shared_ptr<nn::Embedding> source_embedding;  ///< [vocab, E]
-  std::shared_ptr<nn::Embedding> target_embedding;  ///< [vocab + 1, E]: the last row is BOS
+  std::shared_ptr<nn::Embedding> source_embedding;  ///< [source_vocab, E]
+  /// [target_vocab + 1, E], the last row BOS; [target_vocab, E] with a start symbol
+  std::shared_ptr<nn::Embedding> target_embedding;
   /// The encoder E → H and the decoder's cell E + H → H (E → H without attention).
   std::unique_ptr<Recurrence> recurrence;
   /// Where the decoder looks in the source ("none": nowhere, no context).
   std::unique_ptr<Attention> attention;
-  std::shared_ptr<nn::Linear> readout;  ///< 2H → vocab (H → vocab without attention)
+  std::shared_ptr<nn::Linear> readout;  ///< 2H → target_vocab (H → target_vocab without attention)
 
  private:
   struct DecoderState {
@@ -152,20 +179,25 @@ class Seq2SeqModel : public nn::Module {
     Variable context;  ///< [B, H], zeros before the first step; undefined without attention
   };
   struct StepOutput {
-    Variable logits;   ///< [B, vocab]
+    Variable logits;   ///< [B, target_vocab]
     Variable weights;  ///< [B, T]; undefined without attention
   };
-  Recurrence::Encoded encode(const Tensor& source);
-  DecoderState initial_state(const Recurrence::Encoded& encoded) const;
+  /// What the decoder reads of the source at every step.
+  struct Source {
+    Recurrence::Encoded encoded;
+    Tensor padding;  ///< [B, S] bool, true at padding; undefined without source_padding
+  };
+  Source encode(const Tensor& source);
+  DecoderState initial_state(const Source& source) const;
   StepOutput decode_step(const Variable& previous_embedding, DecoderState& state,
-                         const Recurrence::Encoded& encoded);
+                         const Source& source);
 };
 
 /// The model's decoder for one source, as nn::greedy_decode and nn::beam_search
 /// drive it: the source is encoded once, then each step feeds every row its last
-/// token (BOS = bos() first) and returns the logits of the next, [N, vocab]. A row's
-/// state is its recurrent state, its previous context and its copy of the
-/// encoder's states; reorder() selects those rows.
+/// token (BOS = bos() first) and returns the logits of the next, [N, target_vocab].
+/// A row's state is its recurrent state, its previous context and its copy of the
+/// encoder's states and padding mask; reorder() selects those rows.
 class Seq2SeqModel::Decoder final : public nn::IncrementalDecoder {
  public:
   /// Encodes `source` (int64 [B, T]) without recording a graph.
@@ -179,7 +211,7 @@ class Seq2SeqModel::Decoder final : public nn::IncrementalDecoder {
 
  private:
   Seq2SeqModel& model_;
-  Recurrence::Encoded encoded_;
+  Source source_;
   DecoderState state_;
 };
 

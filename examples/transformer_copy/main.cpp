@@ -185,7 +185,8 @@ int run(const Options& o) {
   Generator init_gen(seed);                        // initial weights, dropout seeds
   Generator data_gen(seed ^ 0x9e3779b97f4a7c15u);  // training batches: a stream of its own
 
-  TransformerCopyModel model({.vocab = task.vocab(),
+  TransformerCopyModel model({.source_vocab = task.vocab(),
+                              .target_vocab = task.vocab(),
                               .max_len = task.length(),
                               .d_model = o.d_model,
                               .heads = o.heads,

@@ -74,10 +74,10 @@ TransformerCopyModel::TransformerCopyModel(const TransformerCopyConfig& c, Gener
     : config(c) {
   source_embedding = register_module(
       "source_embedding",
-      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.source_vocab, c.d_model), gen));
   target_embedding = register_module(
       "target_embedding",
-      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab, c.d_model), gen));
+      std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.target_vocab, c.d_model), gen));
   positions =
       register_module("positions", std::make_shared<nn::SinusoidalPositionalEncoding>(
                                        nn::PositionalEncodingOptions(c.max_len, c.d_model)));
@@ -95,7 +95,7 @@ TransformerCopyModel::TransformerCopyModel(const TransformerCopyConfig& c, Gener
               .batch_first(true),
           gen));
   readout = register_module(
-      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.vocab), gen));
+      "readout", std::make_shared<nn::Linear>(nn::LinearOptions(c.d_model, c.target_vocab), gen));
   // The Annotated Transformer's make_model: every matrix of the whole model drawn
   // again, Glorot-uniform, the embeddings included.
   for (Variable p : parameters()) {
@@ -112,21 +112,32 @@ Variable TransformerCopyModel::embed(nn::Embedding& embedding, nn::Dropout& drop
   return dropout(x + p);
 }
 
-Variable TransformerCopyModel::encode(const Tensor& source) {
-  return transformer->encoder->forward(embed(*source_embedding, *source_dropout, source, 0));
+Tensor TransformerCopyModel::source_padding_mask(const Tensor& source) const {
+  if (!config.source_padding) return {};
+  return eq(source, Scalar(*config.source_padding));
 }
 
-Variable TransformerCopyModel::decode(const Variable& memory, const Tensor& decoder_input) {
+Variable TransformerCopyModel::encode(const Tensor& source) {
+  return transformer->encoder->forward(
+      embed(*source_embedding, *source_dropout, source, 0),
+      nn::TransformerEncoderForwardOptions().src_key_padding_mask(source_padding_mask(source)));
+}
+
+Variable TransformerCopyModel::decode(const Variable& memory, const Tensor& decoder_input,
+                                      const Tensor& memory_padding) {
   const Variable y = embed(*target_embedding, *target_dropout, decoder_input, 0);
   // −∞ above the diagonal: position i attends to positions ≤ i only
   const Tensor causal = nn::Transformer::generate_square_subsequent_mask(decoder_input.size(1));
-  return (*readout)(
-      (*transformer->decoder)(y, memory, nn::TransformerDecoderForwardOptions().tgt_mask(causal)));
+  return (*readout)((*transformer->decoder)(
+      y, memory,
+      nn::TransformerDecoderForwardOptions().tgt_mask(causal).memory_key_padding_mask(
+          memory_padding)));
 }
 
 Variable TransformerCopyModel::forward_teacher_forcing(const Tensor& source, const Tensor& target) {
   // reads y_0 … y_{T−2} (y_0 = the start symbol), predicts y_1 … y_{T−1}
-  return decode(encode(source), target.narrow(1, 0, target.size(1) - 1));
+  return decode(encode(source), target.narrow(1, 0, target.size(1) - 1),
+                source_padding_mask(source));
 }
 
 nn::TransformerDecoding TransformerCopyModel::decoding(
@@ -136,22 +147,25 @@ nn::TransformerDecoding TransformerCopyModel::decoding(
     NoGradGuard no_grad;
     memory = encode(source);
   }
+  nn::TransformerDecodingOptions with_padding = options;
+  if (config.source_padding && !options.memory_key_padding_mask().defined())
+    with_padding.memory_key_padding_mask(source_padding_mask(source));
   return nn::TransformerDecoding(
       *transformer->decoder, memory,
       [this](const Tensor& tokens, int64_t position) {
         return embed(*target_embedding, *target_dropout, tokens, position);
       },
-      [this](const Variable& x) { return (*readout)(x); }, options);
+      [this](const Variable& x) { return (*readout)(x); }, with_padding);
 }
 
 Tensor TransformerCopyModel::greedy_decode(const Tensor& source, int64_t length) {
   const EvalMode eval(*this);
   nn::TransformerDecoding decoder = decoding(source);
-  return after_start_symbol(
-      config.start_symbol,
-      nn::greedy_decode(
-          decoder,
-          nn::GreedyDecodeOptions().start_symbol(config.start_symbol).max_length(length - 1)));
+  return after_start_symbol(config.start_symbol,
+                            nn::greedy_decode(decoder, nn::GreedyDecodeOptions()
+                                                           .start_symbol(config.start_symbol)
+                                                           .max_length(length - 1)
+                                                           .end_symbol(config.end_symbol)));
 }
 
 Tensor TransformerCopyModel::beam_search(const Tensor& source, int64_t length, int64_t beam_width) {
@@ -160,7 +174,8 @@ Tensor TransformerCopyModel::beam_search(const Tensor& source, int64_t length, i
   return after_start_symbol(config.start_symbol,
                             nn::beam_search(decoder, nn::BeamSearchOptions(beam_width)
                                                          .start_symbol(config.start_symbol)
-                                                         .max_length(length - 1))
+                                                         .max_length(length - 1)
+                                                         .end_symbol(config.end_symbol))
                                 .tokens);
 }
 
@@ -177,7 +192,7 @@ TransformerAttention TransformerCopyModel::attention(const Tensor& source,
       decoder_layers.at<nn::TransformerDecoderLayer>(i).keep_attention_weights = on;
   };
   keep(true);
-  decode(encode(source), decoder_input);
+  decode(encode(source), decoder_input, source_padding_mask(source));
   keep(false);
   TransformerAttention out;
   for (int64_t i = 0; i < config.encoder_layers; ++i)

@@ -32,10 +32,17 @@
 // then stalls near 1.5 with no held-out sequence right for 300+ steps, where with the
 // Glorot-drawn table (|w| ≤ √(6/139) ≈ 0.21, ×√d ≈ 2.3) half of them are right by
 // step 150 (main.cpp has the steps to all of them).
+//
+// date_translation trains the same model on sources and targets of their own
+// vocabularies, sources padded at the end to one length: with source_padding set,
+// the encoder's self-attention and the decoder's cross-attention never attend to a
+// padding position (src_key_padding_mask and memory_key_padding_mask), so a source
+// decodes the same however far it is padded; decoding stops at end_symbol.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,16 +84,22 @@ class StartSymbolCopyTask {
 
 /// The sizes and settings of the model.
 struct TransformerCopyConfig {
-  int64_t vocab = StartSymbolCopyTask::kVocab;  ///< V
-  int64_t max_len = 10;                         ///< the longest sequence P has positions for
-  int64_t d_model = 128;                        ///< d
-  int64_t heads = 4;                            ///< each head works in d / heads
-  int64_t dim_feedforward = 512;                ///< the feed-forward blocks' hidden width
-  int64_t encoder_layers = 2;                   ///< encoder layers
-  int64_t decoder_layers = 2;                   ///< decoder layers
-  double dropout = 0.1;     ///< after the positions, and every dropout of the Transformer
-  bool norm_first = false;  ///< pre-norm layers; false: post-norm (the paper's)
+  int64_t source_vocab = StartSymbolCopyTask::kVocab;  ///< the source's tokens
+  int64_t target_vocab = StartSymbolCopyTask::kVocab;  ///< V, the target's tokens
+  int64_t max_len = 10;           ///< the longest source or target P has positions for
+  int64_t d_model = 128;          ///< d
+  int64_t heads = 4;              ///< each head works in d / heads
+  int64_t dim_feedforward = 512;  ///< the feed-forward blocks' hidden width
+  int64_t encoder_layers = 2;     ///< encoder layers
+  int64_t decoder_layers = 2;     ///< decoder layers
+  double dropout = 0.1;           ///< after the positions, and every dropout of the Transformer
+  bool norm_first = false;        ///< pre-norm layers; false: post-norm (the paper's)
   int64_t start_symbol = StartSymbolCopyTask::kStartSymbol;  ///< the decoder's first input
+  /// decoding ends a row at this token; none: every row runs all its steps
+  std::optional<int64_t> end_symbol = std::nullopt;
+  /// the source token that pads sources to one length, masked out of every attention
+  /// over the source; none: no padding (the copy task has none)
+  std::optional<int64_t> source_padding = std::nullopt;
 };
 
 /// Every head's attention weights of one forward pass, layer by layer (index = layer).
@@ -108,15 +121,23 @@ class TransformerCopyModel : public nn::Module {
   /// source int64 [B, S] → memory [B, S, d].
   Variable encode(const Tensor& source);
   /// The logits of the token after each position of `decoder_input` (int64 [B, t],
-  /// from the start symbol), each position seeing only itself and those before it.
+  /// from the start symbol), each position seeing only itself and those before it,
+  /// and no memory position where `memory_padding` ([B, S] bool, true = padding;
+  /// may be undefined) is true.
   /// \return [B, t, V]
-  Variable decode(const Variable& memory, const Tensor& decoder_input);
+  Variable decode(const Variable& memory, const Tensor& decoder_input,
+                  const Tensor& memory_padding = {});
   /// Training (teacher forcing): the decoder reads target[:, :-1] and predicts
   /// target[:, 1:]. source, target int64 [B, T] → logits [B, T − 1, V].
   Variable forward_teacher_forcing(const Tensor& source, const Tensor& target);
 
+  /// [B, S] bool, true where `source` holds the padding token; undefined without
+  /// source_padding.
+  Tensor source_padding_mask(const Tensor& source) const;
+
   /// Greedy decoding through nn::greedy_decode, in eval mode and without a graph.
-  /// \return int64 [B, length]: the start symbol, then length − 1 decoded tokens
+  /// \return int64 [B, L]: the start symbol, then length − 1 decoded tokens (fewer if
+  ///         every row wrote the end symbol sooner; a finished row repeats it)
   Tensor greedy_decode(const Tensor& source, int64_t length);
   /// Beam search of width `beam_width` through nn::beam_search, likewise.
   /// \return int64 [B, length]: the start symbol, then each element's best sequence
@@ -130,16 +151,17 @@ class TransformerCopyModel : public nn::Module {
   /// the source encoded once (without a graph), then each step embeds every row's
   /// last token at its position, runs the decoder stack on that position alone
   /// against the key/value cache (nn::TransformerDecoding; use_cache(false) runs the
-  /// whole prefix instead) and reads out the logits of the next token, [N, V].
+  /// whole prefix instead) and reads out the logits of the next token, [N, V]. With
+  /// source_padding, the source's padding mask is the memory's.
   /// Build it in eval mode (greedy_decode and beam_search above do).
   nn::TransformerDecoding decoding(const Tensor& source,
                                    const nn::TransformerDecodingOptions& options = {});
 
   std::string type_name() const override { return "TransformerCopyModel"; }
 
-  TransformerCopyConfig config;  ///< the sizes and settings it was built with
-  std::shared_ptr<nn::Embedding> source_embedding;              ///< E_src [V, d]
-  std::shared_ptr<nn::Embedding> target_embedding;              ///< E_tgt [V, d]
+  TransformerCopyConfig config;                     ///< the sizes and settings it was built with
+  std::shared_ptr<nn::Embedding> source_embedding;  ///< E_src [source_vocab, d]
+  std::shared_ptr<nn::Embedding> target_embedding;  ///< E_tgt [V, d]
   std::shared_ptr<nn::SinusoidalPositionalEncoding> positions;  ///< P [max_len, d], fixed
   std::shared_ptr<nn::Dropout> source_dropout;                  ///< on E_src·√d + P
   std::shared_ptr<nn::Dropout> target_dropout;                  ///< on E_tgt·√d + P
