@@ -67,24 +67,24 @@ struct Date {
 };
 
 constexpr int kFirstYear = 1950, kLastYear = 2049;
-// 36,525: the days from 1950-01-01 to 2049-12-31.
+/// 36,525: the days from 1950-01-01 to 2049-12-31.
 int64_t date_count();
-// The date `index` days after 1950-01-01. Throws std::out_of_range outside [0, date_count()).
+/// The date `index` days after 1950-01-01. Throws std::out_of_range outside [0, date_count()).
 Date date_at(int64_t index);
-// The inverse of date_at. Throws std::invalid_argument for a date that does not exist
-// (2023-02-29, month 13) or lies outside 1950–2049.
+/// The inverse of date_at. Throws std::invalid_argument for a date that does not exist
+/// (2023-02-29, month 13) or lies outside 1950–2049.
 int64_t date_index(const Date& date);
-// 0 = Monday ... 6 = Sunday (ISO 8601's order). Throws as date_index.
+/// 0 = Monday ... 6 = Sunday (ISO 8601's order). Throws as date_index.
 int weekday(const Date& date);
-// "1979-05-03". Throws as date_index.
+/// "1979-05-03". Throws as date_index.
 std::string iso_date(const Date& date);
-// The inverse of iso_date; throws std::invalid_argument, naming the text, for anything
-// but a "YYYY-MM-DD" of a date in range.
+/// The inverse of iso_date; throws std::invalid_argument, naming the text, for anything
+/// but a "YYYY-MM-DD" of a date in range.
 Date parse_iso_date(const std::string& text);
 
 // ---- formats ---------------------------------------------------------------------------------
 
-// The formats of the table above, in its order.
+/// The formats of the table above, in its order.
 enum class DateFormat {
   kDayMonthYear,
   kPaddedDayMonthYear,
@@ -105,31 +105,31 @@ enum class DateFormat {
   kKoreanShortYear,
 };
 constexpr int kDateFormatCount = 17;
-// Every format, in the table's order.
+/// Every format, in the table's order.
 const std::array<DateFormat, kDateFormatCount>& all_date_formats();
-// The table's pattern: "D Month YYYY", "YYYY년 M월 D일", ...
+/// The table's pattern: "D Month YYYY", "YYYY년 M월 D일", ...
 const char* date_format_pattern(DateFormat format);
-// The date written in `format`. Throws as date_index for a bad date, and
-// std::invalid_argument for a value outside the enum.
+/// The date written in `format`. Throws as date_index for a bad date, and
+/// std::invalid_argument for a value outside the enum.
 std::string format_date(const Date& date, DateFormat format);
 
 // ---- characters and vocabularies ------------------------------------------------------------
 
-// A text's characters are utf8_symbols (examples/common/utf8.h): "3일" → {"3", "일"}.
+/// A text's characters are utf8_symbols (examples/common/utf8.h): "3일" → {"3", "일"}.
 
-// Symbols ↔ ids: the special symbols first (ids 0, 1, ...), then the others in the
-// order given.
+/// Symbols ↔ ids: the special symbols first (ids 0, 1, ...), then the others in the
+/// order given.
 class CharVocabulary {
  public:
-  // Throws std::invalid_argument for a symbol given twice or an empty one.
+  /// Throws std::invalid_argument for a symbol given twice or an empty one.
   CharVocabulary(std::vector<std::string> specials, std::vector<std::string> symbols);
   int64_t size() const { return static_cast<int64_t>(symbols_.size()); }
   bool contains(const std::string& symbol) const { return ids_.count(symbol) != 0; }
-  // Throws std::invalid_argument naming the symbol when it is not in the vocabulary.
+  /// Throws std::invalid_argument naming the symbol when it is not in the vocabulary.
   int64_t id(const std::string& symbol) const;
-  // Throws std::out_of_range for an id outside [0, size()).
+  /// Throws std::out_of_range for an id outside [0, size()).
   const std::string& symbol(int64_t id) const;
-  // Every symbol, by id.
+  /// Every symbol, by id.
   const std::vector<std::string>& symbols() const { return symbols_; }
 
  private:
@@ -137,31 +137,31 @@ class CharVocabulary {
   std::map<std::string, int64_t> ids_;
 };
 
-// The special ids: <pad> is 0 in both vocabularies, <start> and <end> are the target's.
+/// The special ids: <pad> is 0 in both vocabularies, <start> and <end> are the target's.
 constexpr int64_t kPad = 0, kStart = 1, kEnd = 2;
-// <pad>, then every character format_date can write, in code point order.
+/// <pad>, then every character format_date can write, in code point order.
 const CharVocabulary& source_vocabulary();
-// <pad>, <start>, <end>, '0'..'9', '-'.
+/// <pad>, <start>, <end>, '0'..'9', '-'.
 const CharVocabulary& target_vocabulary();
 
-// The longest source any format writes, in symbols ("Wednesday, September 27, 1979").
+/// The longest source any format writes, in symbols ("Wednesday, September 27, 1979").
 constexpr int64_t kSourceLength = 29;
-// <start>, the ten symbols of "YYYY-MM-DD", <end>.
+/// <start>, the ten symbols of "YYYY-MM-DD", <end>.
 constexpr int64_t kTargetLength = 12;
 
-// int64 [N, length]: each text's symbol ids, then <pad>. Throws std::invalid_argument
-// naming the text for a character outside the source vocabulary or a text longer
-// than `length` (≥ 1).
+/// int64 [N, length]: each text's symbol ids, then <pad>. Throws std::invalid_argument
+/// naming the text for a character outside the source vocabulary or a text longer
+/// than `length` (≥ 1).
 Tensor encode_sources(const std::vector<std::string>& texts, int64_t length = kSourceLength);
-// int64 [N, kTargetLength]: <start>, the ids of "YYYY-MM-DD", <end>. Throws
-// std::invalid_argument naming the text for anything but an ISO date (parse_iso_date).
+/// int64 [N, kTargetLength]: <start>, the ids of "YYYY-MM-DD", <end>. Throws
+/// std::invalid_argument naming the text for anything but an ISO date (parse_iso_date).
 Tensor encode_targets(const std::vector<std::string>& isos);
-// One row back to text: the symbols before the first <pad>. Throws std::invalid_argument
-// for a tensor that is not int64 [L], std::out_of_range for an id outside the vocabulary.
+/// One row back to text: the symbols before the first <pad>. Throws std::invalid_argument
+/// for a tensor that is not int64 [L], std::out_of_range for an id outside the vocabulary.
 std::string decode_source(const Tensor& row);
-// One row (an encoded target, or a model's prediction) back to text: a leading
-// <start> is skipped, and the text ends at the first <end> or <pad>. A <start>
-// anywhere else is an error (std::invalid_argument); ids as decode_source.
+/// One row (an encoded target, or a model's prediction) back to text: a leading
+/// <start> is skipped, and the text ends at the first <end> or <pad>. A <start>
+/// anywhere else is an error (std::invalid_argument); ids as decode_source.
 std::string decode_target(const Tensor& row);
 
 // ---- the data set ------------------------------------------------------------------------
@@ -179,28 +179,28 @@ struct DateBatch {
   std::vector<DatePair> pairs;  // what the rows encode
 };
 
-// The split and the draws. The held-out dates are the `heldout_size` dates whose hash
-// (splitmix64 of the date's index) is smallest: spread over the whole century, the
-// same in every run. Held-out pair k writes its date in format k mod 17, so every
-// format is held out alike.
+/// The split and the draws. The held-out dates are the `heldout_size` dates whose hash
+/// (splitmix64 of the date's index) is smallest: spread over the whole century, the
+/// same in every run. Held-out pair k writes its date in format k mod 17, so every
+/// format is held out alike.
 class DateData {
  public:
   static constexpr int64_t kHeldOutSize = 1000;
 
-  // Throws std::invalid_argument unless 1 ≤ heldout_size ≤ date_count() / 2 (the
-  // training dates must stay the larger part).
+  /// Throws std::invalid_argument unless 1 ≤ heldout_size ≤ date_count() / 2 (the
+  /// training dates must stay the larger part).
   explicit DateData(int64_t heldout_size = kHeldOutSize);
 
   bool is_heldout(const Date& date) const;
-  // B training pairs from `gen`: a date drawn uniformly from the training dates, then a
-  // format drawn uniformly. The same generator state gives the same pairs. Throws
-  // std::invalid_argument for batch_size < 1.
+  /// B training pairs from `gen`: a date drawn uniformly from the training dates, then a
+  /// format drawn uniformly. The same generator state gives the same pairs. Throws
+  /// std::invalid_argument for batch_size < 1.
   std::vector<DatePair> sample_pairs(int64_t batch_size, Generator& gen) const;
-  // sample_pairs, encoded.
+  /// sample_pairs, encoded.
   DateBatch sample(int64_t batch_size, Generator& gen) const;
-  // The held-out pairs, in date order, encoded.
+  /// The held-out pairs, in date order, encoded.
   const DateBatch& heldout() const { return heldout_; }
-  // The training dates' indices (date_at), in date order.
+  /// The training dates' indices (date_at), in date order.
   const std::vector<int64_t>& train_indices() const { return train_; }
 
  private:
