@@ -306,7 +306,8 @@ TEST(LRSchedulerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
 // A scheduler's state holds one base lr and one last lr per group: a state of another
 // number of groups is refused, naming the count.
 TEST(LRSchedulerState, StateOfAnotherGroupCountThrows) {
-  Variable p = Variable(f64({1}, {1})).requires_grad_(), q = Variable(f64({1}, {1})).requires_grad_();
+  Variable p = Variable(f64({1}, {1})).requires_grad_(),
+           q = Variable(f64({1}, {1})).requires_grad_();
   nn::SGD one({p, q}, nn::SGDOptions(0.5));
   nn::SGD two({nn::OptimizerParamGroup({p}),
                nn::OptimizerParamGroup({q}, std::make_unique<nn::SGDOptions>(0.25))},
