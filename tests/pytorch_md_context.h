@@ -44,7 +44,8 @@ class PytorchMdModel : public nn::Module {
 /// token picks.
 class PytorchMdBigram final : public nn::IncrementalDecoder {
  public:
-  /// \param batch the rows; \param table float [V, V], row u: the scores after u
+  /// \param batch the rows
+  /// \param table float [V, V], row u: the scores of the token after u
   PytorchMdBigram(int64_t batch, Tensor table) : batch_(batch), table_(std::move(table)) {}
   /// the rows: `batch` at first, then as many as the last reorder kept
   int64_t batch_size() const override { return batch_; }
