@@ -301,11 +301,13 @@ void SGD::check_options(const OptimizerOptions& options, const std::string& wher
 
 void SGD::step() {
   NoGradGuard no_grad;
+  // Every group's options are checked before any parameter moves.
+  for (size_t group = 0; group < groups_.size(); ++group)
+    check_options(groups_[group].options(), "param group " + std::to_string(group));
   size_t k = 0;  // the position in params_ of the group's first parameter
   for (size_t group = 0; group < groups_.size(); ++group) {
     const OptimizerParamGroup& pg = groups_[group];
     const auto& options = static_cast<const SGDOptions&>(pg.options());
-    check_options(options, "param group " + std::to_string(group));
     const double mu = options.momentum(), wd = options.weight_decay(), damp = options.dampening();
     const double lr = options.lr();
     const bool nesterov = options.nesterov();
@@ -341,6 +343,8 @@ struct AdamHyper {
 
 template <class Options>
 AdamHyper check_adam(const Options& o, bool decoupled, const char* op) {
+  MINIGRAD_CHECK(std::isfinite(o.lr()) && o.lr() >= 0)
+      << op << ": learning rate must be finite and ≥ 0, got " << num(o.lr());
   const auto [b1, b2] = o.betas();
   MINIGRAD_CHECK(b1 >= 0 && b1 < 1)
       << op << ": betas[0] (beta1) must be in [0, 1), got " << num(b1);
@@ -392,10 +396,14 @@ void adam_step(const std::vector<OptimizerParamGroup>& groups, std::vector<Varia
                detail::AdamState& s, bool decoupled, const char* op) {
   NoGradGuard no_grad;
   s.max_exp_avg_sq.resize(params.size());  // out of state_slots() until amsgrad is on
-  size_t k = 0;                            // the position in params of the group's first parameter
+  // Every group's options are checked before any parameter moves.
+  std::vector<AdamHyper> hyper;
+  for (const OptimizerParamGroup& pg : groups)
+    hyper.push_back(check_adam(static_cast<const Options&>(pg.options()), decoupled, op));
+  size_t k = 0;  // the position in params of the group's first parameter
   for (size_t group = 0; group < groups.size(); ++group) {
     const OptimizerParamGroup& pg = groups[group];
-    const AdamHyper h = check_adam(static_cast<const Options&>(pg.options()), decoupled, op);
+    const AdamHyper& h = hyper[group];
     const int64_t t = ++s.step[group];
     const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(t));
     const double bc2 = 1 - std::pow(h.beta2, static_cast<double>(t));
@@ -456,7 +464,6 @@ Adam::Adam(std::vector<OptimizerParamGroup> param_groups, AdamOptions defaults)
 
 void Adam::check_options(const OptimizerOptions& options, const std::string& where) const {
   const auto& opts = options_as<AdamOptions>(options, "Adam", where, "AdamOptions");
-  check_lr(opts.lr(), "Adam");
   check_adam(opts, false, "Adam");
 }
 
@@ -477,7 +484,6 @@ AdamW::AdamW(std::vector<OptimizerParamGroup> param_groups, AdamWOptions default
 
 void AdamW::check_options(const OptimizerOptions& options, const std::string& where) const {
   const auto& opts = options_as<AdamWOptions>(options, "AdamW", where, "AdamWOptions");
-  check_lr(opts.lr(), "AdamW");
   check_adam(opts, true, "AdamW");
 }
 

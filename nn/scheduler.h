@@ -55,6 +55,8 @@ class LRScheduler {
   /// \throws std::invalid_argument naming the scheduler, t and the group if an lr is
   ///         negative or not finite (a LambdaLR's λ can give any number); nothing
   ///         changes then
+  /// \throws std::logic_error if the optimizer has gained a group since the scheduler
+  ///         was made (its base lr is unknown)
   void step();
   /// The lrs the last step() (or the constructor) set, one per group: those of the
   /// next optimizer.step(), unless something else changed them since.

@@ -541,6 +541,14 @@ TEST(OptimizerGroups, BadGroupsThrowNamingTheGroup) {
   nn::Adam opt({g.a});
   EXPECT_TRUE(throws_with<E>([&] { opt.add_param_group(nn::OptimizerParamGroup({g.a})); },
                              {"param group 1", "already parameter 0"}));
+  // Options changed in place are checked at the step, before any parameter moves.
+  nn::AdamW adamw(g.groups(0.1, 0.0));
+  static_cast<nn::AdamWOptions&>(adamw.param_groups()[1].options()).lr(-1);
+  g.backward();
+  const auto a_before = g.a.data().to_vector<double>();
+  EXPECT_TRUE(throws_with<E>([&] { adamw.step(); }, {"AdamW", "learning rate", "-1"}));
+  EXPECT_EQ(g.a.data().to_vector<double>(), a_before);
+  EXPECT_EQ(adamw.steps(0), 0);
   EXPECT_TRUE(throws_with<std::logic_error>([&] { (void)nn::OptimizerParamGroup({g.a}).options(); },
                                             {"no options"}));
 }
