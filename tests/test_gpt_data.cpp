@@ -409,8 +409,11 @@ TEST(GptDataCorpus, FortunesSplitHasTheReferenceCountsAndCoversEveryFile) {
   }
   EXPECT_EQ(parts.size(), files.size());
   for (const auto& [file, n] : count) {
-    if (n >= 10) EXPECT_EQ(parts[file].size(), 2u) << file;
-    if (n < 10) EXPECT_EQ(file, "pratchett");
+    if (n >= 10) {
+      EXPECT_EQ(parts[file].size(), 2u) << file;
+    } else {
+      EXPECT_EQ(file, "pratchett");
+    }
   }
   const NonOverlappingWindows windows(split.validation, 12, 64);
   EXPECT_EQ(windows.size(), 4094);
