@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <utility>
 
@@ -38,19 +40,23 @@ Tensor checked_step(IncrementalDecoder& decoder, const Tensor& last,
   return scores;
 }
 
-}  // namespace
-
-Tensor greedy_decode(IncrementalDecoder& decoder, const GreedyDecodeOptions& options) {
-  const int64_t batch = checked_batch(decoder, options.max_length(), "greedy_decode");
-  const std::optional<int64_t> end = options.end_symbol();
-  const int64_t pad = options.pad_symbol().value_or(end.value_or(0));
+// The loop greedy_decode and sample_decode share. Feeds the columns of `first`
+// [B, P] one step each (the scores of all but the last only advance the state),
+// then has `choose` pick a token per row from each step's scores [B, V] → int64
+// [B], up to max_length times or until every row has produced the end symbol. A
+// row that finished before a step produces, and is fed, the pad.
+Tensor decode_loop(IncrementalDecoder& decoder, const Tensor& first, int64_t max_length,
+                   const std::optional<int64_t>& end, int64_t pad, const char* op,
+                   const std::function<Tensor(const Tensor&)>& choose) {
+  const int64_t batch = first.size(0);
   NoGradGuard no_grad;
-  Tensor previous =
-      Tensor::full({batch}, static_cast<double>(options.start_symbol()), DType::Int64);
+  for (int64_t p = 0; p + 1 < first.size(1); ++p)
+    checked_step(decoder, first.select(1, p).contiguous(), end, op);
+  Tensor previous = first.select(1, -1).contiguous();
   std::vector<char> finished(static_cast<size_t>(batch), 0);
   std::vector<Tensor> tokens;
-  for (int64_t t = 0; t < options.max_length(); ++t) {
-    previous = argmax(checked_step(decoder, previous, end, "greedy_decode"), -1);  // [B]
+  for (int64_t t = 0; t < max_length; ++t) {
+    previous = choose(checked_step(decoder, previous, end, op));  // [B]
     if (end) {
       // A row that finished before this step produces the pad; one that produces
       // the end symbol now is finished from the next step on.
@@ -68,6 +74,146 @@ Tensor greedy_decode(IncrementalDecoder& decoder, const GreedyDecodeOptions& opt
     if (end && std::all_of(finished.begin(), finished.end(), [](char f) { return f != 0; })) break;
   }
   return stack(tokens, 1);  // [B, L]
+}
+
+}  // namespace
+
+Tensor greedy_decode(IncrementalDecoder& decoder, const GreedyDecodeOptions& options) {
+  const int64_t batch = checked_batch(decoder, options.max_length(), "greedy_decode");
+  const std::optional<int64_t> end = options.end_symbol();
+  const Tensor start =
+      Tensor::full({batch, 1}, static_cast<double>(options.start_symbol()), DType::Int64);
+  return decode_loop(decoder, start, options.max_length(), end,
+                     options.pad_symbol().value_or(end.value_or(0)), "greedy_decode",
+                     [](const Tensor& scores) { return argmax(scores, -1); });
+}
+
+namespace {
+
+// The settings filter_logits needs, refused unless usable.
+void check_sampling(const SampleDecodeOptions& options, const char* op) {
+  const double temperature = options.temperature();
+  MINIGRAD_CHECK(std::isfinite(temperature) && temperature > 0)
+      << op << ": temperature " << temperature << ": expected a finite number > 0";
+  MINIGRAD_CHECK(options.top_k() >= 0)
+      << op << ": top_k " << options.top_k() << ": expected ≥ 0 (0 keeps every token)";
+  const double top_p = options.top_p();
+  MINIGRAD_CHECK(top_p > 0 && top_p <= 1)
+      << op << ": top_p " << top_p << ": expected 0 < top_p ≤ 1 (1 keeps every token)";
+}
+
+// Row n of the scores, V values, scaled and filtered in place (filter_logits' math).
+void filter_row(double* z, int64_t vocab, int64_t n, const SampleDecodeOptions& options,
+                const char* op) {
+  const auto size = static_cast<size_t>(vocab);
+  double top = -std::numeric_limits<double>::infinity();
+  for (size_t v = 0; v < size; ++v) {
+    MINIGRAD_CHECK(!std::isnan(z[v]) && z[v] != std::numeric_limits<double>::infinity())
+        << op << ": row " << n << " of the scores holds " << z[v] << " at token " << v
+        << ": expected finite scores or −inf";
+    top = std::max(top, z[v]);
+  }
+  MINIGRAD_CHECK(top > -std::numeric_limits<double>::infinity())
+      << op << ": row " << n << " of the scores is −inf everywhere: no token to draw";
+  // temperature: z = s / T
+  for (size_t v = 0; v < size; ++v) z[v] /= options.temperature();
+  MINIGRAD_CHECK(top / options.temperature() < std::numeric_limits<double>::infinity())
+      << op << ": temperature " << options.temperature() << " scales row " << n
+      << "'s largest score " << top << " past the largest double";
+  // top-k: drop what is below the k-th largest (ties with it stay)
+  const int64_t k = options.top_k();
+  if (k > 0 && k < vocab) {
+    std::vector<double> sorted(z, z + size);
+    std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), std::greater<>());
+    const double kth = sorted[static_cast<size_t>(k - 1)];
+    for (size_t v = 0; v < size; ++v)
+      if (z[v] < kth) z[v] = -std::numeric_limits<double>::infinity();
+  }
+  // top-p: q = softmax(z) ascending (the higher token first among equals, so that
+  // the lower one counts as likelier); drop while the running sum is ≤ 1 − p,
+  // never the last (likeliest) token
+  const double top_p = options.top_p();
+  if (top_p < 1) {
+    std::vector<int64_t> order(size);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [z](int64_t a, int64_t b) { return z[a] < z[b] || (z[a] == z[b] && a > b); });
+    const double largest = z[order.back()];
+    std::vector<double> q(size);
+    double total = 0;
+    for (size_t i = 0; i < size; ++i) total += q[i] = std::exp(z[order[i]] - largest);
+    double cumulative = 0;
+    for (size_t i = 0; i + 1 < size; ++i) {
+      cumulative += q[i] / total;
+      if (cumulative > 1 - top_p) break;  // the running sum only grows
+      z[order[i]] = -std::numeric_limits<double>::infinity();
+    }
+  }
+}
+
+// A token drawn from softmax(z) by inverse CDF with the uniform u: the first v with
+// u · Σ_w e^{z_w − max z} < Σ_{w ≤ v} e^{z_w − max z}. A removed token (e^{−∞} = 0)
+// adds nothing to the running sum and cannot be the first to exceed it.
+int64_t draw(const double* z, int64_t vocab, double u) {
+  const double top = *std::max_element(z, z + vocab);
+  double total = 0;
+  for (int64_t v = 0; v < vocab; ++v) total += std::exp(z[v] - top);
+  const double target = u * total;
+  double cumulative = 0;
+  int64_t last = 0;  // the last token with weight, should rounding leave target unreached
+  for (int64_t v = 0; v < vocab; ++v) {
+    const double weight = std::exp(z[v] - top);
+    if (weight == 0) continue;
+    cumulative += weight;
+    last = v;
+    if (target < cumulative) return v;
+  }
+  return last;
+}
+
+}  // namespace
+
+Tensor filter_logits(const Tensor& scores, const SampleDecodeOptions& options) {
+  check_sampling(options, "filter_logits");
+  MINIGRAD_CHECK(scores.defined() && scores.dim() == 2 && scores.size(1) >= 1 &&
+                 is_floating(scores.dtype()))
+      << "filter_logits: scores " << (scores.defined() ? dtype_name(scores.dtype()) : "undefined")
+      << " " << (scores.defined() ? scores.shape() : Shape{}) << ": expected floating [N, V]";
+  const int64_t rows = scores.size(0), vocab = scores.size(1);
+  std::vector<double> z = scores.to(DType::Float64).to_vector<double>();
+  for (int64_t n = 0; n < rows; ++n)
+    filter_row(z.data() + n * vocab, vocab, n, options, "filter_logits");
+  return Tensor::from_vector(z, {rows, vocab});
+}
+
+Tensor sample_decode(IncrementalDecoder& decoder, const SampleDecodeOptions& options,
+                     Generator& gen) {
+  check_sampling(options, "sample_decode");
+  const int64_t batch = checked_batch(decoder, options.max_length(), "sample_decode");
+  Tensor first = options.prompt();
+  if (first.defined()) {
+    MINIGRAD_CHECK(first.dtype() == DType::Int64 && first.dim() == 2 && first.size(0) == batch &&
+                   first.size(1) >= 1)
+        << "sample_decode: prompt " << dtype_name(first.dtype()) << " " << first.shape()
+        << ": expected int64 [" << batch << ", P] with P ≥ 1 (the decoder has " << batch
+        << " rows)";
+  } else {
+    first = Tensor::full({batch, 1}, static_cast<double>(options.start_symbol()), DType::Int64);
+  }
+  const std::optional<int64_t> end = options.end_symbol();
+  const auto choose = [&options, &gen](const Tensor& scores) {
+    const int64_t rows = scores.size(0), vocab = scores.size(1);
+    std::vector<double> z = scores.to(DType::Float64).to_vector<double>();
+    std::vector<int64_t> tokens(static_cast<size_t>(rows));
+    for (int64_t n = 0; n < rows; ++n) {
+      double* row = z.data() + n * vocab;
+      filter_row(row, vocab, n, options, "sample_decode");
+      tokens[static_cast<size_t>(n)] = draw(row, vocab, gen.uniform());
+    }
+    return Tensor::from_vector(tokens, {rows});
+  };
+  return decode_loop(decoder, first, options.max_length(), end,
+                     options.pad_symbol().value_or(end.value_or(0)), "sample_decode", choose);
 }
 
 namespace {

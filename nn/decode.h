@@ -10,10 +10,11 @@
 ///     scores = decoder.step(y_{t-1})          [N] → [N, V]   (logits or log-probabilities)
 ///     p(y_t = v | y_<t, x) = softmax(scores)[n, v]
 ///
-/// greedy_decode() takes y_t = argmax_v scores[n, v] for each row. beam_search()
-/// keeps the K best prefixes of each batch element by Σ_t log p(y_t | y_<t, x) and
-/// tells the decoder which hypotheses survive with reorder(), which copies and
-/// drops rows of its state.
+/// greedy_decode() takes y_t = argmax_v scores[n, v] for each row; sample_decode()
+/// draws y_t from softmax(scores / T), cut down to the likeliest tokens (top-k,
+/// top-p). beam_search() keeps the K best prefixes of each batch element by
+/// Σ_t log p(y_t | y_<t, x) and tells the decoder which hypotheses survive with
+/// reorder(), which copies and drops rows of its state.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "minigrad/nn/options.h"
+#include "minigrad/tensor/random.h"
 #include "minigrad/tensor/tensor.h"
 
 namespace minigrad::nn {
@@ -73,6 +75,85 @@ struct GreedyDecodeOptions {
 ///         max_length < 1, the decoder has no rows, step() returns anything but
 ///         floating [N, V], or the end symbol is not in [0, V)
 Tensor greedy_decode(IncrementalDecoder& decoder, const GreedyDecodeOptions& options = {});
+
+/// The settings of sample_decode() and filter_logits(). The filters are those of
+/// nanoGPT's `generate` (temperature, top_k) and Hugging Face's `generate` with
+/// `do_sample=True` (temperature, top_k, top_p), applied in that order.
+struct SampleDecodeOptions {
+  /// the token fed to every row at the first step (BOS), when there is no prompt
+  MINIGRAD_ARG(int64_t, start_symbol) = 0;
+  /// int64 [B, P], P ≥ 1: the tokens fed to each row before the first draw, in
+  /// place of the start symbol (nanoGPT's `idx`, Hugging Face's `input_ids`); the
+  /// first draw follows prompt[:, P − 1]. Undefined: the start symbol alone.
+  MINIGRAD_ARG(Tensor, prompt);
+  /// the most tokens drawn per row (the end symbol included), the prompt not
+  /// counted (nanoGPT's and Hugging Face's `max_new_tokens`); ≥ 1
+  MINIGRAD_ARG(int64_t, max_length) = 20;
+  /// T, which divides the scores before anything else: T < 1 sharpens the
+  /// distribution, T > 1 flattens it; finite and > 0
+  MINIGRAD_ARG(double, temperature) = 1.0;
+  /// k: keep the k highest scores and every score equal to the k-th; 0 keeps all
+  /// (k ≥ V keeps all too); ≥ 0
+  MINIGRAD_ARG(int64_t, top_k) = 0;
+  /// p: keep the smallest set of likeliest tokens whose probability reaches p
+  /// (nucleus sampling), at least one; 1 keeps all; in (0, 1]
+  MINIGRAD_ARG(double, top_p) = 1.0;
+  /// a row that draws it is finished; none: every row draws max_length tokens
+  MINIGRAD_ARG(std::optional<int64_t>, end_symbol) = std::nullopt;
+  /// what a finished row produces (and is fed) after its end symbol; none: the
+  /// end symbol again
+  MINIGRAD_ARG(std::optional<int64_t>, pad_symbol) = std::nullopt;
+};
+
+/// The scores sample_decode() draws from, filtered: for each row s of `scores`,
+///
+///     z_v = s_v / T                                                 (temperature)
+///     z_v = −∞  where z_v < z_(k), the k-th largest of z              (top-k)
+///     z_v = −∞  where v is outside the nucleus of softmax(z)          (top-p)
+///
+/// and the tokens are then drawn from p = softmax(z). Top-k is nanoGPT's
+/// `v, _ = torch.topk(logits, k); logits[logits < v[:, [-1]]] = -inf`, so every
+/// token tied with the k-th is kept (a row of V equal scores keeps all V).
+/// Top-p is Hugging Face's TopPLogitsWarper: with q = softmax(z) sorted ascending,
+/// q_(1) ≤ … ≤ q_(V), a token is removed when
+///
+///     q_(1) + … + q_(i) ≤ 1 − p          (i < V: the likeliest token always stays)
+///
+/// which in exact arithmetic keeps the smallest prefix of the tokens sorted
+/// descending whose probability adds up to p or more (a prefix that reaches p
+/// exactly is kept without the next token). Computed in float64, in this form, so
+/// that the boundary rounds as Hugging Face's does. Among equal scores the lower
+/// token counts as the likelier one (Hugging Face leaves that order to torch.sort,
+/// which is not stable).
+/// \param scores floating [N, V]: logits or log-probabilities (the filters and the
+///        softmax give the same p for either)
+/// \return float64 [N, V]: z, with −∞ at the removed tokens
+/// \throws std::invalid_argument naming filter_logits and the value when scores is
+///         not floating [N, V] with V ≥ 1, the temperature is not finite and > 0,
+///         top_k < 0, top_p is outside (0, 1], or a row holds NaN or +∞ or only −∞
+Tensor filter_logits(const Tensor& scores, const SampleDecodeOptions& options = {});
+
+/// Sampling: each row draws its next token from its filtered distribution
+/// (filter_logits()),
+///
+///     y_t ~ p_t = softmax(filter(scores_t))        by inverse CDF: y_t is the
+///     first v with u < (Σ_{w ≤ v} e^{z_w − max z}) / (Σ_w e^{z_w − max z})
+///
+/// with one uniform u = gen.uniform() per row per step, rows in order (a finished
+/// row draws too, so each row's stream does not depend on when others finish):
+/// the same generator state gives the same tokens. The decoder is fed the prompt
+/// (or the start symbol), then each row its last token, without recording a graph;
+/// end and pad symbols work as in greedy_decode(). top_k = 1 gives
+/// greedy_decode's tokens wherever the maximum is unique.
+/// \return int64 [B, L], L ≤ max_length: the drawn tokens, without the prompt; L as
+///         in greedy_decode()
+/// \throws std::invalid_argument naming sample_decode and the value for a bad
+///         setting (as filter_logits()), max_length < 1, a decoder without rows, a
+///         prompt that is not int64 [B, P ≥ 1] for the decoder's B rows, a step()
+///         that returns anything but floating [N, V], an end symbol not in [0, V),
+///         or scores a row cannot draw from (NaN, +∞, all −∞)
+Tensor sample_decode(IncrementalDecoder& decoder, const SampleDecodeOptions& options,
+                     Generator& gen);
 
 /// The settings of beam_search().
 struct BeamSearchOptions {
