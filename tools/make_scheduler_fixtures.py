@@ -133,11 +133,7 @@ def main():
           lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=8),
           {"scheduler": "warmup_cosine", "total_steps": 8, "warmup_steps": 0, "eta_min": 0.0}, 8)
 
-    total_bytes = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total_bytes += size
-    print(f"{total_bytes:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    make_fixtures.print_written(w, args.out)
 
 
 if __name__ == "__main__":
