@@ -6,7 +6,9 @@
 // gives greedy's tokens; rows finish at different steps; the length penalty picks
 // another winner; a batch element decodes alike alone and among others. Sampling
 // is checked by its frequencies: 20,000 draws from fixed logits against the
-// filtered distribution written out from its definition.
+// filtered distribution written out from its definition; the filters themselves
+// against nanoGPT's top-k and Hugging Face's top-p run by torch
+// (tools/make_sampling_fixtures.py).
 #include "minigrad/nn/decode.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "minigrad/tensor/ops.h"
+#include "tests/parity_testing.h"
 #include "tests/testing.h"
 
 namespace minigrad {
@@ -576,6 +579,32 @@ TEST(SampleDecode, FiltersApplyInTheOrderTemperatureTopKTopP) {
   EXPECT_NE(nonzero(reference(logits, 1.0, 4, 0.8)), nonzero(want));
   expect_draws_follow(logits, nn::SampleDecodeOptions().temperature(0.7).top_k(4).top_p(0.8),
                       want, 30);
+}
+
+// nanoGPT's top-k and Hugging Face's top-p, run by torch on float64 scores with many
+// ties (top-k) and none (top-p): the same tokens removed, the others' z = s / T
+// to the bit.
+TEST(SampleDecode, FilterLogitsMatchesPyTorch) {
+  for (const char* name :
+       {"temperature", "top_k_ties", "top_k_one", "top_p", "top_p_small", "top_p_hot", "all"}) {
+    SCOPED_TRACE(name);
+    const SafetensorsFile f = testing::load_fixture(std::string("sample_") + name, "f64");
+    const nn::SampleDecodeOptions options = nn::SampleDecodeOptions()
+                                                .temperature(testing::meta_double(f, "temperature"))
+                                                .top_k(testing::meta_int(f, "top_k"))
+                                                .top_p(testing::meta_double(f, "top_p"));
+    const Tensor got = nn::filter_logits(f.at("scores"), options);
+    const Tensor& want = f.at("filtered");
+    ASSERT_EQ(got.shape(), want.shape());
+    const std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
+    const auto vocab = static_cast<size_t>(got.size(1));
+    size_t removed = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      EXPECT_EQ(g[i], w[i]) << "row " << i / vocab << ", token " << i % vocab;
+      removed += w[i] == -kInf;
+    }
+    EXPECT_EQ(removed > 0, std::string(name) != "temperature") << "the case filters nothing";
+  }
 }
 
 // With k = 1 only the maximum is left, so every draw is greedy's token, whatever
