@@ -216,7 +216,6 @@ Tensor sample_decode(IncrementalDecoder& decoder, const SampleDecodeOptions& opt
                      options.pad_symbol().value_or(end.value_or(0)), "sample_decode", choose);
 }
 
-
 namespace {
 
 // A live prefix of beam_search: its tokens, its log P and the decoder row that holds it.

@@ -10,6 +10,7 @@
 //   ids     int64 Tensor [2, 3] of token ids below 10
 //   logits  Variable [6, 10], requires grad;  target: int64 Tensor [6] of classes below 10
 //   model   a small nn::Module (two Linears, 4 → 8 → 2) held by shared_ptr
+//   lm      a bigram language model over 10 tokens as an nn::IncrementalDecoder, 2 rows
 //   tmp     a scratch folder for files (GoogleTest's TempDir)
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "minigrad/minigrad.h"
@@ -35,6 +37,25 @@ class PytorchMdModel : public nn::Module {
   Variable forward(const Variable& input) override { return (*fc2)(relu((*fc1)(input))); }
   std::string type_name() const override { return "PytorchMdModel"; }
   std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+/// A bigram language model as a decoder (nn/decode.h), for the decoding rows: the
+/// scores of the next token are the row of a fixed [V, V] table that the last
+/// token picks.
+class PytorchMdBigram final : public nn::IncrementalDecoder {
+ public:
+  /// \param batch the rows; \param table float [V, V], row u: the scores after u
+  PytorchMdBigram(int64_t batch, Tensor table) : batch_(batch), table_(std::move(table)) {}
+  /// the rows: `batch` at first, then as many as the last reorder kept
+  int64_t batch_size() const override { return batch_; }
+  /// table[last_tokens]: [N] → [N, V]
+  Tensor step(const Tensor& last_tokens) override { return index_select(table_, 0, last_tokens); }
+  /// the table is the whole model, so only the number of rows changes
+  void reorder(const Tensor& index) override { batch_ = index.size(0); }
+
+ private:
+  int64_t batch_;
+  Tensor table_;
 };
 
 }  // namespace minigrad::testing
@@ -64,4 +85,6 @@ class PytorchMdModel : public nn::Module {
       Variable(rand({6, 10}, -1, 1, DType::Float32, context_gen)).requires_grad_();    \
   [[maybe_unused]] Tensor target = randint(0, 10, {6}, context_gen);                   \
   [[maybe_unused]] auto model = std::make_shared<minigrad::testing::PytorchMdModel>(); \
-  [[maybe_unused]] const std::string tmp = ::testing::TempDir();
+  [[maybe_unused]] const std::string tmp = ::testing::TempDir();                       \
+  [[maybe_unused]] minigrad::testing::PytorchMdBigram lm(                              \
+      2, rand({10, 10}, -2, 2, DType::Float32, context_gen));

@@ -521,8 +521,8 @@ TEST(SampleDecode, TopKKeepsTheKHighestAndEveryTieWithTheKth) {
       SCOPED_TRACE("top_k " + std::to_string(k) + ", temperature " + std::to_string(temperature));
       const std::vector<double> want = reference(logits, temperature, k);
       EXPECT_EQ(nonzero(want), k == 1 ? 1u : k == 2 ? 4u : 5u);
-      expect_draws_follow(logits, nn::SampleDecodeOptions().top_k(k).temperature(temperature),
-                          want, seed++);
+      expect_draws_follow(logits, nn::SampleDecodeOptions().top_k(k).temperature(temperature), want,
+                          seed++);
     }
   }
 }
@@ -577,8 +577,8 @@ TEST(SampleDecode, FiltersApplyInTheOrderTemperatureTopKTopP) {
   EXPECT_EQ(nonzero(want), 2u);
   // the other order (top-p measured before the temperature) keeps another set
   EXPECT_NE(nonzero(reference(logits, 1.0, 4, 0.8)), nonzero(want));
-  expect_draws_follow(logits, nn::SampleDecodeOptions().temperature(0.7).top_k(4).top_p(0.8),
-                      want, 30);
+  expect_draws_follow(logits, nn::SampleDecodeOptions().temperature(0.7).top_k(4).top_p(0.8), want,
+                      30);
 }
 
 // nanoGPT's top-k and Hugging Face's top-p, run by torch on float64 scores with many
@@ -617,11 +617,14 @@ TEST(SampleDecode, TopKOneIsGreedy) {
       const Tensor greedy = nn::greedy_decode(
           g, nn::GreedyDecodeOptions().start_symbol(6).max_length(9).end_symbol(end));
       Generator gen(seed + 100);
-      const Tensor sampled = nn::sample_decode(
-          s,
-          nn::SampleDecodeOptions().start_symbol(6).max_length(9).end_symbol(end).top_k(1).temperature(
-              1.7),
-          gen);
+      const Tensor sampled = nn::sample_decode(s,
+                                               nn::SampleDecodeOptions()
+                                                   .start_symbol(6)
+                                                   .max_length(9)
+                                                   .end_symbol(end)
+                                                   .top_k(1)
+                                                   .temperature(1.7),
+                                               gen);
       EXPECT_EQ(sampled.shape(), greedy.shape()) << "seed " << seed;
       EXPECT_EQ(sampled.to_vector<int64_t>(), greedy.to_vector<int64_t>())
           << "seed " << seed << (end ? ", end 2" : "");
@@ -636,8 +639,7 @@ TEST(SampleDecode, SameSeedSameTokens) {
     ToyDecoder decoder(3, model, DType::Float32);
     return nn::sample_decode(
                decoder,
-               nn::SampleDecodeOptions().start_symbol(6).max_length(12).temperature(1.3).top_p(
-                   0.9),
+               nn::SampleDecodeOptions().start_symbol(6).max_length(12).temperature(1.3).top_p(0.9),
                gen)
         .to_vector<int64_t>();
   };
@@ -662,7 +664,8 @@ TEST(SampleDecode, RowsThatDrewTheEndSymbolArePadded) {
   ToyDecoder decoder(batch, fixed({0, 0, 0, 0}));
   Generator gen(5);
   const Tensor tokens = nn::sample_decode(
-      decoder, nn::SampleDecodeOptions().start_symbol(9).max_length(max_length).end_symbol(0).pad_symbol(7),
+      decoder,
+      nn::SampleDecodeOptions().start_symbol(9).max_length(max_length).end_symbol(0).pad_symbol(7),
       gen);
   const int64_t length = tokens.size(1);
   ASSERT_LE(length, max_length);
@@ -734,20 +737,24 @@ TEST(SampleDecode, BadOptionsNameTheOption) {
                                                  {"sample_decode", "top_k -1", "≥ 0"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(sample(O().max_length(0)),
                                                  {"sample_decode", "max_length 0"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>(
-      sample(O().prompt(Tensor::zeros({3, 2}, DType::Int64))),
-      {"sample_decode", "prompt", "[3,2]", "int64 [2, P]"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>(sample(O().prompt(Tensor::zeros({3, 2}, DType::Int64))),
+                                         {"sample_decode", "prompt", "[3,2]", "int64 [2, P]"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(sample(O().prompt(Tensor::zeros({2, 2}))),
                                                  {"sample_decode", "prompt", "float32"}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>(
-      sample(O().prompt(Tensor::zeros({2, 0}, DType::Int64))), {"sample_decode", "prompt", "P ≥ 1"}));
+  EXPECT_TRUE(
+      throws_with<std::invalid_argument>(sample(O().prompt(Tensor::zeros({2, 0}, DType::Int64))),
+                                         {"sample_decode", "prompt", "P ≥ 1"}));
   EXPECT_TRUE(decoder.fed.empty()) << "a bad setting is refused before the decoder runs";
   EXPECT_TRUE(throws_with<std::invalid_argument>(sample(O().end_symbol(3)),
                                                  {"sample_decode", "end_symbol 3"}));
 
   // the filter on its own, and scores no token can be drawn from
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [] { nn::filter_logits(Tensor::zeros({2, 3}), O().top_p(2.0)); }, {"filter_logits", "top_p 2"}));
+      [] {
+        nn::filter_logits(Tensor::zeros({2, 3}), O().top_p(2.0));
+      },
+      {"filter_logits", "top_p 2"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::filter_logits(Tensor::zeros({3})); },
                                                  {"filter_logits", "[3]", "[N, V]"}));
   const auto row = [](std::vector<double> values) {
@@ -759,11 +766,13 @@ TEST(SampleDecode, BadOptionsNameTheOption) {
   EXPECT_TRUE(throws_with<std::invalid_argument>(row({-kInf, -kInf, -kInf}),
                                                  {"filter_logits", "row 0", "−inf everywhere"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [] { nn::filter_logits(Tensor::from_vector<double>({1e300, 0}, {1, 2}), O().temperature(1e-10)); },
+      [] {
+        nn::filter_logits(Tensor::from_vector<double>({1e300, 0}, {1, 2}), O().temperature(1e-10));
+      },
       {"filter_logits", "temperature"}));
   ToyDecoder masked(2, fixed({-kInf, -kInf}));
-  EXPECT_TRUE(throws_with<std::invalid_argument>(
-      [&] { nn::sample_decode(masked, {}, gen); }, {"sample_decode", "−inf everywhere"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([&] { nn::sample_decode(masked, {}, gen); },
+                                                 {"sample_decode", "−inf everywhere"}));
 }
 
 // ---- bad input -------------------------------------------------------------------------------

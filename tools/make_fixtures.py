@@ -236,6 +236,14 @@ class Writer:
         self.written.append((name, len(data), digest))
         return len(data), digest
 
+    def print_summary(self):
+        """One line per file written (size, digest, name), then the total."""
+        total = 0
+        for name, size, digest in self.written:
+            print(f"{size:7d}  {digest[:16]}  {name}")
+            total += size
+        print(f"{total:7d}  total, {len(self.written)} files in {os.path.normpath(self.out_dir)}")
+
 
 def start(description, default_out):
     """The command line of the fixture scripts (--out DIR, created) and torch pinned
@@ -1098,11 +1106,7 @@ def main():
     mha_cases(w)
     additive_cases(w)
 
-    total = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total += size
-    print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    w.print_summary()
     print(f"{loss_cases} loss cases in the *_grid files, each in float64 and float32")
 
 

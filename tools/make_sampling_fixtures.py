@@ -88,12 +88,7 @@ def main():
     case(w, "top_p_hot", normal("top_p_hot"), temperature=1.7, top_p=0.6)
     case(w, "all", normal("all"), temperature=0.8, top_k=12, top_p=0.7)
 
-    total_bytes = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total_bytes += size
-    print(f"{total_bytes:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
-
+    w.print_summary()
 
 if __name__ == "__main__":
     main()
