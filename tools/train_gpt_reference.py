@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt_fortunes  # noqa: E402  (the split, beside this file)
 
 
 class CausalSelfAttention(nn.Module):
@@ -136,14 +137,14 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
 
-    import gpt_fortunes
-    train_ids, val_ids, vocab = gpt_fortunes.fortunes_split()
-    train = torch.tensor(train_ids, dtype=torch.long)
-    val = torch.tensor(val_ids, dtype=torch.long)
+    train_text, val_text = gpt_fortunes.split_fortunes()
+    vocab = gpt_fortunes.Vocabulary.printable_ascii()
+    train = torch.tensor(vocab.encode(train_text), dtype=torch.long)
+    val = torch.tensor(vocab.encode(val_text), dtype=torch.long)
     print(f"fortunes: {len(train):,} training and {len(val):,} validation characters, "
-          f"vocabulary {len(vocab)}")
+          f"vocabulary {len(vocab.symbols)}")
 
-    model = GPT(len(vocab), args.block, args.layers, args.heads, args.width)
+    model = GPT(len(vocab.symbols), args.block, args.layers, args.heads, args.width)
     params = list(model.parameters())
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": args.weight_decay},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
