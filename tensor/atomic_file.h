@@ -1,5 +1,6 @@
 /// \file
-/// Writing a file so that a crash or an error never leaves half of it.
+/// Whole files: written so that a crash or an error never leaves half of one, and
+/// read in one piece.
 #pragma once
 
 #include <string>
@@ -19,5 +20,13 @@ namespace minigrad {
 /// and the next write by a process with the same pid replaces it. Writes from
 /// threads of one process take turns, so they never share a temporary file.
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// The bytes of the regular file at `path`, all of them.
+///
+/// Throws std::runtime_error naming `path` and the reason: it cannot be opened
+/// (with the system's reason, "No such file or directory"), it is not a regular
+/// file (a folder, a device), or a read failed (with the byte it failed at). A file
+/// that shrinks while it is read yields the bytes it still had.
+std::string read_whole_file(const std::string& path);
 
 }  // namespace minigrad

@@ -19,20 +19,14 @@
 
 #include "minigrad/tensor/atomic_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <limits>
 #include <set>
 #include <stdexcept>
 #include <string_view>
-#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -471,43 +465,6 @@ std::string json_string(const std::string& s, const char* what) {
     throw std::invalid_argument(std::string("write_safetensors: ") + what +
                                 " is not valid UTF-8 (the header is JSON)");
   }
-}
-
-// ---- files ------------------------------------------------------------------------------
-
-std::string errno_text(int err) { return std::system_category().message(err); }
-
-std::string read_whole_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    throw std::runtime_error(path + ": cannot open: " + errno_text(err));
-  }
-  const auto fail_io = [&](const std::string& what) {
-    const int err = errno;
-    ::close(fd);
-    throw std::runtime_error(path + ": " + what + ": " + errno_text(err));
-  };
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail_io("cannot stat");
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw std::runtime_error(path + ": not a regular file");
-  }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_io("read failed at byte " + std::to_string(done));
-    }
-    if (n == 0) break;  // the file shrank while we read it
-    done += static_cast<size_t>(n);
-  }
-  bytes.resize(done);
-  ::close(fd);
-  return bytes;
 }
 
 }  // namespace

@@ -523,7 +523,7 @@ TEST(ExamplesUtf8, SymbolsAreCodePointsAndWidthsAreColumns) {
   EXPECT_EQ(display_width("😀"), 2);
   EXPECT_EQ(display_width(""), 0);
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { display_width("ab\xff"); },
-                                                 {"utf8_symbols", "byte 2"}));
+                                                 {"display_width", "byte 2"}));
 }
 
 TEST(ExamplesPlot, LineChartIsWellFormedAndChecksItsInput) {

@@ -1,5 +1,6 @@
 #include "examples/common/utf8.h"
 
+#include <stdexcept>
 #include <utility>
 
 #include "minigrad/tensor/check.h"
@@ -8,25 +9,55 @@ namespace minigrad::examples {
 
 namespace {
 
-// The bytes of a code point after its lead byte: 0 (ASCII), 1, 2 or 3; -1 for a byte
-// that cannot start one (a continuation byte, 0xf8 and above).
-int continuation_bytes(unsigned char lead) {
-  if (lead < 0x80) return 0;
-  if ((lead >> 5) == 0x6) return 1;
-  if ((lead >> 4) == 0xe) return 2;
-  if ((lead >> 3) == 0x1e) return 3;
-  return -1;
+// One character of `text` at byte `at`: its code point and its length in bytes, or
+// (length 0) why it is not UTF-8. The lead byte gives the length and the first bits;
+// the bounds of the second byte are RFC 3629's table, which rules out the overlong
+// forms, the surrogates and the values past U+10FFFF in one comparison.
+struct Decoded {
+  char32_t code_point = 0;
+  size_t length = 0;
+  const char* error = nullptr;
+};
+
+Decoded decode_one(std::string_view text, size_t at) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[at + k]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return {lead, 1, nullptr};
+  size_t length = 0;
+  unsigned char low = 0x80, high = 0xbf;  // the range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;   // below: overlong (< U+0800)
+    if (lead == 0xed) high = 0x9f;  // above: surrogates U+D800..U+DFFF
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;   // below: overlong (< U+10000)
+    if (lead == 0xf4) high = 0x8f;  // above: past U+10FFFF
+  } else if (lead >= 0x80 && lead <= 0xbf) {
+    return {0, 0, "a continuation byte where a character should start"};
+  } else {
+    return {0, 0, "a byte that UTF-8 never uses"};  // 0xc0, 0xc1: overlong; 0xf5..: too large
+  }
+  if (at + length > text.size()) return {0, 0, "the text ends inside a character"};
+  constexpr unsigned char kLeadBits[] = {0, 0, 0x1f, 0x0f, 0x07};
+  char32_t c = lead & kLeadBits[length];
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char b = byte(k);
+    const bool in_range = k == 1 ? (b >= low && b <= high) : (b >> 6) == 0x2;
+    if (!in_range) {
+      if ((b >> 6) != 0x2) return {0, 0, "a character cut short by the next byte"};
+      return {0, 0, low > 0x80 ? "an overlong form" : "a surrogate or a value past U+10FFFF"};
+    }
+    c = (c << 6) | (b & 0x3f);
+  }
+  return {c, length, nullptr};
 }
 
-// The code point of one symbol of utf8_symbols: the lead byte's low bits, then six
-// bits from each continuation byte.
-char32_t code_point(const std::string& symbol) {
-  const auto lead = static_cast<unsigned char>(symbol[0]);
-  constexpr unsigned char kLeadBits[] = {0x7f, 0x1f, 0x0f, 0x07};
-  char32_t c = lead & kLeadBits[symbol.size() - 1];
-  for (size_t k = 1; k < symbol.size(); ++k)
-    c = (c << 6) | (static_cast<unsigned char>(symbol[k]) & 0x3f);
-  return c;
+[[noreturn]] void not_utf8(std::string_view what, size_t at, const char* why) {
+  throw std::invalid_argument(std::string(what) + ": byte " + std::to_string(at) +
+                              " is not UTF-8: " + why);
 }
 
 // The wide ("W") and full-width ("F") blocks of East Asian Width, as glibc's wcwidth
@@ -57,24 +88,55 @@ bool is_wide(char32_t c) {
 
 }  // namespace
 
+std::u32string decode_utf8(std::string_view text, std::string_view what) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const Decoded d = decode_one(text, i);
+    if (d.length == 0) not_utf8(what, i, d.error);
+    out.push_back(d.code_point);
+    i += d.length;
+  }
+  return out;
+}
+
+std::string encode_utf8(std::u32string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text[i];
+    MINIGRAD_CHECK(c <= 0x10ffff && (c < 0xd800 || c > 0xdfff))
+        << "encode_utf8: character " << i << " is " << static_cast<uint32_t>(c)
+        << ", a surrogate or past U+10FFFF, which UTF-8 cannot spell";
+    const auto put = [&](uint32_t b) { out.push_back(static_cast<char>(b)); };
+    if (c < 0x80) {
+      put(c);
+    } else if (c < 0x800) {
+      put(0xc0 | (c >> 6)), put(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      put(0xe0 | (c >> 12)), put(0x80 | ((c >> 6) & 0x3f)), put(0x80 | (c & 0x3f));
+    } else {
+      put(0xf0 | (c >> 18)), put(0x80 | ((c >> 12) & 0x3f));
+      put(0x80 | ((c >> 6) & 0x3f)), put(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> utf8_symbols(const std::string& text) {
   std::vector<std::string> symbols;
   for (size_t i = 0; i < text.size();) {
-    const int more = continuation_bytes(static_cast<unsigned char>(text[i]));
-    const auto n = static_cast<size_t>(more + 1);
-    bool ok = more >= 0 && i + n <= text.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
-    MINIGRAD_CHECK(ok) << "utf8_symbols: byte " << i << " of \"" << text
-                       << "\" does not start a UTF-8 character";
-    symbols.push_back(text.substr(i, n));
-    i += n;
+    const Decoded d = decode_one(text, i);
+    if (d.length == 0) not_utf8("utf8_symbols", i, d.error);
+    symbols.push_back(text.substr(i, d.length));
+    i += d.length;
   }
   return symbols;
 }
 
 int64_t display_width(const std::string& text) {
   int64_t width = 0;
-  for (const std::string& symbol : utf8_symbols(text)) width += is_wide(code_point(symbol)) ? 2 : 1;
+  for (const char32_t c : decode_utf8(text, "display_width")) width += is_wide(c) ? 2 : 1;
   return width;
 }
 
