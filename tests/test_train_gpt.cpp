@@ -2,12 +2,13 @@
 // (examples/gpt/training.h: the two AdamW groups, the warm-up and cosine, gradient
 // accumulation and clipping, the whole-split loss, the sampling path).
 //
-// The program's default model takes minutes; these tests train a GPT of 2 layers,
-// 2 heads, width 32 and block 16 for 300 iterations (batch 16, lr 3e-3, warm-up 30,
-// the rest of the recipe as the program's) on the first 200,000 training characters
-// of the fortunes, measured on the first 20,000 validation characters: whole-split
-// validation loss 2.33, 2.33, 2.34 at seeds 1-3 against the bigram's 2.60 on the
-// same slices, about 2 s per seed in Release on one core.
+// The program's default model takes minutes; the first test trains a GPT of 1 layer,
+// 2 heads, width 32 and block 32 for 300 iterations (batch 16, lr 1e-2, warm-up 30,
+// the rest of the recipe as the program's) on 40,000 characters of proverbs in a
+// random order, 90 % for training: whole-split validation loss 0.314, 0.307, 0.317 at
+// seeds 1-3, where the bigram model of the same split scores 1.787 and the trigram
+// 0.717 (the floor is near 0.1: ln 12 per proverb, for the guess of the next one);
+// about 3 s per seed in Release on one core of a busy machine.
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ GPTOptions tiny(int64_t vocab) {
   return GPTOptions(vocab).block_size(16).n_layer(2).n_head(2).n_embd(32);
 }
 
-// A text every machine has: a few sentences, a few times over.
+// A short text of a few sentences, a few times over.
 std::string small_text() {
   std::string text;
   for (int i = 0; i < 20; ++i) {
@@ -55,22 +56,44 @@ std::string small_text() {
 
 std::vector<double> values(const Variable& p) { return p.data().to(DType::Float64).to_vector<double>(); }
 
-TEST(TrainGPT, LearnsTheFortunesBeyondTheirBigramsAtThreeSeeds) {
+// Proverbs in an order drawn once: within a proverb every character follows from the
+// ones before it, which one or two characters of context do not tell (the n-grams);
+// which proverb comes next is a guess of one in kProverbs.
+std::string proverbs_text() {
+  static const char* const kProverbs[] = {
+      "A stitch in time saves nine.",
+      "Look before you leap.",
+      "The early bird catches the worm.",
+      "Still waters run deep.",
+      "Too many cooks spoil the broth.",
+      "All that glitters is not gold.",
+      "Fortune favours the bold.",
+      "Actions speak louder than words.",
+      "Better late than never.",
+      "Birds of a feather flock together.",
+      "Every cloud has a silver lining.",
+      "Practice makes perfect.",
+  };
+  Generator gen(2024);
+  std::string text;
+  while (text.size() < 40'000) text += std::string(kProverbs[gen.randint(0, 12)]) + "\n";
+  return text;
+}
+
+TEST(TrainGPT, LearnsMoreThanTheNgramsOfItsTextAtThreeSeeds) {
   if (kSanitized) GTEST_SKIP() << "minutes under the sanitizers; the Release build runs it";
-  if (!std::filesystem::is_directory(kFortunesDir)) {
-    GTEST_SKIP() << kFortunesDir << " is missing: apt-get install -y fortunes fortunes-min";
-  }
-  const TextSplit split = load_fortunes();
-  const std::vector<int32_t> train(split.train.begin(), split.train.begin() + 200'000);
-  const std::vector<int32_t> validation(split.validation.begin(),
-                                        split.validation.begin() + 20'000);
-  const NgramBaselines baselines = ngram_baselines(train, validation, split.vocabulary.size());
-  const GPTOptions options = tiny(split.vocabulary.size());
+  const std::string text = proverbs_text();
+  const TextVocabulary vocabulary = TextVocabulary::of_text(std::u32string(text.begin(), text.end()));
+  const std::vector<int32_t> ids = vocabulary.encode(std::string_view(text));
+  const auto cut = static_cast<std::ptrdiff_t>(ids.size() * 9 / 10);
+  const std::vector<int32_t> train(ids.begin(), ids.begin() + cut), validation(ids.begin() + cut, ids.end());
+  const NgramBaselines baselines = ngram_baselines(train, validation, vocabulary.size());
+  const GPTOptions options = tiny(vocabulary.size()).n_layer(1).block_size(32);
   const NonOverlappingWindows windows(validation, 64, options.block_size());
   GPTRecipe recipe;
   recipe.steps = 300;
   recipe.batch = 16;
-  recipe.lr = 3e-3;
+  recipe.lr = 1e-2;
   recipe.warmup = 30;
   for (const uint64_t seed : {1u, 2u, 3u}) {
     Generator init_gen(seed), data_gen(seed ^ kDataStream);
@@ -87,9 +110,9 @@ TEST(TrainGPT, LearnsTheFortunesBeyondTheirBigramsAtThreeSeeds) {
     std::printf("seed %llu: validation loss %.4f -> %.4f (bigram %.4f, trigram %.4f)\n",
                 static_cast<unsigned long long>(seed), before, after, baselines.bigram,
                 baselines.trigram);
-    // at init every character is about equally likely: ln 98
+    // at init every character is about equally likely: ln V
     EXPECT_NEAR(before, baselines.uniform, 0.1) << "seed " << seed;
-    EXPECT_LT(after, baselines.bigram - 0.15) << "seed " << seed;
+    EXPECT_LT(after, baselines.trigram - 0.2) << "seed " << seed << ": no better than counting";
     for (const double lr : scheduler->get_last_lr())
       EXPECT_NEAR(lr, recipe.lr / 10, 1e-12) << "both groups end at lr/10, seed " << seed;
   }
