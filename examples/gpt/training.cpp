@@ -3,26 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "examples/common/eval_mode.h"
 #include "minigrad/nn/decode.h"
 
 namespace minigrad::examples {
-
-namespace {
-
-// Puts a module back into the mode it was in when this was made.
-class ModeGuard {
- public:
-  explicit ModeGuard(nn::Module& module) : module_(module), training_(module.is_training()) {}
-  ~ModeGuard() { module_.train(training_); }
-  ModeGuard(const ModeGuard&) = delete;
-  ModeGuard& operator=(const ModeGuard&) = delete;
-
- private:
-  nn::Module& module_;
-  bool training_;
-};
-
-}  // namespace
 
 std::unique_ptr<nn::AdamW> make_gpt_optimizer(const GPT& model, const GPTRecipe& recipe) {
   std::vector<Variable> decay, no_decay;
@@ -65,8 +49,7 @@ double gpt_train_step(GPT& model, nn::Optimizer& optimizer, nn::LRScheduler* sch
 
 double mean_loss(GPT& model, const std::vector<Batch>& batches) {
   if (batches.empty()) throw std::invalid_argument("mean_loss: no batch");
-  const ModeGuard mode(model);
-  model.eval();
+  const EvalMode eval_mode(model);
   const NoGradGuard no_grad;
   double sum = 0;
   for (const Batch& batch : batches)
@@ -75,8 +58,7 @@ double mean_loss(GPT& model, const std::vector<Batch>& batches) {
 }
 
 double whole_split_loss(GPT& model, const NonOverlappingWindows& windows) {
-  const ModeGuard mode(model);
-  model.eval();
+  const EvalMode eval_mode(model);
   const NoGradGuard no_grad;
   // Σ over batches of (mean loss · targets), / all targets: batches may differ in size
   double sum = 0;
@@ -97,8 +79,7 @@ std::vector<int32_t> sample_ids(GPT& model, const TextVocabulary& vocabulary,
   const std::vector<int64_t> prompt(encoded.begin(), encoded.end());
   if (prompt.empty()) throw std::invalid_argument("sample_ids: the prompt is empty");
   if (sampling.length == 0) return {};
-  const ModeGuard mode(model);
-  model.eval();
+  const EvalMode eval_mode(model);
   GPTDecoding decoding(model, 1, GPTDecodingOptions().use_cache(sampling.use_cache));
   const Tensor drawn = nn::sample_decode(
       decoding,
