@@ -374,8 +374,8 @@ TEST(ExamplesProgress, ALanguageModelsBarShowsTokensPerSecond) {
 }
 
 TEST(ExamplesPlot, CharacterLabelsShowSpacesAndNewlines) {
-  EXPECT_EQ(character_labels("a b\n3일"),
-            (std::vector<std::string>{"a", "␣", "b", "⏎", "3", "일"}));
+  EXPECT_EQ(character_labels("a b\n\t3일"),
+            (std::vector<std::string>{"a", "␣", "b", "⏎", "⇥", "3", "일"}));
   EXPECT_THROW(character_labels("\xff"), std::invalid_argument);
 }
 

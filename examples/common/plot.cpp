@@ -124,6 +124,7 @@ std::vector<std::string> character_labels(const std::string& text) {
   for (std::string& l : labels) {
     if (l == " ") l = "␣";
     if (l == "\n") l = "⏎";
+    if (l == "\t") l = "⇥";
   }
   return labels;
 }
