@@ -17,7 +17,8 @@ Batches are nanoGPT's get_batch (B random windows of the training split; torch's
 generator, so not minigrad's windows). The validation loss is the mean cross-entropy
 over every non-overlapping block-length window of the whole validation split, as the
 example's last figure. ms/iteration counts the training iterations only, on one thread
-(torch.set_num_threads(1), as the example runs with OMP_NUM_THREADS=1).
+(torch.set_num_threads(1), as the example runs with OMP_NUM_THREADS=1), as wall time
+and as CPU time, which a machine busy with other work does not inflate.
 """
 import argparse
 import math
@@ -151,12 +152,12 @@ def main():
     optimizer = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.99))
     print(f"{sum(p.numel() for p in params):,} parameters")
 
-    eval_at = {int(s) for s in args.eval_at.split(",")}
-    train_seconds = 0.0
+    eval_at = {int(s) for s in args.eval_at.split(",") if s}
+    train_seconds = train_cpu_seconds = 0.0
     if 0 in eval_at:
         print(f"iteration 0: val_loss {whole_split_loss(model, val, args.block):.4f}", flush=True)
     for it in range(args.steps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for group in optimizer.param_groups:
             group["lr"] = lr_at(it, args.lr, args.warmup, args.steps)
         ix = torch.randint(len(train) - args.block, (args.batch,))
@@ -169,11 +170,14 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         train_seconds += time.perf_counter() - start
+        train_cpu_seconds += time.process_time() - start_cpu
         if it + 1 in eval_at:
             print(f"iteration {it + 1}: val_loss {whole_split_loss(model, val, args.block):.4f} "
                   f"(train loss {loss.item():.4f})", flush=True)
-    print(f"ms/iteration: {1e3 * train_seconds / max(args.steps, 1):.1f} "
-          f"(training only, {torch.get_num_threads()} thread)")
+    steps = max(args.steps, 1)
+    print(f"ms/iteration: {1e3 * train_seconds / steps:.1f} wall, "
+          f"{1e3 * train_cpu_seconds / steps:.1f} CPU (training only, "
+          f"{torch.get_num_threads()} thread)")
 
 
 if __name__ == "__main__":
