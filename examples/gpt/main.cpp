@@ -25,6 +25,25 @@
 // every --eval-every iterations are the mean over --eval-batches fixed batches of
 // it (--eval-batches 0: the whole split each time).
 //
+// Measured (the defaults, one thread, `--eval-every 500 --eval-batches 0` for the
+// whole-split loss at each point; tools/train_gpt_reference.py runs the same model,
+// split, optimizer and schedule in PyTorch 1.13, on its own random batches):
+//
+//   whole-split validation loss   iteration 0    500     1000    2000
+//   minigrad, seed 1                  4.577     2.460   2.215   2.027
+//   minigrad, seed 2                  4.588     2.437   2.216   2.038
+//   PyTorch,  seed 1                  4.619     2.442   2.214
+//   PyTorch,  seed 2                  4.616     2.430
+//
+// 62-64 ms of CPU per iteration (814,080 parameters, 768 characters a step); the
+// loss was still falling by 0.05-0.06 per 500 iterations at the end. A sample of
+// seed 2 (temperature 0.8):
+//
+//   We hatlowery to iman it strate Quagh down that is the
+//   %
+//   Hallowey terpinest a a the like mokice and whongiats with it sayur,
+//   the restlly compure dom tound.
+//
 // Output: a progress bar (loss, characters per second) on stderr with the
 // validation loss under it; the baselines and the final validation loss; a sample
 // of --sample-length characters after --prompt; for the first line of the sample,
