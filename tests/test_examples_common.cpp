@@ -358,6 +358,27 @@ TEST(ExamplesProgress, OnATerminalRedrawsInPlace) {
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << "one newline, when the bar finishes";
 }
 
+TEST(ExamplesProgress, ALanguageModelsBarShowsTokensPerSecond) {
+  std::ostringstream out;
+  {
+    ProgressBar bar(4, out, /*redraw_in_place=*/false, /*line_every=*/2);
+    bar.update_tokens(2, 2.5, 1536);
+    bar.update_tokens(3, 2.25, 2304);  // not due: no line
+  }
+  const std::string text = out.str();
+  EXPECT_NE(text.find("step      2/4"), std::string::npos) << text;
+  EXPECT_NE(text.find("loss 2.5000  "), std::string::npos) << text;
+  EXPECT_NE(text.find(" tok/s\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("acc"), std::string::npos) << text;
+  EXPECT_EQ(text.find("step      3/4"), std::string::npos) << text;
+}
+
+TEST(ExamplesPlot, CharacterLabelsShowSpacesAndNewlines) {
+  EXPECT_EQ(character_labels("a b\n\t3일"),
+            (std::vector<std::string>{"a", "␣", "b", "⏎", "⇥", "3", "일"}));
+  EXPECT_THROW(character_labels("\xff"), std::invalid_argument);
+}
+
 TEST(ExamplesProgress, ResultLineHasTheAgreedFormat) {
   EXPECT_EQ(result_line("self_attention_copy", Task::Reverse, {0.99712, 0.97}, 1200, 8.43),
             "result: example=self_attention_copy task=reverse heldout_token_acc=0.997 heldout_seq_acc=0.970 "
@@ -365,6 +386,9 @@ TEST(ExamplesProgress, ResultLineHasTheAgreedFormat) {
   EXPECT_EQ(result_line("seq2seq_attention", Task::Copy, {1.0, 1.0}, 5, 0.04, "attention=dot length=12"),
             "result: example=seq2seq_attention task=copy heldout_token_acc=1.000 heldout_seq_acc=1.000 "
             "steps=5 seconds=0.0 attention=dot length=12");
+  EXPECT_EQ(
+      loss_result_line("gpt", "fortunes", 2.02514, 2000, 312.44, "bigram=2.595"),
+      "result: example=gpt task=fortunes val_loss=2.0251 steps=2000 seconds=312.4 bigram=2.595");
 }
 
 // ---- pictures ----------------------------------------------------------------------------------

@@ -45,5 +45,10 @@ run lstm_next_token --steps 4 --eval-every 2
 run multihead_attention --steps 4 --eval-every 2
 run transformer_copy --steps 2 --eval-every 2 --length 6 --d 16 --heads 2 --ff 32 --beam 2
 run date_translation --steps 2 --eval-every 2 --hidden 16 --d 16 --heads 2 --ff 32
+run gpt --steps 2 --eval-every 2 --layers 1 --width 16 --heads 2 --block 16 --batch 2 \
+  --eval-batches 1 --sample-length 20 --data "$root/README.md" --decay-steps 4 --save "$work/gpt.safetensors"
+run gpt --steps 4 --eval-every 2 --layers 1 --width 16 --heads 2 --block 16 --batch 2 \
+  --eval-batches 1 --sample-length 20 --data "$root/README.md" --decay-steps 4 --no-cache \
+  --resume "$work/gpt.safetensors"
 run scaling_experiment --dims 4,16 --trials 50 --d 32 --seeds 1 --steps 2 --eval-every 2
 exit $failed

@@ -119,6 +119,16 @@ std::vector<std::string> token_labels(const Tensor& tokens) {
   return labels;
 }
 
+std::vector<std::string> character_labels(const std::string& text) {
+  std::vector<std::string> labels = utf8_symbols(text);
+  for (std::string& l : labels) {
+    if (l == " ") l = "␣";
+    if (l == "\n") l = "⏎";
+    if (l == "\t") l = "⇥";
+  }
+  return labels;
+}
+
 std::string heatmap_svg(const Tensor& weights, const HeatmapLabels& labels) {
   const std::vector<double> w = heatmap_values(weights, labels, "heatmap_svg");
   const int rows = static_cast<int>(weights.size(0)), cols = static_cast<int>(weights.size(1));

@@ -23,6 +23,11 @@ void write_file_atomically(const std::string& path, const std::string& content);
 std::string token_label(int64_t token);
 // One label per element of a 1-D int64 tensor.
 std::vector<std::string> token_labels(const Tensor& tokens);
+/// The labels of a text's characters in pictures, one per UTF-8 code point
+/// (utf8_symbols in utf8.h), with a space shown as ␣, a newline as ⏎ and a tab as ⇥,
+/// so that every character can be seen and takes one column: "a b" → {"a", "␣", "b"}.
+/// \throws std::invalid_argument as utf8_symbols for text that is not UTF-8
+std::vector<std::string> character_labels(const std::string& text);
 
 struct HeatmapLabels {
   std::string title;

@@ -31,28 +31,43 @@ ProgressBar::ProgressBar(int64_t total_steps, std::ostream& out, bool redraw_in_
 
 ProgressBar::~ProgressBar() { finish(); }
 
-std::string ProgressBar::render(int64_t step, double loss, double batch_accuracy) const {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = seconds > 0 ? static_cast<double>(step) / seconds : 0.0;
+double ProgressBar::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+std::string ProgressBar::render(int64_t step, double loss, const std::string& tail) const {
   const auto filled = total_ > 0 ? static_cast<int>(kBarWidth * step / total_) : kBarWidth;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kBarWidth, '.');
   char text[160];
-  std::snprintf(text, sizeof text, "step %6lld/%lld [%s] loss %.4f  acc %.3f  %.1f steps/s",
-                static_cast<long long>(step), static_cast<long long>(total_), bar.c_str(), loss,
-                batch_accuracy, rate);
-  return text;
+  std::snprintf(text, sizeof text, "step %6lld/%lld [%s] loss %.4f  ", static_cast<long long>(step),
+                static_cast<long long>(total_), bar.c_str(), loss);
+  return text + tail;
 }
 
-void ProgressBar::update(int64_t step, double loss, double batch_accuracy) {
+void ProgressBar::draw(int64_t step, const std::string& line) {
   if (in_place_) {
-    last_ = render(step, loss, batch_accuracy);
+    last_ = line;
     out_ << '\r' << last_ << "\033[K" << std::flush;  // \033[K: erase the rest of the old line
     drawn_ = true;
   } else if (step % line_every_ == 0 || step == total_) {
-    out_ << render(step, loss, batch_accuracy) << '\n' << std::flush;
+    out_ << line << '\n' << std::flush;
   }
+}
+
+void ProgressBar::update(int64_t step, double loss, double batch_accuracy) {
+  const double s = seconds();
+  char tail[64];
+  std::snprintf(tail, sizeof tail, "acc %.3f  %.1f steps/s", batch_accuracy,
+                s > 0 ? static_cast<double>(step) / s : 0.0);
+  draw(step, render(step, loss, tail));
+}
+
+void ProgressBar::update_tokens(int64_t step, double loss, int64_t tokens) {
+  const double s = seconds();
+  char tail[64];
+  std::snprintf(tail, sizeof tail, "%.0f tok/s", s > 0 ? static_cast<double>(tokens) / s : 0.0);
+  draw(step, render(step, loss, tail));
 }
 
 void ProgressBar::note(const std::string& line) {
@@ -122,6 +137,15 @@ std::string result_line(const std::string& example, const std::string& task,
                 "seconds=%.1f",
                 example.c_str(), task.c_str(), heldout.token, heldout.sequence,
                 static_cast<long long>(steps), seconds);
+  return settings.empty() ? std::string(text) : text + (" " + settings);
+}
+
+std::string loss_result_line(const std::string& example, const std::string& task, double val_loss,
+                             int64_t steps, double seconds, const std::string& settings) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "result: example=%s task=%s val_loss=%.4f steps=%lld seconds=%.1f", example.c_str(),
+                task.c_str(), val_loss, static_cast<long long>(steps), seconds);
   return settings.empty() ? std::string(text) : text + (" " + settings);
 }
 

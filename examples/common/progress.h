@@ -30,6 +30,10 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void update(int64_t step, double loss, double batch_accuracy);
+  /// A language model's step: its loss and the characters (tokens) trained per second
+  /// since the bar started, `tokens` being the count trained so far:
+  ///   step    120/2000 [#.......] loss 2.4512  10456 tok/s
+  void update_tokens(int64_t step, double loss, int64_t tokens);
   // A line of its own (e.g. a held-out evaluation) that the bar does not overwrite.
   void note(const std::string& line);
   // note() of a held-out evaluation: "  step 50: held-out token accuracy 0.9912, sequence accuracy
@@ -39,7 +43,11 @@ class ProgressBar {
   void finish();
 
  private:
-  std::string render(int64_t step, double loss, double batch_accuracy) const;
+  // The bar's line; `tail` follows the loss ("acc 0.912  31.0 steps/s").
+  std::string render(int64_t step, double loss, const std::string& tail) const;
+  // Draws `line` of `step` in place, or as a line of its own when one is due.
+  void draw(int64_t step, const std::string& line);
+  double seconds() const;
 
   int64_t total_;
   std::ostream& out_;
@@ -125,6 +133,10 @@ void report_loss_curve(const std::string& out_dir, const std::string& stem,
 std::string result_line(const std::string& example, const std::string& task,
                         const Accuracy& heldout, int64_t steps, double seconds,
                         const std::string& settings = "");
+/// The last line of a language model's run, its figure the validation loss in nats per
+/// token: result: example=gpt task=fortunes val_loss=2.0251 steps=2000 seconds=312.4
+std::string loss_result_line(const std::string& example, const std::string& task, double val_loss,
+                             int64_t steps, double seconds, const std::string& settings = "");
 /// result_line() of the copy or reverse task.
 std::string result_line(const std::string& example, Task task, const Accuracy& heldout,
                         int64_t steps, double seconds, const std::string& settings = "");

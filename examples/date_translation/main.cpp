@@ -161,15 +161,6 @@ struct ModelRun {
   double seconds = 0;         // the whole run of this model, evaluations and pictures included
 };
 
-// A source's characters as labels; a space shows as ␣.
-std::vector<std::string> character_labels(const std::string& text) {
-  std::vector<std::string> labels = utf8_symbols(text);
-  for (std::string& l : labels) {
-    if (l == " ") l = "␣";
-  }
-  return labels;
-}
-
 // Where the model looked while it wrote each character of one held-out date of each
 // picture format: in the terminal, and one SVG each.
 void draw_attention(DateTranslator& model, const DateData& data, const std::string& out_dir,

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "examples/common/eval_mode.h"
 #include "minigrad/nn/init.h"
 
 namespace minigrad::examples {
@@ -19,21 +20,6 @@ int64_t body_length(int64_t length) {
   }
   return length - 1;
 }
-
-// Puts a module in eval mode (dropout off) for its lifetime, then back as it was.
-class EvalMode {
- public:
-  explicit EvalMode(nn::Module& module) : module_(module), was_training_(module.is_training()) {
-    module.eval();
-  }
-  ~EvalMode() { module_.train(was_training_); }
-  EvalMode(const EvalMode&) = delete;
-  EvalMode& operator=(const EvalMode&) = delete;
-
- private:
-  nn::Module& module_;
-  bool was_training_;
-};
 
 // [B, 1] of the start symbol, then `tokens` [B, L].
 Tensor after_start_symbol(int64_t start_symbol, const Tensor& tokens) {
