@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/check.h"
@@ -129,13 +130,40 @@ AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& 
   return {out[0], out[1]};
 }
 
-Tensor causal_mask(int64_t steps) {
-  MINIGRAD_CHECK(steps > 0) << "causal_mask: steps must be positive, got " << steps;
+Tensor causal_mask(int64_t steps, int64_t past) {
+  MINIGRAD_CHECK(steps > 0 && past >= 0) << "causal_mask: steps " << steps << " and past " << past
+                                         << ": expected steps > 0 and past >= 0";
+  // query i is position past + i
   const Tensor i =
-      Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({steps, 1});
-  const Tensor j =
-      Tensor::arange(0, static_cast<double>(steps), 1, DType::Int64).reshape({1, steps});
+      Tensor::arange(static_cast<double>(past), static_cast<double>(past + steps), 1, DType::Int64)
+          .reshape({steps, 1});
+  const Tensor j = Tensor::arange(0, static_cast<double>(past + steps), 1, DType::Int64)
+                       .reshape({1, past + steps});
   return gt(j, i);  // key j is in query i's future
+}
+
+// ---- the key/value cache ------------------------------------------------------------------
+
+void ProjectedKeyValue::append(const ProjectedKeyValue& next) {
+  if (!key.defined()) {
+    *this = next;
+    return;
+  }
+  MINIGRAD_CHECK(next.key.defined() && next.value.defined() && next.key.dim() == 4 &&
+                 next.key.size(0) == key.size(0) && next.key.size(1) == key.size(1) &&
+                 next.key.size(3) == key.size(3) && next.value.shape() == next.key.shape())
+      << "ProjectedKeyValue::append: K " << key.shape() << " and the next K "
+      << (next.key.defined() ? next.key.shape().str() : "(undefined)") << ", V "
+      << (next.value.defined() ? next.value.shape().str() : "(undefined)")
+      << ": expected both [B, h, S', d_h] with the same B, h and d_h";
+  key = concat({key, next.key}, 2);  // [B, h, S + S', d_h]
+  value = concat({value, next.value}, 2);
+}
+
+void ProjectedKeyValue::reorder(const Tensor& index) {
+  if (!key.defined()) return;
+  key = index_select(key, 0, index);
+  value = index_select(value, 0, index);
 }
 
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps) {
@@ -406,6 +434,15 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Project
     if (!batched) result.weights = result.weights.squeeze(0);
   }
   return result;
+}
+
+MultiheadOutput MultiheadAttention::forward_cached(const Variable& x, ProjectedKeyValue& cache,
+                                                   const MultiheadAttentionForwardOptions& opts) {
+  ProjectedKeyValue grown = cache;
+  grown.append(project_key_value(x, x));  // K, V of positions 0 … P + T − 1
+  MultiheadOutput out = forward(x, grown, opts);
+  cache = std::move(grown);  // only once x fitted
+  return out;
 }
 
 std::string MultiheadAttention::extra_repr() const {

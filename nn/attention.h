@@ -56,9 +56,14 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
                                                       const Variable& v, const Tensor& mask = {},
                                                       std::optional<double> scale = std::nullopt);
 
-/// [T, T] bool, true above the diagonal: query i may not see keys j > i (the future).
-/// \throws std::invalid_argument unless steps > 0
-Tensor causal_mask(int64_t steps);
+/// [T, P + T] bool (T = steps, P = past), true where key j > P + i: query i is
+/// position P + i of a sequence whose first P positions were seen before (a
+/// key/value cache holds them), and may not see its future,
+///
+///     mask[i][j] = j > P + i          P = 0: the square mask, true above the diagonal
+///
+/// \throws std::invalid_argument unless steps > 0 and past ≥ 0
+Tensor causal_mask(int64_t steps, int64_t past = 0);
 /// [B, T] bool, true at positions ≥ lengths[b]: keys that are padding.
 /// \throws std::invalid_argument unless steps ≥ 0 and every length is in [0, steps]
 Tensor padding_mask(const std::vector<int64_t>& lengths, int64_t steps);
@@ -239,6 +244,17 @@ struct MultiheadOutput {
 struct ProjectedKeyValue {
   Variable key;    ///< K, [B, h, S, d_h] (B = 1 for unbatched input)
   Variable value;  ///< V, [B, h, S, d_h]
+
+  /// S, the positions held; 0 when empty (undefined).
+  int64_t length() const { return key.defined() ? key.size(2) : 0; }
+  /// Appends `next`'s positions after these, along S: K = [K; K_next], V = [V; V_next].
+  /// An empty cache becomes `next`.
+  /// \throws std::invalid_argument naming the shapes unless B, h and d_h agree
+  void append(const ProjectedKeyValue& next);
+  /// Keeps the batch rows `index`, in that order (row i becomes row index[i]): what
+  /// beam search's reorder needs of a cache. An empty cache stays empty.
+  /// \param index int64 [N'], each in [0, B)
+  void reorder(const Tensor& index);
 };
 
 /// h heads, each attending in its own d_h = E/h dimensional subspace:
@@ -304,6 +320,23 @@ class MultiheadAttention : public Module {
   /// \throws std::invalid_argument naming the shapes when query, kv or the masks do not fit
   MultiheadOutput forward(const Variable& query, const ProjectedKeyValue& kv,
                           const MultiheadAttentionForwardOptions& opts = {});
+  /// Self-attention with a key/value cache, for a decoder that produces a sequence a
+  /// few positions at a time: x's own K and V are appended to `cache`, and x attends
+  /// to every position the cache then holds,
+  ///
+  ///     cache ← [cache; project_key_value(x, x)]      S = P + T
+  ///     forward(x, cache, opts)
+  ///
+  /// With P positions cached before, x's T positions are P … P + T − 1, and
+  /// attn_mask causal_mask(T, P) gives them what the causal mask gives them in a
+  /// forward over all P + T positions; one position at a time (T = 1) needs no mask.
+  /// \param x     [T, B, E] ([B, T, E] with batch_first; [T, E] unbatched)
+  /// \param cache K and V of the positions before x, each [B, h, P, d_h] (empty at first)
+  /// \param opts  masks over the S = P + T keys, need_weights, average_attn_weights
+  /// \throws std::invalid_argument naming the shapes when x, the cache or the masks do
+  ///         not fit (the cache is then left as it was)
+  MultiheadOutput forward_cached(const Variable& x, ProjectedKeyValue& cache,
+                                 const MultiheadAttentionForwardOptions& opts = {});
   std::string type_name() const override { return "MultiheadAttention"; }
   std::string extra_repr() const override;
 

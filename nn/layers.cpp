@@ -157,7 +157,8 @@ LayerNorm::LayerNorm(const LayerNormOptions& opts) : options(opts) {
   MINIGRAD_CHECK(options.eps() >= 0.0) << "LayerNorm: eps must be >= 0, got " << options.eps();
   if (options.elementwise_affine()) {
     register_parameter("weight", &weight, Tensor::ones(Shape(shape), options.dtype()));
-    register_parameter("bias", &bias, Tensor::zeros(Shape(shape), options.dtype()));
+    if (options.bias())
+      register_parameter("bias", &bias, Tensor::zeros(Shape(shape), options.dtype()));
   }
 }
 
@@ -176,6 +177,7 @@ std::string LayerNorm::extra_repr() const {
     os << (i > 0 ? ", " : "") << options.normalized_shape()[i];
   os << "], eps=" << options.eps()
      << ", elementwise_affine=" << (options.elementwise_affine() ? "true" : "false");
+  if (options.elementwise_affine() && !options.bias()) os << ", bias=false";
   return os.str();
 }
 

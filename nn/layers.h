@@ -200,6 +200,9 @@ struct LayerNormOptions {
   MINIGRAD_ARG(double, eps) = 1e-5;
   /// whether the module learns a scale (weight, init 1) and shift (bias, init 0)
   MINIGRAD_ARG(bool, elementwise_affine) = true;
+  /// whether, with elementwise_affine, it learns the shift too (PyTorch 2.1's `bias`);
+  /// false: y = x̂ ⊙ weight, as GPT-style models without biases use
+  MINIGRAD_ARG(bool, bias) = true;
   /// of the weight and bias
   MINIGRAD_ARG(DType, dtype) = DType::Float32;
 };
@@ -210,7 +213,8 @@ struct LayerNormOptions {
 ///
 /// Each position of a sequence is normalised on its own, so unlike batch norm the
 /// result does not depend on the batch. Parameters (PyTorch's names and init):
-/// weight = 1 and bias = 0, both of shape normalized_shape, when elementwise_affine.
+/// weight = 1 and bias = 0, both of shape normalized_shape, when elementwise_affine
+/// (bias only when options.bias() too).
 /// Call it: `ln(x)` with x [*, normalized_shape...].
 class LayerNorm : public Module {
  public:
@@ -225,7 +229,7 @@ class LayerNorm : public Module {
 
   LayerNormOptions options;  ///< the settings it was built with
   Variable weight;           ///< γ, [normalized_shape]; undefined without elementwise_affine
-  Variable bias;             ///< β, [normalized_shape]; undefined without elementwise_affine
+  Variable bias;  ///< β, [normalized_shape]; undefined without elementwise_affine or bias
 };
 
 /// The settings of a Dropout. libtorch's `inplace` is not supported (minigrad's

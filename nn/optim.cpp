@@ -44,13 +44,94 @@ Tensor grad_of(const Variable& p) {
 
 }  // namespace
 
-Optimizer::Optimizer(std::vector<Variable> params) : params_(std::move(params)) {
-  for (size_t i = 0; i < params_.size(); ++i) {
-    MINIGRAD_CHECK(params_[i].defined() && params_[i].requires_grad() && params_[i].is_leaf())
-        << "optimizer: parameter " << i << " is not a leaf that requires grad";
-    MINIGRAD_CHECK(params_[i].data().is_contiguous())
-        << "optimizer: parameter " << i << " is not contiguous";
+// ---- OptimizerParamGroup -------------------------------------------------------------------
+
+OptimizerParamGroup::OptimizerParamGroup(const OptimizerParamGroup& other)
+    : params_(other.params_), options_(other.options_ ? other.options_->clone() : nullptr) {}
+
+OptimizerParamGroup& OptimizerParamGroup::operator=(const OptimizerParamGroup& other) {
+  if (this != &other) {
+    params_ = other.params_;
+    options_ = other.options_ ? other.options_->clone() : nullptr;
   }
+  return *this;
+}
+
+OptimizerOptions& OptimizerParamGroup::options() {
+  MINIGRAD_CHECK_AS(std::logic_error, options_ != nullptr)
+      << "OptimizerParamGroup::options: the group has no options (it takes the optimizer's "
+         "defaults once added)";
+  return *options_;
+}
+
+const OptimizerOptions& OptimizerParamGroup::options() const {
+  return const_cast<OptimizerParamGroup*>(this)->options();
+}
+
+// ---- Optimizer --------------------------------------------------------------------------------
+
+namespace {
+
+// "2 groups of sizes [3, 1]": a layout, for the error of a state saved with other groups.
+std::string layout(const std::vector<int64_t>& sizes) {
+  std::string s = std::to_string(sizes.size()) + (sizes.size() == 1 ? " group" : " groups");
+  s += " of sizes [";
+  for (size_t g = 0; g < sizes.size(); ++g) s += (g ? ", " : "") + std::to_string(sizes[g]);
+  return s + "]";
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<OptimizerParamGroup> param_groups,
+                     std::unique_ptr<OptimizerOptions> defaults)
+    : defaults_(std::move(defaults)) {
+  MINIGRAD_CHECK(!param_groups.empty()) << "optimizer: no parameter group";
+  for (OptimizerParamGroup& group : param_groups) append_group(std::move(group));
+}
+
+void Optimizer::append_group(OptimizerParamGroup group) {
+  const std::string where = "param group " + std::to_string(groups_.size());
+  const std::vector<Variable>& params = group.params();
+  MINIGRAD_CHECK(!params.empty()) << "optimizer: " << where << " is empty";
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Variable& p = params[i];
+    MINIGRAD_CHECK(p.defined() && p.requires_grad() && p.is_leaf())
+        << "optimizer: parameter " << params_.size() + i << " (" << where << ", entry " << i
+        << ") is not a leaf that requires grad";
+    MINIGRAD_CHECK(p.data().is_contiguous())
+        << "optimizer: parameter " << params_.size() + i << " (" << where << ", entry " << i
+        << ") is not contiguous";
+    // A parameter in two places would be updated twice per step (PyTorch refuses it too).
+    for (size_t j = 0; j < params_.size() + i; ++j) {
+      const Variable& q = j < params_.size() ? params_[j] : params[j - params_.size()];
+      MINIGRAD_CHECK(q.impl() != p.impl())
+          << "optimizer: " << where << " entry " << i << " " << p.shape()
+          << " is already parameter " << j << ": a parameter can be in one group, once";
+    }
+  }
+  if (!group.has_options()) group.set_options(defaults_->clone());
+  params_.insert(params_.end(), params.begin(), params.end());
+  groups_.push_back(std::move(group));
+}
+
+void Optimizer::add_param_group(const OptimizerParamGroup& group) {
+  const std::string where = "param group " + std::to_string(groups_.size());
+  check_options(group.has_options() ? group.options() : *defaults_, where);
+  append_group(group);
+  size_state();
+}
+
+void Optimizer::finish_construction() {
+  check_options(*defaults_, "defaults");
+  for (size_t g = 0; g < groups_.size(); ++g)
+    check_options(groups_[g].options(), "param group " + std::to_string(g));
+  size_state();
+}
+
+void Optimizer::size_state() {
+  const StateSlots slots = state_slots();
+  for (const auto& [name, buffers] : slots.buffers) buffers->resize(params_.size());
+  for (const auto& [name, counters] : slots.counters) counters->resize(groups_.size(), 0);
 }
 
 void Optimizer::check_lr(double lr, const std::string& op) {
@@ -62,11 +143,24 @@ void Optimizer::zero_grad() {
   for (Variable& p : params_) p.zero_grad();
 }
 
-double Optimizer::lr() const { return const_cast<Optimizer*>(this)->lr_slot(); }
+double Optimizer::lr() const {
+  const double lr = groups_.front().options().get_lr();
+  bool same = true;
+  for (const OptimizerParamGroup& g : groups_) same &= g.options().get_lr() == lr;
+  if (!same) {
+    std::string rates;
+    for (size_t g = 0; g < groups_.size(); ++g)
+      rates += (g ? ", " : "") + num(groups_[g].options().get_lr());
+    MINIGRAD_CHECK_AS(std::logic_error, false)
+        << type_name() << ".lr(): the " << groups_.size() << " parameter groups have different "
+        << "learning rates [" << rates << "]; read each group's options().get_lr()";
+  }
+  return lr;
+}
 
 void Optimizer::set_lr(double lr) {
   check_lr(lr, type_name());
-  lr_slot() = lr;
+  for (OptimizerParamGroup& g : groups_) g.options().set_lr(lr);
 }
 
 // ---- state ---------------------------------------------------------------------------------
@@ -74,10 +168,18 @@ void Optimizer::set_lr(double lr) {
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
   // state_slots() hands out pointers for load_state_dict; here they are only read.
   const StateSlots slots = const_cast<Optimizer*>(this)->state_slots();
+  const auto groups = static_cast<int64_t>(groups_.size());
+  std::vector<double> lrs;
+  std::vector<int64_t> sizes;
+  for (const OptimizerParamGroup& g : groups_) {
+    lrs.push_back(g.options().get_lr());
+    sizes.push_back(static_cast<int64_t>(g.params().size()));
+  }
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back("lr", Tensor::from_vector<double>({lr()}, {1}));
-  for (const auto& [name, counter] : slots.counters)
-    out.emplace_back(name, Tensor::from_vector<int64_t>({*counter}, {1}));
+  out.emplace_back("lr", Tensor::from_vector<double>(lrs, {groups}));
+  if (groups > 1) out.emplace_back("group_sizes", Tensor::from_vector<int64_t>(sizes, {groups}));
+  for (const auto& [name, counters] : slots.counters)
+    out.emplace_back(name, Tensor::from_vector<int64_t>(*counters, {groups}));
   for (const auto& [name, buffers] : slots.buffers)
     for (size_t k = 0; k < buffers->size(); ++k)
       if ((*buffers)[k].defined())
@@ -88,23 +190,45 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
 void Optimizer::check_state_dict(const std::map<std::string, Tensor>& state) const {
   const StateSlots slots = const_cast<Optimizer*>(this)->state_slots();
   const std::string op = type_name() + ".load_state_dict: ";
-  auto scalar = [&](const std::string& name, DType dtype) {
+  const auto groups = static_cast<int64_t>(groups_.size());
+  std::vector<int64_t> sizes;
+  for (const OptimizerParamGroup& g : groups_)
+    sizes.push_back(static_cast<int64_t>(g.params().size()));
+  // The layout first: a state of other groups fails here, naming both, not on an entry.
+  auto lr_it = state.find("lr");
+  MINIGRAD_CHECK(lr_it != state.end()) << op << "missing 'lr'";
+  const auto size_it = state.find("group_sizes");
+  std::vector<int64_t> saved_sizes;
+  if (size_it != state.end()) {
+    const Tensor& t = size_it->second;
+    MINIGRAD_CHECK(t.dtype() == DType::Int64 && t.dim() == 1 && t.numel() > 1)
+        << op << "'group_sizes' is " << dtype_name(t.dtype()) << t.shape()
+        << ", expected int64[G] with G > 1 groups";
+    saved_sizes = t.to_vector<int64_t>();
+  }
+  if (saved_sizes != (groups > 1 ? sizes : std::vector<int64_t>{})) {
+    const std::string saved = saved_sizes.empty() ? "1 group" : layout(saved_sizes);
+    MINIGRAD_CHECK(false) << op << "the state was saved with " << saved << ", this optimizer has "
+                          << layout(sizes);
+  }
+  const Shape per_group{groups};
+  auto vector = [&](const std::string& name, DType dtype) {
     auto it = state.find(name);
     MINIGRAD_CHECK(it != state.end()) << op << "missing '" << name << "'";
-    MINIGRAD_CHECK(it->second.dtype() == dtype && it->second.shape() == Shape{1})
+    MINIGRAD_CHECK(it->second.dtype() == dtype && it->second.shape() == per_group)
         << op << "'" << name << "' is " << dtype_name(it->second.dtype()) << it->second.shape()
-        << ", expected " << dtype_name(dtype) << "[1]";
+        << ", expected " << dtype_name(dtype) << per_group;
     return it->second;
   };
-  const double lr = scalar("lr", DType::Float64).item();
-  MINIGRAD_CHECK(std::isfinite(lr) && lr >= 0)
-      << op << "'lr' is " << num(lr) << ", must be finite and ≥ 0";
+  for (double lr : vector("lr", DType::Float64).to_vector<double>())
+    MINIGRAD_CHECK(std::isfinite(lr) && lr >= 0)
+        << op << "'lr' is " << num(lr) << ", must be finite and ≥ 0";
   for (const auto& [name, counter] : slots.counters) {
-    MINIGRAD_CHECK(scalar(name, DType::Int64).to_vector<int64_t>()[0] >= 0)
-        << op << "'" << name << "' is negative";
+    for (int64_t c : vector(name, DType::Int64).to_vector<int64_t>())
+      MINIGRAD_CHECK(c >= 0) << op << "'" << name << "' is negative";
   }
   for (const auto& [key, t] : state) {
-    if (key == "lr") continue;
+    if (key == "lr" || key == "group_sizes") continue;
     bool is_counter = false;
     for (const auto& [name, counter] : slots.counters) is_counter |= key == name;
     if (is_counter) continue;
@@ -129,9 +253,10 @@ void Optimizer::check_state_dict(const std::map<std::string, Tensor>& state) con
 void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   check_state_dict(state);
   const StateSlots slots = state_slots();
-  lr_slot() = state.at("lr").item();
-  for (const auto& [name, counter] : slots.counters)
-    *counter = state.at(name).to_vector<int64_t>()[0];
+  const std::vector<double> lrs = state.at("lr").to_vector<double>();
+  for (size_t g = 0; g < groups_.size(); ++g) groups_[g].options().set_lr(lrs[g]);
+  for (const auto& [name, counters] : slots.counters)
+    *counters = state.at(name).to_vector<int64_t>();
   for (const auto& [name, buffers] : slots.buffers) {
     for (size_t k = 0; k < buffers->size(); ++k) {
       auto it = state.find(name + "." + std::to_string(k));
@@ -142,39 +267,66 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
 
 // ---- SGD ----------------------------------------------------------------------------------
 
-SGD::SGD(std::vector<Variable> params, SGDOptions opts)
-    : Optimizer(std::move(params)), options(opts) {
+namespace {
+
+// The options of group `where` as the optimizer's own type, or a clear error.
+template <class Options>
+const Options& options_as(const OptimizerOptions& o, const char* op, const std::string& where,
+                          const char* type) {
+  const auto* typed = dynamic_cast<const Options*>(&o);
+  MINIGRAD_CHECK(typed != nullptr) << op << ": the options of " << where << " are not " << type;
+  return *typed;
+}
+
+}  // namespace
+
+SGD::SGD(std::vector<Variable> params, SGDOptions defaults)
+    : SGD(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))},
+          std::move(defaults)) {}
+
+SGD::SGD(std::vector<OptimizerParamGroup> param_groups, SGDOptions defaults)
+    : Optimizer(std::move(param_groups), std::make_unique<SGDOptions>(std::move(defaults))) {
+  finish_construction();
+}
+
+void SGD::check_options(const OptimizerOptions& options, const std::string& where) const {
+  const auto& opts = options_as<SGDOptions>(options, "SGD", where, "SGDOptions");
   check_lr(opts.lr(), "SGD");
   MINIGRAD_CHECK(opts.momentum() >= 0) << "SGD: momentum must be ≥ 0, got " << num(opts.momentum());
   MINIGRAD_CHECK(opts.weight_decay() >= 0)
       << "SGD: weight_decay must be ≥ 0, got " << num(opts.weight_decay());
   MINIGRAD_CHECK(!opts.nesterov() || (opts.momentum() > 0 && opts.dampening() == 0))
       << "SGD: nesterov needs momentum > 0 and dampening = 0";
-  velocity_.resize(params_.size());
 }
 
 void SGD::step() {
   NoGradGuard no_grad;
-  const double mu = options.momentum(), wd = options.weight_decay(), damp = options.dampening();
-  const double lr = options.lr();
-  const bool nesterov = options.nesterov();
-  for (size_t k = 0; k < params_.size(); ++k) {
-    const Tensor grad = grad_of(params_[k]);
-    if (!grad.defined()) continue;
-    Tensor& p = params_[k].mutable_data();
-    const bool first = !velocity_[k].defined();
-    if (mu != 0 && first) velocity_[k] = Tensor::zeros(p.shape(), p.dtype());
-    std::vector<Tensor*> state;
-    if (mu != 0) state.push_back(&velocity_[k]);
-    for_each_element(p, grad, state, "SGD", [&](auto& theta, auto g, auto& v, auto&, auto&) {
-      using T = std::remove_reference_t<decltype(theta)>;
-      T d = g + static_cast<T>(wd) * theta;  // g ← ∇ + λθ
-      if (mu != 0) {
-        v = first ? d : static_cast<T>(mu) * v + static_cast<T>(1 - damp) * d;  // v ← μv + (1-τ)g
-        d = nesterov ? d + static_cast<T>(mu) * v : v;
-      }
-      theta -= static_cast<T>(lr) * d;
-    });
+  size_t k = 0;  // the position in params_ of the group's first parameter
+  for (size_t group = 0; group < groups_.size(); ++group) {
+    const OptimizerParamGroup& pg = groups_[group];
+    const auto& options = static_cast<const SGDOptions&>(pg.options());
+    check_options(options, "param group " + std::to_string(group));
+    const double mu = options.momentum(), wd = options.weight_decay(), damp = options.dampening();
+    const double lr = options.lr();
+    const bool nesterov = options.nesterov();
+    for (size_t end = k + pg.params().size(); k < end; ++k) {
+      const Tensor grad = grad_of(params_[k]);
+      if (!grad.defined()) continue;
+      Tensor& p = params_[k].mutable_data();
+      const bool first = !velocity_[k].defined();
+      if (mu != 0 && first) velocity_[k] = Tensor::zeros(p.shape(), p.dtype());
+      std::vector<Tensor*> state;
+      if (mu != 0) state.push_back(&velocity_[k]);
+      for_each_element(p, grad, state, "SGD", [&](auto& theta, auto g, auto& v, auto&, auto&) {
+        using T = std::remove_reference_t<decltype(theta)>;
+        T d = g + static_cast<T>(wd) * theta;  // g ← ∇ + λθ
+        if (mu != 0) {
+          v = first ? d : static_cast<T>(mu) * v + static_cast<T>(1 - damp) * d;  // v ← μv + (1-τ)g
+          d = nesterov ? d + static_cast<T>(mu) * v : v;
+        }
+        theta -= static_cast<T>(lr) * d;
+      });
+    }
   }
 }
 
@@ -233,77 +385,106 @@ void adam_update(int64_t n, T* __restrict theta, const T* __restrict grad, T* __
   }
 }
 
-void adam_step(std::vector<Variable>& params, detail::AdamState& s, const AdamHyper& h) {
+// One step of Adam or AdamW over every group, each with its own hyper-parameters and
+// step count t (bias corrections: m and v start at 0, so early means are too small).
+template <class Options>
+void adam_step(const std::vector<OptimizerParamGroup>& groups, std::vector<Variable>& params,
+               detail::AdamState& s, bool decoupled, const char* op) {
   NoGradGuard no_grad;
-  const int64_t t = ++s.step;
-  const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(t));  // bias corrections: m and v
-  const double bc2 =
-      1 - std::pow(h.beta2, static_cast<double>(t));  // start at 0, so early means are too small
-  for (size_t k = 0; k < params.size(); ++k) {
-    const Tensor grad = grad_of(params[k]);
-    if (!grad.defined()) continue;
-    Tensor& p = params[k].mutable_data();
-    if (!s.exp_avg[k].defined()) {
-      s.exp_avg[k] = Tensor::zeros(p.shape(), p.dtype());
-      s.exp_avg_sq[k] = Tensor::zeros(p.shape(), p.dtype());
-    }
-    if (h.amsgrad && !s.max_exp_avg_sq[k].defined())
-      s.max_exp_avg_sq[k] = Tensor::zeros(p.shape(), p.dtype());
-    dispatch_floating(p.dtype(), "Adam", [&](auto tag) {
-      using T = decltype(tag);
-      T* theta = p.data<T>();
-      const T* g = grad.data<T>();
-      T* m = s.exp_avg[k].data<T>();
-      T* v = s.exp_avg_sq[k].data<T>();
-      T* v_max = h.amsgrad ? s.max_exp_avg_sq[k].data<T>() : nullptr;
-      const int64_t n = p.numel();
-      if (h.decoupled) {
-        h.amsgrad ? adam_update<true, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
-                  : adam_update<true, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
-      } else {
-        h.amsgrad ? adam_update<false, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
-                  : adam_update<false, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
+  s.max_exp_avg_sq.resize(params.size());  // out of state_slots() until amsgrad is on
+  size_t k = 0;                            // the position in params of the group's first parameter
+  for (size_t group = 0; group < groups.size(); ++group) {
+    const OptimizerParamGroup& pg = groups[group];
+    const AdamHyper h = check_adam(static_cast<const Options&>(pg.options()), decoupled, op);
+    const int64_t t = ++s.step[group];
+    const double bc1 = 1 - std::pow(h.beta1, static_cast<double>(t));
+    const double bc2 = 1 - std::pow(h.beta2, static_cast<double>(t));
+    for (size_t end = k + pg.params().size(); k < end; ++k) {
+      const Tensor grad = grad_of(params[k]);
+      if (!grad.defined()) continue;
+      Tensor& p = params[k].mutable_data();
+      if (!s.exp_avg[k].defined()) {
+        s.exp_avg[k] = Tensor::zeros(p.shape(), p.dtype());
+        s.exp_avg_sq[k] = Tensor::zeros(p.shape(), p.dtype());
       }
-    });
+      if (h.amsgrad && !s.max_exp_avg_sq[k].defined())
+        s.max_exp_avg_sq[k] = Tensor::zeros(p.shape(), p.dtype());
+      dispatch_floating(p.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        T* theta = p.data<T>();
+        const T* g = grad.data<T>();
+        T* m = s.exp_avg[k].data<T>();
+        T* v = s.exp_avg_sq[k].data<T>();
+        T* v_max = h.amsgrad ? s.max_exp_avg_sq[k].data<T>() : nullptr;
+        const int64_t n = p.numel();
+        if (h.decoupled) {
+          h.amsgrad ? adam_update<true, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
+                    : adam_update<true, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
+        } else {
+          h.amsgrad ? adam_update<false, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
+                    : adam_update<false, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
+        }
+      });
+    }
   }
+}
+
+// exp_avg and exp_avg_sq, the step counts, and max_exp_avg_sq once a group uses amsgrad
+// (Slots: Optimizer::StateSlots).
+template <class Options, class Slots>
+Slots adam_slots(const std::vector<OptimizerParamGroup>& groups, detail::AdamState& s) {
+  Slots slots;
+  slots.buffers = {{"exp_avg", &s.exp_avg}, {"exp_avg_sq", &s.exp_avg_sq}};
+  slots.counters = {{"step", &s.step}};
+  bool amsgrad = false;
+  for (const OptimizerParamGroup& g : groups)
+    amsgrad |= g.has_options() && static_cast<const Options&>(g.options()).amsgrad();
+  if (amsgrad) slots.buffers.emplace_back("max_exp_avg_sq", &s.max_exp_avg_sq);
+  return slots;
 }
 
 }  // namespace
 
-Adam::Adam(std::vector<Variable> params, AdamOptions opts)
-    : Optimizer(std::move(params)), options(std::move(opts)) {
-  check_lr(options.lr(), "Adam");
-  check_adam(options, false, "Adam");
-  state_.exp_avg.resize(params_.size());
-  state_.exp_avg_sq.resize(params_.size());
-  state_.max_exp_avg_sq.resize(params_.size());
+Adam::Adam(std::vector<Variable> params, AdamOptions defaults)
+    : Adam(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))},
+           std::move(defaults)) {}
+
+Adam::Adam(std::vector<OptimizerParamGroup> param_groups, AdamOptions defaults)
+    : Optimizer(std::move(param_groups), std::make_unique<AdamOptions>(std::move(defaults))) {
+  finish_construction();
 }
 
-void Adam::step() { adam_step(params_, state_, check_adam(options, false, "Adam")); }
+void Adam::check_options(const OptimizerOptions& options, const std::string& where) const {
+  const auto& opts = options_as<AdamOptions>(options, "Adam", where, "AdamOptions");
+  check_lr(opts.lr(), "Adam");
+  check_adam(opts, false, "Adam");
+}
+
+void Adam::step() { adam_step<AdamOptions>(groups_, params_, state_, false, "Adam"); }
 
 Optimizer::StateSlots Adam::state_slots() {
-  StateSlots slots{{{"exp_avg", &state_.exp_avg}, {"exp_avg_sq", &state_.exp_avg_sq}},
-                   {{"step", &state_.step}}};
-  if (options.amsgrad()) slots.buffers.emplace_back("max_exp_avg_sq", &state_.max_exp_avg_sq);
-  return slots;
+  return adam_slots<AdamOptions, StateSlots>(groups_, state_);
 }
 
-AdamW::AdamW(std::vector<Variable> params, AdamWOptions opts)
-    : Optimizer(std::move(params)), options(std::move(opts)) {
-  check_lr(options.lr(), "AdamW");
-  check_adam(options, true, "AdamW");
-  state_.exp_avg.resize(params_.size());
-  state_.exp_avg_sq.resize(params_.size());
-  state_.max_exp_avg_sq.resize(params_.size());
+AdamW::AdamW(std::vector<Variable> params, AdamWOptions defaults)
+    : AdamW(std::vector<OptimizerParamGroup>{OptimizerParamGroup(std::move(params))},
+            std::move(defaults)) {}
+
+AdamW::AdamW(std::vector<OptimizerParamGroup> param_groups, AdamWOptions defaults)
+    : Optimizer(std::move(param_groups), std::make_unique<AdamWOptions>(std::move(defaults))) {
+  finish_construction();
 }
 
-void AdamW::step() { adam_step(params_, state_, check_adam(options, true, "AdamW")); }
+void AdamW::check_options(const OptimizerOptions& options, const std::string& where) const {
+  const auto& opts = options_as<AdamWOptions>(options, "AdamW", where, "AdamWOptions");
+  check_lr(opts.lr(), "AdamW");
+  check_adam(opts, true, "AdamW");
+}
+
+void AdamW::step() { adam_step<AdamWOptions>(groups_, params_, state_, true, "AdamW"); }
 
 Optimizer::StateSlots AdamW::state_slots() {
-  StateSlots slots{{{"exp_avg", &state_.exp_avg}, {"exp_avg_sq", &state_.exp_avg_sq}},
-                   {{"step", &state_.step}}};
-  if (options.amsgrad()) slots.buffers.emplace_back("max_exp_avg_sq", &state_.max_exp_avg_sq);
-  return slots;
+  return adam_slots<AdamWOptions, StateSlots>(groups_, state_);
 }
 
 // ---- gradient clipping ------------------------------------------------------------------------

@@ -16,7 +16,9 @@
 ///       sched.step();  // t = i + 1: sets lr(i + 1)
 ///     }
 ///
-/// The base lr is the optimizer's lr when the scheduler is made. A checkpoint saves
+/// Every parameter group has its own base lr, the group's lr when the scheduler is
+/// made, and follows its own curve, as in PyTorch (base_lrs(), get_last_lr()). A
+/// checkpoint saves
 /// the scheduler's state beside the optimizer's (nn::save_checkpoint takes it), so a
 /// resumed run continues with the same learning rates, bit for bit.
 #pragma once
@@ -33,53 +35,57 @@
 
 namespace minigrad::nn {
 
-/// The base of every scheduler: the optimizer it drives, the base lr, the step count
-/// and the last lr it set. A subclass says what the lr of step t is (get_lr) and
-/// calls initial_step() last in its constructor; step() does the rest.
+/// The base of every scheduler: the optimizer it drives, the base lr of each parameter
+/// group, the step count and the last lrs it set. A subclass says what a group's lr
+/// of step t is (get_lr) and calls initial_step() last in its constructor; step()
+/// does the rest.
 ///
 /// The scheduler holds a reference to the optimizer, which must outlive it.
 class LRScheduler {
  public:
-  /// Records the optimizer's current lr as the base lr. Sets nothing yet: the
+  /// Records each group's current lr as its base lr. Sets nothing yet: the
   /// subclass's constructor ends with initial_step().
   explicit LRScheduler(Optimizer& optimizer);
   virtual ~LRScheduler() = default;
   LRScheduler(const LRScheduler&) = delete;
   LRScheduler& operator=(const LRScheduler&) = delete;
 
-  /// Advances the step count t by one and sets the optimizer's lr to get_lr(t).
+  /// Advances the step count t by one and sets each group's lr to get_lr(t, group).
   /// Call it after optimizer.step(), as in PyTorch.
-  /// \throws std::invalid_argument naming the scheduler and t if the lr is negative
-  ///         or not finite (a LambdaLR's λ can give any number); nothing changes then
+  /// \throws std::invalid_argument naming the scheduler, t and the group if an lr is
+  ///         negative or not finite (a LambdaLR's λ can give any number); nothing
+  ///         changes then
   void step();
-  /// The lr the last step() (or the constructor) set: the lr of the next
-  /// optimizer.step(), unless something else changed it since.
-  double get_last_lr() const { return last_lr_; }
+  /// The lrs the last step() (or the constructor) set, one per group: those of the
+  /// next optimizer.step(), unless something else changed them since.
+  const std::vector<double>& get_last_lr() const { return last_lrs_; }
   /// The step count t (PyTorch's `last_epoch`): 0 after the constructor, +1 per step().
   int64_t last_epoch() const { return last_epoch_; }
-  /// The optimizer's lr when the scheduler was made (PyTorch's `base_lrs[0]`).
-  double base_lr() const { return base_lr_; }
+  /// Each group's lr when the scheduler was made (PyTorch's `base_lrs`).
+  const std::vector<double>& base_lrs() const { return base_lrs_; }
   /// "LambdaLR", "StepLR", ...: what a checkpoint records and checks on loading.
   virtual std::string type_name() const = 0;
 
   // ---- state, for checkpoints that resume training -----------------------------------
   /// What step() depends on besides the settings and the optimizer: "last_epoch"
-  /// (int64 [1]), "base_lr" and "last_lr" (float64 [1]), as PyTorch's state_dict()
-  /// holds them. The settings (λ, step_size, ...) are the constructor's to give.
+  /// (int64 [1]), "base_lr" and "last_lr" (float64 [G], one per parameter group), as
+  /// PyTorch's state_dict() holds them. The settings (λ, step_size, ...) are the
+  /// constructor's to give.
   std::vector<std::pair<std::string, Tensor>> state_dict() const;
   /// Throws std::invalid_argument naming the scheduler and the entry for a missing or
-  /// unknown entry, a wrong dtype or shape, a negative "last_epoch", or an lr that is
-  /// negative or not finite.
+  /// unknown entry, a wrong dtype or shape (one lr per group of the optimizer), a
+  /// negative "last_epoch", or an lr that is negative or not finite.
   void check_state_dict(const std::map<std::string, Tensor>& state) const;
-  /// check_state_dict(), then takes the step count, the base lr and the last lr. The
+  /// check_state_dict(), then takes the step count, the base lrs and the last lrs. The
   /// optimizer is not touched (its own state holds its lr), as in PyTorch.
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
  protected:
-  /// The lr of step t, called by step() with t = last_epoch() + 1 before the count
-  /// moves (and by initial_step() with t = 0). A chainable scheduler (StepLR) reads
-  /// the optimizer's current lr here; a closed-form one uses base_lr() alone.
-  virtual double get_lr(int64_t t) const = 0;
+  /// The lr of parameter group `group` at step t, called by step() with
+  /// t = last_epoch() + 1 before the count moves (and by initial_step() with t = 0).
+  /// A chainable scheduler (StepLR) reads the group's current lr here; a closed-form
+  /// one uses base_lrs()[group] alone.
+  virtual double get_lr(int64_t t, size_t group) const = 0;
   /// Sets lr(0): the last line of every concrete scheduler's constructor (a base
   /// class cannot call get_lr before the subclass exists).
   void initial_step();
@@ -88,17 +94,18 @@ class LRScheduler {
 
  private:
   Optimizer& optimizer_;
-  double base_lr_;
+  std::vector<double> base_lrs_;
   int64_t last_epoch_ = -1;
-  double last_lr_;
+  std::vector<double> last_lrs_;
 };
 
-/// lr(t) = base_lr · λ(t), PyTorch's LambdaLR:
+/// lr(t) = base_lr · λ(t) for each group's base lr, PyTorch's LambdaLR (with one λ):
 ///
 ///     nn::LambdaLR sched(opt, [](int64_t t) { return std::pow(0.95, t); });
 class LambdaLR : public LRScheduler {
  public:
-  /// \param optimizer its lr now is the base lr, and the constructor sets base_lr · λ(0)
+  /// \param optimizer its groups' lrs now are the base lrs, and the constructor sets
+  ///                  base_lr · λ(0) in each
   /// \param lr_lambda λ(t), a factor of the base lr, for t = 0, 1, 2, ...
   /// \throws std::invalid_argument if lr_lambda is empty, or as step() if λ(0) gives a
   ///         negative or non-finite lr
@@ -106,7 +113,7 @@ class LambdaLR : public LRScheduler {
   std::string type_name() const override { return "LambdaLR"; }
 
  protected:
-  double get_lr(int64_t t) const override;
+  double get_lr(int64_t t, size_t group) const override;
 
  private:
   std::function<double(int64_t)> lr_lambda_;
@@ -118,7 +125,7 @@ class LambdaLR : public LRScheduler {
 ///     lr(t) = lr(t − 1) · γ   if t > 0 and t mod step_size = 0,   else lr(t − 1)
 ///
 /// = base_lr · γ^⌊t/step_size⌋ when nothing else changes the lr. Chainable, as in
-/// PyTorch: it multiplies the optimizer's current lr, so a change made from outside
+/// PyTorch: it multiplies each group's current lr, so a change made from outside
 /// carries on (and the products round as PyTorch's do).
 class StepLR : public LRScheduler {
  public:
@@ -134,7 +141,7 @@ class StepLR : public LRScheduler {
   double gamma() const { return gamma_; }
 
  protected:
-  double get_lr(int64_t t) const override;
+  double get_lr(int64_t t, size_t group) const override;
 
  private:
   int64_t step_size_;
@@ -171,7 +178,7 @@ struct NoamLROptions {
 /// here (both only scale λ), so there is one knob, not two.
 class NoamLR : public LRScheduler {
  public:
-  /// \param optimizer its lr now is the base lr (the paper's recipe: 1)
+  /// \param optimizer its groups' lrs now are the base lrs (the paper's recipe: 1)
   /// \param options   d_model and warmup_steps
   /// \throws std::invalid_argument naming NoamLR for d_model < 1 or warmup_steps < 1
   NoamLR(Optimizer& optimizer, NoamLROptions options);
@@ -179,7 +186,7 @@ class NoamLR : public LRScheduler {
   NoamLROptions options;  ///< the settings it was built with
 
  protected:
-  double get_lr(int64_t t) const override;
+  double get_lr(int64_t t, size_t group) const override;
 };
 
 /// The settings of WarmupCosineLR: the schedule's length, the warm-up and the floor.
@@ -192,7 +199,8 @@ struct WarmupCosineLROptions {
   MINIGRAD_ARG(int64_t, total_steps);
   /// w, the steps of linear warm-up (≥ 0; 0: the cosine starts at once)
   MINIGRAD_ARG(int64_t, warmup_steps) = 0;
-  /// the floor η_min the cosine decays to (CosineAnnealingLR's eta_min), 0 ≤ η_min ≤ base lr
+  /// the floor η_min the cosine decays to (CosineAnnealingLR's eta_min), 0 ≤ η_min ≤ every
+  /// base lr
   MINIGRAD_ARG(double, eta_min) = 0.0;
 };
 
@@ -213,16 +221,16 @@ struct WarmupCosineLROptions {
 /// climb back to the base lr.
 class WarmupCosineLR : public LRScheduler {
  public:
-  /// \param optimizer its lr now is the base lr, the top of the curve
+  /// \param optimizer its groups' lrs now are the base lrs, the tops of the curves
   /// \param options   total_steps, warmup_steps, eta_min
   /// \throws std::invalid_argument naming WarmupCosineLR unless
-  ///         0 ≤ warmup_steps < total_steps and 0 ≤ eta_min ≤ the base lr
+  ///         0 ≤ warmup_steps < total_steps and 0 ≤ eta_min ≤ every base lr
   WarmupCosineLR(Optimizer& optimizer, WarmupCosineLROptions options);
   std::string type_name() const override { return "WarmupCosineLR"; }
   WarmupCosineLROptions options;  ///< the settings it was built with
 
  protected:
-  double get_lr(int64_t t) const override;
+  double get_lr(int64_t t, size_t group) const override;
 };
 
 }  // namespace minigrad::nn

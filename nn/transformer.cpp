@@ -267,12 +267,8 @@ Variable TransformerDecoderLayer::mha_block(const Variable& x, const Variable& m
 // K_0…t = [K_0…t−1 ; x·W_Kᵀ + b_K] (likewise V), and x attends to all of it: no mask,
 // for every cached position is one the causal mask would let x see.
 Variable TransformerDecoderLayer::sa_block(const Variable& x, ProjectedKeyValue& cache) {
-  const ProjectedKeyValue now = self_attn->project_key_value(x, x);
-  cache = cache.key.defined() ? ProjectedKeyValue{concat({cache.key, now.key}, 2),
-                                                  concat({cache.value, now.value}, 2)}
-                              : now;
   const auto fwd = MultiheadAttentionForwardOptions().need_weights(false);
-  return (*dropout1)(self_attn->forward(x, cache, fwd).output);
+  return (*dropout1)(self_attn->forward_cached(x, cache, fwd).output);
 }
 
 Variable TransformerDecoderLayer::mha_block(const Variable& x, const ProjectedKeyValue& memory,
@@ -333,14 +329,9 @@ Variable TransformerDecoder::forward(const Variable& tgt, const Variable& memory
 }
 
 void TransformerDecoderCache::reorder(const Tensor& index) {
-  const auto rows = [&index](Variable& v) {
-    if (v.defined()) v = index_select(v, 0, index);
-  };
   for (TransformerDecoderLayerCache& layer : layers) {
-    rows(layer.self_attn.key);
-    rows(layer.self_attn.value);
-    rows(layer.multihead_attn.key);
-    rows(layer.multihead_attn.value);
+    layer.self_attn.reorder(index);
+    layer.multihead_attn.reorder(index);
   }
   if (memory_key_padding_mask.defined())
     memory_key_padding_mask = index_select(memory_key_padding_mask, 0, index);

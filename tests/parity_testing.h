@@ -64,34 +64,59 @@ inline std::map<std::string, Tensor> params_from(const SafetensorsFile& f, const
 
 // The optimizer a fixture's metadata describes ("optimizer": sgd | adam | adamw, "lr" and
 // every other setting spelled out, as tools/make_fixtures.py's optimizer_metadata writes).
+// With "groups" (G), the parameters in order make G groups of "group<g>_size" each, with
+// that group's "group<g>_lr" and "group<g>_weight_decay" over the other settings.
+template <class Opt, class Options>
+std::unique_ptr<nn::Optimizer> optimizer_with_groups(const SafetensorsFile& f,
+                                                     std::vector<Variable> params,
+                                                     const Options& options) {
+  if (f.metadata.count("groups") == 0) return std::make_unique<Opt>(std::move(params), options);
+  std::vector<nn::OptimizerParamGroup> groups;
+  size_t at = 0;
+  for (int64_t g = 0; g < meta_int(f, "groups"); ++g) {
+    const std::string key = "group" + std::to_string(g) + "_";
+    const auto size = static_cast<size_t>(meta_int(f, key + "size"));
+    if (at + size > params.size()) throw std::invalid_argument("fixture groups exceed params");
+    Options group = options;
+    group.lr(meta_double(f, key + "lr")).weight_decay(meta_double(f, key + "weight_decay"));
+    groups.emplace_back(
+        std::vector<Variable>(params.begin() + static_cast<std::ptrdiff_t>(at),
+                              params.begin() + static_cast<std::ptrdiff_t>(at + size)),
+        std::make_unique<Options>(group));
+    at += size;
+  }
+  if (at != params.size()) throw std::invalid_argument("fixture groups miss some params");
+  return std::make_unique<Opt>(std::move(groups), options);
+}
+
 inline std::unique_ptr<nn::Optimizer> make_optimizer(const SafetensorsFile& f,
                                                      std::vector<Variable> params) {
   const std::string kind = meta(f, "optimizer");
   if (kind == "sgd") {
-    return std::make_unique<nn::SGD>(std::move(params),
-                                     nn::SGDOptions(meta_double(f, "lr"))
-                                         .momentum(meta_double(f, "momentum"))
-                                         .dampening(meta_double(f, "dampening"))
-                                         .weight_decay(meta_double(f, "weight_decay"))
-                                         .nesterov(meta_int(f, "nesterov") != 0));
+    return optimizer_with_groups<nn::SGD>(f, std::move(params),
+                                          nn::SGDOptions(meta_double(f, "lr"))
+                                              .momentum(meta_double(f, "momentum"))
+                                              .dampening(meta_double(f, "dampening"))
+                                              .weight_decay(meta_double(f, "weight_decay"))
+                                              .nesterov(meta_int(f, "nesterov") != 0));
   }
   const nn::betas_t betas{meta_double(f, "beta1"), meta_double(f, "beta2")};
   const bool amsgrad = f.metadata.count("amsgrad") != 0 && meta_int(f, "amsgrad") != 0;
   if (kind == "adam") {
-    return std::make_unique<nn::Adam>(std::move(params),
-                                      nn::AdamOptions(meta_double(f, "lr"))
-                                          .betas(betas)
-                                          .eps(meta_double(f, "eps"))
-                                          .weight_decay(meta_double(f, "weight_decay"))
-                                          .amsgrad(amsgrad));
+    return optimizer_with_groups<nn::Adam>(f, std::move(params),
+                                           nn::AdamOptions(meta_double(f, "lr"))
+                                               .betas(betas)
+                                               .eps(meta_double(f, "eps"))
+                                               .weight_decay(meta_double(f, "weight_decay"))
+                                               .amsgrad(amsgrad));
   }
   if (kind == "adamw") {
-    return std::make_unique<nn::AdamW>(std::move(params),
-                                       nn::AdamWOptions(meta_double(f, "lr"))
-                                           .betas(betas)
-                                           .eps(meta_double(f, "eps"))
-                                           .weight_decay(meta_double(f, "weight_decay"))
-                                           .amsgrad(amsgrad));
+    return optimizer_with_groups<nn::AdamW>(f, std::move(params),
+                                            nn::AdamWOptions(meta_double(f, "lr"))
+                                                .betas(betas)
+                                                .eps(meta_double(f, "eps"))
+                                                .weight_decay(meta_double(f, "weight_decay"))
+                                                .amsgrad(amsgrad));
   }
   throw std::invalid_argument("unknown optimizer " + kind);
 }
@@ -99,8 +124,12 @@ inline std::unique_ptr<nn::Optimizer> make_optimizer(const SafetensorsFile& f,
 // Compares tensors with the fixture and keeps the worst error of the case.
 class Parity {
  public:
-  Parity(std::string case_name, DType dtype)
-      : name_(std::move(case_name)), tol_(dtype == DType::Float32 ? 1e-5 : 1e-10) {}
+  // tol: the bound of the relative error; 0 takes the default of the dtype (above).
+  Parity(std::string case_name, DType dtype, double tol = 0)
+      : name_(std::move(case_name)),
+        tol_(tol > 0                   ? tol
+             : dtype == DType::Float32 ? 1e-5
+                                       : 1e-10) {}
   Parity(const Parity&) = delete;
   Parity& operator=(const Parity&) = delete;
 

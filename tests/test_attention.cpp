@@ -346,6 +346,8 @@ TEST(Masks, CausalAndPadding) {
   EXPECT_EQ(max_abs_diff(p.to(DType::Float64), testing::f64({0, 0, 1, 1, 1, 1, 0, 0, 0}, {3, 3})),
             0.0);
   EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::causal_mask(0); }, {"causal_mask"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>([] { nn::causal_mask(2, -1); },
+                                                 {"causal_mask", "past -1"}));
   EXPECT_TRUE(throws_with<std::invalid_argument>(
       [] {
         nn::padding_mask({2, 4}, 3);
@@ -772,8 +774,9 @@ TEST(MultiheadAttention, ProjectedKeyValueIsWhatForwardAttendsTo) {
         m.project_key_value(kv.narrow(axis, 0, 2), kv.narrow(axis, 0, 2));
     const nn::ProjectedKeyValue rest =
         m.project_key_value(kv.narrow(axis, 2, 3), kv.narrow(axis, 2, 3));
-    const nn::ProjectedKeyValue joined{concat({first.key, rest.key}, 2),
-                                       concat({first.value, rest.value}, 2)};
+    nn::ProjectedKeyValue joined = first;
+    joined.append(rest);
+    EXPECT_EQ(joined.length(), 5);
     EXPECT_LT(max_abs_diff(m.forward(q, joined, opts).output.data(), a.output.data()), 1e-14);
   }
   Generator gen(13);
@@ -801,6 +804,103 @@ TEST(MultiheadAttention, ProjectedKeyValueIsWhatForwardAttendsTo) {
         m.forward(q, kv, Fwd().key_padding_mask(nn::padding_mask({1, 2}, 3)));
       },
       {"key_padding_mask", "[2,3]", "[B, S] = [2,4]"}));
+}
+
+// causal_mask(T, P): the rows P … P + T − 1 of the square causal mask of P + T
+// positions, so a query at position P + i sees keys 0 … P + i.
+TEST(Masks, CausalWithPastPositionsIsTheSquareMasksLastRows) {
+  const Tensor c = nn::causal_mask(2, 3);
+  ASSERT_EQ(c.shape(), (Shape{2, 5}));
+  EXPECT_EQ(c.dtype(), DType::Bool);
+  EXPECT_EQ(
+      max_abs_diff(c.to(DType::Float64), testing::f64({0, 0, 0, 0, 1, 0, 0, 0, 0, 0}, {2, 5})),
+      0.0);
+  for (int64_t past : {0, 1, 4}) {
+    const Tensor square = nn::causal_mask(past + 3);
+    EXPECT_EQ(max_abs_diff(nn::causal_mask(3, past).to(DType::Float64),
+                           square.narrow(0, past, 3).to(DType::Float64)),
+              0.0)
+        << "past " << past;
+  }
+  EXPECT_EQ(sum(nn::causal_mask(1, 6).to(DType::Float64)).item(), 0.0);  // the newest sees all
+}
+
+// forward_cached, fed a sequence in pieces (3, then 1, then 2 positions) with
+// causal_mask(T, P), gives the self-attention of the whole with the causal mask:
+// the cache ends holding the K and V of all 6 positions.
+TEST(MultiheadAttention, ForwardCachedInPiecesIsTheCausalForwardOfTheWhole) {
+  for (bool batch_first : {true, false}) {
+    Generator gen(21);
+    nn::MultiheadAttention m(f64_options(8, 2).batch_first(batch_first), gen);
+    const int axis = batch_first ? 1 : 0;
+    const Tensor whole = input({2, 6, 8}, 130);
+    const Variable x(batch_first ? whole : whole.transpose(0, 1).contiguous());
+    const nn::MultiheadOutput full =
+        m(x, x, x, Fwd().attn_mask(nn::causal_mask(6)).average_attn_weights(false));
+    nn::ProjectedKeyValue cache;
+    int64_t at = 0;
+    for (int64_t len : {3, 1, 2}) {
+      const Variable piece = x.narrow(axis, at, len);
+      const nn::MultiheadOutput out = m.forward_cached(
+          piece, cache, Fwd().attn_mask(nn::causal_mask(len, at)).average_attn_weights(false));
+      EXPECT_EQ(cache.length(), at + len);
+      EXPECT_LT(max_abs_diff(out.output.data(), full.output.data().narrow(axis, at, len)), 1e-12)
+          << "positions " << at << " … " << at + len - 1;
+      // [B, h, len, at + len]: the rows of the full weights, the later keys cut off
+      EXPECT_LT(max_abs_diff(out.weights.data(),
+                             full.weights.data().narrow(2, at, len).narrow(3, 0, at + len)),
+                1e-12);
+      at += len;
+    }
+    const nn::ProjectedKeyValue all = m.project_key_value(x, x);
+    EXPECT_LT(max_abs_diff(cache.key.data(), all.key.data()), 1e-12);
+    EXPECT_LT(max_abs_diff(cache.value.data(), all.value.data()), 1e-12);
+  }
+}
+
+// A bad call leaves the cache as it was; append refuses K and V of another shape.
+TEST(MultiheadAttention, ForwardCachedRefusesWhatDoesNotFitAndKeepsTheCache) {
+  Generator gen(22);
+  nn::MultiheadAttention m(f64_options(8, 2), gen);
+  nn::ProjectedKeyValue cache;
+  m.forward_cached(Variable(input({2, 3, 8}, 131)), cache);
+  ASSERT_EQ(cache.length(), 3);
+  const Tensor key = cache.key.data();
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward_cached(Variable(input({3, 1, 8}, 132)), cache);
+      },
+      {"ProjectedKeyValue::append", "[2,2,3,4]", "[3,2,1,4]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        m.forward_cached(Variable(input({2, 2, 8}, 133)), cache,
+                         Fwd().attn_mask(nn::causal_mask(2)));  // [2, 2], expected [2, 5]
+      },
+      {"MultiheadAttention", "attn_mask"}));
+  EXPECT_EQ(cache.length(), 3);
+  EXPECT_TRUE(same_storage(cache.key.data(), key));
+}
+
+// reorder keeps batch rows, copied or dropped, in the order asked; empty stays empty.
+TEST(MultiheadAttention, ProjectedKeyValueReorderSelectsBatchRows) {
+  Generator gen(23);
+  nn::MultiheadAttention m(f64_options(8, 2), gen);
+  const Variable x(input({3, 4, 8}, 134));
+  nn::ProjectedKeyValue cache = m.project_key_value(x, x);
+  const nn::ProjectedKeyValue before = cache;
+  const std::vector<int64_t> rows{2, 0, 2, 1};
+  cache.reorder(Tensor::from_vector(rows, {4}));
+  ASSERT_EQ(cache.key.shape(), (Shape{4, 2, 4, 4}));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto n = static_cast<int64_t>(i);
+    EXPECT_EQ(max_abs_diff(cache.key.data().select(0, n), before.key.data().select(0, rows[i])),
+              0.0);
+    EXPECT_EQ(max_abs_diff(cache.value.data().select(0, n), before.value.data().select(0, rows[i])),
+              0.0);
+  }
+  nn::ProjectedKeyValue empty;
+  empty.reorder(Tensor::from_vector(std::vector<int64_t>{0}, {1}));
+  EXPECT_EQ(empty.length(), 0);
 }
 
 // Dropout on the attention weights cannot be checked against torch's random numbers;

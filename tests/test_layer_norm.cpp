@@ -205,11 +205,23 @@ TEST(LayerNormModule, ParametersAreNamedAndInitialisedAsInPyTorch) {
   EXPECT_EQ(plain.extra_repr(), "[8], eps=1e-06, elementwise_affine=false");
 }
 
+// bias(false) (PyTorch 2.1's LayerNorm(..., bias=False)): a scale and no shift.
+TEST(LayerNormModule, WithoutBiasLearnsTheScaleAlone) {
+  nn::LayerNorm ln(nn::LayerNormOptions({4}).bias(false).dtype(DType::Float64));
+  EXPECT_EQ(testing::parameter_names(ln), (std::vector<std::string>{"weight"}));
+  EXPECT_FALSE(ln.bias.defined());
+  EXPECT_EQ(ln.extra_repr(), "[4], eps=1e-05, elementwise_affine=true, bias=false");
+  ln.weight.mutable_data().copy_(input({4}, 905, 0.5, 1.5));
+  const Variable x(input({3, 4}, 906));
+  EXPECT_EQ(max_abs_diff(ln(x).data(), layer_norm(x, {4}, ln.weight, {}, 1e-5).data()), 0.0);
+}
+
 TEST(LayerNormModule, OptionsHavePyTorchsDefaults) {
   const nn::LayerNormOptions o(std::vector<int64_t>{16});
   EXPECT_EQ(o.normalized_shape(), std::vector<int64_t>{16});
   EXPECT_EQ(o.eps(), 1e-5);
   EXPECT_TRUE(o.elementwise_affine());
+  EXPECT_TRUE(o.bias());
   EXPECT_EQ(o.dtype(), DType::Float32);
 }
 

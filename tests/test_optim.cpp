@@ -140,8 +140,8 @@ TEST(AdamW, WeightDecayIsDecoupled) {
   EXPECT_NEAR(b.data().at({0}), 2 - 0.1, 1e-7);
   EXPECT_NEAR(b.data().at({1}), -4 + 0.1, 1e-7);
   // The default decay of AdamW is 0.01, as in PyTorch.
-  EXPECT_EQ(nn::AdamW({a}).options.weight_decay(), 0.01);
-  EXPECT_EQ(nn::Adam({a}).options.weight_decay(), 0.0);
+  EXPECT_EQ(static_cast<const nn::AdamWOptions&>(nn::AdamW({a}).defaults()).weight_decay(), 0.01);
+  EXPECT_EQ(static_cast<const nn::AdamOptions&>(nn::Adam({a}).defaults()).weight_decay(), 0.0);
 }
 
 TEST(AdamW, Converges) {
@@ -182,13 +182,16 @@ TEST(Optimizer, OptionDefaultsArePyTorchs) {
   EXPECT_EQ(adamw.eps(), 1e-8);
   EXPECT_EQ(adamw.weight_decay(), 1e-2);
   EXPECT_FALSE(adamw.amsgrad());
-  // Setters chain; the optimizer's lr is its options' lr.
+  // Setters chain; the one group takes a copy of the defaults, and the optimizer's lr
+  // is the group's (set_lr leaves the defaults alone, as PyTorch's param_groups do).
   Variable p = Variable(f64({1}, {1})).requires_grad_();
   nn::Adam opt({p}, nn::AdamOptions(3e-4).betas({0.9, 0.98}).eps(1e-9).weight_decay(0));
-  EXPECT_EQ(opt.options.betas(), std::make_tuple(0.9, 0.98));
-  EXPECT_EQ(opt.options.eps(), 1e-9);
+  const auto& group = static_cast<const nn::AdamOptions&>(opt.param_groups()[0].options());
+  EXPECT_EQ(group.betas(), std::make_tuple(0.9, 0.98));
+  EXPECT_EQ(group.eps(), 1e-9);
   opt.set_lr(0.25);
-  EXPECT_EQ(opt.options.lr(), 0.25);
+  EXPECT_EQ(group.lr(), 0.25);
+  EXPECT_EQ(static_cast<const nn::AdamOptions&>(opt.defaults()).lr(), 3e-4);
 }
 
 // AMSGrad divides by the running maximum of v: after a large gradient and then small
@@ -410,6 +413,202 @@ TEST(OptimizerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
           << after[k].first;
     }
   }
+}
+
+// ---- parameter groups ------------------------------------------------------------------
+
+// Two groups of one parameter each: a [2] at the defaults, b [1] with its own options.
+struct TwoGroups {
+  Variable a = Variable(f64({3, 0}, {2})).requires_grad_();
+  Variable b = Variable(f64({-1}, {1})).requires_grad_();
+  std::vector<nn::OptimizerParamGroup> groups(double b_lr, double b_decay) const {
+    return {nn::OptimizerParamGroup({a}),
+            nn::OptimizerParamGroup({b}, std::make_unique<nn::AdamWOptions>(
+                                             nn::AdamWOptions(b_lr).weight_decay(b_decay)))};
+  }
+  void backward() {
+    a.zero_grad();
+    b.zero_grad();
+    const Variable d = a - Variable(target());
+    (sum(d * d) * 0.5 + sum(b * b)).backward();
+  }
+};
+
+// Each group steps with its own options: the grouped optimizer moves each parameter
+// exactly as an optimizer of that parameter alone with the group's options does.
+TEST(OptimizerGroups, EachGroupStepsWithItsOwnOptions) {
+  TwoGroups g, alone;
+  const auto defaults = nn::AdamWOptions(0.1).betas({0.8, 0.9}).weight_decay(0.2);
+  nn::AdamW grouped(g.groups(0.03, 0.0), defaults);
+  nn::AdamW only_a({alone.a}, defaults);
+  nn::AdamW only_b({alone.b}, nn::AdamWOptions(0.03).weight_decay(0.0));
+  ASSERT_EQ(grouped.param_groups().size(), 2u);
+  EXPECT_EQ(grouped.params().size(), 2u);
+  // The group without options took a copy of the defaults; the other kept its own.
+  const auto& o0 = static_cast<const nn::AdamWOptions&>(grouped.param_groups()[0].options());
+  const auto& o1 = static_cast<const nn::AdamWOptions&>(grouped.param_groups()[1].options());
+  EXPECT_EQ(o0.betas(), std::make_tuple(0.8, 0.9));
+  EXPECT_EQ(o0.weight_decay(), 0.2);
+  EXPECT_EQ(o1.lr(), 0.03);
+  EXPECT_EQ(o1.betas(), std::make_tuple(0.9, 0.999));
+  for (int k = 0; k < 4; ++k) {
+    g.backward();
+    alone.backward();
+    grouped.step();
+    only_a.step();
+    only_b.step();
+    EXPECT_EQ(g.a.data().to_vector<double>(), alone.a.data().to_vector<double>()) << k;
+    EXPECT_EQ(g.b.data().to_vector<double>(), alone.b.data().to_vector<double>()) << k;
+  }
+  // Options changed in place take effect at the next step, as in libtorch.
+  static_cast<nn::AdamWOptions&>(grouped.param_groups()[1].options()).lr(0.5);
+  static_cast<nn::AdamWOptions&>(only_b.param_groups()[0].options()).lr(0.5);
+  g.backward();
+  alone.backward();
+  grouped.step();
+  only_b.step();
+  EXPECT_EQ(g.b.data().to_vector<double>(), alone.b.data().to_vector<double>());
+}
+
+TEST(OptimizerGroups, LrIsTheCommonRateOrALogicErrorAndSetLrSetsEveryGroup) {
+  TwoGroups g;
+  nn::AdamW opt(g.groups(0.05, 0.0), nn::AdamWOptions(0.1));
+  EXPECT_TRUE(throws_with<std::logic_error>([&] { (void)opt.lr(); },
+                                            {"AdamW.lr()", "2 parameter groups", "0.1", "0.05"}));
+  opt.set_lr(0.2);
+  EXPECT_EQ(opt.lr(), 0.2);
+  for (const nn::OptimizerParamGroup& group : opt.param_groups())
+    EXPECT_EQ(group.options().get_lr(), 0.2);
+  EXPECT_EQ(opt.defaults().get_lr(), 0.1);  // the defaults stay, as PyTorch's
+}
+
+TEST(OptimizerGroups, AddParamGroupAppendsWithDefaultsAndItsOwnStepCount) {
+  TwoGroups g;
+  nn::Adam opt({g.a}, nn::AdamOptions(0.1));
+  g.backward();
+  opt.step();
+  opt.add_param_group(nn::OptimizerParamGroup({g.b}));
+  ASSERT_EQ(opt.param_groups().size(), 2u);
+  EXPECT_EQ(opt.param_groups()[1].options().get_lr(), 0.1);
+  EXPECT_EQ(opt.params().size(), 2u);
+  EXPECT_EQ(opt.steps(0), 1);
+  EXPECT_EQ(opt.steps(1), 0);
+  // b's first step is a first step (bias-corrected by t = 1): it moves by lr·sign(g).
+  g.backward();
+  opt.step();
+  EXPECT_NEAR(g.b.data().at({0}), -1 + 0.1, 1e-9);
+  EXPECT_EQ(opt.steps(0), 2);
+  EXPECT_EQ(opt.steps(1), 1);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        opt.add_param_group(
+            nn::OptimizerParamGroup({Variable(f64({1}, {1})).requires_grad_()},
+                                    std::make_unique<nn::AdamOptions>(nn::AdamOptions().eps(-1))));
+      },
+      {"Adam", "eps"}));
+  EXPECT_EQ(opt.param_groups().size(), 2u);  // a refused group is not added
+}
+
+TEST(OptimizerGroups, BadGroupsThrowNamingTheGroup) {
+  TwoGroups g;
+  using E = std::invalid_argument;
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::AdamW({nn::OptimizerParamGroup({g.a, g.b}), nn::OptimizerParamGroup({g.b})});
+      },
+      {"param group 1", "already parameter 1", "one group"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::SGD({g.a, g.b, g.a}, nn::SGDOptions(0.1));
+      },
+      {"param group 0", "entry 2", "already parameter 0"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::AdamW({nn::OptimizerParamGroup({g.a}), nn::OptimizerParamGroup({})});
+      },
+      {"param group 1 is empty"}));
+  EXPECT_TRUE(
+      throws_with<E>([&] { nn::Adam(std::vector<Variable>{}); }, {"param group 0 is empty"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::Adam(std::vector<nn::OptimizerParamGroup>{}); },
+                             {"no parameter group"}));
+  EXPECT_TRUE(throws_with<E>(
+      [&] {
+        nn::AdamW({nn::OptimizerParamGroup(
+            {g.a}, std::make_unique<nn::AdamOptions>(nn::AdamOptions(0.1)))});
+      },
+      {"AdamW", "param group 0", "not AdamWOptions"}));
+  EXPECT_TRUE(throws_with<E>([&] { nn::AdamW(g.groups(-0.5, 0.0)); }, {"learning rate", "-0.5"}));
+  nn::Adam opt({g.a});
+  EXPECT_TRUE(throws_with<E>([&] { opt.add_param_group(nn::OptimizerParamGroup({g.a})); },
+                             {"param group 1", "already parameter 0"}));
+  EXPECT_TRUE(throws_with<std::logic_error>([&] { (void)nn::OptimizerParamGroup({g.a}).options(); },
+                                            {"no options"}));
+}
+
+// One group saves the entries of an optimizer without groups ("lr" [1], "step" [1]), so
+// checkpoints written before groups load; G > 1 groups save G rates, G step counts and
+// the group sizes, and resume exactly.
+TEST(OptimizerGroups, StateRoundTripsWithGroups) {
+  const auto one = nn::AdamW({Variable(f64({1}, {1})).requires_grad_()}).state_dict();
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[0].first, "lr");
+  EXPECT_EQ(one[0].second.shape(), Shape{1});
+  EXPECT_EQ(one[1].first, "step");
+  EXPECT_EQ(one[1].second.shape(), Shape{1});
+
+  TwoGroups g, h;
+  nn::AdamW first(g.groups(0.05, 0.0), nn::AdamWOptions(0.1));
+  for (int k = 0; k < 3; ++k) g.backward(), first.step();
+  first.add_param_group(nn::OptimizerParamGroup({Variable(f64({2}, {1})).requires_grad_()}));
+  const auto state = first.state_dict();
+  std::vector<std::string> names;
+  for (const auto& [name, t] : state) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"lr", "group_sizes", "step", "exp_avg.0", "exp_avg.1",
+                                             "exp_avg_sq.0", "exp_avg_sq.1"}));
+  const auto m = as_map(state);
+  EXPECT_EQ(m.at("lr").to_vector<double>(), (std::vector<double>{0.1, 0.05, 0.1}));
+  EXPECT_EQ(m.at("group_sizes").to_vector<int64_t>(), (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ(m.at("step").to_vector<int64_t>(), (std::vector<int64_t>{3, 3, 0}));
+
+  h.a.mutable_data().copy_(g.a.data());
+  h.b.mutable_data().copy_(g.b.data());
+  nn::AdamW second(h.groups(0.7, 0.0), nn::AdamWOptions(0.9));
+  second.add_param_group(nn::OptimizerParamGroup({Variable(f64({2}, {1})).requires_grad_()}));
+  second.load_state_dict(m);
+  EXPECT_EQ(second.param_groups()[1].options().get_lr(), 0.05);
+  for (int k = 0; k < 3; ++k) {
+    g.backward(), first.step();
+    h.backward(), second.step();
+    EXPECT_EQ(h.a.data().to_vector<double>(), g.a.data().to_vector<double>()) << k;
+    EXPECT_EQ(h.b.data().to_vector<double>(), g.b.data().to_vector<double>()) << k;
+  }
+}
+
+// A state saved with other groups names both layouts and changes nothing.
+TEST(OptimizerGroups, LoadingIntoOtherGroupsThrowsNamingBothLayouts) {
+  TwoGroups g;
+  nn::AdamW two(g.groups(0.05, 0.0), nn::AdamWOptions(0.1));
+  nn::AdamW one({g.a, g.b}, nn::AdamWOptions(0.3));
+  nn::AdamW swapped({nn::OptimizerParamGroup({g.a, g.b}),
+                     nn::OptimizerParamGroup({Variable(f64({1}, {1})).requires_grad_()})});
+  g.backward();
+  two.step();
+  one.step();
+  using E = std::invalid_argument;
+  EXPECT_TRUE(throws_with<E>([&] { one.load_state_dict(as_map(two.state_dict())); },
+                             {"AdamW.load_state_dict", "saved with 2 groups of sizes [1, 1]",
+                              "this optimizer has 1 group of sizes [2]"}));
+  EXPECT_TRUE(
+      throws_with<E>([&] { two.load_state_dict(as_map(one.state_dict())); },
+                     {"saved with 1 group,", "this optimizer has 2 groups of sizes [1, 1]"}));
+  EXPECT_TRUE(throws_with<E>([&] { swapped.load_state_dict(as_map(two.state_dict())); },
+                             {"[1, 1]", "[2, 1]"}));
+  EXPECT_EQ(one.lr(), 0.3);
+  EXPECT_EQ(one.steps(), 1);
+  auto bad_lr = as_map(two.state_dict());
+  bad_lr["lr"] = f64({0.1}, {1});
+  EXPECT_TRUE(
+      throws_with<E>([&] { two.load_state_dict(bad_lr); }, {"'lr' is float64[1]", "float64[2]"}));
 }
 
 }  // namespace minigrad

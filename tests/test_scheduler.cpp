@@ -78,39 +78,65 @@ class ParityScheduler : public ::testing::TestWithParam<std::string> {};
 // last bits (4 ulps allowed, for libm's pow); PyTorch's LinearLR and CosineAnnealingLR
 // chain factors from step to step where WarmupCosineLR uses the closed form, so those
 // agree up to rounding. θ after each step checks that the optimizer used the rate.
+// A "groups" case has one parameter θ[g] per group, each group on its own curve from
+// its own base lr: lr is then [steps + 1, G], get_last_lr() whole.
 TEST_P(ParityScheduler, LearningRatesAndParametersStepByStep) {
   const std::string name = "sched_" + GetParam();
   const SafetensorsFile f = load_fixture(name, "f64");
-  Variable theta = Variable(f.at("theta0").clone()).requires_grad_();
-  const std::unique_ptr<nn::Optimizer> opt = make_optimizer(f, {theta});
+  const Tensor lr_table = f.at("lr");
+  const bool grouped = lr_table.dim() == 2;
+  const Tensor theta0 = f.at("theta0");
+  std::vector<Variable> params;
+  if (grouped) {
+    for (int64_t g = 0; g < theta0.numel(); ++g)
+      params.push_back(Variable(theta0.narrow(0, g, 1).clone()).requires_grad_());
+  } else {
+    params.push_back(Variable(theta0.clone()).requires_grad_());
+  }
+  const std::unique_ptr<nn::Optimizer> opt = make_optimizer(f, params);
   const std::unique_ptr<nn::LRScheduler> sched = make_scheduler(f, *opt);
-  const std::vector<double> want = f.at("lr").to_vector<double>();
+  const int64_t groups = grouped ? lr_table.size(1) : 1;
+  ASSERT_EQ(static_cast<int64_t>(opt->param_groups().size()), groups);
+  const std::vector<double> want = lr_table.to_vector<double>();  // [steps + 1, groups]
   const Tensor thetas = f.at("theta");
   const int64_t steps = meta_int(f, "steps");
-  ASSERT_EQ(static_cast<int64_t>(want.size()), steps + 1);
+  ASSERT_EQ(static_cast<int64_t>(want.size()), (steps + 1) * groups);
   const bool chained = meta(f, "scheduler") == "warmup_cosine";
 
   double worst = 0;
   auto check_lr = [&](int64_t k) {
     EXPECT_EQ(sched->last_epoch(), k);
-    EXPECT_EQ(opt->lr(), sched->get_last_lr()) << "step " << k;
-    const double got = sched->get_last_lr(), w = want[static_cast<size_t>(k)];
-    worst = std::max(worst, std::abs(got - w) / want[0]);
-    if (chained) {
-      EXPECT_NEAR(got, w, 1e-15 * std::max(want[0], sched->base_lr())) << "step " << k;
-    } else {
-      EXPECT_DOUBLE_EQ(got, w) << "step " << k;
+    ASSERT_EQ(static_cast<int64_t>(sched->get_last_lr().size()), groups);
+    for (int64_t g = 0; g < groups; ++g) {
+      const auto gi = static_cast<size_t>(g);
+      const double got = sched->get_last_lr()[gi], w = want[static_cast<size_t>(k * groups + g)];
+      const double first = want[gi];
+      EXPECT_EQ(opt->param_groups()[gi].options().get_lr(), got) << "step " << k;
+      worst = std::max(worst, std::abs(got - w) / first);
+      if (chained) {
+        EXPECT_NEAR(got, w, 1e-15 * std::max(first, sched->base_lrs()[gi]))
+            << "step " << k << ", group " << g;
+      } else {
+        EXPECT_DOUBLE_EQ(got, w) << "step " << k << ", group " << g;
+      }
     }
+  };
+  auto theta_now = [&] {
+    std::vector<double> all;
+    for (const Variable& p : params)
+      for (double v : p.data().to_vector<double>()) all.push_back(v);
+    return Tensor::from_vector<double>(all, {static_cast<int64_t>(all.size())});
   };
   Parity p(name, DType::Float64);
   check_lr(0);
   for (int64_t k = 1; k <= steps; ++k) {
     opt->zero_grad();
+    Variable theta = params.size() == 1 ? params[0] : concat(params, 0);
     quadratic_backward(theta);
     opt->step();
     sched->step();
     check_lr(k);
-    p.check("theta_" + std::to_string(k), theta.data(), thetas.select(0, k - 1));
+    p.check("theta_" + std::to_string(k), theta_now(), thetas.select(0, k - 1));
   }
   std::ostringstream text;
   text << std::scientific << std::setprecision(2) << worst;
@@ -122,7 +148,8 @@ TEST_P(ParityScheduler, LearningRatesAndParametersStepByStep) {
 INSTANTIATE_TEST_SUITE_P(Torch, ParityScheduler,
                          ::testing::Values("lambda_exponential_sgd", "lambda_warmup_adam",
                                            "noam_adam", "noam_sgd_base_half", "step_sgd",
-                                           "step_adam", "warmup_cosine_adam", "cosine_sgd"),
+                                           "step_adam", "warmup_cosine_adam", "cosine_sgd",
+                                           "lambda_groups_adamw", "warmup_cosine_groups_adamw"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // ---- the base class -------------------------------------------------------------------------
@@ -132,15 +159,15 @@ TEST(LRScheduler, ConstructionSetsTheFirstRateAndStepAdvances) {
   nn::SGD opt({p}, nn::SGDOptions(0.8));
   nn::LambdaLR sched(opt, [](int64_t t) { return 1.0 / static_cast<double>(t + 2); });
   EXPECT_EQ(sched.last_epoch(), 0);
-  EXPECT_EQ(sched.base_lr(), 0.8);
+  EXPECT_EQ(sched.base_lrs().at(0), 0.8);
   EXPECT_EQ(opt.lr(), 0.8 / 2);  // λ(0) = ½, already set
-  EXPECT_EQ(sched.get_last_lr(), opt.lr());
+  EXPECT_EQ(sched.get_last_lr().at(0), opt.lr());
   for (int64_t t = 1; t <= 3; ++t) {
     sched.step();
     EXPECT_EQ(sched.last_epoch(), t);
     EXPECT_EQ(opt.lr(), 0.8 * (1.0 / static_cast<double>(t + 2)));
-    EXPECT_EQ(sched.get_last_lr(), opt.lr());
-    EXPECT_EQ(sched.base_lr(), 0.8);  // the base stays, whatever the lr
+    EXPECT_EQ(sched.get_last_lr().at(0), opt.lr());
+    EXPECT_EQ(sched.base_lrs().at(0), 0.8);  // the base stays, whatever the lr
   }
 }
 
@@ -156,7 +183,7 @@ TEST(LRScheduler, AnInvalidRateThrowsNamingTheStepAndChangesNothing) {
   EXPECT_TRUE(throws_with<E>([&] { sched.step(); }, {"LambdaLR", "step 2", "-0.5", "≥ 0"}));
   EXPECT_EQ(sched.last_epoch(), 1);
   EXPECT_EQ(opt.lr(), 0.5);
-  EXPECT_EQ(sched.get_last_lr(), 0.5);
+  EXPECT_EQ(sched.get_last_lr().at(0), 0.5);
   // The constructor's lr(0) is checked too, and so is a rate that is not finite.
   EXPECT_TRUE(throws_with<E>([&] { nn::LambdaLR(opt, [](int64_t) { return NAN; }); },
                              {"LambdaLR", "step 0", "nan"}));
@@ -228,12 +255,12 @@ TEST(LRSchedulerState, EverySchedulerResumesBitForBitMidRun) {
     opt_b.load_state_dict(as_map(opt_state));
     sched_b->load_state_dict(as_map(sched_state));
     EXPECT_EQ(sched_b->last_epoch(), 4);
-    EXPECT_EQ(sched_b->base_lr(), 0.1);
+    EXPECT_EQ(sched_b->base_lrs().at(0), 0.1);
     for (int i = 0; i < 6; ++i) {
       train(a, opt_a, *sched_a);
       train(b, opt_b, *sched_b);
       EXPECT_EQ(opt_b.lr(), opt_a.lr()) << "step " << 5 + i;
-      EXPECT_EQ(sched_b->get_last_lr(), sched_a->get_last_lr());
+      EXPECT_EQ(sched_b->get_last_lr().at(0), sched_a->get_last_lr().at(0));
       EXPECT_EQ(b.data().to_vector<double>(), a.data().to_vector<double>()) << "step " << 5 + i;
     }
   }
@@ -271,8 +298,8 @@ TEST(LRSchedulerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
     for (const std::string& part : parts)
       EXPECT_NE(message.find(part), std::string::npos) << message;
     EXPECT_EQ(sched.last_epoch(), 1);
-    EXPECT_EQ(sched.get_last_lr(), 0.5);
-    EXPECT_EQ(sched.base_lr(), 0.5);
+    EXPECT_EQ(sched.get_last_lr().at(0), 0.5);
+    EXPECT_EQ(sched.base_lrs().at(0), 0.5);
   }
 }
 

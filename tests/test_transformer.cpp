@@ -17,6 +17,7 @@
 #include "autograd_testing.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/tensor/safetensors.h"
+#include "module_gradcheck.h"
 
 namespace minigrad {
 namespace {
@@ -425,47 +426,6 @@ TEST(Transformer, KeyPaddingAndCausalMasksHideWhatTheyBlock) {
 }
 
 // ---- gradcheck --------------------------------------------------------------------------------
-
-// The members holding a MultiheadAttention's parameters, in named_parameters() order.
-std::vector<Variable*> slots_of(nn::MultiheadAttention& a) {
-  return {&a.in_proj_weight, &a.in_proj_bias, &a.out_proj->weight, &a.out_proj->bias};
-}
-std::vector<Variable*> slots_of(nn::Linear& l) { return {&l.weight, &l.bias}; }
-std::vector<Variable*> slots_of(nn::LayerNorm& n) { return {&n.weight, &n.bias}; }
-
-template <class... Parts>
-std::vector<Variable*> joined(Parts&... parts) {
-  std::vector<Variable*> all;
-  (
-      [&] {
-        const std::vector<Variable*> s = slots_of(parts);
-        all.insert(all.end(), s.begin(), s.end());
-      }(),
-      ...);
-  return all;
-}
-
-// gradcheck of f over the inputs and every parameter of `m`, whose members are `slots`
-// (checked to be named_parameters() in order): gradcheck's leaves replace the members.
-::testing::AssertionResult module_grad_ok(const nn::Module& m, const std::vector<Variable*>& slots,
-                                          const std::vector<Tensor>& inputs,
-                                          const std::function<Variable(const Vars&)>& f) {
-  const auto named = m.named_parameters();
-  if (named.size() != slots.size()) return ::testing::AssertionFailure() << "slot count";
-  std::vector<Tensor> all = inputs;
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (!same_storage(named[i].second.data(), slots[i]->data()))
-      return ::testing::AssertionFailure() << "slot " << i << " is not " << named[i].first;
-    all.push_back(slots[i]->data());
-  }
-  const size_t n = inputs.size();
-  return grad_ok(
-      [&](const Vars& v) {
-        for (size_t i = 0; i < slots.size(); ++i) *slots[i] = v[n + i];
-        return f(v);
-      },
-      all);
-}
 
 TEST(Transformer, GradcheckEncoderLayer) {
   Generator gen(13);

@@ -93,6 +93,12 @@ Cases:
       Five steps on linear regression: loss = mean((X·w + b - y)²), X [8,3], w [3,1], b [1].
       X y w0 b0, then per step k = 1..5: loss_k (before the update), grad_w_k, grad_b_k
       (the gradients the update used) and w_k, b_k (the parameters after it).
+  adamw_groups                            the same on AdamW with two parameter groups, as
+                                          nanoGPT's: w (a matrix) decays by 0.1 at the
+                                          default lr 0.1, b by 0 at lr 0.05; settings
+                                          "groups" (2) and per group g "group<g>_size"
+                                          (parameters, in order), "group<g>_lr",
+                                          "group<g>_weight_decay"
 
 Attention (for tests/test_parity_attention.cpp). Masks are bool with minigrad's one
 convention, TRUE = BLOCKED, which is also what torch.nn.MultiheadAttention's bool
@@ -758,9 +764,24 @@ def optimizer_case(w, case, make, settings):
         w.write(case, variant, tensors, dict(settings, steps=OPTIMIZER_STEPS))
 
 
+# The settings a parameter group may override (with "size", its number of parameters).
+GROUP_SETTINGS = ("lr", "weight_decay")
+
+
 def torch_optimizer(params, s):
     """The torch optimizer of settings s ({"optimizer": "sgd" | "adam" | "adamw", "lr": ...,
-    and any of momentum, dampening, weight_decay, nesterov, betas, eps, amsgrad})."""
+    and any of momentum, dampening, weight_decay, nesterov, betas, eps, amsgrad}); with
+    "groups" (a list of {"size": n, and any of GROUP_SETTINGS}), the parameters in order
+    make those groups, each taking s's settings where it does not override them."""
+    if "groups" in s:
+        groups, at = [], 0
+        for g in s["groups"]:
+            assert set(g) <= {"size", *GROUP_SETTINGS}, g
+            groups.append(dict({k: v for k, v in g.items() if k != "size"},
+                               params=params[at:at + g["size"]]))
+            at += g["size"]
+        assert at == len(params), (at, len(params))
+        params = groups
     if s["optimizer"] == "sgd":
         return torch.optim.SGD(params, lr=s["lr"], momentum=s.get("momentum", 0),
                                dampening=s.get("dampening", 0),
@@ -788,6 +809,12 @@ def optimizer_metadata(s):
                                                   0.01 if s["optimizer"] == "adamw" else 0))))
         if s.get("amsgrad"):
             full.update(amsgrad=1)
+    if "groups" in s:
+        full["groups"] = len(s["groups"])
+        for i, g in enumerate(s["groups"]):
+            full[f"group{i}_size"] = g["size"]
+            for k in GROUP_SETTINGS:
+                full[f"group{i}_{k}"] = repr(float(g.get(k, float(full[k]))))
     return full
 
 
@@ -805,6 +832,8 @@ def optimizers(w):
         ("adamw", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2}),
         ("adam_amsgrad", {"optimizer": "adam", "lr": 0.1, "betas": (0.8, 0.99), "amsgrad": 1}),
         ("adamw_amsgrad", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.2, "amsgrad": 1}),
+        ("adamw_groups", {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.1,
+                          "groups": [{"size": 1}, {"size": 1, "lr": 0.05, "weight_decay": 0.0}]}),
     ]
     for case, s in cases:
         optimizer_case(w, case, lambda params, s=s: torch_optimizer(params, s),

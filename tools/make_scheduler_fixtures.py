@@ -19,6 +19,10 @@ and writes sched_<case>_f64.safetensors with
                          lr[k] is the lr optimizer step k + 1 uses
     theta0  [2], theta [steps, 2]  θ before training and after each optimizer step
 
+A "groups" case splits θ into the parameters θ[0:1] and θ[1:2], one per parameter
+group (the optimizer's settings say each group's lr and decay), and its lr is
+[steps + 1, 2]: get_last_lr() whole, one column per group.
+
 Its "__metadata__" holds the optimizer's settings (as tools/make_fixtures.py writes
 them), "steps", and the scheduler: "scheduler" is "lambda" (with "lambda" naming one
 of LAMBDAS below, which the C++ test defines again), "noam", "step" or
@@ -37,6 +41,10 @@ Cases (PyTorch's schedulers, and minigrad's scheduler the C++ test compares with
                            CosineAnnealingLR(T_max=7, eta_min=0.002)], milestones=[3])
                                                                     nn::WarmupCosineLR(10, w=3)
   cosine_sgd               CosineAnnealingLR(T_max=8), SGD momentum nn::WarmupCosineLR(8, w=0)
+  lambda_groups_adamw      LambdaLR(0.9^t), AdamW with two groups: base lrs 0.1 (decay
+                           0.1) and 0.04 (decay 0)                  nn::LambdaLR
+  warmup_cosine_groups_adamw  the SequentialLR of warmup_cosine_adam (T=10, w=3,
+                           eta_min=0.002) on the same two groups    nn::WarmupCosineLR(10, w=3)
 The warm-up + cosine cases stop at T: past it minigrad holds eta_min, where
 CosineAnnealingLR would climb back.
 """
@@ -71,19 +79,26 @@ LAMBDAS = {
 
 
 def drive(w, case, optimizer, make_scheduler, settings, steps):
-    theta = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)
+    theta0 = torch.tensor([1.5, -0.5], dtype=torch.float64)
     c = torch.tensor([1.0, -2.0], dtype=torch.float64)
-    opt = make_fixtures.torch_optimizer([theta], optimizer)
+    grouped = "groups" in optimizer
+    params = ([t.clone().requires_grad_(True) for t in theta0.split(1)] if grouped
+              else [theta0.clone().requires_grad_(True)])
+    opt = make_fixtures.torch_optimizer(params, optimizer)
     sched = make_scheduler(opt)
-    lrs, thetas = [sched.get_last_lr()[0]], []
-    theta0 = theta.detach().clone()
+
+    def last_lr():
+        return sched.get_last_lr() if grouped else sched.get_last_lr()[0]
+
+    lrs, thetas = [last_lr()], []
     for _ in range(steps):
         opt.zero_grad()
+        theta = torch.cat(params) if grouped else params[0]
         (0.5 * ((theta - c) ** 2).sum()).backward()
         opt.step()
         sched.step()
-        lrs.append(sched.get_last_lr()[0])
-        thetas.append(theta.detach().clone())
+        lrs.append(last_lr())
+        thetas.append(torch.cat(params).detach().clone())
     tensors = [("lr", torch.tensor(lrs, dtype=torch.float64)), ("theta0", theta0),
                ("theta", torch.stack(thetas))]
     metadata = {"case": "sched_" + case, "dtype": "f64", "torch": torch.__version__,
@@ -121,17 +136,27 @@ def main():
               {"scheduler": "step", "step_size": size, "gamma": gamma}, 12)
 
     total, warmup, eta_min = 10, 3, 0.002
-    drive(w, "warmup_cosine_adam", adam,
-          lambda o: lr_scheduler.SequentialLR(
-              o, [lr_scheduler.LinearLR(o, start_factor=1 / warmup, end_factor=1.0,
-                                        total_iters=warmup - 1),
-                  lr_scheduler.CosineAnnealingLR(o, T_max=total - warmup, eta_min=eta_min)],
-              milestones=[warmup]),
-          {"scheduler": "warmup_cosine", "total_steps": total, "warmup_steps": warmup,
-           "eta_min": eta_min}, total)
+
+    def warmup_cosine(o):
+        return lr_scheduler.SequentialLR(
+            o, [lr_scheduler.LinearLR(o, start_factor=1 / warmup, end_factor=1.0,
+                                      total_iters=warmup - 1),
+                lr_scheduler.CosineAnnealingLR(o, T_max=total - warmup, eta_min=eta_min)],
+            milestones=[warmup])
+    warmup_cosine_settings = {"scheduler": "warmup_cosine", "total_steps": total,
+                              "warmup_steps": warmup, "eta_min": eta_min}
+    drive(w, "warmup_cosine_adam", adam, warmup_cosine, warmup_cosine_settings, total)
     drive(w, "cosine_sgd", sgd_momentum,
           lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=8),
           {"scheduler": "warmup_cosine", "total_steps": 8, "warmup_steps": 0, "eta_min": 0.0}, 8)
+
+    # nanoGPT's two groups: decay on one, none on the other, and here two base lrs.
+    groups = {"optimizer": "adamw", "lr": 0.1, "weight_decay": 0.1,
+              "groups": [{"size": 1}, {"size": 1, "lr": 0.04, "weight_decay": 0.0}]}
+    drive(w, "lambda_groups_adamw", groups,
+          lambda o: lr_scheduler.LambdaLR(o, LAMBDAS["exponential"]),
+          {"scheduler": "lambda", "lambda": "exponential"}, 12)
+    drive(w, "warmup_cosine_groups_adamw", groups, warmup_cosine, warmup_cosine_settings, total)
 
     total_bytes = 0
     for name, size, digest in w.written:
