@@ -10,15 +10,15 @@
 #include <omp.h>
 #endif
 
+#include "examples/gpt/model.h"
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/transformer.h"
-#include "examples/gpt/model.h"
-#include "minigrad/nn/decode.h"
 #include "minigrad/tensor/gemm.h"
 #include "workloads.h"
 
@@ -381,13 +381,11 @@ std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed,
   model->eval();
   const auto decoding =
       examples::GPTDecodingOptions().use_cache(settings.use_cache).crop_to(settings.crop_to);
-  return [model, decoding] {
+  const auto greedy =
+      nn::GreedyDecodeOptions().start_symbol(G::prompt_token).max_length(settings.new_tokens);
+  return [model, decoding, greedy] {
     examples::GPTDecoding decoder(*model, 1, decoding);
-    return nn::greedy_decode(decoder, nn::GreedyDecodeOptions()
-                                          .start_symbol(G::prompt_token)
-                                          .max_length(G::sample_tokens))
-        .contiguous()
-        .to_vector<int64_t>();
+    return nn::greedy_decode(decoder, greedy).contiguous().to_vector<int64_t>();
   };
 }
 

@@ -293,8 +293,8 @@ struct GptBlockImpl : nn::Module {
   using G = GptSize;
   GptBlockImpl() {
     ln_1 = register_module("ln_1", nn::LayerNorm(nn::LayerNormOptions({G::width})));
-    attn = register_module("attn",
-                           nn::MultiheadAttention(nn::MultiheadAttentionOptions(G::width, G::heads)));
+    attn = register_module(
+        "attn", nn::MultiheadAttention(nn::MultiheadAttentionOptions(G::width, G::heads)));
     ln_2 = register_module("ln_2", nn::LayerNorm(nn::LayerNormOptions({G::width})));
     mlp = register_module("mlp", GptMlp());
   }
@@ -341,7 +341,8 @@ struct GptNet : nn::Module {
     return torch::nn::functional::linear(transformer->ln_f(x), transformer->wte->weight);
   }
   torch::Tensor loss(const Tokens& b) {
-    return mean_cross_entropy(logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps).t());
+    return mean_cross_entropy(logits(ids(b.src, b.batch, b.steps)),
+                              ids(b.tgt, b.batch, b.steps).t());
   }
   double accuracy(const Tokens& b) {
     return token_accuracy(logits(ids(b.src, b.batch, b.steps)).argmax(-1),
@@ -408,9 +409,8 @@ std::unique_ptr<SeqModel> make_gpt(const HostParams& init) {
                            .weight_decay(G::weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
-  groups.emplace_back(no_decay,
-                      std::make_unique<torch::optim::AdamWOptions>(
-                          torch::optim::AdamWOptions(options).weight_decay(0.0)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(options).weight_decay(0.0)));
   auto adamw = std::make_unique<torch::optim::AdamW>(std::move(groups), options);
   return std::make_unique<Trained<GptNet>>(net, std::move(adamw), G::max_grad_norm);
 }

@@ -56,9 +56,9 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-const std::vector<std::string> kWorkloads = {"GEMM", "OVERHEAD",   "SELFATT", "SEQ2SEQ",
-                                             "TRANSFORMER", "GPT", "GPT_SAMPLE", "LSTM",
-                                             "MHA", "CONVERGE"};
+const std::vector<std::string> kWorkloads = {"GEMM",        "OVERHEAD", "SELFATT",    "SEQ2SEQ",
+                                             "TRANSFORMER", "GPT",      "GPT_SAMPLE", "LSTM",
+                                             "MHA",         "CONVERGE"};
 
 struct Options {
   std::set<std::string> only;   // empty: all
@@ -421,9 +421,9 @@ void emit_fastest(const std::string& name, const std::map<int, Pair>& by_threads
   }
   const Pair& ours = by_threads.at(ours_t);
   const Pair& ref = by_threads.at(ref_t);
-  emit(name + "_FASTEST ours_threads=" + std::to_string(ours_t) + " ours_us=" + fmt(ours.ours * 1e6, 1) +
-       " ref=" + (ref.ref_label.empty() ? "na" : ref.ref_label) + " ref_us=" + fmt(ref.ref * 1e6, 1) +
-       " ratio=" + fmt(ours.ours / ref.ref, 3));
+  emit(name + "_FASTEST ours_threads=" + std::to_string(ours_t) + " ours_us=" +
+       fmt(ours.ours * 1e6, 1) + " ref=" + (ref.ref_label.empty() ? "na" : ref.ref_label) +
+       " ref_us=" + fmt(ref.ref * 1e6, 1) + " ratio=" + fmt(ours.ours / ref.ref, 3));
 }
 
 void run_job_workload(const std::string& name, const Options& o) {
@@ -496,8 +496,13 @@ SeqWorkload transformer_workload() {
 }
 SeqWorkload gpt_workload() {
   using G = GptSize;
-  SeqWorkload w{"GPT",        Task::NextToken, G::batch,     G::block, G::vocab,
-                gpt_flops(), ours::make_gpt,
+  SeqWorkload w{"GPT",
+                Task::NextToken,
+                G::batch,
+                G::block,
+                G::vocab,
+                gpt_flops(),
+                ours::make_gpt,
 #ifdef MINIGRAD_HAVE_TORCH
                 ref_torch::make_gpt
 #endif
@@ -546,7 +551,7 @@ void run_step_workload(const SeqWorkload& w, const Options& o) {
 
 // ---- GPT_SAMPLE ------------------------------------------------------------------------------
 
-// Our GPT generating GptSize::sample_tokens tokens greedily after a one-token prompt, with
+// Our GPT generating GptSize::sample_tokens (256) tokens greedily after a one-token prompt, with
 // the key/value cache and without it, taking turns like two contestants; one line per
 // crop setting and thread count:
 //   GPT_SAMPLE threads=1 crop_to=64 cached_us_per_token=… uncached_us_per_token=… speedup=…
@@ -556,20 +561,29 @@ void run_step_workload(const SeqWorkload& w, const Options& o) {
 //     saves work on the first block_size tokens only.
 //   crop_to = block_size / 2: past block_size the context is cut to its last half and
 //     the cache is rebuilt once every block_size / 2 + 1 steps.
+// The --quick pass generates a few tokens past block_size, enough to crop once.
 void run_gpt_sample(const Options& o) {
   if (!o.runs("ours")) return;  // there is no reference side
   using G = GptSize;
+  const int64_t tokens = o.quick ? G::block + 8 : G::sample_tokens;
+  // A call is hundreds of decoding steps, up to a second uncached: one call warms up.
+  Options one_warmup = o;
+  one_warmup.warmup_calls = 1;
   for (const int64_t crop_to : {G::block, G::block / 2}) {
-    const auto cached = ours::make_gpt_sample(kModelSeed, {.use_cache = true, .crop_to = crop_to});
-    const auto uncached = ours::make_gpt_sample(kModelSeed, {.use_cache = false, .crop_to = crop_to});
+    const auto cached = ours::make_gpt_sample(
+        kModelSeed, {.use_cache = true, .crop_to = crop_to, .new_tokens = tokens});
+    const auto uncached = ours::make_gpt_sample(
+        kModelSeed, {.use_cache = false, .crop_to = crop_to, .new_tokens = tokens});
     const std::string crop = "crop_to=" + std::to_string(crop_to);
     emit("# GPT_SAMPLE " + crop + " check: cached and uncached decoding " +
-         (cached() == uncached() ? "produce the same tokens (agree)" : "WARNING: produce different tokens"));
+         (cached() == uncached() ? "produce the same tokens (agree)"
+                                 : "WARNING: produce different tokens"));
     for (int threads : o.threads_for({1, 2})) {
       Contestant with{"ours cached", threads, ours_setup(threads), [&cached] { cached(); }, {}};
-      Contestant without{"ours uncached", threads, ours_setup(threads), [&uncached] { uncached(); }, {}};
-      measure({&with, &without}, o);
-      const double per_token = 1e6 / double(G::sample_tokens);
+      Contestant without{
+          "ours uncached", threads, ours_setup(threads), [&uncached] { uncached(); }, {}};
+      measure({&with, &without}, one_warmup);
+      const double per_token = 1e6 / double(tokens);
       emit("GPT_SAMPLE threads=" + std::to_string(threads) + " " + crop +
            " cached_us_per_token=" + fmt(with.median() * per_token, 1) +
            " uncached_us_per_token=" + fmt(without.median() * per_token, 1) +

@@ -54,8 +54,8 @@ struct TransformerSize {
 // token embedding (tied). The data: random ids, each row x_0 … x_T, the model reads
 // x_0 … x_{T-1} and predicts x_1 … x_T.
 struct GptSize {
-  static constexpr int64_t vocab = 128, block = 64, batch = 12, layers = 4, heads = 4,
-                           width = 128, mlp = 4 * width;
+  static constexpr int64_t vocab = 128, block = 64, batch = 12, layers = 4, heads = 4, width = 128,
+                           mlp = 4 * width;
   // AdamW (bench/README.md): lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on the
   // parameters of two or more dimensions (weights and embeddings), 0 on biases and
   // LayerNorm; gradients clipped to a joint 2-norm of 1 before each step.
@@ -178,8 +178,8 @@ constexpr double transformer_flops() {
 constexpr double gpt_flops() {
   using G = GptSize;
   const double n = G::batch * G::block;
-  const double block =
-      attention_flops(G::batch, G::block, G::width, G::heads) + feedforward_flops(n, G::width, G::mlp);
+  const double block = attention_flops(G::batch, G::block, G::width, G::heads) +
+                       feedforward_flops(n, G::width, G::mlp);
   return 3 * (G::layers * block + mm(n, G::vocab, G::width));
 }
 
@@ -224,7 +224,8 @@ inline Tokens make_tokens(Task task, int64_t batch, int64_t steps, int64_t vocab
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t i = 0; i < steps; ++i) t.src[size_t(b * steps + i)] = rng.below(vocab);
     if (task == Task::NextToken) {
-      for (int64_t i = 0; i + 1 < steps; ++i) t.tgt[size_t(b * steps + i)] = t.src[size_t(b * steps + i + 1)];
+      for (int64_t i = 0; i + 1 < steps; ++i)
+        t.tgt[size_t(b * steps + i)] = t.src[size_t(b * steps + i + 1)];
       t.tgt[size_t(b * steps + steps - 1)] = rng.below(vocab);
       continue;
     }
@@ -278,6 +279,7 @@ struct Job {
 struct GptSampleSettings {
   bool use_cache = true;  // keep each block's keys and values, or rerun the whole context
   int64_t crop_to = 0;    // past block_size keep the last crop_to tokens; 0: block_size
+  int64_t new_tokens = GptSize::sample_tokens;  // fewer in the --quick smoke pass
 };
 
 // y = x + c (4×4), 100 times, then backward of y.sum(). x = the first 16 of `values`,
@@ -295,9 +297,10 @@ std::unique_ptr<SeqModel> make_gpt(uint64_t seed, HostParams* init);
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init);
 Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init);
 // GPT_SAMPLE: the GPT workload's model (untrained, from `seed`, in eval mode); each call
-// generates GptSize::sample_tokens tokens greedily after the one-token prompt
+// generates settings.new_tokens tokens greedily after the one-token prompt
 // GptSize::prompt_token and returns them.
-std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed, const GptSampleSettings& settings);
+std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed,
+                                                      const GptSampleSettings& settings);
 // C[m×n] = op(A)·op(B), row-major, C overwritten.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
            int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc);
