@@ -1,6 +1,7 @@
 // The minigrad side of every workload, written the way a user of the library would
-// write it: nn modules, autograd ops, nn::Adam. Nothing here is bench-specific
-// tuning; if a workload is slow, the fix belongs in the library.
+// write it: nn modules, autograd ops, nn::Adam and nn::AdamW, examples/gpt's GPT.
+// Nothing here is bench-specific tuning; if a workload is slow, the fix belongs in
+// the library.
 #include <cmath>
 #include <functional>
 #include <memory>

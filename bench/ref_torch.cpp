@@ -275,7 +275,9 @@ struct TransformerNet : nn::Module {
 // ---- GPT ---------------------------------------------------------------------------------
 
 // nanoGPT's model from libtorch's modules, with minigrad's parameter names
-// (transformer.wte, transformer.h.0.attn.in_proj_weight, ...). libtorch 1.13's
+// (transformer.wte, transformer.h.0.attn.in_proj_weight, ...), so that minigrad's
+// initial parameters (nanoGPT's init) are copied over by name; the output layer is the
+// token embedding, so it has no parameter of its own. libtorch 1.13's
 // MultiheadAttention is time-first, so the whole model runs on [T, B, C].
 struct GptMlpImpl : nn::Module {
   using G = GptSize;

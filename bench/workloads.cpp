@@ -551,9 +551,9 @@ void run_step_workload(const SeqWorkload& w, const Options& o) {
 
 // ---- GPT_SAMPLE ------------------------------------------------------------------------------
 
-// Our GPT generating GptSize::sample_tokens (256) tokens greedily after a one-token prompt, with
-// the key/value cache and without it, taking turns like two contestants; one line per
-// crop setting and thread count:
+// Our GPT generating GptSize::sample_tokens (256) tokens greedily after a one-token
+// prompt, with the key/value cache and without it, taking turns like two contestants;
+// one line per crop setting and thread count:
 //   GPT_SAMPLE threads=1 crop_to=64 cached_us_per_token=… uncached_us_per_token=… speedup=…
 // Both ways see the same contexts, so they must produce the same tokens.
 //   crop_to = block_size (nanoGPT's generate): past block_size every step drops the oldest
