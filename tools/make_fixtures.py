@@ -237,6 +237,14 @@ class Writer:
         return len(data), digest
 
 
+def print_written(w, out_dir):
+    """One line per file written (size, digest, name), then the total."""
+    for name, size, digest in w.written:
+        print(f"{size:7d}  {digest[:16]}  {name}")
+    total = sum(size for _, size, _ in w.written)
+    print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(out_dir)}")
+
+
 def start(description, default_out):
     """The command line of the fixture scripts (--out DIR, created) and torch pinned
     for bit-reproducible files: one thread (no reduction-order changes), deterministic

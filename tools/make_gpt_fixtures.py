@@ -176,11 +176,7 @@ def main():
     w = mf.Writer(args.out)
     gpt_case(w, "gpt_bias", True, BLOCK, [])
     gpt_case(w, "gpt_no_bias", False, 5, [(0, 4), (2, 1)])
-    total = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total += size
-    print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    mf.print_written(w, args.out)
 
 
 if __name__ == "__main__":

@@ -158,11 +158,7 @@ def main():
           {"scheduler": "lambda", "lambda": "exponential"}, 12)
     drive(w, "warmup_cosine_groups_adamw", groups, warmup_cosine, warmup_cosine_settings, total)
 
-    total_bytes = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total_bytes += size
-    print(f"{total_bytes:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    make_fixtures.print_written(w, args.out)
 
 
 if __name__ == "__main__":

@@ -221,11 +221,7 @@ def main():
     transformer_case(w, "transformer_unbatched_float_padding", "gelu", False, False, lambda: {
         "tgt_mask": causal(T), "src_key_padding_mask": float_of(key_padding(S, unbatched=True)),
         "memory_key_padding_mask": key_padding(S, unbatched=True)}, eps=1e-3, unbatched=True)
-    total = 0
-    for name, size, digest in w.written:
-        print(f"{size:7d}  {digest[:16]}  {name}")
-        total += size
-    print(f"{total:7d}  total, {len(w.written)} files in {os.path.normpath(args.out)}")
+    mf.print_written(w, args.out)
 
 
 if __name__ == "__main__":
