@@ -303,6 +303,33 @@ TEST(LRSchedulerState, BadStatesThrowNamingTheEntryAndChangeNothing) {
   }
 }
 
+// A scheduler's state holds one base lr and one last lr per group: a state of another
+// number of groups is refused, naming the count.
+TEST(LRSchedulerState, StateOfAnotherGroupCountThrows) {
+  Variable p = Variable(f64({1}, {1})).requires_grad_(),
+           q = Variable(f64({1}, {1})).requires_grad_();
+  nn::SGD one({p, q}, nn::SGDOptions(0.5));
+  nn::SGD two({nn::OptimizerParamGroup({p}),
+               nn::OptimizerParamGroup({q}, std::make_unique<nn::SGDOptions>(0.25))},
+              nn::SGDOptions(0.5));
+  nn::StepLR sched_one(one, 2, 0.5), sched_two(two, 2, 0.5);
+  EXPECT_EQ(sched_two.base_lrs(), (std::vector<double>{0.5, 0.25}));
+  sched_two.step();
+  sched_two.step();  // t = 2: each group decays from its own rate
+  EXPECT_EQ(sched_two.get_last_lr(), (std::vector<double>{0.25, 0.125}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { sched_one.load_state_dict(as_map(sched_two.state_dict())); },
+      {"StepLR.load_state_dict", "'base_lr' is float64[2]", "the optimizer has 1"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { sched_two.load_state_dict(as_map(sched_one.state_dict())); },
+      {"'base_lr' is float64[1]", "float64[2]"}));
+  EXPECT_EQ(sched_one.base_lrs(), std::vector<double>{0.5});
+  // WarmupCosineLR's floor must be under every group's base lr (the groups' lrs now).
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { nn::WarmupCosineLR(two, nn::WarmupCosineLROptions(5).eta_min(0.2)); },
+      {"WarmupCosineLR", "eta_min", "0.125", "lowest base lr"}));
+}
+
 // ---- the curves -----------------------------------------------------------------------------
 
 // PyTorch's StepLR is chainable: it multiplies the lr the optimizer holds, so a

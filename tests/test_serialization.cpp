@@ -260,6 +260,66 @@ TEST_F(Checkpoint, TrainingCheckpointWithASchedulerResumesBitForBit) {
   EXPECT_EQ(f.at("scheduler/last_epoch").to_vector<int64_t>(), std::vector<int64_t>{3});
 }
 
+// nanoGPT's two AdamW groups (decay on the matrices only, another lr for the rest) and a
+// scheduler driving both: the checkpoint restores each group's rate, step count and base
+// lr, and the run continues bit for bit. A run grouped otherwise is refused, naming both
+// layouts and the file, and keeps its state.
+TEST_F(Checkpoint, GroupedOptimizerAndSchedulerResumeBitForBit) {
+  auto groups_of = [](Model& m) {
+    std::vector<Variable> decay, no_decay;
+    for (const Variable& p : m.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    return std::vector<nn::OptimizerParamGroup>{
+        nn::OptimizerParamGroup(decay),
+        nn::OptimizerParamGroup(no_decay, std::make_unique<nn::AdamWOptions>(
+                                              nn::AdamWOptions(0.005).weight_decay(0.0)))};
+  };
+  auto step = [](Model& m, nn::AdamW& opt, nn::LRScheduler& sched, Generator& data) {
+    const Tensor ids = randint(0, 7, {2, 5}, data);
+    const Variable out = m.head->forward(m.lstm->forward(m.embed->forward(ids)).output);
+    opt.zero_grad();
+    sum(out * out).backward();
+    opt.step();
+    sched.step();
+  };
+  const auto cosine = nn::WarmupCosineLROptions(8).warmup_steps(2).eta_min(1e-4);
+  Model a(1);
+  nn::AdamW opt_a(groups_of(a), nn::AdamWOptions(0.01).weight_decay(0.1));
+  nn::WarmupCosineLR sched_a(opt_a, cosine);
+  Generator data_a(5);
+  for (int i = 0; i < 3; ++i) step(a, opt_a, sched_a, data_a);
+  const std::string file = path("grouped.safetensors");
+  nn::save_checkpoint(file, a, opt_a, 3, {{"data", &data_a}}, &sched_a);
+
+  Model b(2);
+  nn::AdamW opt_b(groups_of(b), nn::AdamWOptions(0.01).weight_decay(0.1));
+  nn::WarmupCosineLR sched_b(opt_b, cosine);
+  Generator data_b(6);
+  EXPECT_EQ(nn::load_checkpoint(file, b, opt_b, {{"data", &data_b}}, &sched_b), 3);
+  EXPECT_EQ(sched_b.base_lrs(), (std::vector<double>{0.01, 0.005}));
+  for (int i = 0; i < 4; ++i) {
+    step(a, opt_a, sched_a, data_a);
+    step(b, opt_b, sched_b, data_b);
+    EXPECT_EQ(sched_b.get_last_lr(), sched_a.get_last_lr());
+  }
+  EXPECT_EQ(snapshot(a), snapshot(b));
+  const SafetensorsFile f = read_safetensors(file);
+  EXPECT_EQ(f.at("optimizer/lr").shape(), Shape{2});
+  EXPECT_EQ(f.at("scheduler/base_lr").shape(), Shape{2});
+
+  Model c(3);
+  nn::AdamW opt_c(c.parameters(), nn::AdamWOptions(0.02));
+  Generator data_c(7);
+  const auto before = snapshot(c);
+  EXPECT_TRUE(throws_with<std::runtime_error>(
+      [&] {
+        nn::load_checkpoint(file, c, opt_c, {{"data", &data_c}});
+      },
+      {file, "saved with 2 groups of sizes", "this optimizer has 1 group of sizes"}));
+  EXPECT_EQ(snapshot(c), before);
+  EXPECT_EQ(opt_c.lr(), 0.02);
+  EXPECT_EQ(opt_c.steps(), 0);
+}
+
 TEST_F(Checkpoint, ASchedulerThatDoesNotFitChangesNothing) {
   Model a(1);
   nn::Adam opt_a(a.parameters(), nn::AdamOptions(0.01));
