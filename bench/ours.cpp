@@ -1,15 +1,20 @@
 // The minigrad side of every workload, written the way a user of the library would
-// write it: nn modules, autograd ops, nn::Adam. Nothing here is bench-specific
-// tuning; if a workload is slow, the fix belongs in the library.
+// write it: nn modules, autograd ops, nn::Adam and nn::AdamW, examples/gpt's GPT.
+// Nothing here is bench-specific tuning; if a workload is slow, the fix belongs in
+// the library.
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
+#include "examples/gpt/model.h"
 #include "minigrad/autograd/functions.h"
 #include "minigrad/nn/attention.h"
+#include "minigrad/nn/decode.h"
 #include "minigrad/nn/layers.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/nn/lstm.h"
@@ -91,19 +96,28 @@ class SelfAttModel : public nn::Module {
   std::shared_ptr<nn::Linear> out;
 };
 
-// Adam on the mean cross-entropy of the logits, the same for every sequence workload;
-// only the model and Adam's settings differ. Model(gen) builds it, Model::logits(b)
-// gives [B, T, V] and Model::accuracy(b) scores it the workload's way.
+// The training step of every sequence workload: zero grads, mean cross-entropy of the
+// logits, backward, (clip the gradients' joint 2-norm,) the optimizer's step; only
+// the model and the optimizer differ. Model(gen) builds it, Model::logits(b) gives
+// [B, T, V] and Model::accuracy(b) scores it the workload's way.
 template <class Model>
 class Trained : public SeqModel {
  public:
-  Trained(uint64_t seed, const nn::AdamOptions& adam)
-      : gen_(seed), model_(std::make_shared<Model>(gen_)), adam_(model_->parameters(), adam) {}
+  // Builds the optimizer over the model's parameters.
+  using MakeOptimizer = std::function<std::unique_ptr<nn::Optimizer>(Model&)>;
+
+  Trained(uint64_t seed, const MakeOptimizer& make_optimizer, double max_grad_norm = 0)
+      : gen_(seed),
+        model_(std::make_shared<Model>(gen_)),
+        params_(model_->parameters()),
+        optimizer_(make_optimizer(*model_)),
+        max_grad_norm_(max_grad_norm) {}
 
   void train_step(const Tokens& b) override {
-    adam_.zero_grad();
+    optimizer_->zero_grad();
     loss_of(b).backward();
-    adam_.step();
+    if (max_grad_norm_ > 0) nn::utils::clip_grad_norm_(params_, max_grad_norm_);
+    optimizer_->step();
   }
   double loss(const Tokens& b) override {
     NoGradGuard no_grad;
@@ -125,7 +139,9 @@ class Trained : public SeqModel {
 
   Generator gen_;
   std::shared_ptr<Model> model_;
-  nn::Adam adam_;
+  std::vector<Variable> params_;
+  std::unique_ptr<nn::Optimizer> optimizer_;
+  double max_grad_norm_;
 };
 
 // ---- SEQ2SEQ -----------------------------------------------------------------------------
@@ -253,13 +269,40 @@ class TransformerModel : public nn::Module {
   Tensor causal;  // [T, T]: −∞ above the diagonal
 };
 
+// ---- GPT ---------------------------------------------------------------------------------
+
+// examples/gpt's GPT at the workload's sizes: ids [B, T] → logits [B, T, V].
+class GptModel : public examples::GPT {
+ public:
+  using G = GptSize;
+  explicit GptModel(Generator& gen)
+      : GPT(examples::GPTOptions(G::vocab)
+                .block_size(G::block)
+                .n_layer(G::layers)
+                .n_head(G::heads)
+                .n_embd(G::width),
+            gen) {}
+  Variable logits(const Tokens& b) { return forward(ids_tensor(b.src, b.batch, b.steps)); }
+  double accuracy(const Tokens& b) { return token_accuracy(logits(b).data(), b.tgt); }
+};
+
 // The reference side starts from the same weights: they go out through `init`.
 template <class Model>
-std::unique_ptr<SeqModel> make_trained(
-    uint64_t seed, HostParams* init, const nn::AdamOptions& adam = nn::AdamOptions(kLearningRate)) {
-  auto m = std::make_unique<Trained<Model>>(seed, adam);
+std::unique_ptr<SeqModel> make_trained(uint64_t seed, HostParams* init,
+                                       const typename Trained<Model>::MakeOptimizer& optimizer,
+                                       double max_grad_norm = 0) {
+  auto m = std::make_unique<Trained<Model>>(seed, optimizer, max_grad_norm);
   if (init) *init = export_params(m->module());
   return m;
+}
+
+// Adam over every parameter of the model.
+template <class Model>
+std::unique_ptr<SeqModel> make_trained_with_adam(
+    uint64_t seed, HostParams* init, const nn::AdamOptions& adam = nn::AdamOptions(kLearningRate)) {
+  return make_trained<Model>(seed, init, [adam](Model& model) -> std::unique_ptr<nn::Optimizer> {
+    return std::make_unique<nn::Adam>(model.parameters(), adam);
+  });
 }
 
 }  // namespace
@@ -298,17 +341,53 @@ Job make_overhead(const std::vector<float>& values) {
 }
 
 std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init) {
-  return make_trained<SelfAttModel>(seed, init);
+  return make_trained_with_adam<SelfAttModel>(seed, init);
 }
 
 std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init) {
-  return make_trained<Seq2SeqModel>(seed, init);
+  return make_trained_with_adam<Seq2SeqModel>(seed, init);
 }
 
 std::unique_ptr<SeqModel> make_transformer(uint64_t seed, HostParams* init) {
   using S = TransformerSize;
-  return make_trained<TransformerModel>(
+  return make_trained_with_adam<TransformerModel>(
       seed, init, nn::AdamOptions(S::lr).betas(std::make_tuple(S::beta1, S::beta2)).eps(S::eps));
+}
+
+std::unique_ptr<SeqModel> make_gpt(uint64_t seed, HostParams* init) {
+  using G = GptSize;
+  const auto make_adamw = [](GptModel& model) -> std::unique_ptr<nn::Optimizer> {
+    // nanoGPT's two groups: decay the weights and embeddings (dim ≥ 2), not the biases
+    // and LayerNorm's affine parameters.
+    std::vector<Variable> decay, no_decay;
+    for (const Variable& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    const auto options = nn::AdamWOptions(G::lr)
+                             .betas(std::make_tuple(G::beta1, G::beta2))
+                             .weight_decay(G::weight_decay);
+    return std::make_unique<nn::AdamW>(
+        std::vector<nn::OptimizerParamGroup>{
+            nn::OptimizerParamGroup(decay, std::make_unique<nn::AdamWOptions>(options)),
+            nn::OptimizerParamGroup(no_decay, std::make_unique<nn::AdamWOptions>(
+                                                  nn::AdamWOptions(options).weight_decay(0.0)))},
+        options);
+  };
+  return make_trained<GptModel>(seed, init, make_adamw, G::max_grad_norm);
+}
+
+std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed,
+                                                      const GptSampleSettings& settings) {
+  using G = GptSize;
+  Generator gen(seed);
+  auto model = std::make_shared<GptModel>(gen);
+  model->eval();
+  const auto decoding =
+      examples::GPTDecodingOptions().use_cache(settings.use_cache).crop_to(settings.crop_to);
+  const auto greedy =
+      nn::GreedyDecodeOptions().start_symbol(G::prompt_token).max_length(settings.new_tokens);
+  return [model, decoding, greedy] {
+    examples::GPTDecoding decoder(*model, 1, decoding);
+    return nn::greedy_decode(decoder, greedy).contiguous().to_vector<int64_t>();
+  };
 }
 
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init) {

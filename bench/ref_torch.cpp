@@ -1,6 +1,6 @@
 // The libtorch side of every workload: the same models built from torch::nn modules
-// (Embedding, Linear, LSTM, LSTMCell, MultiheadAttention, Transformer) and
-// torch::optim::Adam, the way a libtorch user would write them.
+// (Embedding, Linear, LSTM, LSTMCell, MultiheadAttention, Transformer, LayerNorm, GELU)
+// and torch::optim::Adam / AdamW, the way a libtorch user would write them.
 //
 // Both sides start from the same parameters: minigrad initialises its modules, and the
 // modules here are given the same names (nested modules "att.w_q", "encoder", ...) so
@@ -57,6 +57,64 @@ std::vector<torch::Tensor> loaded_parameters(nn::Module& m, const HostParams& in
   return m.parameters();
 }
 
+torch::Tensor mean_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                              targets.reshape({-1}));
+}
+
+// The decoder's input under teacher forcing: BOS, y_0, ..., y_{T-2}, as [B, T].
+torch::Tensor shifted_right(const torch::Tensor& tgt, int64_t bos) {
+  const int64_t batch = tgt.size(0), steps = tgt.size(1);
+  return torch::cat({torch::full({batch, 1}, bos, torch::kInt64), tgt.narrow(1, 0, steps - 1)}, 1);
+}
+
+double token_accuracy(const torch::Tensor& pred, const torch::Tensor& targets) {
+  return pred.eq(targets).sum().item<double>() / static_cast<double>(targets.numel());
+}
+
+// The training step every sequence workload shares: zero_grad, forward, mean
+// cross-entropy, backward, (clip the gradients' joint 2-norm,) the optimizer's step.
+// Net gives loss(b) (a scalar with a graph) and accuracy(b).
+template <class Net>
+class Trained : public SeqModel {
+ public:
+  Trained(std::shared_ptr<Net> net, std::unique_ptr<torch::optim::Optimizer> optimizer,
+          double max_grad_norm = 0)
+      : net_(std::move(net)),
+        params_(net_->parameters()),
+        optimizer_(std::move(optimizer)),
+        max_grad_norm_(max_grad_norm) {}
+  void train_step(const Tokens& b) override {
+    optimizer_->zero_grad();
+    net_->loss(b).backward();
+    if (max_grad_norm_ > 0) nn::utils::clip_grad_norm_(params_, max_grad_norm_);
+    optimizer_->step();
+  }
+  double loss(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return net_->loss(b).template item<double>();
+  }
+  double accuracy(const Tokens& b) override {
+    torch::NoGradGuard no_grad;
+    return net_->accuracy(b);
+  }
+
+ private:
+  std::shared_ptr<Net> net_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  double max_grad_norm_;
+};
+
+// A Net with minigrad's initial parameters, trained with Adam.
+template <class Net>
+std::unique_ptr<SeqModel> trained_with_adam(const HostParams& init,
+                                            const torch::optim::AdamOptions& options) {
+  auto net = std::make_shared<Net>();
+  auto adam = std::make_unique<torch::optim::Adam>(loaded_parameters(*net, init), options);
+  return std::make_unique<Trained<Net>>(net, std::move(adam));
+}
+
 // ---- SELFATT -----------------------------------------------------------------------------
 
 struct PositionsImpl : nn::Module {
@@ -94,53 +152,17 @@ struct SelfAttNet : nn::Module {
         torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(SelfAttSize::d));
     return out(torch::matmul(torch::softmax(scores, -1), v));
   }
+  torch::Tensor loss(const Tokens& b) {
+    return mean_cross_entropy(logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps));
+  }
+  double accuracy(const Tokens& b) {
+    return token_accuracy(logits(ids(b.src, b.batch, b.steps)).argmax(-1),
+                          ids(b.tgt, b.batch, b.steps));
+  }
   nn::Embedding tok{nullptr};
   Positions pos{nullptr};
   Projections att{nullptr};
   nn::Linear out{nullptr};
-};
-
-torch::Tensor mean_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
-                                              targets.reshape({-1}));
-}
-
-// The decoder's input under teacher forcing: BOS, y_0, ..., y_{T-2}, as [B, T].
-torch::Tensor shifted_right(const torch::Tensor& tgt, int64_t bos) {
-  const int64_t batch = tgt.size(0), steps = tgt.size(1);
-  return torch::cat({torch::full({batch, 1}, bos, torch::kInt64), tgt.narrow(1, 0, steps - 1)}, 1);
-}
-
-double token_accuracy(const torch::Tensor& pred, const torch::Tensor& targets) {
-  return pred.eq(targets).sum().item<double>() / static_cast<double>(targets.numel());
-}
-
-class SelfAtt : public SeqModel {
- public:
-  explicit SelfAtt(const HostParams& init)
-      : net_(std::make_shared<SelfAttNet>()),
-        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(kLearningRate)) {}
-  void train_step(const Tokens& b) override {
-    adam_.zero_grad();
-    mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)), ids(b.tgt, b.batch, b.steps))
-        .backward();
-    adam_.step();
-  }
-  double loss(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps)),
-                              ids(b.tgt, b.batch, b.steps))
-        .item<double>();
-  }
-  double accuracy(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps)).argmax(-1),
-                          ids(b.tgt, b.batch, b.steps));
-  }
-
- private:
-  std::shared_ptr<SelfAttNet> net_;
-  torch::optim::Adam adam_;
 };
 
 // ---- SEQ2SEQ -----------------------------------------------------------------------------
@@ -189,34 +211,16 @@ struct Seq2SeqNet : nn::Module {
     }
     return torch::stack(preds, 1);
   }
+  torch::Tensor loss(const Tokens& b) {
+    return mean_cross_entropy(logits(b), ids(b.tgt, b.batch, b.steps));
+  }
+  double accuracy(const Tokens& b) {
+    return token_accuracy(decode(b), ids(b.tgt, b.batch, b.steps));
+  }
   nn::Embedding src_emb{nullptr}, tgt_emb{nullptr};
   nn::LSTM encoder{nullptr};
   nn::LSTMCell decoder{nullptr};
   nn::Linear out{nullptr};
-};
-
-class Seq2Seq : public SeqModel {
- public:
-  explicit Seq2Seq(const HostParams& init)
-      : net_(std::make_shared<Seq2SeqNet>()),
-        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(kLearningRate)) {}
-  void train_step(const Tokens& b) override {
-    adam_.zero_grad();
-    mean_cross_entropy(net_->logits(b), ids(b.tgt, b.batch, b.steps)).backward();
-    adam_.step();
-  }
-  double loss(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    return mean_cross_entropy(net_->logits(b), ids(b.tgt, b.batch, b.steps)).item<double>();
-  }
-  double accuracy(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    return token_accuracy(net_->decode(b), ids(b.tgt, b.batch, b.steps));
-  }
-
- private:
-  std::shared_ptr<Seq2SeqNet> net_;
-  torch::optim::Adam adam_;
 };
 
 // ---- TRANSFORMER -------------------------------------------------------------------------
@@ -253,44 +257,101 @@ struct TransformerNet : nn::Module {
     return out(transformer->forward(embed(src_emb, src), embed(tgt_emb, shifted_right(tgt, S::bos)),
                                     /*src_mask=*/torch::Tensor(), /*tgt_mask=*/causal));
   }
+  // The logits are [T, B, V], so the targets are taken time-first too.
+  torch::Tensor loss(const Tokens& b) {
+    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
+    return mean_cross_entropy(logits(ids(b.src, b.batch, b.steps), tgt), tgt.t());
+  }
+  double accuracy(const Tokens& b) {
+    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
+    return token_accuracy(logits(ids(b.src, b.batch, b.steps), tgt).argmax(-1), tgt.t());
+  }
   nn::Embedding src_emb{nullptr}, tgt_emb{nullptr};
   nn::Transformer transformer{nullptr};
   nn::Linear out{nullptr};
   torch::Tensor positions, causal;
 };
 
-class Transformer : public SeqModel {
- public:
-  using S = TransformerSize;
-  explicit Transformer(const HostParams& init)
-      : net_(std::make_shared<TransformerNet>()),
-        adam_(loaded_parameters(*net_, init), torch::optim::AdamOptions(S::lr)
-                                                  .betas(std::make_tuple(S::beta1, S::beta2))
-                                                  .eps(S::eps)) {}
-  void train_step(const Tokens& b) override {
-    adam_.zero_grad();
-    loss_of(b).backward();
-    adam_.step();
-  }
-  double loss(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    return loss_of(b).item<double>();
-  }
-  double accuracy(const Tokens& b) override {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
-    return token_accuracy(net_->logits(ids(b.src, b.batch, b.steps), tgt).argmax(-1), tgt.t());
-  }
+// ---- GPT ---------------------------------------------------------------------------------
 
- private:
-  // The logits are [T, B, V], so the targets are taken time-first too.
-  torch::Tensor loss_of(const Tokens& b) {
-    const torch::Tensor tgt = ids(b.tgt, b.batch, b.steps);
-    return mean_cross_entropy(net_->logits(ids(b.src, b.batch, b.steps), tgt), tgt.t());
+// nanoGPT's model from libtorch's modules, with minigrad's parameter names
+// (transformer.wte, transformer.h.0.attn.in_proj_weight, ...), so that minigrad's
+// initial parameters (nanoGPT's init) are copied over by name; the output layer is the
+// token embedding, so it has no parameter of its own. libtorch 1.13's
+// MultiheadAttention is time-first, so the whole model runs on [T, B, C].
+struct GptMlpImpl : nn::Module {
+  using G = GptSize;
+  GptMlpImpl() {
+    c_fc = register_module("c_fc", nn::Linear(G::width, G::mlp));
+    c_proj = register_module("c_proj", nn::Linear(G::mlp, G::width));
   }
+  torch::Tensor forward(const torch::Tensor& x) { return c_proj(gelu(c_fc(x))); }
+  nn::Linear c_fc{nullptr}, c_proj{nullptr};
+  nn::GELU gelu{nn::GELUOptions().approximate("none")};  // exact: x·Φ(x)
+};
+TORCH_MODULE(GptMlp);
 
-  std::shared_ptr<TransformerNet> net_;
-  torch::optim::Adam adam_;
+struct GptBlockImpl : nn::Module {
+  using G = GptSize;
+  GptBlockImpl() {
+    ln_1 = register_module("ln_1", nn::LayerNorm(nn::LayerNormOptions({G::width})));
+    attn = register_module(
+        "attn", nn::MultiheadAttention(nn::MultiheadAttentionOptions(G::width, G::heads)));
+    ln_2 = register_module("ln_2", nn::LayerNorm(nn::LayerNormOptions({G::width})));
+    mlp = register_module("mlp", GptMlp());
+  }
+  // pre-norm: x + attn(LN(x)) under the causal mask, then x + MLP(LN(x)); x [T, B, C]
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& causal) {
+    const torch::Tensor h = ln_1(x);
+    x = x + std::get<0>(attn(h, h, h, /*key_padding_mask=*/torch::Tensor(),
+                             /*need_weights=*/false, /*attn_mask=*/causal));
+    return x + mlp(ln_2(x));
+  }
+  nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
+  nn::MultiheadAttention attn{nullptr};
+  GptMlp mlp{nullptr};
+};
+TORCH_MODULE(GptBlock);
+
+struct GptTrunkImpl : nn::Module {
+  using G = GptSize;
+  GptTrunkImpl() {
+    wte = register_module("wte", nn::Embedding(G::vocab, G::width));
+    wpe = register_module("wpe", nn::Embedding(G::block, G::width));
+    h = register_module("h", nn::ModuleList());
+    for (int64_t i = 0; i < G::layers; ++i) h->push_back(GptBlock());
+    ln_f = register_module("ln_f", nn::LayerNorm(nn::LayerNormOptions({G::width})));
+  }
+  nn::Embedding wte{nullptr}, wpe{nullptr};
+  nn::ModuleList h{nullptr};
+  nn::LayerNorm ln_f{nullptr};
+};
+TORCH_MODULE(GptTrunk);
+
+struct GptNet : nn::Module {
+  using G = GptSize;
+  GptNet() {
+    transformer = register_module("transformer", GptTrunk());
+    causal = nn::TransformerImpl::generate_square_subsequent_mask(G::block);
+    positions = torch::arange(G::block, torch::kInt64);
+  }
+  // ids [B, T] → logits [T, B, V]:
+  //   x = wte(ids) + wpe(0 … T−1);  x = block_i(x), i = 0 … 3;  logits = LN_f(x)·wteᵀ
+  torch::Tensor logits(const torch::Tensor& x_ids) {
+    torch::Tensor x = transformer->wte(x_ids.t()) + transformer->wpe(positions).unsqueeze(1);
+    for (const auto& block : *transformer->h) x = block->as<GptBlock>()->forward(x, causal);
+    return torch::nn::functional::linear(transformer->ln_f(x), transformer->wte->weight);
+  }
+  torch::Tensor loss(const Tokens& b) {
+    return mean_cross_entropy(logits(ids(b.src, b.batch, b.steps)),
+                              ids(b.tgt, b.batch, b.steps).t());
+  }
+  double accuracy(const Tokens& b) {
+    return token_accuracy(logits(ids(b.src, b.batch, b.steps)).argmax(-1),
+                          ids(b.tgt, b.batch, b.steps).t());
+  }
+  GptTrunk transformer{nullptr};
+  torch::Tensor causal, positions;  // [T, T]: −∞ above the diagonal; 0 … T−1
 };
 
 }  // namespace
@@ -323,15 +384,37 @@ Job make_overhead(const std::vector<float>& values) {
 }
 
 std::unique_ptr<SeqModel> make_selfatt(const HostParams& init) {
-  return std::make_unique<SelfAtt>(init);
+  return trained_with_adam<SelfAttNet>(init, torch::optim::AdamOptions(kLearningRate));
 }
 
 std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init) {
-  return std::make_unique<Seq2Seq>(init);
+  return trained_with_adam<Seq2SeqNet>(init, torch::optim::AdamOptions(kLearningRate));
 }
 
 std::unique_ptr<SeqModel> make_transformer(const HostParams& init) {
-  return std::make_unique<Transformer>(init);
+  using S = TransformerSize;
+  return trained_with_adam<TransformerNet>(
+      init,
+      torch::optim::AdamOptions(S::lr).betas(std::make_tuple(S::beta1, S::beta2)).eps(S::eps));
+}
+
+std::unique_ptr<SeqModel> make_gpt(const HostParams& init) {
+  using G = GptSize;
+  auto net = std::make_shared<GptNet>();
+  load(*net, init);
+  // nanoGPT's two groups: decay the weights and embeddings (dim ≥ 2), not the biases
+  // and LayerNorm's affine parameters.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const torch::Tensor& p : net->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  const auto options = torch::optim::AdamWOptions(G::lr)
+                           .betas(std::make_tuple(G::beta1, G::beta2))
+                           .weight_decay(G::weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(options).weight_decay(0.0)));
+  auto adamw = std::make_unique<torch::optim::AdamW>(std::move(groups), options);
+  return std::make_unique<Trained<GptNet>>(net, std::move(adamw), G::max_grad_norm);
 }
 
 Job make_lstm(const std::vector<float>& input, const HostParams& init) {

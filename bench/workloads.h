@@ -48,6 +48,22 @@ struct TransformerSize {
   // Adam (bench/README.md): lr 1e-3, betas (0.9, 0.98), eps 1e-9
   static constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
 };
+// GPT: nanoGPT's character model (its CPU "baby" configuration): token + learned
+// position embeddings, pre-norm blocks x + attn(LN(x)) (causal), x + MLP(LN(x)) with
+// MLP = Linear(E→4E), GELU (erf), Linear(4E→E); a final LayerNorm; logits through the
+// token embedding (tied). The data: random ids, each row x_0 … x_T, the model reads
+// x_0 … x_{T-1} and predicts x_1 … x_T.
+struct GptSize {
+  static constexpr int64_t vocab = 128, block = 64, batch = 12, layers = 4, heads = 4, width = 128,
+                           mlp = 4 * width;
+  // AdamW (bench/README.md): lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on the
+  // parameters of two or more dimensions (weights and embeddings), 0 on biases and
+  // LayerNorm; gradients clipped to a joint 2-norm of 1 before each step.
+  static constexpr double lr = 1e-3, beta1 = 0.9, beta2 = 0.99, weight_decay = 0.1,
+                          max_grad_norm = 1.0;
+  // GPT_SAMPLE: greedy generation of this many tokens after a one-token prompt.
+  static constexpr int64_t sample_tokens = 256, prompt_token = 0;
+};
 constexpr double kLearningRate = 3e-3;  // Adam, SELFATT and SEQ2SEQ
 constexpr int kOverheadChain = 100;     // OVERHEAD: y = y + c, this many times
 
@@ -120,6 +136,19 @@ constexpr double mha_flops() {
   return 3 * proj * 2 + att * 3 + att * 3 + proj * 3;
 }
 
+// One attention block over N = B·T rows of width E, h heads of d_h = E/h: the Q, K, V
+// and output projections (4 · 2·N·E·E) and, per head, S = Q·Kᵀ and C = A·V
+// (2 · B·h · 2·T·T·d_h). A causal mask does not lower it: both sides compute every
+// score, then mask.
+constexpr double attention_flops(double batch, double steps, double width, double heads) {
+  const double n = batch * steps;
+  return 4 * mm(n, width, width) + 2 * batch * heads * mm(steps, steps, width / heads);
+}
+// One feed-forward block over N rows: Linear(E→F), then Linear(F→E).
+constexpr double feedforward_flops(double rows, double width, double hidden) {
+  return 2 * mm(rows, hidden, width);
+}
+
 // TRANSFORMER, N = B·S = B·T = 640 rows, E = 128, F = 512, h = 4 heads of d_h = 32;
 // every operand needs a gradient (the first layers read the embeddings, parameters):
 //   per attention block:  Q, K, V, out projections: 4 · 2·N·E·E        =  83.9 MFLOP
@@ -131,14 +160,27 @@ constexpr double mha_flops() {
 //   forward 2·254.9 + 2·342.1 + 1.8 ≈ 1196, step (forward + 2× backward) ≈ 3588 MFLOP
 constexpr double transformer_flops() {
   using S = TransformerSize;
-  const double n = S::batch * S::steps, dh = double(S::d_model) / S::heads;
-  const double attention =
-      4 * mm(n, S::d_model, S::d_model) + 2 * S::batch * S::heads * mm(S::steps, S::steps, dh);
-  const double feedforward = 2 * mm(n, S::feedforward, S::d_model);
+  const double n = S::batch * S::steps;
+  const double attention = attention_flops(S::batch, S::steps, S::d_model, S::heads);
+  const double feedforward = feedforward_flops(n, S::d_model, S::feedforward);
   const double fwd = S::encoder_layers * (attention + feedforward) +
                      S::decoder_layers * (2 * attention + feedforward) +
                      mm(n, S::vocab, S::d_model);
   return 3 * fwd;
+}
+
+// GPT, N = B·T = 768 rows, E = 128, F = 512, h = 4 heads of d_h = 32, T = 64; every
+// operand needs a gradient (the tied lm_head's weight is the token embedding):
+//   per block:  attention (causal)  4 · 2·N·E·E + 2 · B·h · 2·T·T·d_h = 100.7 + 25.2
+//               MLP                 2 · 2·N·E·F                      = 201.3
+//   lm_head:    2·N·E·V                                              =  25.2
+//   forward 4 · 327.2 + 25.2 ≈ 1334, step (forward + 2× backward) ≈ 4001 MFLOP
+constexpr double gpt_flops() {
+  using G = GptSize;
+  const double n = G::batch * G::block;
+  const double block = attention_flops(G::batch, G::block, G::width, G::heads) +
+                       feedforward_flops(n, G::width, G::mlp);
+  return 3 * (G::layers * block + mm(n, G::vocab, G::width));
 }
 
 // ---- data both sides share -----------------------------------------------------------
@@ -163,7 +205,9 @@ class Rng {
   uint64_t s_;
 };
 
-enum class Task { Copy, Reverse };  // target_i = x_i  or  target_i = x_{T-1-i}
+// target_i = x_i, target_i = x_{T-1-i}, or target_i = x_{i+1} (the next token: each
+// row draws T + 1 ids, the model reads the first T)
+enum class Task { Copy, Reverse, NextToken };
 
 // A batch of token sequences, row-major [batch, steps].
 struct Tokens {
@@ -179,6 +223,12 @@ inline Tokens make_tokens(Task task, int64_t batch, int64_t steps, int64_t vocab
   t.tgt.resize(t.src.size());
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t i = 0; i < steps; ++i) t.src[size_t(b * steps + i)] = rng.below(vocab);
+    if (task == Task::NextToken) {
+      for (int64_t i = 0; i + 1 < steps; ++i)
+        t.tgt[size_t(b * steps + i)] = t.src[size_t(b * steps + i + 1)];
+      t.tgt[size_t(b * steps + steps - 1)] = rng.below(vocab);
+      continue;
+    }
     for (int64_t i = 0; i < steps; ++i) {
       const int64_t from = task == Task::Copy ? i : steps - 1 - i;
       t.tgt[size_t(b * steps + i)] = t.src[size_t(b * steps + from)];
@@ -204,18 +254,18 @@ using HostParams = std::map<std::string, HostTensor>;
 
 // ---- what each side implements -------------------------------------------------------
 
-// One of the training workloads (SELFATT, SEQ2SEQ, TRANSFORMER) on one side.
+// One of the training workloads (SELFATT, SEQ2SEQ, TRANSFORMER, GPT) on one side.
 class SeqModel {
  public:
   virtual ~SeqModel() = default;
   // One training step: zero grads, forward (teacher forcing), mean cross-entropy,
-  // backward, Adam step.
+  // backward, (GPT: gradient clipping,) the optimizer's step.
   virtual void train_step(const Tokens& batch) = 0;
   // The mean cross-entropy at the current parameters, no gradients (a cross-check: both
   // sides start from the same parameters, so they must agree on it).
   virtual double loss(const Tokens& batch) = 0;
   // Token accuracy in [0, 1], no gradients; SEQ2SEQ decodes greedily (free-running),
-  // TRANSFORMER scores its teacher-forced predictions.
+  // TRANSFORMER and GPT score their teacher-forced predictions.
   virtual double accuracy(const Tokens& heldout) = 0;
 };
 
@@ -223,6 +273,13 @@ class SeqModel {
 struct Job {
   std::function<void()> run;      // the timed unit of work
   std::function<double()> check;  // a number both sides must agree on (e.g. Σ outputs)
+};
+
+// GPT_SAMPLE, ours only: how the GPT workload's model decodes.
+struct GptSampleSettings {
+  bool use_cache = true;  // keep each block's keys and values, or rerun the whole context
+  int64_t crop_to = 0;    // past block_size keep the last crop_to tokens; 0: block_size
+  int64_t new_tokens = GptSize::sample_tokens;  // fewer in the --quick smoke pass
 };
 
 // y = x + c (4×4), 100 times, then backward of y.sum(). x = the first 16 of `values`,
@@ -236,8 +293,14 @@ Job make_overhead(const std::vector<float>& values);
 std::unique_ptr<SeqModel> make_selfatt(uint64_t seed, HostParams* init);
 std::unique_ptr<SeqModel> make_seq2seq(uint64_t seed, HostParams* init);
 std::unique_ptr<SeqModel> make_transformer(uint64_t seed, HostParams* init);
+std::unique_ptr<SeqModel> make_gpt(uint64_t seed, HostParams* init);
 Job make_lstm(uint64_t seed, const std::vector<float>& input, HostParams* init);
 Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init);
+// GPT_SAMPLE: the GPT workload's model (untrained, from `seed`, in eval mode); each call
+// generates settings.new_tokens tokens greedily after the one-token prompt
+// GptSize::prompt_token and returns them.
+std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed,
+                                                      const GptSampleSettings& settings);
 // C[m×n] = op(A)·op(B), row-major, C overwritten.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
            int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc);
@@ -252,6 +315,7 @@ Job make_overhead(const std::vector<float>& values);
 std::unique_ptr<SeqModel> make_selfatt(const HostParams& init);
 std::unique_ptr<SeqModel> make_seq2seq(const HostParams& init);
 std::unique_ptr<SeqModel> make_transformer(const HostParams& init);
+std::unique_ptr<SeqModel> make_gpt(const HostParams& init);
 Job make_lstm(const std::vector<float>& input, const HostParams& init);
 Job make_mha(const std::vector<float>& input, const HostParams& init);
 }  // namespace ref_torch
