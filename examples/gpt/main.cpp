@@ -33,7 +33,7 @@
 //   minigrad, seed 1                  4.577     2.460   2.215   2.027
 //   minigrad, seed 2                  4.588     2.437   2.216   2.038
 //   PyTorch,  seed 1                  4.619     2.442   2.214   2.026
-//   PyTorch,  seed 2                  4.616     2.430   2.215
+//   PyTorch,  seed 2                  4.616     2.430   2.215   2.031
 //
 // Per iteration (814,080 parameters, 768 characters), on a machine busy with other
 // work: 47-64 ms of CPU (PyTorch, in 200 iterations run right after minigrad's 47:
