@@ -38,8 +38,7 @@
 // Per iteration (814,080 parameters, 768 characters) on one thread: 59.7 and 61.4 ms
 // in two runs of 200 iterations, PyTorch 73.6 and 59.9 ms right after each (a machine
 // with other work on it). The loss was still falling by 0.05-0.06 per 500 iterations
-// at the end. A
-// sample of seed 2 (temperature 0.8):
+// at the end. A sample of seed 2 (temperature 0.8):
 //
 //   We hatlowery to iman it strate Quagh down that is the
 //   %
