@@ -19,7 +19,7 @@
 //
 // What a loss means: the program prints what counting alone reaches on the same
 // validation split (n-gram models fit on the training split: uniform 4.585, unigram
-// 3.317, bigram 2.595, trigram 2.133 nats per character on the fortunes). The
+// 3.312, bigram 2.595, trigram 2.133 nats per character on the fortunes). The
 // final figure, val_loss on the `result:` line, scores every character of the
 // validation split once (every non-overlapping 64-character window); the figures
 // every --eval-every iterations are the mean over --eval-batches fixed batches of
@@ -32,12 +32,13 @@
 //   whole-split validation loss   iteration 0    500     1000    2000
 //   minigrad, seed 1                  4.577     2.460   2.215   2.027
 //   minigrad, seed 2                  4.588     2.437   2.216   2.038
-//   PyTorch,  seed 1                  4.619     2.442   2.214
-//   PyTorch,  seed 2                  4.616     2.430
+//   PyTorch,  seed 1                  4.619     2.442   2.214   2.026
+//   PyTorch,  seed 2                  4.616     2.430   2.215   2.031
 //
-// 62-64 ms of CPU per iteration (814,080 parameters, 768 characters a step); the
-// loss was still falling by 0.05-0.06 per 500 iterations at the end. A sample of
-// seed 2 (temperature 0.8):
+// Per iteration (814,080 parameters, 768 characters) on one thread: 59.7 and 61.4 ms
+// in two runs of 200 iterations, PyTorch 73.6 and 59.9 ms right after each (a machine
+// with other work on it). The loss was still falling by 0.05-0.06 per 500 iterations
+// at the end. A sample of seed 2 (temperature 0.8):
 //
 //   We hatlowery to iman it strate Quagh down that is the
 //   %
