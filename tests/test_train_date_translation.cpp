@@ -37,16 +37,8 @@ namespace {
 using namespace minigrad;
 using namespace minigrad::examples;
 using minigrad::testing::child_modules;
+using minigrad::testing::kSanitized;
 using minigrad::testing::throws_with;
-
-// AddressSanitizer makes training several times slower: the long runs are left to the
-// Release build, and the decoding tests (150 steps each) run the same code under the
-// sanitizers.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
 
 constexpr uint64_t kDataStream = 0x9e3779b97f4a7c15u;  // the example's: seed ^ this
 constexpr int64_t kLSTMSteps = 600, kTransformerSteps = 1000;

@@ -23,19 +23,13 @@
 #include "examples/gpt/training.h"
 #include "minigrad/nn/serialization.h"
 #include "minigrad/tensor/ops.h"
+#include "testing.h"
 
 namespace {
 
 using namespace minigrad;
 using namespace minigrad::examples;
-
-// AddressSanitizer makes training several times slower: the long runs are left to the
-// Release build.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+using minigrad::testing::kSanitized;
 
 constexpr uint64_t kDataStream = 0x9e3779b97f4a7c15u;  // the program's: seed ^ this
 
@@ -54,25 +48,21 @@ std::string small_text() {
   return text;
 }
 
-std::vector<double> values(const Variable& p) { return p.data().to(DType::Float64).to_vector<double>(); }
+std::vector<double> values(const Variable& p) {
+  return p.data().to(DType::Float64).to_vector<double>();
+}
 
 // Proverbs in an order drawn once: within a proverb every character follows from the
 // ones before it, which one or two characters of context do not tell (the n-grams);
 // which proverb comes next is a guess of one in kProverbs.
 std::string proverbs_text() {
   static const char* const kProverbs[] = {
-      "A stitch in time saves nine.",
-      "Look before you leap.",
-      "The early bird catches the worm.",
-      "Still waters run deep.",
-      "Too many cooks spoil the broth.",
-      "All that glitters is not gold.",
-      "Fortune favours the bold.",
-      "Actions speak louder than words.",
-      "Better late than never.",
-      "Birds of a feather flock together.",
-      "Every cloud has a silver lining.",
-      "Practice makes perfect.",
+      "A stitch in time saves nine.",     "Look before you leap.",
+      "The early bird catches the worm.", "Still waters run deep.",
+      "Too many cooks spoil the broth.",  "All that glitters is not gold.",
+      "Fortune favours the bold.",        "Actions speak louder than words.",
+      "Better late than never.",          "Birds of a feather flock together.",
+      "Every cloud has a silver lining.", "Practice makes perfect.",
   };
   Generator gen(2024);
   std::string text;
@@ -83,10 +73,12 @@ std::string proverbs_text() {
 TEST(TrainGPT, LearnsMoreThanTheNgramsOfItsTextAtThreeSeeds) {
   if (kSanitized) GTEST_SKIP() << "minutes under the sanitizers; the Release build runs it";
   const std::string text = proverbs_text();
-  const TextVocabulary vocabulary = TextVocabulary::of_text(std::u32string(text.begin(), text.end()));
+  const TextVocabulary vocabulary =
+      TextVocabulary::of_text(std::u32string(text.begin(), text.end()));
   const std::vector<int32_t> ids = vocabulary.encode(std::string_view(text));
   const auto cut = static_cast<std::ptrdiff_t>(ids.size() * 9 / 10);
-  const std::vector<int32_t> train(ids.begin(), ids.begin() + cut), validation(ids.begin() + cut, ids.end());
+  const std::vector<int32_t> train(ids.begin(), ids.begin() + cut),
+      validation(ids.begin() + cut, ids.end());
   const NgramBaselines baselines = ngram_baselines(train, validation, vocabulary.size());
   const GPTOptions options = tiny(vocabulary.size()).n_layer(1).block_size(32);
   const NonOverlappingWindows windows(validation, 64, options.block_size());
@@ -139,11 +131,14 @@ TEST(TrainGPT, AccumulatingMicroBatchesIsOneLargerStep) {
   Generator data_gen(11);
   for (int64_t step = 1; step <= recipe.steps; ++step) {
     std::vector<Batch> micro;
-    for (int i = 0; i < 3; ++i) micro.push_back(sample_batch(ids, 4, options.block_size(), data_gen));
+    for (int i = 0; i < 3; ++i)
+      micro.push_back(sample_batch(ids, 4, options.block_size(), data_gen));
     Batch joined{concat({micro[0].source, micro[1].source, micro[2].source}, 0),
                  concat({micro[0].target, micro[1].target, micro[2].target}, 0)};
-    const double loss_whole = gpt_train_step(whole, *opt_whole, sched_whole.get(), {joined}, recipe.clip);
-    const double loss_parts = gpt_train_step(parts, *opt_parts, sched_parts.get(), micro, recipe.clip);
+    const double loss_whole =
+        gpt_train_step(whole, *opt_whole, sched_whole.get(), {joined}, recipe.clip);
+    const double loss_parts =
+        gpt_train_step(parts, *opt_parts, sched_parts.get(), micro, recipe.clip);
     EXPECT_NEAR(loss_whole, loss_parts, 1e-12) << "step " << step;
   }
   const auto named_whole = whole.named_parameters();

@@ -27,20 +27,13 @@ namespace {
 using namespace minigrad;
 using namespace minigrad::examples;
 using minigrad::testing::child_modules;
+using minigrad::testing::kSanitized;
 
 constexpr int64_t kEvalEvery = 50;
 // The example's --steps, --lr, --clip and --decay-from: every run here follows the
 // first steps of `seq2seq_attention` with its defaults, whatever its own cap.
 constexpr int64_t kExampleSteps = 1000;
 constexpr double kLr = 3e-3, kMaxGradNorm = 1.0, kDecayFrom = 0.7;
-
-// AddressSanitizer makes training ~6x slower (the full test below takes ~38 s
-// of CPU under ASan+UBSan, ~6 s in Release).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
 
 struct CopyRun {
   Accuracy before, heldout;

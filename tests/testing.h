@@ -23,6 +23,14 @@
 
 namespace minigrad::testing {
 
+/// True in a build under AddressSanitizer, which makes training several times slower:
+/// the training tests keep their long runs to the Release build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 inline Tensor f64(std::initializer_list<double> values, const Shape& shape) {
   return Tensor::from_list(values, shape, DType::Float64);
 }

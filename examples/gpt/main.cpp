@@ -140,8 +140,8 @@ Options parse_options(int argc, char** argv) {
   parser.add_double("--top-p", &o.sampling.top_p,
                     "sample among the likeliest characters whose probability reaches p (1: all)",
                     1e-9, 1.0);
-  parser.add_int("--sample-length", &o.sampling.length, "characters to write after the prompt",
-                 0, 1'000'000);
+  parser.add_int("--sample-length", &o.sampling.length, "characters to write after the prompt", 0,
+                 1'000'000);
   parser.add_switch("--no-cache", &no_cache, true,
                     "sample without the key/value cache (the whole context at every step)");
   parse_or_exit(parser, argc, argv);
@@ -226,8 +226,9 @@ std::string line_to_draw(const std::vector<std::string>& characters, int64_t blo
     if (static_cast<int64_t>(line.size()) == most) break;
   }
   if (line.size() < 2) {
-    line.assign(characters.begin(),
-                characters.begin() + std::min<int64_t>(most, static_cast<int64_t>(characters.size())));
+    line.assign(
+        characters.begin(),
+        characters.begin() + std::min<int64_t>(most, static_cast<int64_t>(characters.size())));
   }
   std::string text;
   for (const std::string& c : line) text += c;
@@ -281,17 +282,16 @@ int run(const Options& o) {
   const auto evaluate = [&] {
     return fixed.empty() ? whole_split_loss(model, whole) : mean_loss(model, fixed);
   };
-  const std::string eval_what = fixed.empty()
-                                    ? std::string("the whole split")
-                                    : std::to_string(o.eval_batches) + " fixed batches";
+  const std::string eval_what = fixed.empty() ? std::string("the whole split")
+                                              : std::to_string(o.eval_batches) + " fixed batches";
 
   LossCurve curve;
   ProgressBar progress(o.common.steps);
   const auto note_validation = [&](int64_t step, double loss) {
     curve.eval_steps.push_back(static_cast<double>(step));
     curve.validation.push_back(loss);
-    progress.note("  iteration " + std::to_string(step) + ": validation loss " +
-                  fmt("%.4f", loss) + " (" + eval_what + ")");
+    progress.note("  iteration " + std::to_string(step) + ": validation loss " + fmt("%.4f", loss) +
+                  " (" + eval_what + ")");
   };
   double last_validation = evaluate();
   note_validation(first_step - 1, last_validation);
@@ -378,12 +378,11 @@ int run(const Options& o) {
                            data_gen, scheduler.get());
   if (!o.common.save_path.empty()) save_vocabulary(o.common.save_path, vocabulary);
 
-  std::string settings = "ms_per_iter=" + fmt("%.1f", ms_per_step) +
-                         " unigram=" + fmt("%.3f", baselines.unigram) +
-                         " bigram=" + fmt("%.3f", baselines.bigram) +
-                         " trigram=" + fmt("%.3f", baselines.trigram) +
-                         " layers=" + std::to_string(o.layers) + " heads=" + std::to_string(o.heads) +
-                         " width=" + std::to_string(o.width) + " block=" + std::to_string(o.block);
+  std::string settings =
+      "ms_per_iter=" + fmt("%.1f", ms_per_step) + " unigram=" + fmt("%.3f", baselines.unigram) +
+      " bigram=" + fmt("%.3f", baselines.bigram) + " trigram=" + fmt("%.3f", baselines.trigram) +
+      " layers=" + std::to_string(o.layers) + " heads=" + std::to_string(o.heads) +
+      " width=" + std::to_string(o.width) + " block=" + std::to_string(o.block);
   std::cout << loss_result_line(kExample, task, val_loss, std::max(o.common.steps, first_step - 1),
                                 wall.seconds(), settings)
             << std::endl;

@@ -16,8 +16,8 @@ std::unique_ptr<nn::AdamW> make_gpt_optimizer(const GPT& model, const GPTRecipe&
                             .weight_decay(recipe.weight_decay);
   std::vector<nn::OptimizerParamGroup> groups;
   groups.emplace_back(std::move(decay));  // the defaults: weight_decay
-  groups.emplace_back(std::move(no_decay),
-                      std::make_unique<nn::AdamWOptions>(nn::AdamWOptions(defaults).weight_decay(0)));
+  groups.emplace_back(std::move(no_decay), std::make_unique<nn::AdamWOptions>(
+                                               nn::AdamWOptions(defaults).weight_decay(0)));
   return std::make_unique<nn::AdamW>(std::move(groups), defaults);
 }
 
@@ -25,9 +25,9 @@ std::unique_ptr<nn::LRScheduler> make_gpt_scheduler(nn::Optimizer& optimizer,
                                                     const GPTRecipe& recipe) {
   // the cosine ends at iteration T = length − 1; WarmupCosineLR needs T > w
   const int64_t total = std::max(recipe.schedule_length() - 1, recipe.warmup + 1);
-  return std::make_unique<nn::WarmupCosineLR>(optimizer, nn::WarmupCosineLROptions(total)
-                                                             .warmup_steps(recipe.warmup)
-                                                             .eta_min(recipe.lr / 10));
+  return std::make_unique<nn::WarmupCosineLR>(
+      optimizer,
+      nn::WarmupCosineLROptions(total).warmup_steps(recipe.warmup).eta_min(recipe.lr / 10));
 }
 
 double gpt_train_step(GPT& model, nn::Optimizer& optimizer, nn::LRScheduler* scheduler,

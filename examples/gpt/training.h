@@ -32,16 +32,16 @@ namespace minigrad::examples {
 /// The optimizer and schedule settings of a run; the defaults are nanoGPT's
 /// shakespeare_char recipe at the CPU "baby" size.
 struct GPTRecipe {
-  int64_t steps = 2000;      ///< optimizer steps (nanoGPT's iterations)
-  int64_t decay_steps = 0;   ///< the schedule's length; 0: steps
-  int64_t batch = 12;        ///< windows per micro-batch
-  int64_t accumulate = 1;    ///< micro-batches per optimizer step
-  double lr = 1e-3;          ///< the top of the schedule
-  int64_t warmup = 100;      ///< iterations of linear warm-up
-  double weight_decay = 0.1; ///< on the parameters with dim ≥ 2
-  double beta1 = 0.9;        ///< AdamW's β₁
-  double beta2 = 0.99;       ///< AdamW's β₂ (nanoGPT's for small data)
-  double clip = 1.0;         ///< the gradient's total norm is clipped to this; 0: never
+  int64_t steps = 2000;       ///< optimizer steps (nanoGPT's iterations)
+  int64_t decay_steps = 0;    ///< the schedule's length; 0: steps
+  int64_t batch = 12;         ///< windows per micro-batch
+  int64_t accumulate = 1;     ///< micro-batches per optimizer step
+  double lr = 1e-3;           ///< the top of the schedule
+  int64_t warmup = 100;       ///< iterations of linear warm-up
+  double weight_decay = 0.1;  ///< on the parameters with dim ≥ 2
+  double beta1 = 0.9;         ///< AdamW's β₁
+  double beta2 = 0.99;        ///< AdamW's β₂ (nanoGPT's for small data)
+  double clip = 1.0;          ///< the gradient's total norm is clipped to this; 0: never
 
   /// decay_steps, or steps when it is 0.
   int64_t schedule_length() const { return decay_steps > 0 ? decay_steps : steps; }
