@@ -619,7 +619,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   }
   return map("gelu", x, [](auto v) {
     using T = decltype(v);
-    return T(0.5) * v * (T(1) + std::erf(v * T(kSqrt1_2)));
+    return T(0.5) * v * (T(1) + fast::erf(v * T(kSqrt1_2)));
   });
 }
 
@@ -635,8 +635,8 @@ Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& appro
   }
   return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
     using T = decltype(v);
-    const T cdf = T(0.5) * (T(1) + std::erf(v * T(kSqrt1_2)));  // Φ(x)
-    const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);   // φ(x)
+    const T cdf = T(0.5) * (T(1) + fast::erf(v * T(kSqrt1_2)));  // Φ(x)
+    const T pdf = T(kInvSqrt2Pi) * fast::exp(T(-0.5) * v * v);  // φ(x)
     return g * (cdf + v * pdf);
   });
 }

@@ -1,5 +1,5 @@
 /// \file
-/// exp, tanh and sigmoid that the compiler can vectorise.
+/// exp, tanh, sigmoid and erf that the compiler can vectorise.
 ///
 /// glibc's expf and tanhf are scalar calls (5–40 ns each here), and a loop that
 /// calls them runs one element at a time: in an LSTM step they cost more than the
@@ -18,6 +18,12 @@
 ///         = x + x³·P(x²)                          for |x| < 0.625 (Cephes' odd polynomial;
 ///   the first form would lose digits to cancellation near 0)
 /// σ(x)    = 1 / (1 + e^{−x})     e^{−x} = inf for x < −88.7 gives exactly 0, as it should
+/// erf(x)  = x · P(x²)                    for |x| < 1 (erf(x)/x is even and smooth there)
+///         = sign(x) · (1 − e^{−x²} · Q(t)),  t = 1/(1 + |x|/2)   for 1 ≤ |x| < 4
+///         = sign(x)                      for |x| ≥ 4 (erfc(4) = 1.5e-8 is below half an
+///   ulp of 1); P (degree 6) and Q (degree 8) are least-squares fits, in relative
+///   error, of erf(x)/x and of erfc(x)·e^{x²} (smooth, ≈ 1/(x√π) for large x) made for
+///   this file; GELU's exact form calls it once per element.
 ///
 /// Special values match libm: exp(−inf) = 0, exp(+inf) = inf, NaN in → NaN out,
 /// tanh(±inf) = ±1, σ(±inf) = 1 or 0. tests/test_fast_math.cpp compares every one
@@ -90,9 +96,40 @@ inline float tanh(float x) {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + fast::exp(-x)); }
 
+inline float erf(float x) {
+  const float a = std::fabs(x);
+  const float z = a * a;
+  // |x| < 1: x · P(x²)
+  float p = 7.898209878476337e-05f;
+  p = p * z - 8.024353883229196e-04f;
+  p = p * z + 5.190053489059210e-03f;
+  p = p * z - 2.685480937361717e-02f;
+  p = p * z + 1.128361225128174e-01f;
+  p = p * z - 3.761262893676758e-01f;
+  p = p * z + 1.128379225730896e+00f;
+  const float small = x * p;
+  // 1 ≤ |x| < 4: 1 − e^{−x²} · Q(1/(1 + |x|/2)); the clamp keeps e^{−x²} finite and
+  // the division defined for the lanes that take another branch (inf, NaN)
+  const float ac = a < 4.0f ? a : 4.0f;
+  const float t = 1.0f / (1.0f + 0.5f * ac);
+  float q = 1.820661686360836e-02f;
+  q = q * t + 4.757333919405937e-02f;
+  q = q * t - 3.485030829906464e-01f;
+  q = q * t + 4.444895088672638e-01f;
+  q = q * t - 3.239291161298752e-02f;
+  q = q * t + 3.207193315029144e-01f;
+  q = q * t + 2.660674750804901e-01f;
+  q = q * t + 2.840613126754761e-01f;
+  q = q * t - 1.049210040946491e-04f;
+  const float big = 1.0f - fast::exp(-(ac * ac)) * q;
+  float y = a < 1.0f ? small : std::copysign(a < 4.0f ? big : 1.0f, x);
+  return x != x ? x : y;
+}
+
 /// The same names for double: the libm functions, exact to the last bit.
 inline double exp(double x) { return std::exp(x); }
 inline double tanh(double x) { return std::tanh(x); }
+inline double erf(double x) { return std::erf(x); }
 inline double sigmoid(double x) {
   if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
   const double e = std::exp(x);

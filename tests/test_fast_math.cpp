@@ -46,6 +46,8 @@ const auto kFastTanh = [](float x) { return fast::tanh(x); };
 const auto kExactTanh = [](double x) { return std::tanh(x); };
 const auto kFastSigmoid = [](float x) { return fast::sigmoid(x); };
 const auto kExactSigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+const auto kFastErf = [](float x) { return fast::erf(x); };
+const auto kExactErf = [](double x) { return std::erf(x); };
 
 // Asserts the worst relative error over xs is below `bound` ulps, and records it in
 // the test's XML output as `property`.
@@ -102,10 +104,27 @@ TEST(FastMath, SigmoidIsWithinAFewUlps) {
   EXPECT_TRUE(std::isnan(fast::sigmoid(kNaN)));
 }
 
+TEST(FastMath, ErfIsWithinAFewUlps) {
+  // both branches and the switch between them at |x| = 1 and |x| = 4
+  expect_ulps_below("erf_worst_ulps", arguments(-6.0f, 6.0f, 6), kFastErf, kExactErf, 0, 4.0);
+  expect_ulps_below("erf_near_one_worst_ulps", arguments(0.9f, 1.1f, 7), kFastErf, kExactErf, 0,
+                    4.0);
+  // tiny arguments: erf x ≈ 2x/√π, kept to a relative error of a few ulps
+  expect_ulps_below("erf_tiny_worst_ulps", arguments(-1e-3f, 1e-3f, 8), kFastErf, kExactErf,
+                    1e-30, 4.0);
+  EXPECT_EQ(fast::erf(0.0f), 0.0f);
+  EXPECT_TRUE(std::signbit(fast::erf(-0.0f)));
+  EXPECT_EQ(fast::erf(4.0f), 1.0f);
+  EXPECT_EQ(fast::erf(kInf), 1.0f);
+  EXPECT_EQ(fast::erf(-kInf), -1.0f);
+  EXPECT_TRUE(std::isnan(fast::erf(kNaN)));
+}
+
 TEST(FastMath, DoubleOverloadsAreLibm) {
   for (const double x : {-700.0, -3.5, -1e-9, 0.0, 0.25, 2.0, 30.0, 700.0}) {
     EXPECT_EQ(fast::exp(x), std::exp(x)) << x;
     EXPECT_EQ(fast::tanh(x), std::tanh(x)) << x;
+    EXPECT_EQ(fast::erf(x), std::erf(x)) << x;
     const double s = x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x));
     EXPECT_EQ(fast::sigmoid(x), s) << x;
   }
