@@ -127,6 +127,7 @@ struct SampleDecodeOptions {
 /// which is not stable).
 /// \param scores floating [N, V]: logits or log-probabilities (the filters and the
 ///        softmax give the same p for either)
+/// \param options temperature, top_k and top_p (its other settings are sample_decode's)
 /// \return float64 [N, V]: z, with −∞ at the removed tokens
 /// \throws std::invalid_argument naming filter_logits and the value when scores is
 ///         not floating [N, V] with V ≥ 1, the temperature is not finite and > 0,
