@@ -1,9 +1,11 @@
 #include "examples/gpt/model.h"
 
 #include <cmath>
+#include <exception>
 #include <string>
 #include <utility>
 
+#include "examples/common/eval_mode.h"
 #include "minigrad/nn/init.h"
 #include "minigrad/nn/loss.h"
 #include "minigrad/tensor/check.h"
@@ -153,24 +155,23 @@ Variable GPT::run(const Tensor& idx, GPTCache* cache) {
 }
 
 std::vector<Tensor> GPT::attention(const Tensor& idx) {
-  const bool was_training = is_training();
-  eval();
+  EvalMode eval_mode(*this);
   NoGradGuard no_grad;
   for (int64_t i = 0; i < options.n_layer(); ++i) block(i).keep_attention_weights = true;
-  std::vector<Tensor> out;
+  // the blocks stop keeping weights whether or not the forward throws
+  std::exception_ptr failure;
   try {
     forward(idx);
   } catch (...) {
-    for (int64_t i = 0; i < options.n_layer(); ++i) block(i).keep_attention_weights = false;
-    train(was_training);
-    throw;
+    failure = std::current_exception();
   }
+  std::vector<Tensor> out;
   for (int64_t i = 0; i < options.n_layer(); ++i) {
     block(i).keep_attention_weights = false;
     out.push_back(std::move(block(i).attn_weights));
     block(i).attn_weights = Tensor();
   }
-  train(was_training);
+  if (failure) std::rethrow_exception(failure);
   return out;
 }
 
