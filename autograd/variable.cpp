@@ -128,8 +128,8 @@ std::ostream& operator<<(std::ostream& os, const Variable& v) {
 
 namespace detail {
 
-bool any_requires_grad(const Variable* inputs, size_t n) {
-  for (size_t i = 0; i < n; ++i)
+bool any_requires_grad(const OpInputs& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].requires_grad()) return true;
   return false;
 }
@@ -150,9 +150,9 @@ void check_forward_anomaly(const char* op, const Tensor& result) {
       << result.shape();
 }
 
-static void connect(Node& node, const Variable* inputs, size_t n) {
-  node.next.resize(n);
-  for (size_t i = 0; i < n; ++i) {
+static void connect(Node& node, const OpInputs& inputs) {
+  node.next.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
     const Variable& v = inputs[i];
     if (!v.requires_grad()) continue;
     Edge& e = node.next[i];
@@ -167,25 +167,25 @@ static void connect(Node& node, const Variable* inputs, size_t n) {
   }
 }
 
-static Variable wrap_output(Tensor result, const std::shared_ptr<Node>& node, uint32_t nr) {
+static Variable wrap_output(Tensor result, std::shared_ptr<Node> node, uint32_t nr) {
   auto impl = new_impl();
   impl->data = std::move(result);
   impl->requires_grad = true;
-  impl->grad_fn = node;
+  impl->grad_fn = std::move(node);
   impl->output_nr = nr;
   return Variable(std::move(impl));
 }
 
-Variable make_output(Tensor result, const Variable* inputs, size_t n, std::shared_ptr<Node> node) {
-  connect(*node, inputs, n);
+Variable make_output(Tensor result, const OpInputs& inputs, std::shared_ptr<Node> node) {
+  connect(*node, inputs);
   node->output_shapes.assign(1, result.shape());
   node->dtype = result.dtype();
-  return wrap_output(std::move(result), node, 0);
+  return wrap_output(std::move(result), std::move(node), 0);
 }
 
-std::vector<Variable> make_outputs(std::vector<Tensor> results, const Variable* inputs, size_t n,
+std::vector<Variable> make_outputs(std::vector<Tensor> results, const OpInputs& inputs,
                                    std::shared_ptr<Node> node) {
-  connect(*node, inputs, n);
+  connect(*node, inputs);
   std::vector<Variable> out;
   for (size_t i = 0; i < results.size(); ++i) {
     node->output_shapes.push_back(results[i].shape());
@@ -246,7 +246,8 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
       m->grad_buffer = std::move(s.spare_buffers.back());
       s.spare_buffers.pop_back();
     }
-    m->grad_buffer.assign(m->num_outputs, Tensor());
+    m->grad_buffer.clear();
+    m->grad_buffer.resize(m->num_outputs);  // every slot undefined
   };
 
   // 1. discovery: count, for every reachable node, the edges that point at it.
@@ -291,7 +292,7 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
     }
     Grads grads(n->next, s.slots);
     n->apply(n->grad_buffer, grads);
-    n->grad_buffer.clear();
+    n->grad_buffer.clear();  // keeps its capacity for the next node
     s.spare_buffers.push_back(std::move(n->grad_buffer));
     if (!retain_graph) {
       n->release_saved();  // frees the tensors the closure saved

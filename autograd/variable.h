@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,7 +59,8 @@ class Grads {
   /// The slots live in `slots`, scratch the engine reuses from node to node; they
   /// start out undefined.
   Grads(const EdgeList& edges, std::vector<Tensor>& slots) : edges_(edges), grads_(slots) {
-    grads_.assign(edges.size(), Tensor());
+    grads_.clear();
+    grads_.resize(edges.size());
   }
   bool needs(size_t i) const { return edges_[i].defined(); }
   Tensor& operator[](size_t i) { return grads_[i]; }
@@ -313,6 +316,23 @@ class AnomalyModeGuard {
 };
 
 // ---- recording an op --------------------------------------------------------------
+
+/// The Variables an op read: a braced list `{a, b}` or a std::vector<Variable>.
+/// Either is only referred to, for the length of the call: recording an op copies
+/// none of its inputs (each copy of a Variable is an atomic reference count).
+class OpInputs {
+ public:
+  OpInputs(std::initializer_list<std::reference_wrapper<const Variable>> list)
+      : list_(list), n_(list.size()) {}
+  OpInputs(const std::vector<Variable>& vars) : vars_(vars.data()), n_(vars.size()) {}
+  size_t size() const { return n_; }
+  const Variable& operator[](size_t i) const { return vars_ ? vars_[i] : list_.begin()[i].get(); }
+
+ private:
+  std::initializer_list<std::reference_wrapper<const Variable>> list_;
+  const Variable* vars_ = nullptr;
+  size_t n_;
+};
 //
 ///@{
 /// The one function every differentiable op calls:
@@ -335,18 +355,15 @@ class AnomalyModeGuard {
 ///                  with grads.needs(i) (the chain rule for this one op)
 /// \return the result as a Variable, recorded in the graph when gradients are wanted
 template <class F>
-Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
-                F&& backward);
-template <class F>
-Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward);
+Variable record(const char* op, Tensor result, OpInputs inputs, F&& backward);
 ///@}
 /// Ops with several outputs (a fused LSTM cell returns h and c).
 template <class F>
-std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results,
-                                   const std::vector<Variable>& inputs, F&& backward);
+std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results, OpInputs inputs,
+                                   F&& backward);
 
 namespace detail {
-bool any_requires_grad(const Variable* inputs, size_t n);
+bool any_requires_grad(const OpInputs& inputs);
 void check_forward_anomaly(const char* op, const Tensor& result);
 
 /// A node for `op` holding the closure `backward`: node, closure and reference
@@ -356,47 +373,33 @@ std::shared_ptr<Node> new_node(const char* op, uint32_t outputs, F&& backward) {
   using N = ClosureNode<std::decay_t<F>>;
   return std::allocate_shared<N>(PoolAllocator<N>(), op, outputs, std::forward<F>(backward));
 }
-/// Connects `node` to the n inputs at `inputs` and returns its result(s).
-Variable make_output(Tensor result, const Variable* inputs, size_t n, std::shared_ptr<Node> node);
-std::vector<Variable> make_outputs(std::vector<Tensor> results, const Variable* inputs, size_t n,
+/// Connects `node` to its inputs and returns its result(s).
+Variable make_output(Tensor result, const OpInputs& inputs, std::shared_ptr<Node> node);
+std::vector<Variable> make_outputs(std::vector<Tensor> results, const OpInputs& inputs,
                                    std::shared_ptr<Node> node);
-
-/// record() over the n inputs at `inputs`, whatever holds them.
-template <class F>
-Variable record_inputs(const char* op, Tensor result, const Variable* inputs, size_t n,
-                       F&& backward) {
-  if (anomaly_enabled()) check_forward_anomaly(op, result);
-  if (!grad_enabled() || !any_requires_grad(inputs, n)) return Variable(std::move(result));
-  return make_output(std::move(result), inputs, n, new_node(op, 1, std::forward<F>(backward)));
-}
 }  // namespace detail
 
 template <class F>
-Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward) {
-  return detail::record_inputs(op, std::move(result), inputs.data(), inputs.size(),
-                               std::forward<F>(backward));
+Variable record(const char* op, Tensor result, OpInputs inputs, F&& backward) {
+  if (anomaly_enabled()) detail::check_forward_anomaly(op, result);
+  if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Variable(std::move(result));
+  return detail::make_output(std::move(result), inputs,
+                             detail::new_node(op, 1, std::forward<F>(backward)));
 }
 
 template <class F>
-Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
-                F&& backward) {
-  return detail::record_inputs(op, std::move(result), inputs.begin(), inputs.size(),
-                               std::forward<F>(backward));
-}
-
-template <class F>
-std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results,
-                                   const std::vector<Variable>& inputs, F&& backward) {
+std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results, OpInputs inputs,
+                                   F&& backward) {
   if (anomaly_enabled())
     for (const Tensor& r : results) detail::check_forward_anomaly(op, r);
-  if (!grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
+  if (!grad_enabled() || !detail::any_requires_grad(inputs)) {
     std::vector<Variable> out;
     for (Tensor& r : results) out.emplace_back(std::move(r));
     return out;
   }
   auto node =
       detail::new_node(op, static_cast<uint32_t>(results.size()), std::forward<F>(backward));
-  return detail::make_outputs(std::move(results), inputs.data(), inputs.size(), std::move(node));
+  return detail::make_outputs(std::move(results), inputs, std::move(node));
 }
 
 }  // namespace minigrad

@@ -27,10 +27,10 @@ void empty_cache();
 /// variables of autograd) come from a second pool: per-thread free lists of blocks in
 /// multiples of 32 bytes up to 2 KiB. An op records a node and returns a variable
 /// holding a fresh tensor; a training step does so thousands of times, with the
-/// same sizes every step, and malloc's general-purpose paths were a third of the cost
-/// of a small op. A block freed on another thread joins that thread's lists; a
-/// thread's lists go back to the system when the thread ends. Larger requests go
-/// straight to the system.
+/// same sizes every step, and malloc's short per-size caches overflow into its
+/// general paths, which then dominate the cost of an op on small tensors. A block
+/// freed on another thread joins that thread's lists; a thread's lists go back to
+/// the system when the thread ends. Larger requests go straight to the system.
 void* allocate_object(size_t bytes);
 /// Returns a block from allocate_object; `bytes` must be the size it was asked for.
 void release_object(void* ptr, size_t bytes) noexcept;
