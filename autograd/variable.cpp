@@ -61,9 +61,12 @@ Node::~Node() {
 
 // ---- Variable --------------------------------------------------------------------------
 
-Variable::Variable(Tensor data) : impl_(std::make_shared<VariableImpl>()) {
-  impl_->data = std::move(data);
+// Variables, like nodes, come from the object pool (tensor/allocator.h).
+static std::shared_ptr<VariableImpl> new_impl() {
+  return std::allocate_shared<VariableImpl>(PoolAllocator<VariableImpl>());
 }
+
+Variable::Variable(Tensor data) : impl_(new_impl()) { impl_->data = std::move(data); }
 
 // The state behind v, or a logic_error naming the method called on an undefined one.
 static VariableImpl& check_defined(const Variable& v, const char* what) {
@@ -125,8 +128,8 @@ std::ostream& operator<<(std::ostream& os, const Variable& v) {
 
 namespace detail {
 
-bool any_requires_grad(const Variable* inputs, size_t n) {
-  for (size_t i = 0; i < n; ++i)
+bool any_requires_grad(const OpInputs& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].requires_grad()) return true;
   return false;
 }
@@ -147,44 +150,42 @@ void check_forward_anomaly(const char* op, const Tensor& result) {
       << result.shape();
 }
 
-static std::shared_ptr<Node> make_node(const char* op, const Variable* inputs, size_t n,
-                                       BackwardFn fn, uint32_t outputs) {
-  std::vector<Edge> edges(n);
-  for (size_t i = 0; i < n; ++i) {
+static void connect(Node& node, const OpInputs& inputs) {
+  node.next.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
     const Variable& v = inputs[i];
     if (!v.requires_grad()) continue;
-    edges[i].shape = v.shape();
-    edges[i].dtype = v.dtype();
+    Edge& e = node.next[i];
+    e.shape = v.shape();
+    e.dtype = v.dtype();
     if (v.is_leaf()) {
-      edges[i].leaf = v.impl();
+      e.leaf = v.impl();
     } else {
-      edges[i].node = v.impl()->grad_fn;
-      edges[i].output_nr = v.impl()->output_nr;
+      e.node = v.impl()->grad_fn;
+      e.output_nr = v.impl()->output_nr;
     }
   }
-  return std::make_shared<Node>(op, std::move(edges), std::move(fn), outputs);
 }
 
-static Variable wrap_output(Tensor result, const std::shared_ptr<Node>& node, uint32_t nr) {
-  auto impl = std::make_shared<VariableImpl>();
+static Variable wrap_output(Tensor result, std::shared_ptr<Node> node, uint32_t nr) {
+  auto impl = new_impl();
   impl->data = std::move(result);
   impl->requires_grad = true;
-  impl->grad_fn = node;
+  impl->grad_fn = std::move(node);
   impl->output_nr = nr;
   return Variable(std::move(impl));
 }
 
-Variable make_output(const char* op, Tensor result, const Variable* inputs, size_t n,
-                     BackwardFn fn) {
-  auto node = make_node(op, inputs, n, std::move(fn), 1);
-  node->output_shapes = {result.shape()};
+Variable make_output(Tensor result, const OpInputs& inputs, std::shared_ptr<Node> node) {
+  connect(*node, inputs);
+  node->output_shapes.assign(1, result.shape());
   node->dtype = result.dtype();
-  return wrap_output(std::move(result), node, 0);
+  return wrap_output(std::move(result), std::move(node), 0);
 }
 
-std::vector<Variable> make_outputs(const char* op, std::vector<Tensor> results,
-                                   const Variable* inputs, size_t n, BackwardFn fn) {
-  auto node = make_node(op, inputs, n, std::move(fn), static_cast<uint32_t>(results.size()));
+std::vector<Variable> make_outputs(std::vector<Tensor> results, const OpInputs& inputs,
+                                   std::shared_ptr<Node> node) {
+  connect(*node, inputs);
   std::vector<Variable> out;
   for (size_t i = 0; i < results.size(); ++i) {
     node->output_shapes.push_back(results[i].shape());
@@ -220,6 +221,16 @@ void check_backward_anomaly(const Node& n, size_t input, const Tensor& g) {
       << ")";
 }
 
+// What the engine needs during one pass besides the nodes: its work lists, the slots
+// of Grads, and the gradient buffers of the nodes. Kept from one pass to the next,
+// so a training step's backward allocates nothing once the first step sized them.
+struct EngineScratch {
+  std::vector<Node*> stack, ready;
+  std::vector<Tensor> slots;
+  std::vector<std::vector<Tensor>> spare_buffers;
+};
+thread_local EngineScratch t_scratch;
+
 void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_output,
                   bool retain_graph) {
   if (!root->grad_fn) {  // backward on a leaf: its gradient is the seed
@@ -227,24 +238,35 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
     return;
   }
   Node* start = root->grad_fn.get();
+  // Taken, not borrowed: a backward closure that runs a backward of its own gets
+  // fresh scratch instead of this pass's.
+  EngineScratch s = std::exchange(t_scratch, EngineScratch());
+  auto open_buffer = [&s](Node* m) {
+    if (!s.spare_buffers.empty()) {
+      m->grad_buffer = std::move(s.spare_buffers.back());
+      s.spare_buffers.pop_back();
+    }
+    m->grad_buffer.clear();
+    m->grad_buffer.resize(m->num_outputs);  // every slot undefined
+  };
 
   // 1. discovery: count, for every reachable node, the edges that point at it.
   const uint64_t mark = ++g_visit_mark;
-  std::vector<Node*> stack{start};
+  s.stack.assign(1, start);
   start->visit_mark = mark;
   start->dependencies = 0;
-  start->grad_buffer.assign(start->num_outputs, Tensor());
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
+  open_buffer(start);
+  while (!s.stack.empty()) {
+    Node* n = s.stack.back();
+    s.stack.pop_back();
     for (const Edge& e : n->next) {
       Node* m = e.node.get();
       if (!m) continue;
       if (m->visit_mark != mark) {
         m->visit_mark = mark;
         m->dependencies = 0;
-        m->grad_buffer.assign(m->num_outputs, Tensor());
-        stack.push_back(m);
+        open_buffer(m);
+        s.stack.push_back(m);
       }
       ++m->dependencies;
     }
@@ -252,10 +274,10 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
 
   // 2. run nodes whose every user has delivered its gradient.
   start->grad_buffer[root->output_nr] = grad_output;
-  std::vector<Node*> ready{start};
-  while (!ready.empty()) {
-    Node* n = ready.back();
-    ready.pop_back();
+  s.ready.assign(1, start);
+  while (!s.ready.empty()) {
+    Node* n = s.ready.back();
+    s.ready.pop_back();
     MINIGRAD_CHECK_AS(std::logic_error, !n->released)
         << "backward: the graph through '" << n->name
         << "' was already freed by an earlier backward(); call backward(/*retain_graph=*/true) "
@@ -268,11 +290,12 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
     for (auto& [nr, weak] : n->retained) {
       if (auto impl = weak.lock()) accumulate_leaf(*impl, n->grad_buffer[nr]);
     }
-    Grads grads(n->next);
-    n->backward(n->grad_buffer, grads);
-    n->grad_buffer.clear();
+    Grads grads(n->next, s.slots);
+    n->apply(n->grad_buffer, grads);
+    n->grad_buffer.clear();  // keeps its capacity for the next node
+    s.spare_buffers.push_back(std::move(n->grad_buffer));
     if (!retain_graph) {
-      n->backward = nullptr;  // frees the tensors the closure saved
+      n->release_saved();  // frees the tensors the closure saved
       n->released = true;
     }
     for (size_t i = 0; i < n->next.size(); ++i) {
@@ -294,11 +317,13 @@ void run_backward(const std::shared_ptr<VariableImpl>& root, const Tensor& grad_
       Node* m = e.node.get();
       if (g.defined()) {
         Tensor& buf = m->grad_buffer[e.output_nr];
-        buf = buf.defined() ? buf + g : g;
+        buf = buf.defined() ? buf + g : std::move(g);
       }
-      if (--m->dependencies == 0) ready.push_back(m);
+      if (--m->dependencies == 0) s.ready.push_back(m);
     }
   }
+  s.slots.clear();  // holds no tensor between passes
+  t_scratch = std::move(s);
 }
 
 }  // namespace

@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "minigrad/tensor/allocator.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/tensor.h"
 
@@ -47,30 +49,38 @@ struct Edge {
   bool defined() const { return node || leaf; }
 };
 
+/// The edges of a Node, one per input of its op (in pooled memory: tensor/allocator.h).
+using EdgeList = std::vector<Edge, PoolAllocator<Edge>>;
+
 /// The gradients a backward closure fills in, one slot per input. needs(i) says
 /// whether input i wants one; skip the work when it does not.
 class Grads {
  public:
-  explicit Grads(const std::vector<Edge>& edges) : edges_(edges), grads_(edges.size()) {}
+  /// The slots live in `slots`, scratch the engine reuses from node to node; they
+  /// start out undefined.
+  Grads(const EdgeList& edges, std::vector<Tensor>& slots) : edges_(edges), grads_(slots) {
+    grads_.clear();
+    grads_.resize(edges.size());
+  }
   bool needs(size_t i) const { return edges_[i].defined(); }
   Tensor& operator[](size_t i) { return grads_[i]; }
   size_t size() const { return grads_.size(); }
   std::vector<Tensor>& all() { return grads_; }
 
  private:
-  const std::vector<Edge>& edges_;
-  std::vector<Tensor> grads_;
+  const EdgeList& edges_;
+  std::vector<Tensor>& grads_;
 };
 
-/// One recorded op. grad_outputs has one Tensor per output of the op.
-using BackwardFn = std::function<void(const std::vector<Tensor>& grad_outputs, Grads& grads)>;
-
+/// One recorded op. Its backward closure lives in the derived detail::ClosureNode,
+/// in the same block of memory as the node (no separate allocation for the closure
+/// and the tensors it saved).
 struct Node {
   const char* name;  ///< the op, for error messages and printing
-  std::vector<Edge> next;
-  BackwardFn backward;
+  EdgeList next;
   uint32_t num_outputs = 1;
-  std::vector<Shape> output_shapes;  ///< to make zeros for outputs no gradient reached
+  /// to make zeros for outputs no gradient reached
+  std::vector<Shape, PoolAllocator<Shape>> output_shapes;
   DType dtype = DType::Float32;
   bool released = false;  ///< backward ran and freed the saved tensors
   /// Interior outputs whose .grad the user asked to keep (weak: a Node never owns
@@ -82,14 +92,33 @@ struct Node {
   int64_t dependencies = 0;
   uint64_t visit_mark = 0;
 
-  Node(const char* op, std::vector<Edge> edges, BackwardFn fn, uint32_t outputs)
-      : name(op), next(std::move(edges)), backward(std::move(fn)), num_outputs(outputs) {}
+  Node(const char* op, uint32_t outputs) : name(op), num_outputs(outputs) {}
   /// Tears down the chain of input nodes with an explicit stack: an unrolled RNN
   /// is a chain 100,000 nodes long, and recursive destructors would overflow.
-  ~Node();
+  virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
+
+  /// The op's backward closure: from grad_outputs (one per output) it sets grads[i]
+  /// for every input i with grads.needs(i).
+  virtual void apply(const std::vector<Tensor>& grad_outputs, Grads& grads) = 0;
+  /// Destroys the closure and with it the tensors it saved (backward without
+  /// retain_graph calls this once the node has run).
+  virtual void release_saved() = 0;
 };
+
+namespace detail {
+/// The Node of an op whose backward closure has type F, stored inline.
+template <class F>
+struct ClosureNode final : Node {
+  ClosureNode(const char* op, uint32_t outputs, F f) : Node(op, outputs), fn(std::move(f)) {}
+  void apply(const std::vector<Tensor>& grad_outputs, Grads& grads) override {
+    (*fn)(grad_outputs, grads);
+  }
+  void release_saved() override { fn.reset(); }
+  std::optional<F> fn;
+};
+}  // namespace detail
 
 struct VariableImpl {
   Tensor data;
@@ -287,6 +316,23 @@ class AnomalyModeGuard {
 };
 
 // ---- recording an op --------------------------------------------------------------
+
+/// The Variables an op read: a braced list `{a, b}` or a std::vector<Variable>.
+/// Either is only referred to, for the length of the call: recording an op copies
+/// none of its inputs (each copy of a Variable is an atomic reference count).
+class OpInputs {
+ public:
+  OpInputs(std::initializer_list<std::reference_wrapper<const Variable>> list)
+      : list_(list), n_(list.size()) {}
+  OpInputs(const std::vector<Variable>& vars) : vars_(vars.data()), n_(vars.size()) {}
+  size_t size() const { return n_; }
+  const Variable& operator[](size_t i) const { return vars_ ? vars_[i] : list_.begin()[i].get(); }
+
+ private:
+  std::initializer_list<std::reference_wrapper<const Variable>> list_;
+  const Variable* vars_ = nullptr;
+  size_t n_;
+};
 //
 ///@{
 /// The one function every differentiable op calls:
@@ -309,59 +355,51 @@ class AnomalyModeGuard {
 ///                  with grads.needs(i) (the chain rule for this one op)
 /// \return the result as a Variable, recorded in the graph when gradients are wanted
 template <class F>
-Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
-                F&& backward);
-template <class F>
-Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward);
+Variable record(const char* op, Tensor result, OpInputs inputs, F&& backward);
 ///@}
 /// Ops with several outputs (a fused LSTM cell returns h and c).
 template <class F>
-std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results,
-                                   const std::vector<Variable>& inputs, F&& backward);
+std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results, OpInputs inputs,
+                                   F&& backward);
 
 namespace detail {
-bool any_requires_grad(const Variable* inputs, size_t n);
-std::vector<Variable> make_outputs(const char* op, std::vector<Tensor> results,
-                                   const Variable* inputs, size_t n, BackwardFn fn);
-Variable make_output(const char* op, Tensor result, const Variable* inputs, size_t n,
-                     BackwardFn fn);
+bool any_requires_grad(const OpInputs& inputs);
 void check_forward_anomaly(const char* op, const Tensor& result);
 
-/// record() over the n inputs at `inputs`, whatever holds them.
+/// A node for `op` holding the closure `backward`: node, closure and reference
+/// counts in one pooled block (tensor/allocator.h), reused from step to step.
 template <class F>
-Variable record_inputs(const char* op, Tensor result, const Variable* inputs, size_t n,
-                       F&& backward) {
-  if (anomaly_enabled()) check_forward_anomaly(op, result);
-  if (!grad_enabled() || !any_requires_grad(inputs, n)) return Variable(std::move(result));
-  return make_output(op, std::move(result), inputs, n, BackwardFn(std::forward<F>(backward)));
+std::shared_ptr<Node> new_node(const char* op, uint32_t outputs, F&& backward) {
+  using N = ClosureNode<std::decay_t<F>>;
+  return std::allocate_shared<N>(PoolAllocator<N>(), op, outputs, std::forward<F>(backward));
 }
+/// Connects `node` to its inputs and returns its result(s).
+Variable make_output(Tensor result, const OpInputs& inputs, std::shared_ptr<Node> node);
+std::vector<Variable> make_outputs(std::vector<Tensor> results, const OpInputs& inputs,
+                                   std::shared_ptr<Node> node);
 }  // namespace detail
 
 template <class F>
-Variable record(const char* op, Tensor result, const std::vector<Variable>& inputs, F&& backward) {
-  return detail::record_inputs(op, std::move(result), inputs.data(), inputs.size(),
-                               std::forward<F>(backward));
+Variable record(const char* op, Tensor result, OpInputs inputs, F&& backward) {
+  if (anomaly_enabled()) detail::check_forward_anomaly(op, result);
+  if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Variable(std::move(result));
+  return detail::make_output(std::move(result), inputs,
+                             detail::new_node(op, 1, std::forward<F>(backward)));
 }
 
 template <class F>
-Variable record(const char* op, Tensor result, std::initializer_list<Variable> inputs,
-                F&& backward) {
-  return detail::record_inputs(op, std::move(result), inputs.begin(), inputs.size(),
-                               std::forward<F>(backward));
-}
-
-template <class F>
-std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results,
-                                   const std::vector<Variable>& inputs, F&& backward) {
+std::vector<Variable> record_multi(const char* op, std::vector<Tensor> results, OpInputs inputs,
+                                   F&& backward) {
   if (anomaly_enabled())
     for (const Tensor& r : results) detail::check_forward_anomaly(op, r);
-  if (!grad_enabled() || !detail::any_requires_grad(inputs.data(), inputs.size())) {
+  if (!grad_enabled() || !detail::any_requires_grad(inputs)) {
     std::vector<Variable> out;
     for (Tensor& r : results) out.emplace_back(std::move(r));
     return out;
   }
-  return detail::make_outputs(op, std::move(results), inputs.data(), inputs.size(),
-                              BackwardFn(std::forward<F>(backward)));
+  auto node =
+      detail::new_node(op, static_cast<uint32_t>(results.size()), std::forward<F>(backward));
+  return detail::make_outputs(std::move(results), inputs, std::move(node));
 }
 
 }  // namespace minigrad

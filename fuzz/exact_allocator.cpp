@@ -1,5 +1,5 @@
 // The fuzz build's stand-in for tensor/allocator.cpp (same interface,
-// tensor/allocator.h).
+// tensor/allocator.h), buffers and objects alike.
 //
 // The real allocator rounds every buffer up to a power of two and keeps freed
 // buffers for reuse. Both hide memory errors from AddressSanitizer: a read of
@@ -22,6 +22,11 @@ std::mutex& stats_mutex() {
 }
 AllocatorStats& stats() {
   static AllocatorStats* s = new AllocatorStats;
+  return *s;
+}
+
+ObjectPoolStats& object_stats() {
+  static ObjectPoolStats* s = new ObjectPoolStats;
   return *s;
 }
 
@@ -56,5 +61,22 @@ AllocatorStats allocator_stats() {
 }
 
 void empty_cache() {}
+
+// Objects (tensor storages, graph nodes) are not pooled either: ASan sees each use
+// after free.
+void* allocate_object(size_t bytes) {
+  void* ptr = std::malloc(bytes == 0 ? 1 : bytes);
+  if (!ptr) throw std::bad_alloc();
+  std::lock_guard<std::mutex> lock(stats_mutex());
+  ++object_stats().system_allocs;
+  return ptr;
+}
+
+void release_object(void* ptr, size_t) noexcept { std::free(ptr); }
+
+ObjectPoolStats object_pool_stats() {
+  std::lock_guard<std::mutex> lock(stats_mutex());
+  return object_stats();
+}
 
 }  // namespace minigrad

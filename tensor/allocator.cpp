@@ -1,5 +1,6 @@
 #include "minigrad/tensor/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -17,6 +18,18 @@
 #else
 #define MINIGRAD_MEM_NOACCESS(p, n) ((void)(p), (void)(n))
 #define MINIGRAD_MEM_UNDEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
+// The object pool also tells AddressSanitizer: a node or variable used after it was
+// freed lies in a poisoned block (until the pool hands the block out again).
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define MINIGRAD_OBJ_POISON(p, n) (ASAN_POISON_MEMORY_REGION(p, n), MINIGRAD_MEM_NOACCESS(p, n))
+#define MINIGRAD_OBJ_UNPOISON(p, n) \
+  (ASAN_UNPOISON_MEMORY_REGION(p, n), MINIGRAD_MEM_UNDEFINED(p, n))
+#else
+#define MINIGRAD_OBJ_POISON(p, n) MINIGRAD_MEM_NOACCESS(p, n)
+#define MINIGRAD_OBJ_UNPOISON(p, n) MINIGRAD_MEM_UNDEFINED(p, n)
 #endif
 
 namespace minigrad {
@@ -98,7 +111,91 @@ AllocatorStats allocator_stats() {
   return p.stats;
 }
 
+// ---- the object pool -------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kObjectGrain = 32;
+constexpr size_t kMaxObjectBytes = 2048;
+constexpr size_t kObjectClasses = kMaxObjectBytes / kObjectGrain;  // class c: (c+1)·32 bytes
+
+size_t object_class(size_t bytes) { return (bytes + kObjectGrain - 1) / kObjectGrain - 1; }
+
+std::atomic<size_t> g_object_system_allocs{0};
+
+// One per thread, so the hot path takes no lock. Its destructor runs when the thread
+// ends (for the main thread: at exit, before static objects are destroyed), returns
+// every cached block to the system and marks the thread's cache as gone; blocks
+// released after that (by tensors with static storage duration) go straight to free().
+struct ObjectCache {
+  std::vector<void*> free_lists[kObjectClasses];
+  void clear() {
+    for (size_t c = 0; c < kObjectClasses; ++c) {
+      for (void* ptr : free_lists[c]) {
+        MINIGRAD_OBJ_UNPOISON(ptr, (c + 1) * kObjectGrain);
+        std::free(ptr);
+      }
+      free_lists[c].clear();
+    }
+  }
+  ~ObjectCache();
+};
+thread_local bool t_cache_gone = false;
+thread_local ObjectCache t_cache;
+ObjectCache::~ObjectCache() {
+  clear();
+  t_cache_gone = true;
+}
+
+void* system_object(size_t bytes) {
+  g_object_system_allocs.fetch_add(1, std::memory_order_relaxed);
+  void* ptr = std::malloc(bytes);
+  if (!ptr) throw std::bad_alloc();
+  return ptr;
+}
+
+}  // namespace
+
+void* allocate_object(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (bytes > kMaxObjectBytes || t_cache_gone) return system_object(bytes);
+  const size_t c = object_class(bytes);
+  auto& list = t_cache.free_lists[c];
+  if (list.empty()) return system_object((c + 1) * kObjectGrain);
+  void* ptr = list.back();
+  list.pop_back();
+  MINIGRAD_OBJ_UNPOISON(ptr, bytes);
+  return ptr;
+}
+
+void release_object(void* ptr, size_t bytes) noexcept {
+  if (!ptr) return;
+  if (bytes == 0) bytes = 1;
+  if (bytes > kMaxObjectBytes || t_cache_gone) {
+    std::free(ptr);
+    return;
+  }
+  const size_t c = object_class(bytes);
+  try {
+    t_cache.free_lists[c].push_back(ptr);
+  } catch (const std::bad_alloc&) {  // no memory to grow the list: hand the block back
+    std::free(ptr);
+    return;
+  }
+  MINIGRAD_OBJ_POISON(ptr, (c + 1) * kObjectGrain);
+}
+
+ObjectPoolStats object_pool_stats() {
+  ObjectPoolStats s;
+  s.system_allocs = g_object_system_allocs.load(std::memory_order_relaxed);
+  if (!t_cache_gone) {
+    for (const auto& list : t_cache.free_lists) s.cached_blocks += list.size();
+  }
+  return s;
+}
+
 void empty_cache() {
+  if (!t_cache_gone) t_cache.clear();
   Pool& p = pool();
   std::lock_guard<std::mutex> lock(p.mutex);
   for (int c = 0; c < kNumClasses; ++c) {

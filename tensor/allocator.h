@@ -19,7 +19,42 @@ struct AllocatorStats {
   size_t system_allocs = 0;  ///< calls that reached the system allocator
 };
 AllocatorStats allocator_stats();
-/// Returns every cached buffer to the system.
+/// Returns every cached buffer, and the calling thread's cached objects (below), to
+/// the system.
 void empty_cache();
+
+/// Small objects (the control block and Storage of every tensor, the graph nodes and
+/// variables of autograd) come from a second pool: per-thread free lists of blocks in
+/// multiples of 32 bytes up to 2 KiB. An op records a node and returns a variable
+/// holding a fresh tensor; a training step does so thousands of times, with the
+/// same sizes every step, and malloc's short per-size caches overflow into its
+/// general paths, which then dominate the cost of an op on small tensors. A block
+/// freed on another thread joins that thread's lists; a thread's lists go back to
+/// the system when the thread ends. Larger requests go straight to the system.
+void* allocate_object(size_t bytes);
+/// Returns a block from allocate_object; `bytes` must be the size it was asked for.
+void release_object(void* ptr, size_t bytes) noexcept;
+
+struct ObjectPoolStats {
+  size_t system_allocs = 0;  ///< requests, on any thread, that reached the system allocator
+  size_t cached_blocks = 0;  ///< blocks waiting in the calling thread's free lists
+};
+ObjectPoolStats object_pool_stats();
+
+/// A standard allocator over allocate_object, for std::allocate_shared and containers:
+/// `std::allocate_shared<Node>(PoolAllocator<Node>(), ...)` puts the object and its
+/// reference counts in one pooled block.
+template <class T>
+struct PoolAllocator {
+  static_assert(alignof(T) <= alignof(std::max_align_t), "pool blocks are malloc-aligned");
+  using value_type = T;
+  PoolAllocator() = default;
+  template <class U>
+  PoolAllocator(const PoolAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(allocate_object(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { release_object(p, n * sizeof(T)); }
+  friend bool operator==(const PoolAllocator&, const PoolAllocator&) { return true; }
+  friend bool operator!=(const PoolAllocator&, const PoolAllocator&) { return false; }
+};
 
 }  // namespace minigrad

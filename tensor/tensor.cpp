@@ -112,7 +112,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
       bytes *= static_cast<size_t>(d);
     }
   }
-  auto storage = std::make_shared<Storage>(bytes);
+  // one pooled block holds the Storage and its reference counts (tensor/allocator.h)
+  auto storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), bytes);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

@@ -8,8 +8,11 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "minigrad/autograd/functions.h"
+#include "minigrad/tensor/allocator.h"
 #include "testing.h"
 
 namespace minigrad {
@@ -260,6 +263,72 @@ TEST(Variable, DeepChainRunsAndIsDestroyedWithoutRecursion) {
   for (int i = 0; i < 100000; ++i) z = tanh(z);
   z = Variable();  // never ran backward: the saved tensors go too
   SUCCEED();
+}
+
+// A step that builds the same graph as the step before takes every node, variable,
+// tensor storage and buffer from the pools: nothing reaches the system allocator,
+// and after each step the pools hold what they held after the one before.
+TEST(Variable, ARepeatedStepAllocatesNothingFromTheSystem) {
+  const Variable x = leaf({0.5, -1, 2, 0.25}, {2, 2});
+  const Variable w = leaf({1, 2}, {2});
+  const Variable c(f64({3, 4, 5, 6}, {2, 2}));
+  size_t taken = 0;  // blocks the graph of the last step took from the pool
+  auto step = [&] {
+    const size_t before = object_pool_stats().cached_blocks;
+    Variable y = x;
+    for (int i = 0; i < 20; ++i) y = tanh(y * w + c);  // closures saving tensors, a broadcast
+    Variable loss = sum(y);
+    taken = before - object_pool_stats().cached_blocks;
+    loss.backward();
+    return loss.item();
+  };
+  step();
+  step();
+  const size_t objects = object_pool_stats().system_allocs;
+  const size_t buffers = allocator_stats().system_allocs;
+  const size_t cached = object_pool_stats().cached_blocks;
+  const double loss = step();
+  EXPECT_GE(taken, 3u * 60);  // 60 ops: a node, a variable and a storage each
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(step(), loss);
+    EXPECT_EQ(object_pool_stats().system_allocs, objects);
+    EXPECT_EQ(allocator_stats().system_allocs, buffers);
+    EXPECT_EQ(object_pool_stats().cached_blocks, cached);
+  }
+}
+
+// Graphs built and differentiated on several threads at once, and a graph built on
+// one thread and freed on another (its nodes join that thread's pool).
+TEST(Variable, GraphsOnSeveralThreadsAtOnce) {
+  auto chain = [](const Variable& x) {
+    Variable y = x;
+    for (int i = 0; i < 50; ++i) y = y * 1.01 + x;
+    return sum(y);
+  };
+  const double want = [&] {
+    const Variable x = leaf({1, 2, 3}, {3});
+    chain(x).backward();
+    return x.grad().to_vector<double>()[0];
+  }();
+  std::vector<double> got(4);
+  std::vector<Variable> kept(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 20; ++r) {
+        const Variable x = leaf({1, 2, 3}, {3});
+        chain(x).backward();
+        got[t] = x.grad().to_vector<double>()[0];
+      }
+      kept[t] = chain(leaf({1, 2, 3}, {3}));  // outlives the thread and its pool
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (size_t t = 0; t < got.size(); ++t) {
+    EXPECT_EQ(got[t], want) << "thread " << t;
+    kept[t].backward();  // a graph of a thread that has ended
+    kept[t] = Variable();
+  }
 }
 
 TEST(Variable, AnomalyModeNamesTheOp) {
