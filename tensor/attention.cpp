@@ -19,7 +19,9 @@
 // no region of its own inside a parallel one), so the bits are the same whatever the
 // thread count.
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "minigrad/tensor/check.h"
@@ -119,6 +121,26 @@ int max_threads() {
 #endif
 }
 
+// A row of scores with its row of the mask applied (key j at mask[j·stride]): −∞ where
+// a bool mask (read as bytes, M = uint8_t) is true, a float mask added. Unit stride (a
+// mask of whole rows) gets a loop of its own, which vectorises; g++ 12 vectorises the
+// select on bytes but not on bool.
+template <class T, class M>
+void mask_row(T* row, const M* mask, int64_t stride, int64_t n) {
+  auto apply = [](T s, M m) {
+    if constexpr (std::is_same_v<M, uint8_t>) {
+      return m != 0 ? -std::numeric_limits<T>::infinity() : s;
+    } else {
+      return s + m;
+    }
+  };
+  if (stride == 1) {
+    for (int64_t j = 0; j < n; ++j) row[j] = apply(row[j], mask[j]);
+  } else {
+    for (int64_t j = 0; j < n; ++j) row[j] = apply(row[j], mask[j * stride]);
+  }
+}
+
 Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
 
 // The batch shape every operand broadcasts to, after the checks every entry point shares.
@@ -179,13 +201,12 @@ AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tenso
       for (int64_t i = 0; i < tq; ++i) {
         T* row = a + i * tk;
         if (bool_mask) {
-          const bool* mr = m.data<bool>() + m_off[static_cast<size_t>(b)] + i * ms0;
-          for (int64_t j = 0; j < tk; ++j) {
-            if (mr[j * ms1]) row[j] = -std::numeric_limits<T>::infinity();
-          }
+          mask_row(row,
+                   reinterpret_cast<const uint8_t*>(m.data<bool>()) +
+                       m_off[static_cast<size_t>(b)] + i * ms0,
+                   ms1, tk);
         } else if (mask.defined()) {
-          const T* mr = m.data<T>() + m_off[static_cast<size_t>(b)] + i * ms0;
-          for (int64_t j = 0; j < tk; ++j) row[j] += mr[j * ms1];
+          mask_row(row, m.data<T>() + m_off[static_cast<size_t>(b)] + i * ms0, ms1, tk);
         }
         detail::softmax_row<false>(row, row, tk);  // A = softmax_j(S), in place
       }

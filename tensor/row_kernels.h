@@ -73,6 +73,11 @@ T row_max(const T* x, int64_t n) {
   for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<T>::infinity();
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
+    // g++ 12 leaves this loop scalar (16 vmaxss) unless told that its lanes are
+    // independent; they are, so the bits are the same either way.
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
     for (int l = 0; l < kLanes; ++l) {
       const T v = x[j + l];
       lane[l] = v > lane[l] ? v : lane[l];
