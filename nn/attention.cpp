@@ -68,16 +68,8 @@ double check_attention(const Variable& q, const Variable& k, const Variable& v, 
   return s;
 }
 
-// The scores with the mask applied, expanded to the full scores shape: a bool
-// mask sets −∞ where true, a float mask is added.
-Tensor apply_mask(const Tensor& scores, const Tensor& mask) {
-  if (!mask.defined()) return scores;
-  if (mask.dtype() != DType::Bool) return add(scores, mask);
-  const Shape full = broadcast_shapes(scores.shape(), mask.shape(), "attention mask");
-  return masked_fill(scores.expand(full), mask, -kInf);
-}
-
-// The same on the graph, for the composed forms.
+// The scores with the mask applied, for the composed forms: a bool mask sets −∞
+// where true, a float mask is added.
 Variable apply_mask(const Variable& scores, const Tensor& mask) {
   if (!mask.defined()) return scores;
   if (mask.dtype() != DType::Bool) return scores + Variable(mask);  // S + M
@@ -97,37 +89,50 @@ AttentionOutput scaled_dot_product_attention_composed(const Variable& q, const V
   return {context, weights};
 }
 
-// One node for the whole of S → A → C, with the backward written out:
-//   dA = gA + gC·Vᵀ            (A feeds C and is also an output; summed to A's
-//                               shape, as C has more batch axes when V brings its own)
-//   dV = Aᵀ·gC
-//   dS = A ⊙ (dA - Σ_j dA_j A_j)     (softmax's vector-Jacobian product, row by row)
-//   dQ = scale · dS·K,   dK = scale · dSᵀ·Q
-// Blocked keys have A = 0, so dS = 0 there: no gradient flows to them, and a
-// fully blocked row (A all zero) passes zero gradients, never NaN.
+namespace {
+
+// Which outputs the fused node records: both, or only the context when the caller
+// discards the weights (then no gradient of the weights is ever made).
+enum class Outputs { ContextAndWeights, Context };
+
+// One node for the whole of S → A → C (tensor/attention.cpp has the forward and the
+// backward side by side):
+//   S = Q·Kᵀ·scale + M       A = softmax_j(S)       C = A·V
+//   dA = gA + gC·Vᵀ   dV = Aᵀ·gC   dS = A ⊙ (dA − Σ_j dA_j A_j)   dQ = scale·dS·K   dK =
+//   scale·dSᵀ·Q
+// When V brings batch axes of its own, A has fewer batch axes than C, and the
+// composed form (which sums gA's copies back) is used.
+AttentionOutput fused_attention(const Variable& q, const Variable& k, const Variable& v,
+                                const Tensor& mask, std::optional<double> scale, Outputs outputs) {
+  const char* op = "scaled_dot_product_attention";
+  const double s = check_attention(q, k, v, mask, scale, op);
+  const Shape qk_batch = broadcast_shapes(Shape(q.shape().begin(), q.shape().end() - 2),
+                                          Shape(k.shape().begin(), k.shape().end() - 2), op);
+  const Shape batch = broadcast_shapes(qk_batch, Shape(v.shape().begin(), v.shape().end() - 2), op);
+  if (batch != qk_batch) return scaled_dot_product_attention_composed(q, k, v, mask, scale);
+  const Tensor qd = q.data(), kd = k.data(), vd = v.data();
+  AttentionForward f = attention_forward(qd, kd, vd, mask, s);
+  const Tensor weights = f.weights;
+  auto backward = [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
+    const Tensor gw = gy.size() > 1 ? gy[1] : Tensor();
+    AttentionBackward d = attention_backward(gy[0], gw, qd, kd, vd, weights, s);
+    if (g.needs(0)) g[0] = std::move(d.dq);  // summed to q's shape by the engine
+    if (g.needs(1)) g[1] = std::move(d.dk);
+    if (g.needs(2)) g[2] = std::move(d.dv);
+  };
+  if (outputs == Outputs::Context) {
+    return {record(op, std::move(f.context), {q, k, v}, backward), Variable(std::move(f.weights))};
+  }
+  auto out = record_multi(op, {std::move(f.context), std::move(f.weights)}, {q, k, v}, backward);
+  return {out[0], out[1]};
+}
+
+}  // namespace
+
 AttentionOutput scaled_dot_product_attention(const Variable& q, const Variable& k,
                                              const Variable& v, const Tensor& mask,
                                              std::optional<double> scale) {
-  const double s = check_attention(q, k, v, mask, scale, "scaled_dot_product_attention");
-  const Tensor qd = q.data(), kd = k.data(), vd = v.data();
-  Tensor scores = matmul(qd, kd.mT());
-  scores.mul_(s);
-  const Tensor weights = softmax(apply_mask(scores, mask), -1);
-  const Tensor context = matmul(weights, vd);
-  auto out = record_multi(
-      "scaled_dot_product_attention", {context, weights}, {q, k, v},
-      [qd, kd, vd, weights, s](const std::vector<Tensor>& gy, Grads& g) {
-        const Tensor& gc = gy[0];
-        // Without the sum_to, gA would be added once per broadcast copy of A.
-        const Tensor da = gy[1] + sum_to(matmul(gc, vd.mT()), weights.shape());
-        if (g.needs(2)) g[2] = matmul(weights.mT(), gc);
-        if (!g.needs(0) && !g.needs(1)) return;
-        Tensor ds = softmax_backward(weights, da.contiguous(), -1);  // A ⊙ (dA − Σ_j dA_j A_j)
-        ds.mul_(s);
-        if (g.needs(0)) g[0] = matmul(ds, kd);
-        if (g.needs(1)) g[1] = matmul(ds.mT(), qd);
-      });
-  return {out[0], out[1]};
+  return fused_attention(q, k, v, mask, scale, Outputs::ContextAndWeights);
 }
 
 Tensor causal_mask(int64_t steps, int64_t past) {
@@ -419,7 +424,9 @@ MultiheadOutput MultiheadAttention::forward(const Variable& query, const Project
                                      options.dropout(), true, dropout_generator);
     att = {matmul(weights, v), weights};
   } else {
-    att = scaled_dot_product_attention(q, k, v, mask);  // one fused node
+    // one fused node; the weights are a result only when the caller asked for them
+    att = fused_attention(q, k, v, mask, std::nullopt,
+                          opts.need_weights() ? Outputs::ContextAndWeights : Outputs::Context);
   }
   // [B, h, T, d_h] → [B, T, h·d_h]: the heads side by side, then mixed by W_O.
   Variable out = (*out_proj)(att.context.permute({0, 2, 1, 3}).reshape({b, t, e}));

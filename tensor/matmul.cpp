@@ -13,6 +13,7 @@
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/gemm.h"
 #include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/row_kernels.h"
 
 namespace minigrad {
 namespace {
@@ -52,10 +53,9 @@ bool as_gemm_operand(int64_t rows, int64_t cols, int64_t s0, int64_t s1, MatrixA
 
 // Work (multiply-adds) below which one GEMM call is too small to split across threads,
 // while a batch of them can be: such batches run their GEMMs in parallel, if the whole
-// batch is at least kParallelBatchWork (the threshold of gemm.cpp's kParallelMinWork,
-// for the same reason: a parallel region on a busy machine can wait milliseconds).
+// batch is at least detail::kParallelBatchWork.
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
-constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
+using detail::kParallelBatchWork;
 
 // "[..] @ [..]": the operands as the caller gave them, for the error messages (streamed
 // only when a check fails, so a call that succeeds formats nothing).

@@ -234,6 +234,51 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 /// reference the fast kernel is tested against, slow and obviously right.
 Tensor matmul_reference(const Tensor& a, const Tensor& b);
 
+// ---- attention ---------------------------------------------------------------------------------
+/// What attention_forward returns.
+struct AttentionForward {
+  /// C = A·V, [..., Tq, dv]. With two or more batch axes ([B, h, Tq, dv]) it is stored
+  /// heads side by side, as [..., Tq, h, dv] viewed through transpose(-3, -2), so that
+  /// merging the heads (permute to [B, Tq, h, dv], reshape to [B, Tq, h·dv]) copies
+  /// nothing.
+  Tensor context;
+  Tensor weights;  ///< A = softmax(Q·Kᵀ·scale + M) over the keys, [..., Tq, Tk], contiguous
+};
+/// Scaled dot-product attention in one pass per batch item (for [B, h, T, d], per
+/// (batch, head) pair), the items spread over the OpenMP threads:
+///
+///     S = Q·Kᵀ·scale + M      A = softmax_j(S)      C = A·V
+///
+/// q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv]; their batch axes broadcast, and
+/// the results have the broadcast batch shape. Q, K and V are read in place where
+/// their last axis has stride 1 (the heads of a [B, T, h·d] projection viewed as
+/// [B, h, T, d], say). mask: undefined, bool (true = blocked: S = −∞ there) or of q's
+/// dtype (added to S), broadcastable to [..., Tq, Tk]. A row with every key blocked
+/// gets A = 0 and C = 0 (softmax's convention here). Each item is computed by one
+/// thread, so the bits do not depend on the thread count.
+AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                   const Tensor& mask, double scale);
+/// The gradients attention_backward returns, in the broadcast batch shape of the
+/// forward (sum_to the inputs' shapes where they were broadcast), stored as
+/// AttentionForward::context is.
+struct AttentionBackward {
+  Tensor dq;  ///< [..., Tq, d]
+  Tensor dk;  ///< [..., Tk, d]
+  Tensor dv;  ///< [..., Tk, dv]
+};
+/// The vector-Jacobian product of attention_forward, per item, from gC = ∂L/∂C and
+/// gA = ∂L/∂A (undefined when A feeds nothing else):
+///
+///     dA = gA + gC·Vᵀ       dV = Aᵀ·gC       dS = A ⊙ (dA − Σ_j dA_j A_j)   (softmax)
+///     dQ = scale · dS·K     dK = scale · dSᵀ·Q
+///
+/// Blocked keys have A = 0, so dS = 0 there; a fully blocked row passes zeros.
+/// \param gc, gw  gC (the context's shape) and gA (the weights' shape, or undefined)
+/// \param q, k, v, weights, scale  the forward's inputs and its weights A
+AttentionBackward attention_backward(const Tensor& gc, const Tensor& gw, const Tensor& q,
+                                     const Tensor& k, const Tensor& v, const Tensor& weights,
+                                     double scale);
+
 // ---- joining and splitting --------------------------------------------------------------------
 Tensor concat(const std::vector<Tensor>& tensors, int64_t axis);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t axis);

@@ -4,7 +4,11 @@
 /// (softmax, layer_norm), whose order of summation depends on the row length only.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
+
+#include "minigrad/tensor/fast_math.h"
 
 namespace minigrad::detail {
 
@@ -14,6 +18,11 @@ namespace minigrad::detail {
 /// busy machine, where the barrier at the end of a region can wait a scheduler tick
 /// for a thread that is not running (gemm.cpp, kParallelMinWork, has the measurement).
 constexpr int64_t kParallelGrain = 1 << 20;
+
+/// A batch of small matrix products (matmul's batches, attention's (batch, head)
+/// pairs) runs its items in parallel when it holds at least this many multiply-adds
+/// in all: gemm.cpp's kParallelMinWork, for the same reason as kParallelGrain.
+constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
 
 /// Row reductions run in kLanes independent accumulators. A single running sum is a
 /// chain in which every step waits for the previous one (4 cycles per add): a row of
@@ -53,6 +62,75 @@ T row_sum(const T* x, int64_t n) {
 template <class T>
 T row_dot(const T* a, const T* b, int64_t n) {
   return row_sum_by<T>(n, [a, b](int64_t j) { return a[j] * b[j]; });
+}
+
+/// max_j x_j over a row of n, or NaN if any x_j is NaN (a NaN must reach the output,
+/// not be mistaken for a fully masked row). The comparisons skip NaNs; a count of them
+/// decides.
+template <class T>
+T row_max(const T* x, int64_t n) {
+  T lane[kLanes], nans[kLanes] = {};
+  for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<T>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    // g++ 12 leaves this loop scalar (16 vmaxss) unless told that its lanes are
+    // independent; they are, so the bits are the same either way.
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+    for (int l = 0; l < kLanes; ++l) {
+      const T v = x[j + l];
+      lane[l] = v > lane[l] ? v : lane[l];
+      nans[l] += v != v ? T(1) : T(0);
+    }
+  }
+  for (int l = 0; j < n; ++j, ++l) {
+    lane[l] = x[j] > lane[l] ? x[j] : lane[l];
+    nans[l] += x[j] != x[j] ? T(1) : T(0);
+  }
+  T m = lane[0], bad = 0;
+  for (int l = 0; l < kLanes; ++l) {
+    m = lane[l] > m ? lane[l] : m;
+    bad += nans[l];
+  }
+  return bad > 0 ? std::numeric_limits<T>::quiet_NaN() : m;
+}
+
+/// One row of softmax (kLog = false) or log_softmax (kLog = true, y not x; softmax
+/// may write over x):
+///
+///   m = max_j x_j,   softmax(x)_i = e^(x_i − m) / Σ_j e^(x_j − m)
+///
+/// Subtracting m changes nothing mathematically (it cancels) but keeps every exponent
+/// ≤ 0, so e^(·) never overflows even for logits of 1e4. A row that is all −∞ (every
+/// key masked) has no defined softmax: it gives zeros (log_softmax: −∞).
+template <bool kLog, class T>
+void softmax_row(const T* x, T* y, int64_t n) {
+  const T m = row_max(x, n);  // NaN if any x_j is
+  if (m == -std::numeric_limits<T>::infinity()) {
+    for (int64_t j = 0; j < n; ++j) y[j] = kLog ? -std::numeric_limits<T>::infinity() : T(0);
+    return;
+  }
+  // e_j = exp(x_j − m) first, in a loop of its own that vectorises, then their sum.
+  for (int64_t j = 0; j < n; ++j) y[j] = fast::exp(x[j] - m);
+  const T s = row_sum(y, n);
+  if (kLog) {
+    // (x_j - m) - log s, not x_j - (m + log s): for logits of 1e4 in float32
+    // m + log s rounds to a multiple of 2⁻¹⁰ and the result loses 3 digits.
+    const T log_s = std::log(s);
+    for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m) - log_s;
+  } else {
+    const T inv = T(1) / s;
+    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
+  }
+}
+
+/// One row of softmax's vector-Jacobian product, gx = y ⊙ (gy − Σ_j gy_j y_j), times
+/// `scale`; gx may be gy. A fully masked row (y = 0) gets 0.
+template <class T>
+void softmax_backward_row(const T* y, const T* gy, T* gx, int64_t n, T scale = T(1)) {
+  const T dot = row_dot(gy, y, n);
+  for (int64_t j = 0; j < n; ++j) gx[j] = scale * (y[j] * (gy[j] - dot));
 }
 
 }  // namespace minigrad::detail

@@ -5,48 +5,18 @@
 //
 // Subtracting m changes nothing mathematically (it cancels) but keeps every
 // exponent ≤ 0, so e^(·) never overflows even for logits of 1e4.
-#include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "minigrad/tensor/check.h"
-#include "minigrad/tensor/fast_math.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/row_kernels.h"
 
 namespace minigrad {
 namespace {
 
-using detail::kLanes;
-using detail::row_dot;
-using detail::row_sum;
-
-// max_j x_j, or NaN if any x_j is NaN (a NaN must reach the output, not be mistaken
-// for a fully masked row). The comparisons skip NaNs; a count of them decides.
-template <class T>
-T row_max(const T* x, int64_t n) {
-  T lane[kLanes], nans[kLanes] = {};
-  for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<T>::infinity();
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      const T v = x[j + l];
-      lane[l] = v > lane[l] ? v : lane[l];
-      nans[l] += v != v ? T(1) : T(0);
-    }
-  }
-  for (int l = 0; j < n; ++j, ++l) {
-    lane[l] = x[j] > lane[l] ? x[j] : lane[l];
-    nans[l] += x[j] != x[j] ? T(1) : T(0);
-  }
-  T m = lane[0], bad = 0;
-  for (int l = 0; l < kLanes; ++l) {
-    m = lane[l] > m ? lane[l] : m;
-    bad += nans[l];
-  }
-  return bad > 0 ? std::numeric_limits<T>::quiet_NaN() : m;
-}
+using detail::softmax_backward_row;
+using detail::softmax_row;
 
 template <bool kLog>
 Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
@@ -67,29 +37,7 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, const char* op) {
     const T* p = rows.data<T>();
     T* o = out.data<T>();
     const int64_t nrows = len == 0 ? 0 : rows.numel() / len;
-    for (int64_t r = 0; r < nrows; ++r) {
-      const T* in = p + r * len;
-      T* y = o + r * len;
-      const T m = row_max(in, len);  // NaN if any x_j is
-      if (m == -std::numeric_limits<T>::infinity()) {
-        // Every entry is -inf (a fully masked row): softmax is defined as all
-        // zeros here, and log_softmax as all -inf (log 0).
-        for (int64_t j = 0; j < len; ++j) y[j] = kLog ? -std::numeric_limits<T>::infinity() : T(0);
-        continue;
-      }
-      // e_j = exp(x_j − m) first, in a loop of its own that vectorises, then their sum.
-      for (int64_t j = 0; j < len; ++j) y[j] = fast::exp(in[j] - m);
-      const T s = row_sum(y, len);
-      if (kLog) {
-        // (x_j - m) - log s, not x_j - (m + log s): for logits of 1e4 in float32
-        // m + log s rounds to a multiple of 2⁻¹⁰ and the result loses 3 digits.
-        const T log_s = std::log(s);
-        for (int64_t j = 0; j < len; ++j) y[j] = (in[j] - m) - log_s;
-      } else {
-        const T inv = T(1) / s;
-        for (int64_t j = 0; j < len; ++j) y[j] *= inv;
-      }
-    }
+    for (int64_t r = 0; r < nrows; ++r) softmax_row<kLog>(p + r * len, o + r * len, len);
   });
   return ax == last ? out : out.permute(order).contiguous();
 }
@@ -125,11 +73,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t axis) {
     T* out = gx.data<T>();
     const int64_t nrows = len == 0 ? 0 : y.numel() / len;
     for (int64_t r = 0; r < nrows; ++r) {
-      const T* yr = py + r * len;
-      const T* gr = pg + r * len;
-      T* o = out + r * len;
-      const T dot = row_dot(gr, yr, len);
-      for (int64_t j = 0; j < len; ++j) o[j] = yr[j] * (gr[j] - dot);
+      softmax_backward_row(py + r * len, pg + r * len, out + r * len, len);
     }
   });
   return gx;

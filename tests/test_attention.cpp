@@ -298,6 +298,71 @@ TEST(ScaledDotProductAttention, FusedAndComposedAgree) {
   }
 }
 
+// Q, K and V as MultiheadAttention makes them: heads of a [B, T, 3·h·d] projection
+// viewed as [B, h, T, d], strided. The fused path reads them in place and stores the
+// context with the heads side by side, so that merging the heads again is a view; its
+// values and the gradient reaching the projection are the composed path's.
+TEST(ScaledDotProductAttention, HeadsAreReadInPlaceAndStoredSideBySide) {
+  const int64_t b = 2, t = 5, h = 3, d = 4;
+  const Tensor x = input({b, t, 3 * h * d}, 60, -2, 2);
+  const Tensor gc = input({b, t, h * d}, 61), gw = input({b, h, t, t}, 62);
+  auto heads = [&](const Variable& packed, int64_t i) {  // part i, [B, h, T, d]
+    return packed.narrow(2, i * h * d, h * d).reshape({b, t, h, d}).permute({0, 2, 1, 3});
+  };
+  auto attend = [&](const Path& p, const Variable& packed) {
+    return p.fn(heads(packed, 0), heads(packed, 1), heads(packed, 2), nn::causal_mask(t),
+                std::nullopt);
+  };
+  std::vector<Tensor> merged, weights, grads;
+  for (const Path& p : kPaths) {
+    const Variable packed = Variable(x).requires_grad_();
+    const nn::AttentionOutput out = attend(p, packed);
+    if (std::string(p.name) == "fused") {
+      EXPECT_FALSE(out.context.data().is_contiguous());
+      EXPECT_TRUE(out.context.data().permute({0, 2, 1, 3}).is_contiguous())
+          << "the heads side by side: [B, T, h, d] in memory";
+    }
+    const Variable m = out.context.permute({0, 2, 1, 3}).reshape({b, t, h * d});
+    (sum(m * Variable(gc)) + sum(out.weights * Variable(gw))).backward();
+    merged.push_back(m.data());
+    weights.push_back(out.weights.data());
+    grads.push_back(packed.grad());
+  }
+  EXPECT_LT(max_abs_diff(merged[0], merged[1]), 1e-14);
+  EXPECT_LT(max_abs_diff(weights[0], weights[1]), 1e-15);
+  EXPECT_LT(max_abs_diff(grads[0], grads[1]), 1e-13);
+  EXPECT_TRUE(grad_ok([&](const Vars& v) { return both_outputs(attend(kPaths[0], v[0])); }, {x}));
+}
+
+// The tensor-level kernels check what autograd would otherwise catch too late.
+TEST(ScaledDotProductAttention, KernelBadInputsThrowClearly) {
+  const Tensor q = input({2, 3, 4}, 1), k = input({2, 5, 4}, 2), v = input({2, 5, 3}, 3);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        attention_forward(q, input({2, 5, 3}, 4), v, {}, 0.5);
+      },
+      {"attention_forward", "q [2,3,4]", "k [2,5,3]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] { attention_forward(q, k, v.to(DType::Float32), {}, 0.5); },
+      {"attention_forward", "float32[2,5,3]", "one floating dtype"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        attention_forward(q, k, v, Tensor::zeros({2, 3, 5}, DType::Float32), 0.5);
+      },
+      {"attention_forward", "mask float32[2,3,5]", "bool or float64"}));
+  const AttentionForward f = attention_forward(q, k, v, {}, 0.5);
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        attention_backward(input({2, 3, 4}, 5), {}, q, k, v, f.weights, 0.5);
+      },
+      {"attention_backward", "gC [2,3,4]", "weights [2,3,5]"}));
+  EXPECT_TRUE(throws_with<std::invalid_argument>(
+      [&] {
+        attention_backward(f.context, input({3, 5}, 6), q, k, v, f.weights, 0.5);
+      },
+      {"attention_backward", "gA [3,5]"}));
+}
+
 TEST(ScaledDotProductAttention, ValuesAgainstTheLongWay) {
   const Tensor q = input({2, 3, 4}, 60, -2, 2), k = input({2, 5, 4}, 61, -2, 2),
                v = input({2, 5, 3}, 62);
@@ -626,6 +691,34 @@ TEST(MultiheadAttention, Gradcheck) {
       },
       mha_inputs(kv, input({2, 4}, 100), input({3, 3}, 101), input({3, 5}, 102))))
       << "unbatched";
+}
+
+// need_weights(false) records the attention's context alone; the output and every
+// gradient are those of need_weights(true), bit for bit, and gradcheck passes.
+TEST(MultiheadAttention, WithoutWeightsTheSameOutputAndGradients) {
+  Generator gen(5);
+  nn::MultiheadAttention m(f64_options(6, 3), gen);
+  const Tensor x = input({2, 4, 6}, 110);
+  const Fwd causal = Fwd().attn_mask(nn::causal_mask(4));
+  std::vector<Tensor> outs;
+  std::vector<NamedGrads> grads;
+  for (const bool need : {true, false}) {
+    m.zero_grad();
+    const Variable in(x);
+    const Variable y = m(in, in, in, Fwd(causal).need_weights(need)).output;
+    sum(y * Variable(input(y.shape(), 111))).backward();
+    outs.push_back(y.data());
+    grads.push_back(param_grads(m));
+  }
+  EXPECT_EQ(max_abs_diff(outs[0], outs[1]), 0.0);
+  for (size_t i = 0; i < grads[0].size(); ++i)
+    EXPECT_EQ(max_abs_diff(grads[0][i].second, grads[1][i].second), 0.0) << grads[0][i].first;
+  EXPECT_TRUE(grad_ok(
+      [&](const Vars& v) {
+        m.in_proj_weight = v[1];
+        return m(v[0], v[0], v[0], Fwd(causal).need_weights(false)).output;
+      },
+      {x, m.in_proj_weight.data()}));
 }
 
 TEST(MultiheadAttention, HeadWeightsSumToOneAndAverageIsTheirMean) {
