@@ -1,10 +1,16 @@
 #include "minigrad/nn/lstm.h"
 
+#include <algorithm>
 #include <cmath>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
+#include "minigrad/tensor/gemm.h"
 
 namespace minigrad::nn {
 
@@ -25,26 +31,21 @@ namespace {
 //   dz_f = dc'·c · f(1-f)
 //   dc   = dc'·f
 //   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
-// The two kernels, on one step's rows. Forward: z = zx + zh + b_ih + b_hh →
-// gates (i, f, g, o after activation), c', tanh c', h'. Two passes per row, each a loop
-// the compiler vectorises (fast:: math): the 4H activations, then the H cell updates.
+// The two kernels, on one step's rows. Forward: `act` holds z = zx + zh + b_ih + b_hh on
+// entry and the gates (i, f, g, o after activation) on return; writes c', tanh c' and
+// h'. Two passes per row, each a loop the compiler vectorises (fast:: math): the 4H
+// activations, then the H cell updates.
 template <class T>
-void pointwise_forward(const T* px, const T* ph, const T* pbi, const T* pbh, const T* pc, T* pg,
-                       T* pcn, T* pt, T* phn, int64_t batch, int64_t hidden) {
+void cell_forward(T* act, const T* pc, T* pcn, T* pt, T* phn, int64_t batch, int64_t hidden) {
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t row = b * 4 * hidden;
-    T* act = pg + row;
-    for (int64_t col = 0; col < 4 * hidden; ++col) {
-      act[col] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
-    }
-    for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
-    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
-    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col)
-      act[col] = fast::sigmoid(act[col]);  // o
-    const T* i = act;
-    const T* f = act + hidden;
-    const T* g = act + 2 * hidden;
-    const T* o = act + 3 * hidden;
+    T* a = act + b * 4 * hidden;
+    for (int64_t col = 0; col < 2 * hidden; ++col) a[col] = fast::sigmoid(a[col]);           // i, f
+    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) a[col] = fast::tanh(a[col]);     // g
+    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) a[col] = fast::sigmoid(a[col]);  // o
+    const T* i = a;
+    const T* f = a + hidden;
+    const T* g = a + 2 * hidden;
+    const T* o = a + 3 * hidden;
     const T* c_old = pc + b * hidden;
     T* c_new = pcn + b * hidden;
     T* tc = pt + b * hidden;
@@ -95,9 +96,17 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
   const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
   dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
     using T = decltype(tag);
-    pointwise_forward<T>(zxd.data<T>(), zhd.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh),
-                         cd.data<T>(), gates.data<T>(), c_next.data<T>(), tanh_c.data<T>(),
-                         h_next.data<T>(), batch, hidden);
+    const T *px = zxd.data<T>(), *ph = zhd.data<T>();
+    const T *pbi = data_or_null<T>(bi), *pbh = data_or_null<T>(bh);
+    T* act = gates.data<T>();
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t row = b * 4 * hidden;
+      for (int64_t col = 0; col < 4 * hidden; ++col)
+        act[row + col] =
+            px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
+    }
+    cell_forward<T>(act, cd.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch,
+                    hidden);
   });
 
   return record_multi("lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
@@ -122,13 +131,62 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
                       });
 }
 
+// How many threads run one recurrence: its batch rows are independent for the whole
+// sequence (row b of h_t depends on row b of h_{t-1} only), so each thread takes a block
+// of rows through every step and the threads meet once, at the end of the sequence,
+// not at every step. A team pays only for enough work (T·B·4H·H multiply-adds, the
+// threshold gemm.cpp's kParallelMinWork explains) and at least kMinRowsPerThread rows
+// each; from inside a parallel region, one.
+constexpr double kParallelRecurrenceWork = double(int64_t{1} << 22);
+constexpr int64_t kMinRowsPerThread = 8;
+
+int recurrence_threads(int64_t steps, int64_t batch, int64_t hidden) {
+#if defined(_OPENMP)
+  const double work = double(steps) * double(batch) * double(4 * hidden) * double(hidden);
+  if (work < kParallelRecurrenceWork || omp_in_parallel()) return 1;
+  return int(
+      std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), batch / kMinRowsPerThread)));
+#else
+  (void)steps;
+  (void)batch;
+  (void)hidden;
+  return 1;
+#endif
+}
+
+// Runs body(b0, b1) over the blocks of rows [b0, b1) that split [0, batch) among
+// `threads` threads, in one parallel region. Every row is computed the same way
+// whatever the split (gemm's bits do not depend on how the rows are blocked), so the
+// result is bit-identical at any thread count.
+template <class F>
+void over_row_blocks(int threads, int64_t batch, F&& body) {
+  if (threads <= 1) {
+    body(int64_t{0}, batch);
+    return;
+  }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t team = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t b0 = batch * t / team, b1 = batch * (t + 1) / team;
+    if (b1 > b0) body(b0, b1);
+  }
+#endif
+}
+
 // A whole layer over the sequence as ONE op, the fast path of nn::LSTM. Inputs:
 // zx [T, B, 4H] = x·W_ihᵀ for every step (one GEMM, made by the caller), W_hh, the
 // biases (either may be undefined), h0 and c0 [B, H]. Outputs: hs [T, B, H] (every h_t)
 // and c_T [B, H].
 //
-// Forward: for t = 1..T, z_t = zx_t + h_{t-1}·W_hhᵀ + b, then the cell (pointwise_forward).
-// Backward: for t = T..1, dh_t = ∂L/∂hs_t + dz_{t+1}·W_hh (the step after t reads h_t),
+// Forward, for t = 1..T, on each block of rows:
+//   z_t = (zx_t + (b_ih + b_hh)) + h_{t-1}·W_hhᵀ      written into the gates buffer, the
+//                                                    product added by gemm (beta = 1)
+//   then the cell (cell_forward) in place.
+// W_hhᵀ is made contiguous once per sequence, so the per-step product reads it in place
+// instead of packing a transposed operand at every step.
+//
+// Backward, for t = T..1: dh_t = ∂L/∂hs_t + dz_{t+1}·W_hh (the step after t reads h_t),
 // the cell's backward gives dz_t and dc_{t-1}. What a step-by-step graph would do
 // T times at small sizes is done once at the end:
 //   ∂L/∂W_hh = Σ_t dz_tᵀ·h_{t-1} = dZᵀ·H_prev     one GEMM of [4H, T·B]·[T·B, H]
@@ -138,63 +196,100 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
 std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, const Variable& b_ih,
                                     const Variable& b_hh, const Variable& h0, const Variable& c0) {
   const int64_t steps = zx.size(0), batch = zx.size(1), hidden = w_hh.size(1);
+  const int64_t gates_n = 4 * hidden;
   const DType dtype = zx.dtype();
   const Tensor zxd = zx.data().contiguous(), whh = w_hh.data().contiguous();
-  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
-  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
+  const Tensor whh_t = whh.mT().contiguous();  // [H, 4H]
+  Tensor bias;                                 // b_ih + b_hh, or undefined
+  if (b_ih.defined() && b_hh.defined()) {
+    bias = add(b_ih.data(), b_hh.data()).contiguous();
+  } else if (b_ih.defined() || b_hh.defined()) {
+    bias = (b_ih.defined() ? b_ih : b_hh).data().contiguous();
+  }
   // Saved for backward: h_0..h_T and c_0..c_T (T + 1 each), gates and tanh c_t (T each).
   Tensor hs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
   Tensor cs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
-  Tensor gates = Tensor::empty({steps, batch, 4 * hidden}, dtype);
+  Tensor gates = Tensor::empty({steps, batch, gates_n}, dtype);
   Tensor tanh_c = Tensor::empty({steps, batch, hidden}, dtype);
   hs_all.select(0, 0).copy_(h0.data());
   cs_all.select(0, 0).copy_(c0.data());
+  const int threads = recurrence_threads(steps, batch, hidden);
   dispatch_floating(dtype, "lstm_sequence", [&](auto tag) {
     using T = decltype(tag);
-    const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
-    for (int64_t t = 0; t < steps; ++t) {
-      const Tensor zh = matmul(hs_all.select(0, t), whh.mT());  // h_{t-1}·W_hhᵀ
-      pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi),
-                           data_or_null<T>(bh), cs_all.data<T>() + t * bh_n,
-                           gates.data<T>() + t * bz_n, cs_all.data<T>() + (t + 1) * bh_n,
-                           tanh_c.data<T>() + t * bh_n, hs_all.data<T>() + (t + 1) * bh_n, batch,
-                           hidden);
-    }
+    const T *pzx = zxd.data<T>(), *pw = whh_t.data<T>(), *pb = data_or_null<T>(bias);
+    T *phs = hs_all.data<T>(), *pcs = cs_all.data<T>(), *pg = gates.data<T>(),
+      *ptc = tanh_c.data<T>();
+    over_row_blocks(threads, batch, [&](int64_t b0, int64_t b1) {
+      const int64_t rows = b1 - b0;
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t z0 = (t * batch + b0) * gates_n;  // this block's rows of step t
+        T* z = pg + z0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* src = pzx + z0 + r * gates_n;
+          T* dst = z + r * gates_n;
+          if (pb) {
+            for (int64_t col = 0; col < gates_n; ++col) dst[col] = src[col] + pb[col];
+          } else {
+            std::copy(src, src + gates_n, dst);
+          }
+        }
+        const int64_t h_prev = (t * batch + b0) * hidden, h_next = h_prev + batch * hidden;
+        gemm<T>(false, false, rows, gates_n, hidden, T(1), phs + h_prev, hidden, pw, gates_n, T(1),
+                z, gates_n);  // z += h_{t-1}·W_hhᵀ
+        cell_forward<T>(z, pcs + h_prev, pcs + h_next, ptc + h_prev, phs + h_next, rows, hidden);
+      }
+    });
   });
   const Tensor hs = hs_all.narrow(0, 1, steps);
   const Tensor c_last = cs_all.select(0, steps);
 
   return record_multi(
       "lstm_sequence", {hs, c_last}, {zx, w_hh, b_ih, b_hh, h0, c0},
-      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden](const std::vector<Tensor>& gy,
-                                                                 Grads& g) {
+      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden, gates_n](
+          const std::vector<Tensor>& gy, Grads& g) {
         const Tensor ghs = gy[0].contiguous();
         const DType dt = gates.dtype();
-        Tensor dZ = Tensor::empty({steps, batch, 4 * hidden}, dt);
-        Tensor dh = Tensor::zeros({batch, hidden}, dt);  // ∂L/∂h_t through step t+1
+        Tensor dZ = Tensor::empty({steps, batch, gates_n}, dt);
+        Tensor dh = Tensor::empty({batch, hidden}, dt);  // ∂L/∂h_t, the total
         Tensor dc = gy[1].contiguous().clone();          // ∂L/∂c_t
-        Tensor gh = Tensor::empty({batch, hidden}, dt);
         Tensor dc_prev = Tensor::empty({batch, hidden}, dt);
+        const int team = recurrence_threads(steps, batch, hidden);
         dispatch_floating(dt, "lstm_sequence backward", [&](auto tag) {
           using T = decltype(tag);
-          const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
-          for (int64_t t = steps - 1; t >= 0; --t) {
-            const T* pg_hs = ghs.data<T>() + t * bh_n;
-            const T* pdh = dh.data<T>();
-            T* pgh = gh.data<T>();
-            for (int64_t e = 0; e < bh_n; ++e) pgh[e] = pg_hs[e] + pdh[e];
-            T* dz_t = dZ.data<T>() + t * bz_n;
-            pointwise_backward<T>(gates.data<T>() + t * bz_n, tanh_c.data<T>() + t * bh_n,
-                                  cs_all.data<T>() + t * bh_n, pgh, dc.data<T>(), dz_t,
-                                  dc_prev.data<T>(), batch, hidden);
-            std::swap(dc, dc_prev);
-            dh = matmul(dZ.select(0, t), whh);  // dz_t·W_hh: [B, 4H]·[4H, H]
-          }
+          const T *pghs = ghs.data<T>(), *pw = whh.data<T>(), *pg = gates.data<T>(),
+                  *ptc = tanh_c.data<T>(), *pcs = cs_all.data<T>();
+          T *pdz = dZ.data<T>(), *pdh = dh.data<T>();
+          T *pdc = dc.data<T>(), *pdc_prev = dc_prev.data<T>();
+          over_row_blocks(team, batch, [&](int64_t b0, int64_t b1) {
+            const int64_t rows = b1 - b0;
+            T* gh = pdh + b0 * hidden;
+            T* dc_next = pdc + b0 * hidden;  // ∂L/∂c_{t+1}
+            T* dc_t = pdc_prev + b0 * hidden;
+            for (int64_t t = steps - 1; t >= 0; --t) {
+              const int64_t e0 = (t * batch + b0) * hidden, z0 = (t * batch + b0) * gates_n;
+              std::copy(pghs + e0, pghs + e0 + rows * hidden, gh);
+              if (t + 1 < steps)  // gh += dz_{t+1}·W_hh: [rows, 4H]·[4H, H]
+                gemm<T>(false, false, rows, hidden, gates_n, T(1), pdz + z0 + batch * gates_n,
+                        gates_n, pw, hidden, T(1), gh, hidden);
+              pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, gh, dc_next, pdz + z0, dc_t, rows,
+                                    hidden);
+              std::swap(dc_next, dc_t);
+            }
+            // ∂L/∂h_0 = dz_1·W_hh (zero for an empty sequence)
+            if (steps > 0) {
+              gemm<T>(false, false, rows, hidden, gates_n, T(1), pdz + b0 * gates_n, gates_n, pw,
+                      hidden, T(0), gh, hidden);
+            } else {
+              std::fill(gh, gh + rows * hidden, T(0));
+            }
+          });
         });
+        // After the loop ∂L/∂c_0 is where dc_next points: dc after an even number of steps.
+        if (steps % 2 == 1) std::swap(dc, dc_prev);
         if (g.needs(0)) g[0] = dZ;
         if (g.needs(1)) {
           const Tensor h_prev = hs_all.narrow(0, 0, steps).reshape({steps * batch, hidden});
-          g[1] = matmul(dZ.reshape({steps * batch, 4 * hidden}).mT(), h_prev);  // [4H, H]
+          g[1] = matmul(dZ.reshape({steps * batch, gates_n}).mT(), h_prev);  // [4H, H]
         }
         if (g.needs(2) || g.needs(3)) {
           const Tensor db = sum(dZ, {0, 1});
