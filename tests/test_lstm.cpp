@@ -309,8 +309,7 @@ TEST(LSTM, ParametersAreNamedAsInPyTorch) {
 
 // A recurrence large enough to be split over threads (blocks of batch rows, each
 // through every step) gives the same bits at 1 and 2 threads, forward and backward,
-// and still agrees with the composed graph. 34 rows split 17 + 17: blocks that are
-// not a multiple of the GEMM's row tile.
+// and still agrees with the composed graph. 34 rows: the last block is short.
 TEST(LSTM, RowBlocksOverThreadsGiveTheSameBits) {
   const int64_t T = 8, B = 34, IN = 16, H = 128;
   for (DType dt : {DType::Float32, DType::Float64}) {
