@@ -16,7 +16,7 @@ namespace minigrad::nn {
 
 namespace {
 
-// The fused element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
+// The element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
 // ([B, 4H] each), the biases (either may be undefined) and c ([B, H]).
 //
 // Forward, per element (j < H, gates in the order i, f, g, o):
@@ -82,37 +82,51 @@ const T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, const Variable& b_ih,
-                                     const Variable& b_hh, const Variable& c) {
-  const int64_t batch = c.size(0), hidden = c.size(1);
+// b_ih + b_hh as one [4H] tensor, either alone when the other is undefined, or
+// undefined when both are.
+Tensor combined_bias(const Variable& b_ih, const Variable& b_hh) {
+  if (b_ih.defined() && b_hh.defined()) return add(b_ih.data(), b_hh.data()).contiguous();
+  if (b_ih.defined() || b_hh.defined()) return (b_ih.defined() ? b_ih : b_hh).data().contiguous();
+  return Tensor();
+}
+
+// One step as ONE op: both products, the biases and the cell, with the backward
+// written out (the equations above), so a step is one node of the graph instead of
+// two matmuls, their sum and the cell. Forward: z = x·W_ihᵀ, then z += h·W_hhᵀ (gemm
+// adding into the same buffer), z += b_ih + b_hh, then the cell in place. Backward,
+// from dz: dx = dz·W_ih, dh = dz·W_hh, dW_ih = dzᵀ·x, dW_hh = dzᵀ·h, db = Σ_b dz.
+std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const Variable& c,
+                                   const Variable& w_ih, const Variable& w_hh, const Variable& b_ih,
+                                   const Variable& b_hh) {
+  const int64_t batch = c.size(0), hidden = c.size(1), in = x.size(1), gates_n = 4 * hidden;
   const DType dtype = c.dtype();
-  Tensor gates = Tensor::empty({batch, 4 * hidden}, dtype);  // i, f, g, o after activation
+  const Tensor xd = x.data().contiguous(), hd = h.data().contiguous(), cd = c.data().contiguous();
+  const Tensor wih = w_ih.data().contiguous(), whh = w_hh.data().contiguous();
+  const Tensor bias = combined_bias(b_ih, b_hh);
+  Tensor gates = Tensor::empty({batch, gates_n}, dtype);  // i, f, g, o after activation
   Tensor c_next = Tensor::empty({batch, hidden}, dtype);
   Tensor tanh_c = Tensor::empty({batch, hidden}, dtype);
   Tensor h_next = Tensor::empty({batch, hidden}, dtype);
-  const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(),
-               cd = c.data().contiguous();
-  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
-  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
   dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
     using T = decltype(tag);
-    const T *px = zxd.data<T>(), *ph = zhd.data<T>();
-    const T *pbi = data_or_null<T>(bi), *pbh = data_or_null<T>(bh);
-    T* act = gates.data<T>();
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t row = b * 4 * hidden;
-      for (int64_t col = 0; col < 4 * hidden; ++col)
-        act[row + col] =
-            px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
+    T* z = gates.data<T>();
+    gemm<T>(false, true, batch, gates_n, in, T(1), xd.data<T>(), in, wih.data<T>(), in, T(0), z,
+            gates_n);  // z = x·W_ihᵀ
+    gemm<T>(false, true, batch, gates_n, hidden, T(1), hd.data<T>(), hidden, whh.data<T>(), hidden,
+            T(1), z, gates_n);  // z += h·W_hhᵀ
+    if (const T* pb = data_or_null<T>(bias)) {
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t col = 0; col < gates_n; ++col) z[b * gates_n + col] += pb[col];
     }
-    cell_forward<T>(act, cd.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch,
+    cell_forward<T>(z, cd.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch,
                     hidden);
   });
 
-  return record_multi("lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
-                      [gates, tanh_c, cd, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+  return record_multi("lstm_cell", {h_next, c_next}, {x, h, c, w_ih, w_hh, b_ih, b_hh},
+                      [gates, tanh_c, xd, hd, cd, wih, whh, batch, hidden, gates_n](
+                          const std::vector<Tensor>& gy, Grads& g) {
                         const Tensor gh = gy[0].contiguous(), gc = gy[1].contiguous();
-                        Tensor dz = Tensor::empty({batch, 4 * hidden}, gates.dtype());
+                        Tensor dz = Tensor::empty({batch, gates_n}, gates.dtype());
                         Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
                         dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
                           using T = decltype(tag);
@@ -120,14 +134,16 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
                                                 gh.data<T>(), gc.data<T>(), dz.data<T>(),
                                                 dc.data<T>(), batch, hidden);
                         });
-                        if (g.needs(0)) g[0] = dz;
-                        if (g.needs(1)) g[1] = dz;
-                        if (g.needs(2) || g.needs(3)) {
+                        if (g.needs(0)) g[0] = matmul(dz, wih);  // [B, 4H]·[4H, in]
+                        if (g.needs(1)) g[1] = matmul(dz, whh);  // [B, 4H]·[4H, H]
+                        if (g.needs(2)) g[2] = dc;
+                        if (g.needs(3)) g[3] = matmul(dz.mT(), xd);  // [4H, B]·[B, in]
+                        if (g.needs(4)) g[4] = matmul(dz.mT(), hd);  // [4H, B]·[B, H]
+                        if (g.needs(5) || g.needs(6)) {
                           const Tensor db = sum(dz, {0});
-                          if (g.needs(2)) g[2] = db;
-                          if (g.needs(3)) g[3] = db;
+                          if (g.needs(5)) g[5] = db;
+                          if (g.needs(6)) g[6] = db;
                         }
-                        if (g.needs(4)) g[4] = dc;
                       });
 }
 
@@ -205,12 +221,7 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
   const DType dtype = zx.dtype();
   const Tensor zxd = zx.data().contiguous(), whh = w_hh.data().contiguous();
   const Tensor whh_t = whh.mT().contiguous();  // [H, 4H]
-  Tensor bias;                                 // b_ih + b_hh, or undefined
-  if (b_ih.defined() && b_hh.defined()) {
-    bias = add(b_ih.data(), b_hh.data()).contiguous();
-  } else if (b_ih.defined() || b_hh.defined()) {
-    bias = (b_ih.defined() ? b_ih : b_hh).data().contiguous();
-  }
+  const Tensor bias = combined_bias(b_ih, b_hh);
   // Saved for backward: h_0..h_T and c_0..c_T (T + 1 each), gates and tanh c_t (T each).
   Tensor hs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
   Tensor cs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
@@ -330,8 +341,7 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("lstm_cell_fused", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
                        b_ih, b_hh);
-  const auto hc =
-      lstm_pointwise(x.matmul(w_ih.mT()), state.h.matmul(w_hh.mT()), b_ih, b_hh, state.c);
+  const auto hc = lstm_cell_op(x, state.h, state.c, w_ih, w_hh, b_ih, b_hh);
   return {hc[0], hc[1]};
 }
 
