@@ -31,48 +31,87 @@ namespace {
 //   dz_f = dc'·c · f(1-f)
 //   dc   = dc'·f
 //   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
-// The two kernels, on one step's rows. Forward: `act` holds z = zx + zh + b_ih + b_hh on
-// entry and the gates (i, f, g, o after activation) on return; writes c', tanh c' and
-// h'. Two passes per row, each a loop the compiler vectorises (fast:: math): the 4H
-// activations, then the H cell updates.
+// c' = f·c + i·g, tanh c' and h' = o·tanh c' for one row, from its gates [4H] (after
+// activation). __restrict: the buffers never overlap (see cell_backward_row).
 template <class T>
-void cell_forward(T* act, const T* pc, T* pcn, T* pt, T* phn, int64_t batch, int64_t hidden) {
-  for (int64_t b = 0; b < batch; ++b) {
-    T* a = act + b * 4 * hidden;
-    for (int64_t col = 0; col < 2 * hidden; ++col) a[col] = fast::sigmoid(a[col]);           // i, f
-    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) a[col] = fast::tanh(a[col]);     // g
-    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) a[col] = fast::sigmoid(a[col]);  // o
-    const T* i = a;
-    const T* f = a + hidden;
-    const T* g = a + 2 * hidden;
-    const T* o = a + 3 * hidden;
-    const T* c_old = pc + b * hidden;
-    T* c_new = pcn + b * hidden;
-    T* tc = pt + b * hidden;
-    T* h_new = phn + b * hidden;
-    for (int64_t j = 0; j < hidden; ++j) c_new[j] = f[j] * c_old[j] + i[j] * g[j];
-    for (int64_t j = 0; j < hidden; ++j) tc[j] = fast::tanh(c_new[j]);
-    for (int64_t j = 0; j < hidden; ++j) h_new[j] = o[j] * tc[j];
+void cell_update_row(const T* __restrict gates, const T* __restrict c_old, T* __restrict c_new,
+                     T* __restrict tc, T* __restrict h_new, int64_t hidden) {
+  const T* i = gates;
+  const T* f = gates + hidden;
+  const T* g = gates + 2 * hidden;
+  const T* o = gates + 3 * hidden;
+  for (int64_t j = 0; j < hidden; ++j) {
+    c_new[j] = f[j] * c_old[j] + i[j] * g[j];
+    tc[j] = fast::tanh(c_new[j]);
+    h_new[j] = o[j] * tc[j];
   }
 }
 
-// Backward of one step, from gh = ∂L/∂h' and gc = ∂L/∂c' (the equations above):
-// writes dz [B, 4H] and dc = ∂L/∂c [B, H].
+// a += x over a row of n. __restrict: the buffers never overlap (see cell_backward_row).
 template <class T>
-void pointwise_backward(const T* pg, const T* pt, const T* pc, const T* pgh, const T* pgc, T* pdz,
-                        T* pdc, int64_t batch, int64_t hidden) {
+void add_row(T* __restrict a, const T* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) a[j] += x[j];
+}
+
+// The two kernels, on one step's rows. Forward: `act` holds a partial sum of z on
+// entry, to which the rows of zx [B, 4H] and the bias [4H] are added when given (null
+// when already in): z = zx + zh + b_ih + b_hh. On return it holds the gates (i, f, g, o
+// after activation); writes c', tanh c' and h'. Two passes per row, each a loop the
+// compiler vectorises (fast:: math): the 4H activations, then the H cell updates
+// (cell_update_row).
+template <class T>
+void cell_forward(T* act, const T* zx, const T* bias, const T* pc, T* pcn, T* pt, T* phn,
+                  int64_t batch, int64_t hidden) {
+  const int64_t gates_n = 4 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t row = b * 4 * hidden;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const int64_t e = b * hidden + j;
-      const T i = pg[row + j], f = pg[row + hidden + j], gg = pg[row + 2 * hidden + j],
-              o = pg[row + 3 * hidden + j], tc = pt[e];
-      const T dcn = pgc[e] + pgh[e] * o * (T(1) - tc * tc);
-      pdz[row + j] = dcn * gg * i * (T(1) - i);
-      pdz[row + hidden + j] = dcn * pc[e] * f * (T(1) - f);
-      pdz[row + 2 * hidden + j] = dcn * i * (T(1) - gg * gg);
-      pdz[row + 3 * hidden + j] = pgh[e] * tc * o * (T(1) - o);
-      pdc[e] = dcn * f;
+    T* a = act + b * gates_n;
+    if (zx) add_row<T>(a, zx + b * gates_n, gates_n);
+    if (bias) add_row<T>(a, bias, gates_n);
+    for (int64_t col = 0; col < 2 * hidden; ++col) a[col] = fast::sigmoid(a[col]);           // i, f
+    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) a[col] = fast::tanh(a[col]);     // g
+    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) a[col] = fast::sigmoid(a[col]);  // o
+    cell_update_row<T>(a, pc + b * hidden, pcn + b * hidden, pt + b * hidden, phn + b * hidden,
+                       hidden);
+  }
+}
+
+// Backward of one row of a step, from gh = ∂L/∂h' (gh_a + gh_b when gh_b is given: the
+// two paths by which h' reaches L) and gc = ∂L/∂c' (the equations above): writes the
+// row's dz [4H] and dc = ∂L/∂c [H]. The pointers are __restrict (the buffers never
+// overlap): without that promise the compiler cannot rule out that a store to dz changes
+// a gate it reads next, and keeps the loop scalar.
+template <class T, bool kTwoGh>
+void cell_backward_row(const T* __restrict gates, const T* __restrict tc, const T* __restrict c,
+                       const T* __restrict gh_a, const T* __restrict gh_b, const T* __restrict gc,
+                       T* __restrict dz, T* __restrict dc, int64_t hidden) {
+  const T* i = gates;
+  const T* f = gates + hidden;
+  const T* g = gates + 2 * hidden;
+  const T* o = gates + 3 * hidden;
+  for (int64_t j = 0; j < hidden; ++j) {
+    const T gh = kTwoGh ? gh_a[j] + gh_b[j] : gh_a[j];
+    const T dcn = gc[j] + gh * o[j] * (T(1) - tc[j] * tc[j]);
+    dz[j] = dcn * g[j] * i[j] * (T(1) - i[j]);
+    dz[hidden + j] = dcn * c[j] * f[j] * (T(1) - f[j]);
+    dz[2 * hidden + j] = dcn * i[j] * (T(1) - g[j] * g[j]);
+    dz[3 * hidden + j] = gh * tc[j] * o[j] * (T(1) - o[j]);
+    dc[j] = dcn * f[j];
+  }
+}
+
+// Backward of one step's rows: dz [B, 4H] and dc [B, H], from gh = pgh (+ pgh2 when not
+// null) and gc, all [B, H].
+template <class T>
+void pointwise_backward(const T* pg, const T* pt, const T* pc, const T* pgh, const T* pgh2,
+                        const T* pgc, T* pdz, T* pdc, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = b * 4 * hidden, e = b * hidden;
+    if (pgh2) {
+      cell_backward_row<T, true>(pg + row, pt + e, pc + e, pgh + e, pgh2 + e, pgc + e, pdz + row,
+                                 pdc + e, hidden);
+    } else {
+      cell_backward_row<T, false>(pg + row, pt + e, pc + e, pgh + e, nullptr, pgc + e, pdz + row,
+                                  pdc + e, hidden);
     }
   }
 }
@@ -114,12 +153,8 @@ std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const V
             gates_n);  // z = x·W_ihᵀ
     gemm<T>(false, true, batch, gates_n, hidden, T(1), hd.data<T>(), hidden, whh.data<T>(), hidden,
             T(1), z, gates_n);  // z += h·W_hhᵀ
-    if (const T* pb = data_or_null<T>(bias)) {
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t col = 0; col < gates_n; ++col) z[b * gates_n + col] += pb[col];
-    }
-    cell_forward<T>(z, cd.data<T>(), c_next.data<T>(), tanh_c.data<T>(), h_next.data<T>(), batch,
-                    hidden);
+    cell_forward<T>(z, nullptr, data_or_null<T>(bias), cd.data<T>(), c_next.data<T>(),
+                    tanh_c.data<T>(), h_next.data<T>(), batch, hidden);
   });
 
   return record_multi("lstm_cell", {h_next, c_next}, {x, h, c, w_ih, w_hh, b_ih, b_hh},
@@ -131,7 +166,7 @@ std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const V
                         dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
                           using T = decltype(tag);
                           pointwise_backward<T>(gates.data<T>(), tanh_c.data<T>(), cd.data<T>(),
-                                                gh.data<T>(), gc.data<T>(), dz.data<T>(),
+                                                gh.data<T>(), nullptr, gc.data<T>(), dz.data<T>(),
                                                 dc.data<T>(), batch, hidden);
                         });
                         if (g.needs(0)) g[0] = matmul(dz, wih);  // [B, 4H]·[4H, in]
@@ -201,8 +236,8 @@ void over_row_blocks(int threads, int64_t batch, F&& body) {
 // and c_T [B, H].
 //
 // Forward, for t = 1..T, on each block of rows:
-//   z_t = (zx_t + (b_ih + b_hh)) + h_{t-1}·W_hhᵀ      written into the gates buffer, the
-//                                                    product added by gemm (beta = 1)
+//   z_t = h_{t-1}·W_hhᵀ + zx_t + (b_ih + b_hh)      the product written into the gates
+//                                                  buffer, the rest added by the cell
 //   then the cell (cell_forward) in place.
 // W_hhᵀ is made contiguous once per sequence, so the per-step product reads it in place
 // instead of packing a transposed operand at every step.
@@ -240,19 +275,11 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
       for (int64_t t = 0; t < steps; ++t) {
         const int64_t z0 = (t * batch + b0) * gates_n;  // this block's rows of step t
         T* z = pg + z0;
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* src = pzx + z0 + r * gates_n;
-          T* dst = z + r * gates_n;
-          if (pb) {
-            for (int64_t col = 0; col < gates_n; ++col) dst[col] = src[col] + pb[col];
-          } else {
-            std::copy(src, src + gates_n, dst);
-          }
-        }
         const int64_t h_prev = (t * batch + b0) * hidden, h_next = h_prev + batch * hidden;
-        gemm<T>(false, false, rows, gates_n, hidden, T(1), phs + h_prev, hidden, pw, gates_n, T(1),
-                z, gates_n);  // z += h_{t-1}·W_hhᵀ
-        cell_forward<T>(z, pcs + h_prev, pcs + h_next, ptc + h_prev, phs + h_next, rows, hidden);
+        gemm<T>(false, false, rows, gates_n, hidden, T(1), phs + h_prev, hidden, pw, gates_n, T(0),
+                z, gates_n);  // z = h_{t-1}·W_hhᵀ
+        cell_forward<T>(z, pzx + z0, pb, pcs + h_prev, pcs + h_next, ptc + h_prev, phs + h_next,
+                        rows, hidden);
       }
     });
   });
@@ -266,7 +293,7 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
         const Tensor ghs = gy[0].contiguous();
         const DType dt = gates.dtype();
         Tensor dZ = Tensor::empty({steps, batch, gates_n}, dt);
-        Tensor dh = Tensor::empty({batch, hidden}, dt);  // ∂L/∂h_t, the total
+        Tensor dh = Tensor::empty({batch, hidden}, dt);  // dz_{t+1}·W_hh, at the end ∂L/∂h_0
         Tensor dc = gy[1].contiguous().clone();          // ∂L/∂c_t
         Tensor dc_prev = Tensor::empty({batch, hidden}, dt);
         const int team = recurrence_threads(steps, batch, hidden);
@@ -283,12 +310,15 @@ std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, co
             T* dc_t = pdc_prev + b0 * hidden;
             for (int64_t t = steps - 1; t >= 0; --t) {
               const int64_t e0 = (t * batch + b0) * hidden, z0 = (t * batch + b0) * gates_n;
-              std::copy(pghs + e0, pghs + e0 + rows * hidden, gh);
-              if (t + 1 < steps)  // gh += dz_{t+1}·W_hh: [rows, 4H]·[4H, H]
+              if (t + 1 < steps) {  // ∂L/∂h_t = ∂L/∂hs_t + dz_{t+1}·W_hh
                 gemm<T>(false, false, rows, hidden, gates_n, T(1), pdz + z0 + batch * gates_n,
-                        gates_n, pw, hidden, T(1), gh, hidden);
-              pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, gh, dc_next, pdz + z0, dc_t, rows,
-                                    hidden);
+                        gates_n, pw, hidden, T(0), gh, hidden);  // [rows, 4H]·[4H, H]
+                pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, gh, pghs + e0, dc_next, pdz + z0,
+                                      dc_t, rows, hidden);
+              } else {  // the last step: ∂L/∂h_T = ∂L/∂hs_T
+                pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, pghs + e0, nullptr, dc_next,
+                                      pdz + z0, dc_t, rows, hidden);
+              }
               std::swap(dc_next, dc_t);
             }
             // ∂L/∂h_0 = dz_1·W_hh (zero for an empty sequence)
