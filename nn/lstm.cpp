@@ -185,10 +185,15 @@ std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const V
 // How many threads run one recurrence. Its batch rows are independent for the whole
 // sequence (row b of h_t depends on row b of h_{t-1} only), so a block of rows can be
 // taken through every step by one thread, and the threads meet once, at the end of
-// the sequence, not at every step. A team pays only for enough work (T·B·4H·H
-// multiply-adds; gemm.cpp's kParallelMinWork has the measurement behind 2^22) and at
-// least two blocks of kRecurrenceRows; from inside a parallel region, one.
-constexpr double kParallelRecurrenceWork = double(int64_t{1} << 22);
+// the sequence, not at every step. A team is opened only for at least 2^25 multiply-adds
+// of recurrent products (T·B·4H·H, about 170 µs on one core) and two blocks of
+// kRecurrenceRows; from inside a parallel region, never. The threshold is 8 times
+// gemm.cpp's kParallelMinWork because a region's end can wait a scheduler tick for a
+// thread the machine is not running: with other builds on both cores, SEQ2SEQ's encoder
+// (12 steps of (64×64)·(64×256), 2^23.6) made the 2-thread training step 90 ms with
+// a team per recurrence and 47 ms without (1 thread: 5.2 ms). The LSTM workload's
+// recurrence (32 steps of (32×128)·(128×512), 2^26) is split.
+constexpr double kParallelRecurrenceWork = double(int64_t{1} << 25);
 
 // Rows per block. The blocks are claimed one at a time, so a thread that the machine
 // does not run for a while (other processes on the cores) leaves its share to the
