@@ -31,6 +31,7 @@ namespace {
 //   dz_f = dc'·c · f(1-f)
 //   dc   = dc'·f
 //   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
+
 // c' = f·c + i·g, tanh c' and h' = o·tanh c' for one row, from its gates [4H] (after
 // activation). __restrict: the buffers never overlap (see cell_backward_row).
 template <class T>
