@@ -1,16 +1,22 @@
 #include "minigrad/nn/lstm.h"
 
+#include <algorithm>
 #include <cmath>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "minigrad/nn/init.h"
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/fast_math.h"
+#include "minigrad/tensor/gemm.h"
 
 namespace minigrad::nn {
 
 namespace {
 
-// The fused element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
+// The element-wise part of one step. Inputs: zx = x·W_ihᵀ and zh = h·W_hhᵀ
 // ([B, 4H] each), the biases (either may be undefined) and c ([B, H]).
 //
 // Forward, per element (j < H, gates in the order i, f, g, o):
@@ -25,53 +31,88 @@ namespace {
 //   dz_f = dc'·c · f(1-f)
 //   dc   = dc'·f
 //   dzx = dzh = dz,  db_ih = db_hh = Σ_batch dz
-// The two kernels, on one step's rows. Forward: z = zx + zh + b_ih + b_hh →
-// gates (i, f, g, o after activation), c', tanh c', h'. Two passes per row, each a loop
-// the compiler vectorises (fast:: math): the 4H activations, then the H cell updates.
+
+// c' = f·c + i·g, tanh c' and h' = o·tanh c' for one row, from its gates [4H] (after
+// activation). __restrict: the buffers never overlap (see cell_backward_row).
 template <class T>
-void pointwise_forward(const T* px, const T* ph, const T* pbi, const T* pbh, const T* pc, T* pg,
-                       T* pcn, T* pt, T* phn, int64_t batch, int64_t hidden) {
-  for (int64_t b = 0; b < batch; ++b) {
-    const int64_t row = b * 4 * hidden;
-    T* act = pg + row;
-    for (int64_t col = 0; col < 4 * hidden; ++col) {
-      act[col] = px[row + col] + ph[row + col] + (pbi ? pbi[col] : T(0)) + (pbh ? pbh[col] : T(0));
-    }
-    for (int64_t col = 0; col < 2 * hidden; ++col) act[col] = fast::sigmoid(act[col]);  // i, f
-    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) act[col] = fast::tanh(act[col]);  // g
-    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col)
-      act[col] = fast::sigmoid(act[col]);  // o
-    const T* i = act;
-    const T* f = act + hidden;
-    const T* g = act + 2 * hidden;
-    const T* o = act + 3 * hidden;
-    const T* c_old = pc + b * hidden;
-    T* c_new = pcn + b * hidden;
-    T* tc = pt + b * hidden;
-    T* h_new = phn + b * hidden;
-    for (int64_t j = 0; j < hidden; ++j) c_new[j] = f[j] * c_old[j] + i[j] * g[j];
-    for (int64_t j = 0; j < hidden; ++j) tc[j] = fast::tanh(c_new[j]);
-    for (int64_t j = 0; j < hidden; ++j) h_new[j] = o[j] * tc[j];
+void cell_update_row(const T* __restrict gates, const T* __restrict c_old, T* __restrict c_new,
+                     T* __restrict tc, T* __restrict h_new, int64_t hidden) {
+  const T* i = gates;
+  const T* f = gates + hidden;
+  const T* g = gates + 2 * hidden;
+  const T* o = gates + 3 * hidden;
+  for (int64_t j = 0; j < hidden; ++j) {
+    c_new[j] = f[j] * c_old[j] + i[j] * g[j];
+    tc[j] = fast::tanh(c_new[j]);
+    h_new[j] = o[j] * tc[j];
   }
 }
 
-// Backward of one step, from gh = ∂L/∂h' and gc = ∂L/∂c' (the equations above):
-// writes dz [B, 4H] and dc = ∂L/∂c [B, H].
+// a += x over a row of n. __restrict: the buffers never overlap (see cell_backward_row).
 template <class T>
-void pointwise_backward(const T* pg, const T* pt, const T* pc, const T* pgh, const T* pgc, T* pdz,
-                        T* pdc, int64_t batch, int64_t hidden) {
+void add_row(T* __restrict a, const T* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) a[j] += x[j];
+}
+
+// The two kernels, on one step's rows. Forward: `act` holds a partial sum of z on
+// entry, to which the rows of zx [B, 4H] and the bias [4H] are added when given (null
+// when already in): z = zx + zh + b_ih + b_hh. On return it holds the gates (i, f, g, o
+// after activation); writes c', tanh c' and h'. Two passes per row, each a loop the
+// compiler vectorises (fast:: math): the 4H activations, then the H cell updates
+// (cell_update_row).
+template <class T>
+void cell_forward(T* act, const T* zx, const T* bias, const T* pc, T* pcn, T* pt, T* phn,
+                  int64_t batch, int64_t hidden) {
+  const int64_t gates_n = 4 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
-    const int64_t row = b * 4 * hidden;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const int64_t e = b * hidden + j;
-      const T i = pg[row + j], f = pg[row + hidden + j], gg = pg[row + 2 * hidden + j],
-              o = pg[row + 3 * hidden + j], tc = pt[e];
-      const T dcn = pgc[e] + pgh[e] * o * (T(1) - tc * tc);
-      pdz[row + j] = dcn * gg * i * (T(1) - i);
-      pdz[row + hidden + j] = dcn * pc[e] * f * (T(1) - f);
-      pdz[row + 2 * hidden + j] = dcn * i * (T(1) - gg * gg);
-      pdz[row + 3 * hidden + j] = pgh[e] * tc * o * (T(1) - o);
-      pdc[e] = dcn * f;
+    T* a = act + b * gates_n;
+    if (zx) add_row<T>(a, zx + b * gates_n, gates_n);
+    if (bias) add_row<T>(a, bias, gates_n);
+    for (int64_t col = 0; col < 2 * hidden; ++col) a[col] = fast::sigmoid(a[col]);           // i, f
+    for (int64_t col = 2 * hidden; col < 3 * hidden; ++col) a[col] = fast::tanh(a[col]);     // g
+    for (int64_t col = 3 * hidden; col < 4 * hidden; ++col) a[col] = fast::sigmoid(a[col]);  // o
+    cell_update_row<T>(a, pc + b * hidden, pcn + b * hidden, pt + b * hidden, phn + b * hidden,
+                       hidden);
+  }
+}
+
+// Backward of one row of a step, from gh = ∂L/∂h' (gh_a + gh_b when gh_b is given: the
+// two paths by which h' reaches L) and gc = ∂L/∂c' (the equations above): writes the
+// row's dz [4H] and dc = ∂L/∂c [H]. The pointers are __restrict (the buffers never
+// overlap): without that promise the compiler cannot rule out that a store to dz changes
+// a gate it reads next, and keeps the loop scalar.
+template <class T, bool kTwoGh>
+void cell_backward_row(const T* __restrict gates, const T* __restrict tc, const T* __restrict c,
+                       const T* __restrict gh_a, const T* __restrict gh_b, const T* __restrict gc,
+                       T* __restrict dz, T* __restrict dc, int64_t hidden) {
+  const T* i = gates;
+  const T* f = gates + hidden;
+  const T* g = gates + 2 * hidden;
+  const T* o = gates + 3 * hidden;
+  for (int64_t j = 0; j < hidden; ++j) {
+    const T gh = kTwoGh ? gh_a[j] + gh_b[j] : gh_a[j];
+    const T dcn = gc[j] + gh * o[j] * (T(1) - tc[j] * tc[j]);
+    dz[j] = dcn * g[j] * i[j] * (T(1) - i[j]);
+    dz[hidden + j] = dcn * c[j] * f[j] * (T(1) - f[j]);
+    dz[2 * hidden + j] = dcn * i[j] * (T(1) - g[j] * g[j]);
+    dz[3 * hidden + j] = gh * tc[j] * o[j] * (T(1) - o[j]);
+    dc[j] = dcn * f[j];
+  }
+}
+
+// Backward of one step's rows: dz [B, 4H] and dc [B, H], from gh = pgh (+ pgh2 when not
+// null) and gc, all [B, H].
+template <class T>
+void pointwise_backward(const T* pg, const T* pt, const T* pc, const T* pgh, const T* pgh2,
+                        const T* pgc, T* pdz, T* pdc, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = b * 4 * hidden, e = b * hidden;
+    if (pgh2) {
+      cell_backward_row<T, true>(pg + row, pt + e, pc + e, pgh + e, pgh2 + e, pgc + e, pdz + row,
+                                 pdc + e, hidden);
+    } else {
+      cell_backward_row<T, false>(pg + row, pt + e, pc + e, pgh + e, nullptr, pgc + e, pdz + row,
+                                  pdc + e, hidden);
     }
   }
 }
@@ -81,45 +122,118 @@ const T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, const Variable& b_ih,
-                                     const Variable& b_hh, const Variable& c) {
-  const int64_t batch = c.size(0), hidden = c.size(1);
+// b_ih + b_hh as one [4H] tensor, either alone when the other is undefined, or
+// undefined when both are.
+Tensor combined_bias(const Variable& b_ih, const Variable& b_hh) {
+  if (b_ih.defined() && b_hh.defined()) return add(b_ih.data(), b_hh.data()).contiguous();
+  if (b_ih.defined() || b_hh.defined()) return (b_ih.defined() ? b_ih : b_hh).data().contiguous();
+  return Tensor();
+}
+
+// One step as ONE op: both products, the biases and the cell, with the backward
+// written out (the equations above), so a step is one node of the graph instead of
+// two matmuls, their sum and the cell. Forward: z = x·W_ihᵀ, then z += h·W_hhᵀ (gemm
+// adding into the same buffer), z += b_ih + b_hh, then the cell in place. Backward,
+// from dz: dx = dz·W_ih, dh = dz·W_hh, dW_ih = dzᵀ·x, dW_hh = dzᵀ·h, db = Σ_b dz.
+std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const Variable& c,
+                                   const Variable& w_ih, const Variable& w_hh, const Variable& b_ih,
+                                   const Variable& b_hh) {
+  const int64_t batch = c.size(0), hidden = c.size(1), in = x.size(1), gates_n = 4 * hidden;
   const DType dtype = c.dtype();
-  Tensor gates = Tensor::empty({batch, 4 * hidden}, dtype);  // i, f, g, o after activation
+  const Tensor xd = x.data().contiguous(), hd = h.data().contiguous(), cd = c.data().contiguous();
+  const Tensor wih = w_ih.data().contiguous(), whh = w_hh.data().contiguous();
+  const Tensor bias = combined_bias(b_ih, b_hh);
+  Tensor gates = Tensor::empty({batch, gates_n}, dtype);  // i, f, g, o after activation
   Tensor c_next = Tensor::empty({batch, hidden}, dtype);
   Tensor tanh_c = Tensor::empty({batch, hidden}, dtype);
   Tensor h_next = Tensor::empty({batch, hidden}, dtype);
-  const Tensor zxd = zx.data().contiguous(), zhd = zh.data().contiguous(),
-               cd = c.data().contiguous();
-  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
-  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
   dispatch_floating(dtype, "lstm_cell", [&](auto tag) {
     using T = decltype(tag);
-    pointwise_forward<T>(zxd.data<T>(), zhd.data<T>(), data_or_null<T>(bi), data_or_null<T>(bh),
-                         cd.data<T>(), gates.data<T>(), c_next.data<T>(), tanh_c.data<T>(),
-                         h_next.data<T>(), batch, hidden);
+    T* z = gates.data<T>();
+    gemm<T>(false, true, batch, gates_n, in, T(1), xd.data<T>(), in, wih.data<T>(), in, T(0), z,
+            gates_n);  // z = x·W_ihᵀ
+    gemm<T>(false, true, batch, gates_n, hidden, T(1), hd.data<T>(), hidden, whh.data<T>(), hidden,
+            T(1), z, gates_n);  // z += h·W_hhᵀ
+    cell_forward<T>(z, nullptr, data_or_null<T>(bias), cd.data<T>(), c_next.data<T>(),
+                    tanh_c.data<T>(), h_next.data<T>(), batch, hidden);
   });
 
-  return record_multi("lstm_cell", {h_next, c_next}, {zx, zh, b_ih, b_hh, c},
-                      [gates, tanh_c, cd, batch, hidden](const std::vector<Tensor>& gy, Grads& g) {
+  return record_multi("lstm_cell", {h_next, c_next}, {x, h, c, w_ih, w_hh, b_ih, b_hh},
+                      [gates, tanh_c, xd, hd, cd, wih, whh, batch, hidden, gates_n](
+                          const std::vector<Tensor>& gy, Grads& g) {
                         const Tensor gh = gy[0].contiguous(), gc = gy[1].contiguous();
-                        Tensor dz = Tensor::empty({batch, 4 * hidden}, gates.dtype());
+                        Tensor dz = Tensor::empty({batch, gates_n}, gates.dtype());
                         Tensor dc = Tensor::empty({batch, hidden}, gates.dtype());
                         dispatch_floating(gates.dtype(), "lstm_cell backward", [&](auto tag) {
                           using T = decltype(tag);
                           pointwise_backward<T>(gates.data<T>(), tanh_c.data<T>(), cd.data<T>(),
-                                                gh.data<T>(), gc.data<T>(), dz.data<T>(),
+                                                gh.data<T>(), nullptr, gc.data<T>(), dz.data<T>(),
                                                 dc.data<T>(), batch, hidden);
                         });
-                        if (g.needs(0)) g[0] = dz;
-                        if (g.needs(1)) g[1] = dz;
-                        if (g.needs(2) || g.needs(3)) {
+                        if (g.needs(0)) g[0] = matmul(dz, wih);  // [B, 4H]·[4H, in]
+                        if (g.needs(1)) g[1] = matmul(dz, whh);  // [B, 4H]·[4H, H]
+                        if (g.needs(2)) g[2] = dc;
+                        if (g.needs(3)) g[3] = matmul(dz.mT(), xd);  // [4H, B]·[B, in]
+                        if (g.needs(4)) g[4] = matmul(dz.mT(), hd);  // [4H, B]·[B, H]
+                        if (g.needs(5) || g.needs(6)) {
                           const Tensor db = sum(dz, {0});
-                          if (g.needs(2)) g[2] = db;
-                          if (g.needs(3)) g[3] = db;
+                          if (g.needs(5)) g[5] = db;
+                          if (g.needs(6)) g[6] = db;
                         }
-                        if (g.needs(4)) g[4] = dc;
                       });
+}
+
+// How many threads run one recurrence. Its batch rows are independent for the whole
+// sequence (row b of h_t depends on row b of h_{t-1} only), so a block of rows can be
+// taken through every step by one thread, and the threads meet once, at the end of
+// the sequence, not at every step. A team is opened only for at least 2^25 multiply-adds
+// of recurrent products (T·B·4H·H, about 170 µs on one core) and two blocks of
+// kRecurrenceRows; from inside a parallel region, never. The threshold is 8 times
+// gemm.cpp's kParallelMinWork because a region's end can wait a scheduler tick for a
+// thread the machine is not running: with other builds on both cores, SEQ2SEQ's encoder
+// (12 steps of (64×64)·(64×256), 2^23.6) made the 2-thread training step 90 ms with
+// a team per recurrence and 47 ms without (1 thread: 5.2 ms). The LSTM workload's
+// recurrence (32 steps of (32×128)·(128×512), 2^26) is split.
+constexpr double kParallelRecurrenceWork = double(int64_t{1} << 25);
+
+// Rows per block. The blocks are claimed one at a time, so a thread that the machine
+// does not run for a while (other processes on the cores) leaves its share to the
+// others instead of holding them at the barrier for all of it. 8 rows run the
+// per-step products as fast as 32 do (one 8-row GEMM tile; measured at 200–210
+// GFLOP/s for (8×128)·(128×512) and (8×512)·(512×128) on Zen 5, as for 32 rows).
+constexpr int64_t kRecurrenceRows = 8;
+
+int recurrence_threads(int64_t steps, int64_t batch, int64_t hidden) {
+#if defined(_OPENMP)
+  const double work = double(steps) * double(batch) * double(4 * hidden) * double(hidden);
+  const int64_t blocks = (batch + kRecurrenceRows - 1) / kRecurrenceRows;
+  if (work < kParallelRecurrenceWork || blocks < 2 || omp_in_parallel()) return 1;
+  return int(std::min<int64_t>(omp_get_max_threads(), blocks));
+#else
+  (void)steps;
+  (void)batch;
+  (void)hidden;
+  return 1;
+#endif
+}
+
+// Runs body(b0, b1) over blocks of rows [b0, b1) that cover [0, batch): the whole batch
+// on one thread, blocks of kRecurrenceRows claimed by `threads` threads in one
+// parallel region otherwise. Every row is computed the same way whatever the blocks
+// (gemm's bits do not depend on how the rows are blocked), so the result is
+// bit-identical at any thread count.
+template <class F>
+void over_row_blocks(int threads, int64_t batch, F&& body) {
+  if (threads <= 1) {
+    body(int64_t{0}, batch);
+    return;
+  }
+#if defined(_OPENMP)
+  const int64_t blocks = (batch + kRecurrenceRows - 1) / kRecurrenceRows;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t i = 0; i < blocks; ++i)
+    body(i * kRecurrenceRows, std::min(batch, (i + 1) * kRecurrenceRows));
+#endif
 }
 
 // A whole layer over the sequence as ONE op, the fast path of nn::LSTM. Inputs:
@@ -127,8 +241,14 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
 // biases (either may be undefined), h0 and c0 [B, H]. Outputs: hs [T, B, H] (every h_t)
 // and c_T [B, H].
 //
-// Forward: for t = 1..T, z_t = zx_t + h_{t-1}·W_hhᵀ + b, then the cell (pointwise_forward).
-// Backward: for t = T..1, dh_t = ∂L/∂hs_t + dz_{t+1}·W_hh (the step after t reads h_t),
+// Forward, for t = 1..T, on each block of rows:
+//   z_t = h_{t-1}·W_hhᵀ + zx_t + (b_ih + b_hh)      the product written into the gates
+//                                                  buffer, the rest added by the cell
+//   then the cell (cell_forward) in place.
+// W_hhᵀ is made contiguous once per sequence, so the per-step product reads it in place
+// instead of packing a transposed operand at every step.
+//
+// Backward, for t = T..1: dh_t = ∂L/∂hs_t + dz_{t+1}·W_hh (the step after t reads h_t),
 // the cell's backward gives dz_t and dc_{t-1}. What a step-by-step graph would do
 // T times at small sizes is done once at the end:
 //   ∂L/∂W_hh = Σ_t dz_tᵀ·h_{t-1} = dZᵀ·H_prev     one GEMM of [4H, T·B]·[T·B, H]
@@ -138,63 +258,90 @@ std::vector<Variable> lstm_pointwise(const Variable& zx, const Variable& zh, con
 std::vector<Variable> lstm_sequence(const Variable& zx, const Variable& w_hh, const Variable& b_ih,
                                     const Variable& b_hh, const Variable& h0, const Variable& c0) {
   const int64_t steps = zx.size(0), batch = zx.size(1), hidden = w_hh.size(1);
+  const int64_t gates_n = 4 * hidden;
   const DType dtype = zx.dtype();
   const Tensor zxd = zx.data().contiguous(), whh = w_hh.data().contiguous();
-  const Tensor bi = b_ih.defined() ? b_ih.data().contiguous() : Tensor();
-  const Tensor bh = b_hh.defined() ? b_hh.data().contiguous() : Tensor();
+  const Tensor whh_t = whh.mT().contiguous();  // [H, 4H]
+  const Tensor bias = combined_bias(b_ih, b_hh);
   // Saved for backward: h_0..h_T and c_0..c_T (T + 1 each), gates and tanh c_t (T each).
   Tensor hs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
   Tensor cs_all = Tensor::empty({steps + 1, batch, hidden}, dtype);
-  Tensor gates = Tensor::empty({steps, batch, 4 * hidden}, dtype);
+  Tensor gates = Tensor::empty({steps, batch, gates_n}, dtype);
   Tensor tanh_c = Tensor::empty({steps, batch, hidden}, dtype);
   hs_all.select(0, 0).copy_(h0.data());
   cs_all.select(0, 0).copy_(c0.data());
+  const int threads = recurrence_threads(steps, batch, hidden);
   dispatch_floating(dtype, "lstm_sequence", [&](auto tag) {
     using T = decltype(tag);
-    const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
-    for (int64_t t = 0; t < steps; ++t) {
-      const Tensor zh = matmul(hs_all.select(0, t), whh.mT());  // h_{t-1}·W_hhᵀ
-      pointwise_forward<T>(zxd.data<T>() + t * bz_n, zh.data<T>(), data_or_null<T>(bi),
-                           data_or_null<T>(bh), cs_all.data<T>() + t * bh_n,
-                           gates.data<T>() + t * bz_n, cs_all.data<T>() + (t + 1) * bh_n,
-                           tanh_c.data<T>() + t * bh_n, hs_all.data<T>() + (t + 1) * bh_n, batch,
-                           hidden);
-    }
+    const T *pzx = zxd.data<T>(), *pw = whh_t.data<T>(), *pb = data_or_null<T>(bias);
+    T *phs = hs_all.data<T>(), *pcs = cs_all.data<T>(), *pg = gates.data<T>(),
+      *ptc = tanh_c.data<T>();
+    over_row_blocks(threads, batch, [&](int64_t b0, int64_t b1) {
+      const int64_t rows = b1 - b0;
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t z0 = (t * batch + b0) * gates_n;  // this block's rows of step t
+        T* z = pg + z0;
+        const int64_t h_prev = (t * batch + b0) * hidden, h_next = h_prev + batch * hidden;
+        gemm<T>(false, false, rows, gates_n, hidden, T(1), phs + h_prev, hidden, pw, gates_n, T(0),
+                z, gates_n);  // z = h_{t-1}·W_hhᵀ
+        cell_forward<T>(z, pzx + z0, pb, pcs + h_prev, pcs + h_next, ptc + h_prev, phs + h_next,
+                        rows, hidden);
+      }
+    });
   });
   const Tensor hs = hs_all.narrow(0, 1, steps);
   const Tensor c_last = cs_all.select(0, steps);
 
   return record_multi(
       "lstm_sequence", {hs, c_last}, {zx, w_hh, b_ih, b_hh, h0, c0},
-      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden](const std::vector<Tensor>& gy,
-                                                                 Grads& g) {
+      [hs_all, cs_all, gates, tanh_c, whh, steps, batch, hidden, gates_n](
+          const std::vector<Tensor>& gy, Grads& g) {
         const Tensor ghs = gy[0].contiguous();
         const DType dt = gates.dtype();
-        Tensor dZ = Tensor::empty({steps, batch, 4 * hidden}, dt);
-        Tensor dh = Tensor::zeros({batch, hidden}, dt);  // ∂L/∂h_t through step t+1
+        Tensor dZ = Tensor::empty({steps, batch, gates_n}, dt);
+        Tensor dh = Tensor::empty({batch, hidden}, dt);  // dz_{t+1}·W_hh, at the end ∂L/∂h_0
         Tensor dc = gy[1].contiguous().clone();          // ∂L/∂c_t
-        Tensor gh = Tensor::empty({batch, hidden}, dt);
         Tensor dc_prev = Tensor::empty({batch, hidden}, dt);
+        const int team = recurrence_threads(steps, batch, hidden);
         dispatch_floating(dt, "lstm_sequence backward", [&](auto tag) {
           using T = decltype(tag);
-          const int64_t bh_n = batch * hidden, bz_n = batch * 4 * hidden;
-          for (int64_t t = steps - 1; t >= 0; --t) {
-            const T* pg_hs = ghs.data<T>() + t * bh_n;
-            const T* pdh = dh.data<T>();
-            T* pgh = gh.data<T>();
-            for (int64_t e = 0; e < bh_n; ++e) pgh[e] = pg_hs[e] + pdh[e];
-            T* dz_t = dZ.data<T>() + t * bz_n;
-            pointwise_backward<T>(gates.data<T>() + t * bz_n, tanh_c.data<T>() + t * bh_n,
-                                  cs_all.data<T>() + t * bh_n, pgh, dc.data<T>(), dz_t,
-                                  dc_prev.data<T>(), batch, hidden);
-            std::swap(dc, dc_prev);
-            dh = matmul(dZ.select(0, t), whh);  // dz_t·W_hh: [B, 4H]·[4H, H]
-          }
+          const T *pghs = ghs.data<T>(), *pw = whh.data<T>(), *pg = gates.data<T>(),
+                  *ptc = tanh_c.data<T>(), *pcs = cs_all.data<T>();
+          T *pdz = dZ.data<T>(), *pdh = dh.data<T>();
+          T *pdc = dc.data<T>(), *pdc_prev = dc_prev.data<T>();
+          over_row_blocks(team, batch, [&](int64_t b0, int64_t b1) {
+            const int64_t rows = b1 - b0;
+            T* gh = pdh + b0 * hidden;
+            T* dc_next = pdc + b0 * hidden;  // ∂L/∂c_{t+1}
+            T* dc_t = pdc_prev + b0 * hidden;
+            for (int64_t t = steps - 1; t >= 0; --t) {
+              const int64_t e0 = (t * batch + b0) * hidden, z0 = (t * batch + b0) * gates_n;
+              if (t + 1 < steps) {  // ∂L/∂h_t = ∂L/∂hs_t + dz_{t+1}·W_hh
+                gemm<T>(false, false, rows, hidden, gates_n, T(1), pdz + z0 + batch * gates_n,
+                        gates_n, pw, hidden, T(0), gh, hidden);  // [rows, 4H]·[4H, H]
+                pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, gh, pghs + e0, dc_next, pdz + z0,
+                                      dc_t, rows, hidden);
+              } else {  // the last step: ∂L/∂h_T = ∂L/∂hs_T
+                pointwise_backward<T>(pg + z0, ptc + e0, pcs + e0, pghs + e0, nullptr, dc_next,
+                                      pdz + z0, dc_t, rows, hidden);
+              }
+              std::swap(dc_next, dc_t);
+            }
+            // ∂L/∂h_0 = dz_1·W_hh (zero for an empty sequence)
+            if (steps > 0) {
+              gemm<T>(false, false, rows, hidden, gates_n, T(1), pdz + b0 * gates_n, gates_n, pw,
+                      hidden, T(0), gh, hidden);
+            } else {
+              std::fill(gh, gh + rows * hidden, T(0));
+            }
+          });
         });
+        // After the loop ∂L/∂c_0 is where dc_next points: dc after an even number of steps.
+        if (steps % 2 == 1) std::swap(dc, dc_prev);
         if (g.needs(0)) g[0] = dZ;
         if (g.needs(1)) {
           const Tensor h_prev = hs_all.narrow(0, 0, steps).reshape({steps * batch, hidden});
-          g[1] = matmul(dZ.reshape({steps * batch, 4 * hidden}).mT(), h_prev);  // [4H, H]
+          g[1] = matmul(dZ.reshape({steps * batch, gates_n}).mT(), h_prev);  // [4H, H]
         }
         if (g.needs(2) || g.needs(3)) {
           const Tensor db = sum(dZ, {0, 1});
@@ -230,8 +377,7 @@ LSTMState lstm_cell_fused(const Variable& x, const LSTMState& state, const Varia
                           const Variable& w_hh, const Variable& b_ih, const Variable& b_hh) {
   check_cell_arguments("lstm_cell_fused", 4, x, {{"h", &state.h}, {"c", &state.c}}, w_ih, w_hh,
                        b_ih, b_hh);
-  const auto hc =
-      lstm_pointwise(x.matmul(w_ih.mT()), state.h.matmul(w_hh.mT()), b_ih, b_hh, state.c);
+  const auto hc = lstm_cell_op(x, state.h, state.c, w_ih, w_hh, b_ih, b_hh);
   return {hc[0], hc[1]};
 }
 

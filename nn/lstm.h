@@ -13,8 +13,9 @@
 ///
 /// The cell exists twice: lstm_cell_composed() builds it from matmul, sigmoid,
 /// tanh, + and × (the readable reference: read it first); lstm_cell_fused() does
-/// the element-wise part in one kernel with a hand-written backward (the fast
-/// path, used by the modules). tests/test_lstm.cpp shows they agree.
+/// the whole step, both products and the element-wise part, as one op with a
+/// hand-written backward (the fast path, used by the modules). tests/test_lstm.cpp
+/// shows they agree.
 #pragma once
 
 #include <cstdint>
