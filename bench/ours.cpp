@@ -3,6 +3,7 @@
 // Nothing here is bench-specific tuning; if a workload is slow, the fix belongs in
 // the library.
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include "minigrad/nn/lstm.h"
 #include "minigrad/nn/optim.h"
 #include "minigrad/nn/transformer.h"
+#include "minigrad/tensor/cpu.h"
 #include "minigrad/tensor/gemm.h"
 #include "workloads.h"
 
@@ -429,6 +431,25 @@ Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init) {
     return sum(out()).item();
   };
   return job;
+}
+
+std::vector<std::string> machine_lines() {
+  const CpuInfo& cpu = cpu_info();
+  const auto kib = [](size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; };
+  const auto tile = [](const GemmBlocking& b) {
+    return "MR=" + std::to_string(b.mr) + " NR=" + std::to_string(b.nr) +
+           " KC=" + std::to_string(b.kc) + " MC=" + std::to_string(b.mc) +
+           " NC=" + std::to_string(b.nc);
+  };
+  const char* env = std::getenv("MINIGRAD_GEMM_ISA");
+  const std::string kernel = gemm_kernel_name();  // throws for a MINIGRAD_GEMM_ISA this CPU lacks
+  return {"# machine: " + cpu.vendor + " " + cpu.model + "; avx512=" + (cpu.avx512 ? "yes" : "no") +
+              " avx2_fma=" + (cpu.avx2_fma ? "yes" : "no"),
+          "# caches: L1d " + kib(cpu.l1d_bytes) + ", L2 " + kib(cpu.l2_bytes) + ", L3 " +
+              kib(cpu.l3_bytes) + " (from " + cpu.cache_source + ")",
+          "# gemm kernel: " + kernel + " (MINIGRAD_GEMM_ISA=" + (env != nullptr ? env : "unset") +
+              "); float " + tile(gemm_blocking<float>()) + "; double " +
+              tile(gemm_blocking<double>())};
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,

@@ -43,6 +43,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "workloads.h"
@@ -56,9 +57,9 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-const std::vector<std::string> kWorkloads = {"GEMM",        "OVERHEAD", "SELFATT",    "SEQ2SEQ",
-                                             "TRANSFORMER", "GPT",      "GPT_SAMPLE", "LSTM",
-                                             "MHA",         "CONVERGE"};
+const std::vector<std::string> kWorkloads = {"GEMM",    "GEMM_ODD",    "OVERHEAD", "SELFATT",
+                                             "SEQ2SEQ", "TRANSFORMER", "GPT",      "GPT_SAMPLE",
+                                             "LSTM",    "MHA",         "CONVERGE"};
 
 struct Options {
   std::set<std::string> only;   // empty: all
@@ -85,14 +86,15 @@ struct Options {
 };
 
 [[noreturn]] void usage(const char* msg) {
-  std::fprintf(stderr,
-               "workloads: %s\n"
-               "usage: workloads [--only NAME[,NAME...]] [--threads 1|2] [--reps N] [--quick]\n"
-               "                 [--cap STEPS] [--eval-every STEPS] [--side both|ours|ref]\n"
-               "  NAME: GEMM OVERHEAD SELFATT SEQ2SEQ TRANSFORMER GPT GPT_SAMPLE LSTM MHA\n"
-               "        CONVERGE (default: all)\n"
-               "  --side: time one side only, e.g. to profile it with perf\n",
-               msg);
+  std::fprintf(
+      stderr,
+      "workloads: %s\n"
+      "usage: workloads [--only NAME[,NAME...]] [--threads 1|2] [--reps N] [--quick]\n"
+      "                 [--cap STEPS] [--eval-every STEPS] [--side both|ours|ref]\n"
+      "  NAME: GEMM GEMM_ODD OVERHEAD SELFATT SEQ2SEQ TRANSFORMER GPT GPT_SAMPLE LSTM MHA\n"
+      "        CONVERGE (default: all)\n"
+      "  --side: time one side only, e.g. to profile it with perf\n",
+      msg);
   std::exit(2);
 }
 
@@ -315,6 +317,19 @@ std::vector<GemmCase> gemm_cases() {
   return cs;
 }
 
+// GEMM_ODD: shapes no block size divides, a big square one, a short-and-wide and a
+// tall-and-thin one (named m×n×k, as WORKLOADS.md lists them).
+std::vector<GemmCase> gemm_odd_cases() {
+  std::vector<GemmCase> cs;
+  for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{301, 517, 129},
+                                {1000, 1000, 1000},
+                                {33, 2048, 77},
+                                {4096, 16, 16}})
+    cs.push_back({std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k), m, n, k,
+                  false, false});
+  return cs;
+}
+
 // 64-byte aligned floats, like minigrad's own buffers and what OpenBLAS likes.
 struct AlignedFloats {
   explicit AlignedFloats(size_t n) : p(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64))), size(n) {}
@@ -325,9 +340,10 @@ struct AlignedFloats {
   size_t size;
 };
 
-void run_gemm(const Options& o) {
+// One line per case and thread count, labelled `workload` (GEMM or GEMM_ODD).
+void run_gemm(const Options& o, const std::string& workload, const std::vector<GemmCase>& cases) {
   std::map<int64_t, std::map<int, std::pair<double, double>>> sq_nn;  // n → threads → (ours, ref) GFLOP/s
-  for (const GemmCase& gc : gemm_cases()) {
+  for (const GemmCase& gc : cases) {
     // Stored shapes: A is [m×k] ([k×m] when transposed), B is [k×n] ([n×k] when transposed).
     const int64_t lda = gc.ta ? gc.m : gc.k, ldb = gc.tb ? gc.k : gc.n, ldc = gc.n;
     AlignedFloats a(size_t(gc.m * gc.k)), b(size_t(gc.k * gc.n)), c(size_t(gc.m * gc.n)), c_ref(c.size);
@@ -358,18 +374,20 @@ void run_gemm(const Options& o) {
       }
       const bool both_ran = !ours_c.samples.empty() && !ref_c.samples.empty();
       if (both_ran && worst > 1e-4 * std::max(scale, 1.0)) {
-        emit("# WARNING GEMM case=" + gc.name + " op=" + op + ": ours and OpenBLAS differ by " + fmt(worst, 6));
+        emit("# WARNING " + workload + " case=" + gc.name + " op=" + op +
+             ": ours and OpenBLAS differ by " + fmt(worst, 6));
       }
 #endif
-      emit("GEMM case=" + gc.name + " op=" + op + " threads=" + std::to_string(threads) +
-           " ours_gflops=" + fmt(ours_g, 1) + " ref_gflops=" + fmt(ref_g, 1) + " ratio=" + fmt(ours_g / ref_g, 3) +
+      emit(workload + " case=" + gc.name + " op=" + op + " threads=" + std::to_string(threads) +
+           " ours_gflops=" + fmt(ours_g, 1) + " ref_gflops=" + fmt(ref_g, 1) +
+           " ratio=" + fmt(ours_g / ref_g, 3) +
            " peak_frac=" + fmt(peak_frac(flops, ours_c.median(), threads), 3));
       if (gc.m == gc.n && gc.n == gc.k && op == "NN") sq_nn[gc.n][threads] = {ours_g, ref_g};
     }
   }
   // How well each side uses a second core, at the largest square size.
   for (const auto& [n, by_threads] : sq_nn) {
-    if (n != 1024 || !by_threads.count(1) || !by_threads.count(2)) continue;
+    if (workload != "GEMM" || n != 1024 || !by_threads.count(1) || !by_threads.count(2)) continue;
     emit("GEMM_SCALING case=sq" + std::to_string(n) + " op=NN ours_speedup_2v1=" +
          fmt(by_threads.at(2).first / by_threads.at(1).first, 2) +
          " ref_speedup_2v1=" + fmt(by_threads.at(2).second / by_threads.at(1).second, 2));
@@ -782,12 +800,14 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   print_header(o);
   try {
+    for (const std::string& line : ours::machine_lines()) emit(line);
     for (int t : o.threads_for({1, 2})) {
       g_peak[t] = measure_fma_peak(t, o.quick ? 1 : 7, o.quick ? 0.01 : 0.05);
       emit("PEAK threads=" + std::to_string(t) + " gflops=" + fmt(g_peak[t].gflops, 1) +
            " max_gflops=" + fmt(g_peak[t].max_gflops, 1) + " isa=" + g_peak[t].isa);
     }
-    if (o.wants("GEMM")) run_gemm(o);
+    if (o.wants("GEMM")) run_gemm(o, "GEMM", gemm_cases());
+    if (o.wants("GEMM_ODD")) run_gemm(o, "GEMM_ODD", gemm_odd_cases());
     if (o.wants("OVERHEAD")) run_overhead(o);
     if (o.wants("SELFATT")) run_step_workload(selfatt_workload(), o);
     if (o.wants("SEQ2SEQ")) run_step_workload(seq2seq_workload(), o);

@@ -301,6 +301,9 @@ Job make_mha(uint64_t seed, const std::vector<float>& input, HostParams* init);
 // GptSize::prompt_token and returns them.
 std::function<std::vector<int64_t>()> make_gpt_sample(uint64_t seed,
                                                       const GptSampleSettings& settings);
+// Commentary lines for the header: the caches minigrad found (and where), the GEMM kernel
+// it chose and that kernel's block sizes.
+std::vector<std::string> machine_lines();
 // C[m×n] = op(A)·op(B), row-major, C overwritten.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
            int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc);

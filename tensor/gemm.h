@@ -9,11 +9,65 @@
 ///
 /// When beta == 0, C is overwritten and its previous contents are never read
 /// (NaN in C does not leak through).
+///
+/// The blocked kernel is compiled for AVX-512, for AVX2 + FMA and in portable vector
+/// code; the best one this CPU runs is chosen when the first product is computed, and
+/// its cache blocks are sized from this CPU's caches (docs/GEMM.md).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
+
+#include "minigrad/tensor/cpu.h"
 
 namespace minigrad {
+
+/// How the blocked GEMM cuts a product for one element type (docs/GEMM.md, section 4):
+/// MR × NR tiles of C in registers, KC steps of the shared dimension per slice (a
+/// KC × NR sliver of B in L1), MC rows of A per block (MC × KC in L2), NC columns of B
+/// per panel (KC × NC in L3).
+struct GemmBlocking {
+  int mr = 0;      ///< rows of the register tile
+  int nr = 0;      ///< columns of the register tile
+  int64_t kc = 0;  ///< longest k-slice; the slices of a product depend on k and kc only
+  int64_t mc = 0;  ///< most rows of op(A) in one packed block (a multiple of mr)
+  int64_t nc = 0;  ///< most columns of op(B) in one packed panel (a multiple of nr)
+};
+
+/// The block sizes for a kernel with an mr × nr register tile of `element_bytes`-byte
+/// numbers on a machine with these caches (a pure function; s = element_bytes):
+///
+///     KC = ⌊(2/3)·L1d / (NR·s)⌋, rounded down to a multiple of 8    (at least 8)
+///     MC = ⌊(1/2)·L2 / (KC·s)⌋, rounded down to a multiple of MR    (at least MR)
+///     NC = ⌊P / (KC·s)⌋, rounded down to a multiple of NR          (at least NR)
+///     P  = min(L3 / 2, 4 MiB), or L2 / 2 when there is no L3
+///
+/// A zero L1d or L2 size counts as kDefaultCaches'.
+GemmBlocking gemm_blocking_for(const CacheSizes& caches, int mr, int nr, size_t element_bytes);
+
+/// The block sizes gemm<T> uses now: the chosen kernel's tile, cpu_info()'s caches.
+template <class T>
+GemmBlocking gemm_blocking();
+
+/// The name of the kernel gemm uses now: "avx512", "avx2" or "portable".
+///
+/// Chosen on first use: the environment variable MINIGRAD_GEMM_ISA if it is set (and
+/// not empty), else the first of avx512, avx2, portable that this CPU runs (cpu_info())
+/// and the build compiled. A MINIGRAD_GEMM_ISA this CPU cannot run makes the first
+/// gemm call (and this function) throw std::invalid_argument naming the variable, the
+/// kernel and the kernels it can run.
+std::string gemm_kernel_name();
+
+/// The kernels this CPU can run and this build compiled, best first ("portable" is
+/// always there).
+std::vector<std::string> gemm_kernels_available();
+
+/// Makes gemm use the kernel `name` from now on, in every thread (for tests and
+/// benchmarks: the default is already the fastest). Throws std::invalid_argument if
+/// `name` is not one of gemm_kernels_available(), naming it and those.
+void set_gemm_kernel(const std::string& name);
 
 /// C = alpha · op(A) · op(B) + beta · C, the fast kernel.
 /// \param trans_a, trans_b  read A (or B) as its transpose: op(X) = Xᵀ

@@ -1,5 +1,6 @@
 // The fast GEMM against the textbook triple loop, over transposes, shapes (odd, 1, 0,
-// larger than one cache block), alpha / beta, leading dimensions, and thread counts.
+// larger than one cache block), alpha / beta, leading dimensions, and thread counts;
+// every kernel this CPU runs (avx512, avx2, portable); block sizes from cache sizes.
 #include "minigrad/tensor/gemm.h"
 
 #include <gtest/gtest.h>
@@ -7,9 +8,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,7 @@ namespace {
 
 using minigrad::gemm;
 using minigrad::gemm_reference;
+using minigrad::GemmBlocking;
 
 // A fixed-seed generator (64-bit LCG, top bits) giving uniform numbers in [-1, 1):
 // the same numbers on every platform and standard library.
@@ -252,13 +256,27 @@ TYPED_TEST(GemmTyped, HandWorkedTwoByTwo) {
     }
 }
 
+// Switches gemm to another kernel for one scope, and back.
+class KernelScope {
+ public:
+  explicit KernelScope(const std::string& name) : saved_(minigrad::gemm_kernel_name()) {
+    minigrad::set_gemm_kernel(name);
+  }
+  ~KernelScope() { minigrad::set_gemm_kernel(saved_); }
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+
+ private:
+  std::string saved_;
+};
+
 // The same product with 1 and with 2 threads gives the same bits: every element's sum
 // is computed in the same order however the work is split. 300³ and 600 × 300 × 800
 // (big enough to be packed) are split between the threads along n; the tall and the
 // odd shapes along m. Every shape is above the 2^22 multiply-adds from which gemm
 // uses threads.
-TYPED_TEST(GemmTyped, BitwiseIdenticalAcrossThreadCounts) {
-  using T = TypeParam;
+template <class T>
+void expect_same_bits_at_one_and_two_threads() {
 #if defined(_OPENMP)
   const int saved = omp_get_max_threads();
   const int64_t shapes[][3] = {{300, 300, 300}, {600, 300, 800}, {6000, 16, 200}, {601, 177, 259}};
@@ -285,6 +303,161 @@ TYPED_TEST(GemmTyped, BitwiseIdenticalAcrossThreadCounts) {
 #else
   GTEST_SKIP() << "built without OpenMP";
 #endif
+}
+
+TYPED_TEST(GemmTyped, BitwiseIdenticalAcrossThreadCounts) {
+  expect_same_bits_at_one_and_two_threads<TypeParam>();
+}
+
+// ---- every kernel this CPU runs ----------------------------------------------------------
+
+// Each kernel against the reference: square, odd and edge shapes (1 row, 1 column, one
+// tile and one more), tall and wide, packed and in place, all transposes, alpha and beta.
+TYPED_TEST(GemmTyped, EveryKernelMatchesTheReference) {
+  const int64_t shapes[][3] = {{1, 1, 1},     {13, 1, 29},    {1, 33, 17},    {12, 32, 256},
+                               {13, 33, 257}, {64, 64, 64},   {65, 97, 300},  {301, 517, 129},
+                               {33, 700, 77}, {4096, 16, 16}, {520, 520, 520}};
+  for (const std::string& name : minigrad::gemm_kernels_available()) {
+    SCOPED_TRACE("kernel " + name);
+    KernelScope scope(name);
+    ASSERT_EQ(minigrad::gemm_kernel_name(), name);
+    for (bool ta : kTrans)
+      for (bool tb : kTrans)
+        for (const auto& sh : shapes) {
+          check<TypeParam>({ta, tb, sh[0], sh[1], sh[2], 1.0, 0.0});
+          check<TypeParam>({ta, tb, sh[0], sh[1], sh[2], -0.5, 1.5, 3});
+        }
+  }
+}
+
+TYPED_TEST(GemmTyped, EveryKernelGivesTheSameBitsAtOneAndTwoThreads) {
+  for (const std::string& name : minigrad::gemm_kernels_available()) {
+    SCOPED_TRACE("kernel " + name);
+    KernelScope scope(name);
+    expect_same_bits_at_one_and_two_threads<TypeParam>();
+  }
+}
+
+// The kernels a CPU runs are a chain: portable always; AVX2 where the CPU has AVX2 and
+// FMA; AVX-512 only where it also has AVX-512 F, DQ, VL and BW. The first is the default.
+TEST(GemmKernels, AvailableFollowsTheCpu) {
+  const std::vector<std::string> names = minigrad::gemm_kernels_available();
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.back(), "portable");
+  const auto has = [&](const char* n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  const minigrad::CpuInfo& cpu = minigrad::cpu_info();
+  EXPECT_TRUE(cpu.avx512 || !has("avx512"));
+  EXPECT_TRUE(cpu.avx2_fma || !has("avx2"));
+  const char* env = std::getenv("MINIGRAD_GEMM_ISA");
+  if (env == nullptr || env[0] == '\0') {
+    EXPECT_EQ(minigrad::gemm_kernel_name(), names.front());
+  }
+}
+
+// Naming a kernel this CPU or build does not run is refused, with the ones it does run.
+TEST(GemmKernels, UnknownOrUnsupportedKernelThrows) {
+  const std::string before = minigrad::gemm_kernel_name();
+  try {
+    minigrad::set_gemm_kernel("sse9");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("set_gemm_kernel"), std::string::npos) << what;
+    EXPECT_NE(what.find("sse9"), std::string::npos) << what;
+    EXPECT_NE(what.find("portable"), std::string::npos) << what;
+  }
+  if (!minigrad::cpu_info().avx512) {
+    EXPECT_THROW(minigrad::set_gemm_kernel("avx512"), std::invalid_argument);
+  }
+  if (!minigrad::cpu_info().avx2_fma) {
+    EXPECT_THROW(minigrad::set_gemm_kernel("avx2"), std::invalid_argument);
+  }
+  EXPECT_EQ(minigrad::gemm_kernel_name(), before);
+}
+
+// MINIGRAD_GEMM_ISA chooses the kernel at the first call (CTest gemm_isa_env runs this
+// with MINIGRAD_GEMM_ISA=portable, gemm_isa_env_bad with a name no CPU runs).
+TEST(GemmKernels, EnvironmentVariableChoosesTheKernel) {
+  const char* env = std::getenv("MINIGRAD_GEMM_ISA");
+  if (env == nullptr || env[0] == '\0') GTEST_SKIP() << "MINIGRAD_GEMM_ISA is not set";
+  const std::vector<std::string> names = minigrad::gemm_kernels_available();
+  if (std::find(names.begin(), names.end(), env) != names.end()) {
+    EXPECT_EQ(minigrad::gemm_kernel_name(), env);
+    EXPECT_EQ(minigrad::gemm_blocking<float>().mr, minigrad::gemm_blocking<double>().mr);
+  } else {
+    float a = 1, b = 2, c = 0;
+    try {
+      gemm<float>(false, false, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1);
+      ADD_FAILURE() << "no exception";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("MINIGRAD_GEMM_ISA=" + std::string(env)), std::string::npos) << what;
+    }
+  }
+}
+
+// ---- block sizes from cache sizes ----------------------------------------------------
+
+void expect_blocking(const GemmBlocking& got, int mr, int nr, int64_t kc, int64_t mc, int64_t nc) {
+  EXPECT_EQ(got.mr, mr);
+  EXPECT_EQ(got.nr, nr);
+  EXPECT_EQ(got.kc, kc);
+  EXPECT_EQ(got.mc, mc);
+  EXPECT_EQ(got.nc, nc);
+}
+
+// docs/GEMM.md's table, for the AVX-512 tile (12 × 32 floats, 12 × 16 doubles):
+//   KC = ⌊(2/3)·L1d / (NR·s)⌋ ↓8,  MC = ⌊L2/2 / (KC·s)⌋ ↓MR,  NC = ⌊min(L3/2, 4 MiB) / (KC·s)⌋ ↓NR
+TEST(GemmBlockingFor, ThreeMachines) {
+  constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+  const minigrad::CacheSizes zen5{48 * KiB, 1 * MiB, 32 * MiB}, emr{48 * KiB, 2 * MiB, 320 * MiB},
+      zen4{32 * KiB, 1 * MiB, 32 * MiB};
+  using minigrad::gemm_blocking_for;
+  // Zen 5: 32 KiB / 128 B = 256; 512 KiB / 1 KiB = 512 → 504; 4 MiB / 1 KiB = 4096.
+  expect_blocking(gemm_blocking_for(zen5, 12, 32, 4), 12, 32, 256, 504, 4096);
+  expect_blocking(gemm_blocking_for(zen5, 12, 16, 8), 12, 16, 256, 252, 2048);
+  // Emerald Rapids: twice the L2, twice the A block; the L3 share is capped at 4 MiB.
+  expect_blocking(gemm_blocking_for(emr, 12, 32, 4), 12, 32, 256, 1020, 4096);
+  expect_blocking(gemm_blocking_for(emr, 12, 16, 8), 12, 16, 256, 504, 2048);
+  // Zen 4: 21845 / 128 = 170 → 168; 524288 / 672 = 780; 4 MiB / 672 = 6241 → 6240.
+  expect_blocking(gemm_blocking_for(zen4, 12, 32, 4), 12, 32, 168, 780, 6240);
+  expect_blocking(gemm_blocking_for(zen4, 12, 16, 8), 12, 16, 168, 384, 3120);
+  // The AVX2 tile (6 × 16 floats) on Zen 4: slivers half as wide, twice as long.
+  expect_blocking(gemm_blocking_for(zen4, 6, 16, 4), 6, 16, 336, 390, 3120);
+}
+
+// Degenerate caches still give usable blocks: no L3 (the panel gets half of L2), a
+// reported L3 of 512 MB (capped), unknown sizes (the defaults), tiny caches (the floors).
+TEST(GemmBlockingFor, EdgeCases) {
+  constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+  using minigrad::gemm_blocking_for;
+  expect_blocking(gemm_blocking_for({48 * KiB, 1 * MiB, 0}, 12, 32, 4), 12, 32, 256, 504, 512);
+  expect_blocking(gemm_blocking_for({48 * KiB, 1 * MiB, 508 * MiB}, 12, 32, 4), 12, 32, 256, 504,
+                  4096);
+  const GemmBlocking unknown = gemm_blocking_for({0, 0, 0}, 12, 32, 4);
+  const GemmBlocking defaults = gemm_blocking_for(minigrad::kDefaultCaches, 12, 32, 4);
+  // Unknown L1d and L2 are the defaults'; no L3: 256 KiB / (168 · 4) = 390 → 384.
+  expect_blocking(unknown, defaults.mr, defaults.nr, defaults.kc, defaults.mc, 384);
+  expect_blocking(gemm_blocking_for({1 * KiB, 256, 128}, 12, 32, 4), 12, 32, 8, 12, 32);
+}
+
+// What gemm uses is the formula applied to cpu_info()'s caches and the kernel's tile.
+TEST(GemmBlockingFor, GemmUsesTheFormulaOnThisMachine) {
+  const minigrad::CpuInfo& cpu = minigrad::cpu_info();
+  const minigrad::CacheSizes caches{cpu.l1d_bytes, cpu.l2_bytes, cpu.l3_bytes};
+  for (const char* t : {"float", "double"}) {
+    const bool is_float = std::string(t) == "float";
+    const GemmBlocking used =
+        is_float ? minigrad::gemm_blocking<float>() : minigrad::gemm_blocking<double>();
+    const GemmBlocking want = minigrad::gemm_blocking_for(
+        caches, used.mr, used.nr, is_float ? sizeof(float) : sizeof(double));
+    SCOPED_TRACE(t);
+    expect_blocking(used, want.mr, want.nr, want.kc, want.mc, want.nc);
+    EXPECT_GT(used.mr, 0);
+    EXPECT_EQ(used.nr % (is_float ? 4 : 2), 0);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,8 @@
+// The blocked GEMM in GCC / Clang vector extensions (16-byte vectors: SSE2 on x86-64,
+// NEON on ARM): 6 × 8 float / 6 × 4 double register tiles. It runs on any CPU the
+// library was built for. It gets the library's flags only, so with MINIGRAD_NATIVE=ON
+// (-march=native) it is as portable as the rest of the build, no more.
+#define MINIGRAD_GEMM_NS gemm_portable
+#define MINIGRAD_GEMM_ISA_PORTABLE
+#define MINIGRAD_GEMM_KERNEL kGemmKernelPortable
+#include "gemm_kernels.inc"
