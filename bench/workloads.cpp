@@ -318,7 +318,7 @@ std::vector<GemmCase> gemm_cases() {
 }
 
 // GEMM_ODD: shapes no block size divides, a big square one, a short-and-wide and a
-// tall-and-thin one (named m×n×k, as WORKLOADS.md lists them).
+// tall-and-thin one (named m×n×k, as bench/README.md lists them).
 std::vector<GemmCase> gemm_odd_cases() {
   std::vector<GemmCase> cs;
   for (const auto& [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{301, 517, 129},

@@ -109,6 +109,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "minigrad/tensor/check.h"
 #include "minigrad/tensor/gemm_kernels.h"
 
 namespace minigrad {
@@ -139,6 +140,9 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
 // ======================================================================================
 
 GemmBlocking gemm_blocking_for(const CacheSizes& caches, int mr, int nr, size_t element_bytes) {
+  MINIGRAD_CHECK(mr > 0 && nr > 0 && element_bytes > 0)
+      << "gemm_blocking_for: tile " << mr << " x " << nr << " of " << element_bytes
+      << "-byte numbers: expected positive sizes";
   const size_t l1 = caches.l1d_bytes > 0 ? caches.l1d_bytes : kDefaultCaches.l1d_bytes;
   const size_t l2 = caches.l2_bytes > 0 ? caches.l2_bytes : kDefaultCaches.l2_bytes;
   constexpr size_t kPanelCap = 4 * 1024 * 1024;

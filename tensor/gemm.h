@@ -44,7 +44,8 @@ struct GemmBlocking {
 ///     NC = ⌊P / (KC·s)⌋, rounded down to a multiple of NR          (at least NR)
 ///     P  = min(L3 / 2, 4 MiB), or L2 / 2 when there is no L3
 ///
-/// A zero L1d or L2 size counts as kDefaultCaches'.
+/// A zero L1d or L2 size counts as kDefaultCaches'. Throws std::invalid_argument unless
+/// mr, nr and element_bytes are positive.
 GemmBlocking gemm_blocking_for(const CacheSizes& caches, int mr, int nr, size_t element_bytes);
 
 /// The block sizes gemm<T> uses now: the chosen kernel's tile, cpu_info()'s caches.

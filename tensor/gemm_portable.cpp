@@ -3,6 +3,7 @@
 // library was built for. It gets the library's flags only, so with MINIGRAD_NATIVE=ON
 // (-march=native) it is as portable as the rest of the build, no more.
 #define MINIGRAD_GEMM_NS gemm_portable
-#define MINIGRAD_GEMM_ISA_PORTABLE
+#define MINIGRAD_GEMM_NAME "portable"
 #define MINIGRAD_GEMM_KERNEL kGemmKernelPortable
+#define MINIGRAD_GEMM_ISA_PORTABLE
 #include "gemm_kernels.inc"

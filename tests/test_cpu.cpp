@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -51,6 +52,14 @@ class FakeSysfs {
   fs::path root_;
 };
 
+// The sizes a source found, in bytes; it must have found some.
+void expect_sizes(const std::optional<CacheSizes>& got, size_t l1d, size_t l2, size_t l3) {
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->l1d_bytes, l1d);
+  EXPECT_EQ(got->l2_bytes, l2);
+  EXPECT_EQ(got->l3_bytes, l3);
+}
+
 // A Zen 5 core as Linux lists it: L1d, L1i, L2, L3.
 TEST(CpuSysfs, ReadsDataAndUnifiedCachesOfEachLevel) {
   FakeSysfs s;
@@ -58,11 +67,7 @@ TEST(CpuSysfs, ReadsDataAndUnifiedCachesOfEachLevel) {
   s.cache(1, "1", "Instruction", "32K");
   s.cache(2, "2", "Unified", "1024K");
   s.cache(3, "3", "Unified", "32768K");
-  const auto c = cache_sizes_from_sysfs(s.root());
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->l1d_bytes, 48u * 1024);
-  EXPECT_EQ(c->l2_bytes, 1024u * 1024);
-  EXPECT_EQ(c->l3_bytes, 32u * 1024 * 1024);
+  expect_sizes(cache_sizes_from_sysfs(s.root()), 48u * 1024, 1024u * 1024, 32u * 1024 * 1024);
 }
 
 // "M" suffixes and plain byte counts; a machine without L3 reports 0 for it.
@@ -70,11 +75,7 @@ TEST(CpuSysfs, ReadsSuffixesAndPlainBytesWithoutL3) {
   FakeSysfs s;
   s.cache(0, "1", "Data", "32768");
   s.cache(1, "2", "Unified", "2M");
-  const auto c = cache_sizes_from_sysfs(s.root());
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->l1d_bytes, 32768u);
-  EXPECT_EQ(c->l2_bytes, 2u * 1024 * 1024);
-  EXPECT_EQ(c->l3_bytes, 0u);
+  expect_sizes(cache_sizes_from_sysfs(s.root()), 32768u, 2u * 1024 * 1024, 0u);
 }
 
 // Broken entries are skipped and the good ones still read: an unparsable size, an unknown
@@ -96,11 +97,7 @@ TEST(CpuSysfs, SkipsMalformedEntries) {
   s.cache(8, "1", "Data", "99999999999999999999999K");  // overflows
   s.cache(9, "1", "Data", "48K");
   s.cache(10, "2", "Unified", "1M");
-  const auto c = cache_sizes_from_sysfs(s.root());
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->l1d_bytes, 48u * 1024);
-  EXPECT_EQ(c->l2_bytes, 1024u * 1024);
-  EXPECT_EQ(c->l3_bytes, 0u);
+  expect_sizes(cache_sizes_from_sysfs(s.root()), 48u * 1024, 1024u * 1024, 0u);
 }
 
 // Without both an L1d and an L2 the tree does not answer, so the next source is asked.
@@ -149,9 +146,7 @@ TEST(CpuCaches, CpuInfoUsesTheSourceItNames) {
   else if (info.cache_source == "default")
     want = minigrad::kDefaultCaches;
   ASSERT_TRUE(want.has_value()) << "unknown or silent source " << info.cache_source;
-  EXPECT_EQ(info.l1d_bytes, want->l1d_bytes);
-  EXPECT_EQ(info.l2_bytes, want->l2_bytes);
-  EXPECT_EQ(info.l3_bytes, want->l3_bytes);
+  expect_sizes(want, info.l1d_bytes, info.l2_bytes, info.l3_bytes);
   EXPECT_GT(info.l1d_bytes, 0u);
   EXPECT_GT(info.l2_bytes, 0u);
 }

@@ -441,6 +441,9 @@ TEST(GemmBlockingFor, EdgeCases) {
   // Unknown L1d and L2 are the defaults'; no L3: 256 KiB / (168 · 4) = 390 → 384.
   expect_blocking(unknown, defaults.mr, defaults.nr, defaults.kc, defaults.mc, 384);
   expect_blocking(gemm_blocking_for({1 * KiB, 256, 128}, 12, 32, 4), 12, 32, 8, 12, 32);
+  EXPECT_THROW(gemm_blocking_for(minigrad::kDefaultCaches, 0, 32, 4), std::invalid_argument);
+  EXPECT_THROW(gemm_blocking_for(minigrad::kDefaultCaches, 12, -1, 4), std::invalid_argument);
+  EXPECT_THROW(gemm_blocking_for(minigrad::kDefaultCaches, 12, 32, 0), std::invalid_argument);
 }
 
 // What gemm uses is the formula applied to cpu_info()'s caches and the kernel's tile.

@@ -5,7 +5,8 @@
 #   tools/valgrind_examples.sh [BUILD_DIR]      (default build-valgrind/)
 #
 # valgrind 3.19 cannot decode AVX-512, so the examples are built for the baseline
-# x86-64 (-DMINIGRAD_NATIVE=OFF: GEMM takes its portable kernel) and with
+# x86-64 (-DMINIGRAD_NATIVE=OFF) and run with MINIGRAD_GEMM_ISA=portable (GEMM's
+# AVX-512 kernel is compiled in every x86 build and would otherwise be chosen), and with
 # -DMINIGRAD_VALGRIND=ON, which makes the caching allocator mark cached buffers and
 # the unused tail of each buffer as off limits (tensor/allocator.cpp). Each run uses
 # one OpenMP thread. Leaks count if "definitely" or "indirectly" lost; libgomp keeps
@@ -23,6 +24,7 @@ cmake --build "$build" -j2 > "$build/build.log" || { tail -40 "$build/build.log"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=1
+export MINIGRAD_GEMM_ISA=portable
 failed=0
 run() {
   local name="$1"; shift
