@@ -1039,7 +1039,9 @@ std::vector<Row> rows() {
   row("Attention_NaNScale", W::InvalidArgument, {"scaled_dot_product_attention", "scale"}, [] {
     nn::scaled_dot_product_attention(param({3, 4}), param({3, 4}), param({3, 4}), {}, kNaN);
   });
-  row("Attention_BatchMismatch", W::InvalidArgument, {"matmul", "batch shapes [2] and [3]"}, [] {
+  row("Attention_BatchMismatch", W::InvalidArgument,
+      {"scaled_dot_product_attention", "q [2,3,4], k [3,3,4]", "batch shapes [2], [3] and [3]"},
+      [] {
     nn::scaled_dot_product_attention(param({2, 3, 4}), param({3, 3, 4}), param({3, 3, 4}));
   });
   row("Attention_CausalMaskZero", W::InvalidArgument, {"causal_mask", "0"},
