@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tables of docs/PERFORMANCE.md from the runner's own output.
 
-    build-bench/bench/workloads | tee docs/perf/2026-12-07-zen5.txt
+    build-bench/bench/workloads | tee docs/perf/<date>-<cpu>.txt
     python3 tools/performance_tables.py            # rewrite the generated part
     python3 tools/performance_tables.py --check    # exit 1 if it is out of date
 
