@@ -38,9 +38,14 @@ class Run:
             if line.startswith("#"):
                 body = line[1:].strip()
                 m = re.match(r"cpu:\s*(.*?),\s*\d+ cpus", body)
+                if m and self.cpu == "unknown CPU":
+                    self.cpu = m.group(1).strip()
+                # The runner's fuller description (vendor and model as cpuid gives them)
+                # names the CPU better than /proc/cpuinfo's model name, which a VM may mask.
+                m = re.match(r"machine:\s*(?:GenuineIntel|AuthenticAMD)?\s*(.*?);", body)
                 if m:
                     self.cpu = m.group(1).strip()
-                if re.match(r"(cpu|caches?|gemm|blocking|kernel|done in|each figure|model reference|OpenBLAS core)", body):
+                if re.match(r"(cpu|machine|caches?|gemm|blocking|kernel|done in|each figure|model reference|OpenBLAS core)", body):
                     self.header.append(body)
                 continue
             name, *fields = line.split()
@@ -147,7 +152,7 @@ def table(run):
         t1 = run.one(name, key, threads=1)
         t2 = run.one(name, key, threads=2)
         q = t2 / t1 if t1 and t2 else None
-        row(f"{name} time at 2 threads / at 1", "", fmt(q, 2), "≤ 1.0", q, 1.0, False)
+        row(f"{name} time at 2 threads / at 1", "", fmt(q, 3), "≤ 1.0", q, 1.0, False)
 
     crops = []
     for kv in run.find("GPT_SAMPLE"):
