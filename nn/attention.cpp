@@ -55,8 +55,8 @@ double check_attention(const Variable& q, const Variable& k, const Variable& v, 
                  k.size(-2) == v.size(-2))
       << op << ": q " << q.shape() << ", k " << k.shape() << ", v " << v.shape()
       << ": expected q [..., Tq, d], k [..., Tk, d], v [..., Tk, dv]";
-  const Shape qb(q.shape().begin(), q.shape().end() - 2), kb(k.shape().begin(), k.shape().end() - 2),
-      vb(v.shape().begin(), v.shape().end() - 2);
+  const Shape qb(q.shape().begin(), q.shape().end() - 2),
+      kb(k.shape().begin(), k.shape().end() - 2), vb(v.shape().begin(), v.shape().end() - 2);
   bool batches_broadcast = true;
   try {
     broadcast_shapes(broadcast_shapes(qb, kb, op), vb, op);

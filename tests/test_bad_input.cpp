@@ -1042,8 +1042,8 @@ std::vector<Row> rows() {
   row("Attention_BatchMismatch", W::InvalidArgument,
       {"scaled_dot_product_attention", "q [2,3,4], k [3,3,4]", "batch shapes [2], [3] and [3]"},
       [] {
-    nn::scaled_dot_product_attention(param({2, 3, 4}), param({3, 3, 4}), param({3, 3, 4}));
-  });
+        nn::scaled_dot_product_attention(param({2, 3, 4}), param({3, 3, 4}), param({3, 3, 4}));
+      });
   row("Attention_CausalMaskZero", W::InvalidArgument, {"causal_mask", "0"},
       [] { nn::causal_mask(0); });
   row("Attention_PaddingMaskLength", W::InvalidArgument,
