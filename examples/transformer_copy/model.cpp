@@ -89,8 +89,12 @@ TransformerCopyModel::TransformerCopyModel(const TransformerCopyConfig& c, Gener
   }
 }
 
-// dropout(E[x]·√d + P): the embedding's N(0, 1) entries scaled by √d stand well above
-// the sinusoids' ±1, as in the paper (section 3.4).
+// dropout(E[x]·√d + P), as in the paper (section 3.4). After the Glorot draw above an
+// embedding entry is U(−a, a), a = √(6 / (11 + 128)) ≈ 0.21, so E[x]·√d is within ±2.35
+// (standard deviation 1.36), on the scale of the sinusoids' ±1. With the Glorot draw on
+// the Transformer's own matrices only (embeddings left at N(0, 1), the readout at
+// nn::Linear's default), E[x]·√d has standard deviation 11.3, the positions drown, and
+// the copy is not learned: seed 1 ended at 26 % of held-out tokens after 1,500 steps.
 Variable TransformerCopyModel::embed(nn::Embedding& embedding, nn::Dropout& dropout,
                                      const Tensor& tokens, int64_t first_position) {
   const Variable x = embedding(tokens) * std::sqrt(static_cast<double>(config.d_model));
