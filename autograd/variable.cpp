@@ -43,11 +43,15 @@ void set_anomaly_enabled(bool enabled) { g_anomaly_enabled = enabled; }
 
 Node::~Node() {
   // Nodes this one is the last owner of are moved onto a stack and emptied there,
-  // so each destructor below finds no children and returns at once.
+  // so each destructor below finds no children and returns at once. Each edge lets go
+  // of its node before the next edge is looked at: when two edges lead to the same
+  // node (the h and c outputs of one LSTM step feed the next), the first drops the
+  // count to 1 without destroying it, and the second sees that it is the last owner.
   std::vector<std::shared_ptr<Node>> stack;
   auto take_children = [&stack](Node& n) {
     for (Edge& e : n.next) {
-      if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
+      std::shared_ptr<Node> child = std::move(e.node);
+      if (child && child.use_count() == 1) stack.push_back(std::move(child));
     }
     n.next.clear();
   };
