@@ -523,6 +523,19 @@ TEST(DeepGraphs, AHundredThousandOpChainIsDestroyedWithoutBackward) {
   EXPECT_EQ(live(), level);
 }
 
+// y = y · y: every node has two edges to the one before it. Teardown must see that
+// the second edge is the last owner, or each destructor calls the next.
+TEST(DeepGraphs, AChainOfOpsThatUseOneInputTwiceIsDestroyedWithoutBackward) {
+  const MemoryLevel level = live();
+  run_on_small_stack([] {
+    const Variable x = Variable(Tensor::full({2}, 0.5)).requires_grad_();
+    Variable y = x;
+    for (int i = 0; i < 100000; ++i) y = y * y;
+    EXPECT_STREQ(y.op_name(), "mul");
+  });
+  EXPECT_EQ(live(), level);
+}
+
 // The fused cell (what LSTMCell runs) over 10,000 steps; the composed reference,
 // five times the nodes per step, over 2,000 (still far deeper than a small stack
 // could recurse).
