@@ -190,8 +190,13 @@ const Choice* choices() {
     std::array<Choice, kKernelCount> t{};
     for (int i = 0; i < kKernelCount; ++i) {
       const detail::GemmKernel& k = *kKernels[i];
-      t[size_t(i)] = {&k, gemm_blocking_for(caches, k.mr, k.nr_float, sizeof(float)),
-                      gemm_blocking_for(caches, k.mr, k.nr_double, sizeof(double))};
+      t[size_t(i)].kernel = &k;
+      // A kernel file built without its instruction set's flags (a compiler that does not
+      // take them, or a build that compiles every file alike, as fuzz/run_fuzzers.sh does)
+      // has an empty table with no tile: it is never chosen and has no blocking.
+      if (k.sgemm == nullptr || k.dgemm == nullptr) continue;
+      t[size_t(i)].f = gemm_blocking_for(caches, k.mr, k.nr_float, sizeof(float));
+      t[size_t(i)].d = gemm_blocking_for(caches, k.mr, k.nr_double, sizeof(double));
     }
     return t;
   }();
