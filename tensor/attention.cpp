@@ -97,22 +97,6 @@ Tensor heads_side_by_side(const Shape& batch, int64_t rows, int64_t cols, DType 
   return batch.size() >= 2 ? t.transpose(-3, -2) : t;
 }
 
-// Runs f(item, thread) for every item, the items shared among the threads in equal
-// contiguous ranges when there is enough work (`work` multiply-adds in all).
-template <class F>
-void for_each_item(int64_t n, double work, F f) {
-#if defined(_OPENMP)
-  if (n > 1 && work >= static_cast<double>(detail::kParallelBatchWork) &&
-      omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t b = 0; b < n; ++b) f(b, omp_get_thread_num());
-    return;
-  }
-#endif
-  (void)work;
-  for (int64_t b = 0; b < n; ++b) f(b, 0);
-}
-
 int max_threads() {
 #if defined(_OPENMP)
   return omp_get_max_threads();
@@ -195,7 +179,7 @@ AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tenso
     const int64_t ms1 = mask.defined() ? m.strides()[m.dim() - 1] : 0;
     const bool bool_mask = mask.defined() && mask.dtype() == DType::Bool;
     const auto work = static_cast<double>(n * tq * tk * (d + dv));
-    for_each_item(n, work, [&](int64_t b, int) {
+    detail::for_each_item(n, work, [&](int64_t b, int) {
       T* a = weights + b * tq * tk;
       gemm<T>(false, true, tq, tk, d, T(scale), qi[b], qi.ld, ki[b], ki.ld, T(0), a, tk);  // S
       for (int64_t i = 0; i < tq; ++i) {
@@ -257,7 +241,7 @@ AttentionBackward attention_backward(const Tensor& gc, const Tensor& gw, const T
     const T* ga = gw_rows.defined() ? gw_rows.data<T>() : nullptr;
     T* ds_all = scratch.data<T>();
     const auto work = static_cast<double>(n * tq * tk * (2 * d + 2 * dv));
-    for_each_item(n, work, [&](int64_t b, int thread) {
+    detail::for_each_item(n, work, [&](int64_t b, int thread) {
       const T* a = w + b * tq * tk;
       T* ds = ds_all + thread * tq * tk;
       // dA = gC·Vᵀ (+ gA)

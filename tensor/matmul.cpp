@@ -55,7 +55,6 @@ bool as_gemm_operand(int64_t rows, int64_t cols, int64_t s0, int64_t s1, MatrixA
 // while a batch of them can be: such batches run their GEMMs in parallel, if the whole
 // batch is at least detail::kParallelBatchWork.
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
-using detail::kParallelBatchWork;
 
 // "[..] @ [..]": the operands as the caller gave them, for the error messages (streamed
 // only when a check fails, so a call that succeeds formats nothing).
@@ -154,14 +153,10 @@ Tensor matrix_product(const Tensor& a_in, const Tensor& b_in, const Operands& sh
         gemm<T>(ma.trans, mb.trans, m, n, k, T(1), pa + oa, ma.ld, pb + ob, mb.ld, T(0), c, n);
       }
     };
-    const bool parallel_batch = !kReference && nbatch > 1 && m * n * k < kSmallGemm &&
-                                nbatch * m * n * k >= kParallelBatchWork;
-    if (parallel_batch) {
-#pragma omp parallel for schedule(static)
-      for (int64_t bi = 0; bi < nbatch; ++bi) one(bi);
-    } else {
-      for (int64_t bi = 0; bi < nbatch; ++bi) one(bi);
-    }
+    // Products of kSmallGemm or more split themselves inside gemm: their batch is not.
+    const bool parallel_batch = !kReference && m * n * k < kSmallGemm;
+    detail::for_each_item(nbatch, parallel_batch ? double(nbatch * m * n * k) : 0.0,
+                          [&](int64_t bi, int) { one(bi); });
   });
   return out;
 }

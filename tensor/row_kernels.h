@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <limits>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "minigrad/tensor/fast_math.h"
 
 namespace minigrad::detail {
@@ -23,6 +27,22 @@ constexpr int64_t kParallelGrain = 1 << 20;
 /// pairs) runs its items in parallel when it holds at least this many multiply-adds
 /// in all: gemm.cpp's kParallelMinWork, for the same reason as kParallelGrain.
 constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
+
+/// Runs f(item, thread) for every item in [0, n): the items shared among the threads in
+/// equal contiguous ranges when they hold at least kParallelBatchWork multiply-adds in
+/// all (`work`), else on the calling thread (thread 0) without opening a region.
+template <class F>
+void for_each_item(int64_t n, double work, F f) {
+#if defined(_OPENMP)
+  if (n > 1 && work >= static_cast<double>(kParallelBatchWork) && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < n; ++b) f(b, omp_get_thread_num());
+    return;
+  }
+#endif
+  (void)work;
+  for (int64_t b = 0; b < n; ++b) f(b, 0);
+}
 
 /// Row reductions run in kLanes independent accumulators. A single running sum is a
 /// chain in which every step waits for the previous one (4 cycles per add): a row of
