@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "minigrad/tensor/row_kernels.h"
 #include "minigrad/tensor/strided.h"
 
 namespace minigrad::nn {
@@ -389,6 +390,10 @@ void adam_update(int64_t n, T* __restrict theta, const T* __restrict grad, T* __
   }
 }
 
+// An element of Adam's update costs about four element-wise loops (two moments, a
+// square root and a division), for strided.h's rule on when to use threads.
+constexpr int64_t kAdamCost = 4;
+
 // One step of Adam or AdamW over every group, each with its own hyper-parameters and
 // step count t (bias corrections: m and v start at 0, so early means are too small).
 template <class Options>
@@ -424,14 +429,20 @@ void adam_step(const std::vector<OptimizerParamGroup>& groups, std::vector<Varia
         T* m = s.exp_avg[k].data<T>();
         T* v = s.exp_avg_sq[k].data<T>();
         T* v_max = h.amsgrad ? s.max_exp_avg_sq[k].data<T>() : nullptr;
-        const int64_t n = p.numel();
-        if (h.decoupled) {
-          h.amsgrad ? adam_update<true, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
-                    : adam_update<true, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
-        } else {
-          h.amsgrad ? adam_update<false, true>(n, theta, g, m, v, v_max, h, bc1, bc2)
-                    : adam_update<false, false>(n, theta, g, m, v, v_max, h, bc1, bc2);
-        }
+        // Each element's update is its own: any split over threads gives the same bits.
+        minigrad::detail::parallel_ranges(p.numel(), kAdamCost, [&](int64_t b, int64_t e) {
+          T* vm = v_max != nullptr ? v_max + b : nullptr;
+          const int64_t n = e - b;
+          if (h.decoupled) {
+            h.amsgrad
+                ? adam_update<true, true>(n, theta + b, g + b, m + b, v + b, vm, h, bc1, bc2)
+                : adam_update<true, false>(n, theta + b, g + b, m + b, v + b, vm, h, bc1, bc2);
+          } else {
+            h.amsgrad
+                ? adam_update<false, true>(n, theta + b, g + b, m + b, v + b, vm, h, bc1, bc2)
+                : adam_update<false, false>(n, theta + b, g + b, m + b, v + b, vm, h, bc1, bc2);
+          }
+        });
       });
     }
   }
@@ -495,30 +506,66 @@ Optimizer::StateSlots AdamW::state_slots() {
 
 // ---- gradient clipping ------------------------------------------------------------------------
 
+namespace {
+
+// f(g) for the gradient g of every parameter that has one, in parameter order. The
+// gradients are shared among the threads when they hold enough elements in all; each
+// f(g) is computed whole by one thread, so the results do not depend on the count.
+template <class F>
+std::vector<double> per_gradient(const std::vector<Variable>& parameters, F f) {
+  std::vector<Tensor> grads;
+  int64_t total = 0;
+  for (const Variable& p : parameters) {
+    if (!p.has_grad()) continue;
+    grads.push_back(p.grad().contiguous());
+    total += grads.back().numel();
+  }
+  std::vector<double> out(grads.size());
+  const auto n = static_cast<int64_t>(grads.size());
+#pragma omp parallel for schedule(dynamic) if (total >= minigrad::detail::kParallelElements)
+  for (int64_t i = 0; i < n; ++i) {
+    const Tensor& g = grads[static_cast<size_t>(i)];
+    out[static_cast<size_t>(i)] = g.dtype() == DType::Float64 ? f(g.data<double>(), g.numel())
+                                                              : f(g.data<float>(), g.numel());
+  }
+  return out;
+}
+
+}  // namespace
+
 double utils::clip_grad_norm_(const std::vector<Variable>& parameters, double max_norm,
                               double norm_type) {
   MINIGRAD_CHECK(max_norm > 0) << "clip_grad_norm_: max_norm must be > 0, got " << num(max_norm);
   MINIGRAD_CHECK(norm_type > 0) << "clip_grad_norm_: norm_type must be > 0 (or INFINITY), got "
                                 << num(norm_type);
+  // Sums in double, each gradient's in detail::kLanes lanes (a single running sum would
+  // be a chain of dependent adds), the gradients' sums then added in order.
   double norm = 0;
   if (std::isinf(norm_type)) {  // ‖g‖_∞ = max |g_i|
-    for (const Variable& p : parameters) {
-      if (!p.has_grad()) continue;
-      for (double g : p.grad().to_vector<double>()) norm = std::max(norm, std::abs(g));
-    }
+    for (double m : per_gradient(parameters, [](const auto*g, int64_t n) {
+           double m = 0;
+           for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(static_cast<double>(g[i])));
+           return m;
+         }))
+      norm = std::max(norm, m);
   } else if (norm_type == 2) {  // ‖g‖₂ = √(Σ g_i²)
     double total = 0;
-    for (const Variable& p : parameters) {
-      if (!p.has_grad()) continue;
-      for (double g : p.grad().to_vector<double>()) total += g * g;
-    }
+    for (double s : per_gradient(parameters, [](const auto*g, int64_t n) {
+           return minigrad::detail::row_sum_by<double>(n, [g](int64_t i) {
+             const auto x = static_cast<double>(g[i]);
+             return x * x;
+           });
+         }))
+      total += s;
     norm = std::sqrt(total);
   } else {  // ‖g‖_p = (Σ |g_i|^p)^(1/p)
     double total = 0;
-    for (const Variable& p : parameters) {
-      if (!p.has_grad()) continue;
-      for (double g : p.grad().to_vector<double>()) total += std::pow(std::abs(g), norm_type);
-    }
+    for (double s : per_gradient(parameters, [norm_type](const auto*g, int64_t n) {
+           return minigrad::detail::row_sum_by<double>(n, [g, norm_type](int64_t i) {
+             return std::pow(std::abs(static_cast<double>(g[i])), norm_type);
+           });
+         }))
+      total += s;
     norm = std::pow(total, 1 / norm_type);
   }
   const double scale = max_norm / (norm + 1e-6);

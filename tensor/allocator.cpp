@@ -6,6 +6,11 @@
 #include <new>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#include <pthread.h>
+#endif
+
 // Under valgrind (built with -DMINIGRAD_VALGRIND=ON) the pool tells memcheck what a
 // cached buffer is: its first `bytes` are a fresh, undefined allocation, the rest of
 // its power-of-two capacity and every buffer sitting in a free list are off limits.
@@ -34,6 +39,17 @@
 
 namespace minigrad {
 namespace {
+
+#if defined(_OPENMP)
+// A process that forks after an OpenMP region has run keeps libgomp's record of its
+// thread team, but the child has only the thread that called fork(): the child's first
+// parallel region would wait forever for threads that do not exist. So a child runs
+// with one thread (it may ask for more, at that risk, with omp_set_num_threads), as
+// PyTorch's children do. Registered here because every program that makes a tensor
+// links this file.
+[[maybe_unused]] const int g_fork_handler =
+    pthread_atfork(nullptr, nullptr, [] { omp_set_num_threads(1); });
+#endif
 
 constexpr size_t kAlignment = 64;
 constexpr int kNumClasses = 48;  // class c holds buffers of 2^c bytes, c = 6 .. 47

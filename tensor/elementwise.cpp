@@ -16,7 +16,7 @@
 namespace minigrad {
 namespace {
 
-using detail::kParallelGrain;  // tensor/row_kernels.h has why 2^20
+using detail::kTranscendentalCost;  // tensor/strided.h: when a loop is split across threads
 
 void check_defined(const Tensor& a, const char* op) {
   MINIGRAD_CHECK(a.defined()) << op << ": the tensor is undefined";
@@ -60,34 +60,31 @@ decltype(auto) dispatch(DType dt, const char* op, const Operands& operands, F&& 
   throw std::logic_error("dispatch: unreachable");
 }
 
-// out[i] = f(a[i]) over a contiguous result.
+// out[i] = f(a[i]) over a contiguous result; `cost` is f's per element (strided.h).
 template <class T, class R, class F>
-void map_into(const Tensor& a, R* out, F f) {
+void map_into(const Tensor& a, R* out, F f, int64_t cost = 1) {
   const T* pa = static_cast<const T*>(a.raw_data());
-  if (a.is_contiguous()) {
-    const int64_t n = a.numel();
-    if (n >= kParallelGrain) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) out[i] = f(pa[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) out[i] = f(pa[i]);
-    }
-    return;
-  }
-  int64_t o = 0;
-  detail::for_each_run<1>(a.shape(), {a.strides()}, [&](auto off, int64_t n, auto st) {
-    for (int64_t i = 0; i < n; ++i) out[o++] = f(pa[off[0] + i * st[0]]);
-  });
+  detail::parallel_for_each_run<2>(a.shape(), {contiguous_strides(a.shape()), a.strides()}, cost,
+                                   [&](auto off, int64_t n, auto st) {
+                                     R* o = out + off[0];
+                                     const T* x = pa + off[1];
+                                     if (st[1] == 1) {
+                                       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+                                     } else {
+                                       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * st[1]]);
+                                     }
+                                   });
 }
 
 // A unary op computed in a's own dtype (kAllow says which dtypes it takes).
 template <unsigned kAllow = kFloat, class F>
-Tensor map(const char* op, const Tensor& a, F f) {
+Tensor map(const char* op, const Tensor& a, F f, int64_t cost = 1) {
   check_defined(a, op);
   return dispatch<kAllow>(a.dtype(), op, names(a), [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(a.shape(), a.dtype());
-    map_into<T>(a, out.data<T>(), [&](T x) { return static_cast<T>(f(x)); });
+    map_into<T>(
+        a, out.data<T>(), [&](T x) { return static_cast<T>(f(x)); }, cost);
     return out;
   });
 }
@@ -95,47 +92,40 @@ Tensor map(const char* op, const Tensor& a, F f) {
 // A floating function (exp, log, ...): int64 and bool inputs are computed in float32,
 // PyTorch's default dtype (torch.exp(int64) is float32).
 template <class F>
-Tensor map_floating(const char* op, const Tensor& a, F f) {
+Tensor map_floating(const char* op, const Tensor& a, F f, int64_t cost = 1) {
   check_defined(a, op);
-  if (is_floating(a.dtype())) return map(op, a, f);  // no copy of a on the float path
-  return map(op, a.to(DType::Float32), f);
+  if (is_floating(a.dtype())) return map(op, a, f, cost);  // no copy of a on the float path
+  return map(op, a.to(DType::Float32), f, cost);
 }
 
-// out = f(a, b) with broadcasting; R is the result's element type.
+// out = f(a, b) with broadcasting; R is the result's element type, `cost` f's per
+// element (strided.h).
 template <class T, class R, class F>
-void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f, int64_t cost = 1) {
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   R* po = out.data<R>();
-  const int64_t n = out.numel();
-  if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
-    if (n >= kParallelGrain) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
-    }
-    return;
-  }
-  const Tensor ea = a.expand(out.shape()), eb = b.expand(out.shape());
-  detail::for_each_run<3>(out.shape(), {out.strides(), ea.strides(), eb.strides()},
-                          [&](auto off, int64_t cnt, auto st) {
-                            R* o = po + off[0];
-                            const T* x = pa + off[1];
-                            const T* y = pb + off[2];
-                            if (st[1] == 1 && st[2] == 1) {
-                              for (int64_t i = 0; i < cnt; ++i) o[i] = f(x[i], y[i]);
-                            } else if (st[1] == 1 && st[2] == 0) {
-                              const T yv = *y;
-                              for (int64_t i = 0; i < cnt; ++i) o[i] = f(x[i], yv);
-                            } else if (st[1] == 0 && st[2] == 1) {
-                              const T xv = *x;
-                              for (int64_t i = 0; i < cnt; ++i) o[i] = f(xv, y[i]);
-                            } else {
-                              for (int64_t i = 0; i < cnt; ++i)
-                                o[i] = f(x[i * st[1]], y[i * st[2]]);
-                            }
-                          });
+  // a same-shape operand needs no broadcast view
+  const Shape sa = a.shape() == out.shape() ? a.strides() : a.expand(out.shape()).strides();
+  const Shape sb = b.shape() == out.shape() ? b.strides() : b.expand(out.shape()).strides();
+  detail::parallel_for_each_run<3>(out.shape(), {out.strides(), sa, sb}, cost,
+                                   [&](auto off, int64_t cnt, auto st) {
+                                     R* o = po + off[0];
+                                     const T* x = pa + off[1];
+                                     const T* y = pb + off[2];
+                                     if (st[1] == 1 && st[2] == 1) {
+                                       for (int64_t i = 0; i < cnt; ++i) o[i] = f(x[i], y[i]);
+                                     } else if (st[1] == 1 && st[2] == 0) {
+                                       const T yv = *y;
+                                       for (int64_t i = 0; i < cnt; ++i) o[i] = f(x[i], yv);
+                                     } else if (st[1] == 0 && st[2] == 1) {
+                                       const T xv = *x;
+                                       for (int64_t i = 0; i < cnt; ++i) o[i] = f(xv, y[i]);
+                                     } else {
+                                       for (int64_t i = 0; i < cnt; ++i)
+                                         o[i] = f(x[i * st[1]], y[i * st[2]]);
+                                     }
+                                   });
 }
 
 // The checks of every binary op: both defined, shapes that broadcast. Returns the
@@ -150,7 +140,7 @@ Shape check_binary(const char* op, const Tensor& a, const Tensor& b) {
 // operands of another dtype are converted first. When both already have it (every
 // float op in a model), nothing is converted and the loop is the same as ever.
 template <unsigned kAllow, class F>
-Tensor zip_in(const char* op, DType dt, const Tensor& a, const Tensor& b, F f) {
+Tensor zip_in(const char* op, DType dt, const Tensor& a, const Tensor& b, F f, int64_t cost = 1) {
   const Shape shape = check_binary(op, a, b);
   return dispatch<kAllow>(dt, op, names(a, b), [&](auto tag) {
     using T = decltype(tag);
@@ -158,16 +148,17 @@ Tensor zip_in(const char* op, DType dt, const Tensor& a, const Tensor& b, F f) {
     Tensor ca, cb;  // converted operands, only when the dtype differs
     const Tensor& x = a.dtype() == dt ? a : (ca = a.to(dt));
     const Tensor& y = b.dtype() == dt ? b : (cb = b.to(dt));
-    zip_into<T, T>(x, y, out, [&](T u, T v) { return static_cast<T>(f(u, v)); });
+    zip_into<T, T>(
+        x, y, out, [&](T u, T v) { return static_cast<T>(f(u, v)); }, cost);
     return out;
   });
 }
 
 template <unsigned kAllow, class F>
-Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f, int64_t cost = 1) {
   check_defined(a, op);
   check_defined(b, op);
-  return zip_in<kAllow>(op, result_type(a, b), a, b, f);
+  return zip_in<kAllow>(op, result_type(a, b), a, b, f, cost);
 }
 
 // Comparisons accept every dtype and return bool; mixed dtypes compare after promotion.
@@ -418,7 +409,9 @@ Tensor pow(const Tensor& a, const Scalar& s) {
   if (e == -0.5) return map("pow", a, [](auto x) { return decltype(x)(1) / std::sqrt(x); });
   if (e == -1.0) return map("pow", a, [](auto x) { return decltype(x)(1) / x; });
   if (e == -2.0) return map("pow", a, [](auto x) { return decltype(x)(1) / (x * x); });
-  return map("pow", a, [e](auto x) { return std::pow(x, static_cast<decltype(x)>(e)); });
+  return map(
+      "pow", a, [e](auto x) { return std::pow(x, static_cast<decltype(x)>(e)); },
+      kTranscendentalCost);
 }
 
 // ---- unary --------------------------------------------------------------------------------
@@ -430,10 +423,12 @@ Tensor neg(const Tensor& a) {
 }
 // exp, tanh and sigmoid in float run tensor/fast_math.h's vectorisable versions.
 Tensor exp(const Tensor& a) {
-  return map_floating("exp", a, [](auto x) { return fast::exp(x); });
+  return map_floating(
+      "exp", a, [](auto x) { return fast::exp(x); }, kTranscendentalCost);
 }
 Tensor log(const Tensor& a) {
-  return map_floating("log", a, [](auto x) { return std::log(x); });
+  return map_floating(
+      "log", a, [](auto x) { return std::log(x); }, kTranscendentalCost);
 }
 Tensor sqrt(const Tensor& a) {
   return map_floating("sqrt", a, [](auto x) { return std::sqrt(x); });
@@ -442,11 +437,13 @@ Tensor rsqrt(const Tensor& a) {
   return map("rsqrt", a, [](auto x) { return decltype(x)(1) / std::sqrt(x); });
 }
 Tensor tanh(const Tensor& a) {
-  return map_floating("tanh", a, [](auto x) { return fast::tanh(x); });
+  return map_floating(
+      "tanh", a, [](auto x) { return fast::tanh(x); }, kTranscendentalCost);
 }
 // σ(x) = 1 / (1 + e^-x)
 Tensor sigmoid(const Tensor& a) {
-  return map_floating("sigmoid", a, [](auto x) { return fast::sigmoid(x); });
+  return map_floating(
+      "sigmoid", a, [](auto x) { return fast::sigmoid(x); }, kTranscendentalCost);
 }
 // x < 0 ? 0 : x keeps NaN (NaN < 0 is false) and −0, as torch.relu does.
 Tensor relu(const Tensor& a) {
@@ -529,10 +526,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const bool* pc = static_cast<const bool*>(c.raw_data());
     const T* px = static_cast<const T*>(x.raw_data());
     const T* py = static_cast<const T*>(y.raw_data());
-    detail::for_each_run<4>(shape, {out.strides(), c.strides(), x.strides(), y.strides()},
-                            [&](auto off, int64_t n, auto st) {
-                              select_run(po + off[0], pc + off[1], px + off[2], py + off[3], n, st);
-                            });
+    detail::parallel_for_each_run<4>(shape, {out.strides(), c.strides(), x.strides(), y.strides()},
+                                     1, [&](auto off, int64_t n, auto st) {
+                                       select_run(po + off[0], pc + off[1], px + off[2],
+                                                  py + off[3], n, st);
+                                     });
     return out;
   });
 }
@@ -611,34 +609,46 @@ bool gelu_uses_tanh(const std::string& approximate, const char* op) {
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (gelu_uses_tanh(approximate, "gelu")) {
-    return map("gelu", x, [](auto v) {
-      using T = decltype(v);
-      const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
-      return T(0.5) * v * (T(1) + fast::tanh(u));
-    });
+    return map(
+        "gelu", x,
+        [](auto v) {
+          using T = decltype(v);
+          const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
+          return T(0.5) * v * (T(1) + fast::tanh(u));
+        },
+        kTranscendentalCost);
   }
-  return map("gelu", x, [](auto v) {
-    using T = decltype(v);
-    return T(0.5) * v * (T(1) + fast::erf(v * T(kSqrt1_2)));
-  });
+  return map(
+      "gelu", x,
+      [](auto v) {
+        using T = decltype(v);
+        return T(0.5) * v * (T(1) + fast::erf(v * T(kSqrt1_2)));
+      },
+      kTranscendentalCost);
 }
 
 Tensor gelu_backward(const Tensor& gy, const Tensor& x, const std::string& approximate) {
   if (gelu_uses_tanh(approximate, "gelu_backward")) {
-    return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
-      using T = decltype(v);
-      const T v2 = v * v;
-      const T t = fast::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v2 * v));
-      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v2);  // du/dx
-      return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
-    });
+    return zip<kFloat>(
+        "gelu_backward", gy, x,
+        [](auto g, auto v) {
+          using T = decltype(v);
+          const T v2 = v * v;
+          const T t = fast::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v2 * v));
+          const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v2);  // du/dx
+          return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
+        },
+        kTranscendentalCost);
   }
-  return zip<kFloat>("gelu_backward", gy, x, [](auto g, auto v) {
-    using T = decltype(v);
-    const T cdf = T(0.5) * (T(1) + fast::erf(v * T(kSqrt1_2)));  // Φ(x)
-    const T pdf = T(kInvSqrt2Pi) * fast::exp(T(-0.5) * v * v);  // φ(x)
-    return g * (cdf + v * pdf);
-  });
+  return zip<kFloat>(
+      "gelu_backward", gy, x,
+      [](auto g, auto v) {
+        using T = decltype(v);
+        const T cdf = T(0.5) * (T(1) + fast::erf(v * T(kSqrt1_2)));  // Φ(x)
+        const T pdf = T(kInvSqrt2Pi) * fast::exp(T(-0.5) * v * v);   // φ(x)
+        return g * (cdf + v * pdf);
+      },
+      kTranscendentalCost);
 }
 
 }  // namespace minigrad

@@ -23,13 +23,24 @@
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/ops.h"
 #include "minigrad/tensor/row_kernels.h"
+#include "minigrad/tensor/strided.h"
 
 namespace minigrad {
 
-using detail::kParallelGrain;
 using detail::row_dot;
 using detail::row_sum;
 using detail::row_sum_by;
+
+namespace {
+
+// A row of layer norm is read three times and written once: the work of four
+// element-wise loops per element, for strided.h's rule on when to use threads.
+constexpr int64_t kRowCost = 4;
+bool parallel_rows(int64_t rows, int64_t n) {
+  return rows * n * kRowCost >= detail::kParallelElements;
+}
+
+}  // namespace
 
 void check_layer_norm(const char* op, const Tensor& x, const std::vector<int64_t>& normalized_shape,
                       const Tensor& weight, const Tensor& bias) {
@@ -92,7 +103,7 @@ LayerNormForward layer_norm_forward(const Tensor& x, const std::vector<int64_t>&
     T* mean = out.mean.data<T>();
     T* rstd = out.rstd.data<T>();
     const T e = static_cast<T>(eps);
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelGrain)
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, n))
     for (int64_t r = 0; r < rows; ++r) {
       const T* xr = px + r * n;
       T* yr = py + r * n;
@@ -122,7 +133,7 @@ namespace {
 template <bool kAffine, class T>
 void layer_norm_dx(const T* px, const T* pg, const T* mean, const T* rstd, const T* w, T* pdx,
                    int64_t rows, int64_t n) {
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelGrain)
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, n))
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = px + r * n;
     const T* gr = pg + r * n;
@@ -176,8 +187,8 @@ LayerNormBackward layer_norm_backward(const Tensor& gy, const Tensor& x, const T
     // dw_j = Σ_r dy_rj·x̂_rj and db_j = Σ_r dy_rj: blocks of columns, rows in order
     T* dw = out.dweight.data<T>();
     T* db = out.dbias.data<T>();
-    constexpr int64_t kBlock = 256;
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelGrain)
+    constexpr int64_t kBlock = 64;  // columns: 256 bytes of float, two blocks at n = 128
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, n))
     for (int64_t c0 = 0; c0 < n; c0 += kBlock) {
       const int64_t c1 = std::min(n, c0 + kBlock);
       for (int64_t r = 0; r < rows; ++r) {

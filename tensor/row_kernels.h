@@ -16,16 +16,9 @@
 
 namespace minigrad::detail {
 
-/// Large element-wise or row-wise work is split across threads; below this many
-/// elements no OpenMP region is opened. An element-wise op moves memory at ~1 ns per
-/// element, so 2^20 elements are ~1 ms of work: enough to pay for a team even on a
-/// busy machine, where the barrier at the end of a region can wait a scheduler tick
-/// for a thread that is not running (gemm.cpp, kParallelMinWork, has the measurement).
-constexpr int64_t kParallelGrain = 1 << 20;
-
 /// A batch of small matrix products (matmul's batches, attention's (batch, head)
 /// pairs) runs its items in parallel when it holds at least this many multiply-adds
-/// in all: gemm.cpp's kParallelMinWork, for the same reason as kParallelGrain.
+/// in all: gemm_kernels.inc's kParallelMinWork, for the same reason.
 constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
 
 /// Runs f(item, thread) for every item in [0, n): the items shared among the threads in

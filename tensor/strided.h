@@ -14,6 +14,10 @@
 
 #include "minigrad/tensor/shape.h"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace minigrad::detail {
 
 template <size_t N>
@@ -46,26 +50,33 @@ StridedLayout<N> merge_axes(const Shape& shape, const std::array<Shape, N>& stri
   return out;
 }
 
-/// Calls inner(offsets, count, inner_strides) once per run of the innermost axis:
-/// operand k's elements in that run are at offsets[k] + i * inner_strides[k], i < count.
+/// Calls inner(offsets, count, inner_strides) once per run of the innermost axis that
+/// lies in elements [begin, end) of the merged order (a run cut by either end is passed
+/// in part): operand k's elements in that run are at offsets[k] + i * inner_strides[k].
 template <size_t N, class Inner>
-void for_each_run(const Shape& shape, const std::array<Shape, N>& strides, Inner&& inner) {
-  if (shape.numel() == 0) return;
-  const StridedLayout<N> L = merge_axes<N>(shape, strides);
+void for_each_run_in(const StridedLayout<N>& L, int64_t begin, int64_t end, Inner& inner) {
   const int rank = L.shape.size();
   const int64_t count = L.shape[rank - 1];
   std::array<int64_t, N> inner_strides{};
   for (size_t k = 0; k < N; ++k) inner_strides[k] = L.strides[k][rank - 1];
 
-  std::array<int64_t, N> offsets{};
-  if (rank == 1) {
-    inner(offsets, count, inner_strides);
-    return;
-  }
+  // The odometer of the run that holds `begin`: run index r = Σ idx[d] · Π_{e>d} shape[e].
   std::array<int64_t, kMaxDims> idx{};
-  const int64_t outer = L.shape.numel() / count;
-  for (int64_t it = 0; it < outer; ++it) {
-    inner(offsets, count, inner_strides);
+  std::array<int64_t, N> offsets{};
+  int64_t r = begin / count, j = begin % count;
+  for (int d = rank - 2; d >= 0 && r > 0; --d) {
+    const auto du = static_cast<size_t>(d);
+    idx[du] = r % L.shape[d];
+    r /= L.shape[d];
+    for (size_t k = 0; k < N; ++k) offsets[k] += idx[du] * L.strides[k][d];
+  }
+  for (int64_t pos = begin; pos < end;) {
+    const int64_t len = count - j < end - pos ? count - j : end - pos;
+    std::array<int64_t, N> at = offsets;
+    for (size_t k = 0; k < N; ++k) at[k] += j * inner_strides[k];
+    inner(at, len, inner_strides);
+    pos += len;
+    j = 0;
     // odometer over axes rank-2 .. 0
     for (int d = rank - 2; d >= 0; --d) {
       const auto du = static_cast<size_t>(d);
@@ -77,6 +88,63 @@ void for_each_run(const Shape& shape, const std::array<Shape, N>& strides, Inner
       idx[du] = 0;
     }
   }
+}
+
+/// Calls inner(offsets, count, inner_strides) once per run of the innermost axis:
+/// operand k's elements in that run are at offsets[k] + i * inner_strides[k], i < count.
+template <size_t N, class Inner>
+void for_each_run(const Shape& shape, const std::array<Shape, N>& strides, Inner&& inner) {
+  const int64_t total = shape.numel();
+  if (total == 0) return;
+  for_each_run_in(merge_axes<N>(shape, strides), 0, total, inner);
+}
+
+/// An element-wise loop is split across threads from this much work: elements times
+/// their cost (1 for a load, an add and a store). A parallel region costs about 1 µs on
+/// an idle machine (libgomp's workers spin between regions); measured on AMD Zen 4, a
+/// float add over 2^13 elements (3 µs) ran no faster on 2 threads, over 2^15 1.6× and
+/// over 2^16 1.8× faster. A GELU costs about 8 adds per element.
+constexpr int64_t kParallelElements = int64_t{1} << 15;
+
+/// The per-element cost of a loop whose element calls exp, erf, tanh or the like.
+constexpr int64_t kTranscendentalCost = 8;
+
+/// for_each_run over the threads when numel · cost ≥ kParallelElements (and not already
+/// inside a parallel region): the elements, in the merged order, are cut into one range
+/// per thread, a multiple of 16 elements each. inner runs concurrently on disjoint
+/// ranges, so it may write only the elements it is given, and no two elements of a
+/// written operand may share memory. An element's result does not depend on which
+/// thread computes it, so the bits are the same at every thread count.
+template <size_t N, class Inner>
+void parallel_for_each_run(const Shape& shape, const std::array<Shape, N>& strides, int64_t cost,
+                           Inner&& inner) {
+  const int64_t total = shape.numel();
+  if (total == 0) return;
+  const StridedLayout<N> L = merge_axes<N>(shape, strides);
+#if defined(_OPENMP)
+  const int threads = omp_get_max_threads();
+  if (threads > 1 && total * cost >= kParallelElements && !omp_in_parallel()) {
+    const int64_t per = ((total + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t begin = per * omp_get_thread_num();
+      if (begin < total)
+        for_each_run_in(L, begin, begin + per < total ? begin + per : total, inner);
+    }
+    return;
+  }
+#else
+  (void)cost;
+#endif
+  for_each_run_in(L, 0, total, inner);
+}
+
+/// f(begin, end) over [0, n), split across threads as parallel_for_each_run splits a
+/// contiguous tensor of n elements (a loop over flat arrays that is not a Tensor's).
+template <class F>
+void parallel_ranges(int64_t n, int64_t cost, F&& f) {
+  parallel_for_each_run<1>(Shape{n}, {Shape{1}}, cost,
+                           [&](auto off, int64_t len, auto) { f(off[0], off[0] + len); });
 }
 
 }  // namespace minigrad::detail

@@ -520,6 +520,16 @@ static Tensor in_place_source(const Tensor& dst, const Tensor& src, const char* 
   }
 }
 
+// The cost per element to give parallel_for_each_run for an in-place op on dst that
+// reads src (undefined for fill_ and mul_ by a number): 1, so that large ones split
+// across threads, when dst is contiguous (no two of its elements share memory) and src
+// lives in another storage (no thread reads what another writes); otherwise 0, which
+// keeps the op on the calling thread, in the order the serial loop has always had.
+static int64_t in_place_cost(const Tensor& dst, const Tensor& src) {
+  const bool disjoint = !src.defined() || src.storage() != dst.storage();
+  return dst.is_contiguous() && disjoint ? 1 : 0;
+}
+
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   return clone();
@@ -556,14 +566,15 @@ Tensor& Tensor::fill_(double value) {
     using T = decltype(tag);
     T* p = static_cast<T*>(raw_data());
     const T v = static_cast<T>(value);
-    detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
-      T* q = p + off[0];
-      if (st[0] == 1) {
-        std::fill(q, q + n, v);
-      } else {
-        for (int64_t i = 0; i < n; ++i) q[i * st[0]] = v;
-      }
-    });
+    detail::parallel_for_each_run<1>(shape_, {strides_}, in_place_cost(*this, Tensor()),
+                                     [&](auto off, int64_t n, auto st) {
+                                       T* q = p + off[0];
+                                       if (st[0] == 1) {
+                                         std::fill(q, q + n, v);
+                                       } else {
+                                         for (int64_t i = 0; i < n; ++i) q[i * st[0]] = v;
+                                       }
+                                     });
   });
   return *this;
 }
@@ -574,13 +585,16 @@ Tensor& Tensor::copy_(const Tensor& src) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
     const T* p = static_cast<const T*>(s.raw_data());
-    detail::for_each_run<2>(shape_, {strides_, s.strides()}, [&](auto off, int64_t n, auto st) {
-      if (st[0] == 1 && st[1] == 1) {
-        std::memmove(d + off[0], p + off[1], static_cast<size_t>(n) * sizeof(T));
-      } else {
-        for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] = p[off[1] + i * st[1]];
-      }
-    });
+    detail::parallel_for_each_run<2>(shape_, {strides_, s.strides()}, in_place_cost(*this, s),
+                                     [&](auto off, int64_t n, auto st) {
+                                       if (st[0] == 1 && st[1] == 1) {
+                                         std::memmove(d + off[0], p + off[1],
+                                                      static_cast<size_t>(n) * sizeof(T));
+                                       } else {
+                                         for (int64_t i = 0; i < n; ++i)
+                                           d[off[0] + i * st[0]] = p[off[1] + i * st[1]];
+                                       }
+                                     });
   });
   return *this;
 }
@@ -592,15 +606,17 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
     T* d = static_cast<T*>(raw_data());
     const T* p = static_cast<const T*>(o.raw_data());
     const T a = static_cast<T>(alpha);
-    detail::for_each_run<2>(shape_, {strides_, o.strides()}, [&](auto off, int64_t n, auto st) {
-      T* x = d + off[0];
-      const T* y = p + off[1];
-      if (st[0] == 1 && st[1] == 1) {
-        for (int64_t i = 0; i < n; ++i) x[i] += a * y[i];
-      } else {
-        for (int64_t i = 0; i < n; ++i) x[i * st[0]] += a * y[i * st[1]];
-      }
-    });
+    detail::parallel_for_each_run<2>(shape_, {strides_, o.strides()}, in_place_cost(*this, o),
+                                     [&](auto off, int64_t n, auto st) {
+                                       T* x = d + off[0];
+                                       const T* y = p + off[1];
+                                       if (st[0] == 1 && st[1] == 1) {
+                                         for (int64_t i = 0; i < n; ++i) x[i] += a * y[i];
+                                       } else {
+                                         for (int64_t i = 0; i < n; ++i)
+                                           x[i * st[0]] += a * y[i * st[1]];
+                                       }
+                                     });
   });
   return *this;
 }
@@ -610,9 +626,10 @@ Tensor& Tensor::mul_(double value) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
     const T v = static_cast<T>(value);
-    detail::for_each_run<1>(shape_, {strides_}, [&](auto off, int64_t n, auto st) {
-      for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] *= v;
-    });
+    detail::parallel_for_each_run<1>(shape_, {strides_}, in_place_cost(*this, Tensor()),
+                                     [&](auto off, int64_t n, auto st) {
+                                       for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] *= v;
+                                     });
   });
   return *this;
 }
@@ -623,9 +640,11 @@ Tensor& Tensor::mul_(const Tensor& other) {
     using T = decltype(tag);
     T* d = static_cast<T*>(raw_data());
     const T* p = static_cast<const T*>(o.raw_data());
-    detail::for_each_run<2>(shape_, {strides_, o.strides()}, [&](auto off, int64_t n, auto st) {
-      for (int64_t i = 0; i < n; ++i) d[off[0] + i * st[0]] *= p[off[1] + i * st[1]];
-    });
+    detail::parallel_for_each_run<2>(shape_, {strides_, o.strides()}, in_place_cost(*this, o),
+                                     [&](auto off, int64_t n, auto st) {
+                                       for (int64_t i = 0; i < n; ++i)
+                                         d[off[0] + i * st[0]] *= p[off[1] + i * st[1]];
+                                     });
   });
   return *this;
 }

@@ -277,6 +277,35 @@ TEST(CheckpointFaults, KilledInTheMiddleOfSavingLeavesACompleteCheckpoint) {
   EXPECT_GE(killed_mid_write, 1) << "no kill landed while a temporary file was being written";
 }
 
+// A child forked after an OpenMP region has run (its parent's thread team does not
+// exist in it) still runs ops large enough to split across threads, on one thread,
+// instead of waiting forever for the team.
+TEST(Fork, AChildForkedAfterAParallelRegionRunsParallelOpsToTheEnd) {
+  const examples::ScopedThreads two(2);
+  Tensor x = Tensor::full({1 << 20}, 1.0);
+  x.add_(x.clone());  // 2^20 elements: a parallel region in the parent
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Tensor y = Tensor::full({1 << 20}, 2.0);
+    y.add_(x);
+    ::_exit(y.to_vector<float>()[12345] == 4.0f ? 0 : 1);
+  }
+  int status = 0;
+  pid_t done = 0;
+  for (int wait = 0; wait < 600 && done == 0; ++wait) {  // up to 60 s
+    done = ::waitpid(child, &status, WNOHANG);
+    if (done == 0) ::usleep(100000);
+  }
+  if (done == 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL() << "the forked child did not finish its parallel op within 60 s";
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child computed a wrong sum";
+}
+
 // Loading a bad file throws std::runtime_error and leaves the model bit for bit as it was.
 TEST(CheckpointFaults, LoadingABadFileLeavesTheModelBitForBitUnchanged) {
   const ScratchDir dir;

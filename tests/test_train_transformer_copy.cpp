@@ -203,13 +203,15 @@ TEST(TrainTransformerCopy, DecodingIsInEvalModeAndRestoresTheMode) {
 class TrainTransformerCopySeeds : public ::testing::TestWithParam<uint64_t> {};
 
 // Seeds 1–4: every one of the 1,000 held-out sequences decoded exactly right within
-// 800 steps (measured: 625, 450, 325, 350).
+// 2,000 steps. Measured: 625, 450, 325, 350 on an AMD Zen 5 machine and 950, 450, 700,
+// 350 on a Zen 4 one: the last bits of a float product depend on the CPU's GEMM
+// blocking, and a run that hovers at 999 of 1,000 can take a few hundred steps more.
 TEST_P(TrainTransformerCopySeeds, SolvesCopyExactly) {
   const uint64_t seed = GetParam();
   Generator init_gen(seed);
   TransformerCopyModel model(small_config(), init_gen);
   const StartSymbolCopyTask task(kLength);
-  const CopyRun run = train(model, task, seed, 800);
+  const CopyRun run = train(model, task, seed, 2000);
   std::cout << "[ info     ] seed " << seed << ": held-out sequence accuracy "
             << run.heldout.sequence << " after " << run.steps << " steps\n";
   ::testing::Test::RecordProperty("steps", std::to_string(run.steps));
