@@ -103,11 +103,14 @@ void for_each_run(const Shape& shape, const std::array<Shape, N>& strides, Inner
 /// their cost (1 for a load, an add and a store). A parallel region costs about 1 µs on
 /// an idle machine (libgomp's workers spin between regions); measured on AMD Zen 4, a
 /// float add over 2^13 elements (3 µs) ran no faster on 2 threads, over 2^15 1.6× and
-/// over 2^16 1.8× faster. A GELU costs about 8 adds per element.
-constexpr int64_t kParallelElements = int64_t{1} << 15;
+/// over 2^16 1.8× faster. Each region also ends at a barrier that a thread descheduled
+/// by a busy machine holds up, so small models (the SELFATT and SEQ2SEQ steps, whose
+/// tensors hold 4 K–50 K numbers) keep their element-wise work on one thread.
+constexpr int64_t kParallelElements = int64_t{1} << 16;
 
-/// The per-element cost of a loop whose element calls exp, erf, tanh or the like.
-constexpr int64_t kTranscendentalCost = 8;
+/// The per-element cost of a loop whose element calls exp, erf, tanh or the like
+/// (fast_math.h's vectorised forms: a few adds' worth each).
+constexpr int64_t kTranscendentalCost = 4;
 
 /// for_each_run over the threads when numel · cost ≥ kParallelElements (and not already
 /// inside a parallel region): the elements, in the merged order, are cut into one range

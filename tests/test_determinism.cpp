@@ -87,12 +87,12 @@ TEST(Determinism, MultiheadAttentionBitwiseIdenticalForOneAndTwoThreads) {
 
 // Element-wise loops split their elements among the threads (tensor/strided.h,
 // parallel_for_each_run), cutting runs of the innermost axis mid-way: a strided view,
-// a broadcast operand, a where, an in-place add and a GELU over ~60,000 elements.
+// a broadcast operand, a where, an in-place add and a GELU over ~100,000 elements.
 Result elementwise_ops() {
   Generator gen(33);
-  const Tensor x = randn({5, 4099, 3}, 0, 1, DType::Float32, gen).permute({2, 0, 1});  // strided
+  const Tensor x = randn({5, 4099, 5}, 0, 1, DType::Float32, gen).permute({2, 0, 1});  // strided
   const Tensor b = randn({4099}, 0, 1, DType::Float32, gen);
-  Tensor y = gelu(x) + b;                            // [3, 5, 4099], b broadcast
+  Tensor y = gelu(x) + b;                            // [5, 5, 4099], b broadcast
   y.add_(where(gt(x, 0.5), exp(x), x * 2.0), 0.25);  // in place, contiguous
   const Tensor gy = gelu_backward(y, x.contiguous(), "tanh");
   return {y.to_vector<float>(), gy.to_vector<float>(), (x + b).to_vector<float>()};
@@ -107,15 +107,15 @@ TEST(Determinism, ElementwiseOpsSplitAcrossThreadsGiveTheSameBits) {
 TEST(Determinism, ElementwiseSplitVisitsEveryElementOnce) {
   const std::vector<float> sum = elementwise_ops().grad_b;  // at the default thread count
   Generator gen(33);
-  const Tensor base = randn({5, 4099, 3}, 0, 1, DType::Float32, gen);
+  const Tensor base = randn({5, 4099, 5}, 0, 1, DType::Float32, gen);
   const std::vector<float> b = randn({4099}, 0, 1, DType::Float32, gen).to_vector<float>();
   const std::vector<float> xs = base.to_vector<float>();
   ASSERT_EQ(sum.size(), xs.size());
   size_t wrong = 0;
-  for (size_t c = 0; c < 3; ++c)
+  for (size_t c = 0; c < 5; ++c)
     for (size_t i = 0; i < 5; ++i)
       for (size_t j = 0; j < 4099; ++j) {
-        const float expected = xs[(i * 4099 + j) * 3 + c] + b[j];
+        const float expected = xs[(i * 4099 + j) * 5 + c] + b[j];
         wrong += sum[(c * 5 + i) * 4099 + j] != expected;
       }
   EXPECT_EQ(wrong, 0u);
