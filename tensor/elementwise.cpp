@@ -64,11 +64,17 @@ decltype(auto) dispatch(DType dt, const char* op, const Operands& operands, F&& 
 template <class T, class R, class F>
 void map_into(const Tensor& a, R* out, F f, int64_t cost = 1) {
   const T* pa = static_cast<const T*>(a.raw_data());
+  if (a.is_contiguous()) {  // one flat loop: no layout to work out for a small tensor
+    detail::parallel_ranges(a.numel(), cost, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = f(pa[i]);
+    });
+    return;
+  }
   detail::parallel_for_each_run<2>(a.shape(), {contiguous_strides(a.shape()), a.strides()}, cost,
                                    [&](auto off, int64_t n, auto st) {
                                      R* o = out + off[0];
                                      const T* x = pa + off[1];
-                                     if (st[1] == 1) {
+                                     if (st[1] == 1) {  // a slice: rows contiguous
                                        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
                                      } else {
                                        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * st[1]]);
@@ -105,6 +111,12 @@ void zip_into(const Tensor& a, const Tensor& b, Tensor& out, F f, int64_t cost =
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   R* po = out.data<R>();
+  if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {  // one flat loop
+    detail::parallel_ranges(out.numel(), cost, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) po[i] = f(pa[i], pb[i]);
+    });
+    return;
+  }
   // a same-shape operand needs no broadcast view
   const Shape sa = a.shape() == out.shape() ? a.strides() : a.expand(out.shape()).strides();
   const Shape sb = b.shape() == out.shape() ? b.strides() : b.expand(out.shape()).strides();

@@ -112,42 +112,44 @@ constexpr int64_t kParallelElements = int64_t{1} << 16;
 /// (fast_math.h's vectorised forms: a few adds' worth each).
 constexpr int64_t kTranscendentalCost = 4;
 
-/// for_each_run over the threads when numel · cost ≥ kParallelElements (and not already
-/// inside a parallel region): the elements, in the merged order, are cut into one range
-/// per thread, a multiple of 16 elements each. inner runs concurrently on disjoint
-/// ranges, so it may write only the elements it is given, and no two elements of a
-/// written operand may share memory. An element's result does not depend on which
-/// thread computes it, so the bits are the same at every thread count.
+/// f(begin, end) over [0, n): when n · cost ≥ kParallelElements (and not already inside
+/// a parallel region), one range per thread, each a multiple of 16 elements, else all
+/// of [0, n) on the calling thread. f runs concurrently on disjoint ranges.
+template <class F>
+void parallel_ranges(int64_t n, int64_t cost, F&& f) {
+  if (n <= 0) return;
+#if defined(_OPENMP)
+  if (n * cost >= kParallelElements && !omp_in_parallel()) {
+    const int threads = omp_get_max_threads();
+    if (threads > 1) {
+      const int64_t per = ((n + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+      {
+        const int64_t begin = per * omp_get_thread_num();
+        if (begin < n) f(begin, begin + per < n ? begin + per : n);
+      }
+      return;
+    }
+  }
+#else
+  (void)cost;
+#endif
+  f(int64_t{0}, n);
+}
+
+/// for_each_run over the threads: the elements, in the merged order, are cut as
+/// parallel_ranges cuts them (a run of the innermost axis may be cut in two). inner runs
+/// concurrently on disjoint ranges, so it may write only the elements it is given, and
+/// no two elements of a written operand may share memory. An element's result does not
+/// depend on which thread computes it, so the bits are the same at every thread count.
 template <size_t N, class Inner>
 void parallel_for_each_run(const Shape& shape, const std::array<Shape, N>& strides, int64_t cost,
                            Inner&& inner) {
   const int64_t total = shape.numel();
   if (total == 0) return;
   const StridedLayout<N> L = merge_axes<N>(shape, strides);
-#if defined(_OPENMP)
-  const int threads = omp_get_max_threads();
-  if (threads > 1 && total * cost >= kParallelElements && !omp_in_parallel()) {
-    const int64_t per = ((total + threads - 1) / threads + 15) / 16 * 16;
-#pragma omp parallel num_threads(threads)
-    {
-      const int64_t begin = per * omp_get_thread_num();
-      if (begin < total)
-        for_each_run_in(L, begin, begin + per < total ? begin + per : total, inner);
-    }
-    return;
-  }
-#else
-  (void)cost;
-#endif
-  for_each_run_in(L, 0, total, inner);
-}
-
-/// f(begin, end) over [0, n), split across threads as parallel_for_each_run splits a
-/// contiguous tensor of n elements (a loop over flat arrays that is not a Tensor's).
-template <class F>
-void parallel_ranges(int64_t n, int64_t cost, F&& f) {
-  parallel_for_each_run<1>(Shape{n}, {Shape{1}}, cost,
-                           [&](auto off, int64_t len, auto) { f(off[0], off[0] + len); });
+  parallel_ranges(total, cost,
+                  [&](int64_t begin, int64_t end) { for_each_run_in(L, begin, end, inner); });
 }
 
 }  // namespace minigrad::detail
