@@ -122,9 +122,12 @@ void parallel_ranges(int64_t n, int64_t cost, F&& f) {
   if (n * cost >= kParallelElements && !omp_in_parallel()) {
     const int threads = omp_get_max_threads();
     if (threads > 1) {
-      const int64_t per = ((n + threads - 1) / threads + 15) / 16 * 16;
 #pragma omp parallel num_threads(threads)
       {
+        // Cut by the team OpenMP gave (it may be smaller than asked for, e.g. under
+        // OMP_THREAD_LIMIT), so that no range is left without a thread.
+        const int team = omp_get_num_threads();
+        const int64_t per = ((n + team - 1) / team + 15) / 16 * 16;
         const int64_t begin = per * omp_get_thread_num();
         if (begin < n) f(begin, begin + per < n ? begin + per : n);
       }
