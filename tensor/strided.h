@@ -112,36 +112,49 @@ constexpr int64_t kParallelElements = int64_t{1} << 16;
 /// (fast_math.h's vectorised forms: a few adds' worth each).
 constexpr int64_t kTranscendentalCost = 4;
 
-/// f(begin, end) over [0, n): when n · cost ≥ kParallelElements (and not already inside
-/// a parallel region), one range per thread, each a multiple of 16 elements, else all
-/// of [0, n) on the calling thread. f runs concurrently on disjoint ranges.
+/// Work large enough to split is cut into chunks of this many elements (a multiple of
+/// any vector width times any unrolling), the same chunks at every thread count.
+constexpr int64_t kParallelChunk = 4096;
+
+/// f(begin, end) over [0, n). Below kParallelElements (n · cost), one call f(0, n) on
+/// the calling thread. From there, one call per chunk of kParallelChunk elements, the
+/// chunks shared among the threads in contiguous blocks (not inside another parallel
+/// region). The chunks do not depend on the thread count because an element's bits may
+/// depend on where its call starts and ends: a compiler computes a loop's vector body
+/// and its remainder with different instructions (measured: GELU's backward under -O2
+/// with the sanitizers gave other bits at 2 threads when the split fell mid-vector).
 template <class F>
 void parallel_ranges(int64_t n, int64_t cost, F&& f) {
   if (n <= 0) return;
-#if defined(_OPENMP)
-  if (n * cost >= kParallelElements && !omp_in_parallel()) {
-    const int threads = omp_get_max_threads();
-    if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-      {
-        // Cut by the team OpenMP gave (it may be smaller than asked for, e.g. under
-        // OMP_THREAD_LIMIT), so that no range is left without a thread.
-        const int team = omp_get_num_threads();
-        const int64_t per = ((n + team - 1) / team + 15) / 16 * 16;
-        const int64_t begin = per * omp_get_thread_num();
-        if (begin < n) f(begin, begin + per < n ? begin + per : n);
-      }
-      return;
-    }
+  if (n * cost < kParallelElements) {
+    f(int64_t{0}, n);
+    return;
   }
-#else
-  (void)cost;
+  const int64_t chunks = (n + kParallelChunk - 1) / kParallelChunk;
+  const auto run = [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t end = (c + 1) * kParallelChunk;
+      f(c * kParallelChunk, end < n ? end : n);
+    }
+  };
+#if defined(_OPENMP)
+  if (!omp_in_parallel() && omp_get_max_threads() > 1) {
+#pragma omp parallel
+    {
+      // Cut by the team OpenMP gave (it may be smaller than asked for, e.g. under
+      // OMP_THREAD_LIMIT), so that no chunk is left without a thread.
+      const int64_t team = omp_get_num_threads(), t = omp_get_thread_num();
+      run(chunks * t / team, chunks * (t + 1) / team);
+    }
+    return;
+  }
 #endif
-  f(int64_t{0}, n);
+  run(0, chunks);
 }
 
 /// for_each_run over the threads: the elements, in the merged order, are cut as
-/// parallel_ranges cuts them (a run of the innermost axis may be cut in two). inner runs
+/// parallel_ranges cuts them (a run of the innermost axis may be cut in two, at the same
+/// place at every thread count). inner runs
 /// concurrently on disjoint ranges, so it may write only the elements it is given, and
 /// no two elements of a written operand may share memory. An element's result does not
 /// depend on which thread computes it, so the bits are the same at every thread count.
