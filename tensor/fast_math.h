@@ -4,7 +4,9 @@
 /// glibc's expf and tanhf are scalar calls (5–40 ns each here), and a loop that
 /// calls them runs one element at a time: in an LSTM step they cost more than the
 /// matmuls. The functions below are straight-line arithmetic with selects instead of
-/// branches, so a loop over them becomes AVX-512 code (16 floats per instruction).
+/// branches, so a loop over them becomes vector code (16 floats per AVX-512
+/// instruction, 8 per AVX2 one). The AVX2 case needs -fno-trapping-math, which the
+/// library is compiled with (CMakeLists.txt says why).
 /// float only; double keeps the libm functions (gradcheck and the float64 parity
 /// tests want every last bit, and no hot path runs in double).
 ///
