@@ -188,6 +188,40 @@ TYPED_TEST(GemmTyped, PackedShapesAllTransposes) {
       }
 }
 
+// Small products are read in place, unless the operand whose rows a kernel call walks
+// has a row stride that is a multiple of 2 KiB (those rows would collide in L1): then
+// they are packed. Packing moves numbers, not arithmetic: the same product with a
+// leading dimension of 2 KiB (packed) and of 2 KiB + one cache line (in place) must
+// give the same bits, and both must be right.
+TYPED_TEST(GemmTyped, ConflictingLeadingDimensionsArePackedWithTheSameBits) {
+  using T = TypeParam;
+  const int64_t m = 100, n = 200, k = 300, conflict = 2048 / int64_t(sizeof(T));
+  // B not transposed, ldb = n + pad = 2 KiB: packed, checked against the reference
+  for (bool ta : kTrans) check<T>({ta, false, m, n, k, -0.5, 1.5, conflict - n});
+  Lcg rng(11);
+  const std::vector<T> a = random_matrix<T>(k, m, rng), b = random_matrix<T>(k, n, rng);
+  const std::vector<T> c0 = random_matrix<T>(m, n, rng);
+  for (bool ta : kTrans)
+    for (bool tb : kTrans) {
+      // op(A) is m × k, op(B) k × n; each is stored at two leading dimensions.
+      const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
+      const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+      std::vector<T> out[2];
+      for (int v = 0; v < 2; ++v) {
+        const int64_t ld = conflict + v * 64 / int64_t(sizeof(T));
+        std::vector<T> as(size_t(a_rows * ld)), bs(size_t(b_rows * ld));
+        for (int64_t r = 0; r < a_rows; ++r)
+          for (int64_t q = 0; q < a_cols; ++q) as[size_t(r * ld + q)] = a[size_t(r * a_cols + q)];
+        for (int64_t r = 0; r < b_rows; ++r)
+          for (int64_t q = 0; q < b_cols; ++q) bs[size_t(r * ld + q)] = b[size_t(r * b_cols + q)];
+        out[v] = c0;
+        gemm<T>(ta, tb, m, n, k, T(0.75), as.data(), ld, bs.data(), ld, T(0.5), out[v].data(), n);
+      }
+      EXPECT_EQ(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(T)), 0)
+          << "ta=" << ta << " tb=" << tb;
+    }
+}
+
 TYPED_TEST(GemmTyped, AlphaBeta) {
   const double alphas[] = {1.0, -0.5, 2.0, 0.0};
   const double betas[] = {0.0, 1.0, -1.5, 0.25};
