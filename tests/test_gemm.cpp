@@ -208,7 +208,8 @@ TYPED_TEST(GemmTyped, ConflictingLeadingDimensionsArePackedWithTheSameBits) {
       const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
       std::vector<T> out[2];
       for (int v = 0; v < 2; ++v) {
-        const int64_t ld = conflict + v * 64 / int64_t(sizeof(T));
+        // a multiple of 2 KiB at least k long, and that plus one cache line
+        const int64_t ld = conflict * ((k + conflict - 1) / conflict) + v * 64 / int64_t(sizeof(T));
         std::vector<T> as(size_t(a_rows * ld)), bs(size_t(b_rows * ld));
         for (int64_t r = 0; r < a_rows; ++r)
           for (int64_t q = 0; q < a_cols; ++q) as[size_t(r * ld + q)] = a[size_t(r * a_cols + q)];
@@ -220,6 +221,22 @@ TYPED_TEST(GemmTyped, ConflictingLeadingDimensionsArePackedWithTheSameBits) {
       EXPECT_EQ(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(T)), 0)
           << "ta=" << ta << " tb=" << tb;
     }
+}
+
+// C's rows may not overlap; A's and B's may (a leading dimension of 0 repeats one row).
+TYPED_TEST(GemmTyped, OverlappingRowsOfCOrANegativeLeadingDimensionThrow) {
+  using T = TypeParam;
+  std::vector<T> a(64, T(1)), b(64, T(1)), c(64, T(0));
+  EXPECT_THROW(gemm<T>(false, false, 4, 3, 6, T(1), a.data(), 6, b.data(), 3, T(0), c.data(), 2),
+               std::invalid_argument);
+  EXPECT_THROW(gemm<T>(false, false, 4, 3, 6, T(1), a.data(), -6, b.data(), 3, T(0), c.data(), 3),
+               std::invalid_argument);
+  EXPECT_THROW(gemm<T>(false, true, 4, 3, 6, T(1), a.data(), 6, b.data(), -1, T(0), c.data(), 3),
+               std::invalid_argument);
+  // every row of A the same row (lda = 0): C's rows are all Σ_p a_p · b_pj = 6
+  EXPECT_NO_THROW(
+      gemm<T>(false, false, 4, 3, 6, T(1), a.data(), 0, b.data(), 3, T(0), c.data(), 3));
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(c[size_t(i)], T(6));
 }
 
 TYPED_TEST(GemmTyped, AlphaBeta) {
