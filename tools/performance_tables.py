@@ -6,7 +6,8 @@
     python3 tools/performance_tables.py --check    # exit 1 if it is out of date
 
 Every file in docs/perf/ is one whole run of bench/workloads, as it printed it. The
-runs are grouped by CPU (the runner's `# cpu:` line); each CPU gets one table, from
+runs are grouped by CPU (the runner's `# cpu:` or `# machine:` line, with its instruction
+set and cache sizes, since a VM may give two CPUs one name); each CPU gets one table, from
 its latest run (files sort by name, so name them by date), with every figure beside
 the target it is held to and whether the run meets it. Nothing in those tables is
 typed by hand: a figure that is not in a run is shown as "not run".
@@ -29,6 +30,8 @@ class Run:
     def __init__(self, path):
         self.path = path
         self.cpu = "unknown CPU"
+        self.isa = None  # from the runner's `# machine:` line, when the run has one
+        self.caches = None  # "L1d 32 KiB, L2 512 KiB", from its `# caches:` line
         self.header = []  # '#' lines that describe the machine and the kernel
         self.lines = []  # (name, {key: value}) of every figure line
         for raw in path.read_text().splitlines():
@@ -42,9 +45,16 @@ class Run:
                     self.cpu = m.group(1).strip()
                 # The runner's fuller description (vendor and model as cpuid gives them)
                 # names the CPU better than /proc/cpuinfo's model name, which a VM may mask.
-                m = re.match(r"machine:\s*(?:GenuineIntel|AuthenticAMD)?\s*(.*?);", body)
+                m = re.match(r"machine:\s*(?:GenuineIntel|AuthenticAMD)?\s*(.*?);(.*)", body)
                 if m:
                     self.cpu = m.group(1).strip()
+                    self.isa = "AVX-512" if "avx512=yes" in m.group(2) else (
+                        "AVX2 + FMA, no AVX-512" if "avx2_fma=yes" in m.group(2) else "no AVX2")
+                # A VM may give different CPUs one name ("AMD EPYC" for Zen 3 and Zen 4):
+                # the instruction set and the first two caches tell them apart.
+                m = re.match(r"caches:\s*(L1d [^,]*, L2 [^,]*),", body)
+                if m:
+                    self.caches = m.group(1)
                 if re.match(r"(cpu|machine|caches?|gemm|blocking|kernel|done in|each figure|model reference|OpenBLAS core)", body):
                     self.header.append(body)
                 continue
@@ -55,6 +65,13 @@ class Run:
                     k, v = f.split("=", 1)
                     kv[k] = v
             self.lines.append((name, kv))
+
+    def machine(self):
+        """The heading a run is grouped under: the CPU's name, and, when the run printed
+        them, its instruction set and its L1d and L2 sizes."""
+        if self.isa is None or self.caches is None:
+            return self.cpu
+        return f"{self.cpu} ({self.isa}; {self.caches})"
 
     def find(self, name, **match):
         """The figure lines called `name` whose fields include every key=value of match."""
@@ -173,7 +190,7 @@ def table(run):
 def generated_section(runs):
     by_cpu = {}
     for run in runs:
-        by_cpu.setdefault(run.cpu, []).append(run)
+        by_cpu.setdefault(run.machine(), []).append(run)
     out = [BEGIN, ""]
     for cpu, cpu_runs in by_cpu.items():
         latest = cpu_runs[-1]
