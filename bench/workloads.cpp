@@ -73,6 +73,7 @@ struct Options {
   int warmup_calls = 3;         // ...and for at least this many calls
   double sample_s = 0.02;       // one sample repeats the call until it ran this long
   double settle_s = 0.2;        // pause after a multi-threaded sample (see measure())
+  double rewarm_s = 0.01;       // untimed calls before every sample (see measure())
   std::string side = "both";    // "ours" or "ref": time one side only (for profiling)
 
   bool wants(const std::string& name) const { return only.empty() || only.count(name) > 0; }
@@ -150,6 +151,7 @@ Options parse(int argc, char** argv) {
     o.warmup_calls = 1;
     o.sample_s = 0;
     o.settle_s = 0;
+    o.rewarm_s = 0;
     o.cap = std::min(o.cap, 20);
     o.eval_every = std::min(o.eval_every, 10);
     o.heldout = 100;
@@ -181,6 +183,13 @@ struct Contestant {
 // once, it would share its cores with the previous one's spinning workers (we measured
 // minigrad's 2-thread GEMM at 1 GFLOP/s right after an OpenBLAS sample, 130 alone). So
 // after every multi-threaded sample we pause for settle_s, letting those pools go idle.
+//
+// The pause has a cost of its own: the cores sit idle, and on a VM an idle vCPU may be
+// descheduled or clocked down, so the first call after it runs slow. On a Zen 3 VM a
+// SELFATT step (1.2 ms) averaged 1.7 ms over 20 ms samples that began after a pause,
+// for ours at 2 threads (which opens no parallel region there) and for libtorch at 1
+// alike; one untimed call first brought it to 1.5 ms, 10 ms of them to 1.25 ms (1 thread,
+// no pauses: 1.24). So every sample starts with rewarm_s of untimed calls.
 void measure(std::vector<Contestant*> cs, const Options& o) {
   auto settle = [&](const Contestant& c) {
     if (c.threads > 1 && o.settle_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(o.settle_s));
@@ -204,6 +213,8 @@ void measure(std::vector<Contestant*> cs, const Options& o) {
     for (size_t i = 0; i < cs.size(); ++i) {
       Contestant& c = *cs[i];
       c.setup();
+      // untimed: wakes the cores after the previous contestant's pause
+      for (const auto w0 = Clock::now(); seconds_since(w0) < o.rewarm_s;) c.run();
       const auto t0 = Clock::now();
       for (int k = 0; k < inner[i]; ++k) c.run();
       c.samples.push_back(seconds_since(t0) / inner[i]);
