@@ -296,12 +296,14 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
-  // C's rows must not overlap (each element is written once), while A's and B's may:
-  // matmul reads a broadcast operand with a leading dimension of 0, every row the same.
-  MINIGRAD_CHECK(lda >= 0 && ldb >= 0 && ldc >= n)
+  // C's rows must not overlap (each element is written once; a single row cannot),
+  // while A's and B's may: matmul reads a broadcast operand with a leading dimension of
+  // 0, every row the same.
+  MINIGRAD_CHECK(lda >= 0 && ldb >= 0 && (ldc >= n || m == 1))
       << "gemm: leading dimensions lda=" << lda << ", ldb=" << ldb << ", ldc=" << ldc
       << " for m=" << m << " n=" << n << " k=" << k
-      << ": lda and ldb must be >= 0 and ldc >= n, the length of a row of C";
+      << ": lda and ldb must be >= 0 and, with more than one row, ldc >= n, the length of "
+         "a row of C";
   if (k <= 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
     return;

@@ -78,8 +78,9 @@ void set_gemm_kernel(const std::string& name);
 ///                          or a[p·lda + i] when trans_a
 /// \param b, ldb            B and its leading dimension, the same way
 /// \param c, ldc            C and its leading dimension: C_ij = c[i·ldc + j]
-/// \throws std::invalid_argument if ldc < n (rows of C would overlap) or lda or ldb is
-///         negative; lda or ldb may be shorter than a row, down to 0 (every row the same)
+/// \throws std::invalid_argument if ldc < n and m > 1 (rows of C would overlap), or if
+///         lda or ldb is negative; lda or ldb may be shorter than a row, down to 0
+///         (every row the same)
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);

@@ -233,6 +233,9 @@ TYPED_TEST(GemmTyped, OverlappingRowsOfCOrANegativeLeadingDimensionThrow) {
                std::invalid_argument);
   EXPECT_THROW(gemm<T>(false, true, 4, 3, 6, T(1), a.data(), 6, b.data(), -1, T(0), c.data(), 3),
                std::invalid_argument);
+  // one row of C needs no ldc
+  EXPECT_NO_THROW(
+      gemm<T>(false, false, 1, 3, 6, T(1), a.data(), 6, b.data(), 3, T(0), c.data(), 0));
   // every row of A the same row (lda = 0): C's rows are all Σ_p a_p · b_pj = 6
   EXPECT_NO_THROW(
       gemm<T>(false, false, 4, 3, 6, T(1), a.data(), 0, b.data(), 3, T(0), c.data(), 3));
