@@ -193,33 +193,49 @@ TYPED_TEST(GemmTyped, PackedShapesAllTransposes) {
 // they are packed. Packing moves numbers, not arithmetic: the same product with a
 // leading dimension of 2 KiB (packed) and of 2 KiB + one cache line (in place) must
 // give the same bits, and both must be right.
-TYPED_TEST(GemmTyped, ConflictingLeadingDimensionsArePackedWithTheSameBits) {
+TYPED_TEST(GemmTyped, LeadingDimensionAndAlignmentChooseThePathNotTheBits) {
   using T = TypeParam;
   const int64_t m = 100, n = 200, k = 300, conflict = 2048 / int64_t(sizeof(T));
+  const int64_t line = 64 / int64_t(sizeof(T));
   // B not transposed, ldb = n + pad = 2 KiB: packed, checked against the reference
   for (bool ta : kTrans) check<T>({ta, false, m, n, k, -0.5, 1.5, conflict - n});
   Lcg rng(11);
   const std::vector<T> a = random_matrix<T>(k, m, rng), b = random_matrix<T>(k, n, rng);
   const std::vector<T> c0 = random_matrix<T>(m, n, rng);
+  // `rows` × `cols` dense x copied to rows of `ld` numbers starting `shift` numbers past a
+  // 64-byte boundary (storage holds it; the return value points at the first row).
+  const auto padded = [](const std::vector<T>& x, int64_t rows, int64_t cols, int64_t ld,
+                         int64_t shift, std::vector<T>& storage) {
+    storage.assign(size_t(rows * ld + shift + 64), T(0));
+    T* p = storage.data();
+    while (reinterpret_cast<uintptr_t>(p) % 64 != 0) ++p;
+    p += shift;
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(x.data() + r * cols, cols, p + r * ld);
+    return p;
+  };
+  // ld a multiple of 2 KiB at least k long (packed); that plus one cache line (read in
+  // place); and that plus one number, one number past a line (packed: its rows straddle
+  // lines and a k-slice of B is larger than L1d).
+  const int64_t base = conflict * ((k + conflict - 1) / conflict);
+  const struct {
+    int64_t ld, shift;
+  } layouts[] = {{base, 0}, {base + line, 0}, {base + line + 1, 1}};
   for (bool ta : kTrans)
     for (bool tb : kTrans) {
-      // op(A) is m × k, op(B) k × n; each is stored at two leading dimensions.
+      // op(A) is m × k, op(B) k × n
       const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
       const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
-      std::vector<T> out[2];
-      for (int v = 0; v < 2; ++v) {
-        // a multiple of 2 KiB at least k long, and that plus one cache line
-        const int64_t ld = conflict * ((k + conflict - 1) / conflict) + v * 64 / int64_t(sizeof(T));
-        std::vector<T> as(size_t(a_rows * ld)), bs(size_t(b_rows * ld));
-        for (int64_t r = 0; r < a_rows; ++r)
-          for (int64_t q = 0; q < a_cols; ++q) as[size_t(r * ld + q)] = a[size_t(r * a_cols + q)];
-        for (int64_t r = 0; r < b_rows; ++r)
-          for (int64_t q = 0; q < b_cols; ++q) bs[size_t(r * ld + q)] = b[size_t(r * b_cols + q)];
+      std::vector<T> out[3], as, bs;
+      for (int v = 0; v < 3; ++v) {
+        const auto [ld, shift] = layouts[v];
+        const T* ap = padded(a, a_rows, a_cols, ld, shift, as);
+        const T* bp = padded(b, b_rows, b_cols, ld, shift, bs);
         out[v] = c0;
-        gemm<T>(ta, tb, m, n, k, T(0.75), as.data(), ld, bs.data(), ld, T(0.5), out[v].data(), n);
+        gemm<T>(ta, tb, m, n, k, T(0.75), ap, ld, bp, ld, T(0.5), out[v].data(), n);
       }
-      EXPECT_EQ(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(T)), 0)
-          << "ta=" << ta << " tb=" << tb;
+      for (int v = 1; v < 3; ++v)
+        EXPECT_EQ(std::memcmp(out[0].data(), out[v].data(), out[0].size() * sizeof(T)), 0)
+            << "ta=" << ta << " tb=" << tb << " layout " << v;
     }
 }
 
