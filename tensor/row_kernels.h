@@ -40,17 +40,25 @@ void for_each_item(int64_t n, double work, F f) {
 /// Row reductions run in kLanes independent accumulators. A single running sum is a
 /// chain in which every step waits for the previous one (4 cycles per add): a row of
 /// 128 takes 512 cycles. Lane l accumulates elements l, l + kLanes, ...; the loop over
-/// the lanes becomes one vector instruction per kLanes elements, and the lanes are
-/// combined in a fixed order at the end, so the result is the same on every run and
-/// thread count (though not bit-equal to a left-to-right sum).
+/// the lanes becomes one vector instruction per kLanes elements. The lanes are then
+/// folded in halves (fold_lanes), so the result is the same on every run and thread
+/// count (though not bit-equal to a left-to-right sum).
 constexpr int kLanes = 16;
 
-/// lane[0] + lane[1] + ... + lane[kLanes − 1], in that order.
-template <class T>
-T combine_sum(const T (&lane)[kLanes]) {
-  T s = 0;
-  for (int l = 0; l < kLanes; ++l) s += lane[l];
-  return s;
+/// lane[0] ⊕ lane[1] ⊕ ... ⊕ lane[kLanes − 1], folded in halves:
+///
+///   lane[l] = lane[l] ⊕ lane[l + w]   for l < w,   w = kLanes/2, kLanes/4, ..., 1
+///
+/// log2(kLanes) = 4 dependent vector steps. Folding them one after another was 15
+/// dependent scalar steps, the most of a short row's time: a softmax over rows of 12
+/// (SELFATT's attention) spent ~250 cycles a row, two thirds of them in these chains.
+template <class T, class Op>
+T fold_lanes(T (&lane)[kLanes], Op op) {
+  static_assert((kLanes & (kLanes - 1)) == 0, "kLanes is a power of two");
+#pragma GCC unroll 8
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) lane[l] = op(lane[l], lane[l + w]);
+  return lane[0];
 }
 
 /// Σ_j f(j) for j < n, in kLanes lanes: f is inlined into the loop, so a sum of
@@ -61,8 +69,16 @@ T row_sum_by(int64_t n, F f) {
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
     for (int l = 0; l < kLanes; ++l) lane[l] += f(j + l);
-  for (int l = 0; j < n; ++j, ++l) lane[l] += f(j);
-  return combine_sum(lane);
+  if (j < n) {
+    // The last n − j < kLanes elements: one masked vector step (f is evaluated only
+    // where l < rest; the compiler loads the other lanes not at all).
+    const int64_t rest = n - j;
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+    for (int l = 0; l < kLanes; ++l) lane[l] += l < rest ? f(j + l) : T(0);
+  }
+  return fold_lanes(lane, [](T a, T b) { return a + b; });
 }
 
 /// Σ_j x_j over a row of n, in kLanes lanes.
@@ -97,15 +113,24 @@ T row_max(const T* x, int64_t n) {
       nans[l] += v != v ? T(1) : T(0);
     }
   }
-  for (int l = 0; j < n; ++j, ++l) {
-    lane[l] = x[j] > lane[l] ? x[j] : lane[l];
-    nans[l] += x[j] != x[j] ? T(1) : T(0);
+  if (j < n) {  // the rest, as in row_sum_by, padded with −∞
+    const int64_t rest = n - j;
+    const T* xj = x + j;
+    T v[kLanes];
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+    for (int l = 0; l < kLanes; ++l) v[l] = l < rest ? xj[l] : -std::numeric_limits<T>::infinity();
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+    for (int l = 0; l < kLanes; ++l) {
+      lane[l] = v[l] > lane[l] ? v[l] : lane[l];
+      nans[l] += v[l] != v[l] ? T(1) : T(0);
+    }
   }
-  T m = lane[0], bad = 0;
-  for (int l = 0; l < kLanes; ++l) {
-    m = lane[l] > m ? lane[l] : m;
-    bad += nans[l];
-  }
+  const T m = fold_lanes(lane, [](T a, T b) { return b > a ? b : a; });
+  const T bad = fold_lanes(nans, [](T a, T b) { return a + b; });
   return bad > 0 ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
