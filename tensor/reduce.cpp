@@ -1,15 +1,21 @@
 // Reductions. sum() adds every input element into the output element it maps to:
 // the output is viewed with stride 0 on the reduced axes, so one strided loop
-// serves every choice of axes. The order of addition is the input's row-major
-// order, whatever the thread count, so results are reproducible to the bit.
+// serves every choice of axes. A contiguous run that all goes to one output element
+// is summed in detail::row_sum's lanes (one add after another is a chain of 4 cycles
+// per element: the whole-tensor sum that ends the LSTM and MHA workloads, and every
+// loss's mean); the runs are added in the input's row-major order. The order depends
+// on the shape and strides only, whatever the thread count, so results are
+// reproducible to the bit.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "minigrad/tensor/check.h"
 #include "minigrad/tensor/ops.h"
+#include "minigrad/tensor/row_kernels.h"
 #include "minigrad/tensor/strided.h"
 
 namespace minigrad {
@@ -65,7 +71,11 @@ void sum_into(const Tensor& a, const std::array<bool, kMaxDims>& r, T* out) {
     if (st[0] == 0) {
       T acc = *o;
       if (st[1] == 1) {
-        for (int64_t i = 0; i < n; ++i) acc += x[i];
+        if constexpr (std::is_floating_point_v<T>) {
+          acc += detail::row_sum(x, n);
+        } else {
+          for (int64_t i = 0; i < n; ++i) acc += x[i];
+        }
       } else {
         for (int64_t i = 0; i < n; ++i) acc += x[i * st[1]];
       }
