@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -214,26 +215,29 @@ TYPED_TEST(GemmTyped, LeadingDimensionAndAlignmentChooseThePathNotTheBits) {
     return p;
   };
   // ld a multiple of 2 KiB at least k long (packed); that plus one cache line (read in
-  // place); and that plus one number, one number past a line (packed: its rows straddle
-  // lines and a k-slice of B is larger than L1d).
+  // place); that plus one number, one number past a line (packed: its rows straddle
+  // lines and a k-slice of B is larger than L1d); and that plus 512 bytes (packed when A
+  // is transposed, else in place).
   const int64_t base = conflict * ((k + conflict - 1) / conflict);
   const struct {
     int64_t ld, shift;
-  } layouts[] = {{base, 0}, {base + line, 0}, {base + line + 1, 1}};
+  } layouts[] = {
+      {base, 0}, {base + line, 0}, {base + line + 1, 1}, {base + 512 / int64_t(sizeof(T)), 0}};
+  constexpr int kLayouts = int(std::size(layouts));
   for (bool ta : kTrans)
     for (bool tb : kTrans) {
       // op(A) is m × k, op(B) k × n
       const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
       const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
-      std::vector<T> out[3], as, bs;
-      for (int v = 0; v < 3; ++v) {
+      std::vector<T> out[kLayouts], as, bs;
+      for (int v = 0; v < kLayouts; ++v) {
         const auto [ld, shift] = layouts[v];
         const T* ap = padded(a, a_rows, a_cols, ld, shift, as);
         const T* bp = padded(b, b_rows, b_cols, ld, shift, bs);
         out[v] = c0;
         gemm<T>(ta, tb, m, n, k, T(0.75), ap, ld, bp, ld, T(0.5), out[v].data(), n);
       }
-      for (int v = 1; v < 3; ++v)
+      for (int v = 1; v < kLayouts; ++v)
         EXPECT_EQ(std::memcmp(out[0].data(), out[v].data(), out[0].size() * sizeof(T)), 0)
             << "ta=" << ta << " tb=" << tb << " layout " << v;
     }
