@@ -217,7 +217,7 @@ TYPED_TEST(GemmTyped, LeadingDimensionAndAlignmentChooseThePathNotTheBits) {
   // ld a multiple of 2 KiB at least k long (packed); that plus one cache line (read in
   // place); that plus one number, one number past a line (packed: its rows straddle
   // lines and a k-slice of B is larger than L1d); and that plus 512 bytes (packed when A
-  // is transposed, else in place).
+  // is transposed; with m = 100, one block of A, A·B reads it in place).
   const int64_t base = conflict * ((k + conflict - 1) / conflict);
   const struct {
     int64_t ld, shift;
