@@ -188,7 +188,7 @@ std::vector<Variable> lstm_cell_op(const Variable& x, const Variable& h, const V
 // taken through every step by one thread, and the threads meet once, at the end of
 // the sequence, not at every step. A team is opened only for at least 2^25 multiply-adds
 // of recurrent products (T·B·4H·H, about 170 µs on one core) and two blocks of
-// kRecurrenceRows; from inside a parallel region, never. The threshold is 8 times
+// kRecurrenceRows; from inside a parallel region, never. The threshold is 16 times
 // gemm.cpp's kParallelMinWork because a region's end can wait a scheduler tick for a
 // thread the machine is not running: with other builds on both cores, SEQ2SEQ's encoder
 // (12 steps of (64×64)·(64×256), 2^23.6) made the 2-thread training step 90 ms with

@@ -85,7 +85,7 @@
 //
 // The k-slices depend only on k and KC, and edge tiles do the same arithmetic as interior
 // ones, so every bit of C is independent of the thread count and of how the rows and
-// columns were blocked. Products under kParallelMinWork (2^22) multiply-adds, and
+// columns were blocked. Products under kParallelMinWork (2^21) multiply-adds, and
 // calls made from inside a parallel region (a parallel loop over a batch), run on the
 // calling thread without opening an OpenMP region.
 //

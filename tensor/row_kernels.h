@@ -19,7 +19,7 @@ namespace minigrad::detail {
 /// A batch of small matrix products (matmul's batches, attention's (batch, head)
 /// pairs) runs its items in parallel when it holds at least this many multiply-adds
 /// in all: gemm_kernels.inc's kParallelMinWork, for the same reason.
-constexpr int64_t kParallelBatchWork = int64_t{1} << 22;
+constexpr int64_t kParallelBatchWork = int64_t{1} << 21;
 
 /// Runs f(item, thread) for every item in [0, n): the items shared among the threads in
 /// equal contiguous ranges when they hold at least kParallelBatchWork multiply-adds in

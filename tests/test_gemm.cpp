@@ -347,7 +347,7 @@ class KernelScope {
 // The same product with 1 and with 2 threads gives the same bits: every element's sum
 // is computed in the same order however the work is split. 300³ and 600 × 300 × 800
 // (big enough to be packed) are split between the threads along n; the tall and the
-// odd shapes along m. Every shape is above the 2^22 multiply-adds from which gemm
+// odd shapes along m. Every shape is above the 2^21 multiply-adds from which gemm
 // uses threads.
 template <class T>
 void expect_same_bits_at_one_and_two_threads() {

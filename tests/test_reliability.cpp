@@ -772,7 +772,7 @@ struct TrainingRun {
 // 10 steps of the self-attention model, big enough (batch 128, T 32, d 128) that
 // both kinds of parallel matmul run: the projections ([4096,128]·[128,128], 2^26
 // multiply-adds) split C across threads, and the batched scores Q·Kᵀ (128 products
-// of 32·128·32, 2^24 in all, above the 2^22 threshold) run their products in parallel.
+// of 32·128·32, 2^24 in all, above the 2^21 threshold) run their products in parallel.
 TrainingRun train_self_attention(int threads) {
   using namespace examples;
   const ScopedThreads scoped(threads);
