@@ -243,6 +243,33 @@ TYPED_TEST(GemmTyped, LeadingDimensionAndAlignmentChooseThePathNotTheBits) {
     }
 }
 
+// A single row of C (m = 1) takes its own path (no packing, several vectors of the row
+// at once); its arithmetic is the blocked path's, so each row of a product computed
+// alone has the same bits. n and k cross the vector width, the block of vectors and
+// KC (k = 700 is more than one k-slice).
+TYPED_TEST(GemmTyped, ARowAloneHasTheBitsItHasInALargerProduct) {
+  using T = TypeParam;
+  const int64_t m = 7;
+  Lcg rng(5);
+  for (int64_t n : {1, 5, 8, 17, 64, 130, 300})
+    for (int64_t k : {1, 3, 16, 37, 700})
+      for (bool ta : kTrans)
+        for (bool tb : kTrans)
+          for (double beta : {0.0, 0.5}) {
+            const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+            const std::vector<T> a = random_matrix<T>(m, k, rng), b = random_matrix<T>(k, n, rng);
+            const std::vector<T> c0 = random_matrix<T>(m, n, rng);
+            std::vector<T> whole = c0, rows = c0;
+            gemm<T>(ta, tb, m, n, k, T(0.75), a.data(), lda, b.data(), ldb, T(beta), whole.data(),
+                    n);
+            for (int64_t i = 0; i < m; ++i)  // row i of op(A) starts at a + i·lda, or a + i
+              gemm<T>(ta, tb, 1, n, k, T(0.75), a.data() + (ta ? i : i * lda), lda, b.data(), ldb,
+                      T(beta), rows.data() + i * n, n);
+            EXPECT_EQ(std::memcmp(whole.data(), rows.data(), whole.size() * sizeof(T)), 0)
+                << "ta=" << ta << " tb=" << tb << " n=" << n << " k=" << k << " beta=" << beta;
+          }
+}
+
 // C's rows may not overlap; A's and B's may (a leading dimension of 0 repeats one row).
 TYPED_TEST(GemmTyped, OverlappingRowsOfCOrANegativeLeadingDimensionThrow) {
   using T = TypeParam;
